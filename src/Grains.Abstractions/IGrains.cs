@@ -1,0 +1,122 @@
+using Orleans.Concurrency;
+
+namespace Notary.Grains.Abstractions;
+
+/// <summary>
+/// What a store needs from a certificate: its identity, fqdn and current material.
+/// <see cref="Material"/> is null while the certificate has not been issued.
+/// <see cref="Exists"/> is false when no Certificate resource exists (never applied, or deleted).
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record CertificateSnapshot(
+    [property: Id(0)] ResourceKey Resource,
+    [property: Id(1)] bool Exists,
+    [property: Id(2)] string? Fqdn,
+    [property: Id(3)] long Revision,
+    [property: Id(4)] Ports.IssuedMaterial? Material)
+{
+    public override string ToString() => $"CertificateSnapshot {{ Resource = {Resource}, Exists = {Exists}, Revision = {Revision} }}";
+}
+
+/// <summary>A grain that follows certificates: it is told when one changes (issued, re-issued, deleted).</summary>
+[GenerateSerializer, Immutable]
+public sealed record SubscriberRef(
+    [property: Id(0)] ResourceKind Kind,
+    [property: Id(1)] string Key);
+
+/// <summary>A store grain: notified of certificate and metadata changes.</summary>
+public interface ICertificateSubscriber : IGrainWithStringKey
+{
+    /// <summary>
+    /// One-way, so that a certificate never waits on its subscribers (no call cycles): the
+    /// subscriber rebuilds in its own turn and reports through its status.
+    /// </summary>
+    [OneWay]
+    Task OnCertificateChangedAsync(string certificateKey, long revision);
+
+    /// <summary>The metadata Secret the store uses was created, changed or deleted.</summary>
+    [OneWay]
+    Task OnMetadataChangedAsync();
+}
+
+/// <summary>One Certificate resource, keyed "namespace/name".</summary>
+public interface ICertificateGrain : IGrainWithStringKey
+{
+    /// <summary>Applies the desired spec: issues on first apply or when a change affects the certificate.</summary>
+    Task<CertificateStatus> ApplyAsync(CertificateSpec spec, ResourceVersionInfo origin);
+
+    /// <summary>The resource was deleted: forget the certificate and tell subscribers.</summary>
+    Task DeleteAsync();
+
+    /// <summary>Read-only and non-blocking so stores can read it while the certificate is busy.</summary>
+    [AlwaysInterleave]
+    Task<CertificateSnapshot> GetSnapshotAsync();
+
+    [AlwaysInterleave]
+    Task<CertificateStatus?> GetStatusAsync();
+
+    Task SubscribeAsync(SubscriberRef subscriber);
+
+    Task UnsubscribeAsync(SubscriberRef subscriber);
+
+    /// <summary>Re-keys and re-issues now (operator request or breach); subscribers rebuild.</summary>
+    Task<CertificateStatus> ReissueAsync(string reason);
+}
+
+/// <summary>Where a Certificate of a given name lives: the index truststores use for references without a namespace.</summary>
+[GenerateSerializer, Immutable]
+public sealed record TagRegistration(
+    [property: Id(0)] string Namespace,
+    [property: Id(1)] string Fqdn);
+
+/// <summary>
+/// Index of the Certificates named TAG across all namespaces, keyed by the name. Truststores
+/// watch a tag to learn when a certificate of that name appears, moves or goes away.
+/// </summary>
+public interface ICertificateTagGrain : IGrainWithStringKey
+{
+    Task RegisterAsync(TagRegistration registration);
+
+    Task UnregisterAsync(string @namespace);
+
+    /// <summary>The current registrations, and the watcher is told (one-way) of every later change.</summary>
+    Task<IReadOnlyList<TagRegistration>> ResolveAndWatchAsync(SubscriberRef watcher);
+
+    Task UnwatchAsync(SubscriberRef watcher);
+}
+
+/// <summary>One Keystore resource, keyed "namespace/name".</summary>
+public interface IKeystoreGrain : ICertificateSubscriber
+{
+    Task<StoreStatus> ApplyAsync(KeystoreSpec spec, ResourceVersionInfo origin);
+
+    Task DeleteAsync();
+
+    [AlwaysInterleave]
+    Task<StoreStatus?> GetStatusAsync();
+}
+
+/// <summary>One Truststore resource, keyed "namespace/name".</summary>
+public interface ITruststoreGrain : ICertificateSubscriber
+{
+    Task<StoreStatus> ApplyAsync(TruststoreSpec spec, ResourceVersionInfo origin);
+
+    Task DeleteAsync();
+
+    [AlwaysInterleave]
+    Task<StoreStatus?> GetStatusAsync();
+}
+
+/// <summary>
+/// One metadata Secret, keyed "namespace/secretName": remembers which stores use it, so a
+/// change to the Secret rebuilds exactly those stores.
+/// </summary>
+public interface IMetadataSecretGrain : IGrainWithStringKey
+{
+    Task SubscribeAsync(SubscriberRef subscriber);
+
+    Task UnsubscribeAsync(SubscriberRef subscriber);
+
+    /// <summary>The Secret was created, updated or deleted.</summary>
+    Task ChangedAsync();
+}

@@ -1,0 +1,31 @@
+namespace Notary.Grains.Abstractions;
+
+/// <summary>
+/// The identity of a namespaced resource, and the key of its grain: "namespace/name".
+/// </summary>
+[GenerateSerializer, Immutable]
+public readonly record struct ResourceKey(
+    [property: Id(0)] string Namespace,
+    [property: Id(1)] string Name)
+{
+    public override string ToString() => $"{Namespace}/{Name}";
+
+    public static ResourceKey Parse(string key)
+    {
+        var slash = key.IndexOf('/', StringComparison.Ordinal);
+        if (slash <= 0 || slash == key.Length - 1 || key.IndexOf('/', slash + 1) >= 0)
+        {
+            throw new FormatException($"Grain key '{key}' is not of the form NAMESPACE/NAME.");
+        }
+
+        return new ResourceKey(key[..slash], key[(slash + 1)..]);
+    }
+}
+
+/// <summary>The kinds of resource Notary manages.</summary>
+public enum ResourceKind
+{
+    Certificate,
+    Keystore,
+    Truststore,
+}

@@ -1,0 +1,63 @@
+namespace Notary.Grains.Abstractions;
+
+// The desired state of each resource, as the watcher maps it from the custom resources.
+// Values the CRD schema restricts (enums, patterns) are kept as strings here so that a value
+// that slipped past a schema is reported precisely by the grain instead of failing a mapping.
+
+/// <summary>Spec of a Certificate (SPEC.md "Certificate").</summary>
+[GenerateSerializer, Immutable]
+public sealed record CertificateSpec
+{
+    /// <summary>"Public" or "Private".</summary>
+    [Id(0)] public required string Type { get; init; }
+    [Id(1)] public required string Fqdn { get; init; }
+    [Id(2)] public IReadOnlyList<string> Alt { get; init; } = [];
+    [Id(3)] public string? Issuer { get; init; }
+    /// <summary>Go-style duration, e.g. "2160h".</summary>
+    [Id(4)] public string? Duration { get; init; }
+    [Id(5)] public string? RenewBefore { get; init; }
+    /// <summary>"RSA" (default) or "ECDSA".</summary>
+    [Id(6)] public string? KeyAlgorithm { get; init; }
+    [Id(7)] public int? KeySize { get; init; }
+}
+
+/// <summary>A truststore reference to another service's Certificate.</summary>
+[GenerateSerializer, Immutable]
+public sealed record TrustReference
+{
+    /// <summary>Name of the Certificate.</summary>
+    [Id(0)] public required string Tag { get; init; }
+    /// <summary>Must equal the Certificate's spec.fqdn.</summary>
+    [Id(1)] public required string Fqdn { get; init; }
+    /// <summary>Without it, the tag is looked up across all namespaces and must be unique.</summary>
+    [Id(2)] public string? Namespace { get; init; }
+}
+
+/// <summary>Spec of a Keystore (SPEC.md "Keystore").</summary>
+[GenerateSerializer, Immutable]
+public sealed record KeystoreSpec
+{
+    [Id(0)] public required string Fqdn { get; init; }
+    [Id(1)] public required string CertName { get; init; }
+    /// <summary>"PKCS12" (default) or "JKS".</summary>
+    [Id(2)] public string? Format { get; init; }
+    [Id(3)] public string? MetadataSecret { get; init; }
+}
+
+/// <summary>Spec of a Truststore (SPEC.md "Truststore").</summary>
+[GenerateSerializer, Immutable]
+public sealed record TruststoreSpec
+{
+    [Id(0)] public required string Fqdn { get; init; }
+    [Id(1)] public required string CertName { get; init; }
+    [Id(2)] public IReadOnlyList<TrustReference> Upstream { get; init; } = [];
+    [Id(3)] public IReadOnlyList<TrustReference> Downstream { get; init; } = [];
+    [Id(4)] public string? Format { get; init; }
+    [Id(5)] public string? MetadataSecret { get; init; }
+}
+
+/// <summary>Where a resource came from: its Kubernetes uid and metadata.generation.</summary>
+[GenerateSerializer, Immutable]
+public sealed record ResourceVersionInfo(
+    [property: Id(0)] string Uid,
+    [property: Id(1)] long Generation);

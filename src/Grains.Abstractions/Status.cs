@@ -1,0 +1,86 @@
+namespace Notary.Grains.Abstractions;
+
+/// <summary>Condition types and status values used in resource status.</summary>
+public static class Conditions
+{
+    public const string Ready = "Ready";
+    public const string Issuing = "Issuing";
+    public const string Compromised = "Compromised";
+    public const string True = "True";
+    public const string False = "False";
+    public const string Unknown = "Unknown";
+}
+
+/// <summary>Reasons a condition may carry. Kept in one place so tests, docs and code agree.</summary>
+public static class Reasons
+{
+    public const string Issued = "Issued";
+    public const string Issuing = "Issuing";
+    public const string InvalidSpec = "InvalidSpec";
+    public const string UnknownIssuer = "UnknownIssuer";
+    public const string UnsupportedType = "UnsupportedType";
+    public const string IssueFailed = "IssueFailed";
+    public const string Stored = "Stored";
+    public const string StoreFailed = "StoreFailed";
+    public const string BuildFailed = "BuildFailed";
+    public const string MetadataSecretMissing = "MetadataSecretMissing";
+    public const string MetadataMissing = "MetadataMissing";
+    public const string MetadataMalformed = "MetadataMalformed";
+    public const string CertificateNotFound = "CertificateNotFound";
+    public const string CertificateNotReady = "CertificateNotReady";
+    public const string CertificateDeleted = "CertificateDeleted";
+    public const string UnresolvedReference = "UnresolvedReference";
+    public const string AmbiguousReference = "AmbiguousReference";
+    public const string FqdnMismatch = "FqdnMismatch";
+    public const string MetadataUnavailable = "MetadataUnavailable";
+    public const string Deleted = "Deleted";
+}
+
+/// <summary>A Kubernetes-style status condition.</summary>
+[GenerateSerializer, Immutable]
+public sealed record StatusCondition(
+    [property: Id(0)] string Type,
+    [property: Id(1)] string Status,
+    [property: Id(2)] string Reason,
+    [property: Id(3)] string Message,
+    [property: Id(4)] DateTimeOffset LastTransitionTime,
+    [property: Id(5)] long ObservedGeneration);
+
+/// <summary>Status of a Certificate (SPEC.md).</summary>
+[GenerateSerializer, Immutable]
+public sealed record CertificateStatus
+{
+    [Id(0)] public string? Arn { get; init; }
+    [Id(1)] public string? SerialNumber { get; init; }
+    [Id(2)] public DateTimeOffset? NotBefore { get; init; }
+    [Id(3)] public DateTimeOffset? NotAfter { get; init; }
+    [Id(4)] public DateTimeOffset? RenewalTime { get; init; }
+    [Id(5)] public long Revision { get; init; }
+    [Id(6)] public IReadOnlyDictionary<string, string> Tags { get; init; } = new Dictionary<string, string>();
+    [Id(7)] public IReadOnlyList<StatusCondition> Conditions { get; init; } = [];
+    [Id(8)] public long ObservedGeneration { get; init; }
+
+    public StatusCondition? Condition(string type) => Conditions.FirstOrDefault(c => c.Type == type);
+
+    public bool IsReady => Condition(Abstractions.Conditions.Ready)?.Status == Abstractions.Conditions.True;
+}
+
+/// <summary>Status of a Keystore or Truststore (SPEC.md).</summary>
+[GenerateSerializer, Immutable]
+public sealed record StoreStatus
+{
+    /// <summary>The secret store's identifier of the stored secret.</summary>
+    [Id(0)] public string? Arn { get; init; }
+    /// <summary>Where the service fetches the store: an ARN, or k8s://NAMESPACE/secrets/NAME.</summary>
+    [Id(1)] public string? Location { get; init; }
+    /// <summary>Certificate key ("namespace/name") to the revision the store was built from.</summary>
+    [Id(2)] public IReadOnlyDictionary<string, long> CertificateRevisions { get; init; } = new Dictionary<string, long>();
+    /// <summary>Truststore aliases, in store order.</summary>
+    [Id(3)] public IReadOnlyList<string> Entries { get; init; } = [];
+    [Id(4)] public IReadOnlyList<StatusCondition> Conditions { get; init; } = [];
+    [Id(5)] public long ObservedGeneration { get; init; }
+
+    public StatusCondition? Condition(string type) => Conditions.FirstOrDefault(c => c.Type == type);
+
+    public bool IsReady => Condition(Abstractions.Conditions.Ready)?.Status == Abstractions.Conditions.True;
+}

@@ -1,0 +1,69 @@
+using Notary.Grains.Abstractions;
+
+namespace Notary.Grains;
+
+[GenerateSerializer]
+public sealed class CertificateTagState
+{
+    /// <summary>Namespace to fqdn of each Certificate with this name.</summary>
+    [Id(0)] public Dictionary<string, string> Registrations { get; set; } = new(StringComparer.Ordinal);
+    [Id(1)] public HashSet<SubscriberRef> Watchers { get; set; } = [];
+}
+
+/// <summary>
+/// The index of Certificates named TAG across namespaces, one grain per name so that lookups
+/// spread over the cluster. Truststores whose references carry no namespace resolve here and
+/// are told (one-way) when a Certificate of that name appears, changes fqdn or goes away.
+/// </summary>
+public sealed class CertificateTagGrain(
+    [PersistentState("tag", GrainStorage.Name)] IPersistentState<CertificateTagState> state) : Grain, ICertificateTagGrain
+{
+    public async Task RegisterAsync(TagRegistration registration)
+    {
+        if (state.State.Registrations.TryGetValue(registration.Namespace, out var fqdn) && fqdn == registration.Fqdn)
+        {
+            return;
+        }
+
+        state.State.Registrations[registration.Namespace] = registration.Fqdn;
+        await state.WriteStateAsync();
+        NotifyWatchers(registration.Namespace);
+    }
+
+    public async Task UnregisterAsync(string @namespace)
+    {
+        if (state.State.Registrations.Remove(@namespace))
+        {
+            await state.WriteStateAsync();
+            NotifyWatchers(@namespace);
+        }
+    }
+
+    public async Task<IReadOnlyList<TagRegistration>> ResolveAndWatchAsync(SubscriberRef watcher)
+    {
+        if (state.State.Watchers.Add(watcher))
+        {
+            await state.WriteStateAsync();
+        }
+
+        return [.. state.State.Registrations.OrderBy(r => r.Key, StringComparer.Ordinal).Select(r => new TagRegistration(r.Key, r.Value))];
+    }
+
+    public async Task UnwatchAsync(SubscriberRef watcher)
+    {
+        if (state.State.Watchers.Remove(watcher))
+        {
+            await state.WriteStateAsync();
+        }
+    }
+
+    private void NotifyWatchers(string @namespace)
+    {
+        var key = new ResourceKey(@namespace, this.GetPrimaryKeyString()).ToString();
+        foreach (var watcher in state.State.Watchers)
+        {
+            // Revision 0: "something changed", the watcher re-resolves.
+            _ = Subscribers.Get(GrainFactory, watcher).OnCertificateChangedAsync(key, 0);
+        }
+    }
+}

@@ -1,0 +1,76 @@
+using Notary.Grains.Abstractions.Ports;
+using Notary.Pki;
+
+namespace Notary.Grains.Issuers;
+
+/// <summary>
+/// Port: where the built-in CA's root comes from. The Kubernetes adapter keeps it in a Secret
+/// in Notary's namespace, created on first start or imported by the operator.
+/// </summary>
+public interface ICertificateAuthoritySource
+{
+    Task<CertificateAuthority> GetAsync(CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// Issuer adapter for the built-in CA: issues Private certificates from the root that
+/// <see cref="ICertificateAuthoritySource"/> provides. It cannot issue Public certificates
+/// (no public CA trusts it), and says so.
+/// </summary>
+public sealed class BuiltInIssuer(ICertificateAuthoritySource authority) : ICertificateIssuer
+{
+    public const string DefaultName = "builtin";
+
+    public string Name { get; init; } = DefaultName;
+
+    public bool Supports(string certificateType) => certificateType == "Private";
+
+    public async Task<IssuedMaterial> IssueAsync(IssueRequest request, CancellationToken cancellationToken)
+    {
+        var ca = await authority.GetAsync(cancellationToken).ConfigureAwait(false);
+        var key = new KeySpec(
+            request.Key.Algorithm.Equals("ECDSA", StringComparison.OrdinalIgnoreCase) ? KeyAlgorithm.Ecdsa : KeyAlgorithm.Rsa,
+            request.Key.Size);
+        IssuedCertificate issued;
+        try
+        {
+            // The clock is the issuer's: the grain's TimeProvider decides when to issue, the CA stamps "now".
+            issued = ca.Issue(new LeafRequest(request.Fqdn, request.Alt, request.Lifetime, key), DateTimeOffset.UtcNow);
+        }
+        catch (PkiException ex)
+        {
+            throw new IssuerRejectedException("InvalidSpec", ex.Message);
+        }
+
+        return new IssuedMaterial(
+            $"urn:notary:builtin:certificate/{issued.SerialNumber}",
+            issued.CertificatePem,
+            issued.ChainPem,
+            issued.PrivateKeyPem,
+            issued.SerialNumber,
+            issued.NotBefore,
+            issued.NotAfter);
+    }
+}
+
+/// <summary>Resolves spec.issuer against the configured issuers; an unset name means the default.</summary>
+public sealed class IssuerResolver : IIssuerResolver
+{
+    private readonly Dictionary<string, ICertificateIssuer> _issuers;
+    private readonly string _defaultName;
+
+    public IssuerResolver(IEnumerable<ICertificateIssuer> issuers, string defaultName)
+    {
+        _issuers = issuers.ToDictionary(i => i.Name, StringComparer.Ordinal);
+        if (!_issuers.ContainsKey(defaultName))
+        {
+            throw new ArgumentException($"The default issuer \"{defaultName}\" is not among the configured issuers ({string.Join(", ", _issuers.Keys)}).", nameof(defaultName));
+        }
+
+        _defaultName = defaultName;
+    }
+
+    public IReadOnlyList<string> Names => [.. _issuers.Keys.Order(StringComparer.Ordinal)];
+
+    public ICertificateIssuer? Resolve(string? name) => _issuers.GetValueOrDefault(string.IsNullOrEmpty(name) ? _defaultName : name);
+}

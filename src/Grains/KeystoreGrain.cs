@@ -1,0 +1,58 @@
+using Microsoft.Extensions.Logging;
+using Notary.Grains.Abstractions;
+using Notary.Grains.Abstractions.Ports;
+using Notary.Grains.Policies;
+using Notary.Pki;
+
+namespace Notary.Grains;
+
+/// <summary>
+/// One Keystore: the service's private key and full chain under one alias (the certificate's
+/// name), encrypted with the keystore password from the metadata Secret, rebuilt whenever its
+/// Certificate is re-issued.
+/// </summary>
+public sealed class KeystoreGrain(
+    [PersistentState("keystore", GrainStorage.Name)] IPersistentState<StoreState<KeystoreSpec>> state,
+    IServiceMetadataSource metadataSource,
+    ISecretStore secretStore,
+    IStatusWriter statusWriter,
+    IEventRecorder events,
+    TimeProvider time,
+    ILogger<KeystoreGrain> logger)
+    : StoreGrain<KeystoreSpec>(state, metadataSource, secretStore, statusWriter, events, time, logger, ResourceKind.Keystore), IKeystoreGrain
+{
+    protected override string Fqdn(KeystoreSpec spec) => spec.Fqdn;
+
+    protected override string? Format(KeystoreSpec spec) => spec.Format;
+
+    protected override string? MetadataSecretName(KeystoreSpec spec) => spec.MetadataSecret;
+
+    protected override bool SameSpec(KeystoreSpec a, KeystoreSpec b) => a == b;
+
+    protected override async Task<(StoreBuild? Build, Problem? Problem)> BuildAsync(KeystoreSpec spec, StoreFormat format, ServiceMetadata metadata)
+    {
+        var certificate = new ResourceKey(Resource.Namespace, spec.CertName);
+        var key = certificate.ToString();
+        await SyncCertificatesAsync(new HashSet<string>(StringComparer.Ordinal) { key });
+        var snapshot = (await SnapshotsAsync([certificate]))[certificate];
+        if (!snapshot.Exists)
+        {
+            return (null, S.BuiltFrom.ContainsKey(key)
+                ? new Problem(Reasons.CertificateDeleted, $"spec.certName: Certificate {key} was deleted; the store keeps its last contents")
+                : new Problem(Reasons.CertificateNotFound, $"spec.certName: Certificate {key} does not exist"));
+        }
+
+        if (!string.Equals(snapshot.Fqdn, spec.Fqdn, StringComparison.OrdinalIgnoreCase))
+        {
+            return (null, new Problem(Reasons.FqdnMismatch, $"spec.fqdn \"{spec.Fqdn}\" does not match Certificate {key}, whose fqdn is \"{snapshot.Fqdn}\""));
+        }
+
+        if (snapshot.Material is null)
+        {
+            return (null, new Problem(Reasons.CertificateNotReady, $"spec.certName: Certificate {key} has not been issued yet"));
+        }
+
+        var write = StoreBuilder.Keystore(Resource, spec.Fqdn, format, metadata, spec.CertName, snapshot.Material);
+        return (new StoreBuild(write, new Dictionary<string, long> { [key] = snapshot.Revision }, [spec.CertName]), null);
+    }
+}

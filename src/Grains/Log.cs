@@ -1,0 +1,37 @@
+using Microsoft.Extensions.Logging;
+
+namespace Notary.Grains;
+
+/// <summary>
+/// Every log line the grains write. Arguments are identities, serials, reasons and counts:
+/// never a key, a password or store bytes.
+/// </summary>
+internal static partial class Log
+{
+    [LoggerMessage(1, LogLevel.Information, "Certificate {Resource} issued: serial {Serial}, revision {Revision}, expires {NotAfter:O}")]
+    public static partial void Issued(ILogger logger, string resource, string serial, long revision, DateTimeOffset notAfter);
+
+    [LoggerMessage(2, LogLevel.Warning, "{Kind} {Resource} is not ready: {Reason}: {Message}")]
+    public static partial void NotReady(ILogger logger, string kind, string resource, string reason, string message);
+
+    [LoggerMessage(3, LogLevel.Error, "Certificate {Resource}: issuance failed ({ErrorType}): {Message}")]
+    public static partial void IssueFailed(ILogger logger, string resource, string errorType, string message);
+
+    [LoggerMessage(4, LogLevel.Information, "{Kind} {Resource} stored at {Location} (built from {Revisions})")]
+    public static partial void Stored(ILogger logger, string kind, string resource, string location, string revisions);
+
+    [LoggerMessage(5, LogLevel.Error, "{Kind} {Resource}: writing the store failed ({ErrorType}): {Message}")]
+    public static partial void StoreFailed(ILogger logger, string kind, string resource, string errorType, string message);
+
+    [LoggerMessage(6, LogLevel.Warning, "{Kind} {Resource}: publishing status failed ({ErrorType}): {Message}")]
+    public static partial void StatusFailed(ILogger logger, string kind, string resource, string errorType, string message);
+
+    [LoggerMessage(7, LogLevel.Information, "{Kind} {Resource} deleted")]
+    public static partial void Deleted(ILogger logger, string kind, string resource);
+
+    [LoggerMessage(8, LogLevel.Debug, "{Kind} {Resource}: ignored stale apply of generation {Generation} (current {Current})")]
+    public static partial void Stale(ILogger logger, string kind, string resource, long generation, long current);
+
+    [LoggerMessage(9, LogLevel.Warning, "{Kind} {Resource}: recording an event failed ({ErrorType}): {Message}")]
+    public static partial void EventFailed(ILogger logger, string kind, string resource, string errorType, string message);
+}

@@ -1,0 +1,291 @@
+using Microsoft.Extensions.Logging;
+using Notary.Grains.Abstractions;
+using Notary.Grains.Abstractions.Ports;
+using Notary.Grains.Policies;
+using Notary.Pki;
+
+namespace Notary.Grains;
+
+/// <summary>Persisted state of a Keystore or Truststore.</summary>
+[GenerateSerializer]
+public sealed class StoreState<TSpec>
+    where TSpec : class
+{
+    [Id(0)] public TSpec? Spec { get; set; }
+    [Id(1)] public ResourceVersionInfo? Origin { get; set; }
+    /// <summary>Certificate key to the revision the stored store was built from.</summary>
+    [Id(2)] public Dictionary<string, long> BuiltFrom { get; set; } = new(StringComparer.Ordinal);
+    [Id(3)] public StoredLocation? Stored { get; set; }
+    [Id(4)] public List<string> Entries { get; set; } = [];
+    [Id(5)] public List<StatusCondition> Conditions { get; set; } = [];
+    /// <summary>Certificates this store is subscribed to.</summary>
+    [Id(6)] public HashSet<string> Certificates { get; set; } = new(StringComparer.Ordinal);
+    /// <summary>Tags this store watches in the tag index.</summary>
+    [Id(7)] public HashSet<string> Tags { get; set; } = new(StringComparer.Ordinal);
+    /// <summary>The metadata Secret ("namespace/name") this store is subscribed to.</summary>
+    [Id(8)] public string? MetadataSecret { get; set; }
+    /// <summary>The generation the stored store was built for.</summary>
+    [Id(9)] public long BuiltGeneration { get; set; }
+}
+
+/// <summary>What a build produced: the files to store, the revisions used and the truststore aliases.</summary>
+public sealed record StoreBuild(StoreWrite Write, IReadOnlyDictionary<string, long> BuiltFrom, IReadOnlyList<string> Entries);
+
+/// <summary>
+/// What Keystore and Truststore grains share: apply and delete, the metadata Secret, the
+/// subscriptions, and the rule that a failed attempt never replaces the stored store (the
+/// store is written only once a complete new one is built, and the status says why not).
+/// </summary>
+public abstract class StoreGrain<TSpec>(
+    IPersistentState<StoreState<TSpec>> state,
+    IServiceMetadataSource metadataSource,
+    ISecretStore secretStore,
+    IStatusWriter statusWriter,
+    IEventRecorder events,
+    TimeProvider time,
+    ILogger logger,
+    ResourceKind kind) : Grain
+    where TSpec : class
+{
+    private readonly Reporter _reporter = new(statusWriter, events, logger, kind);
+
+    protected ResourceKey Resource { get; private set; }
+
+    protected StoreState<TSpec> S => state.State;
+
+    /// <summary>Persists the state after a subclass changed it.</summary>
+    protected Task WriteStateAsync() => state.WriteStateAsync();
+
+    protected SubscriberRef Self => new(kind, Resource.ToString());
+
+    protected abstract string Fqdn(TSpec spec);
+
+    protected abstract string? Format(TSpec spec);
+
+    protected abstract string? MetadataSecretName(TSpec spec);
+
+    protected abstract bool SameSpec(TSpec a, TSpec b);
+
+    /// <summary>Resolves the certificates, keeps the subscriptions in step, and builds the store, or says why it cannot.</summary>
+    protected abstract Task<(StoreBuild? Build, Problem? Problem)> BuildAsync(TSpec spec, StoreFormat format, ServiceMetadata metadata);
+
+    /// <summary>Drops every subscription specific to the kind (the tag watches of a truststore).</summary>
+    protected virtual Task ReleaseAsync() => Task.CompletedTask;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        Resource = ResourceKey.Parse(this.GetPrimaryKeyString());
+        return Task.CompletedTask;
+    }
+
+    public async Task<StoreStatus> ApplyAsync(TSpec spec, ResourceVersionInfo origin)
+    {
+        if (S.Origin is { } current && current.Uid == origin.Uid && origin.Generation < current.Generation)
+        {
+            Log.Stale(logger, kind.ToString(), Resource.ToString(), origin.Generation, current.Generation);
+            return BuildStatus();
+        }
+
+        if (S.Origin == origin && S.Spec is not null && SameSpec(S.Spec, spec) && IsReady())
+        {
+            await _reporter.PublishAsync(Resource, BuildStatus());
+            return BuildStatus();
+        }
+
+        S.Spec = spec;
+        S.Origin = origin;
+        return await ReconcileAsync();
+    }
+
+    public async Task OnCertificateChangedAsync(string certificateKey, long revision)
+    {
+        if (S.Spec is null)
+        {
+            return;
+        }
+
+        if (revision > 0 && S.BuiltFrom.TryGetValue(certificateKey, out var built) && built == revision && IsReady())
+        {
+            return;
+        }
+
+        await ReconcileAsync();
+    }
+
+    public async Task OnMetadataChangedAsync()
+    {
+        if (S.Spec is not null)
+        {
+            await ReconcileAsync();
+        }
+    }
+
+    public async Task DeleteAsync()
+    {
+        if (S.Spec is null && S.Stored is null && S.Certificates.Count == 0)
+        {
+            return;
+        }
+
+        await secretStore.DeleteAsync(Resource, kind, CancellationToken.None);
+        await SyncCertificatesAsync(new HashSet<string>());
+        await ReleaseAsync();
+        await SyncMetadataAsync(null);
+        state.State = new StoreState<TSpec>();
+        await state.ClearStateAsync();
+        _reporter.Reset();
+        Log.Deleted(logger, kind.ToString(), Resource.ToString());
+        await _reporter.EventAsync(Resource, EventSeverity.Normal, Reasons.Deleted, $"Deleted the stored {kind.ToString().ToLowerInvariant()}.");
+    }
+
+    public Task<StoreStatus?> GetStatusAsync() => Task.FromResult(S.Spec is null ? null : BuildStatus());
+
+    private async Task<StoreStatus> ReconcileAsync()
+    {
+        var spec = S.Spec!;
+        var (format, formatProblem) = StoreBuilder.ParseFormat(Format(spec));
+        if (formatProblem is not null)
+        {
+            return await NotReadyAsync(formatProblem);
+        }
+
+        var secretName = string.IsNullOrEmpty(MetadataSecretName(spec)) ? ServiceMetadata.DefaultSecretName : MetadataSecretName(spec)!;
+        await SyncMetadataAsync(new ResourceKey(Resource.Namespace, secretName).ToString());
+        ServiceMetadata? metadata;
+        Problem? problem;
+        try
+        {
+            var content = await metadataSource.ReadAsync(Resource.Namespace, secretName, CancellationToken.None);
+            (metadata, problem) = ServiceMetadata.Parse(content, Resource.Namespace, secretName);
+        }
+        catch (Exception ex)
+        {
+            (metadata, problem) = (null, new Problem(Reasons.MetadataUnavailable, $"Reading Secret {Resource.Namespace}/{secretName} failed: {ex.Message}"));
+        }
+
+        if (problem is not null)
+        {
+            return await NotReadyAsync(problem);
+        }
+
+        StoreBuild? build;
+        try
+        {
+            (build, problem) = await BuildAsync(spec, format, metadata!);
+        }
+        catch (PkiException ex)
+        {
+            (build, problem) = (null, new Problem(Reasons.BuildFailed, ex.Message));
+        }
+
+        if (problem is not null)
+        {
+            return await NotReadyAsync(problem);
+        }
+
+        StoredLocation stored;
+        try
+        {
+            stored = await secretStore.PutAsync(build!.Write, CancellationToken.None);
+        }
+        catch (SecretStoreRejectedException ex)
+        {
+            return await NotReadyAsync(new Problem(Reasons.StoreFailed, ex.Message));
+        }
+        catch (Exception ex)
+        {
+            Log.StoreFailed(logger, kind.ToString(), Resource.ToString(), ex.GetType().Name, ex.Message);
+            return await NotReadyAsync(new Problem(Reasons.StoreFailed, $"Writing the store failed: {ex.Message}"));
+        }
+
+        var firstOrChanged = S.Stored is null || !SameRevisions(S.BuiltFrom, build.BuiltFrom) || S.BuiltGeneration != S.Origin!.Generation;
+        S.Stored = stored;
+        S.BuiltFrom = new Dictionary<string, long>(build.BuiltFrom, StringComparer.Ordinal);
+        S.Entries = [.. build.Entries];
+        S.BuiltGeneration = S.Origin!.Generation;
+        ConditionList.Set(S.Conditions, Conditions.Ready, Conditions.True, Reasons.Stored, $"Stored at {stored.Location}.", time.GetUtcNow(), S.Origin.Generation);
+        await state.WriteStateAsync();
+        var revisions = string.Join(", ", build.BuiltFrom.Select(r => $"{r.Key}@{r.Value}"));
+        Log.Stored(logger, kind.ToString(), Resource.ToString(), stored.Location, revisions);
+        if (firstOrChanged)
+        {
+            await _reporter.EventAsync(Resource, EventSeverity.Normal, Reasons.Stored, $"Stored at {stored.Location}, built from {revisions}.");
+        }
+
+        await _reporter.PublishAsync(Resource, BuildStatus());
+        return BuildStatus();
+    }
+
+    private async Task<StoreStatus> NotReadyAsync(Problem problem)
+    {
+        var changed = ConditionList.Set(S.Conditions, Conditions.Ready, Conditions.False, problem.Reason, problem.Message, time.GetUtcNow(), S.Origin?.Generation ?? 0);
+        await state.WriteStateAsync();
+        if (changed)
+        {
+            Log.NotReady(logger, kind.ToString(), Resource.ToString(), problem.Reason, problem.Message);
+            await _reporter.EventAsync(Resource, EventSeverity.Warning, problem.Reason, problem.Message);
+        }
+
+        await _reporter.PublishAsync(Resource, BuildStatus());
+        return BuildStatus();
+    }
+
+    /// <summary>Subscribes to the desired certificates and unsubscribes from the others, in parallel.</summary>
+    protected async Task SyncCertificatesAsync(IReadOnlySet<string> desired)
+    {
+        var added = desired.Where(k => !S.Certificates.Contains(k)).ToList();
+        var removed = S.Certificates.Where(k => !desired.Contains(k)).ToList();
+        if (added.Count == 0 && removed.Count == 0)
+        {
+            return;
+        }
+
+        await Task.WhenAll(
+            added.Select(k => GrainFactory.GetGrain<ICertificateGrain>(k).SubscribeAsync(Self))
+                .Concat(removed.Select(k => GrainFactory.GetGrain<ICertificateGrain>(k).UnsubscribeAsync(Self))));
+        S.Certificates = new HashSet<string>(desired, StringComparer.Ordinal);
+        await state.WriteStateAsync();
+    }
+
+    private async Task SyncMetadataAsync(string? desired)
+    {
+        if (S.MetadataSecret == desired)
+        {
+            return;
+        }
+
+        if (S.MetadataSecret is not null)
+        {
+            await GrainFactory.GetGrain<IMetadataSecretGrain>(S.MetadataSecret).UnsubscribeAsync(Self);
+        }
+
+        if (desired is not null)
+        {
+            await GrainFactory.GetGrain<IMetadataSecretGrain>(desired).SubscribeAsync(Self);
+        }
+
+        S.MetadataSecret = desired;
+        await state.WriteStateAsync();
+    }
+
+    protected async Task<IReadOnlyDictionary<ResourceKey, CertificateSnapshot>> SnapshotsAsync(IEnumerable<ResourceKey> certificates)
+    {
+        var snapshots = await Task.WhenAll(certificates.Distinct().Select(k => GrainFactory.GetGrain<ICertificateGrain>(k.ToString()).GetSnapshotAsync()));
+        return snapshots.ToDictionary(s => s.Resource);
+    }
+
+    private bool IsReady() => S.Conditions.Any(c => c.Type == Conditions.Ready && c.Status == Conditions.True);
+
+    private static bool SameRevisions(Dictionary<string, long> a, IReadOnlyDictionary<string, long> b) =>
+        a.Count == b.Count && a.All(kv => b.TryGetValue(kv.Key, out var v) && v == kv.Value);
+
+    private StoreStatus BuildStatus() => new()
+    {
+        Arn = S.Stored?.Arn,
+        Location = S.Stored?.Location,
+        CertificateRevisions = new Dictionary<string, long>(S.BuiltFrom, StringComparer.Ordinal),
+        Entries = [.. S.Entries],
+        Conditions = [.. S.Conditions],
+        ObservedGeneration = S.Origin?.Generation ?? 0,
+    };
+}

@@ -1,0 +1,77 @@
+using Microsoft.Extensions.Logging;
+using Notary.Grains.Abstractions;
+using Notary.Grains.Abstractions.Ports;
+using Notary.Grains.Policies;
+using Notary.Pki;
+
+namespace Notary.Grains;
+
+/// <summary>
+/// One Truststore: the service's own certificate, its upstream and downstream certificates and
+/// their CA certificates as trusted entries. References without a namespace are resolved through
+/// the tag index and watched there, so a truststore named before its certificates exist becomes
+/// Ready on its own once they are issued.
+/// </summary>
+public sealed class TruststoreGrain(
+    [PersistentState("truststore", GrainStorage.Name)] IPersistentState<StoreState<TruststoreSpec>> state,
+    IServiceMetadataSource metadataSource,
+    ISecretStore secretStore,
+    IStatusWriter statusWriter,
+    IEventRecorder events,
+    TimeProvider time,
+    ILogger<TruststoreGrain> logger)
+    : StoreGrain<TruststoreSpec>(state, metadataSource, secretStore, statusWriter, events, time, logger, ResourceKind.Truststore), ITruststoreGrain
+{
+    protected override string Fqdn(TruststoreSpec spec) => spec.Fqdn;
+
+    protected override string? Format(TruststoreSpec spec) => spec.Format;
+
+    protected override string? MetadataSecretName(TruststoreSpec spec) => spec.MetadataSecret;
+
+    protected override bool SameSpec(TruststoreSpec a, TruststoreSpec b) =>
+        a with { Upstream = [], Downstream = [] } == b with { Upstream = [], Downstream = [] }
+        && a.Upstream.SequenceEqual(b.Upstream) && a.Downstream.SequenceEqual(b.Downstream);
+
+    protected override async Task<(StoreBuild? Build, Problem? Problem)> BuildAsync(TruststoreSpec spec, StoreFormat format, ServiceMetadata metadata)
+    {
+        var lookups = await WatchTagsAsync(TrustResolution.TagsToLookUp(spec));
+        var (references, problem) = TrustResolution.Resolve(Resource.Namespace, spec, lookups);
+        // Subscribe to whatever resolved, even when something did not: the store hears of all of them.
+        await SyncCertificatesAsync(references.Select(r => r.Certificate.ToString()).ToHashSet(StringComparer.Ordinal));
+        if (problem is not null)
+        {
+            return (null, problem);
+        }
+
+        var snapshots = await SnapshotsAsync(references.Select(r => r.Certificate));
+        problem = TrustResolution.Check(references, snapshots, S.BuiltFrom.Keys.ToHashSet(StringComparer.Ordinal));
+        if (problem is not null)
+        {
+            return (null, problem);
+        }
+
+        var (own, upstream, downstream) = TrustResolution.Sources(references, snapshots);
+        var entries = TruststorePolicy.Select(own, upstream, downstream);
+        var (write, aliases) = StoreBuilder.Truststore(Resource, spec.Fqdn, format, metadata, entries);
+        var builtFrom = snapshots.Values.ToDictionary(s => s.Resource.ToString(), s => s.Revision, StringComparer.Ordinal);
+        return (new StoreBuild(write, builtFrom, aliases), null);
+    }
+
+    protected override Task ReleaseAsync() => WatchTagsAsync(new HashSet<string>());
+
+    /// <summary>Watches the desired tags (resolving them), unwatches the others.</summary>
+    private async Task<IReadOnlyDictionary<string, IReadOnlyList<TagRegistration>>> WatchTagsAsync(IReadOnlySet<string> desired)
+    {
+        var removed = S.Tags.Where(t => !desired.Contains(t)).ToList();
+        var resolving = desired.Select(async tag => (tag, registrations: await GrainFactory.GetGrain<ICertificateTagGrain>(tag).ResolveAndWatchAsync(Self))).ToList();
+        await Task.WhenAll(removed.Select(t => GrainFactory.GetGrain<ICertificateTagGrain>(t).UnwatchAsync(Self)));
+        var results = await Task.WhenAll(resolving);
+        if (removed.Count > 0 || desired.Any(t => !S.Tags.Contains(t)))
+        {
+            S.Tags = new HashSet<string>(desired, StringComparer.Ordinal);
+            await WriteStateAsync();
+        }
+
+        return results.ToDictionary(r => r.tag, r => r.registrations, StringComparer.Ordinal);
+    }
+}

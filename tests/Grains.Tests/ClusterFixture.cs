@@ -1,0 +1,90 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Notary.Grains.Abstractions.Ports;
+using Notary.Grains.Issuers;
+using Notary.Grains.Tests.Fakes;
+using Orleans.TestingHost;
+
+namespace Notary.Grains.Tests;
+
+/// <summary>
+/// An in-process Orleans cluster (two silos, so grains can move) with in-memory ports shared
+/// by every silo. One per test collection; tests isolate themselves with their own namespace.
+/// </summary>
+public sealed class ClusterFixture : IAsyncLifetime
+{
+    public InMemorySecretStore Store { get; } = new();
+    public RecordingStatusWriter Status { get; } = new();
+    public RecordingEventRecorder Events { get; } = new();
+    public InMemoryMetadataSource Metadata { get; } = new();
+    public InMemoryCertificateAuthoritySource Authority { get; } = new();
+    public CountingIssuer Issuer { get; }
+    public CapturingLoggerProvider Logs { get; } = new();
+    public InProcessTestCluster Cluster { get; private set; } = null!;
+
+    public IGrainFactory Grains => Cluster.Client;
+
+    public ClusterFixture() => Issuer = new CountingIssuer(new BuiltInIssuer(Authority));
+
+    public async Task InitializeAsync()
+    {
+        var builder = new InProcessTestClusterBuilder(2);
+        builder.ConfigureSilo((_, silo) => silo.AddMemoryGrainStorage(GrainStorage.Name));
+        builder.ConfigureSiloHost((_, host) =>
+        {
+            host.Services.AddSingleton<ISecretStore>(Store);
+            host.Services.AddSingleton<IStatusWriter>(Status);
+            host.Services.AddSingleton<IEventRecorder>(Events);
+            host.Services.AddSingleton<IServiceMetadataSource>(Metadata);
+            host.Services.AddSingleton<IIssuerResolver>(new IssuerResolver([Issuer], BuiltInIssuer.DefaultName));
+            host.Services.AddSingleton(TimeProvider.System);
+            host.Logging.SetMinimumLevel(LogLevel.Debug);
+            host.Logging.AddProvider(Logs);
+        });
+        Cluster = builder.Build();
+        await Cluster.DeployAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Cluster.DisposeAsync();
+        Authority.Dispose();
+    }
+
+    public static string NewNamespace() => "t-" + Guid.NewGuid().ToString("N")[..10];
+}
+
+[CollectionDefinition(Name)]
+public sealed class ClusterCollection : ICollectionFixture<ClusterFixture>
+{
+    public const string Name = "cluster";
+}
+
+/// <summary>Keeps every log line (message and exception) written by the silos, to search them for secrets.</summary>
+public sealed class CapturingLoggerProvider : ILoggerProvider
+{
+    private readonly ConcurrentQueue<string> _lines = new();
+
+    public IReadOnlyCollection<string> Lines => _lines;
+
+    public ILogger CreateLogger(string categoryName) => new CapturingLogger(this, categoryName);
+
+    public void Dispose()
+    {
+    }
+
+    private sealed class CapturingLogger(CapturingLoggerProvider provider, string category) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            var structured = state is IEnumerable<KeyValuePair<string, object?>> pairs ? string.Join(" ", pairs.Select(p => $"{p.Key}={p.Value}")) : string.Empty;
+            provider._lines.Enqueue($"{logLevel} {category}: {formatter(state, exception)} {structured} {exception}");
+        }
+    }
+}

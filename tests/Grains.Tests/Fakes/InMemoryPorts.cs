@@ -1,0 +1,198 @@
+using System.Collections.Concurrent;
+using System.Text;
+using Notary.Grains.Abstractions;
+using Notary.Grains.Abstractions.Ports;
+using Notary.Grains.Issuers;
+using Notary.Pki;
+
+namespace Notary.Grains.Tests.Fakes;
+
+/// <summary>Waits for a condition on values that change: no sleeps, a deadline instead.</summary>
+public sealed class Signal
+{
+    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public void Pulse() => Interlocked.Exchange(ref _changed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+
+    public async Task<T> WaitAsync<T>(Func<T?> probe, Func<T, bool> condition, TimeSpan timeout, string what)
+        where T : class
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        while (true)
+        {
+            var changed = _changed.Task;
+            var value = probe();
+            if (value is not null && condition(value))
+            {
+                return value;
+            }
+
+            try
+            {
+                await changed.WaitAsync(cts.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                throw new TimeoutException($"Timed out after {timeout} waiting for {what}; last value: {value}");
+            }
+        }
+    }
+}
+
+/// <summary>Secret store in memory, with an optional failure switch.</summary>
+public sealed class InMemorySecretStore : ISecretStore
+{
+    private readonly ConcurrentDictionary<(ResourceKind, ResourceKey), StoreWrite> _stores = new();
+    public Signal Changed { get; } = new();
+    private volatile bool _fail;
+
+    public bool Fail { get => _fail; set => _fail = value; }
+
+    public Task<StoredLocation> PutAsync(StoreWrite write, CancellationToken cancellationToken)
+    {
+        if (Fail)
+        {
+            throw new IOException("secret store unavailable (test)");
+        }
+
+        _stores[(write.Kind, write.Resource)] = write;
+        Changed.Pulse();
+        var location = $"k8s://{write.Resource.Namespace}/secrets/{write.Resource.Name}";
+        return Task.FromResult(new StoredLocation(location, location));
+    }
+
+    public Task<bool> DeleteAsync(ResourceKey resource, ResourceKind kind, CancellationToken cancellationToken)
+    {
+        var removed = _stores.TryRemove((kind, resource), out _);
+        Changed.Pulse();
+        return Task.FromResult(removed);
+    }
+
+    public StoreWrite? Get(ResourceKind kind, ResourceKey resource) => _stores.GetValueOrDefault((kind, resource));
+}
+
+/// <summary>Records every status written and lets tests wait for one.</summary>
+public sealed class RecordingStatusWriter : IStatusWriter
+{
+    private readonly ConcurrentDictionary<ResourceKey, CertificateStatus> _certificates = new();
+    private readonly ConcurrentDictionary<(ResourceKind, ResourceKey), StoreStatus> _stores = new();
+    public Signal Changed { get; } = new();
+
+    public Task WriteCertificateStatusAsync(ResourceKey resource, CertificateStatus status, CancellationToken cancellationToken)
+    {
+        _certificates[resource] = status;
+        Changed.Pulse();
+        return Task.CompletedTask;
+    }
+
+    public Task WriteStoreStatusAsync(ResourceKey resource, ResourceKind kind, StoreStatus status, CancellationToken cancellationToken)
+    {
+        _stores[(kind, resource)] = status;
+        Changed.Pulse();
+        return Task.CompletedTask;
+    }
+
+    public CertificateStatus? Certificate(ResourceKey key) => _certificates.GetValueOrDefault(key);
+
+    public StoreStatus? Store(ResourceKind kind, ResourceKey key) => _stores.GetValueOrDefault((kind, key));
+
+    public Task<StoreStatus> WaitStoreAsync(ResourceKind kind, ResourceKey key, Func<StoreStatus, bool> condition, string what) =>
+        Changed.WaitAsync(() => Store(kind, key), condition, TimeSpan.FromSeconds(30), $"{kind} {key}: {what}");
+
+    public Task<StoreStatus> WaitReadyAsync(ResourceKind kind, ResourceKey key) =>
+        WaitStoreAsync(kind, key, s => s.IsReady, "Ready=True");
+
+    public Task<StoreStatus> WaitReasonAsync(ResourceKind kind, ResourceKey key, string reason) =>
+        WaitStoreAsync(kind, key, s => s.Condition(Conditions.Ready)?.Reason == reason, $"Ready reason {reason}");
+}
+
+public sealed record RecordedEvent(ResourceKey Resource, ResourceKind Kind, EventSeverity Severity, string Reason, string Message);
+
+public sealed class RecordingEventRecorder : IEventRecorder
+{
+    private readonly ConcurrentQueue<RecordedEvent> _events = new();
+
+    public Task RecordAsync(ResourceKey resource, ResourceKind kind, EventSeverity severity, string reason, string message, CancellationToken cancellationToken)
+    {
+        _events.Enqueue(new RecordedEvent(resource, kind, severity, reason, message));
+        return Task.CompletedTask;
+    }
+
+    public IReadOnlyList<RecordedEvent> For(ResourceKey resource) => [.. _events.Where(e => e.Resource == resource)];
+}
+
+/// <summary>Metadata Secrets in memory: namespace/name to the metadata.json text (null: Secret without the key).</summary>
+public sealed class InMemoryMetadataSource : IServiceMetadataSource
+{
+    private readonly ConcurrentDictionary<string, string?> _secrets = new();
+
+    public void Set(string @namespace, string name, string? metadataJson) => _secrets[$"{@namespace}/{name}"] = metadataJson;
+
+    public void Remove(string @namespace, string name) => _secrets.TryRemove($"{@namespace}/{name}", out _);
+
+    public Task<MetadataSecretContent> ReadAsync(string @namespace, string secretName, CancellationToken cancellationToken) =>
+        Task.FromResult(_secrets.TryGetValue($"{@namespace}/{secretName}", out var json)
+            ? new MetadataSecretContent(true, json)
+            : new MetadataSecretContent(false, null));
+
+    public static string Json(string keyStorePassword, string trustStorePassword, string? keyStoreName = null, string? trustStoreName = null) =>
+        System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, string?>
+        {
+            ["tlsStoreRootPath"] = "/etc/tls",
+            ["tlsKeyStoreName"] = keyStoreName,
+            ["tlsTrustStoreName"] = trustStoreName,
+            ["tlsKeyStorePassword"] = keyStorePassword,
+            ["tlsTrustStorePassword"] = trustStorePassword,
+        });
+}
+
+/// <summary>A CA created once in memory (the Kubernetes adapter keeps it in a Secret).</summary>
+public sealed class InMemoryCertificateAuthoritySource : ICertificateAuthoritySource, IDisposable
+{
+    private readonly Lazy<CertificateAuthority> _ca = new(() =>
+        CertificateAuthority.CreateRoot("Notary Test Root CA", TimeSpan.FromDays(3650), DateTimeOffset.UtcNow, new KeySpec(KeyAlgorithm.Ecdsa, 256)));
+
+    public CertificateAuthority Authority => _ca.Value;
+
+    public Task<CertificateAuthority> GetAsync(CancellationToken cancellationToken) => Task.FromResult(_ca.Value);
+
+    public void Dispose()
+    {
+        if (_ca.IsValueCreated)
+        {
+            _ca.Value.Dispose();
+        }
+    }
+}
+
+/// <summary>Wraps an issuer to count calls and fail on demand.</summary>
+public sealed class CountingIssuer(ICertificateIssuer inner) : ICertificateIssuer
+{
+    private int _issued;
+    private volatile bool _fail;
+
+    public int Issued => Volatile.Read(ref _issued);
+
+    public bool Fail { get => _fail; set => _fail = value; }
+
+    public string Name => inner.Name;
+
+    public bool Supports(string certificateType) => inner.Supports(certificateType);
+
+    public async Task<IssuedMaterial> IssueAsync(IssueRequest request, CancellationToken cancellationToken)
+    {
+        if (Fail)
+        {
+            throw new HttpRequestException("issuer unavailable (test)");
+        }
+
+        var material = await inner.IssueAsync(request, cancellationToken);
+        Interlocked.Increment(ref _issued);
+        return material;
+    }
+}
+
+public static class Bytes
+{
+    public static string Utf8(byte[] bytes) => Encoding.UTF8.GetString(bytes);
+}

@@ -1,1 +1,3 @@
-Console.WriteLine("Notary");
+using Notary.Silo;
+
+return await SiloHost.RunAsync(args);

@@ -25,7 +25,7 @@ public sealed class ClusterFixture : IAsyncLifetime
 
     public IGrainFactory Grains => Cluster.Client;
 
-    public ClusterFixture() => Issuer = new CountingIssuer(new BuiltInIssuer(Authority));
+    public ClusterFixture() => Issuer = new CountingIssuer(new BuiltInIssuer(Authority, TimeProvider.System));
 
     public async Task InitializeAsync()
     {

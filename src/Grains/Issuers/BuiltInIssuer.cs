@@ -17,7 +17,7 @@ public interface ICertificateAuthoritySource
 /// <see cref="ICertificateAuthoritySource"/> provides. It cannot issue Public certificates
 /// (no public CA trusts it), and says so.
 /// </summary>
-public sealed class BuiltInIssuer(ICertificateAuthoritySource authority) : ICertificateIssuer
+public sealed class BuiltInIssuer(ICertificateAuthoritySource authority, TimeProvider time) : ICertificateIssuer
 {
     public const string DefaultName = "builtin";
 
@@ -34,8 +34,7 @@ public sealed class BuiltInIssuer(ICertificateAuthoritySource authority) : ICert
         IssuedCertificate issued;
         try
         {
-            // The clock is the issuer's: the grain's TimeProvider decides when to issue, the CA stamps "now".
-            issued = ca.Issue(new LeafRequest(request.Fqdn, request.Alt, request.Lifetime, key), DateTimeOffset.UtcNow);
+            issued = ca.Issue(new LeafRequest(request.Fqdn, request.Alt, request.Lifetime, key), time.GetUtcNow());
         }
         catch (PkiException ex)
         {

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The test command: sets up what the tests need on a fresh Debian machine, builds warning-free,
+# runs every test project, and ends with one "N passed, N failed" line.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v keytool >/dev/null 2>&1 || need_apt+=(openjdk-17-jdk-headless)
+command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "Installing ${need_apt[*]}"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+dotnet restore Notary.Actors.sln
+dotnet build Notary.Actors.sln --no-restore -c Release -warnaserror
+
+log=$(mktemp)
+status=0
+dotnet test Notary.Actors.sln --no-build -c Release --logger "console;verbosity=normal" 2>&1 | tee "$log" || status=$?
+
+summary=$(grep -E '^(Passed!|Failed!)' "$log" | sed -E 's/.*Failed: *([0-9]+), Passed: *([0-9]+).*/\1 \2/' | awk '{f+=$1; p+=$2} END {printf "%d passed, %d failed\n", p, f}')
+rm -f "$log"
+echo "$summary"
+if [ "$status" -ne 0 ] || [ "$(echo "$summary" | awk '{print $1}')" = "0" ]; then
+  exit 1
+fi

@@ -1,32 +1,283 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+
 namespace Notary.Pki;
 
 /// <summary>
 /// The built-in CA: a self-signed root that issues leaf certificates for service-to-service TLS
 /// (serverAuth + clientAuth, CN and SAN = fqdn plus alt names, random positive serial).
 /// Pure: no I/O; the caller persists <see cref="CertificatePem"/> and <see cref="ExportPrivateKeyPem"/>.
+/// An imported intermediate CA may bring its own issuers after its certificate in the PEM; they
+/// become the rest of every leaf's chain.
 /// </summary>
 public sealed class CertificateAuthority : IDisposable
 {
-    private CertificateAuthority() => throw new NotImplementedException();
+    /// <summary>Leaves start this long before "now" so that peers with a slow clock accept them.</summary>
+    public static readonly TimeSpan ClockSkewAllowance = TimeSpan.FromMinutes(5);
+
+    /// <summary>The root key when <see cref="CreateRoot"/> is given none: broadly compatible and strong enough past 2030.</summary>
+    public static readonly KeySpec DefaultRootKey = new(KeyAlgorithm.Rsa, 3072);
+
+    private const string ServerAuthOid = "1.3.6.1.5.5.7.3.1";
+    private const string ClientAuthOid = "1.3.6.1.5.5.7.3.2";
+
+    // RFC 5280 ub-common-name: a longer fqdn stays in the SAN only.
+    private const int MaxCommonNameLength = 64;
+
+    private readonly X509Certificate2 _certificate;
+    private readonly AsymmetricAlgorithm _key;
+    private readonly IReadOnlyList<string> _chainPem;
+    private readonly Lock _signing = new();
+    private bool _disposed;
+
+    private CertificateAuthority(X509Certificate2 certificate, AsymmetricAlgorithm key, IReadOnlyList<string> issuersPem)
+    {
+        _certificate = certificate;
+        _key = key;
+        CertificatePem = Pem.Write(Pem.CertificateLabel, certificate.RawData);
+        _chainPem = [CertificatePem, .. issuersPem];
+    }
 
     /// <summary>Creates a new self-signed root CA valid from <paramref name="now"/> for <paramref name="lifetime"/>.</summary>
-    public static CertificateAuthority CreateRoot(string commonName, TimeSpan lifetime, DateTimeOffset now, KeySpec? key = null) => throw new NotImplementedException();
+    public static CertificateAuthority CreateRoot(string commonName, TimeSpan lifetime, DateTimeOffset now, KeySpec? key = null)
+    {
+        if (string.IsNullOrWhiteSpace(commonName) || commonName.Length > MaxCommonNameLength)
+        {
+            throw new PkiException($"CA common name \"{commonName}\" must be 1 to {MaxCommonNameLength} characters");
+        }
 
-    /// <summary>Loads a CA from its PEM certificate and PKCS#8 (or PKCS#1/SEC1) PEM private key; throws <see cref="PkiException"/> with a clear message when they do not match or are not a CA.</summary>
-    public static CertificateAuthority FromPem(string certificatePem, string privateKeyPem) => throw new NotImplementedException();
+        if (lifetime <= TimeSpan.Zero)
+        {
+            throw new PkiException($"CA lifetime {GoDuration.Format(lifetime)} must be positive");
+        }
 
-    public string CertificatePem => throw new NotImplementedException();
+        var keySpec = key ?? DefaultRootKey;
+        var privateKey = keySpec.Generate();
+        try
+        {
+            var subject = new X500DistinguishedNameBuilder();
+            subject.AddCommonName(commonName);
+            var name = subject.Build();
+            var request = NewRequest(name, privateKey, privateKey);
+            request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
+            request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
+            request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
 
-    public DateTimeOffset NotAfter => throw new NotImplementedException();
+            var start = TruncateToSeconds(now);
+            using var generated = request.Create(name, SignatureGenerator(privateKey), start - ClockSkewAllowance, start + lifetime, NewSerialNumber());
+            var certificate = X509CertificateLoader.LoadCertificate(generated.RawData);
+            return new CertificateAuthority(certificate, privateKey, []);
+        }
+        catch
+        {
+            privateKey.Dispose();
+            throw;
+        }
+    }
 
-    public string ExportPrivateKeyPem() => throw new NotImplementedException();
+    /// <summary>
+    /// Loads a CA from its PEM certificate (optionally followed by its own issuers, root last) and its
+    /// PKCS#8 (or PKCS#1/SEC1) PEM private key; throws <see cref="PkiException"/> with a clear message
+    /// when they do not match or the certificate is not a CA.
+    /// </summary>
+    public static CertificateAuthority FromPem(string certificatePem, string privateKeyPem)
+    {
+        var blocks = Pem.ReadCertificates(certificatePem, "CA certificate");
+        if (blocks.Count == 0)
+        {
+            throw new PkiException("CA certificate: no PEM CERTIFICATE block found");
+        }
+
+        var certificate = Pem.Load(blocks[0], "CA certificate");
+        AsymmetricAlgorithm? key = null;
+        try
+        {
+            var subject = certificate.Subject;
+            var constraints = certificate.Extensions.OfType<X509BasicConstraintsExtension>().FirstOrDefault();
+            if (constraints is not { CertificateAuthority: true })
+            {
+                throw new PkiException($"CA certificate \"{subject}\" is not a CA: it lacks basicConstraints CA=true");
+            }
+
+            var usage = certificate.Extensions.OfType<X509KeyUsageExtension>().FirstOrDefault();
+            if (usage is not null && !usage.KeyUsages.HasFlag(X509KeyUsageFlags.KeyCertSign))
+            {
+                throw new PkiException($"CA certificate \"{subject}\" is not a CA: its keyUsage lacks keyCertSign");
+            }
+
+            key = Pem.ReadPrivateKey(privateKeyPem, "CA private key");
+            if (!Pem.Matches(certificate, key))
+            {
+                throw new PkiException($"CA private key does not match the CA certificate \"{subject}\" (their public keys differ)");
+            }
+
+            var issuers = blocks.Skip(1).Select(der => Pem.Write(Pem.CertificateLabel, der)).ToList();
+            return new CertificateAuthority(certificate, key, issuers);
+        }
+        catch
+        {
+            key?.Dispose();
+            certificate.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The CA's own certificate (one PEM block).</summary>
+    public string CertificatePem { get; }
+
+    /// <summary>What every issued leaf carries as its chain: this CA, then its issuers up to the root.</summary>
+    public IReadOnlyList<string> ChainPem => _chainPem;
+
+    public DateTimeOffset NotAfter => ToUtc(_certificate.NotAfter);
+
+    public DateTimeOffset NotBefore => ToUtc(_certificate.NotBefore);
+
+    public string ExportPrivateKeyPem()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return Pem.ExportPkcs8(_key);
+    }
 
     /// <summary>
     /// Issues a leaf valid from <paramref name="now"/> (minus a small clock-skew allowance) for
     /// the requested lifetime, capped at the CA's own notAfter. Throws <see cref="PkiException"/>
     /// for an invalid request (bad fqdn, unsupported key, non-positive lifetime).
     /// </summary>
-    public IssuedCertificate Issue(LeafRequest request, DateTimeOffset now) => throw new NotImplementedException();
+    public IssuedCertificate Issue(LeafRequest request, DateTimeOffset now)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentNullException.ThrowIfNull(request);
+        var dnsNames = DnsNames.Validate(request.Fqdn, request.AltNames);
+        if (request.Key?.Validate() is { } keyError)
+        {
+            throw new PkiException($"certificate for \"{request.Fqdn}\": {keyError}");
+        }
 
-    public void Dispose() => throw new NotImplementedException();
+        if (request.Key is null)
+        {
+            throw new PkiException($"certificate for \"{request.Fqdn}\": no key specification");
+        }
+
+        if (request.Lifetime <= TimeSpan.Zero)
+        {
+            throw new PkiException($"certificate for \"{request.Fqdn}\": lifetime {GoDuration.Format(request.Lifetime)} must be positive");
+        }
+
+        var start = TruncateToSeconds(now);
+        var caNotBefore = NotBefore;
+        var caNotAfter = NotAfter;
+        if (start >= caNotAfter)
+        {
+            throw new PkiException($"CA \"{_certificate.Subject}\" expired at {caNotAfter:O}; it cannot issue at {start:O}");
+        }
+
+        if (start < caNotBefore)
+        {
+            throw new PkiException($"CA \"{_certificate.Subject}\" is not valid before {caNotBefore:O}; it cannot issue at {start:O}");
+        }
+
+        var notBefore = Max(start - ClockSkewAllowance, caNotBefore);
+        var notAfter = Min(start + request.Lifetime, caNotAfter);
+
+        using var leafKey = request.Key.Generate();
+        var subject = new X500DistinguishedNameBuilder();
+        if (request.Fqdn.Length <= MaxCommonNameLength)
+        {
+            subject.AddCommonName(request.Fqdn);
+        }
+
+        var san = new SubjectAlternativeNameBuilder();
+        foreach (var name in dnsNames)
+        {
+            san.AddDnsName(name);
+        }
+
+        var usages = X509KeyUsageFlags.DigitalSignature;
+        if (request.Key.Algorithm == KeyAlgorithm.Rsa)
+        {
+            usages |= X509KeyUsageFlags.KeyEncipherment;
+        }
+
+        var leafRequest = NewRequest(subject.Build(), leafKey, _key);
+        leafRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
+        leafRequest.CertificateExtensions.Add(new X509KeyUsageExtension(usages, true));
+        leafRequest.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid(ServerAuthOid), new Oid(ClientAuthOid)], false));
+
+        // With an empty subject RFC 5280 requires the SAN to be critical.
+        leafRequest.CertificateExtensions.Add(san.Build(critical: request.Fqdn.Length > MaxCommonNameLength));
+        leafRequest.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(leafRequest.PublicKey, false));
+        leafRequest.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(_certificate, true, false));
+
+        byte[] leafDer;
+        lock (_signing)
+        {
+            using var leaf = leafRequest.Create(_certificate.SubjectName, SignatureGenerator(_key), notBefore, notAfter, NewSerialNumber());
+            leafDer = leaf.RawData;
+        }
+
+        using var issued = X509CertificateLoader.LoadCertificate(leafDer);
+        return new IssuedCertificate(
+            Pem.Write(Pem.CertificateLabel, leafDer),
+            _chainPem,
+            Pem.ExportPkcs8(leafKey),
+            issued.SerialNumber,
+            ToUtc(issued.NotBefore),
+            ToUtc(issued.NotAfter));
+    }
+
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        _key.Dispose();
+        _certificate.Dispose();
+    }
+
+    public override string ToString() => $"CertificateAuthority {{ Subject = {_certificate.Subject}, NotAfter = {NotAfter:O} }}";
+
+    /// <summary>A request for <paramref name="subjectKey"/> whose hash suits the signer's key.</summary>
+    private static CertificateRequest NewRequest(X500DistinguishedName subject, AsymmetricAlgorithm subjectKey, AsymmetricAlgorithm signerKey)
+    {
+        var hash = signerKey is ECDsa { KeySize: > 256 } ? HashAlgorithmName.SHA384 : HashAlgorithmName.SHA256;
+        return subjectKey switch
+        {
+            RSA rsa => new CertificateRequest(subject, rsa, hash, RSASignaturePadding.Pkcs1),
+            ECDsa ec => new CertificateRequest(subject, ec, hash),
+            _ => throw new PkiException($"key type {subjectKey.GetType().Name} is not supported"),
+        };
+    }
+
+    private static X509SignatureGenerator SignatureGenerator(AsymmetricAlgorithm key) => key switch
+    {
+        RSA rsa => X509SignatureGenerator.CreateForRSA(rsa, RSASignaturePadding.Pkcs1),
+        ECDsa ec => X509SignatureGenerator.CreateForECDsa(ec),
+        _ => throw new PkiException($"key type {key.GetType().Name} is not supported"),
+    };
+
+    /// <summary>16 random bytes, high bit cleared (positive), never zero.</summary>
+    private static byte[] NewSerialNumber()
+    {
+        var serial = new byte[16];
+        do
+        {
+            RandomNumberGenerator.Fill(serial);
+            serial[0] &= 0x7F;
+        }
+        while (serial[0] == 0); // also keeps the DER INTEGER exactly 16 bytes and non-zero
+
+        return serial;
+    }
+
+    private static DateTimeOffset TruncateToSeconds(DateTimeOffset value) =>
+        new(value.UtcTicks - (value.UtcTicks % TimeSpan.TicksPerSecond), TimeSpan.Zero);
+
+    private static DateTimeOffset ToUtc(DateTime value) => new DateTimeOffset(value).ToUniversalTime();
+
+    private static DateTimeOffset Max(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
+
+    private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
 }

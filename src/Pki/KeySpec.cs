@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+
 namespace Notary.Pki;
 
 /// <summary>Key algorithm of a certificate's private key.</summary>
@@ -13,5 +15,25 @@ public sealed record KeySpec(KeyAlgorithm Algorithm, int Size)
     public static KeySpec Default { get; } = new(KeyAlgorithm.Rsa, 2048);
 
     /// <summary>Null when the combination is supported, otherwise a message naming the bad value.</summary>
-    public string? Validate() => throw new NotImplementedException();
+    public string? Validate() => Algorithm switch
+    {
+        KeyAlgorithm.Rsa when Size is 2048 or 3072 or 4096 => null,
+        KeyAlgorithm.Rsa => $"RSA key size {Size} is not supported; use 2048, 3072 or 4096",
+        KeyAlgorithm.Ecdsa when Size is 256 or 384 => null,
+        KeyAlgorithm.Ecdsa => $"ECDSA key size {Size} is not supported; use 256 (P-256) or 384 (P-384)",
+        _ => $"key algorithm {(int)Algorithm} is not supported; use RSA or ECDSA",
+    };
+
+    /// <summary>Generates a fresh key pair of this kind; throws <see cref="PkiException"/> when unsupported.</summary>
+    internal AsymmetricAlgorithm Generate()
+    {
+        if (Validate() is { } error)
+        {
+            throw new PkiException(error);
+        }
+
+        return Algorithm == KeyAlgorithm.Rsa
+            ? RSA.Create(Size)
+            : ECDsa.Create(Size == 256 ? ECCurve.NamedCurves.nistP256 : ECCurve.NamedCurves.nistP384);
+    }
 }

@@ -1,3 +1,7 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+
 namespace Notary.Pki;
 
 /// <summary>
@@ -12,7 +16,108 @@ public sealed record TrustSource(string Namespace, string Name, string Certifica
 /// of their chains. Duplicates (same certificate reached twice) appear once. Aliases and order
 /// are deterministic.
 /// </summary>
+/// <remarks>
+/// Order: own, upstream in list order, downstream in list order, then the CA certificates in
+/// order of first appearance in those sources' chains. A certificate is identified by the
+/// SHA-256 of its DER; when it is reached twice the first alias wins. Leaf aliases are
+/// "{name}.{namespace}"; CA aliases are "ca-{sanitized CN}-{first 8 hex of SHA-256}", so two
+/// different roots with the same CN get different aliases and a rebuilt store keeps its aliases.
+/// </remarks>
 public static class TruststorePolicy
 {
-    public static IReadOnlyList<TrustedEntry> Select(TrustSource own, IReadOnlyList<TrustSource> upstream, IReadOnlyList<TrustSource> downstream) => throw new NotImplementedException();
+    private const int MaxCommonNameInAlias = 40;
+    private const string CommonNameOid = "2.5.4.3";
+
+    public static IReadOnlyList<TrustedEntry> Select(TrustSource own, IReadOnlyList<TrustSource> upstream, IReadOnlyList<TrustSource> downstream)
+    {
+        ArgumentNullException.ThrowIfNull(own);
+        ArgumentNullException.ThrowIfNull(upstream);
+        ArgumentNullException.ThrowIfNull(downstream);
+
+        TrustSource[] sources = [own, .. upstream, .. downstream];
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var aliases = new Dictionary<string, string>(StringComparer.Ordinal);
+        var entries = new List<TrustedEntry>();
+        var authorities = new List<(byte[] Der, string What)>();
+
+        foreach (var source in sources)
+        {
+            var what = $"certificate {source.Namespace}/{source.Name}";
+            var leaf = NonEmpty(Pem.ReadCertificates(source.CertificatePem, what), what)[0];
+            Add(entries, seen, aliases, LeafAlias(source), leaf, what);
+            var index = 0;
+            foreach (var chainPem in source.ChainPem ?? [])
+            {
+                var chainWhat = $"chain certificate #{index++} of {source.Namespace}/{source.Name}";
+                authorities.AddRange(NonEmpty(Pem.ReadCertificates(chainPem, chainWhat), chainWhat).Select(der => (der, chainWhat)));
+            }
+        }
+
+        foreach (var (der, what) in authorities)
+        {
+            Add(entries, seen, aliases, null, der, what);
+        }
+
+        return entries;
+    }
+
+    /// <summary>The alias a CA certificate gets in every truststore.</summary>
+    public static string CaAlias(byte[] der, string? commonName)
+    {
+        ArgumentNullException.ThrowIfNull(der);
+        var hash = Convert.ToHexStringLower(SHA256.HashData(der))[..8];
+        var name = Sanitize(commonName ?? string.Empty);
+        return name.Length == 0 ? $"ca-{hash}" : $"ca-{name}-{hash}";
+    }
+
+    private static string LeafAlias(TrustSource source) => $"{source.Name}.{source.Namespace}".ToLowerInvariant();
+
+    private static void Add(List<TrustedEntry> entries, HashSet<string> seen, Dictionary<string, string> aliases, string? alias, byte[] der, string what)
+    {
+        var fingerprint = Convert.ToHexString(SHA256.HashData(der));
+        if (!seen.Add(fingerprint))
+        {
+            return;
+        }
+
+        // Parsed here so a broken input fails naming its source, not later in the encoder.
+        using var certificate = Pem.Load(der, what);
+        alias ??= CaAlias(der, CommonName(certificate));
+        if (aliases.TryGetValue(alias, out var other) && other != fingerprint)
+        {
+            throw new PkiException($"{what}: alias \"{alias}\" is already used by a different certificate");
+        }
+
+        aliases[alias] = fingerprint;
+        entries.Add(new TrustedEntry(alias, Pem.Write(Pem.CertificateLabel, der)));
+    }
+
+    private static string? CommonName(X509Certificate2 certificate) =>
+        certificate.SubjectName.EnumerateRelativeDistinguishedNames()
+            .Where(rdn => !rdn.HasMultipleElements && rdn.GetSingleElementType().Value == CommonNameOid)
+            .Select(rdn => rdn.GetSingleElementValue())
+            .FirstOrDefault();
+
+    private static List<byte[]> NonEmpty(List<byte[]> blocks, string what) =>
+        blocks.Count == 0 ? throw new PkiException($"{what}: no PEM CERTIFICATE block found") : blocks;
+
+    /// <summary>Lowercase; every run of characters outside [a-z0-9] becomes one '-'; trimmed; at most 40 characters.</summary>
+    private static string Sanitize(string commonName)
+    {
+        var text = new StringBuilder(commonName.Length);
+        foreach (var c in commonName.ToLowerInvariant())
+        {
+            if (char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c))
+            {
+                text.Append(c);
+            }
+            else if (text.Length > 0 && text[^1] != '-')
+            {
+                text.Append('-');
+            }
+        }
+
+        var result = text.ToString().Trim('-');
+        return result.Length <= MaxCommonNameInAlias ? result : result[..MaxCommonNameInAlias].TrimEnd('-');
+    }
 }

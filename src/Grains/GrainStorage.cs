@@ -1,4 +1,7 @@
+using Microsoft.Extensions.Options;
 using Notary.Grains.Abstractions;
+using Orleans.Serialization;
+using Orleans.Storage;
 
 namespace Notary.Grains;
 
@@ -7,6 +10,15 @@ public static class GrainStorage
 {
     /// <summary>Grain state: Redis in production, memory in dev mode and tests.</summary>
     public const string Name = "notary";
+
+    /// <summary>
+    /// Stores grain state with Orleans' own serializer instead of the default Newtonsoft JSON:
+    /// the state types are [GenerateSerializer] records whose [Id]s make them version-tolerant,
+    /// and JSON cannot round-trip them (init-only records, interface-typed collections).
+    /// </summary>
+    public static OptionsBuilder<T> UseNotarySerializer<T>(this OptionsBuilder<T> options)
+        where T : class, IStorageProviderSerializerOptions =>
+        options.Configure<Serializer>((o, serializer) => o.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer));
 }
 
 /// <summary>Turns a persisted <see cref="SubscriberRef"/> back into a grain reference.</summary>

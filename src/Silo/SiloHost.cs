@@ -56,7 +56,7 @@ public static class SiloHost
         builder.UseOrleans(silo =>
         {
             silo.UseLocalhostClustering();
-            silo.AddMemoryGrainStorage(GrainStorage.Name);
+            silo.AddMemoryGrainStorage(GrainStorage.Name, o => o.UseNotarySerializer());
             silo.UseInMemoryReminderService();
         });
         builder.Services.AddSingleton(TimeProvider.System);

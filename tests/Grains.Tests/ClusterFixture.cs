@@ -30,7 +30,7 @@ public sealed class ClusterFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var builder = new InProcessTestClusterBuilder(2);
-        builder.ConfigureSilo((_, silo) => silo.AddMemoryGrainStorage(GrainStorage.Name));
+        builder.ConfigureSilo((_, silo) => silo.AddMemoryGrainStorage(GrainStorage.Name, o => o.UseNotarySerializer()));
         builder.ConfigureSiloHost((_, host) =>
         {
             host.Services.AddSingleton<ISecretStore>(Store);

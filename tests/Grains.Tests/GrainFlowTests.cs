@@ -91,22 +91,24 @@ public sealed class GrainFlowTests(ClusterFixture fx)
     {
         var ns = Onboard(ClusterFixture.NewNamespace());
         string F(string n) => $"{n}.{ns}.svc.cluster.local";
+        var b = "b-" + ns; // unique across namespaces: truststore c looks it up without a namespace
         await CertGrain(ns, "a").ApplyAsync(Cert(F("a")), V(1));
-        var b1 = await CertGrain(ns, "b").ApplyAsync(Cert(F("b")), V(1));
+        var b1 = await CertGrain(ns, b).ApplyAsync(Cert(F(b)), V(1));
         await CertGrain(ns, "c").ApplyAsync(Cert(F("c")), V(1));
-        await KsGrain(ns, "b").ApplyAsync(new KeystoreSpec { Fqdn = F("b"), CertName = "b" }, V(1));
-        var up = new TrustReference { Tag = "b", Fqdn = F("b"), Namespace = ns };
-        var down = new TrustReference { Tag = "b", Fqdn = F("b") };
-        Assert.True((await TsGrain(ns, "a").ApplyAsync(new TruststoreSpec { Fqdn = F("a"), CertName = "a", Upstream = [up] }, V(1))).IsReady);
+        await KsGrain(ns, b).ApplyAsync(new KeystoreSpec { Fqdn = F(b), CertName = b }, V(1));
+        var up = new TrustReference { Tag = b, Fqdn = F(b), Namespace = ns };
+        var down = new TrustReference { Tag = b, Fqdn = F(b) };
+        var tsA = await TsGrain(ns, "a").ApplyAsync(new TruststoreSpec { Fqdn = F("a"), CertName = "a", Upstream = [up] }, V(1));
+        Assert.True(tsA.IsReady, tsA.Condition(Conditions.Ready)?.Message);
         Assert.True((await TsGrain(ns, "c").ApplyAsync(new TruststoreSpec { Fqdn = F("c"), CertName = "c", Downstream = [down] }, V(1))).IsReady);
 
         // A change that affects the certificate (a new alt name) re-issues it.
-        var b2 = await CertGrain(ns, "b").ApplyAsync(Cert(F("b"), "b.example.internal"), V(2));
+        var b2 = await CertGrain(ns, b).ApplyAsync(Cert(F(b), "b.example.internal"), V(2));
         Assert.Equal(2, b2.Revision);
         Assert.NotEqual(b1.SerialNumber, b2.SerialNumber);
 
-        var key = $"{ns}/b";
-        await fx.Status.WaitStoreAsync(ResourceKind.Keystore, new ResourceKey(ns, "b"), s => s.IsReady && s.CertificateRevisions[key] == 2, "keystore rebuilt from revision 2");
+        var key = $"{ns}/{b}";
+        await fx.Status.WaitStoreAsync(ResourceKind.Keystore, new ResourceKey(ns, b), s => s.IsReady && s.CertificateRevisions[key] == 2, "keystore rebuilt from revision 2");
         foreach (var ts in new[] { "a", "c" })
         {
             var status = await fx.Status.WaitStoreAsync(ResourceKind.Truststore, new ResourceKey(ns, ts), s => s.IsReady && s.CertificateRevisions[key] == 2, "truststore rebuilt from revision 2");
@@ -114,10 +116,10 @@ public sealed class GrainFlowTests(ClusterFixture fx)
             var serials = ReadPkcs12(stored.Files["truststore.p12"], TrustPassword).Select(c => c.SerialNumber).ToList();
             Assert.Contains(b2.SerialNumber, serials);
             Assert.DoesNotContain(b1.SerialNumber, serials);
-            Assert.Contains($"b.{ns}", status.Entries);
+            Assert.Contains($"{b}.{ns}", status.Entries);
         }
 
-        var ks = ReadPkcs12(fx.Store.Get(ResourceKind.Keystore, new ResourceKey(ns, "b"))!.Files["keystore.p12"], KeyPassword);
+        var ks = ReadPkcs12(fx.Store.Get(ResourceKind.Keystore, new ResourceKey(ns, b))!.Files["keystore.p12"], KeyPassword);
         Assert.Equal(b2.SerialNumber, Assert.Single(ks, c => c.HasPrivateKey).SerialNumber);
     }
 

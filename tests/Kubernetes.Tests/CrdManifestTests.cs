@@ -1,3 +1,4 @@
+using System.Text.Json;
 using k8s.Models;
 using Notary.Kubernetes.Models;
 using Notary.Kubernetes.Tests.Support;
@@ -244,6 +245,35 @@ public sealed class CrdManifestTests
             .ToList();
         Assert.True(untyped.Count == 0, $"{plural}: fields without a type or preserving unknown fields: {string.Join(", ", untyped)}");
     }
+
+    [Theory]
+    [InlineData("certificates")]
+    [InlineData("keystores")]
+    [InlineData("truststores")]
+    public void Enum_values_and_defaults_have_their_field_type(string plural)
+    {
+        // YAML 1.1, which Go's parser speaks, reads an unquoted True as a boolean: a string enum
+        // must quote it, or the API server refuses the CRD.
+        var mistyped = Crds.Walk(Crds.Root(Crds.Load(plural)), "")
+            .SelectMany(field => (field.Schema.EnumProperty ?? []).Append(field.Schema.DefaultProperty)
+                .Where(value => value is not null && !HasType(value, field.Schema.Type))
+                .Select(value => $"{field.Path}: {value} ({value!.GetType().Name}) is not a {field.Schema.Type}"))
+            .ToList();
+
+        Assert.True(mistyped.Count == 0, $"{plural}: {string.Join("; ", mistyped)}");
+    }
+
+    // Values straight from YAML are CLR scalars; those inside items (see Crds.Items) are JsonElements.
+    private static bool HasType(object value, string type) => (type, value) switch
+    {
+        ("string", string) => true,
+        ("string", JsonElement { ValueKind: JsonValueKind.String }) => true,
+        ("integer", sbyte or byte or short or ushort or int or uint or long or ulong) => true,
+        ("integer", JsonElement { ValueKind: JsonValueKind.Number } number) => number.TryGetInt64(out _),
+        ("boolean", bool) => true,
+        ("boolean", JsonElement { ValueKind: JsonValueKind.True or JsonValueKind.False }) => true,
+        _ => false,
+    };
 
     private static void AssertColumns(string plural, params (string Name, string Type, string JsonPath, int Priority)[] expected)
     {

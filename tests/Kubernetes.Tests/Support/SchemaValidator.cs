@@ -77,7 +77,7 @@ internal sealed partial class SchemaValidator
             errors.Add($"{display}: length {text.Length} exceeds maxLength {maxLength}");
         }
 
-        if (schema.Pattern is { } pattern && !Regex.IsMatch(text, pattern, RegexOptions.None, TimeSpan.FromSeconds(1)))
+        if (schema.Pattern is { } pattern && !GoPattern.Compile(pattern).IsMatch(text))
         {
             errors.Add($"{display}: '{text}' does not match {pattern}");
         }

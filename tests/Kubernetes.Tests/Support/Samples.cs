@@ -1,0 +1,83 @@
+using k8s.Models;
+using Notary.Kubernetes.Models;
+
+namespace Notary.Kubernetes.Tests.Support;
+
+/// <summary>Objects with every field set, as the controller and a user would write them.</summary>
+internal static class Samples
+{
+    private static readonly DateTimeOffset Issued = new(2026, 11, 22, 16, 17, 0, TimeSpan.Zero);
+
+    public static Certificate Certificate() => new()
+    {
+        Metadata = new V1ObjectMeta { Name = "test-service", NamespaceProperty = "test-service", Generation = 3 },
+        Spec = new CertificateSpec
+        {
+            Type = CertificateTypes.Public,
+            Fqdn = "test-service.test-service.svc.cluster.local",
+            Alt = ["test-service.example.com", "*.test-service.example.com"],
+            Issuer = "acm",
+            Duration = "2160h",
+            RenewBefore = "720h",
+            PrivateKey = new PrivateKeySpec { Algorithm = KeyAlgorithms.Ecdsa, Size = 384 },
+        },
+        Status = new CertificateStatus
+        {
+            Arn = "arn:aws:acm:us-west-2:123456789012:certificate/0b5f8f8e-3c4a-4a8e-9d5b-1f2e3d4c5b6a",
+            SerialNumber = "0a1b2c3d4e5f",
+            NotBefore = Issued,
+            NotAfter = Issued.AddDays(90),
+            RenewalTime = Issued.AddDays(60).AddTicks(1234567),
+            Revision = 2,
+            Tags = new Dictionary<string, string> { ["notary.dev/namespace"] = "test-service", ["notary.dev/name"] = "test-service" },
+            ObservedGeneration = 3,
+            ValidationRecords = [new ValidationRecord { Name = "_x1.test-service.example.com.", Type = "CNAME", Value = "_x2.acm-validations.aws." }],
+            Conditions =
+            [
+                new Condition { Type = ConditionTypes.Ready, Status = ConditionStatuses.False, Reason = "PendingValidation", Message = "Create the DNS records in status.validationRecords", LastTransitionTime = Issued, ObservedGeneration = 3 },
+                new Condition { Type = ConditionTypes.Issuing, Status = ConditionStatuses.True, Reason = "Requested", LastTransitionTime = Issued, ObservedGeneration = 3 },
+            ],
+        },
+    };
+
+    public static Keystore Keystore() => new()
+    {
+        Metadata = new V1ObjectMeta { Name = "test-service", NamespaceProperty = "test-service", Generation = 1 },
+        Spec = new KeystoreSpec { Fqdn = "test-service.test-service.svc.cluster.local", CertName = "test-service", Format = StoreFormats.Jks, MetadataSecret = "test-service-metadata" },
+        Status = new KeystoreStatus
+        {
+            Arn = "arn:aws:secretsmanager:us-west-2:123456789012:secret:notary/test-service/test-service-AbCdEf",
+            Location = "k8s://test-service/secrets/test-service",
+            CertificateRevision = 2,
+            ObservedGeneration = 1,
+            Conditions = [new Condition { Type = ConditionTypes.Ready, Status = ConditionStatuses.True, Reason = "Stored", Message = "Stored", LastTransitionTime = Issued, ObservedGeneration = 1 }],
+        },
+    };
+
+    public static Truststore Truststore() => new()
+    {
+        Metadata = new V1ObjectMeta { Name = "test-service-trust", NamespaceProperty = "test-service", Generation = 2 },
+        Spec = new TruststoreSpec
+        {
+            Fqdn = "test-service.test-service.svc.cluster.local",
+            CertName = "test-service",
+            Upstream = [new PeerReference { Tag = "orders", Fqdn = "orders.orders.svc.cluster.local", Namespace = "orders" }],
+            Downstream =
+            [
+                new PeerReference { Tag = "gateway", Fqdn = "gateway.edge.svc.cluster.local" },
+                new PeerReference { Tag = "batch", Fqdn = "batch.jobs.svc.cluster.local", Namespace = "jobs" },
+            ],
+            Format = StoreFormats.Pkcs12,
+            MetadataSecret = StoreDefaults.MetadataSecret,
+        },
+        Status = new TruststoreStatus
+        {
+            Arn = "k8s://test-service/secrets/test-service-trust",
+            Location = "k8s://test-service/secrets/test-service-trust",
+            CertificateRevision = new Dictionary<string, long> { ["test-service/test-service"] = 2, ["orders/orders"] = 1, ["edge/gateway"] = 5, ["jobs/batch"] = 1 },
+            Entries = ["test-service", "orders", "gateway", "batch", "notary-root-ca"],
+            ObservedGeneration = 2,
+            Conditions = [new Condition { Type = ConditionTypes.Ready, Status = ConditionStatuses.True, Reason = "Stored", Message = "Stored in Secret test-service-trust", LastTransitionTime = Issued, ObservedGeneration = 2 }],
+        },
+    };
+}

@@ -20,7 +20,8 @@ log=$(mktemp)
 status=0
 dotnet test Notary.Actors.sln --no-build -c Release --logger "console;verbosity=normal" 2>&1 | tee "$log" || status=$?
 
-summary=$(grep -E '^(Passed!|Failed!)' "$log" | sed -E 's/.*Failed: *([0-9]+), Passed: *([0-9]+).*/\1 \2/' | awk '{f+=$1; p+=$2} END {printf "%d passed, %d failed\n", p, f}')
+# Each test project ends with "Total tests: N", "Passed: N" and, when any failed, "Failed: N".
+summary=$(awk '/^ +Passed: [0-9]+$/ {p += $2} /^ +Failed: [0-9]+$/ {f += $2} END {printf "%d passed, %d failed\n", p, f}' "$log")
 rm -f "$log"
 echo "$summary"
 if [ "$status" -ne 0 ] || [ "$(echo "$summary" | awk '{print $1}')" = "0" ]; then

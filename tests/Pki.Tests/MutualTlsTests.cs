@@ -90,6 +90,7 @@ public sealed class MutualTlsTests(InteropFixture pki) : IClassFixture<InteropFi
         return ToolRunner.RunAsync(
             "java",
             [
+                .. Tools.FastJvm,
                 program, Tools.StoreType(format),
                 server.Keystore, server.KeystorePassword, server.Truststore, server.TruststorePassword,
                 client.Keystore, client.KeystorePassword, client.Truststore, client.TruststorePassword,

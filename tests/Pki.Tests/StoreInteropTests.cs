@@ -115,8 +115,8 @@ public sealed class StoreInteropTests(InteropFixture pki) : IClassFixture<Intero
         var jks = dir.Write("keystore.jks", StoreEncoder.BuildKeystore(StoreFormat.Jks, "svc-a", issued, KeystorePassword));
         var converted = dir.File("converted.p12");
 
-        var import = await ToolRunner.RunAsync(
-            "keytool", "-importkeystore", "-noprompt", "-srckeystore", jks, "-srcstoretype", "JKS", "-srcstorepass", KeystorePassword,
+        var import = await Tools.KeytoolAsync(
+            "-importkeystore", "-noprompt", "-srckeystore", jks, "-srcstoretype", "JKS", "-srcstorepass", KeystorePassword,
             "-destkeystore", converted, "-deststoretype", "PKCS12", "-deststorepass", KeystorePassword);
         Assert.True(import.ExitCode == 0, import.ToString());
         Assert.Contains("1 entries successfully imported, 0 entries failed", import.Output, StringComparison.Ordinal);

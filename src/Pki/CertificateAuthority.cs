@@ -24,6 +24,9 @@ public sealed class CertificateAuthority : IDisposable
     // RFC 5280 ub-common-name: a longer fqdn stays in the SAN only.
     private const int MaxCommonNameLength = 64;
 
+    /// <summary>GeneralizedTime "99991231235959Z", RFC 5280's "no well-defined expiration".</summary>
+    private static readonly DateTimeOffset LatestNotAfter = new(9999, 12, 31, 23, 59, 59, TimeSpan.Zero);
+
     private readonly X509Certificate2 _certificate;
     private readonly AsymmetricAlgorithm _key;
     private readonly IReadOnlyList<string> _chainPem;
@@ -51,6 +54,12 @@ public sealed class CertificateAuthority : IDisposable
             throw new PkiException($"CA lifetime {GoDuration.Format(lifetime)} must be positive");
         }
 
+        var start = TruncateToSeconds(now);
+        if (lifetime > LatestNotAfter - start)
+        {
+            throw new PkiException($"CA lifetime {GoDuration.Format(lifetime)} ends after the year 9999, the last date X.509 can express");
+        }
+
         var keySpec = key ?? DefaultRootKey;
         var privateKey = keySpec.Generate();
         try
@@ -63,7 +72,6 @@ public sealed class CertificateAuthority : IDisposable
             request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
             request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
 
-            var start = TruncateToSeconds(now);
             using var generated = request.Create(name, SignatureGenerator(privateKey), start - ClockSkewAllowance, start + lifetime, NewSerialNumber());
             var certificate = X509CertificateLoader.LoadCertificate(generated.RawData);
             return new CertificateAuthority(certificate, privateKey, []);
@@ -125,7 +133,11 @@ public sealed class CertificateAuthority : IDisposable
     /// <summary>The CA's own certificate (one PEM block).</summary>
     public string CertificatePem { get; }
 
-    /// <summary>What every issued leaf carries as its chain: this CA, then its issuers up to the root.</summary>
+    /// <summary>
+    /// What every issued leaf carries as its chain: this CA, then its issuers up to the root.
+    /// For an imported intermediate, persist <c>PemEncoder.Bundle(ChainPem)</c> rather than
+    /// <see cref="CertificatePem"/> alone so that <see cref="FromPem"/> gets the issuers back.
+    /// </summary>
     public IReadOnlyList<string> ChainPem => _chainPem;
 
     public DateTimeOffset NotAfter => ToUtc(_certificate.NotAfter);
@@ -177,7 +189,7 @@ public sealed class CertificateAuthority : IDisposable
         }
 
         var notBefore = Max(start - ClockSkewAllowance, caNotBefore);
-        var notAfter = Min(start + request.Lifetime, caNotAfter);
+        var notAfter = request.Lifetime >= caNotAfter - start ? caNotAfter : start + request.Lifetime;
 
         using var leafKey = request.Key.Generate();
         var subject = new X500DistinguishedNameBuilder();
@@ -279,5 +291,4 @@ public sealed class CertificateAuthority : IDisposable
 
     private static DateTimeOffset Max(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
 
-    private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
 }

@@ -105,6 +105,16 @@ public sealed class CertificateAuthorityTests
     }
 
     [Fact]
+    public void The_longest_lifetime_is_capped_not_overflowed()
+    {
+        using var ca = TestPki.NewCa(lifetime: TimeSpan.FromDays(30));
+        Assert.Equal(ca.NotAfter, TestPki.Issue(ca, Fqdn, lifetime: TimeSpan.MaxValue).NotAfter);
+
+        var error = Assert.Throws<PkiException>(() => TestPki.NewCa(lifetime: TimeSpan.MaxValue));
+        Assert.Contains("ends after the year 9999", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Serial_numbers_are_positive_sixteen_bytes_uppercase_hex_and_random()
     {
         using var ca = TestPki.NewCa();

@@ -52,7 +52,9 @@ public sealed class KeystoreGrain(
             return (null, new Problem(Reasons.CertificateNotReady, $"spec.certName: Certificate {key} has not been issued yet"));
         }
 
-        var write = StoreBuilder.Keystore(Resource, spec.Fqdn, format, metadata, spec.CertName, snapshot.Material);
-        return (new StoreBuild(write, new Dictionary<string, long> { [key] = snapshot.Revision }, [spec.CertName]), null);
+        var material = snapshot.Material;
+        return (new StoreBuild(
+            new Dictionary<string, long> { [key] = snapshot.Revision },
+            () => (StoreBuilder.Keystore(Resource, spec.Fqdn, format, metadata, spec.CertName, material), [spec.CertName])), null);
     }
 }

@@ -28,8 +28,11 @@ public sealed class StoreState<TSpec>
     [Id(9)] public long BuiltGeneration { get; set; }
 }
 
-/// <summary>What a build produced: the files to store, the revisions used and the truststore aliases.</summary>
-public sealed record StoreBuild(StoreWrite Write, IReadOnlyDictionary<string, long> BuiltFrom, IReadOnlyList<string> Entries);
+/// <summary>
+/// A store ready to be built: the certificate revisions it uses, and the encoding, left to run
+/// only when the store actually changes (encryption is the expensive part).
+/// </summary>
+public sealed record StoreBuild(IReadOnlyDictionary<string, long> BuiltFrom, Func<(StoreWrite Write, IReadOnlyList<string> Entries)> Encode);
 
 /// <summary>
 /// What Keystore and Truststore grains share: apply and delete, the metadata Secret, the
@@ -94,7 +97,7 @@ public abstract class StoreGrain<TSpec>(
 
         S.Spec = spec;
         S.Origin = origin;
-        return await ReconcileAsync();
+        return await ReconcileAsync(force: true);
     }
 
     public async Task OnCertificateChangedAsync(string certificateKey, long revision)
@@ -109,14 +112,15 @@ public abstract class StoreGrain<TSpec>(
             return;
         }
 
-        await ReconcileAsync();
+        await ReconcileAsync(force: false);
     }
 
     public async Task OnMetadataChangedAsync()
     {
         if (S.Spec is not null)
         {
-            await ReconcileAsync();
+            // The passwords or file names may have changed: always rebuild.
+            await ReconcileAsync(force: true);
         }
     }
 
@@ -140,7 +144,11 @@ public abstract class StoreGrain<TSpec>(
 
     public Task<StoreStatus?> GetStatusAsync() => Task.FromResult(S.Spec is null ? null : BuildStatus());
 
-    private async Task<StoreStatus> ReconcileAsync()
+    /// <param name="force">
+    /// Rebuild even when the certificates are the revisions already stored: a new spec or new
+    /// metadata. Without it, a change notification that changes nothing writes nothing.
+    /// </param>
+    private async Task<StoreStatus> ReconcileAsync(bool force)
     {
         var spec = S.Spec!;
         var (format, formatProblem) = StoreBuilder.ParseFormat(Format(spec));
@@ -169,24 +177,32 @@ public abstract class StoreGrain<TSpec>(
         }
 
         StoreBuild? build;
+        StoreWrite write;
+        IReadOnlyList<string> entries;
         try
         {
             (build, problem) = await BuildAsync(spec, format, metadata!);
+            if (problem is not null)
+            {
+                return await NotReadyAsync(problem);
+            }
+
+            if (!force && IsReady() && S.BuiltGeneration == S.Origin!.Generation && SameRevisions(S.BuiltFrom, build!.BuiltFrom))
+            {
+                return BuildStatus();
+            }
+
+            (write, entries) = build!.Encode();
         }
         catch (PkiException ex)
         {
-            (build, problem) = (null, new Problem(Reasons.BuildFailed, ex.Message));
-        }
-
-        if (problem is not null)
-        {
-            return await NotReadyAsync(problem);
+            return await NotReadyAsync(new Problem(Reasons.BuildFailed, ex.Message));
         }
 
         StoredLocation stored;
         try
         {
-            stored = await secretStore.PutAsync(build!.Write, CancellationToken.None);
+            stored = await secretStore.PutAsync(write, CancellationToken.None);
         }
         catch (SecretStoreRejectedException ex)
         {
@@ -201,7 +217,7 @@ public abstract class StoreGrain<TSpec>(
         var firstOrChanged = S.Stored is null || !SameRevisions(S.BuiltFrom, build.BuiltFrom) || S.BuiltGeneration != S.Origin!.Generation;
         S.Stored = stored;
         S.BuiltFrom = new Dictionary<string, long>(build.BuiltFrom, StringComparer.Ordinal);
-        S.Entries = [.. build.Entries];
+        S.Entries = [.. entries];
         S.BuiltGeneration = S.Origin!.Generation;
         ConditionList.Set(S.Conditions, Conditions.Ready, Conditions.True, Reasons.Stored, $"Stored at {stored.Location}.", time.GetUtcNow(), S.Origin.Generation);
         await state.WriteStateAsync();

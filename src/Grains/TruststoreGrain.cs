@@ -50,11 +50,12 @@ public sealed class TruststoreGrain(
             return (null, problem);
         }
 
-        var (own, upstream, downstream) = TrustResolution.Sources(references, snapshots);
-        var entries = TruststorePolicy.Select(own, upstream, downstream);
-        var (write, aliases) = StoreBuilder.Truststore(Resource, spec.Fqdn, format, metadata, entries);
         var builtFrom = snapshots.Values.ToDictionary(s => s.Resource.ToString(), s => s.Revision, StringComparer.Ordinal);
-        return (new StoreBuild(write, builtFrom, aliases), null);
+        return (new StoreBuild(builtFrom, () =>
+        {
+            var (own, upstream, downstream) = TrustResolution.Sources(references, snapshots);
+            return StoreBuilder.Truststore(Resource, spec.Fqdn, format, metadata, TruststorePolicy.Select(own, upstream, downstream));
+        }), null);
     }
 
     protected override Task ReleaseAsync() => WatchTagsAsync(new HashSet<string>());

@@ -124,6 +124,30 @@ public sealed class GrainFlowTests(ClusterFixture fx)
     }
 
     [Fact]
+    public async Task A_change_notification_that_changes_nothing_writes_nothing()
+    {
+        var ns = Onboard(ClusterFixture.NewNamespace());
+        string F(string n) => $"{n}.{ns}.svc.cluster.local";
+        await CertGrain(ns, "a").ApplyAsync(Cert(F("a")), V(1));
+        await TsGrain(ns, "a").ApplyAsync(new TruststoreSpec { Fqdn = F("a"), CertName = "a" }, V(1));
+        var stored = fx.Store.Get(ResourceKind.Truststore, new ResourceKey(ns, "a"));
+        Assert.NotNull(stored);
+
+        // Revision 0 is "something changed, look again" (the tag index sends it); the store is re-resolved, not re-written.
+        var puts = fx.Store.Puts;
+        await TsGrain(ns, "a").OnCertificateChangedAsync($"{ns}/a", 0);
+        // A re-apply of the same spec is not interleaved: it runs after the one-way call and changes nothing itself.
+        var status = await TsGrain(ns, "a").ApplyAsync(new TruststoreSpec { Fqdn = F("a"), CertName = "a" }, V(1));
+        Assert.True(status.IsReady);
+        Assert.Equal(puts, fx.Store.Puts);
+        Assert.Same(stored, fx.Store.Get(ResourceKind.Truststore, new ResourceKey(ns, "a")));
+
+        // A metadata change always rebuilds (the passwords may have changed).
+        await fx.Grains.GetGrain<IMetadataSecretGrain>($"{ns}/notary-metadata").ChangedAsync();
+        await fx.Store.Changed.WaitAsync(() => fx.Store.Get(ResourceKind.Truststore, new ResourceKey(ns, "a")), w => !ReferenceEquals(w, stored), TimeSpan.FromSeconds(30), "rebuilt store");
+    }
+
+    [Fact]
     public async Task Changing_only_renewBefore_moves_the_renewal_time_without_reissuing()
     {
         var ns = ClusterFixture.NewNamespace();

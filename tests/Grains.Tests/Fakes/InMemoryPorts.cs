@@ -45,8 +45,11 @@ public sealed class InMemorySecretStore : ISecretStore
     private readonly ConcurrentDictionary<(ResourceKind, ResourceKey), StoreWrite> _stores = new();
     public Signal Changed { get; } = new();
     private volatile bool _fail;
+    private int _puts;
 
     public bool Fail { get => _fail; set => _fail = value; }
+
+    public int Puts => Volatile.Read(ref _puts);
 
     public Task<StoredLocation> PutAsync(StoreWrite write, CancellationToken cancellationToken)
     {
@@ -55,6 +58,7 @@ public sealed class InMemorySecretStore : ISecretStore
             throw new IOException("secret store unavailable (test)");
         }
 
+        Interlocked.Increment(ref _puts);
         _stores[(write.Kind, write.Resource)] = write;
         Changed.Pulse();
         var location = $"k8s://{write.Resource.Namespace}/secrets/{write.Resource.Name}";

@@ -2,10 +2,20 @@ using Orleans.Concurrency;
 
 namespace Notary.Grains.Abstractions;
 
+/// <summary>The public part of an issued certificate: what a truststore needs, no private key.</summary>
+[GenerateSerializer, Immutable]
+public sealed record PublicMaterial(
+    [property: Id(0)] string Arn,
+    [property: Id(1)] string CertificatePem,
+    [property: Id(2)] IReadOnlyList<string> ChainPem,
+    [property: Id(3)] string SerialNumber,
+    [property: Id(4)] DateTimeOffset NotAfter);
+
 /// <summary>
-/// What a store needs from a certificate: its identity, fqdn and current material.
-/// <see cref="Material"/> is null while the certificate has not been issued.
+/// What a store needs to know of a certificate: its identity, fqdn, revision and public
+/// material. <see cref="Material"/> is null while no certificate matching the spec is issued.
 /// <see cref="Exists"/> is false when no Certificate resource exists (never applied, or deleted).
+/// Only keystores fetch the private key, separately (<see cref="ICertificateGrain.GetIssuedMaterialAsync"/>).
 /// </summary>
 [GenerateSerializer, Immutable]
 public sealed record CertificateSnapshot(
@@ -13,10 +23,7 @@ public sealed record CertificateSnapshot(
     [property: Id(1)] bool Exists,
     [property: Id(2)] string? Fqdn,
     [property: Id(3)] long Revision,
-    [property: Id(4)] Ports.IssuedMaterial? Material)
-{
-    public override string ToString() => $"CertificateSnapshot {{ Resource = {Resource}, Exists = {Exists}, Revision = {Revision} }}";
-}
+    [property: Id(4)] PublicMaterial? Material);
 
 /// <summary>A grain that follows certificates: it is told when one changes (issued, re-issued, deleted).</summary>
 [GenerateSerializer, Immutable]
@@ -51,6 +58,13 @@ public interface ICertificateGrain : IGrainWithStringKey
     /// <summary>Read-only and non-blocking so stores can read it while the certificate is busy.</summary>
     [AlwaysInterleave]
     Task<CertificateSnapshot> GetSnapshotAsync();
+
+    /// <summary>
+    /// The full material, private key included, for a keystore; null unless
+    /// <paramref name="revision"/> is still the current one.
+    /// </summary>
+    [AlwaysInterleave]
+    Task<Ports.IssuedMaterial?> GetIssuedMaterialAsync(long revision);
 
     [AlwaysInterleave]
     Task<CertificateStatus?> GetStatusAsync();

@@ -22,6 +22,7 @@ public static class Reasons
     public const string IssueFailed = "IssueFailed";
     public const string Stored = "Stored";
     public const string StoreFailed = "StoreFailed";
+    public const string ReconcileFailed = "ReconcileFailed";
     public const string BuildFailed = "BuildFailed";
     public const string MetadataSecretMissing = "MetadataSecretMissing";
     public const string MetadataMissing = "MetadataMissing";

@@ -20,6 +20,11 @@ public sealed class CertificateState
     [Id(7)] public HashSet<SubscriberRef> Subscribers { get; set; } = [];
     /// <summary>The fqdn registered in the tag index, null when not registered.</summary>
     [Id(8)] public string? RegisteredFqdn { get; set; }
+    /// <summary>
+    /// The origin whose apply reached a final outcome (issued, nothing to do, or a problem only a
+    /// spec change can fix). A transient failure leaves it behind, so the next apply retries.
+    /// </summary>
+    [Id(9)] public ResourceVersionInfo? Reconciled { get; set; }
 }
 
 /// <summary>
@@ -54,10 +59,10 @@ public sealed class CertificateGrain(
             return BuildStatus();
         }
 
-        var unchanged = S.Origin == origin && S.Spec is not null && CertificatePolicy.SameSpec(S.Spec, spec) && S.Material is not null && IsReady();
+        var done = S.Reconciled == origin && S.Spec is not null && CertificatePolicy.SameSpec(S.Spec, spec);
         S.Spec = spec;
         S.Origin = origin;
-        if (unchanged)
+        if (done)
         {
             // A resync of what was already applied: publish again in case the last write failed.
             await _reporter.PublishAsync(_resource, BuildStatus());
@@ -66,13 +71,10 @@ public sealed class CertificateGrain(
 
         await RegisterTagAsync(spec.Fqdn);
         var (valid, problem) = CertificatePolicy.Validate(spec);
-        if (problem is null)
-        {
-            problem = CheckIssuer(spec, out _);
-        }
-
+        problem ??= CheckIssuer(spec);
         if (problem is not null)
         {
+            S.Reconciled = origin;
             return await NotReadyAsync(problem);
         }
 
@@ -81,7 +83,9 @@ public sealed class CertificateGrain(
             // Nothing the certificate contains changed (e.g. only renewBefore): move the renewal time.
             S.RenewalTime = CertificatePolicy.RenewalTime(S.Material.NotBefore, S.Material.NotAfter, valid!.RenewBefore);
             SetReady(Reasons.Issued, $"Certificate is valid until {S.Material.NotAfter:O}.");
-            await state.WriteStateAsync();
+            ConditionList.Remove(S.Conditions, Conditions.Issuing);
+            S.Reconciled = origin;
+            await SaveAsync();
             await _reporter.PublishAsync(_resource, BuildStatus());
             return BuildStatus();
         }
@@ -97,7 +101,7 @@ public sealed class CertificateGrain(
         }
 
         var (valid, problem) = CertificatePolicy.Validate(S.Spec);
-        problem ??= CheckIssuer(S.Spec, out _);
+        problem ??= CheckIssuer(S.Spec);
         if (problem is not null)
         {
             return await NotReadyAsync(problem);
@@ -118,13 +122,15 @@ public sealed class CertificateGrain(
             await GrainFactory.GetGrain<ICertificateTagGrain>(_resource.Name).UnregisterAsync(_resource.Namespace);
         }
 
-        // Subscribers stay: a Certificate created again under this name serves them again.
-        var subscribers = S.Subscribers;
-        state.State = new CertificateState { Subscribers = subscribers };
-        await state.WriteStateAsync();
+        // Subscribers stay: a Certificate created again under this name serves them again. The
+        // revision stays too, so that a re-created certificate never repeats a revision a store
+        // was built from.
+        state.State = new CertificateState { Subscribers = S.Subscribers, Revision = S.Revision };
+        await SaveAsync();
         _reporter.Reset();
         Log.Deleted(logger, nameof(ResourceKind.Certificate), _resource.ToString());
         NotifySubscribers(-1);
+        await _reporter.EventAsync(_resource, EventSeverity.Normal, Reasons.Deleted, "Certificate deleted; stores that use it keep their last contents.");
     }
 
     public Task<CertificateSnapshot> GetSnapshotAsync()
@@ -132,9 +138,16 @@ public sealed class CertificateGrain(
         var spec = S.Spec;
         // Material issued for an older spec (a change whose re-issue has not succeeded) is not
         // this certificate any more: stores keep what they have rather than rebuild from it.
-        var material = spec is not null && S.IssuedFor is not null && !CertificatePolicy.AffectsCertificate(S.IssuedFor, spec) ? S.Material : null;
-        return Task.FromResult(new CertificateSnapshot(_resource, spec is not null, spec?.Fqdn, S.Revision, material));
+        var material = CurrentMaterial();
+        var published = material is null ? null : new PublicMaterial(material.Arn, material.CertificatePem, material.ChainPem, material.SerialNumber, material.NotAfter);
+        return Task.FromResult(new CertificateSnapshot(_resource, spec is not null, spec?.Fqdn, S.Revision, published));
     }
+
+    public Task<IssuedMaterial?> GetIssuedMaterialAsync(long revision) =>
+        Task.FromResult(revision == S.Revision ? CurrentMaterial() : null);
+
+    private IssuedMaterial? CurrentMaterial() =>
+        S.Spec is not null && S.IssuedFor is not null && !CertificatePolicy.AffectsCertificate(S.IssuedFor, S.Spec) ? S.Material : null;
 
     public Task<CertificateStatus?> GetStatusAsync() => Task.FromResult(S.Spec is null ? null : BuildStatus());
 
@@ -142,7 +155,7 @@ public sealed class CertificateGrain(
     {
         if (S.Subscribers.Add(subscriber))
         {
-            await state.WriteStateAsync();
+            await SaveAsync();
         }
     }
 
@@ -150,7 +163,7 @@ public sealed class CertificateGrain(
     {
         if (S.Subscribers.Remove(subscriber))
         {
-            await state.WriteStateAsync();
+            await SaveAsync();
         }
     }
 
@@ -177,22 +190,27 @@ public sealed class CertificateGrain(
         }
         catch (IssuerRejectedException ex)
         {
+            // Final for this spec: adapters word these messages for users (no secret in them).
+            S.Reconciled = S.Origin;
             return await IssuanceFailedAsync(new Problem(ex.Reason, $"Issuer \"{issuer.Name}\" rejected the certificate: {ex.Message}"));
         }
         catch (Exception ex)
         {
+            // Transient: retried on the next apply. Only the error's type reaches status and
+            // events, which more people can read than the logs.
             Log.IssueFailed(logger, _resource.ToString(), ex.GetType().Name, ex.Message);
-            return await IssuanceFailedAsync(new Problem(Reasons.IssueFailed, $"Issuer \"{issuer.Name}\" failed: {ex.Message}"));
+            return await IssuanceFailedAsync(new Problem(Reasons.IssueFailed, $"Issuer \"{issuer.Name}\" failed ({ex.GetType().Name}); Notary retries, and its log has the details."));
         }
 
         S.Material = material;
         S.IssuedFor = spec;
+        S.Reconciled = S.Origin;
         S.Revision++;
         S.RenewalTime = CertificatePolicy.RenewalTime(material.NotBefore, material.NotAfter, valid.RenewBefore);
         SetReady(Reasons.Issued, $"Certificate is valid until {material.NotAfter:O}.");
         ConditionList.Remove(S.Conditions, Conditions.Issuing);
         // Persist before anyone hears of it: a crash after this point loses no certificate.
-        await state.WriteStateAsync();
+        await SaveAsync();
         Log.Issued(logger, _resource.ToString(), material.SerialNumber, S.Revision, material.NotAfter);
         await _reporter.EventAsync(_resource, EventSeverity.Normal, eventReason,
             $"Issued serial {material.SerialNumber} (revision {S.Revision}) by {issuer.Name} because {why}; valid until {material.NotAfter:O}.");
@@ -201,9 +219,9 @@ public sealed class CertificateGrain(
         return BuildStatus();
     }
 
-    private Problem? CheckIssuer(CertificateSpec spec, out ICertificateIssuer? issuer)
+    private Problem? CheckIssuer(CertificateSpec spec)
     {
-        issuer = issuers.Resolve(spec.Issuer);
+        var issuer = issuers.Resolve(spec.Issuer);
         if (issuer is null)
         {
             return new Problem(Reasons.UnknownIssuer, $"spec.issuer \"{spec.Issuer}\" is not configured; configured issuers: {string.Join(", ", issuers.Names)}.");
@@ -232,7 +250,7 @@ public sealed class CertificateGrain(
         }
 
         var changed = ConditionList.Set(S.Conditions, Conditions.Issuing, Conditions.False, problem.Reason, problem.Message, time.GetUtcNow(), S.Origin?.Generation ?? 0);
-        await state.WriteStateAsync();
+        await SaveAsync();
         if (changed)
         {
             await _reporter.EventAsync(_resource, EventSeverity.Warning, problem.Reason, problem.Message);
@@ -245,7 +263,7 @@ public sealed class CertificateGrain(
     private async Task<CertificateStatus> NotReadyAsync(Problem problem)
     {
         var changed = ConditionList.Set(S.Conditions, Conditions.Ready, Conditions.False, problem.Reason, problem.Message, time.GetUtcNow(), S.Origin?.Generation ?? 0);
-        await state.WriteStateAsync();
+        await SaveAsync();
         if (changed)
         {
             Log.NotReady(logger, nameof(ResourceKind.Certificate), _resource.ToString(), problem.Reason, problem.Message);
@@ -259,7 +277,7 @@ public sealed class CertificateGrain(
     private void SetReady(string reason, string message) =>
         ConditionList.Set(S.Conditions, Conditions.Ready, Conditions.True, reason, message, time.GetUtcNow(), S.Origin?.Generation ?? 0);
 
-    private bool IsReady() => S.Conditions.Any(c => c.Type == Conditions.Ready && c.Status == Conditions.True);
+    private Task SaveAsync() => Persistence.SaveAsync(state, DeactivateOnIdle);
 
     private async Task RegisterTagAsync(string fqdn)
     {

@@ -26,7 +26,7 @@ public sealed class CertificateTagGrain(
         }
 
         state.State.Registrations[registration.Namespace] = registration.Fqdn;
-        await state.WriteStateAsync();
+        await SaveAsync();
         NotifyWatchers(registration.Namespace);
     }
 
@@ -34,7 +34,7 @@ public sealed class CertificateTagGrain(
     {
         if (state.State.Registrations.Remove(@namespace))
         {
-            await state.WriteStateAsync();
+            await SaveAsync();
             NotifyWatchers(@namespace);
         }
     }
@@ -43,7 +43,7 @@ public sealed class CertificateTagGrain(
     {
         if (state.State.Watchers.Add(watcher))
         {
-            await state.WriteStateAsync();
+            await SaveAsync();
         }
 
         return [.. state.State.Registrations.OrderBy(r => r.Key, StringComparer.Ordinal).Select(r => new TagRegistration(r.Key, r.Value))];
@@ -53,7 +53,7 @@ public sealed class CertificateTagGrain(
     {
         if (state.State.Watchers.Remove(watcher))
         {
-            await state.WriteStateAsync();
+            await SaveAsync();
         }
     }
 
@@ -66,4 +66,6 @@ public sealed class CertificateTagGrain(
             _ = Subscribers.Get(GrainFactory, watcher).OnCertificateChangedAsync(key, 0);
         }
     }
+
+    private Task SaveAsync() => Persistence.SaveAsync(state, DeactivateOnIdle);
 }

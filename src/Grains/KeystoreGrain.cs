@@ -52,7 +52,13 @@ public sealed class KeystoreGrain(
             return (null, new Problem(Reasons.CertificateNotReady, $"spec.certName: Certificate {key} has not been issued yet"));
         }
 
-        var material = snapshot.Material;
+        // Only keystores fetch the private key, and only of the revision just checked.
+        var material = await GrainFactory.GetGrain<ICertificateGrain>(key).GetIssuedMaterialAsync(snapshot.Revision);
+        if (material is null)
+        {
+            return (null, new Problem(Reasons.CertificateNotReady, $"spec.certName: Certificate {key} changed while the keystore was being built; it is rebuilt when the new certificate is issued"));
+        }
+
         return (new StoreBuild(
             new Dictionary<string, long> { [key] = snapshot.Revision },
             () => (StoreBuilder.Keystore(Resource, spec.Fqdn, format, metadata, spec.CertName, material), [spec.CertName])), null);

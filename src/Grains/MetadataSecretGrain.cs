@@ -20,7 +20,7 @@ public sealed class MetadataSecretGrain(
     {
         if (state.State.Subscribers.Add(subscriber))
         {
-            await state.WriteStateAsync();
+            await SaveAsync();
         }
     }
 
@@ -28,7 +28,7 @@ public sealed class MetadataSecretGrain(
     {
         if (state.State.Subscribers.Remove(subscriber))
         {
-            await state.WriteStateAsync();
+            await SaveAsync();
         }
     }
 
@@ -41,4 +41,6 @@ public sealed class MetadataSecretGrain(
 
         return Task.CompletedTask;
     }
+
+    private Task SaveAsync() => Persistence.SaveAsync(state, DeactivateOnIdle);
 }

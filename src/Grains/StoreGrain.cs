@@ -26,6 +26,12 @@ public sealed class StoreState<TSpec>
     [Id(8)] public string? MetadataSecret { get; set; }
     /// <summary>The generation the stored store was built for.</summary>
     [Id(9)] public long BuiltGeneration { get; set; }
+    /// <summary>
+    /// SHA-256 over a per-store random salt and the metadata the stored store was built with: a
+    /// metadata notification that changes nothing (a resync) rebuilds nothing.
+    /// </summary>
+    [Id(10)] public string? MetadataFingerprint { get; set; }
+    [Id(11)] public byte[] MetadataSalt { get; set; } = [];
 }
 
 /// <summary>
@@ -54,10 +60,18 @@ public abstract class StoreGrain<TSpec>(
 
     protected ResourceKey Resource { get; private set; }
 
+    private IGrainTimer? _retry;
+    private int _failures;
+
+    /// <summary>First retry delay after a transient failure; doubles per failure up to <see cref="MaxRetryDelay"/>.</summary>
+    public static readonly TimeSpan FirstRetryDelay = TimeSpan.FromSeconds(1);
+
+    public static readonly TimeSpan MaxRetryDelay = TimeSpan.FromMinutes(5);
+
     protected StoreState<TSpec> S => state.State;
 
-    /// <summary>Persists the state after a subclass changed it.</summary>
-    protected Task WriteStateAsync() => state.WriteStateAsync();
+    /// <summary>Persists the state; a failed write drops the activation (see <see cref="Persistence"/>).</summary>
+    protected Task SaveAsync() => Persistence.SaveAsync(state, DeactivateOnIdle);
 
     protected SubscriberRef Self => new(kind, Resource.ToString());
 
@@ -89,15 +103,12 @@ public abstract class StoreGrain<TSpec>(
             return BuildStatus();
         }
 
-        if (S.Origin == origin && S.Spec is not null && SameSpec(S.Spec, spec) && IsReady())
-        {
-            await _reporter.PublishAsync(Resource, BuildStatus());
-            return BuildStatus();
-        }
-
+        // The same spec and generation (a resync) still reconciles, without forcing: it checks the
+        // certificates' revisions and rebuilds only what a lost notification left behind.
+        var sameGeneration = S.Origin == origin && S.Spec is not null && SameSpec(S.Spec, spec);
         S.Spec = spec;
         S.Origin = origin;
-        return await ReconcileAsync(force: true);
+        return await ReconcileAsync(force: !sameGeneration);
     }
 
     public async Task OnCertificateChangedAsync(string certificateKey, long revision)
@@ -119,8 +130,8 @@ public abstract class StoreGrain<TSpec>(
     {
         if (S.Spec is not null)
         {
-            // The passwords or file names may have changed: always rebuild.
-            await ReconcileAsync(force: true);
+            // Rebuilds when the metadata the store was built with changed (see MetadataFingerprint).
+            await ReconcileAsync(force: false);
         }
     }
 
@@ -131,6 +142,7 @@ public abstract class StoreGrain<TSpec>(
             return;
         }
 
+        _retry?.Dispose();
         await secretStore.DeleteAsync(Resource, kind, CancellationToken.None);
         await SyncCertificatesAsync(new HashSet<string>());
         await ReleaseAsync();
@@ -149,6 +161,47 @@ public abstract class StoreGrain<TSpec>(
     /// metadata. Without it, a change notification that changes nothing writes nothing.
     /// </param>
     private async Task<StoreStatus> ReconcileAsync(bool force)
+    {
+        try
+        {
+            var status = await TryReconcileAsync(force);
+            if (!status.IsReady || status.Condition(Conditions.Ready)?.Reason != Reasons.StoreFailed)
+            {
+                _failures = 0;
+            }
+
+            return status;
+        }
+        catch (Exception ex)
+        {
+            // Something unexpected (a grain call timed out, storage failed): report it without
+            // its message, and retry with backoff; the stored store stays as it was.
+            Log.StoreFailed(logger, kind.ToString(), Resource.ToString(), ex.GetType().Name, ex.Message);
+            ScheduleRetry();
+            return await NotReadyAsync(new Problem(Reasons.ReconcileFailed, $"Rebuilding failed ({ex.GetType().Name}); Notary retries, and its log has the details."));
+        }
+    }
+
+    /// <summary>A transient failure: try again after a delay that doubles per failure, capped.</summary>
+    private void ScheduleRetry()
+    {
+        _failures++;
+        var delay = TimeSpan.FromTicks(Math.Min(MaxRetryDelay.Ticks, FirstRetryDelay.Ticks << Math.Min(_failures - 1, 20)));
+        _retry?.Dispose();
+        _retry = this.RegisterGrainTimer(
+            async _ => await OnRetryAsync(),
+            new GrainTimerCreationOptions { DueTime = delay, Period = Timeout.InfiniteTimeSpan, Interleave = false });
+    }
+
+    private async Task OnRetryAsync()
+    {
+        if (S.Spec is not null)
+        {
+            await ReconcileAsync(force: true);
+        }
+    }
+
+    private async Task<StoreStatus> TryReconcileAsync(bool force)
     {
         var spec = S.Spec!;
         var (format, formatProblem) = StoreBuilder.ParseFormat(Format(spec));
@@ -175,6 +228,14 @@ public abstract class StoreGrain<TSpec>(
         {
             return await NotReadyAsync(problem);
         }
+
+        if (S.MetadataSalt.Length == 0)
+        {
+            S.MetadataSalt = System.Security.Cryptography.RandomNumberGenerator.GetBytes(16);
+        }
+
+        var fingerprint = metadata!.Fingerprint(S.MetadataSalt);
+        force |= fingerprint != S.MetadataFingerprint;
 
         StoreBuild? build;
         StoreWrite write;
@@ -211,7 +272,8 @@ public abstract class StoreGrain<TSpec>(
         catch (Exception ex)
         {
             Log.StoreFailed(logger, kind.ToString(), Resource.ToString(), ex.GetType().Name, ex.Message);
-            return await NotReadyAsync(new Problem(Reasons.StoreFailed, $"Writing the store failed: {ex.Message}"));
+            ScheduleRetry();
+            return await NotReadyAsync(new Problem(Reasons.StoreFailed, $"Writing the store failed ({ex.GetType().Name}); Notary retries, and its log has the details."));
         }
 
         var firstOrChanged = S.Stored is null || !SameRevisions(S.BuiltFrom, build.BuiltFrom) || S.BuiltGeneration != S.Origin!.Generation;
@@ -219,8 +281,9 @@ public abstract class StoreGrain<TSpec>(
         S.BuiltFrom = new Dictionary<string, long>(build.BuiltFrom, StringComparer.Ordinal);
         S.Entries = [.. entries];
         S.BuiltGeneration = S.Origin!.Generation;
+        S.MetadataFingerprint = fingerprint;
         ConditionList.Set(S.Conditions, Conditions.Ready, Conditions.True, Reasons.Stored, $"Stored at {stored.Location}.", time.GetUtcNow(), S.Origin.Generation);
-        await state.WriteStateAsync();
+        await SaveAsync();
         var revisions = string.Join(", ", build.BuiltFrom.Select(r => $"{r.Key}@{r.Value}"));
         Log.Stored(logger, kind.ToString(), Resource.ToString(), stored.Location, revisions);
         if (firstOrChanged)
@@ -235,7 +298,7 @@ public abstract class StoreGrain<TSpec>(
     private async Task<StoreStatus> NotReadyAsync(Problem problem)
     {
         var changed = ConditionList.Set(S.Conditions, Conditions.Ready, Conditions.False, problem.Reason, problem.Message, time.GetUtcNow(), S.Origin?.Generation ?? 0);
-        await state.WriteStateAsync();
+        await SaveAsync();
         if (changed)
         {
             Log.NotReady(logger, kind.ToString(), Resource.ToString(), problem.Reason, problem.Message);
@@ -260,7 +323,7 @@ public abstract class StoreGrain<TSpec>(
             added.Select(k => GrainFactory.GetGrain<ICertificateGrain>(k).SubscribeAsync(Self))
                 .Concat(removed.Select(k => GrainFactory.GetGrain<ICertificateGrain>(k).UnsubscribeAsync(Self))));
         S.Certificates = new HashSet<string>(desired, StringComparer.Ordinal);
-        await state.WriteStateAsync();
+        await SaveAsync();
     }
 
     private async Task SyncMetadataAsync(string? desired)
@@ -281,7 +344,7 @@ public abstract class StoreGrain<TSpec>(
         }
 
         S.MetadataSecret = desired;
-        await state.WriteStateAsync();
+        await SaveAsync();
     }
 
     protected async Task<IReadOnlyDictionary<ResourceKey, CertificateSnapshot>> SnapshotsAsync(IEnumerable<ResourceKey> certificates)

@@ -70,7 +70,7 @@ public sealed class TruststoreGrain(
         if (removed.Count > 0 || desired.Any(t => !S.Tags.Contains(t)))
         {
             S.Tags = new HashSet<string>(desired, StringComparer.Ordinal);
-            await WriteStateAsync();
+            await SaveAsync();
         }
 
         return results.ToDictionary(r => r.tag, r => r.registrations, StringComparer.Ordinal);

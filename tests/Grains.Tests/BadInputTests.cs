@@ -86,6 +86,7 @@ public sealed class BadInputTests(ClusterFixture fx)
         Assert.Equal(reason, ready.Reason);
         Assert.Contains($"Secret {ns}/notary-metadata", ready.Message, StringComparison.Ordinal);
         Assert.Contains(message, ready.Message, StringComparison.Ordinal);
+        AssertWarning(new ResourceKey(ns, "api"), ResourceKind.Keystore, reason);
         Assert.DoesNotContain("abc", ready.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("long-enough", ready.Message, StringComparison.Ordinal);
     }
@@ -98,11 +99,13 @@ public sealed class BadInputTests(ClusterFixture fx)
         var missing = await fx.Grains.GetGrain<IKeystoreGrain>($"{ns}/ghost").ApplyAsync(new KeystoreSpec { Fqdn = F("ghost", ns), CertName = "ghost" }, V(1));
         Assert.Equal(Reasons.CertificateNotFound, missing.Condition(Conditions.Ready)!.Reason);
         Assert.Contains($"Certificate {ns}/ghost does not exist", missing.Condition(Conditions.Ready)!.Message, StringComparison.Ordinal);
+        AssertWarning(new ResourceKey(ns, "ghost"), ResourceKind.Keystore, Reasons.CertificateNotFound);
 
         await fx.Grains.GetGrain<ICertificateGrain>($"{ns}/api").ApplyAsync(Cert(F("api", ns)), V(1));
         var mismatch = await fx.Grains.GetGrain<IKeystoreGrain>($"{ns}/api").ApplyAsync(new KeystoreSpec { Fqdn = "wrong.example", CertName = "api" }, V(1));
         Assert.Equal(Reasons.FqdnMismatch, mismatch.Condition(Conditions.Ready)!.Reason);
         Assert.Contains($"\"wrong.example\" does not match Certificate {ns}/api, whose fqdn is \"{F("api", ns)}\"", mismatch.Condition(Conditions.Ready)!.Message, StringComparison.Ordinal);
+        AssertWarning(new ResourceKey(ns, "api"), ResourceKind.Keystore, Reasons.FqdnMismatch);
 
         // The missing certificate appears: the waiting keystore becomes Ready by itself.
         await fx.Grains.GetGrain<ICertificateGrain>($"{ns}/ghost").ApplyAsync(Cert(F("ghost", ns)), V(1));
@@ -130,6 +133,7 @@ public sealed class BadInputTests(ClusterFixture fx)
         Assert.Contains($"spec.downstream[0]: Certificate \"{tag}\" exists in several namespaces", ready.Message, StringComparison.Ordinal);
         Assert.Contains(a, ready.Message, StringComparison.Ordinal);
         Assert.Contains(b, ready.Message, StringComparison.Ordinal);
+        AssertWarning(new ResourceKey(ns, "me"), ResourceKind.Truststore, Reasons.AmbiguousReference);
 
         // One of the two goes away: the reference is unique again and the store is built.
         await fx.Grains.GetGrain<ICertificateGrain>($"{b}/{tag}").DeleteAsync();
@@ -141,6 +145,7 @@ public sealed class BadInputTests(ClusterFixture fx)
         }, V(2));
         Assert.Equal(Reasons.FqdnMismatch, mismatch.Condition(Conditions.Ready)!.Reason);
         Assert.Contains("spec.downstream[0]: fqdn \"not-it.example\"", mismatch.Condition(Conditions.Ready)!.Message, StringComparison.Ordinal);
+        AssertWarning(new ResourceKey(ns, "me"), ResourceKind.Truststore, Reasons.FqdnMismatch);
     }
 
     [Fact]
@@ -176,6 +181,11 @@ public sealed class BadInputTests(ClusterFixture fx)
             fx.Store.Fail = false;
         }
 
+        // Once the store is back, the retry writes generation 2 by itself.
+        await fx.Status.WaitStoreAsync(ResourceKind.Keystore, new ResourceKey(ns, "api"), s => s.IsReady && s.ObservedGeneration == 2, "retried");
+        goodWrite = fx.Store.Get(ResourceKind.Keystore, new ResourceKey(ns, "api"));
+        Assert.Equal("keystore.jks", goodWrite!.PrimaryFileName);
+
         // An issuer failure on re-issue keeps the current certificate and every store.
         fx.Issuer.Fail = true;
         try
@@ -188,6 +198,7 @@ public sealed class BadInputTests(ClusterFixture fx)
             AssertWarning(new ResourceKey(ns, "api"), ResourceKind.Certificate, Reasons.IssueFailed);
             Assert.Equal(before!.SerialNumber, failed.SerialNumber);
             Assert.Equal(1, failed.Revision);
+            Assert.Same(goodWrite, fx.Store.Get(ResourceKind.Keystore, new ResourceKey(ns, "api")));
         }
         finally
         {

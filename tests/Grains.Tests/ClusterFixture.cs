@@ -21,6 +21,7 @@ public sealed class ClusterFixture : IAsyncLifetime
     public InMemoryCertificateAuthoritySource Authority { get; } = new();
     public CountingIssuer Issuer { get; }
     public CapturingLoggerProvider Logs { get; } = new();
+    public FaultInjector Faults { get; } = new();
     public InProcessTestCluster Cluster { get; private set; } = null!;
 
     public IGrainFactory Grains => Cluster.Client;
@@ -30,7 +31,9 @@ public sealed class ClusterFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var builder = new InProcessTestClusterBuilder(2);
-        builder.ConfigureSilo((_, silo) => silo.AddMemoryGrainStorage(GrainStorage.Name, o => o.UseNotarySerializer()));
+        builder.ConfigureSilo((_, silo) => silo
+            .AddMemoryGrainStorage(GrainStorage.Name, o => o.UseNotarySerializer())
+            .AddIncomingGrainCallFilter(Faults));
         builder.ConfigureSiloHost((_, host) =>
         {
             host.Services.AddSingleton<ISecretStore>(Store);

@@ -124,27 +124,66 @@ public sealed class GrainFlowTests(ClusterFixture fx)
     }
 
     [Fact]
-    public async Task A_change_notification_that_changes_nothing_writes_nothing()
+    public async Task A_resync_or_notification_that_changes_nothing_writes_nothing()
     {
         var ns = Onboard(ClusterFixture.NewNamespace());
         string F(string n) => $"{n}.{ns}.svc.cluster.local";
+        var spec = new TruststoreSpec { Fqdn = F("a"), CertName = "a" };
         await CertGrain(ns, "a").ApplyAsync(Cert(F("a")), V(1));
-        await TsGrain(ns, "a").ApplyAsync(new TruststoreSpec { Fqdn = F("a"), CertName = "a" }, V(1));
+        await TsGrain(ns, "a").ApplyAsync(spec, V(1));
         var stored = fx.Store.Get(ResourceKind.Truststore, new ResourceKey(ns, "a"));
         Assert.NotNull(stored);
-
-        // Revision 0 is "something changed, look again" (the tag index sends it); the store is re-resolved, not re-written.
         var puts = fx.Store.Puts;
-        await TsGrain(ns, "a").OnCertificateChangedAsync($"{ns}/a", 0);
-        // A re-apply of the same spec is not interleaved: it runs after the one-way call and changes nothing itself.
-        var status = await TsGrain(ns, "a").ApplyAsync(new TruststoreSpec { Fqdn = F("a"), CertName = "a" }, V(1));
-        Assert.True(status.IsReady);
+
+        // A resync re-applies the same generation: it re-checks the certificates and writes nothing.
+        Assert.True((await TsGrain(ns, "a").ApplyAsync(spec, V(1))).IsReady);
+        // Metadata reported changed with the same content: nothing to rebuild either. The
+        // one-way notification is followed by a non-interleaved call, which runs after it.
+        await fx.Grains.GetGrain<IMetadataSecretGrain>($"{ns}/notary-metadata").ChangedAsync();
+        Assert.True((await TsGrain(ns, "a").ApplyAsync(spec, V(1))).IsReady);
         Assert.Equal(puts, fx.Store.Puts);
         Assert.Same(stored, fx.Store.Get(ResourceKind.Truststore, new ResourceKey(ns, "a")));
 
-        // A metadata change always rebuilds (the passwords may have changed).
+        // A new password rebuilds.
+        fx.Metadata.Set(ns, "notary-metadata", InMemoryMetadataSource.Json(KeyPassword, "another-password"));
         await fx.Grains.GetGrain<IMetadataSecretGrain>($"{ns}/notary-metadata").ChangedAsync();
-        await fx.Store.Changed.WaitAsync(() => fx.Store.Get(ResourceKind.Truststore, new ResourceKey(ns, "a")), w => !ReferenceEquals(w, stored), TimeSpan.FromSeconds(30), "rebuilt store");
+        var rebuilt = await fx.Store.Changed.WaitAsync(() => fx.Store.Get(ResourceKind.Truststore, new ResourceKey(ns, "a")), w => !ReferenceEquals(w, stored), TimeSpan.FromSeconds(30), "rebuilt store");
+        Assert.Equal(2, ReadPkcs12(rebuilt.Files["truststore.p12"], "another-password").Count); // own certificate and its CA
+    }
+
+    [Fact]
+    public async Task A_store_missed_by_a_notification_catches_up_on_resync()
+    {
+        var ns = Onboard(ClusterFixture.NewNamespace());
+        var fqdn = $"api.{ns}.svc.cluster.local";
+        await CertGrain(ns, "api").ApplyAsync(Cert(fqdn), V(1));
+        var spec = new KeystoreSpec { Fqdn = fqdn, CertName = "api" };
+        await KsGrain(ns, "api").ApplyAsync(spec, V(1));
+        // Simulate a lost one-way notification: the keystore unsubscribes, the certificate is re-issued.
+        await CertGrain(ns, "api").UnsubscribeAsync(new SubscriberRef(ResourceKind.Keystore, $"{ns}/api"));
+        var reissued = await CertGrain(ns, "api").ReissueAsync("test");
+
+        var status = await KsGrain(ns, "api").ApplyAsync(spec, V(1));
+        Assert.Equal(reissued.Revision, status.CertificateRevisions[$"{ns}/api"]);
+        var leaf = ReadPkcs12(fx.Store.Get(ResourceKind.Keystore, new ResourceKey(ns, "api"))!.Files["keystore.p12"], KeyPassword).Single(c => c.HasPrivateKey);
+        Assert.Equal(reissued.SerialNumber, leaf.SerialNumber);
+    }
+
+    [Fact]
+    public async Task A_recreated_certificate_never_repeats_a_revision_so_stores_rebuild()
+    {
+        var ns = Onboard(ClusterFixture.NewNamespace());
+        var fqdn = $"api.{ns}.svc.cluster.local";
+        var first = await CertGrain(ns, "api").ApplyAsync(Cert(fqdn), V(1));
+        await KsGrain(ns, "api").ApplyAsync(new KeystoreSpec { Fqdn = fqdn, CertName = "api" }, V(1));
+        await CertGrain(ns, "api").DeleteAsync();
+        var second = await CertGrain(ns, "api").ApplyAsync(Cert(fqdn), V(1, "uid-2"));
+
+        Assert.True(second.Revision > first.Revision);
+        var status = await fx.Status.WaitStoreAsync(ResourceKind.Keystore, new ResourceKey(ns, "api"), s => s.IsReady && s.CertificateRevisions[$"{ns}/api"] == second.Revision, "rebuilt from the new certificate");
+        var leaf = ReadPkcs12(fx.Store.Get(ResourceKind.Keystore, new ResourceKey(ns, "api"))!.Files["keystore.p12"], KeyPassword).Single(c => c.HasPrivateKey);
+        Assert.Equal(second.SerialNumber, leaf.SerialNumber);
+        Assert.True(status.IsReady);
     }
 
     [Fact]

@@ -129,7 +129,7 @@ public sealed class PolicyTests
             new("spec.downstream[0]", new ResourceKey("z", "other"), "want.z.svc"),
             new("spec.downstream[1]", new ResourceKey("z", "pending"), "pending.z.svc"),
         };
-        var material = new IssuedMaterial("arn", "pem", [], "key", "01", T0, T0.AddDays(1));
+        var material = new PublicMaterial("arn", "pem", [], "01", T0.AddDays(1));
         var snapshots = new Dictionary<ResourceKey, CertificateSnapshot>
         {
             [new("ns", "me")] = new(new("ns", "me"), true, "me.ns.svc", 1, material),

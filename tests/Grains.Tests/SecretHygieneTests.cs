@@ -27,7 +27,14 @@ public sealed class SecretHygieneTests(ClusterFixture fx)
         }, new ResourceVersionInfo("u", 1));
         await fx.Grains.GetGrain<ICertificateGrain>($"{ns}/b").ReissueAsync("rotation test");
         await fx.Status.WaitStoreAsync(ResourceKind.Truststore, new ResourceKey(ns, "a"), s => s.IsReady && s.CertificateRevisions[$"{ns}/b"] == 2, "rebuilt");
-        // A failing path too: broken metadata is reported without its content.
+        // Failing paths too: issuer and store errors, and broken metadata reported without its content.
+        fx.Issuer.Fail = true;
+        await fx.Grains.GetGrain<ICertificateGrain>($"{ns}/a").ReissueAsync("failure path");
+        fx.Issuer.Fail = false;
+        fx.Store.Fail = true;
+        await fx.Grains.GetGrain<ITruststoreGrain>($"{ns}/a").ApplyAsync(new TruststoreSpec { Fqdn = F("a"), CertName = "a" }, new ResourceVersionInfo("u", 2));
+        fx.Store.Fail = false;
+        await fx.Status.WaitReadyAsync(ResourceKind.Truststore, new ResourceKey(ns, "a"));
         fx.Metadata.Set(ns, "notary-metadata", "{\"tlsKeyStorePassword\":\"" + keyPassword + "\"");
         await fx.Grains.GetGrain<IMetadataSecretGrain>($"{ns}/notary-metadata").ChangedAsync();
         await fx.Status.WaitReasonAsync(ResourceKind.Keystore, new ResourceKey(ns, "a"), Reasons.MetadataMalformed);
@@ -36,12 +43,22 @@ public sealed class SecretHygieneTests(ClusterFixture fx)
         var keyPem = Bytes.Utf8(keystore.Files["tls.key"]);
         var keyBody = string.Concat(keyPem.Split('\n').Where(l => !l.StartsWith("-----", StringComparison.Ordinal))).Trim();
         var storeBase64 = Convert.ToBase64String(keystore.Files["keystore.p12"]);
-        var forbidden = new[] { keyPassword, trustPassword, keyBody[..40], keyBody[^40..], storeBase64[..40] };
+        // Slices from the middle: the start of a PKCS#8 key or a PKCS#12 file is a fixed header.
+        string Middle(string text) => text.Substring(text.Length / 2, 32);
+        var forbidden = new[] { keyPassword, trustPassword, Middle(keyBody), keyBody[^32..], Middle(storeBase64) };
 
+        var statuses = new object?[]
+        {
+            fx.Status.Store(ResourceKind.Keystore, new ResourceKey(ns, "a")),
+            fx.Status.Store(ResourceKind.Truststore, new ResourceKey(ns, "a")),
+            fx.Status.Certificate(new ResourceKey(ns, "a")),
+            fx.Status.Certificate(new ResourceKey(ns, "b")),
+        };
         var published = fx.Events.For(new ResourceKey(ns, "a")).Select(e => e.Message)
             .Concat(fx.Events.For(new ResourceKey(ns, "b")).Select(e => e.Message))
-            .Concat(new[] { fx.Status.Store(ResourceKind.Keystore, new ResourceKey(ns, "a"))!.ToString() })
-            .Concat(fx.Status.Store(ResourceKind.Keystore, new ResourceKey(ns, "a"))!.Conditions.Select(c => c.Message));
+            .Concat(statuses.Select(s => System.Text.Json.JsonSerializer.Serialize(s)));
+        Assert.Contains(fx.Events.For(new ResourceKey(ns, "a")), e => e.Reason == Reasons.IssueFailed);
+        Assert.Contains(fx.Events.For(new ResourceKey(ns, "a")), e => e.Reason == Reasons.StoreFailed);
         var lines = fx.Logs.Lines.Concat(published).ToList();
         Assert.NotEmpty(fx.Logs.Lines);
         Assert.Contains(fx.Logs.Lines, l => l.Contains($"{ns}/a", StringComparison.Ordinal));

@@ -21,6 +21,17 @@ public sealed record ServiceMetadata(
     /// <summary>keytool refuses store passwords shorter than this, so Notary does too.</summary>
     public const int MinimumPasswordLength = 6;
 
+    /// <summary>
+    /// A salted digest of every field, to tell whether a store must be rebuilt. The salt is
+    /// random per store, so equal passwords of two services give different fingerprints.
+    /// </summary>
+    public string Fingerprint(byte[] salt)
+    {
+        var text = string.Join('\0', TlsStoreRootPath, TlsKeyStoreName, TlsTrustStoreName, TlsKeyStorePassword, TlsTrustStorePassword);
+        var bytes = System.Text.Encoding.UTF8.GetBytes(text);
+        return Convert.ToHexString(System.Security.Cryptography.HMACSHA256.HashData(salt, bytes));
+    }
+
     public override string ToString() =>
         $"ServiceMetadata {{ TlsStoreRootPath = {TlsStoreRootPath}, TlsKeyStoreName = {TlsKeyStoreName}, TlsTrustStoreName = {TlsTrustStoreName} }}";
 

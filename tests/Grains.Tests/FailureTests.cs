@@ -1,0 +1,79 @@
+using Notary.Grains.Abstractions;
+using Notary.Grains.Tests.Fakes;
+
+namespace Notary.Grains.Tests;
+
+/// <summary>Transient failures in the middle of work: nothing is lost, and the work completes on retry.</summary>
+[Collection(ClusterCollection.Name)]
+public sealed class FailureTests(ClusterFixture fx) : IDisposable
+{
+    private static ResourceVersionInfo V(long generation) => new("uid-1", generation);
+
+    private static CertificateSpec Cert(string fqdn) => new() { Type = "Private", Fqdn = fqdn, KeyAlgorithm = "ECDSA", KeySize = 256 };
+
+    public void Dispose()
+    {
+        fx.Faults.Clear();
+        fx.Store.Fail = false;
+    }
+
+    [Fact]
+    public async Task A_spec_change_whose_first_apply_failed_is_applied_by_the_retry()
+    {
+        var ns = ClusterFixture.NewNamespace();
+        var grain = fx.Grains.GetGrain<ICertificateGrain>($"{ns}/api");
+        var first = await grain.ApplyAsync(Cert($"api.{ns}.svc.cluster.local"), V(1));
+        var changed = Cert($"api2.{ns}.svc.cluster.local");
+
+        fx.Faults.FailNext("ICertificateTagGrain.RegisterAsync");
+        await Assert.ThrowsAnyAsync<Exception>(() => grain.ApplyAsync(changed, V(2)));
+
+        // The watcher retries the same generation: it must not be taken for already applied.
+        var second = await grain.ApplyAsync(changed, V(2));
+        Assert.True(second.IsReady);
+        Assert.NotEqual(first.SerialNumber, second.SerialNumber);
+        Assert.Equal(2, second.Revision);
+        Assert.Equal($"api2.{ns}.svc.cluster.local", (await grain.GetSnapshotAsync()).Fqdn);
+    }
+
+    [Fact]
+    public async Task A_store_rebuild_that_fails_midway_retries_on_its_own()
+    {
+        var ns = ClusterFixture.NewNamespace();
+        var fqdn = $"api.{ns}.svc.cluster.local";
+        fx.Metadata.Set(ns, "notary-metadata", InMemoryMetadataSource.Json("password-1", "password-2"));
+        fx.Metadata.Set(ns, "other-metadata", InMemoryMetadataSource.Json("password-3", "password-4"));
+        await fx.Grains.GetGrain<ICertificateGrain>($"{ns}/api").ApplyAsync(Cert(fqdn), V(1));
+        var ks = fx.Grains.GetGrain<IKeystoreGrain>($"{ns}/api");
+        Assert.True((await ks.ApplyAsync(new KeystoreSpec { Fqdn = fqdn, CertName = "api" }, V(1))).IsReady);
+        var good = fx.Store.Get(ResourceKind.Keystore, new ResourceKey(ns, "api"));
+
+        fx.Faults.FailNext("IMetadataSecretGrain.SubscribeAsync");
+        var failed = await ks.ApplyAsync(new KeystoreSpec { Fqdn = fqdn, CertName = "api", Format = "JKS", MetadataSecret = "other-metadata" }, V(2));
+        Assert.Equal(Reasons.ReconcileFailed, failed.Condition(Conditions.Ready)!.Reason);
+        Assert.DoesNotContain("injected", failed.Condition(Conditions.Ready)!.Message, StringComparison.Ordinal);
+        Assert.Same(good, fx.Store.Get(ResourceKind.Keystore, new ResourceKey(ns, "api")));
+
+        var ready = await fx.Status.WaitStoreAsync(ResourceKind.Keystore, new ResourceKey(ns, "api"), s => s.IsReady && s.ObservedGeneration == 2, "retried to Ready");
+        Assert.Equal("keystore.jks", fx.Store.Get(ResourceKind.Keystore, new ResourceKey(ns, "api"))!.PrimaryFileName);
+        Assert.Equal(Reasons.Stored, ready.Condition(Conditions.Ready)!.Reason);
+    }
+
+    [Fact]
+    public async Task A_store_that_could_not_be_written_is_written_once_the_store_is_back()
+    {
+        var ns = ClusterFixture.NewNamespace();
+        var fqdn = $"api.{ns}.svc.cluster.local";
+        fx.Metadata.Set(ns, "notary-metadata", InMemoryMetadataSource.Json("password-1", "password-2"));
+        await fx.Grains.GetGrain<ICertificateGrain>($"{ns}/api").ApplyAsync(Cert(fqdn), V(1));
+        fx.Store.Fail = true;
+        var failed = await fx.Grains.GetGrain<IKeystoreGrain>($"{ns}/api").ApplyAsync(new KeystoreSpec { Fqdn = fqdn, CertName = "api" }, V(1));
+        Assert.Equal(Reasons.StoreFailed, failed.Condition(Conditions.Ready)!.Reason);
+        Assert.Contains("IOException", failed.Condition(Conditions.Ready)!.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("unavailable (test)", failed.Condition(Conditions.Ready)!.Message, StringComparison.Ordinal);
+
+        fx.Store.Fail = false;
+        await fx.Status.WaitReadyAsync(ResourceKind.Keystore, new ResourceKey(ns, "api"));
+        Assert.NotNull(fx.Store.Get(ResourceKind.Keystore, new ResourceKey(ns, "api")));
+    }
+}

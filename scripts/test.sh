@@ -23,6 +23,13 @@ dotnet test Notary.Actors.sln --no-build -c Release --logger "console;verbosity=
 # Each test project ends with "Total tests: N", "Passed: N" and, when any failed, "Failed: N".
 summary=$(awk '/^ +Passed: [0-9]+$/ {p += $2} /^ +Failed: [0-9]+$/ {f += $2} END {printf "%d passed, %d failed\n", p, f}' "$log")
 rm -f "$log"
+
+# The crypto backend benchmark's smoke run (seconds): every certificate and keystore it
+# produces is verified, so the benchmark cannot rot. Full runs are not part of the tests.
+if [ "$status" -eq 0 ]; then
+  dotnet run --no-build -c Release --project bench/Pki.Bench -- --smoke > /dev/null || { echo "bench smoke run failed"; status=1; }
+fi
+
 echo "$summary"
 if [ "$status" -ne 0 ] || [ "$(echo "$summary" | awk '{print $1}')" = "0" ]; then
   exit 1

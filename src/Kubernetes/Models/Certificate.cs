@@ -1,5 +1,4 @@
 using System.Text.Json.Serialization;
-using k8s;
 using k8s.Models;
 
 namespace Notary.Kubernetes.Models;
@@ -9,7 +8,7 @@ namespace Notary.Kubernetes.Models;
 
 /// <summary>A TLS certificate for one service (notary.dev/v1alpha1 Certificate).</summary>
 [KubernetesEntity(Group = KubeGroup, ApiVersion = KubeApiVersion, Kind = KubeKind, PluralName = KubePluralName)]
-public sealed class Certificate : IKubernetesObject<V1ObjectMeta>, ISpec<CertificateSpec>, IStatus<CertificateStatus?>
+public sealed class Certificate() : NotaryObject<CertificateSpec, CertificateStatus>(KubeKind)
 {
     public const string KubeGroup = NotaryResources.Group;
 
@@ -19,40 +18,12 @@ public sealed class Certificate : IKubernetesObject<V1ObjectMeta>, ISpec<Certifi
     public const string KubeKind = "Certificate";
 
     public const string KubePluralName = NotaryResources.CertificatePlural;
-
-    [JsonPropertyName("apiVersion")]
-    public string ApiVersion { get; set; } = NotaryResources.ApiVersion;
-
-    [JsonPropertyName("kind")]
-    public string Kind { get; set; } = KubeKind;
-
-    [JsonPropertyName("metadata")]
-    public V1ObjectMeta Metadata { get; set; } = new();
-
-    [JsonPropertyName("spec")]
-    public CertificateSpec Spec { get; set; } = new();
-
-    /// <summary>Null until Notary first writes it.</summary>
-    [JsonPropertyName("status")]
-    public CertificateStatus? Status { get; set; }
 }
 
 [KubernetesEntity(Group = Certificate.KubeGroup, ApiVersion = Certificate.KubeApiVersion, Kind = KubeKind, PluralName = Certificate.KubePluralName)]
-public sealed class CertificateList : IKubernetesObject<V1ListMeta>, IItems<Certificate>
+public sealed class CertificateList() : NotaryObjectList<Certificate>(KubeKind)
 {
     public const string KubeKind = "CertificateList";
-
-    [JsonPropertyName("apiVersion")]
-    public string ApiVersion { get; set; } = NotaryResources.ApiVersion;
-
-    [JsonPropertyName("kind")]
-    public string Kind { get; set; } = KubeKind;
-
-    [JsonPropertyName("metadata")]
-    public V1ListMeta Metadata { get; set; } = new();
-
-    [JsonPropertyName("items")]
-    public IList<Certificate> Items { get; set; } = [];
 }
 
 /// <summary>

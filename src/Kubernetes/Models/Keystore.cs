@@ -1,12 +1,11 @@
 using System.Text.Json.Serialization;
-using k8s;
 using k8s.Models;
 
 namespace Notary.Kubernetes.Models;
 
 /// <summary>A service's private key and chain as a PKCS12 or JKS file (notary.dev/v1alpha1 Keystore).</summary>
 [KubernetesEntity(Group = KubeGroup, ApiVersion = KubeApiVersion, Kind = KubeKind, PluralName = KubePluralName)]
-public sealed class Keystore : IKubernetesObject<V1ObjectMeta>, ISpec<KeystoreSpec>, IStatus<KeystoreStatus?>
+public sealed class Keystore() : NotaryObject<KeystoreSpec, KeystoreStatus>(KubeKind)
 {
     public const string KubeGroup = NotaryResources.Group;
 
@@ -16,40 +15,12 @@ public sealed class Keystore : IKubernetesObject<V1ObjectMeta>, ISpec<KeystoreSp
     public const string KubeKind = "Keystore";
 
     public const string KubePluralName = NotaryResources.KeystorePlural;
-
-    [JsonPropertyName("apiVersion")]
-    public string ApiVersion { get; set; } = NotaryResources.ApiVersion;
-
-    [JsonPropertyName("kind")]
-    public string Kind { get; set; } = KubeKind;
-
-    [JsonPropertyName("metadata")]
-    public V1ObjectMeta Metadata { get; set; } = new();
-
-    [JsonPropertyName("spec")]
-    public KeystoreSpec Spec { get; set; } = new();
-
-    /// <summary>Null until Notary first writes it.</summary>
-    [JsonPropertyName("status")]
-    public KeystoreStatus? Status { get; set; }
 }
 
 [KubernetesEntity(Group = Keystore.KubeGroup, ApiVersion = Keystore.KubeApiVersion, Kind = KubeKind, PluralName = Keystore.KubePluralName)]
-public sealed class KeystoreList : IKubernetesObject<V1ListMeta>, IItems<Keystore>
+public sealed class KeystoreList() : NotaryObjectList<Keystore>(KubeKind)
 {
     public const string KubeKind = "KeystoreList";
-
-    [JsonPropertyName("apiVersion")]
-    public string ApiVersion { get; set; } = NotaryResources.ApiVersion;
-
-    [JsonPropertyName("kind")]
-    public string Kind { get; set; } = KubeKind;
-
-    [JsonPropertyName("metadata")]
-    public V1ListMeta Metadata { get; set; } = new();
-
-    [JsonPropertyName("items")]
-    public IList<Keystore> Items { get; set; } = [];
 }
 
 /// <summary>The keystore a service wants; defaults are the CRD's defaults.</summary>

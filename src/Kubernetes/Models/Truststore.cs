@@ -1,12 +1,11 @@
 using System.Text.Json.Serialization;
-using k8s;
 using k8s.Models;
 
 namespace Notary.Kubernetes.Models;
 
 /// <summary>The certificates a service trusts as a PKCS12 or JKS file (notary.dev/v1alpha1 Truststore).</summary>
 [KubernetesEntity(Group = KubeGroup, ApiVersion = KubeApiVersion, Kind = KubeKind, PluralName = KubePluralName)]
-public sealed class Truststore : IKubernetesObject<V1ObjectMeta>, ISpec<TruststoreSpec>, IStatus<TruststoreStatus?>
+public sealed class Truststore() : NotaryObject<TruststoreSpec, TruststoreStatus>(KubeKind)
 {
     public const string KubeGroup = NotaryResources.Group;
 
@@ -16,40 +15,12 @@ public sealed class Truststore : IKubernetesObject<V1ObjectMeta>, ISpec<Truststo
     public const string KubeKind = "Truststore";
 
     public const string KubePluralName = NotaryResources.TruststorePlural;
-
-    [JsonPropertyName("apiVersion")]
-    public string ApiVersion { get; set; } = NotaryResources.ApiVersion;
-
-    [JsonPropertyName("kind")]
-    public string Kind { get; set; } = KubeKind;
-
-    [JsonPropertyName("metadata")]
-    public V1ObjectMeta Metadata { get; set; } = new();
-
-    [JsonPropertyName("spec")]
-    public TruststoreSpec Spec { get; set; } = new();
-
-    /// <summary>Null until Notary first writes it.</summary>
-    [JsonPropertyName("status")]
-    public TruststoreStatus? Status { get; set; }
 }
 
 [KubernetesEntity(Group = Truststore.KubeGroup, ApiVersion = Truststore.KubeApiVersion, Kind = KubeKind, PluralName = Truststore.KubePluralName)]
-public sealed class TruststoreList : IKubernetesObject<V1ListMeta>, IItems<Truststore>
+public sealed class TruststoreList() : NotaryObjectList<Truststore>(KubeKind)
 {
     public const string KubeKind = "TruststoreList";
-
-    [JsonPropertyName("apiVersion")]
-    public string ApiVersion { get; set; } = NotaryResources.ApiVersion;
-
-    [JsonPropertyName("kind")]
-    public string Kind { get; set; } = KubeKind;
-
-    [JsonPropertyName("metadata")]
-    public V1ListMeta Metadata { get; set; } = new();
-
-    [JsonPropertyName("items")]
-    public IList<Truststore> Items { get; set; } = [];
 }
 
 /// <summary>The truststore a service wants; defaults are the CRD's defaults.</summary>

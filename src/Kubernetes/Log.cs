@@ -1,0 +1,63 @@
+using Microsoft.Extensions.Logging;
+using Notary.Grains.Abstractions;
+using Notary.Pki;
+
+namespace Notary.Kubernetes;
+
+/// <summary>The adapters' log lines. Names, kinds and status codes only: never Secret data or keys.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Debug, Message = "Wrote the status of {Kind} {Resource}")]
+    public static partial void StatusWritten(ILogger logger, ResourceKind kind, ResourceKey resource);
+
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Debug, Message = "{Kind} {Resource} is gone; its status was not written")]
+    public static partial void StatusTargetGone(ILogger logger, ResourceKind kind, ResourceKey resource);
+
+    [LoggerMessage(EventId = 2010, Level = LogLevel.Debug, Message = "Recorded {Type} Event {Reason} on {Kind} {Resource} (count {Count})")]
+    public static partial void EventRecorded(ILogger logger, string type, string reason, ResourceKind kind, ResourceKey resource, int count);
+
+    [LoggerMessage(EventId = 2011, Level = LogLevel.Debug, Message = "{Kind} {Resource} is gone; its Event {Reason} is recorded without a uid")]
+    public static partial void EventTargetGone(ILogger logger, ResourceKind kind, ResourceKey resource, string reason);
+
+    [LoggerMessage(EventId = 2020, Level = LogLevel.Information, Message = "Created Secret {Secret} for {Kind} {Resource}")]
+    public static partial void SecretCreated(ILogger logger, string secret, ResourceKind kind, ResourceKey resource);
+
+    [LoggerMessage(EventId = 2021, Level = LogLevel.Information, Message = "Replaced Secret {Secret} for {Kind} {Resource}")]
+    public static partial void SecretReplaced(ILogger logger, string secret, ResourceKind kind, ResourceKey resource);
+
+    [LoggerMessage(EventId = 2022, Level = LogLevel.Debug, Message = "Secret {Secret} changed while Notary wrote it (attempt {Attempt}); trying again")]
+    public static partial void SecretConflict(ILogger logger, string secret, int attempt);
+
+    [LoggerMessage(EventId = 2023, Level = LogLevel.Warning, Message = "Refused to write Secret {Secret}: {Reason}")]
+    public static partial void SecretRefused(ILogger logger, string secret, string reason);
+
+    [LoggerMessage(EventId = 2024, Level = LogLevel.Information, Message = "Deleted Secret {Secret} of {Kind} {Resource}")]
+    public static partial void SecretDeleted(ILogger logger, string secret, ResourceKind kind, ResourceKey resource);
+
+    [LoggerMessage(EventId = 2025, Level = LogLevel.Debug, Message = "Secret {Secret} of {Kind} {Resource} was already gone")]
+    public static partial void SecretAlreadyGone(ILogger logger, string secret, ResourceKind kind, ResourceKey resource);
+
+    [LoggerMessage(EventId = 2026, Level = LogLevel.Warning, Message = "Left Secret {Secret} in place when deleting {Kind} {Resource}: {Reason}")]
+    public static partial void SecretNotOurs(ILogger logger, string secret, ResourceKind kind, ResourceKey resource, string reason);
+
+    [LoggerMessage(EventId = 2030, Level = LogLevel.Information, Message = "Loaded the built-in CA from Secret {Secret}: {Authority}")]
+    public static partial void CaLoaded(ILogger logger, string secret, CertificateAuthority authority);
+
+    [LoggerMessage(EventId = 2031, Level = LogLevel.Information, Message = "Created the built-in CA in Secret {Secret}: {Authority}")]
+    public static partial void CaCreated(ILogger logger, string secret, CertificateAuthority authority);
+
+    [LoggerMessage(EventId = 2032, Level = LogLevel.Information, Message = "Another Notary instance created the built-in CA Secret {Secret} first; using that one")]
+    public static partial void CaLostRace(ILogger logger, string secret);
+
+    [LoggerMessage(EventId = 2040, Level = LogLevel.Information, Message = "Created namespace {Namespace}")]
+    public static partial void NamespaceCreated(ILogger logger, string @namespace);
+
+    [LoggerMessage(EventId = 2050, Level = LogLevel.Debug, Message = "Added finalizer {Finalizer} to {Kind} {Resource}")]
+    public static partial void FinalizerAdded(ILogger logger, string finalizer, ResourceKind kind, ResourceKey resource);
+
+    [LoggerMessage(EventId = 2051, Level = LogLevel.Debug, Message = "Removed finalizer {Finalizer} from {Kind} {Resource}")]
+    public static partial void FinalizerRemoved(ILogger logger, string finalizer, ResourceKind kind, ResourceKey resource);
+
+    [LoggerMessage(EventId = 2052, Level = LogLevel.Debug, Message = "{Kind} {Resource} changed while Notary patched its finalizers (attempt {Attempt}); reading it again")]
+    public static partial void FinalizerConflict(ILogger logger, ResourceKind kind, ResourceKey resource, int attempt);
+}

@@ -1,0 +1,66 @@
+using Microsoft.Extensions.Options;
+
+namespace Notary.Kubernetes;
+
+/// <summary>
+/// How Notary's Kubernetes adapters behave (configuration section <c>Notary:Kubernetes</c>, or
+/// environment variables <c>Notary__Kubernetes__Namespace</c> and so on).
+/// </summary>
+public sealed class NotaryKubernetesOptions
+{
+    public const string SectionName = "Notary:Kubernetes";
+
+    /// <summary>
+    /// Notary's own namespace: the built-in CA's Secret and the watcher's Lease live here. Created
+    /// when missing.
+    /// </summary>
+    public string Namespace { get; set; } = "notary";
+
+    /// <summary>
+    /// The Secret (in <see cref="Namespace"/>) that keeps the built-in CA's root as tls.crt and
+    /// tls.key. Created on first start; create it yourself beforehand to import your own CA.
+    /// </summary>
+    public string CaSecretName { get; set; } = "notary-ca";
+
+    /// <summary>
+    /// Repeats of an Event (same object, type, reason and message) within this window increment
+    /// the count of the first one instead of creating another, as client-go's correlator does.
+    /// </summary>
+    public TimeSpan EventCorrelationWindow { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// The name Notary reports as: Events' source and reporting component, and the field manager
+    /// of its writes.
+    /// </summary>
+    public string Component { get; set; } = "notary";
+}
+
+/// <summary>Refuses values the adapters cannot work with, saying how to fix them.</summary>
+public sealed class NotaryKubernetesOptionsValidator : IValidateOptions<NotaryKubernetesOptions>
+{
+    public ValidateOptionsResult Validate(string? name, NotaryKubernetesOptions options)
+    {
+        var failures = new List<string>();
+        if (!KubernetesNames.IsDnsLabel(options.Namespace))
+        {
+            failures.Add($"{NotaryKubernetesOptions.SectionName}:Namespace \"{options.Namespace}\" is not a namespace name: use at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit (default \"notary\").");
+        }
+
+        if (!KubernetesNames.IsDnsSubdomain(options.CaSecretName))
+        {
+            failures.Add($"{NotaryKubernetesOptions.SectionName}:CaSecretName \"{options.CaSecretName}\" is not a Secret name: use at most 253 lowercase letters, digits, '-' and '.' (default \"notary-ca\").");
+        }
+
+        if (options.EventCorrelationWindow <= TimeSpan.Zero || options.EventCorrelationWindow > TimeSpan.FromDays(1))
+        {
+            failures.Add($"{NotaryKubernetesOptions.SectionName}:EventCorrelationWindow {options.EventCorrelationWindow} must be positive and at most one day, e.g. \"00:10:00\".");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.Component) || options.Component.Length > 128)
+        {
+            failures.Add($"{NotaryKubernetesOptions.SectionName}:Component must be 1 to 128 characters (default \"notary\").");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}

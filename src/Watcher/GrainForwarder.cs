@@ -1,0 +1,27 @@
+using Notary.Grains.Abstractions;
+
+namespace Notary.Watcher;
+
+/// <summary>The production sink: each resource's grain (keyed "namespace/name") receives its change.</summary>
+public sealed class GrainForwarder(IGrainFactory grains) : IResourceEventSink
+{
+    public Task ApplyCertificateAsync(ResourceKey resource, CertificateSpec spec, ResourceVersionInfo origin, CancellationToken cancellationToken) =>
+        grains.GetGrain<ICertificateGrain>(resource.ToString()).ApplyAsync(spec, origin);
+
+    public Task ApplyKeystoreAsync(ResourceKey resource, KeystoreSpec spec, ResourceVersionInfo origin, CancellationToken cancellationToken) =>
+        grains.GetGrain<IKeystoreGrain>(resource.ToString()).ApplyAsync(spec, origin);
+
+    public Task ApplyTruststoreAsync(ResourceKey resource, TruststoreSpec spec, ResourceVersionInfo origin, CancellationToken cancellationToken) =>
+        grains.GetGrain<ITruststoreGrain>(resource.ToString()).ApplyAsync(spec, origin);
+
+    public Task DeleteAsync(ResourceKind kind, ResourceKey resource, ResourceVersionInfo origin, CancellationToken cancellationToken) => kind switch
+    {
+        ResourceKind.Certificate => grains.GetGrain<ICertificateGrain>(resource.ToString()).DeleteAsync(),
+        ResourceKind.Keystore => grains.GetGrain<IKeystoreGrain>(resource.ToString()).DeleteAsync(),
+        ResourceKind.Truststore => grains.GetGrain<ITruststoreGrain>(resource.ToString()).DeleteAsync(),
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "not a Notary resource kind"),
+    };
+
+    public Task MetadataSecretChangedAsync(ResourceKey secret, CancellationToken cancellationToken) =>
+        grains.GetGrain<IMetadataSecretGrain>(secret.ToString()).ChangedAsync();
+}

@@ -1,0 +1,23 @@
+using Notary.Grains.Abstractions;
+
+namespace Notary.Watcher;
+
+/// <summary>
+/// Where the watcher delivers what it saw, once per (uid, generation), mapped to the grains'
+/// terms. <see cref="GrainForwarder"/> calls the grains; tests record. A call that throws is
+/// retried with backoff, so implementations must be idempotent.
+/// </summary>
+public interface IResourceEventSink
+{
+    Task ApplyCertificateAsync(ResourceKey resource, CertificateSpec spec, ResourceVersionInfo origin, CancellationToken cancellationToken);
+
+    Task ApplyKeystoreAsync(ResourceKey resource, KeystoreSpec spec, ResourceVersionInfo origin, CancellationToken cancellationToken);
+
+    Task ApplyTruststoreAsync(ResourceKey resource, TruststoreSpec spec, ResourceVersionInfo origin, CancellationToken cancellationToken);
+
+    /// <summary>The resource was deleted; <paramref name="origin"/> names the incarnation (uid) that went away.</summary>
+    Task DeleteAsync(ResourceKind kind, ResourceKey resource, ResourceVersionInfo origin, CancellationToken cancellationToken);
+
+    /// <summary>A metadata Secret that some Keystore or Truststore names was created, changed or deleted.</summary>
+    Task MetadataSecretChangedAsync(ResourceKey secret, CancellationToken cancellationToken);
+}

@@ -1,0 +1,182 @@
+using System.Runtime.CompilerServices;
+using System.Security.Cryptography;
+using System.Text.Json;
+using k8s;
+using k8s.Models;
+using Notary.Kubernetes.Models;
+
+namespace Notary.Watcher;
+
+/// <summary>One object from a list or a watch. <see cref="Object"/> is null for a bookmark, or when the object could not be read (<see cref="Error"/>).</summary>
+internal readonly record struct WatchItem<T>(WatchEventType Type, T? Object, string? Key, string? ResourceVersion, string? Error)
+    where T : class;
+
+internal sealed record ResourceList<T>(IReadOnlyList<WatchItem<T>> Items, string ResourceVersion)
+    where T : class;
+
+/// <summary>Lists and watches one resource type across all namespaces.</summary>
+internal interface IResourceSource<T>
+    where T : class, IKubernetesObject<V1ObjectMeta>
+{
+    /// <summary>e.g. "certificates.notary.dev", for log lines.</summary>
+    string Name { get; }
+
+    Task<ResourceList<T>> ListAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Watches from <paramref name="resourceVersion"/> with bookmarks. ERROR events (410 Gone
+    /// among them) reach <paramref name="onError"/> as a <see cref="KubernetesException"/>.
+    /// </summary>
+    IAsyncEnumerable<WatchItem<T>> WatchAsync(string resourceVersion, Action<Exception> onError, CancellationToken cancellationToken);
+}
+
+internal static class ResourceSources
+{
+    /// <summary>Lists are read in pages, as client-go's reflector does, so a large cluster is not one huge response.</summary>
+    public const int PageSize = 500;
+
+    /// <summary>Between the timeout and twice it, so that many watches do not all end together.</summary>
+    public static int WatchTimeoutSeconds(TimeSpan timeout)
+    {
+        var seconds = Math.Max(1, (int)timeout.TotalSeconds);
+        return seconds + RandomNumberGenerator.GetInt32(0, seconds + 1);
+    }
+}
+
+/// <summary>A Notary custom resource, read as JSON first so that one object the model cannot read is skipped alone.</summary>
+internal sealed class CustomResourceSource<T>(IKubernetes client, string plural, TimeSpan watchTimeout) : IResourceSource<T>
+    where T : class, IKubernetesObject<V1ObjectMeta>
+{
+    public string Name => $"{plural}.{NotaryResources.Group}";
+
+    public async Task<ResourceList<T>> ListAsync(CancellationToken cancellationToken)
+    {
+        var items = new List<WatchItem<T>>();
+        string? next = null;
+        string? resourceVersion;
+        do
+        {
+            var page = ToElement(await client.CustomObjects.ListClusterCustomObjectAsync(
+                NotaryResources.Group, NotaryResources.Version, plural, continueParameter: next, limit: ResourceSources.PageSize, cancellationToken: cancellationToken).ConfigureAwait(false));
+            var metadata = page.TryGetProperty("metadata", out var m) ? m : default;
+            resourceVersion = StringOf(metadata, "resourceVersion");
+            next = StringOf(metadata, "continue");
+            if (page.TryGetProperty("items", out var list) && list.ValueKind == JsonValueKind.Array)
+            {
+                items.AddRange(list.EnumerateArray().Select(item => Read(WatchEventType.Added, item)));
+            }
+        }
+        while (!string.IsNullOrEmpty(next));
+
+        return new ResourceList<T>(items, resourceVersion ?? throw new InvalidOperationException($"The list of {Name} carries no resourceVersion."));
+    }
+
+    public async IAsyncEnumerable<WatchItem<T>> WatchAsync(string resourceVersion, Action<Exception> onError, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var events = client.CustomObjects.WatchListClusterCustomObjectAsync(
+            NotaryResources.Group,
+            NotaryResources.Version,
+            plural,
+            allowWatchBookmarks: true,
+            resourceVersion: resourceVersion,
+            timeoutSeconds: ResourceSources.WatchTimeoutSeconds(watchTimeout),
+            onError: onError,
+            cancellationToken: cancellationToken);
+        await foreach (var (type, value) in events.WithCancellation(cancellationToken).ConfigureAwait(false))
+        {
+            yield return Read(type, ToElement(value));
+        }
+    }
+
+    private static WatchItem<T> Read(WatchEventType type, JsonElement element)
+    {
+        var metadata = element.ValueKind == JsonValueKind.Object && element.TryGetProperty("metadata", out var m) ? m : default;
+        var resourceVersion = StringOf(metadata, "resourceVersion");
+        if (type == WatchEventType.Bookmark)
+        {
+            return new WatchItem<T>(type, null, null, resourceVersion, null);
+        }
+
+        var name = StringOf(metadata, "name");
+        var key = name is null ? null : $"{StringOf(metadata, "namespace")}/{name}";
+        try
+        {
+            return new WatchItem<T>(type, KubernetesJson.Deserialize<T>(element.GetRawText()), key, resourceVersion, null);
+        }
+        catch (Exception ex) when (ex is JsonException or FormatException or InvalidOperationException or NotSupportedException)
+        {
+            return new WatchItem<T>(type, null, key, resourceVersion, ex.Message);
+        }
+    }
+
+    private static string? StringOf(JsonElement element, string property) =>
+        element.ValueKind == JsonValueKind.Object && element.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.String
+            ? value.GetString()
+            : null;
+
+    private static JsonElement ToElement(object value) =>
+        value is JsonElement element ? element : JsonSerializer.SerializeToElement(value);
+}
+
+/// <summary>
+/// Secrets of all namespaces, reduced to their identity on arrival: the watcher needs to know
+/// that a Secret changed, never what it holds (data, and kubectl's last-applied annotation that
+/// repeats it, are dropped before anything keeps the object).
+/// </summary>
+internal sealed class SecretSource(IKubernetes client, TimeSpan watchTimeout) : IResourceSource<V1Secret>
+{
+    public string Name => "secrets";
+
+    public async Task<ResourceList<V1Secret>> ListAsync(CancellationToken cancellationToken)
+    {
+        var items = new List<WatchItem<V1Secret>>();
+        string? next = null;
+        string? resourceVersion;
+        do
+        {
+            var page = await client.CoreV1.ListSecretForAllNamespacesAsync(continueParameter: next, limit: ResourceSources.PageSize, cancellationToken: cancellationToken).ConfigureAwait(false);
+            resourceVersion = page.Metadata?.ResourceVersion;
+            next = page.Metadata?.ContinueProperty;
+            items.AddRange((page.Items ?? []).Select(secret => Read(WatchEventType.Added, secret)));
+        }
+        while (!string.IsNullOrEmpty(next));
+
+        return new ResourceList<V1Secret>(items, resourceVersion ?? throw new InvalidOperationException("The list of Secrets carries no resourceVersion."));
+    }
+
+    public async IAsyncEnumerable<WatchItem<V1Secret>> WatchAsync(string resourceVersion, Action<Exception> onError, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var events = client.CoreV1.WatchListSecretForAllNamespacesAsync(
+            allowWatchBookmarks: true,
+            resourceVersion: resourceVersion,
+            timeoutSeconds: ResourceSources.WatchTimeoutSeconds(watchTimeout),
+            onError: onError,
+            cancellationToken: cancellationToken);
+        await foreach (var (type, secret) in events.WithCancellation(cancellationToken).ConfigureAwait(false))
+        {
+            yield return Read(type, secret);
+        }
+    }
+
+    private static WatchItem<V1Secret> Read(WatchEventType type, V1Secret secret)
+    {
+        var metadata = secret.Metadata;
+        if (type == WatchEventType.Bookmark)
+        {
+            return new WatchItem<V1Secret>(type, null, null, metadata?.ResourceVersion, null);
+        }
+
+        var identity = new V1Secret
+        {
+            Metadata = new V1ObjectMeta
+            {
+                Name = metadata?.Name,
+                NamespaceProperty = metadata?.NamespaceProperty,
+                Uid = metadata?.Uid,
+                ResourceVersion = metadata?.ResourceVersion,
+            },
+        };
+        var key = metadata?.Name is null ? null : $"{metadata.NamespaceProperty}/{metadata.Name}";
+        return new WatchItem<V1Secret>(type, identity, key, metadata?.ResourceVersion, null);
+    }
+}

@@ -1,0 +1,80 @@
+using k8s;
+using k8s.Models;
+using Microsoft.Extensions.Logging;
+using Notary.Grains.Abstractions;
+using Notary.Kubernetes;
+using Notary.Kubernetes.Models;
+
+namespace Notary.Watcher;
+
+/// <summary>
+/// One term of watching: list+watch of Certificates, Keystores, Truststores (all namespaces) and
+/// the metadata Secrets they name, each forwarded to <see cref="IResourceEventSink"/>, until
+/// cancelled. The leader runs one per term of leadership; what it forwarded is forgotten with it,
+/// so a new leader forwards everything once (the grains ignore what they already have).
+/// </summary>
+public sealed class WatchSession
+{
+    private readonly Controller<Certificate> _certificates;
+    private readonly Controller<Keystore> _keystores;
+    private readonly Controller<Truststore> _truststores;
+    private readonly Controller<V1Secret> _secrets;
+
+    public WatchSession(
+        IKubernetes client,
+        IResourceEventSink sink,
+        ResourceFinalizers finalizers,
+        KubernetesEventRecorder events,
+        NotaryWatcherOptions options,
+        TimeProvider time,
+        ILoggerFactory loggers)
+    {
+        var logger = loggers.CreateLogger<WatchSession>();
+        var index = new MetadataSecretIndex();
+
+        Controller<TResource> Custom<TResource>(string plural, NotaryKind<TResource> kind)
+            where TResource : class, IKubernetesObject<V1ObjectMeta>
+        {
+            var informer = new Informer<TResource>(new CustomResourceSource<TResource>(client, plural, options.WatchTimeout), options, time, logger);
+            return new Controller<TResource>(informer, new ResourceReconciler<TResource>(kind, sink, finalizers, events, index, logger), options, time, logger);
+        }
+
+        _certificates = Custom(NotaryResources.CertificatePlural, new NotaryKind<Certificate>(
+            ResourceKind.Certificate,
+            (s, key, o, origin, ct) => s.ApplyCertificateAsync(key, ResourceMapping.ToSpec(o.Spec), origin, ct)));
+        _keystores = Custom(NotaryResources.KeystorePlural, new NotaryKind<Keystore>(
+            ResourceKind.Keystore,
+            (s, key, o, origin, ct) => s.ApplyKeystoreAsync(key, ResourceMapping.ToSpec(o.Spec), origin, ct),
+            o => o.Spec.MetadataSecret));
+        _truststores = Custom(NotaryResources.TruststorePlural, new NotaryKind<Truststore>(
+            ResourceKind.Truststore,
+            (s, key, o, origin, ct) => s.ApplyTruststoreAsync(key, ResourceMapping.ToSpec(o.Spec), origin, ct),
+            o => o.Spec.MetadataSecret));
+        _secrets = new Controller<V1Secret>(
+            new Informer<V1Secret>(new SecretSource(client, options.WatchTimeout), options, time, logger),
+            new MetadataSecretReconciler(sink, index, logger),
+            options,
+            time,
+            logger);
+    }
+
+    /// <summary>Completes once each resource type has been listed for the first time.</summary>
+    public Task Synced => Task.WhenAll(
+        _certificates.Informer.Synced, _keystores.Informer.Synced, _truststores.Informer.Synced, _secrets.Informer.Synced);
+
+    /// <summary>The last resourceVersion each loop saw, by resource ("certificates.notary.dev", "secrets" ...); null while relisting.</summary>
+    public IReadOnlyDictionary<string, string?> ResourceVersions => new Dictionary<string, string?>
+    {
+        [_certificates.Informer.Name] = _certificates.Informer.ResourceVersion,
+        [_keystores.Informer.Name] = _keystores.Informer.ResourceVersion,
+        [_truststores.Informer.Name] = _truststores.Informer.ResourceVersion,
+        [_secrets.Informer.Name] = _secrets.Informer.ResourceVersion,
+    };
+
+    /// <summary>Runs until <paramref name="cancellationToken"/> is cancelled; never throws for an API failure.</summary>
+    public Task RunAsync(CancellationToken cancellationToken) => Task.WhenAll(
+        _certificates.RunAsync(cancellationToken),
+        _keystores.RunAsync(cancellationToken),
+        _truststores.RunAsync(cancellationToken),
+        _secrets.RunAsync(cancellationToken));
+}

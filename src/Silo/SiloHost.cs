@@ -1,74 +1,105 @@
-using Notary.Grains;
-using Notary.Grains.Abstractions.Ports;
-using Notary.Grains.Issuers;
-
 namespace Notary.Silo;
 
-/// <summary>
-/// The host: parses the command line, configures Orleans and the HTTP API, runs until stopped.
-/// Commands: <c>dev</c> (one local silo, the embedded default). The in-memory Kubernetes API
-/// server, the watcher and the Kubernetes adapters join dev mode with the Kubernetes issue.
-/// </summary>
+/// <summary>The command line: <c>dev [--kubeconfig PATH] [--api-port N] [--kube-port N]</c>.</summary>
 public static class SiloHost
 {
+    private const string Usage = """
+        Notary: certificate lifecycle controller for Kubernetes.
+
+        Usage:
+          dotnet run --project src/Silo -- dev [--kubeconfig PATH] [--api-port N] [--kube-port N]
+
+        Commands:
+          dev    the embedded default: an in-memory Kubernetes API server for kubectl, one silo
+                 with the built-in CA and the Kubernetes Secret store, and the HTTP API.
+                 --kubeconfig  where to write the kubeconfig (default .notary/dev/kubeconfig)
+                 --api-port    the HTTP API's port (default 8080)
+                 --kube-port   the API server's port (default: a free one)
+        """;
+
     public static async Task<int> RunAsync(string[] args)
     {
-        if (args.Length == 0 || args[0] is "-h" or "--help" || args[0] != "dev")
+        if (args.Length == 0 || args[0] is "-h" or "--help")
         {
-            await Console.Out.WriteLineAsync("""
-                Notary: certificate lifecycle controller for Kubernetes.
-
-                Usage:
-                  dotnet run --project src/Silo -- dev [--api-port N]
-
-                Commands:
-                  dev    run one silo locally with the built-in CA and the HTTP API (default port 8080)
-                """);
-            return args.Length == 0 || args[0] is "-h" or "--help" ? 0 : 2;
+            await Console.Out.WriteLineAsync(Usage);
+            return 0;
         }
 
-        var apiPort = 8080;
-        for (var i = 1; i < args.Length; i++)
+        if (args[0] != "dev")
         {
-            if (args[i] == "--api-port" && i + 1 < args.Length && int.TryParse(args[i + 1], out var port) && port is > 0 and < 65536)
-            {
-                apiPort = port;
-                i++;
-            }
-            else
-            {
-                await Console.Error.WriteLineAsync($"Unknown or invalid argument \"{args[i]}\"; usage: dev [--api-port N] (N between 1 and 65535).");
-                return 2;
-            }
+            await Console.Error.WriteLineAsync($"Unknown command \"{args[0]}\".\n\n{Usage}");
+            return 2;
         }
 
-        var app = Build(args, apiPort);
-        await app.StartAsync();
-        await Console.Out.WriteLineAsync($"Notary dev silo is running; HTTP API on http://127.0.0.1:{apiPort} (GET /healthz). Press Ctrl-C to stop.");
-        await app.WaitForShutdownAsync();
+        var (options, error) = ParseDev(args.AsSpan(1));
+        if (error is not null)
+        {
+            await Console.Error.WriteLineAsync($"{error}\n\n{Usage}");
+            return 2;
+        }
+
+        using var stop = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) =>
+        {
+            e.Cancel = true;
+            stop.Cancel();
+        };
+        await using var dev = await DevEnvironment.StartAsync(options!, stop.Token);
+        await Console.Out.WriteLineAsync($"""
+            Notary dev mode is running.
+              Kubernetes API:  {dev.Cluster.Url}
+              kubeconfig:      {dev.KubeconfigPath}
+              HTTP API:        http://127.0.0.1:{options!.ApiPort} (GET /healthz)
+
+            In another terminal:
+              export KUBECONFIG={dev.KubeconfigPath}
+              kubectl apply -f examples/
+              kubectl get cert,ks,ts -A
+
+            Press Ctrl-C to stop.
+            """);
+        try
+        {
+            await Task.Delay(Timeout.Infinite, stop.Token);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
         return 0;
     }
 
-    public static WebApplication Build(string[] args, int apiPort)
+    /// <summary>Parses the dev options, or says which argument is wrong.</summary>
+    public static (DevModeOptions? Options, string? Error) ParseDev(ReadOnlySpan<string> args)
     {
-        var builder = WebApplication.CreateBuilder(args);
-        builder.WebHost.UseUrls($"http://127.0.0.1:{apiPort}");
-        builder.UseOrleans(silo =>
+        var options = new DevModeOptions();
+        for (var i = 0; i < args.Length; i++)
         {
-            silo.UseLocalhostClustering();
-            silo.AddMemoryGrainStorage(GrainStorage.Name, o => o.UseNotarySerializer());
-            silo.UseInMemoryReminderService();
-        });
-        builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton<ICertificateAuthoritySource, EphemeralCertificateAuthoritySource>();
-        builder.Services.AddSingleton<ICertificateIssuer>(sp => new BuiltInIssuer(sp.GetRequiredService<ICertificateAuthoritySource>(), sp.GetRequiredService<TimeProvider>()));
-        builder.Services.AddSingleton<IIssuerResolver>(sp => new IssuerResolver(sp.GetServices<ICertificateIssuer>(), BuiltInIssuer.DefaultName));
-        builder.Services.AddHealthChecks();
+            var name = args[i];
+            if (i + 1 >= args.Length)
+            {
+                return (null, $"Argument \"{name}\" needs a value.");
+            }
 
-        var app = builder.Build();
-        // Probes exist in every environment, not only in Development.
-        app.MapHealthChecks("/healthz");
-        app.MapHealthChecks("/readyz");
-        return app;
+            var value = args[++i];
+            switch (name)
+            {
+                case "--kubeconfig":
+                    options = options with { KubeconfigPath = value };
+                    break;
+                case "--api-port" or "--kube-port":
+                    if (!int.TryParse(value, out var port) || port is < 0 or > 65535 || (port == 0 && name == "--api-port"))
+                    {
+                        return (null, $"{name} \"{value}\" is not a port number (1-65535).");
+                    }
+
+                    options = name == "--api-port" ? options with { ApiPort = port } : options with { KubePort = port };
+                    break;
+                default:
+                    return (null, $"Unknown argument \"{name}\".");
+            }
+        }
+
+        return (options, null);
     }
 }

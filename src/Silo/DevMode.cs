@@ -1,0 +1,73 @@
+using Notary.DevCluster;
+
+namespace Notary.Silo;
+
+/// <summary>Options of <c>dev</c> mode.</summary>
+public sealed record DevModeOptions
+{
+    /// <summary>Where to write the kubeconfig for kubectl.</summary>
+    public string KubeconfigPath { get; init; } = Path.Combine(".notary", "dev", "kubeconfig");
+
+    public int ApiPort { get; init; } = 8080;
+
+    /// <summary>The in-memory API server's port; 0 picks a free one.</summary>
+    public int KubePort { get; init; }
+
+    public int SiloPort { get; init; } = 11111;
+
+    public int GatewayPort { get; init; } = 30000;
+
+    public IReadOnlyDictionary<string, string?> Configuration { get; init; } = new Dictionary<string, string?>();
+}
+
+/// <summary>
+/// The embedded default: an in-memory Kubernetes API server (DevCluster) with the CRDs
+/// installed, one silo with localhost clustering, in-memory grain storage and reminders, the
+/// watcher, the built-in CA and the Kubernetes Secret store, and a kubeconfig for kubectl.
+/// </summary>
+public sealed class DevEnvironment : IAsyncDisposable
+{
+    private DevEnvironment(DevClusterServer cluster, WebApplication app, string kubeconfigPath)
+    {
+        Cluster = cluster;
+        App = app;
+        KubeconfigPath = kubeconfigPath;
+    }
+
+    public DevClusterServer Cluster { get; }
+
+    public WebApplication App { get; }
+
+    public string KubeconfigPath { get; }
+
+    public static async Task<DevEnvironment> StartAsync(DevModeOptions options, CancellationToken cancellationToken = default)
+    {
+        var cluster = await DevClusterServer.StartAsync(new DevClusterOptions { Port = options.KubePort, CrdDirectories = [NotaryHost.CrdDirectory] }, cancellationToken);
+        try
+        {
+            var kubeconfig = cluster.WriteKubeconfig(Path.GetFullPath(options.KubeconfigPath));
+            var app = NotaryHost.Build(new NotaryHostSettings
+            {
+                Kubernetes = cluster.ClientConfiguration(),
+                ApiPort = options.ApiPort,
+                SiloPort = options.SiloPort,
+                GatewayPort = options.GatewayPort,
+                Configuration = options.Configuration,
+            });
+            await app.StartAsync(cancellationToken);
+            return new DevEnvironment(cluster, app, kubeconfig);
+        }
+        catch
+        {
+            await cluster.DisposeAsync();
+            throw;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await App.StopAsync();
+        await App.DisposeAsync();
+        await Cluster.DisposeAsync();
+    }
+}

@@ -1,0 +1,63 @@
+using k8s;
+using Notary.Grains;
+using Notary.Grains.Abstractions.Ports;
+using Notary.Grains.Issuers;
+using Notary.Watcher;
+
+namespace Notary.Silo;
+
+/// <summary>What differs between the ways Notary runs: where the API server is, and the ports.</summary>
+public sealed record NotaryHostSettings
+{
+    /// <summary>How to reach the Kubernetes API.</summary>
+    public required KubernetesClientConfiguration Kubernetes { get; init; }
+
+    /// <summary>The HTTP API (health, metrics, breach API) listens on 127.0.0.1 here.</summary>
+    public int ApiPort { get; init; } = 8080;
+
+    /// <summary>Orleans' silo-to-silo and gateway ports (localhost clustering).</summary>
+    public int SiloPort { get; init; } = 11111;
+
+    public int GatewayPort { get; init; } = 30000;
+
+    /// <summary>Extra configuration (tests), applied after appsettings and environment variables.</summary>
+    public IReadOnlyDictionary<string, string?> Configuration { get; init; } = new Dictionary<string, string?>();
+}
+
+/// <summary>
+/// Builds the host: Orleans with the grains, the Kubernetes adapters behind the grains' ports,
+/// the leader-elected watcher, the built-in CA and the HTTP API. Configuration follows .NET
+/// conventions: appsettings.json, then environment variables such as Notary__Kubernetes__Namespace.
+/// </summary>
+public static class NotaryHost
+{
+    public static WebApplication Build(NotaryHostSettings settings, string[]? args = null)
+    {
+        var builder = WebApplication.CreateBuilder(args ?? []);
+        builder.Configuration.AddInMemoryCollection(settings.Configuration);
+        builder.WebHost.UseUrls($"http://127.0.0.1:{settings.ApiPort}");
+        builder.UseOrleans(silo =>
+        {
+            silo.UseLocalhostClustering(settings.SiloPort, settings.GatewayPort);
+            silo.AddMemoryGrainStorage(GrainStorage.Name, o => o.UseNotarySerializer());
+            silo.UseInMemoryReminderService();
+        });
+
+        var services = builder.Services;
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<IKubernetes>(_ => new Kubernetes(settings.Kubernetes));
+        services.AddNotaryWatcher(builder.Configuration);
+        services.AddSingleton<ICertificateIssuer>(sp => new BuiltInIssuer(sp.GetRequiredService<ICertificateAuthoritySource>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<IIssuerResolver>(sp => new IssuerResolver(sp.GetServices<ICertificateIssuer>(), BuiltInIssuer.DefaultName));
+        services.AddHealthChecks();
+
+        var app = builder.Build();
+        // Probes exist in every environment, not only in Development.
+        app.MapHealthChecks("/healthz");
+        app.MapHealthChecks("/readyz");
+        return app;
+    }
+
+    /// <summary>The CRD manifests shipped beside the binary (copied from charts/notary/crds at build).</summary>
+    public static string CrdDirectory => Path.Combine(AppContext.BaseDirectory, "crds");
+}

@@ -1,0 +1,121 @@
+using System.Text.Json;
+
+namespace Notary.EndToEnd.Tests;
+
+/// <summary>SPEC's bad-input cases through kubectl: refused by the schema, or Ready=False with a reason, a message and a Warning event.</summary>
+[Collection(DevCollection.Name)]
+public sealed class BadInputTests(DevFixture fx)
+{
+    private const string Metadata = """{"tlsStoreRootPath":"/etc/tls","tlsKeyStorePassword":"ks-password","tlsTrustStorePassword":"ts-password"}""";
+
+    private async Task<string> NamespaceAsync()
+    {
+        var ns = "bad-" + Guid.NewGuid().ToString("N")[..8];
+        await fx.OkAsync("create", "namespace", ns);
+        return ns;
+    }
+
+    private Task<string> ApplyAsync(string yaml) => fx.OkAsync("apply", "-f", fx.WriteText(Guid.NewGuid().ToString("N") + ".yaml", yaml));
+
+    private static string Cert(string ns, string name, string fqdn) => $"""
+        apiVersion: notary.dev/v1alpha1
+        kind: Certificate
+        metadata: {"{"}name: {name}, namespace: {ns}{"}"}
+        spec: {"{"}type: Private, fqdn: {fqdn}, privateKey: {"{"}algorithm: ECDSA, size: 256{"}"}{"}"}
+        """;
+
+    private async Task<(string Reason, string Message)> ReadyConditionAsync(string kind, string ns, string name)
+    {
+        using var json = JsonDocument.Parse(await fx.OkAsync("get", kind, name, "-n", ns, "-o", "json"));
+        var ready = json.RootElement.GetProperty("status").GetProperty("conditions").EnumerateArray().First(c => c.GetProperty("type").GetString() == "Ready");
+        return (ready.GetProperty("reason").GetString()!, ready.GetProperty("message").GetString()!);
+    }
+
+    private async Task WaitReasonAsync(string kind, string ns, string name, string reason) =>
+        await fx.OkAsync("wait", $"--for=jsonpath={{.status.conditions[?(@.type==\"Ready\")].reason}}={reason}", $"{kind}/{name}", "-n", ns, "--timeout=60s");
+
+    [Fact]
+    public async Task The_schema_refuses_what_it_can_express_naming_the_field()
+    {
+        var ns = await NamespaceAsync();
+        var result = await fx.KubectlAsync("apply", "-f", fx.WriteText("bad-type.yaml", $"""
+            apiVersion: notary.dev/v1alpha1
+            kind: Certificate
+            metadata: {"{"}name: bad, namespace: {ns}{"}"}
+            spec: {"{"}type: Mixed, fqdn: bad.example{"}"}
+            """));
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("spec.type", result.StdErr, StringComparison.Ordinal);
+        Assert.Contains("Mixed", result.StdErr, StringComparison.Ordinal);
+
+        var missing = await fx.KubectlAsync("apply", "-f", fx.WriteText("missing-fqdn.yaml", $"""
+            apiVersion: notary.dev/v1alpha1
+            kind: Keystore
+            metadata: {"{"}name: ks, namespace: {ns}{"}"}
+            spec: {"{"}certName: x{"}"}
+            """));
+        Assert.NotEqual(0, missing.ExitCode);
+        Assert.Contains("spec.fqdn", missing.StdErr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Missing_metadata_is_reported_and_a_fixed_secret_builds_the_store_without_a_retry()
+    {
+        var ns = await NamespaceAsync();
+        var fqdn = $"svc.{ns}.svc.cluster.local";
+        await ApplyAsync(Cert(ns, "svc", fqdn));
+        await ApplyAsync($"""
+            apiVersion: notary.dev/v1alpha1
+            kind: Keystore
+            metadata: {"{"}name: svc-keystore, namespace: {ns}{"}"}
+            spec: {"{"}fqdn: {fqdn}, certName: svc{"}"}
+            """);
+        await WaitReasonAsync("ks", ns, "svc-keystore", "MetadataSecretMissing");
+        var (_, message) = await ReadyConditionAsync("ks", ns, "svc-keystore");
+        Assert.Contains($"Secret {ns}/notary-metadata does not exist", message, StringComparison.Ordinal);
+        var describe = await fx.OkAsync("describe", "ks", "svc-keystore", "-n", ns);
+        Assert.Matches(@"Warning\s+MetadataSecretMissing", describe);
+
+        await fx.OkAsync("create", "secret", "generic", "notary-metadata", "-n", ns, $"--from-literal=metadata.json={Metadata}");
+        await fx.OkAsync("wait", "--for=condition=Ready", "ks/svc-keystore", "-n", ns, "--timeout=60s");
+    }
+
+    [Fact]
+    public async Task Unresolved_ambiguous_and_mismatched_references_are_reported()
+    {
+        var ns = await NamespaceAsync();
+        var other1 = await NamespaceAsync();
+        var other2 = await NamespaceAsync();
+        var tag = "peer-" + ns;
+        await fx.OkAsync("create", "secret", "generic", "notary-metadata", "-n", ns, $"--from-literal=metadata.json={Metadata}");
+        await ApplyAsync(Cert(ns, "me", $"me.{ns}.svc"));
+        await ApplyAsync($"""
+            apiVersion: notary.dev/v1alpha1
+            kind: Truststore
+            metadata: {"{"}name: me-truststore, namespace: {ns}{"}"}
+            spec:
+              fqdn: me.{ns}.svc
+              certName: me
+              upstream: [{"{"}tag: {tag}, fqdn: {tag}.{other1}.svc{"}"}]
+              downstream: []
+            """);
+        await WaitReasonAsync("ts", ns, "me-truststore", "UnresolvedReference");
+
+        // The upstream certificate appears: the truststore becomes Ready on its own.
+        await ApplyAsync(Cert(other1, tag, $"{tag}.{other1}.svc"));
+        await fx.OkAsync("wait", "--for=condition=Ready", "ts/me-truststore", "-n", ns, "--timeout=60s");
+
+        // A second certificate of that name elsewhere makes the reference ambiguous.
+        await ApplyAsync(Cert(other2, tag, $"{tag}.{other2}.svc"));
+        await WaitReasonAsync("ts", ns, "me-truststore", "AmbiguousReference");
+        var (_, ambiguous) = await ReadyConditionAsync("ts", ns, "me-truststore");
+        Assert.Contains(other1, ambiguous, StringComparison.Ordinal);
+        Assert.Contains(other2, ambiguous, StringComparison.Ordinal);
+
+        // Pinning the namespace but naming the wrong fqdn is a mismatch.
+        await fx.OkAsync("patch", "ts", "me-truststore", "-n", ns, "--type", "merge", "-p",
+            $"{{\"spec\":{{\"upstream\":[{{\"tag\":\"{tag}\",\"fqdn\":\"wrong.example\",\"namespace\":\"{other1}\"}}]}}}}");
+        await WaitReasonAsync("ts", ns, "me-truststore", "FqdnMismatch");
+        Assert.Matches(@"Warning\s+FqdnMismatch", await fx.OkAsync("describe", "ts", "me-truststore", "-n", ns));
+    }
+}

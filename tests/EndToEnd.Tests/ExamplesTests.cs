@@ -1,0 +1,81 @@
+using Notary.Pki.Tests.Support;
+
+namespace Notary.EndToEnd.Tests;
+
+/// <summary>The README walk-through, through real kubectl: everything Ready, the stores usable by Java, deletion cleaning up.</summary>
+[Collection(DevCollection.Name)]
+public sealed class ExamplesTests(DevFixture fx)
+{
+    private static readonly string Examples = Path.Combine(AppContext.BaseDirectory, "examples");
+    private static readonly string MutualTls = Path.Combine(AppContext.BaseDirectory, "java", "MutualTls.java");
+
+    [Fact]
+    public async Task The_examples_become_ready_their_stores_work_for_mutual_tls_and_deletion_cleans_up()
+    {
+        await fx.OkAsync("apply", "-f", Examples);
+        foreach (var ns in new[] { "frontend", "orders", "payments" })
+        {
+            await fx.OkAsync("wait", "--for=condition=Ready", "certificates,keystores,truststores", "--all", "-n", ns, "--timeout=90s");
+        }
+
+        // kubectl shows the printer columns and Ready=True for every resource.
+        var certs = await fx.OkAsync("get", "cert", "-A");
+        Assert.Matches(@"NAMESPACE\s+NAME\s+TYPE\s+FQDN\s+READY\s+EXPIRES\s+AGE", certs);
+        Assert.Matches(@"orders\s+orders\s+Private\s+orders\.orders\.svc\.cluster\.local\s+True", certs);
+        var stores = await fx.OkAsync("get", "ks,ts", "-A");
+        Assert.Equal(6, stores.Split('\n').Count(l => l.Contains("True", StringComparison.Ordinal) && l.Contains("k8s://", StringComparison.Ordinal)));
+        Assert.Equal("k8s://payments/secrets/payments-keystore", await fx.OkAsync("get", "ks", "payments-keystore", "-n", "payments", "-o", "jsonpath={.status.location}"));
+        var entries = await fx.OkAsync("get", "ts", "orders-truststore", "-n", "orders", "-o", "jsonpath={.status.entries}");
+        Assert.Contains("payments.payments", entries, StringComparison.Ordinal);
+        Assert.Contains("frontend.frontend", entries, StringComparison.Ordinal);
+
+        // The stores, taken from the Secrets, read with keytool under the metadata passwords.
+        var files = new Dictionary<string, string>();
+        foreach (var (ns, secret, key) in new[]
+        {
+            ("frontend", "frontend-keystore", "frontend-keystore.p12"), ("frontend", "frontend-truststore", "frontend-truststore.p12"),
+            ("orders", "orders-keystore", "orders-keystore.p12"), ("orders", "orders-truststore", "orders-truststore.p12"),
+            ("payments", "payments-keystore", "payments-keystore.jks"), ("payments", "payments-truststore", "payments-truststore.jks"),
+        })
+        {
+            var data = await fx.SecretDataAsync(ns, secret);
+            Assert.Contains(key, data.Keys);
+            files[key] = fx.Write(key, data[key]);
+        }
+
+        var keystore = await ToolRunner.RunAsync("keytool", "-list", "-v", "-keystore", files["payments-keystore.jks"], "-storepass", "payments-ks-pass");
+        Assert.True(keystore.ExitCode == 0, keystore.ToString());
+        Assert.Contains("Alias name: payments", keystore.StdOut, StringComparison.Ordinal);
+        Assert.Contains("Entry type: PrivateKeyEntry", keystore.StdOut, StringComparison.Ordinal);
+        var truststore = await ToolRunner.RunAsync("keytool", "-list", "-keystore", files["orders-truststore.p12"], "-storepass", "orders-ts-pass");
+        Assert.True(truststore.ExitCode == 0, truststore.ToString());
+        Assert.Equal(4, truststore.StdOut.Split('\n').Count(l => l.Contains("trustedCertEntry", StringComparison.Ordinal))); // orders, payments, frontend, the CA
+
+        // frontend calls orders (PKCS12 on both sides), orders calls payments (JKS server).
+        await HandshakeAsync(
+            server: (files["orders-keystore.p12"], "orders-ks-pass", files["orders-truststore.p12"], "orders-ts-pass"),
+            client: (files["frontend-keystore.p12"], "frontend-ks-pass", files["frontend-truststore.p12"], "frontend-ts-pass"),
+            "orders.orders.svc.cluster.local");
+        await HandshakeAsync(
+            server: (files["payments-keystore.jks"], "payments-ks-pass", files["payments-truststore.jks"], "payments-ts-pass"),
+            client: (files["orders-keystore.p12"], "orders-ks-pass", files["orders-truststore.p12"], "orders-ts-pass"),
+            "payments.payments.svc.cluster.local");
+
+        // Deleting a store waits on Notary's finalizer, which removes the stored Secret.
+        await fx.OkAsync("delete", "ks", "orders-keystore", "-n", "orders", "--timeout=60s");
+        var gone = await fx.KubectlAsync("get", "secret", "orders-keystore", "-n", "orders");
+        Assert.NotEqual(0, gone.ExitCode);
+        Assert.Contains("NotFound", gone.StdErr, StringComparison.Ordinal);
+        await fx.OkAsync("delete", "-f", Path.Combine(Examples, "04-truststores.yaml"), "-f", Path.Combine(Examples, "03-keystores.yaml"), "-f", Path.Combine(Examples, "02-certificates.yaml"), "--timeout=90s");
+        Assert.Equal(string.Empty, (await fx.OkAsync("get", "secrets", "-A", "-l", "app.kubernetes.io/managed-by=notary", "-o", "name")).Trim());
+    }
+
+    private async Task HandshakeAsync((string Ks, string KsPass, string Ts, string TsPass) server, (string Ks, string KsPass, string Ts, string TsPass) client, string serverFqdn)
+    {
+        // Java 17 reads both PKCS12 and JKS under either store type (keystore.type.compat).
+        var result = await ToolRunner.RunAsync("java", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", MutualTls, "JKS",
+            server.Ks, server.KsPass, server.Ts, server.TsPass, client.Ks, client.KsPass, client.Ts, client.TsPass, serverFqdn);
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("HANDSHAKE OK", result.StdOut, StringComparison.Ordinal);
+    }
+}

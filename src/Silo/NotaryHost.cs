@@ -45,7 +45,7 @@ public static class NotaryHost
 
         var services = builder.Services;
         services.AddSingleton(TimeProvider.System);
-        services.AddSingleton<IKubernetes>(_ => new Kubernetes(settings.Kubernetes));
+        services.AddSingleton<IKubernetes>(_ => new k8s.Kubernetes(settings.Kubernetes));
         services.AddNotaryWatcher(builder.Configuration);
         services.AddSingleton<ICertificateIssuer>(sp => new BuiltInIssuer(sp.GetRequiredService<ICertificateAuthoritySource>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<IIssuerResolver>(sp => new IssuerResolver(sp.GetServices<ICertificateIssuer>(), BuiltInIssuer.DefaultName));

@@ -46,8 +46,10 @@ public sealed class LeaderElectedWatcher : BackgroundService
         Identity = _options.Identity
             ?? (Environment.GetEnvironmentVariable("POD_NAME") is { Length: > 0 } pod
                 ? pod
-                : $"{Environment.MachineName}_{Environment.ProcessId}_{Guid.NewGuid():N}"[..Math.Min(253, Environment.MachineName.Length + 45)]);
+                : Truncate($"{Environment.MachineName}_{Environment.ProcessId}_{Guid.NewGuid():N}", 253));
     }
+
+    private static string Truncate(string value, int length) => value.Length <= length ? value : value[..length];
 
     /// <summary>This instance's name in the Lease.</summary>
     public string Identity { get; }

@@ -267,4 +267,54 @@ public sealed class KubectlTests(KubectlFixture fx)
         var explain = (await fx.KubectlAsync("explain", "certificate.spec.type")).Ok().Stdout;
         Assert.Contains("Public", explain, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task A_crd_applied_at_run_time_is_served_and_validated()
+    {
+        var crd = fx.WriteFile("widgets.yaml", """
+            apiVersion: apiextensions.k8s.io/v1
+            kind: CustomResourceDefinition
+            metadata: {name: widgets.example.com}
+            spec:
+              group: example.com
+              scope: Namespaced
+              names: {kind: Widget, plural: widgets, singular: widget, shortNames: [wd]}
+              versions:
+              - name: v1
+                served: true
+                storage: true
+                schema:
+                  openAPIV3Schema:
+                    type: object
+                    properties:
+                      spec:
+                        type: object
+                        properties:
+                          size: {type: integer, minimum: 1, maximum: 10, default: 1}
+            """);
+        (await fx.KubectlAsync("apply", "-f", crd)).Ok();
+        (await fx.KubectlAsync("wait", "--for=condition=Established", "crd/widgets.example.com", "--timeout=10s")).Ok();
+        var ns = await fx.NamespaceAsync();
+        (await fx.KubectlAsync("apply", "-f", fx.WriteFile("w.yaml", $"apiVersion: example.com/v1\nkind: Widget\nmetadata: {{name: w1, namespace: {ns}}}\nspec: {{}}\n"))).Ok();
+        Assert.Equal("1", (await fx.KubectlAsync("get", "wd", "w1", "-n", ns, "-o", "jsonpath={.spec.size}")).Ok().Stdout);
+        var tooBig = await fx.KubectlAsync("apply", "-f", fx.WriteFile("w2.yaml", $"apiVersion: example.com/v1\nkind: Widget\nmetadata: {{name: w2, namespace: {ns}}}\nspec: {{size: 30}}\n"));
+        Assert.Contains("spec.size: Invalid value: 30: spec.size in body should be less than or equal to 10", tooBig.Stderr, StringComparison.Ordinal);
+        (await fx.KubectlAsync("delete", "-f", crd)).Ok();
+        var e = await Assert.ThrowsAsync<k8s.Autorest.HttpOperationException>(() => fx.Client.CustomObjects.ListNamespacedCustomObjectAsync("example.com", "v1", ns, "widgets"));
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, e.Response.StatusCode);
+    }
+
+    [Fact]
+    public async Task Deployments_are_stored_and_rollout_restart_patches_the_template()
+    {
+        var ns = await fx.NamespaceAsync();
+        (await fx.KubectlAsync("create", "deployment", "shop", "-n", ns, "--image=shop:1", "--port=8443")).Ok();
+        var restarted = (await fx.KubectlAsync("rollout", "restart", "deployment/shop", "-n", ns)).Ok();
+        Assert.Equal("deployment.apps/shop restarted", restarted.Stdout.Trim());
+        var deployment = await fx.Client.AppsV1.ReadNamespacedDeploymentAsync("shop", ns);
+        Assert.Equal(2, deployment.Metadata.Generation);
+        Assert.True(deployment.Spec.Template.Metadata.Annotations.ContainsKey("kubectl.kubernetes.io/restartedAt"));
+        Assert.Equal(8443, Assert.Single(Assert.Single(deployment.Spec.Template.Spec.Containers).Ports).ContainerPort);
+        Assert.Matches(@"shop\s+0/1\s+0\s+0\s+\d+s", (await fx.KubectlAsync("get", "deploy", "-n", ns)).Ok().Stdout);
+    }
 }

@@ -90,7 +90,9 @@ public sealed class CertificateGrain(
             return BuildStatus();
         }
 
-        return await IssueAsync(valid!, S.Material is null ? "Issued" : "Reissued", "the spec changed");
+        return S.Material is null
+            ? await IssueAsync(valid!, "Issued", "the certificate was created")
+            : await IssueAsync(valid!, "Reissued", "the spec changed");
     }
 
     public async Task<CertificateStatus> ReissueAsync(string reason)

@@ -38,13 +38,18 @@ public static class SiloHost
             return 2;
         }
 
-        using var stop = new CancellationTokenSource();
-        Console.CancelKeyPress += (_, e) =>
+        DevEnvironment dev;
+        try
         {
-            e.Cancel = true;
-            stop.Cancel();
-        };
-        await using var dev = await DevEnvironment.StartAsync(options!, stop.Token);
+            dev = await DevEnvironment.StartAsync(options!);
+        }
+        catch (IOException ex) when (ex.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
+        {
+            await Console.Error.WriteLineAsync($"{ex.Message} Another Notary may be running; stop it, or choose other ports with --api-port (the silo uses 11111 and 30000).");
+            return 1;
+        }
+
+        await using var running = dev;
         await Console.Out.WriteLineAsync($"""
             Notary dev mode is running.
               Kubernetes API:  {dev.Cluster.Url}
@@ -58,14 +63,8 @@ public static class SiloHost
 
             Press Ctrl-C to stop.
             """);
-        try
-        {
-            await Task.Delay(Timeout.Infinite, stop.Token);
-        }
-        catch (OperationCanceledException)
-        {
-        }
-
+        // The host's console lifetime turns Ctrl-C and SIGTERM into a graceful shutdown.
+        await dev.App.WaitForShutdownAsync();
         return 0;
     }
 

@@ -21,7 +21,7 @@ public sealed class ExamplesTests(DevFixture fx)
         // kubectl shows the printer columns and Ready=True for every resource.
         var certs = await fx.OkAsync("get", "cert", "-A");
         Assert.Matches(@"NAMESPACE\s+NAME\s+TYPE\s+FQDN\s+READY\s+EXPIRES\s+AGE", certs);
-        Assert.Matches(@"orders\s+orders\s+Private\s+orders\.orders\.svc\.cluster\.local\s+True", certs);
+        Assert.Matches(@"orders\s+orders\s+Private\s+orders\.orders\.svc\.cluster\.local\s+True\s+20\d\d-\d\d-\d\dT", certs);
         var stores = await fx.OkAsync("get", "ks,ts", "-A");
         Assert.Equal(6, stores.Split('\n').Count(l => l.Contains("True", StringComparison.Ordinal) && l.Contains("k8s://", StringComparison.Ordinal)));
         Assert.Equal("k8s://payments/secrets/payments-keystore", await fx.OkAsync("get", "ks", "payments-keystore", "-n", "payments", "-o", "jsonpath={.status.location}"));

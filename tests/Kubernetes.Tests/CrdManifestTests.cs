@@ -195,7 +195,7 @@ public sealed class CrdManifestTests
             ("Type", "string", ".spec.type", 0),
             ("FQDN", "string", ".spec.fqdn", 0),
             ("Ready", "string", """.status.conditions[?(@.type=="Ready")].status""", 0),
-            ("Expires", "date", ".status.notAfter", 0),
+            ("Expires", "string", ".status.notAfter", 0),
             ("Age", "date", ".metadata.creationTimestamp", 0),
             ("ARN", "string", ".status.arn", 1),
             ("AltName", "string", ".spec.alt", 1));

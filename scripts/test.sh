@@ -12,6 +12,9 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
+# kubectl (v1.32) ships with the machine image; no registry here offers it, so say so plainly.
+command -v kubectl >/dev/null 2>&1 || { echo "kubectl is required on PATH (the DevCluster and end-to-end tests drive it)"; exit 1; }
+
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 dotnet restore Notary.Actors.sln
 dotnet build Notary.Actors.sln --no-restore -c Release -warnaserror

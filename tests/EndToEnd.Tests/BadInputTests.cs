@@ -118,4 +118,34 @@ public sealed class BadInputTests(DevFixture fx)
         await WaitReasonAsync("ts", ns, "me-truststore", "FqdnMismatch");
         Assert.Matches(@"Warning\s+FqdnMismatch", await fx.OkAsync("describe", "ts", "me-truststore", "-n", ns));
     }
+
+    [Fact]
+    public async Task Malformed_metadata_and_a_deleted_certificate_are_reported_and_nothing_stored_is_lost()
+    {
+        var ns = await NamespaceAsync();
+        var fqdn = $"svc.{ns}.svc.cluster.local";
+        await fx.OkAsync("create", "secret", "generic", "notary-metadata", "-n", ns, "--from-literal=metadata.json={not json");
+        await ApplyAsync(Cert(ns, "svc", fqdn));
+        await ApplyAsync($"""
+            apiVersion: notary.dev/v1alpha1
+            kind: Keystore
+            metadata: {"{"}name: svc-keystore, namespace: {ns}{"}"}
+            spec: {"{"}fqdn: {fqdn}, certName: svc{"}"}
+            """);
+        await WaitReasonAsync("ks", ns, "svc-keystore", "MetadataMalformed");
+        var (_, malformed) = await ReadyConditionAsync("ks", ns, "svc-keystore");
+        Assert.Contains($"Secret {ns}/notary-metadata key metadata.json is not valid JSON", malformed, StringComparison.Ordinal);
+        Assert.Matches(@"Warning\s+MetadataMalformed", await fx.OkAsync("describe", "ks", "svc-keystore", "-n", ns));
+
+        // Fixing the Secret builds the store.
+        await fx.OkAsync("delete", "secret", "notary-metadata", "-n", ns);
+        await fx.OkAsync("create", "secret", "generic", "notary-metadata", "-n", ns, $"--from-literal=metadata.json={Metadata}");
+        await fx.OkAsync("wait", "--for=condition=Ready", "ks/svc-keystore", "-n", ns, "--timeout=60s");
+        var stored = await fx.SecretDataAsync(ns, "svc-keystore");
+
+        // Deleting the certificate leaves the keystore's contents in place, and says why it is not ready.
+        await fx.OkAsync("delete", "cert", "svc", "-n", ns, "--timeout=60s");
+        await WaitReasonAsync("ks", ns, "svc-keystore", "CertificateDeleted");
+        Assert.Equal(stored["keystore.p12"], (await fx.SecretDataAsync(ns, "svc-keystore"))["keystore.p12"]);
+    }
 }

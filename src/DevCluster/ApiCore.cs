@@ -31,6 +31,12 @@ internal sealed partial class ApiCore(Store store, ResourceRegistry registry, Au
             throw ApiException.NoResource();
         }
 
+        if (!rt.Namespaced)
+        {
+            // /api/v1/namespaces/NAME carries NAME as the namespace attribute (for RBAC); storage keys it cluster-wide.
+            info = info with { Namespace = "" };
+        }
+
         if (rt.IsVirtual)
         {
             return info.Verb == "create" && info.Name.Length == 0 ? Review(req, info, rt) : throw ApiException.MethodNotAllowed();

@@ -98,11 +98,14 @@ internal static class KindRules
         if (plural == "deployments")
         {
             spec["progressDeadlineSeconds"] ??= 600;
-            spec["strategy"] ??= new JsonObject
+            var strategy = spec.Obj("strategy");
+            strategy["type"] ??= "RollingUpdate";
+            if (strategy.Str("type") == "RollingUpdate")
             {
-                ["type"] = "RollingUpdate",
-                ["rollingUpdate"] = new JsonObject { ["maxUnavailable"] = "25%", ["maxSurge"] = "25%" },
-            };
+                var rolling = strategy.Obj("rollingUpdate");
+                rolling["maxUnavailable"] ??= "25%";
+                rolling["maxSurge"] ??= "25%";
+            }
         }
 
         if (spec["template"]?["spec"] is JsonObject podSpec)

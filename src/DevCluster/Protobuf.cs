@@ -117,6 +117,30 @@ internal static class Protobuf
             new(1, "holderIdentity", K.String), new(2, "leaseDurationSeconds", K.Int32), new(3, "acquireTime", K.MicroTime),
             new(4, "renewTime", K.MicroTime), new(5, "leaseTransitions", K.Int32), new(6, "strategy", K.String), new(7, "preferredHolder", K.String),
         ],
+        ["apps/v1/Deployment"] = [new(1, "metadata", K.Message, "ObjectMeta"), new(2, "spec", K.Message, "DeploymentSpec")],
+        ["DeploymentSpec"] =
+        [
+            new(1, "replicas", K.Int32), new(2, "selector", K.Message, "LabelSelector"), new(3, "template", K.Message, "PodTemplateSpec"),
+            new(4, "strategy", K.Message, "DeploymentStrategy"), new(5, "minReadySeconds", K.Int32), new(6, "revisionHistoryLimit", K.Int32),
+            new(7, "paused", K.Bool), new(9, "progressDeadlineSeconds", K.Int32),
+        ],
+        ["DeploymentStrategy"] = [new(1, "type", K.String)],
+        ["PodTemplateSpec"] = [new(1, "metadata", K.Message, "ObjectMeta"), new(2, "spec", K.Message, "PodSpec")],
+        ["PodSpec"] =
+        [
+            new(2, "containers", K.Message, "Container", true), new(3, "restartPolicy", K.String), new(4, "terminationGracePeriodSeconds", K.Int64),
+            new(6, "dnsPolicy", K.String), new(7, "nodeSelector", K.MapStringString), new(8, "serviceAccountName", K.String),
+            new(15, "imagePullSecrets", K.Message, "LocalObjectReference", true), new(19, "schedulerName", K.String),
+            new(20, "initContainers", K.Message, "Container", true),
+        ],
+        ["Container"] =
+        [
+            new(1, "name", K.String), new(2, "image", K.String), new(3, "command", K.String, Repeated: true), new(4, "args", K.String, Repeated: true),
+            new(5, "workingDir", K.String), new(6, "ports", K.Message, "ContainerPort", true), new(7, "env", K.Message, "EnvVar", true),
+            new(13, "terminationMessagePath", K.String), new(14, "imagePullPolicy", K.String), new(20, "terminationMessagePolicy", K.String),
+        ],
+        ["ContainerPort"] = [new(1, "name", K.String), new(2, "hostPort", K.Int32), new(3, "containerPort", K.Int32), new(4, "protocol", K.String), new(5, "hostIP", K.String)],
+        ["EnvVar"] = [new(1, "name", K.String), new(2, "value", K.String)],
         ["DeleteOptions"] = [new(1, "gracePeriodSeconds", K.Int64), new(2, "preconditions", K.Message, "Preconditions"), new(4, "propagationPolicy", K.String)],
         ["Preconditions"] = [new(1, "uid", K.String), new(2, "resourceVersion", K.String)],
     };
@@ -231,7 +255,8 @@ internal static class Protobuf
             }
 
             // Go's JSON omits empty optional scalars (omitempty) that gogo protobuf always writes.
-            if (!f.Repeated && (value is null || (f.Kind == K.String && value.AsString()!.Length == 0) || (f.Kind is K.Int32 or K.Int64 && value.AsLong() == 0)))
+            if (!f.Repeated && (value is null || (f.Kind == K.String && value.AsString()!.Length == 0) || (f.Kind is K.Int32 or K.Int64 && value.AsLong() == 0) ||
+                                (f.Kind == K.Bool && value.AsBool() == false && f.Name is not ("immutable" or "automountServiceAccountToken"))))
             {
                 continue;
             }

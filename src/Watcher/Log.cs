@@ -21,6 +21,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 3005, Level = LogLevel.Warning, Message = "Watch of {Resource} failed ({ErrorType}): {Message}; reconnecting with backoff")]
     public static partial void WatchFailed(ILogger logger, string resource, string errorType, string message);
 
+    [LoggerMessage(EventId = 3011, Level = LogLevel.Information, Message = "Watch of {Resource} lost its connection ({Message}); resuming from resourceVersion {ResourceVersion}")]
+    public static partial void WatchInterrupted(ILogger logger, string resource, string message, string? resourceVersion);
+
     [LoggerMessage(EventId = 3006, Level = LogLevel.Warning, Message = "Watch of {Resource} reported an error ({ErrorType}): {Message}")]
     public static partial void WatchError(ILogger logger, string resource, string errorType, string message);
 

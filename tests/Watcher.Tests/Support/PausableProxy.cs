@@ -113,7 +113,10 @@ public sealed class PausableProxy : IAsyncDisposable
         {
             try
             {
-                connection.Client.LingerState = new LingerOption(true, 0);
+                if (connection.Client is { } socket)
+                {
+                    socket.LingerState = new LingerOption(true, 0);
+                }
             }
             catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
             {

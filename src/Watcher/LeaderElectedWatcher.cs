@@ -120,7 +120,14 @@ public sealed class LeaderElectedWatcher : BackgroundService
             _leading = false;
             Session = null;
             term.Cancel();
-            Log.StoppedLeading(_logger, Identity, _options.LeaseName);
+            if (stoppingToken.IsCancellationRequested)
+            {
+                Log.StoppedLeadingOnShutdown(_logger, Identity, _options.LeaseName);
+            }
+            else
+            {
+                Log.StoppedLeading(_logger, Identity, _options.LeaseName);
+            }
         };
         elector.OnNewLeader += leader => Log.NewLeader(_logger, leader ?? "(none)", _options.LeaseName);
         elector.OnError += error => Log.ElectionError(_logger, _options.LeaseName, error?.GetType().Name ?? "unknown", Describe(error));

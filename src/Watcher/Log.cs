@@ -60,6 +60,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 3031, Level = LogLevel.Warning, Message = "{Identity} no longer leads through Lease {Lease}: stopped watching")]
     public static partial void StoppedLeading(ILogger logger, string identity, string lease);
 
+    [LoggerMessage(EventId = 3035, Level = LogLevel.Information, Message = "{Identity} is shutting down: stopped watching and leading through Lease {Lease}")]
+    public static partial void StoppedLeadingOnShutdown(ILogger logger, string identity, string lease);
+
     [LoggerMessage(EventId = 3032, Level = LogLevel.Information, Message = "Lease {Lease} is held by {Leader}")]
     public static partial void NewLeader(ILogger logger, string leader, string lease);
 

@@ -43,10 +43,19 @@ public sealed class LeaderElectedWatcher : BackgroundService
         _time = time;
         _logger = loggers.CreateLogger<LeaderElectedWatcher>();
         _newSession = () => new WatchSession(client, sink, finalizers, events, _options, time, loggers);
-        Identity = _options.Identity
-            ?? (Environment.GetEnvironmentVariable("POD_NAME") is { Length: > 0 } pod
-                ? pod
-                : $"{Environment.MachineName}_{Environment.ProcessId}_{Guid.NewGuid():N}"[..Math.Min(253, Environment.MachineName.Length + 45)]);
+        Identity = _options.Identity ?? DefaultIdentity();
+    }
+
+    /// <summary>POD_NAME (the chart sets it from the downward API), else host, process and a random suffix: unique per process.</summary>
+    public static string DefaultIdentity()
+    {
+        if (Environment.GetEnvironmentVariable("POD_NAME") is { Length: > 0 } pod)
+        {
+            return pod;
+        }
+
+        var identity = $"{Environment.MachineName}_{Environment.ProcessId}_{Guid.NewGuid():N}";
+        return identity.Length <= 253 ? identity : identity[^253..];
     }
 
     /// <summary>This instance's name in the Lease.</summary>

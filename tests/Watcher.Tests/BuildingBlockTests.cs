@@ -104,6 +104,22 @@ public sealed class BuildingBlockTests
     }
 
     [Fact]
+    public void Without_POD_NAME_each_process_and_instance_has_its_own_identity()
+    {
+        if (Environment.GetEnvironmentVariable("POD_NAME") is { Length: > 0 })
+        {
+            return;
+        }
+
+        var one = LeaderElectedWatcher.DefaultIdentity();
+        var two = LeaderElectedWatcher.DefaultIdentity();
+
+        Assert.NotEqual(one, two);
+        Assert.StartsWith($"{Environment.MachineName}_{Environment.ProcessId}_", one, StringComparison.Ordinal);
+        Assert.InRange(one.Length, 1, 253);
+    }
+
+    [Fact]
     public void Default_options_are_valid()
     {
         Assert.True(new NotaryWatcherOptionsValidator().Validate(null, new NotaryWatcherOptions()).Succeeded);

@@ -432,4 +432,32 @@ public sealed class ClientTests(ClientFixture fx)
         var stale = await FailsAsync(() => fx.Client.CoordinationV1.ReplaceNamespacedLeaseAsync(lease, "notary-watcher", ns));
         Assert.Equal(HttpStatusCode.Conflict, stale.Response.StatusCode);
     }
+
+    [Fact]
+    public async Task Delete_collection_and_namespace_deletion_respect_finalizers()
+    {
+        var ns = await fx.NamespaceAsync();
+        var held = Cert("held");
+        held["metadata"]!["finalizers"] = new JsonArray("notary.dev/cleanup");
+        await CreateCertAsync(ns, held);
+        var labelled = Cert("labelled");
+        labelled["metadata"]!["labels"] = new JsonObject { ["tier"] = "a" };
+        await CreateCertAsync(ns, labelled);
+        await CreateCertAsync(ns, Cert("other"));
+
+        await fx.Client.CustomObjects.DeleteCollectionNamespacedCustomObjectAsync(Group, Version, ns, Certs, labelSelector: "tier=a");
+        var left = Node(await fx.Client.CustomObjects.ListNamespacedCustomObjectAsync(Group, Version, ns, Certs));
+        Assert.Equal(["held", "other"], left["items"]!.AsArray().Select(i => (string?)i!["metadata"]!["name"]));
+
+        await fx.Client.CoreV1.DeleteNamespaceAsync(ns);
+        var terminating = await fx.Client.CoreV1.ReadNamespaceAsync(ns);
+        Assert.Equal("Terminating", terminating.Status.Phase);
+        var create = await FailsAsync(() => CreateCertAsync(ns, Cert("late")));
+        Assert.Equal(HttpStatusCode.Forbidden, create.Response.StatusCode);
+        Assert.NotNull((string?)(await GetCertAsync(ns, "held"))["metadata"]!["deletionTimestamp"]);
+
+        await MergePatchAsync(ns, "held", """{"metadata":{"finalizers":null}}""");
+        var gone = await FailsAsync(() => fx.Client.CoreV1.ReadNamespaceAsync(ns));
+        Assert.Equal(HttpStatusCode.NotFound, gone.Response.StatusCode);
+    }
 }

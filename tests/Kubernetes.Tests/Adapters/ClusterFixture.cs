@@ -14,16 +14,48 @@ public sealed class ClusterFixture : IAsyncLifetime
 
     public IKubernetes Client { get; private set; } = null!;
 
+    /// <summary>A kubeconfig for real kubectl, with the admin token.</summary>
+    public string Kubeconfig { get; private set; } = "";
+
+    private readonly string _workDir = Directory.CreateTempSubdirectory("notary-adapter-tests-").FullName;
+
     public async Task InitializeAsync()
     {
         Server = await DevClusterServer.StartAsync(new DevClusterOptions { CrdDirectories = [Crds.Directory] });
         Client = new k8s.Kubernetes(Server.ClientConfiguration());
+        Kubeconfig = Server.WriteKubeconfig(Path.Combine(_workDir, "kubeconfig"));
     }
 
     public async Task DisposeAsync()
     {
         (Client as IDisposable)?.Dispose();
         await Server.DisposeAsync();
+        Directory.Delete(_workDir, recursive: true);
+    }
+
+    /// <summary>Runs /usr/bin/kubectl against this cluster; throws with its stderr when it fails.</summary>
+    public async Task<string> KubectlAsync(params string[] args)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("/usr/bin/kubectl")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add("--kubeconfig");
+        start.ArgumentList.Add(Kubeconfig);
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(timeout.Token);
+        Assert.True(process.ExitCode == 0, $"kubectl {string.Join(' ', args)} exited {process.ExitCode}: {await stderr}");
+        return await stdout;
     }
 
     public async Task<string> NamespaceAsync()

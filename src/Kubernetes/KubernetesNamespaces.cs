@@ -1,3 +1,4 @@
+using System.Net;
 using k8s;
 using k8s.Autorest;
 using k8s.Models;
@@ -8,6 +9,11 @@ namespace Notary.Kubernetes;
 /// <summary>Creates Notary's own namespace when it is missing (dev mode; the chart creates it in production).</summary>
 public static class KubernetesNamespaces
 {
+    /// <summary>
+    /// Creates the namespace when it is missing. Without the right to read namespaces (the
+    /// chart's RBAC need not grant it) the namespace is assumed to exist: a later write into a
+    /// missing one fails with its own clear error.
+    /// </summary>
     public static async Task EnsureAsync(IKubernetes client, string name, ILogger logger, CancellationToken cancellationToken)
     {
         try
@@ -18,6 +24,10 @@ public static class KubernetesNamespaces
         catch (HttpOperationException ex) when (ex.IsNotFound())
         {
         }
+        catch (HttpOperationException ex) when (ex.Is(HttpStatusCode.Forbidden))
+        {
+            return;
+        }
 
         try
         {
@@ -27,6 +37,10 @@ public static class KubernetesNamespaces
         catch (HttpOperationException ex) when (ex.IsConflict())
         {
             // Created by another instance meanwhile.
+        }
+        catch (HttpOperationException ex)
+        {
+            throw new KubernetesApiException(ex.Response?.StatusCode, $"Namespace {name} does not exist and creating it failed: the API server answered {KubernetesApiErrors.Describe(ex)}. Create it, or set {NotaryKubernetesOptions.SectionName}:Namespace to an existing one.");
         }
     }
 }

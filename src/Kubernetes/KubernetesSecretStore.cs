@@ -1,4 +1,5 @@
 using System.Net;
+using System.Security.Cryptography;
 using k8s;
 using k8s.Autorest;
 using k8s.Models;
@@ -26,7 +27,7 @@ public sealed class KubernetesSecretStore(
     public const string KindLabel = "notary.dev/kind";
     public const string NameLabel = "notary.dev/name";
 
-    private const int MaxAttempts = 5;
+    private const int MaxAttempts = 8;
 
     /// <summary>Where the store of <paramref name="resource"/> lives: its Secret's location, also used as its ARN.</summary>
     public static string LocationOf(ResourceKey resource) => $"k8s://{resource.Namespace}/secrets/{resource.Name}";
@@ -62,8 +63,10 @@ public sealed class KubernetesSecretStore(
             }
             catch (HttpOperationException ex) when (ex.IsConflict() && attempt < MaxAttempts)
             {
-                // Created or changed by someone else between the read and the write: read again.
+                // Created or changed by someone else between the read and the write: read again,
+                // after a short random pause so that writers racing each other spread out.
                 Log.SecretConflict(logger, secretName, attempt);
+                await Task.Delay(TimeSpan.FromMilliseconds(RandomNumberGenerator.GetInt32(5, 20 * attempt)), cancellationToken).ConfigureAwait(false);
             }
             catch (HttpOperationException ex) when (ex.Is(HttpStatusCode.UnprocessableEntity) || ex.Is(HttpStatusCode.RequestEntityTooLarge))
             {

@@ -82,6 +82,11 @@ internal sealed class Informer<T>(IResourceSource<T> source, NotaryWatcherOption
                 // The server ended a watch before its first event (its timeout, or a restart).
                 Log.WatchClosed(logger, Name, _delivered, ResourceVersion);
             }
+            catch (Exception ex) when (_delivered > 0 && IsTransport(ex))
+            {
+                // A healthy watch lost its connection (API server restart, load balancer): routine.
+                Log.WatchInterrupted(logger, Name, ex.Message, ResourceVersion);
+            }
             catch (Exception ex)
             {
                 Log.WatchFailed(logger, Name, ex.GetType().Name, Describe(ex));
@@ -245,6 +250,9 @@ internal sealed class Informer<T>(IResourceSource<T> source, NotaryWatcherOption
         KubernetesException { Status: { } status } => status.Code == (int)HttpStatusCode.Gone || status.Reason is "Expired" or "Gone",
         _ => exception.InnerException is { } inner && IsGone(inner),
     };
+
+    private static bool IsTransport(Exception exception) =>
+        exception is HttpRequestException or IOException || (exception.InnerException is { } inner && IsTransport(inner));
 
     private static bool IsEndOfStream(Exception exception) =>
         exception is EndOfStreamException || (exception.InnerException is { } inner && IsEndOfStream(inner));

@@ -43,13 +43,20 @@ public sealed class LeaderElectedWatcher : BackgroundService
         _time = time;
         _logger = loggers.CreateLogger<LeaderElectedWatcher>();
         _newSession = () => new WatchSession(client, sink, finalizers, events, _options, time, loggers);
-        Identity = _options.Identity
-            ?? (Environment.GetEnvironmentVariable("POD_NAME") is { Length: > 0 } pod
-                ? pod
-                : Truncate($"{Environment.MachineName}_{Environment.ProcessId}_{Guid.NewGuid():N}", 253));
+        Identity = _options.Identity ?? DefaultIdentity();
     }
 
-    private static string Truncate(string value, int length) => value.Length <= length ? value : value[..length];
+    /// <summary>POD_NAME (the chart sets it from the downward API), else host, process and a random suffix: unique per process.</summary>
+    public static string DefaultIdentity()
+    {
+        if (Environment.GetEnvironmentVariable("POD_NAME") is { Length: > 0 } pod)
+        {
+            return pod;
+        }
+
+        var identity = $"{Environment.MachineName}_{Environment.ProcessId}_{Guid.NewGuid():N}";
+        return identity.Length <= 253 ? identity : identity[^253..];
+    }
 
     /// <summary>This instance's name in the Lease.</summary>
     public string Identity { get; }
@@ -122,7 +129,14 @@ public sealed class LeaderElectedWatcher : BackgroundService
             _leading = false;
             Session = null;
             term.Cancel();
-            Log.StoppedLeading(_logger, Identity, _options.LeaseName);
+            if (stoppingToken.IsCancellationRequested)
+            {
+                Log.StoppedLeadingOnShutdown(_logger, Identity, _options.LeaseName);
+            }
+            else
+            {
+                Log.StoppedLeading(_logger, Identity, _options.LeaseName);
+            }
         };
         elector.OnNewLeader += leader => Log.NewLeader(_logger, leader ?? "(none)", _options.LeaseName);
         elector.OnError += error => Log.ElectionError(_logger, _options.LeaseName, error?.GetType().Name ?? "unknown", Describe(error));

@@ -21,6 +21,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 3005, Level = LogLevel.Warning, Message = "Watch of {Resource} failed ({ErrorType}): {Message}; reconnecting with backoff")]
     public static partial void WatchFailed(ILogger logger, string resource, string errorType, string message);
 
+    [LoggerMessage(EventId = 3011, Level = LogLevel.Information, Message = "Watch of {Resource} lost its connection ({Message}); resuming from resourceVersion {ResourceVersion}")]
+    public static partial void WatchInterrupted(ILogger logger, string resource, string message, string? resourceVersion);
+
     [LoggerMessage(EventId = 3006, Level = LogLevel.Warning, Message = "Watch of {Resource} reported an error ({ErrorType}): {Message}")]
     public static partial void WatchError(ILogger logger, string resource, string errorType, string message);
 
@@ -56,6 +59,9 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 3031, Level = LogLevel.Warning, Message = "{Identity} no longer leads through Lease {Lease}: stopped watching")]
     public static partial void StoppedLeading(ILogger logger, string identity, string lease);
+
+    [LoggerMessage(EventId = 3035, Level = LogLevel.Information, Message = "{Identity} is shutting down: stopped watching and leading through Lease {Lease}")]
+    public static partial void StoppedLeadingOnShutdown(ILogger logger, string identity, string lease);
 
     [LoggerMessage(EventId = 3032, Level = LogLevel.Information, Message = "Lease {Lease} is held by {Leader}")]
     public static partial void NewLeader(ILogger logger, string leader, string lease);

@@ -1,0 +1,45 @@
+namespace Notary.Kubernetes.Tests.Adapters;
+
+public sealed class OptionsTests
+{
+    [Fact]
+    public void Default_options_are_valid() =>
+        Assert.True(new NotaryKubernetesOptionsValidator().Validate(null, new NotaryKubernetesOptions()).Succeeded);
+
+    public static TheoryData<string, Action<NotaryKubernetesOptions>, string> BadOptions => new()
+    {
+        { "upper-case namespace", o => o.Namespace = "Notary", "Namespace \"Notary\" is not a namespace name" },
+        { "namespace longer than a label", o => o.Namespace = new string('n', 64), "Namespace" },
+        { "Secret name with a slash", o => o.CaSecretName = "notary/ca", "CaSecretName" },
+        { "no correlation window", o => o.EventCorrelationWindow = TimeSpan.Zero, "EventCorrelationWindow" },
+        { "empty component", o => o.Component = " ", "Component" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadOptions))]
+    public void Bad_options_are_refused_with_a_message_that_says_how_to_fix_them(string because, Action<NotaryKubernetesOptions> change, string mentions)
+    {
+        var options = new NotaryKubernetesOptions();
+        change(options);
+
+        var result = new NotaryKubernetesOptionsValidator().Validate(null, options);
+
+        Assert.True(result.Failed, because);
+        Assert.Contains(result.Failures!, failure => failure.Contains(mentions, StringComparison.Ordinal) && failure.Contains("Notary:Kubernetes:", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("api", true)]
+    [InlineData("api.shop", false)]
+    [InlineData("-api", false)]
+    [InlineData("", false)]
+    public void Namespace_names_are_RFC_1123_labels(string name, bool valid) => Assert.Equal(valid, KubernetesNames.IsDnsLabel(name));
+
+    [Theory]
+    [InlineData("api", true)]
+    [InlineData("API_x.1", true)]
+    [InlineData("", true)]
+    [InlineData("-api", false)]
+    [InlineData("a/b", false)]
+    public void Label_values(string value, bool valid) => Assert.Equal(valid, KubernetesNames.IsLabelValue(value));
+}

@@ -1,0 +1,143 @@
+using System.Net;
+using System.Text;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+using Microsoft.Extensions.Options;
+using Notary.Grains.Abstractions;
+using Notary.Grains.Abstractions.Ports;
+using Notary.Kubernetes;
+using Notary.Kubernetes.Models;
+using Notary.Watcher.Tests.Support;
+using Xunit.Abstractions;
+using Abs = Notary.Grains.Abstractions;
+
+namespace Notary.Watcher.Tests;
+
+/// <summary>
+/// The watcher and every Kubernetes adapter work with a ServiceAccount token under exactly the
+/// permissions below, and nothing more: the RBAC the chart must grant.
+/// </summary>
+[Collection(WatcherCollection.Name)]
+public sealed class RbacTests(WatcherCluster cluster, ITestOutputHelper output)
+{
+    /// <summary>Cluster-wide: the resources of every namespace, their status and finalizers, Secrets, Events.</summary>
+    public static readonly V1PolicyRule[] ClusterRules =
+    [
+        new() { ApiGroups = [NotaryResources.Group], Resources = ["certificates", "keystores", "truststores"], Verbs = ["get", "list", "watch", "patch"] },
+        new() { ApiGroups = [NotaryResources.Group], Resources = ["certificates/status", "keystores/status", "truststores/status"], Verbs = ["patch"] },
+        new() { ApiGroups = [""], Resources = ["secrets"], Verbs = ["get", "list", "watch", "create", "update", "delete"] },
+        new() { ApiGroups = [""], Resources = ["events"], Verbs = ["create", "patch"] },
+    ];
+
+    /// <summary>In Notary's own namespace: the Lease that elects the watcher.</summary>
+    public static readonly V1PolicyRule[] NamespaceRules =
+    [
+        new() { ApiGroups = ["coordination.k8s.io"], Resources = ["leases"], Verbs = ["get", "create", "update"] },
+    ];
+
+    [Fact]
+    public async Task Everything_works_under_the_least_privileges_Notary_needs()
+    {
+        var notaryNs = await cluster.NamespaceAsync();
+        var ns = await cluster.NamespaceAsync();
+        using var client = await ClientForServiceAccountAsync(notaryNs);
+        var options = Options.Create(new NotaryKubernetesOptions { Namespace = notaryNs });
+        var logs = new CapturingLoggerProvider(output);
+        var sink = new RecordingSink();
+
+        // The watcher: Lease, list/watch, finalizers, the CleanedUp Event.
+        using var events = new KubernetesEventRecorder(client, options, TimeProvider.System, new LoggerAdapter<KubernetesEventRecorder>(logs.CreateLogger("events")));
+        using var watcher = new LeaderElectedWatcher(
+            client,
+            sink,
+            new ResourceFinalizers(client, options, new LoggerAdapter<ResourceFinalizers>(logs.CreateLogger("finalizers"))),
+            events,
+            Options.Create(WatcherCluster.FastOptions(o => o.LeaseName = "notary-watcher")),
+            options,
+            TimeProvider.System,
+            logs);
+        await watcher.StartAsync(CancellationToken.None);
+        try
+        {
+            await cluster.Client.CreateAsync(Resources.Certificate(ns, "api"));
+            await sink.WaitAsync(d => d.Any(x => x.Key == $"{ns}/api"), "the watcher to forward");
+            await cluster.Client.DeleteAsync<Certificate>(ns, "api");
+            await sink.WaitAsync(d => d.Any(x => x.Key == $"{ns}/api" && x.Action == Support.Action.Delete), "the delete");
+            await Resources.EventuallyAsync(() => cluster.Client.GetAsync<Certificate>(ns, "api"), c => c is null, "the finalizer to come off");
+        }
+        finally
+        {
+            await watcher.StopAsync(CancellationToken.None);
+        }
+
+        // The adapters the grains use.
+        await cluster.Client.CreateAsync(Resources.Certificate(ns, "web"));
+        var key = new ResourceKey(ns, "web");
+        await new KubernetesStatusWriter(client, options, new LoggerAdapter<KubernetesStatusWriter>(logs.CreateLogger("status")))
+            .WriteCertificateStatusAsync(key, new Abs.CertificateStatus { Revision = 1, ObservedGeneration = 1 }, CancellationToken.None);
+        await events.RecordAsync(key, ResourceKind.Certificate, EventSeverity.Normal, "Issued", "Issued.", CancellationToken.None);
+        await events.RecordAsync(key, ResourceKind.Certificate, EventSeverity.Normal, "Issued", "Issued.", CancellationToken.None);
+        var store = new KubernetesSecretStore(client, options, new LoggerAdapter<KubernetesSecretStore>(logs.CreateLogger("store")));
+        var write = new StoreWrite(key, ResourceKind.Keystore, "web.shop", "keystore.p12", new Dictionary<string, byte[]> { ["keystore.p12"] = [1, 2, 3] });
+        await store.PutAsync(write, CancellationToken.None);
+        await store.PutAsync(write, CancellationToken.None);
+        Assert.True(await store.DeleteAsync(key, ResourceKind.Keystore, CancellationToken.None));
+        Assert.False((await new KubernetesMetadataSource(client).ReadAsync(ns, "notary-metadata", CancellationToken.None)).SecretExists);
+        using var ca = new KubernetesCertificateAuthoritySource(client, options, TimeProvider.System, new LoggerAdapter<KubernetesCertificateAuthoritySource>(logs.CreateLogger("ca")));
+        await ca.GetAsync(CancellationToken.None);
+
+        Assert.Equal(1L, (await cluster.Client.GetAsync<Certificate>(ns, "web"))!.Status!.Revision);
+        Assert.DoesNotContain(logs.Lines, line => line.Message.Contains("Forbidden", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Without_the_permission_a_failure_names_what_is_missing_and_leaks_no_Secret_data()
+    {
+        var notaryNs = await cluster.NamespaceAsync();
+        using var client = await ClientForServiceAccountAsync(notaryNs, withSecrets: false);
+        var store = new KubernetesSecretStore(client, Options.Create(new NotaryKubernetesOptions()), new LoggerAdapter<KubernetesSecretStore>(new CapturingLoggerProvider(output).CreateLogger("store")));
+        var write = new StoreWrite(new ResourceKey(notaryNs, "web"), ResourceKind.Keystore, "web.shop", "keystore.p12",
+            new Dictionary<string, byte[]> { ["keystore.p12"] = Encoding.UTF8.GetBytes("PRIVATE-KEY-MATERIAL") });
+
+        var error = await Assert.ThrowsAsync<KubernetesApiException>(() => store.PutAsync(write, CancellationToken.None));
+
+        Assert.Equal(HttpStatusCode.Forbidden, error.StatusCode);
+        Assert.Contains("secrets", error.Message, StringComparison.Ordinal);
+        Assert.Null(error.InnerException);
+        Assert.DoesNotContain("PRIVATE-KEY-MATERIAL", error.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain(Convert.ToBase64String(Encoding.UTF8.GetBytes("PRIVATE-KEY-MATERIAL")), error.ToString(), StringComparison.Ordinal);
+    }
+
+    private async Task<IKubernetes> ClientForServiceAccountAsync(string notaryNs, bool withSecrets = true)
+    {
+        var name = "notary-" + Guid.NewGuid().ToString("N")[..8];
+        var admin = cluster.Client;
+        await admin.CoreV1.CreateNamespacedServiceAccountAsync(new V1ServiceAccount { Metadata = new V1ObjectMeta { Name = "notary" } }, notaryNs);
+        var subject = new Rbacv1Subject { Kind = "ServiceAccount", Name = "notary", NamespaceProperty = notaryNs };
+        await admin.RbacAuthorizationV1.CreateClusterRoleAsync(new V1ClusterRole
+        {
+            Metadata = new V1ObjectMeta { Name = name },
+            Rules = [.. ClusterRules.Where(rule => withSecrets || !rule.Resources.Contains("secrets"))],
+        });
+        await admin.RbacAuthorizationV1.CreateClusterRoleBindingAsync(new V1ClusterRoleBinding
+        {
+            Metadata = new V1ObjectMeta { Name = name },
+            RoleRef = new V1RoleRef { ApiGroup = "rbac.authorization.k8s.io", Kind = "ClusterRole", Name = name },
+            Subjects = [subject],
+        });
+        await admin.RbacAuthorizationV1.CreateNamespacedRoleAsync(new V1Role { Metadata = new V1ObjectMeta { Name = "notary" }, Rules = NamespaceRules }, notaryNs);
+        await admin.RbacAuthorizationV1.CreateNamespacedRoleBindingAsync(new V1RoleBinding
+        {
+            Metadata = new V1ObjectMeta { Name = "notary" },
+            RoleRef = new V1RoleRef { ApiGroup = "rbac.authorization.k8s.io", Kind = "Role", Name = "notary" },
+            Subjects = [subject],
+        }, notaryNs);
+        var token = await admin.CoreV1.CreateNamespacedServiceAccountTokenAsync(new Authenticationv1TokenRequest { Spec = new V1TokenRequestSpec { ExpirationSeconds = 3600 } }, "notary", notaryNs);
+
+        var client = new k8s.Kubernetes(cluster.Server.ClientConfiguration(token.Status.Token));
+        var denied = await Assert.ThrowsAsync<HttpOperationException>(() => client.CoreV1.ListNamespaceAsync());
+        Assert.Equal(HttpStatusCode.Forbidden, denied.Response.StatusCode);
+        return client;
+    }
+}

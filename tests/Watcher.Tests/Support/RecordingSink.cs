@@ -1,0 +1,113 @@
+using Notary.Grains.Abstractions;
+
+namespace Notary.Watcher.Tests.Support;
+
+public enum Action
+{
+    Apply,
+    Delete,
+    SecretChanged,
+}
+
+/// <summary>One delivery: what the watcher forwarded, with the incarnation (uid) and generation it named.</summary>
+public sealed record Delivery(Action Action, ResourceKind? Kind, string Key, string? Uid, long Generation, object? Spec)
+{
+    public override string ToString() => $"{Action} {Kind} {Key} uid={Uid} gen={Generation}";
+}
+
+/// <summary>Records what the watcher forwards; can fail on demand, as a grain that is not up yet would.</summary>
+public sealed class RecordingSink : IResourceEventSink
+{
+    private readonly Lock _lock = new();
+    private readonly List<Delivery> _deliveries = [];
+    private readonly Dictionary<string, int> _failuresLeft = new(StringComparer.Ordinal);
+    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _attempts;
+
+    public IReadOnlyList<Delivery> Deliveries
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _deliveries];
+            }
+        }
+    }
+
+    /// <summary>Calls that reached the sink, failed ones included.</summary>
+    public int Attempts => Volatile.Read(ref _attempts);
+
+    /// <summary>The next <paramref name="times"/> calls for <paramref name="key"/> throw.</summary>
+    public void FailNext(string key, int times)
+    {
+        lock (_lock)
+        {
+            _failuresLeft[key] = times;
+        }
+    }
+
+    public IEnumerable<Delivery> For(string key) => Deliveries.Where(d => d.Key == key);
+
+    public async Task<IReadOnlyList<Delivery>> WaitAsync(Func<IReadOnlyList<Delivery>, bool> condition, string what, TimeSpan? timeout = null)
+    {
+        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(30));
+        while (true)
+        {
+            Task changed;
+            lock (_lock)
+            {
+                changed = _changed.Task;
+            }
+
+            var snapshot = Deliveries;
+            if (condition(snapshot))
+            {
+                return snapshot;
+            }
+
+            try
+            {
+                await changed.WaitAsync(cts.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                throw new TimeoutException($"Timed out waiting for {what}. Delivered:\n  {string.Join("\n  ", snapshot)}");
+            }
+        }
+    }
+
+    public Task ApplyCertificateAsync(ResourceKey resource, CertificateSpec spec, ResourceVersionInfo origin, CancellationToken cancellationToken) =>
+        Record(new Delivery(Action.Apply, ResourceKind.Certificate, resource.ToString(), origin.Uid, origin.Generation, spec));
+
+    public Task ApplyKeystoreAsync(ResourceKey resource, KeystoreSpec spec, ResourceVersionInfo origin, CancellationToken cancellationToken) =>
+        Record(new Delivery(Action.Apply, ResourceKind.Keystore, resource.ToString(), origin.Uid, origin.Generation, spec));
+
+    public Task ApplyTruststoreAsync(ResourceKey resource, TruststoreSpec spec, ResourceVersionInfo origin, CancellationToken cancellationToken) =>
+        Record(new Delivery(Action.Apply, ResourceKind.Truststore, resource.ToString(), origin.Uid, origin.Generation, spec));
+
+    public Task DeleteAsync(ResourceKind kind, ResourceKey resource, ResourceVersionInfo origin, CancellationToken cancellationToken) =>
+        Record(new Delivery(Action.Delete, kind, resource.ToString(), origin.Uid, origin.Generation, null));
+
+    public Task MetadataSecretChangedAsync(ResourceKey secret, CancellationToken cancellationToken) =>
+        Record(new Delivery(Action.SecretChanged, null, secret.ToString(), null, 0, null));
+
+    private Task Record(Delivery delivery)
+    {
+        Interlocked.Increment(ref _attempts);
+        lock (_lock)
+        {
+            if (_failuresLeft.TryGetValue(delivery.Key, out var left) && left > 0)
+            {
+                _failuresLeft[delivery.Key] = left - 1;
+                return Task.FromException(new InvalidOperationException($"grain for {delivery.Key} unavailable (test)"));
+            }
+
+            _deliveries.Add(delivery);
+            _changed.TrySetResult();
+            _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+
+        return Task.CompletedTask;
+    }
+}

@@ -139,7 +139,14 @@ public sealed class LeaderElectedWatcher : BackgroundService
             }
         };
         elector.OnNewLeader += leader => Log.NewLeader(_logger, leader ?? "(none)", _options.LeaseName);
-        elector.OnError += error => Log.ElectionError(_logger, _options.LeaseName, error?.GetType().Name ?? "unknown", Describe(error));
+        elector.OnError += error =>
+        {
+            // A renewal the elector left running ends with the term: not an error worth a line.
+            if (!(term.IsCancellationRequested && error is OperationCanceledException))
+            {
+                Log.ElectionError(_logger, _options.LeaseName, error?.GetType().Name ?? "unknown", Describe(error));
+            }
+        };
 
         try
         {

@@ -88,7 +88,7 @@ internal sealed class CustomResourceSource<T>(IKubernetes client, string plural,
         }
     }
 
-    private static WatchItem<T> Read(WatchEventType type, JsonElement element)
+    internal static WatchItem<T> Read(WatchEventType type, JsonElement element)
     {
         var metadata = element.ValueKind == JsonValueKind.Object && element.TryGetProperty("metadata", out var m) ? m : default;
         var resourceVersion = StringOf(metadata, "resourceVersion");

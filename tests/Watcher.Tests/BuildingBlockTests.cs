@@ -164,3 +164,34 @@ public sealed class BuildingBlockTests
         Assert.Contains("is not a namespace name", kubernetes.Message, StringComparison.Ordinal);
     }
 }
+
+/// <summary>How the custom-resource source reads one object of a list or watch.</summary>
+public sealed class ReadingTests
+{
+    [Fact]
+    public void An_object_the_model_cannot_read_is_reported_with_its_key_and_resourceVersion_instead_of_thrown()
+    {
+        using var document = System.Text.Json.JsonDocument.Parse("""
+            {"apiVersion":"notary.dev/v1alpha1","kind":"Certificate",
+             "metadata":{"name":"api","namespace":"shop","resourceVersion":"42","uid":"u1","generation":1},
+             "spec":{"type":"Private","fqdn":"a.b","alt":"not-a-list"}}
+            """);
+
+        var item = CustomResourceSource<Kubernetes.Models.Certificate>.Read(k8s.WatchEventType.Modified, document.RootElement);
+
+        Assert.Null(item.Object);
+        Assert.Equal(("shop/api", "42"), (item.Key, item.ResourceVersion));
+        Assert.NotNull(item.Error);
+    }
+
+    [Fact]
+    public void A_bookmark_carries_only_its_resourceVersion()
+    {
+        using var document = System.Text.Json.JsonDocument.Parse("""{"kind":"Certificate","apiVersion":"notary.dev/v1alpha1","metadata":{"resourceVersion":"77"}}""");
+
+        var item = CustomResourceSource<Kubernetes.Models.Certificate>.Read(k8s.WatchEventType.Bookmark, document.RootElement);
+
+        Assert.Equal((k8s.WatchEventType.Bookmark, (string?)null, "77"), (item.Type, item.Key, item.ResourceVersion));
+        Assert.Null(item.Object);
+    }
+}

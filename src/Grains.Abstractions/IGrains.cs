@@ -44,6 +44,10 @@ public interface ICertificateSubscriber : IGrainWithStringKey
     /// <summary>The metadata Secret the store uses was created, changed or deleted.</summary>
     [OneWay]
     Task OnMetadataChangedAsync();
+
+    /// <summary>The Secret holding this store was deleted behind Notary's back: write it again.</summary>
+    [OneWay]
+    Task OnStoredSecretDeletedAsync();
 }
 
 /// <summary>One Certificate resource, keyed "namespace/name".</summary>

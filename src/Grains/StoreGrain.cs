@@ -135,6 +135,15 @@ public abstract class StoreGrain<TSpec>(
         }
     }
 
+    public async Task OnStoredSecretDeletedAsync()
+    {
+        // Only a store that exists and had been written; after our own delete the state is empty.
+        if (S.Spec is not null && S.Stored is not null)
+        {
+            await ReconcileAsync(force: true);
+        }
+    }
+
     public async Task DeleteAsync()
     {
         if (S.Spec is null && S.Stored is null && S.Certificates.Count == 0)

@@ -48,10 +48,10 @@ public sealed class KubernetesSecretStore(
                 }
                 else
                 {
-                    if (Refusal(existing, write.Kind) is { } reason)
+                    if (Refusal(existing, write.Kind, resource.Name) is { } reason)
                     {
                         Log.SecretRefused(logger, secretName, reason);
-                        throw new SecretStoreRejectedException($"Secret {secretName} {reason}; Notary does not overwrite it. Rename the {write.Kind} or remove that Secret.");
+                        throw new SecretStoreRejectedException($"Secret {secretName} {reason}; Notary does not overwrite it. Give this {write.Kind} another name.");
                     }
 
                     await client.CoreV1.ReplaceNamespacedSecretAsync(Build(write, existing), resource.Name, resource.Namespace, fieldManager: options.Value.Component, cancellationToken: cancellationToken).ConfigureAwait(false);
@@ -94,7 +94,7 @@ public sealed class KubernetesSecretStore(
                     return false;
                 }
 
-                if (Refusal(existing, kind) is { } reason)
+                if (Refusal(existing, kind, resource.Name) is { } reason)
                 {
                     Log.SecretNotOurs(logger, secretName, kind, resource, reason);
                     return false;
@@ -125,8 +125,12 @@ public sealed class KubernetesSecretStore(
         }
     }
 
-    /// <summary>Why the existing Secret is not this store's to overwrite; null when it is.</summary>
-    private static string? Refusal(V1Secret existing, ResourceKind kind)
+    /// <summary>
+    /// Why the existing Secret is not this store's to overwrite or delete; null when it is. Only
+    /// a Secret labelled as exactly this store qualifies: managed by Notary, of this kind and (when
+    /// the name fits a label) this name. Anything else, the built-in CA's Secret included, is not.
+    /// </summary>
+    private static string? Refusal(V1Secret existing, ResourceKind kind, string name)
     {
         var labels = existing.Metadata?.Labels;
         if (labels is null || !labels.TryGetValue(ManagedByLabel, out var managedBy) || managedBy != ManagedByValue)
@@ -134,9 +138,14 @@ public sealed class KubernetesSecretStore(
             return $"exists and is not managed by Notary (its label {ManagedByLabel} is not \"{ManagedByValue}\")";
         }
 
-        if (labels.TryGetValue(KindLabel, out var existingKind) && existingKind != kind.ToString())
+        if (!labels.TryGetValue(KindLabel, out var existingKind) || existingKind != kind.ToString())
         {
-            return $"holds the {existingKind} of that name";
+            return existingKind is null ? "is managed by Notary but holds no store" : $"holds the {existingKind} of that name";
+        }
+
+        if (labels.TryGetValue(NameLabel, out var existingName) && existingName != name)
+        {
+            return $"holds the {existingKind} \"{existingName}\"";
         }
 
         return null;

@@ -24,4 +24,11 @@ public sealed class GrainForwarder(IGrainFactory grains) : IResourceEventSink
 
     public Task MetadataSecretChangedAsync(ResourceKey secret, CancellationToken cancellationToken) =>
         grains.GetGrain<IMetadataSecretGrain>(secret.ToString()).ChangedAsync();
+
+    public Task StoredSecretDeletedAsync(ResourceKind kind, ResourceKey store, CancellationToken cancellationToken) => kind switch
+    {
+        ResourceKind.Keystore => grains.GetGrain<IKeystoreGrain>(store.ToString()).OnStoredSecretDeletedAsync(),
+        ResourceKind.Truststore => grains.GetGrain<ITruststoreGrain>(store.ToString()).OnStoredSecretDeletedAsync(),
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "only stores are kept in Secrets"),
+    };
 }

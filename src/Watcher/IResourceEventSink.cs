@@ -20,4 +20,7 @@ public interface IResourceEventSink
 
     /// <summary>A metadata Secret that some Keystore or Truststore names was created, changed or deleted.</summary>
     Task MetadataSecretChangedAsync(ResourceKey secret, CancellationToken cancellationToken);
+
+    /// <summary>A Secret that Notary wrote for a Keystore or Truststore (by its labels) was deleted.</summary>
+    Task StoredSecretDeletedAsync(ResourceKind kind, ResourceKey store, CancellationToken cancellationToken);
 }

@@ -179,6 +179,14 @@ internal sealed class MetadataSecretReconciler(IResourceEventSink sink, Metadata
 
     public async Task ReconcileAsync(string key, V1Secret? current, V1Secret? lastKnown, bool resync, CancellationToken cancellationToken)
     {
+        // A store's own Secret deleted by someone else: its grain writes it again. (Our own
+        // deletes come after the grain forgot the store, so they change nothing there.)
+        if (current is null && StoreOf(lastKnown) is { } store)
+        {
+            await sink.StoredSecretDeletedAsync(store.Kind, store.Resource, cancellationToken).ConfigureAwait(false);
+            Log.ForwardedSecret(logger, store.Resource, "store deleted");
+        }
+
         if (!metadataSecrets.IsReferenced(key))
         {
             Forget(key);
@@ -218,5 +226,21 @@ internal sealed class MetadataSecretReconciler(IResourceEventSink sink, Metadata
         {
             _forwarded.Remove(key);
         }
+    }
+
+    /// <summary>The Keystore or Truststore a Secret holds, by the labels the Secret store writes; null for any other Secret.</summary>
+    internal static (ResourceKind Kind, ResourceKey Resource)? StoreOf(V1Secret? secret)
+    {
+        var labels = secret?.Metadata?.Labels;
+        if (labels is null
+            || !labels.TryGetValue(Notary.Kubernetes.KubernetesSecretStore.ManagedByLabel, out var managedBy) || managedBy != Notary.Kubernetes.KubernetesSecretStore.ManagedByValue
+            || !labels.TryGetValue(Notary.Kubernetes.KubernetesSecretStore.KindLabel, out var kind)
+            || !Enum.TryParse<ResourceKind>(kind, out var parsed) || parsed == ResourceKind.Certificate)
+        {
+            return null;
+        }
+
+        // The Secret is named after its store.
+        return (parsed, new ResourceKey(secret!.Metadata.NamespaceProperty, secret.Metadata.Name));
     }
 }

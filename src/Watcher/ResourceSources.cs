@@ -120,7 +120,7 @@ internal sealed class CustomResourceSource<T>(IKubernetes client, string plural,
 
 /// <summary>
 /// Secrets of all namespaces, reduced to their identity on arrival: the watcher needs to know
-/// that a Secret changed, never what it holds (data, and kubectl's last-applied annotation that
+/// that a Secret changed and whose it is (labels), never what it holds (data, and kubectl's last-applied annotation that
 /// repeats it, are dropped before anything keeps the object).
 /// </summary>
 internal sealed class SecretSource(IKubernetes client, TimeSpan watchTimeout) : IResourceSource<V1Secret>
@@ -174,6 +174,8 @@ internal sealed class SecretSource(IKubernetes client, TimeSpan watchTimeout) : 
                 NamespaceProperty = metadata?.NamespaceProperty,
                 Uid = metadata?.Uid,
                 ResourceVersion = metadata?.ResourceVersion,
+                // Labels say whose store a Secret holds (a deleted one is written again).
+                Labels = metadata?.Labels,
             },
         };
         var key = metadata?.Name is null ? null : $"{metadata.NamespaceProperty}/{metadata.Name}";

@@ -143,6 +143,12 @@ public sealed class BadInputTests(DevFixture fx)
         await fx.OkAsync("wait", "--for=condition=Ready", "ks/svc-keystore", "-n", ns, "--timeout=60s");
         var stored = await fx.SecretDataAsync(ns, "svc-keystore");
 
+        // A store's Secret deleted behind Notary's back is written again.
+        await fx.OkAsync("delete", "secret", "svc-keystore", "-n", ns);
+        await fx.OkAsync("wait", "--for=create", "secret/svc-keystore", "-n", ns, "--timeout=60s");
+        stored = await fx.SecretDataAsync(ns, "svc-keystore");
+        Assert.Contains("keystore.p12", stored.Keys);
+
         // Deleting the certificate leaves the keystore's contents in place, and says why it is not ready.
         await fx.OkAsync("delete", "cert", "svc", "-n", ns, "--timeout=60s");
         await WaitReasonAsync("ks", ns, "svc-keystore", "CertificateDeleted");

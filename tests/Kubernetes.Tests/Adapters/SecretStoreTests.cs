@@ -117,6 +117,28 @@ public sealed class SecretStoreTests(ClusterFixture cluster)
     }
 
     [Fact]
+    public async Task A_Notary_Secret_that_holds_no_store_such_as_the_built_in_CA_is_neither_overwritten_nor_deleted()
+    {
+        var ns = await cluster.NamespaceAsync();
+        await cluster.Client.CoreV1.CreateNamespacedSecretAsync(new V1Secret
+        {
+            Metadata = new V1ObjectMeta
+            {
+                Name = "notary-ca",
+                Labels = new Dictionary<string, string> { [KubernetesSecretStore.ManagedByLabel] = KubernetesSecretStore.ManagedByValue, ["app.kubernetes.io/component"] = "built-in-ca" },
+            },
+            StringData = new Dictionary<string, string> { ["tls.key"] = "the root key" },
+        }, ns);
+
+        var refused = await Assert.ThrowsAsync<SecretStoreRejectedException>(() =>
+            Store().PutAsync(Write(ns, "notary-ca", ResourceKind.Keystore, ("keystore.p12", "ours")), CancellationToken.None));
+        Assert.Contains("holds no store", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("Give this Keystore another name", refused.Message, StringComparison.Ordinal);
+        Assert.False(await Store().DeleteAsync(new ResourceKey(ns, "notary-ca"), ResourceKind.Keystore, CancellationToken.None));
+        Assert.Equal(["tls.key"], (await ReadAsync(ns, "notary-ca"))!.Data.Keys);
+    }
+
+    [Fact]
     public async Task Delete_removes_the_Secret_and_says_whether_there_was_one()
     {
         var ns = await cluster.NamespaceAsync();

@@ -7,6 +7,7 @@ public enum Action
     Apply,
     Delete,
     SecretChanged,
+    StoredSecretDeleted,
 }
 
 /// <summary>One delivery: what the watcher forwarded, with the incarnation (uid) and generation it named.</summary>
@@ -91,6 +92,9 @@ public sealed class RecordingSink : IResourceEventSink
 
     public Task MetadataSecretChangedAsync(ResourceKey secret, CancellationToken cancellationToken) =>
         Record(new Delivery(Action.SecretChanged, null, secret.ToString(), null, 0, null));
+
+    public Task StoredSecretDeletedAsync(ResourceKind kind, ResourceKey store, CancellationToken cancellationToken) =>
+        Record(new Delivery(Action.StoredSecretDeleted, kind, store.ToString(), null, 0, null));
 
     private Task Record(Delivery delivery)
     {

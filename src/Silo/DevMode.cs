@@ -43,10 +43,10 @@ public sealed class DevEnvironment : IAsyncDisposable
     public static async Task<DevEnvironment> StartAsync(DevModeOptions options, CancellationToken cancellationToken = default)
     {
         var cluster = await DevClusterServer.StartAsync(new DevClusterOptions { Port = options.KubePort, CrdDirectories = [NotaryHost.CrdDirectory] }, cancellationToken);
+        WebApplication? app = null;
         try
         {
-            var kubeconfig = cluster.WriteKubeconfig(Path.GetFullPath(options.KubeconfigPath));
-            var app = NotaryHost.Build(new NotaryHostSettings
+            app = NotaryHost.Build(new NotaryHostSettings
             {
                 Kubernetes = cluster.ClientConfiguration(),
                 ApiPort = options.ApiPort,
@@ -55,13 +55,36 @@ public sealed class DevEnvironment : IAsyncDisposable
                 Configuration = options.Configuration,
             });
             await app.StartAsync(cancellationToken);
+            // Only once everything runs: a failed start must not replace the kubeconfig of a
+            // dev mode that is still running.
+            var kubeconfig = WriteKubeconfig(cluster, Path.GetFullPath(options.KubeconfigPath));
             return new DevEnvironment(cluster, app, kubeconfig);
         }
         catch
         {
+            if (app is not null)
+            {
+                await app.DisposeAsync();
+            }
+
             await cluster.DisposeAsync();
             throw;
         }
+    }
+
+    /// <summary>Writes the kubeconfig atomically, readable by its owner only (it holds the admin token).</summary>
+    private static string WriteKubeconfig(DevClusterServer cluster, string path)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var temporary = path + ".tmp";
+        cluster.WriteKubeconfig(temporary);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(temporary, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+
+        File.Move(temporary, path, overwrite: true);
+        return path;
     }
 
     public async ValueTask DisposeAsync()

@@ -33,7 +33,8 @@ public static class NotaryHost
 {
     public static WebApplication Build(NotaryHostSettings settings, string[]? args = null)
     {
-        var builder = WebApplication.CreateBuilder(args ?? []);
+        // Settings beside the binary (appsettings.json), wherever the process was started from.
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args ?? [], ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddInMemoryCollection(settings.Configuration);
         builder.WebHost.UseUrls($"http://127.0.0.1:{settings.ApiPort}");
         builder.UseOrleans(silo =>

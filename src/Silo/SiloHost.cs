@@ -15,6 +15,8 @@ public static class SiloHost
                  --kubeconfig  where to write the kubeconfig (default .notary/dev/kubeconfig)
                  --api-port    the HTTP API's port (default 8080)
                  --kube-port   the API server's port (default: a free one)
+                 The silo's own ports come from Notary__Cluster__SiloPort and
+                 Notary__Cluster__GatewayPort (default 11111 and 30000).
         """;
 
     public static async Task<int> RunAsync(string[] args)
@@ -31,6 +33,12 @@ public static class SiloHost
             return 2;
         }
 
+        if (args.Skip(1).Any(a => a is "-h" or "--help"))
+        {
+            await Console.Out.WriteLineAsync(Usage);
+            return 0;
+        }
+
         var (options, error) = ParseDev(args.AsSpan(1));
         if (error is not null)
         {
@@ -45,7 +53,7 @@ public static class SiloHost
         }
         catch (IOException ex) when (ex.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
         {
-            await Console.Error.WriteLineAsync($"{ex.Message} Another Notary may be running; stop it, or choose other ports with --api-port (the silo uses 11111 and 30000).");
+            await Console.Error.WriteLineAsync($"{ex.Message} Another Notary may be running; stop it, or choose another port with --api-port.");
             return 1;
         }
 
@@ -58,7 +66,7 @@ public static class SiloHost
 
             In another terminal:
               export KUBECONFIG={dev.KubeconfigPath}
-              kubectl apply -f examples/
+              kubectl apply -f {ExamplesPath()}
               kubectl get cert,ks,ts -A
 
             Press Ctrl-C to stop.
@@ -68,10 +76,20 @@ public static class SiloHost
         return 0;
     }
 
+    /// <summary>The examples folder when run from the repository, absolute so the hint works from any terminal.</summary>
+    private static string ExamplesPath() =>
+        Directory.Exists("examples") ? Path.GetFullPath("examples") + Path.DirectorySeparatorChar : "examples/ (in the Notary repository)";
+
     /// <summary>Parses the dev options, or says which argument is wrong.</summary>
     public static (DevModeOptions? Options, string? Error) ParseDev(ReadOnlySpan<string> args)
     {
-        var options = new DevModeOptions();
+        // The silo's ports follow .NET configuration (environment variables), like every other setting.
+        var environment = new ConfigurationBuilder().AddEnvironmentVariables().Build();
+        var options = new DevModeOptions
+        {
+            SiloPort = environment.GetValue("Notary:Cluster:SiloPort", 11111),
+            GatewayPort = environment.GetValue("Notary:Cluster:GatewayPort", 30000),
+        };
         for (var i = 0; i < args.Length; i++)
         {
             var name = args[i];

@@ -43,6 +43,21 @@ public sealed class ExamplesTests(DevFixture fx)
             files[key] = fx.Write(key, data[key]);
         }
 
+        // keytool and Java detect the format themselves, so check it by the bytes: JKS starts with
+        // the magic FEEDFEED, PKCS12 with a DER SEQUENCE.
+        foreach (var (file, path) in files)
+        {
+            var head = File.ReadAllBytes(path)[..4];
+            if (file.EndsWith(".jks", StringComparison.Ordinal))
+            {
+                Assert.Equal([0xFE, 0xED, 0xFE, 0xED], head);
+            }
+            else
+            {
+                Assert.Equal(0x30, head[0]);
+            }
+        }
+
         var keystore = await ToolRunner.RunAsync("keytool", "-list", "-v", "-keystore", files["payments-keystore.jks"], "-storepass", "payments-ks-pass");
         Assert.True(keystore.ExitCode == 0, keystore.ToString());
         Assert.Contains("Alias name: payments", keystore.StdOut, StringComparison.Ordinal);
@@ -69,9 +84,13 @@ public sealed class ExamplesTests(DevFixture fx)
         await fx.OkAsync("delete", "-f", Path.Combine(Examples, "04-truststores.yaml"), "-f", Path.Combine(Examples, "03-keystores.yaml"), "-f", Path.Combine(Examples, "02-certificates.yaml"), "--ignore-not-found", "--timeout=90s");
         foreach (var ns in new[] { "frontend", "orders", "payments" })
         {
-            // Only the metadata Secrets (the user's) remain; the built-in CA's lives in namespace notary.
+            // Only the metadata Secrets (the user's) remain.
             Assert.Equal(string.Empty, (await fx.OkAsync("get", "secrets", "-n", ns, "-l", "app.kubernetes.io/managed-by=notary", "-o", "name")).Trim());
+            Assert.Equal("secret/notary-metadata", (await fx.OkAsync("get", "secrets", "-n", ns, "-o", "name")).Trim());
         }
+
+        // The built-in CA's root stays where it is kept.
+        Assert.Equal("secret/notary-ca", (await fx.OkAsync("get", "secret", "notary-ca", "-n", "notary", "-o", "name")).Trim());
     }
 
     private static async Task HandshakeAsync((string Ks, string KsPass, string Ts, string TsPass) server, (string Ks, string KsPass, string Ts, string TsPass) client, string serverFqdn)

@@ -1,0 +1,83 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Notary.Pki.Tests.Support;
+
+namespace Notary.EndToEnd.Tests;
+
+/// <summary>The README's first command as a user runs it: the real binary, its flags, its banner, its kubeconfig, its shutdown.</summary>
+public sealed class DevCommandTests : IDisposable
+{
+    private static readonly string Silo = Path.Combine(AppContext.BaseDirectory, "Notary.Silo.dll");
+    private readonly string _root = Directory.CreateTempSubdirectory("notary-dev-cmd-").FullName;
+
+    public void Dispose() => Directory.Delete(_root, recursive: true);
+
+    [Fact]
+    public async Task Help_and_bad_arguments()
+    {
+        var help = await ToolRunner.RunAsync("dotnet", Silo, "dev", "--help");
+        Assert.Equal(0, help.ExitCode);
+        Assert.Contains("--kubeconfig", help.StdOut, StringComparison.Ordinal);
+
+        var bad = await ToolRunner.RunAsync("dotnet", Silo, "dev", "--api-port", "http");
+        Assert.Equal(2, bad.ExitCode);
+        Assert.Contains("--api-port \"http\" is not a port number", bad.StdErr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Dev_mode_writes_a_private_kubeconfig_kubectl_can_use_and_stops_cleanly_on_SIGTERM()
+    {
+        var kubeconfig = Path.Combine(_root, "dev", "kubeconfig");
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = _root };
+        foreach (var arg in new[] { Silo, "dev", "--kubeconfig", kubeconfig, "--api-port", FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture) })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        start.Environment["Notary__Cluster__SiloPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        start.Environment["Notary__Cluster__GatewayPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        using var process = Process.Start(start)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        try
+        {
+            var banner = new List<string>();
+            using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90)))
+            {
+                while (await process.StandardOutput.ReadLineAsync(timeout.Token) is { } line)
+                {
+                    banner.Add(line);
+                    if (line.Contains("Press Ctrl-C", StringComparison.Ordinal))
+                    {
+                        break;
+                    }
+                }
+            }
+
+            Assert.Contains(banner, l => l.Contains($"kubeconfig:      {kubeconfig}", StringComparison.Ordinal));
+            if (!OperatingSystem.IsWindows())
+            {
+                Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(kubeconfig));
+            }
+            var kubectl = await ToolRunner.RunAsync("kubectl", "--kubeconfig", kubeconfig, "get", "crd", "-o", "name");
+            Assert.True(kubectl.ExitCode == 0, kubectl.ToString());
+            Assert.Contains("customresourcedefinition.apiextensions.k8s.io/certificates.notary.dev", kubectl.StdOut, StringComparison.Ordinal);
+        }
+        finally
+        {
+            var term = await ToolRunner.RunAsync("kill", "-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            Assert.Equal(0, term.ExitCode);
+        }
+
+        using var exit = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await process.WaitForExitAsync(exit.Token);
+        Assert.True(process.ExitCode == 0, await stderr);
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

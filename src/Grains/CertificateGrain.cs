@@ -124,6 +124,7 @@ public sealed class CertificateGrain(
             await GrainFactory.GetGrain<ICertificateTagGrain>(_resource.Name).UnregisterAsync(_resource.Namespace);
         }
 
+        var uid = S.Origin?.Uid;
         // Subscribers stay: a Certificate created again under this name serves them again. The
         // revision stays too, so that a re-created certificate never repeats a revision a store
         // was built from.
@@ -132,7 +133,7 @@ public sealed class CertificateGrain(
         _reporter.Reset();
         Log.Deleted(logger, nameof(ResourceKind.Certificate), _resource.ToString());
         NotifySubscribers(-1);
-        await _reporter.EventAsync(_resource, EventSeverity.Normal, Reasons.Deleted, "Certificate deleted; stores that use it keep their last contents.");
+        await _reporter.EventAsync(_resource, uid, EventSeverity.Normal, Reasons.Deleted, "Certificate deleted; stores that use it keep their last contents.");
     }
 
     public Task<CertificateSnapshot> GetSnapshotAsync()
@@ -214,7 +215,7 @@ public sealed class CertificateGrain(
         // Persist before anyone hears of it: a crash after this point loses no certificate.
         await SaveAsync();
         Log.Issued(logger, _resource.ToString(), material.SerialNumber, S.Revision, material.NotAfter);
-        await _reporter.EventAsync(_resource, EventSeverity.Normal, eventReason,
+        await _reporter.EventAsync(_resource, S.Origin?.Uid, EventSeverity.Normal, eventReason,
             $"Issued serial {material.SerialNumber} (revision {S.Revision}) by {issuer.Name} because {why}; valid until {material.NotAfter:O}.");
         await _reporter.PublishAsync(_resource, BuildStatus());
         NotifySubscribers(S.Revision);
@@ -255,7 +256,7 @@ public sealed class CertificateGrain(
         await SaveAsync();
         if (changed)
         {
-            await _reporter.EventAsync(_resource, EventSeverity.Warning, problem.Reason, problem.Message);
+            await _reporter.EventAsync(_resource, S.Origin?.Uid, EventSeverity.Warning, problem.Reason, problem.Message);
         }
 
         await _reporter.PublishAsync(_resource, BuildStatus());
@@ -269,7 +270,7 @@ public sealed class CertificateGrain(
         if (changed)
         {
             Log.NotReady(logger, nameof(ResourceKind.Certificate), _resource.ToString(), problem.Reason, problem.Message);
-            await _reporter.EventAsync(_resource, EventSeverity.Warning, problem.Reason, problem.Message);
+            await _reporter.EventAsync(_resource, S.Origin?.Uid, EventSeverity.Warning, problem.Reason, problem.Message);
         }
 
         await _reporter.PublishAsync(_resource, BuildStatus());

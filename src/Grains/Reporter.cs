@@ -49,11 +49,12 @@ internal sealed class Reporter(IStatusWriter statusWriter, IEventRecorder events
         }
     }
 
-    public async Task EventAsync(ResourceKey resource, EventSeverity severity, string reason, string message)
+    // uid: the incarnation the event is about, when known (see IEventRecorder).
+    public async Task EventAsync(ResourceKey resource, string? uid, EventSeverity severity, string reason, string message)
     {
         try
         {
-            await events.RecordAsync(resource, kind, severity, reason, message, CancellationToken.None);
+            await events.RecordAsync(resource, kind, uid, severity, reason, message, CancellationToken.None);
         }
         catch (Exception ex)
         {

@@ -152,6 +152,7 @@ public abstract class StoreGrain<TSpec>(
         }
 
         _retry?.Dispose();
+        var uid = S.Origin?.Uid;
         await secretStore.DeleteAsync(Resource, kind, CancellationToken.None);
         await SyncCertificatesAsync(new HashSet<string>());
         await ReleaseAsync();
@@ -160,7 +161,7 @@ public abstract class StoreGrain<TSpec>(
         await state.ClearStateAsync();
         _reporter.Reset();
         Log.Deleted(logger, kind.ToString(), Resource.ToString());
-        await _reporter.EventAsync(Resource, EventSeverity.Normal, Reasons.Deleted, $"Deleted the stored {kind.ToString().ToLowerInvariant()}.");
+        await _reporter.EventAsync(Resource, uid, EventSeverity.Normal, Reasons.Deleted, $"Deleted the stored {kind.ToString().ToLowerInvariant()}.");
     }
 
     public Task<StoreStatus?> GetStatusAsync() => Task.FromResult(S.Spec is null ? null : BuildStatus());
@@ -297,7 +298,7 @@ public abstract class StoreGrain<TSpec>(
         Log.Stored(logger, kind.ToString(), Resource.ToString(), stored.Location, revisions);
         if (firstOrChanged)
         {
-            await _reporter.EventAsync(Resource, EventSeverity.Normal, Reasons.Stored, $"Stored at {stored.Location}, built from {revisions}.");
+            await _reporter.EventAsync(Resource, S.Origin?.Uid, EventSeverity.Normal, Reasons.Stored, $"Stored at {stored.Location}, built from {revisions}.");
         }
 
         await _reporter.PublishAsync(Resource, BuildStatus());
@@ -311,7 +312,7 @@ public abstract class StoreGrain<TSpec>(
         if (changed)
         {
             Log.NotReady(logger, kind.ToString(), Resource.ToString(), problem.Reason, problem.Message);
-            await _reporter.EventAsync(Resource, EventSeverity.Warning, problem.Reason, problem.Message);
+            await _reporter.EventAsync(Resource, S.Origin?.Uid, EventSeverity.Warning, problem.Reason, problem.Message);
         }
 
         await _reporter.PublishAsync(Resource, BuildStatus());

@@ -50,6 +50,9 @@ public sealed class KubernetesEventRecorder : IEventRecorder, IDisposable
     public Task RecordAsync(ResourceKey resource, ResourceKind kind, EventSeverity severity, string reason, string message, CancellationToken cancellationToken) =>
         RecordAsync(kind, resource, uid: null, severity, reason, message, cancellationToken);
 
+    public Task RecordAsync(ResourceKey resource, ResourceKind kind, string? uid, EventSeverity severity, string reason, string message, CancellationToken cancellationToken) =>
+        RecordAsync(kind, resource, uid, severity, reason, message, cancellationToken);
+
     /// <summary>
     /// Records an Event on an object whose uid the caller already knows (or null to look it up),
     /// e.g. one that is about to disappear once its finalizer is removed.

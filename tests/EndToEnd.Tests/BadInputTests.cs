@@ -154,4 +154,28 @@ public sealed class BadInputTests(DevFixture fx)
         await WaitReasonAsync("ks", ns, "svc-keystore", "CertificateDeleted");
         Assert.Equal(stored["keystore.p12"], (await fx.SecretDataAsync(ns, "svc-keystore"))["keystore.p12"]);
     }
+
+    [Fact]
+    public async Task A_store_created_again_under_the_same_name_gets_its_own_events()
+    {
+        var ns = await NamespaceAsync();
+        var fqdn = $"svc.{ns}.svc.cluster.local";
+        await fx.OkAsync("create", "secret", "generic", "notary-metadata", "-n", ns, $"--from-literal=metadata.json={Metadata}");
+        await ApplyAsync(Cert(ns, "svc", fqdn));
+        var keystore = fx.WriteText($"ks-{ns}.yaml", $"""
+            apiVersion: notary.dev/v1alpha1
+            kind: Keystore
+            metadata: {"{"}name: svc-keystore, namespace: {ns}{"}"}
+            spec: {"{"}fqdn: {fqdn}, certName: svc{"}"}
+            """);
+        await fx.OkAsync("apply", "-f", keystore);
+        await fx.OkAsync("wait", "--for=condition=Ready", "ks/svc-keystore", "-n", ns, "--timeout=60s");
+        await fx.OkAsync("delete", "-f", keystore, "--timeout=60s");
+        await fx.OkAsync("apply", "-f", keystore);
+        await fx.OkAsync("wait", "--for=condition=Ready", "ks/svc-keystore", "-n", ns, "--timeout=60s");
+
+        var uid = await fx.OkAsync("get", "ks", "svc-keystore", "-n", ns, "-o", "jsonpath={.metadata.uid}");
+        var reasons = await fx.OkAsync("get", "events", "-n", ns, "--field-selector", $"involvedObject.uid={uid}", "-o", "jsonpath={.items[*].reason}");
+        Assert.Contains("Stored", reasons, StringComparison.Ordinal);
+    }
 }

@@ -19,4 +19,11 @@ public enum EventSeverity
 public interface IEventRecorder
 {
     Task RecordAsync(ResourceKey resource, ResourceKind kind, EventSeverity severity, string reason, string message, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Records an Event on the incarnation <paramref name="uid"/> of the resource, when the caller
+    /// knows it: a resource deleted and created again under the same name is another object.
+    /// </summary>
+    Task RecordAsync(ResourceKey resource, ResourceKind kind, string? uid, EventSeverity severity, string reason, string message, CancellationToken cancellationToken) =>
+        RecordAsync(resource, kind, severity, reason, message, cancellationToken);
 }

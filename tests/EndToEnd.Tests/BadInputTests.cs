@@ -24,6 +24,13 @@ public sealed class BadInputTests(DevFixture fx)
         spec: {"{"}type: Private, fqdn: {fqdn}, privateKey: {"{"}algorithm: ECDSA, size: 256{"}"}{"}"}
         """;
 
+    private static string Keystore(string ns, string name, string fqdn, string certName) => $"""
+        apiVersion: notary.dev/v1alpha1
+        kind: Keystore
+        metadata: {"{"}name: {name}, namespace: {ns}{"}"}
+        spec: {"{"}fqdn: {fqdn}, certName: {certName}{"}"}
+        """;
+
     private async Task<(string Reason, string Message)> ReadyConditionAsync(string kind, string ns, string name)
     {
         using var json = JsonDocument.Parse(await fx.OkAsync("get", kind, name, "-n", ns, "-o", "json"));
@@ -64,12 +71,7 @@ public sealed class BadInputTests(DevFixture fx)
         var ns = await NamespaceAsync();
         var fqdn = $"svc.{ns}.svc.cluster.local";
         await ApplyAsync(Cert(ns, "svc", fqdn));
-        await ApplyAsync($"""
-            apiVersion: notary.dev/v1alpha1
-            kind: Keystore
-            metadata: {"{"}name: svc-keystore, namespace: {ns}{"}"}
-            spec: {"{"}fqdn: {fqdn}, certName: svc{"}"}
-            """);
+        await ApplyAsync(Keystore(ns, "svc-keystore", fqdn, "svc"));
         await WaitReasonAsync("ks", ns, "svc-keystore", "MetadataSecretMissing");
         var (_, message) = await ReadyConditionAsync("ks", ns, "svc-keystore");
         Assert.Contains($"Secret {ns}/notary-metadata does not exist", message, StringComparison.Ordinal);
@@ -126,12 +128,7 @@ public sealed class BadInputTests(DevFixture fx)
         var fqdn = $"svc.{ns}.svc.cluster.local";
         await fx.OkAsync("create", "secret", "generic", "notary-metadata", "-n", ns, "--from-literal=metadata.json={not json");
         await ApplyAsync(Cert(ns, "svc", fqdn));
-        await ApplyAsync($"""
-            apiVersion: notary.dev/v1alpha1
-            kind: Keystore
-            metadata: {"{"}name: svc-keystore, namespace: {ns}{"}"}
-            spec: {"{"}fqdn: {fqdn}, certName: svc{"}"}
-            """);
+        await ApplyAsync(Keystore(ns, "svc-keystore", fqdn, "svc"));
         await WaitReasonAsync("ks", ns, "svc-keystore", "MetadataMalformed");
         var (_, malformed) = await ReadyConditionAsync("ks", ns, "svc-keystore");
         Assert.Contains($"Secret {ns}/notary-metadata key metadata.json is not valid JSON", malformed, StringComparison.Ordinal);
@@ -162,12 +159,7 @@ public sealed class BadInputTests(DevFixture fx)
         var fqdn = $"svc.{ns}.svc.cluster.local";
         await fx.OkAsync("create", "secret", "generic", "notary-metadata", "-n", ns, $"--from-literal=metadata.json={Metadata}");
         await ApplyAsync(Cert(ns, "svc", fqdn));
-        var keystore = fx.WriteText($"ks-{ns}.yaml", $"""
-            apiVersion: notary.dev/v1alpha1
-            kind: Keystore
-            metadata: {"{"}name: svc-keystore, namespace: {ns}{"}"}
-            spec: {"{"}fqdn: {fqdn}, certName: svc{"}"}
-            """);
+        var keystore = fx.WriteText($"ks-{ns}.yaml", Keystore(ns, "svc-keystore", fqdn, "svc"));
         await fx.OkAsync("apply", "-f", keystore);
         await fx.OkAsync("wait", "--for=condition=Ready", "ks/svc-keystore", "-n", ns, "--timeout=60s");
         await fx.OkAsync("delete", "-f", keystore, "--timeout=60s");

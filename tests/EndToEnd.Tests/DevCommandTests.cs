@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using Notary.Pki.Tests.Support;
 
 namespace Notary.EndToEnd.Tests;
@@ -30,13 +28,13 @@ public sealed class DevCommandTests : IDisposable
     {
         var kubeconfig = Path.Combine(_root, "dev", "kubeconfig");
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = _root };
-        foreach (var arg in new[] { Silo, "dev", "--kubeconfig", kubeconfig, "--api-port", FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture) })
+        foreach (var arg in new[] { Silo, "dev", "--kubeconfig", kubeconfig, "--api-port", DevFixture.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture) })
         {
             start.ArgumentList.Add(arg);
         }
 
-        start.Environment["Notary__Cluster__SiloPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
-        start.Environment["Notary__Cluster__GatewayPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        start.Environment["Notary__Cluster__SiloPort"] = DevFixture.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        start.Environment["Notary__Cluster__GatewayPort"] = DevFixture.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
         using var process = Process.Start(start)!;
         var stderr = process.StandardError.ReadToEndAsync();
         try
@@ -72,12 +70,5 @@ public sealed class DevCommandTests : IDisposable
         using var exit = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         await process.WaitForExitAsync(exit.Token);
         Assert.True(process.ExitCode == 0, await stderr);
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

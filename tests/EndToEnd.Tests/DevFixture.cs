@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
@@ -40,23 +39,12 @@ public sealed class DevFixture : IAsyncLifetime
     }
 
     /// <summary>Runs kubectl against the dev cluster.</summary>
-    public async Task<ToolResult> KubectlAsync(params string[] args)
-    {
-        var start = new ProcessStartInfo("kubectl") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.Environment["KUBECONFIG"] = Kubeconfig;
-        start.Environment["KUBECACHEDIR"] = Path.Combine(_root, "kube-cache");
-        foreach (var arg in args)
+    public Task<ToolResult> KubectlAsync(params string[] args) =>
+        ToolRunner.RunAsync("kubectl", args, timeout: TimeSpan.FromSeconds(90), environment: new Dictionary<string, string>
         {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
-        await process.WaitForExitAsync(timeout.Token);
-        return new ToolResult(process.ExitCode, await stdout, await stderr);
-    }
+            ["KUBECONFIG"] = Kubeconfig,
+            ["KUBECACHEDIR"] = Path.Combine(_root, "kube-cache"),
+        });
 
     /// <summary>kubectl that must succeed.</summary>
     public async Task<string> OkAsync(params string[] args)
@@ -83,7 +71,8 @@ public sealed class DevFixture : IAsyncLifetime
 
     public string WriteText(string name, string content) => Write(name, System.Text.Encoding.UTF8.GetBytes(content));
 
-    private static int FreePort()
+    /// <summary>A port free on 127.0.0.1 now.</summary>
+    public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

@@ -35,6 +35,7 @@ public static class Reasons
     public const string FqdnMismatch = "FqdnMismatch";
     public const string MetadataUnavailable = "MetadataUnavailable";
     public const string Deleted = "Deleted";
+    public const string PendingValidation = "PendingValidation";
 }
 
 /// <summary>A Kubernetes-style status condition.</summary>
@@ -60,6 +61,8 @@ public sealed record CertificateStatus
     [Id(6)] public IReadOnlyDictionary<string, string> Tags { get; init; } = new Dictionary<string, string>();
     [Id(7)] public IReadOnlyList<StatusCondition> Conditions { get; init; } = [];
     [Id(8)] public long ObservedGeneration { get; init; }
+    /// <summary>DNS records a Public certificate waits for (Ready=False/PendingValidation); empty otherwise.</summary>
+    [Id(9)] public IReadOnlyList<Ports.ValidationRecord> ValidationRecords { get; init; } = [];
 
     public StatusCondition? Condition(string type) => Conditions.FirstOrDefault(c => c.Type == type);
 

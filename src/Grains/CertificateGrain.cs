@@ -25,6 +25,27 @@ public sealed class CertificateState
     /// spec change can fix). A transient failure leaves it behind, so the next apply retries.
     /// </summary>
     [Id(9)] public ResourceVersionInfo? Reconciled { get; set; }
+    /// <summary>An issuance the issuer has started but not finished (ACM: requested, not yet exported).</summary>
+    [Id(10)] public PendingIssuance? Pending { get; set; }
+}
+
+/// <summary>
+/// An issuance in progress: the issuer's ticket, and what it was started for. Persisted before
+/// the issuer is asked to continue, so a restarted or moved grain continues the same issuance.
+/// </summary>
+[GenerateSerializer]
+public sealed record PendingIssuance
+{
+    [Id(0)] public required string Ticket { get; init; }
+    [Id(1)] public required IssuePurpose Purpose { get; init; }
+    /// <summary>The spec the issuance was started for; a changed spec abandons it.</summary>
+    [Id(2)] public required CertificateSpec For { get; init; }
+    [Id(3)] public required ResourceVersionInfo Origin { get; init; }
+    [Id(4)] public string Reason { get; init; } = Reasons.Issuing;
+    [Id(5)] public string Message { get; init; } = string.Empty;
+    [Id(6)] public IReadOnlyList<ValidationRecord> ValidationRecords { get; init; } = [];
+    [Id(7)] public string EventReason { get; init; } = "Issued";
+    [Id(8)] public string Why { get; init; } = string.Empty;
 }
 
 /// <summary>
@@ -40,8 +61,22 @@ public sealed class CertificateGrain(
     TimeProvider time,
     ILogger<CertificateGrain> logger) : Grain, ICertificateGrain
 {
+    /// <summary>
+    /// One issuer step is bounded well inside Orleans' 30 s call timeout, so a slow issuer never
+    /// makes callers (the watcher, subscribing stores) time out; an unfinished step continues later.
+    /// </summary>
+    internal static readonly TimeSpan StepTimeout = TimeSpan.FromSeconds(20);
+
+    /// <summary>Steps that answer "continue at once" run inline while this much of the turn is left.</summary>
+    private static readonly TimeSpan InlineBudget = TimeSpan.FromSeconds(10);
+
+    private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromMinutes(5);
+
     private readonly Reporter _reporter = new(statusWriter, events, logger, ResourceKind.Certificate);
     private ResourceKey _resource;
+    private IGrainTimer? _continue;
+    private int _failures;
 
     private CertificateState S => state.State;
 
@@ -91,8 +126,8 @@ public sealed class CertificateGrain(
         }
 
         return S.Material is null
-            ? await IssueAsync(valid!, "Issued", "the certificate was created")
-            : await IssueAsync(valid!, "Reissued", "the spec changed");
+            ? await IssueAsync(valid!, IssuePurpose.Issue, "Issued", "the certificate was created")
+            : await IssueAsync(valid!, IssuePurpose.Issue, "Reissued", "the spec changed");
     }
 
     public async Task<CertificateStatus> ReissueAsync(string reason)
@@ -109,7 +144,7 @@ public sealed class CertificateGrain(
             return await NotReadyAsync(problem);
         }
 
-        return await IssueAsync(valid!, "Reissued", reason);
+        return await IssueAsync(valid!, IssuePurpose.Rotate, "Reissued", reason);
     }
 
     public async Task DeleteAsync()
@@ -123,6 +158,12 @@ public sealed class CertificateGrain(
         {
             await GrainFactory.GetGrain<ICertificateTagGrain>(_resource.Name).UnregisterAsync(_resource.Namespace);
         }
+
+        // Let go of what the issuer holds first: when that fails, the delete fails and is
+        // retried (the finalizer keeps the resource), with the state still naming what to retire.
+        await RetireAsync(S.Pending?.Ticket, RetireReason.Deleted, throwOnFailure: true);
+        await RetireAsync(S.Material?.Arn, RetireReason.Deleted, throwOnFailure: true);
+        CancelContinuation();
 
         var uid = S.Origin?.Uid;
         // Subscribers stay: a Certificate created again under this name serves them again. The
@@ -170,44 +211,83 @@ public sealed class CertificateGrain(
         }
     }
 
-    private async Task<CertificateStatus> IssueAsync(ValidCertificateSpec valid, string eventReason, string why)
+    private async Task<CertificateStatus> IssueAsync(ValidCertificateSpec valid, IssuePurpose purpose, string eventReason, string why)
     {
         var spec = S.Spec!;
         var issuer = issuers.Resolve(spec.Issuer)!;
-        var request = new IssueRequest
+        if (S.Pending is { } abandoned && !(abandoned.Purpose == purpose && CertificatePolicy.SameSpec(abandoned.For, spec) && !CertificatePolicy.AffectsCertificate(abandoned.For, spec)))
         {
-            Resource = _resource,
-            Origin = S.Origin!,
-            Type = spec.Type,
-            Fqdn = spec.Fqdn,
-            Alt = spec.Alt,
-            Lifetime = valid.Lifetime,
-            Key = valid.Key,
-            Revision = S.Revision,
-        };
-
-        IssuedMaterial material;
-        try
-        {
-            material = await issuer.IssueAsync(request, CancellationToken.None);
-        }
-        catch (IssuerRejectedException ex)
-        {
-            // Final for this spec: adapters word these messages for users (no secret in them).
-            S.Reconciled = S.Origin;
-            return await IssuanceFailedAsync(new Problem(ex.Reason, $"Issuer \"{issuer.Name}\" rejected the certificate: {ex.Message}"));
-        }
-        catch (Exception ex)
-        {
-            // Transient: retried on the next apply. Only the error's type reaches status and
-            // events, which more people can read than the logs.
-            Log.IssueFailed(logger, _resource.ToString(), ex.GetType().Name, ex.Message);
-            return await IssuanceFailedAsync(new Problem(Reasons.IssueFailed, $"Issuer \"{issuer.Name}\" failed ({ex.GetType().Name}); Notary retries, and its log has the details."));
+            // The spec changed (or a rotation overtook) while an issuance was in progress: start
+            // over, and let the issuer drop what it had started.
+            S.Pending = null;
+            await RetireAsync(abandoned.Ticket, RetireReason.Replaced, throwOnFailure: false);
         }
 
+        CancelContinuation();
+        var started = time.GetUtcNow();
+        while (true)
+        {
+            var request = new IssueRequest
+            {
+                Resource = _resource,
+                Origin = S.Pending?.Origin ?? S.Origin!,
+                Type = spec.Type,
+                Fqdn = spec.Fqdn,
+                Alt = spec.Alt,
+                Lifetime = valid.Lifetime,
+                Key = valid.Key,
+                Revision = S.Revision,
+                Purpose = purpose,
+                CurrentArn = S.Material?.Arn,
+                Ticket = S.Pending?.Ticket,
+            };
+
+            IssueProgress progress;
+            try
+            {
+                using var step = new CancellationTokenSource(StepTimeout, time);
+                progress = await issuer.IssueAsync(request, step.Token);
+            }
+            catch (IssuerRejectedException ex)
+            {
+                // Final for this spec: adapters word these messages for users (no secret in them).
+                S.Reconciled = S.Origin;
+                S.Pending = null;
+                _failures = 0;
+                return await IssuanceFailedAsync(new Problem(ex.Reason, $"Issuer \"{issuer.Name}\" rejected the certificate: {ex.Message}"));
+            }
+            catch (Exception ex)
+            {
+                // Transient: retried with capped backoff (and on the next apply). Only the error's
+                // type reaches status and events, which more people can read than the logs.
+                Log.IssueFailed(logger, _resource.ToString(), ex.GetType().Name, ex.Message);
+                ScheduleContinuation(NextRetryDelay());
+                return await IssuanceFailedAsync(new Problem(Reasons.IssueFailed, $"Issuer \"{issuer.Name}\" failed ({ex.GetType().Name}); Notary retries, and its log has the details."));
+            }
+
+            _failures = 0;
+            if (progress.Material is { } material)
+            {
+                return await CompleteAsync(valid, issuer, material, eventReason, why);
+            }
+
+            await PendingAsync(progress, purpose, eventReason, why);
+            if (progress.RetryAfter > TimeSpan.Zero || time.GetUtcNow() - started > InlineBudget)
+            {
+                ScheduleContinuation(progress.RetryAfter);
+                return BuildStatus();
+            }
+        }
+    }
+
+    private async Task<CertificateStatus> CompleteAsync(ValidCertificateSpec valid, ICertificateIssuer issuer, IssuedMaterial material, string eventReason, string why)
+    {
+        var previous = S.Material?.Arn;
+        var rotated = S.Pending?.Purpose == IssuePurpose.Rotate;
         S.Material = material;
-        S.IssuedFor = spec;
+        S.IssuedFor = S.Spec;
         S.Reconciled = S.Origin;
+        S.Pending = null;
         S.Revision++;
         S.RenewalTime = CertificatePolicy.RenewalTime(material.NotBefore, material.NotAfter, valid.RenewBefore);
         SetReady(Reasons.Issued, $"Certificate is valid until {material.NotAfter:O}.");
@@ -219,8 +299,132 @@ public sealed class CertificateGrain(
             $"Issued serial {material.SerialNumber} (revision {S.Revision}) by {issuer.Name} because {why}; valid until {material.NotAfter:O}.");
         await _reporter.PublishAsync(_resource, BuildStatus());
         NotifySubscribers(S.Revision);
+        if (previous is not null && previous != material.Arn)
+        {
+            // The old certificate is out of every store once subscribers rebuild; a failure here
+            // leaves an unused certificate at the issuer, never a broken service.
+            await RetireAsync(previous, rotated ? RetireReason.Compromised : RetireReason.Replaced, throwOnFailure: false);
+        }
+
         return BuildStatus();
     }
+
+    /// <summary>
+    /// Records an issuance in progress. A valid current certificate keeps the resource Ready
+    /// (Issuing=True says a new one is on its way); without one, Ready=False with the issuer's
+    /// reason (Issuing, or PendingValidation with the DNS records to create).
+    /// </summary>
+    private async Task PendingAsync(IssueProgress progress, IssuePurpose purpose, string eventReason, string why)
+    {
+        var pending = new PendingIssuance
+        {
+            Ticket = progress.Ticket ?? throw new InvalidOperationException("An issuer reported progress without a ticket."),
+            Purpose = purpose,
+            For = S.Spec!,
+            Origin = S.Pending?.Origin ?? S.Origin!,
+            Reason = progress.Reason,
+            Message = progress.Message,
+            ValidationRecords = progress.ValidationRecords,
+            EventReason = eventReason,
+            Why = why,
+        };
+        var changed = S.Pending is null || S.Pending.Ticket != pending.Ticket || S.Pending.Reason != pending.Reason;
+        S.Pending = pending;
+        var now = time.GetUtcNow();
+        var generation = S.Origin?.Generation ?? 0;
+        ConditionList.Set(S.Conditions, Conditions.Issuing, Conditions.True, progress.Reason, progress.Message, now, generation);
+        if (!HasValidMaterial())
+        {
+            ConditionList.Set(S.Conditions, Conditions.Ready, Conditions.False, progress.Reason, progress.Message, now, generation);
+        }
+
+        await SaveAsync();
+        if (changed && progress.Reason == Reasons.PendingValidation)
+        {
+            await _reporter.EventAsync(_resource, S.Origin?.Uid, EventSeverity.Normal, Reasons.PendingValidation, progress.Message);
+        }
+
+        await _reporter.PublishAsync(_resource, BuildStatus());
+    }
+
+    /// <summary>Continues an issuance in progress, or retries a failed one (grain timer).</summary>
+    private async Task ContinueAsync()
+    {
+        _continue = null;
+        if (S.Spec is null)
+        {
+            return;
+        }
+
+        var (valid, problem) = CertificatePolicy.Validate(S.Spec);
+        if (problem is not null || CheckIssuer(S.Spec) is not null)
+        {
+            return;
+        }
+
+        if (S.Pending is { } pending)
+        {
+            await IssueAsync(valid!, pending.Purpose, pending.EventReason, pending.Why);
+        }
+        else if (S.Reconciled != S.Origin)
+        {
+            // A transient failure left the apply unfinished: the same decision ApplyAsync makes.
+            var first = S.Material is null;
+            if (first || S.IssuedFor is null || CertificatePolicy.AffectsCertificate(S.IssuedFor, S.Spec))
+            {
+                await IssueAsync(valid!, IssuePurpose.Issue, first ? "Issued" : "Reissued", first ? "the certificate was created" : "the spec changed");
+            }
+        }
+    }
+
+    private void ScheduleContinuation(TimeSpan delay)
+    {
+        _continue?.Dispose();
+        _continue = this.RegisterGrainTimer(
+            async _ => await ContinueAsync(),
+            new GrainTimerCreationOptions { DueTime = delay, Period = Timeout.InfiniteTimeSpan, Interleave = false });
+    }
+
+    private void CancelContinuation()
+    {
+        _continue?.Dispose();
+        _continue = null;
+    }
+
+    /// <summary>Doubles per consecutive failure from one second, capped at five minutes.</summary>
+    private TimeSpan NextRetryDelay()
+    {
+        _failures++;
+        return TimeSpan.FromTicks(Math.Min(MaxRetryDelay.Ticks, FirstRetryDelay.Ticks << Math.Min(_failures - 1, 20)));
+    }
+
+    private async Task RetireAsync(string? arn, RetireReason reason, bool throwOnFailure)
+    {
+        if (arn is null)
+        {
+            return;
+        }
+
+        var issuer = issuers.Resolve(S.Spec?.Issuer);
+        if (issuer is null)
+        {
+            return;
+        }
+
+        try
+        {
+            using var step = new CancellationTokenSource(StepTimeout, time);
+            await issuer.RetireAsync(arn, reason, step.Token);
+        }
+        catch (Exception ex) when (!throwOnFailure)
+        {
+            Log.RetireFailed(logger, _resource.ToString(), arn, ex.GetType().Name, ex.Message);
+        }
+    }
+
+    private bool HasValidMaterial() =>
+        S.Material is not null && S.IssuedFor is not null && S.Spec is not null
+        && !CertificatePolicy.AffectsCertificate(S.IssuedFor, S.Spec) && S.Material.NotAfter > time.GetUtcNow();
 
     private Problem? CheckIssuer(CertificateSpec spec)
     {
@@ -245,9 +449,7 @@ public sealed class CertificateGrain(
     /// </summary>
     private async Task<CertificateStatus> IssuanceFailedAsync(Problem problem)
     {
-        var stillValid = S.Material is not null && S.IssuedFor is not null && S.Spec is not null
-            && !CertificatePolicy.AffectsCertificate(S.IssuedFor, S.Spec) && S.Material.NotAfter > time.GetUtcNow();
-        if (!stillValid)
+        if (!HasValidMaterial())
         {
             return await NotReadyAsync(problem);
         }
@@ -319,5 +521,6 @@ public sealed class CertificateGrain(
         },
         Conditions = [.. S.Conditions],
         ObservedGeneration = S.Origin?.Generation ?? 0,
+        ValidationRecords = S.Pending?.ValidationRecords ?? [],
     };
 }

@@ -34,4 +34,7 @@ internal static partial class Log
 
     [LoggerMessage(9, LogLevel.Warning, "{Kind} {Resource}: recording an event failed ({ErrorType}): {Message}")]
     public static partial void EventFailed(ILogger logger, string kind, string resource, string errorType, string message);
+
+    [LoggerMessage(10, LogLevel.Warning, "Certificate {Resource}: retiring {Arn} at the issuer failed ({ErrorType}): {Message}")]
+    public static partial void RetireFailed(ILogger logger, string resource, string arn, string errorType, string message);
 }

@@ -75,6 +75,9 @@ public static class ResourceMapping
         RenewalTime = status.RenewalTime,
         Revision = status.Revision,
         Tags = status.Tags.Count == 0 ? null : new Dictionary<string, string>(status.Tags, StringComparer.Ordinal),
+        ValidationRecords = status.ValidationRecords.Count == 0
+            ? null
+            : [.. status.ValidationRecords.Select(r => new Model.ValidationRecord { Name = r.Name, Type = r.Type, Value = r.Value })],
         Conditions = ToModel(status.Conditions),
         ObservedGeneration = status.ObservedGeneration,
     };

@@ -20,13 +20,19 @@ public sealed class ClusterFixture : IAsyncLifetime
     public InMemoryMetadataSource Metadata { get; } = new();
     public InMemoryCertificateAuthoritySource Authority { get; } = new();
     public CountingIssuer Issuer { get; }
+    /// <summary>An issuer that works in steps like ACM, named "stepping" (spec.issuer).</summary>
+    public SteppingIssuer Stepping { get; }
     public CapturingLoggerProvider Logs { get; } = new();
     public FaultInjector Faults { get; } = new();
     public InProcessTestCluster Cluster { get; private set; } = null!;
 
     public IGrainFactory Grains => Cluster.Client;
 
-    public ClusterFixture() => Issuer = new CountingIssuer(new BuiltInIssuer(Authority, TimeProvider.System));
+    public ClusterFixture()
+    {
+        Issuer = new CountingIssuer(new BuiltInIssuer(Authority, TimeProvider.System));
+        Stepping = new SteppingIssuer(new BuiltInIssuer(Authority, TimeProvider.System));
+    }
 
     public async Task InitializeAsync()
     {
@@ -40,7 +46,7 @@ public sealed class ClusterFixture : IAsyncLifetime
             host.Services.AddSingleton<IStatusWriter>(Status);
             host.Services.AddSingleton<IEventRecorder>(Events);
             host.Services.AddSingleton<IServiceMetadataSource>(Metadata);
-            host.Services.AddSingleton<IIssuerResolver>(new IssuerResolver([Issuer], BuiltInIssuer.DefaultName));
+            host.Services.AddSingleton<IIssuerResolver>(new IssuerResolver([Issuer, Stepping], BuiltInIssuer.DefaultName));
             host.Services.AddSingleton(TimeProvider.System);
             host.Logging.SetMinimumLevel(LogLevel.Debug);
             host.Logging.AddProvider(Logs);

@@ -20,6 +20,68 @@ public sealed record IssueRequest
     [Id(6)] public required PrivateKeyRequest Key { get; init; }
     /// <summary>How many issuances preceded this one; issuers may use it to tell a re-key from a retry.</summary>
     [Id(7)] public long Revision { get; init; }
+    /// <summary>Why the certificate is issued: first issuance or spec change, renewal, or a re-key after a breach.</summary>
+    [Id(8)] public IssuePurpose Purpose { get; init; }
+    /// <summary>The issuer's identifier of the certificate in use (the one renewed or replaced), if any.</summary>
+    [Id(9)] public string? CurrentArn { get; init; }
+    /// <summary>
+    /// The handle an earlier <see cref="ICertificateIssuer.IssueAsync"/> returned for this same
+    /// issuance while it was still in progress; null to start. Passing it back continues that
+    /// issuance instead of starting another.
+    /// </summary>
+    [Id(10)] public string? Ticket { get; init; }
+}
+
+/// <summary>Why a certificate is issued.</summary>
+public enum IssuePurpose
+{
+    /// <summary>The first certificate, or a new one because the spec changed.</summary>
+    Issue = 0,
+    /// <summary>Before expiry, for the same spec: issuers that can renew in place (ACM) do.</summary>
+    Renew = 1,
+    /// <summary>A new key and a new certificate because the current one is compromised.</summary>
+    Rotate = 2,
+}
+
+/// <summary>Why an issued certificate is no longer needed.</summary>
+public enum RetireReason
+{
+    /// <summary>A newer certificate replaced it (spec change, or an abandoned issuance).</summary>
+    Replaced = 0,
+    /// <summary>The Certificate resource was deleted.</summary>
+    Deleted = 1,
+    /// <summary>It was compromised: revoke it where the issuer can.</summary>
+    Compromised = 2,
+}
+
+/// <summary>A DNS record a public CA needs before it issues (DNS validation).</summary>
+[GenerateSerializer, Immutable]
+public sealed record ValidationRecord(
+    [property: Id(0)] string Name,
+    [property: Id(1)] string Type,
+    [property: Id(2)] string Value);
+
+/// <summary>
+/// The outcome of one issuance step: either the certificate (<see cref="Material"/>), or an
+/// issuance still in progress, with the <see cref="Ticket"/> to continue it and when to look again.
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record IssueProgress
+{
+    [Id(0)] public IssuedMaterial? Material { get; init; }
+    /// <summary>The issuer's handle of the issuance in progress (ACM: the certificate ARN).</summary>
+    [Id(1)] public string? Ticket { get; init; }
+    /// <summary>A condition reason while in progress: Issuing, or PendingValidation.</summary>
+    [Id(2)] public string Reason { get; init; } = "Issuing";
+    [Id(3)] public string Message { get; init; } = string.Empty;
+    [Id(4)] public IReadOnlyList<ValidationRecord> ValidationRecords { get; init; } = [];
+    /// <summary>When to continue; zero means at once.</summary>
+    [Id(5)] public TimeSpan RetryAfter { get; init; }
+
+    public static IssueProgress Issued(IssuedMaterial material) => new() { Material = material, Reason = "Issued" };
+
+    public static IssueProgress Pending(string ticket, string reason, string message, TimeSpan retryAfter, IReadOnlyList<ValidationRecord>? records = null) =>
+        new() { Ticket = ticket, Reason = reason, Message = message, RetryAfter = retryAfter, ValidationRecords = records ?? [] };
 }
 
 /// <summary>
@@ -62,7 +124,20 @@ public interface ICertificateIssuer
     /// <summary>Whether this issuer can issue certificates of the given type ("Public" / "Private").</summary>
     bool Supports(string certificateType);
 
-    Task<IssuedMaterial> IssueAsync(IssueRequest request, CancellationToken cancellationToken);
+    /// <summary>
+    /// Issues, or takes one bounded step of an issuance that takes time (ACM: request, wait,
+    /// export). Throws <see cref="IssuerRejectedException"/> for a request only a spec change can
+    /// fix; any other exception is transient and the step is tried again later with the same
+    /// <see cref="IssueRequest.Ticket"/>. Must be idempotent for the same request.
+    /// </summary>
+    Task<IssueProgress> IssueAsync(IssueRequest request, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Lets go of a certificate Notary no longer uses: revoked when compromised (where the issuer
+    /// can), deleted at the issuer where configured. An unknown <paramref name="arn"/> is not an
+    /// error. The built-in CA keeps nothing, so it does nothing.
+    /// </summary>
+    Task RetireAsync(string arn, RetireReason reason, CancellationToken cancellationToken) => Task.CompletedTask;
 }
 
 /// <summary>Port: finds the issuer a Certificate names, or the default when it names none.</summary>

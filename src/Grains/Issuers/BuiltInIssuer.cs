@@ -25,7 +25,7 @@ public sealed class BuiltInIssuer(ICertificateAuthoritySource authority, TimePro
 
     public bool Supports(string certificateType) => certificateType == "Private";
 
-    public async Task<IssuedMaterial> IssueAsync(IssueRequest request, CancellationToken cancellationToken)
+    public async Task<IssueProgress> IssueAsync(IssueRequest request, CancellationToken cancellationToken)
     {
         var ca = await authority.GetAsync(cancellationToken).ConfigureAwait(false);
         var key = new KeySpec(
@@ -41,14 +41,14 @@ public sealed class BuiltInIssuer(ICertificateAuthoritySource authority, TimePro
             throw new IssuerRejectedException("InvalidSpec", ex.Message);
         }
 
-        return new IssuedMaterial(
+        return IssueProgress.Issued(new IssuedMaterial(
             $"urn:notary:builtin:certificate/{issued.SerialNumber}",
             issued.CertificatePem,
             issued.ChainPem,
             issued.PrivateKeyPem,
             issued.SerialNumber,
             issued.NotBefore,
-            issued.NotAfter);
+            issued.NotAfter));
     }
 }
 

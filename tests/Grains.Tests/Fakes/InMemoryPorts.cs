@@ -49,6 +49,13 @@ public sealed class InMemorySecretStore : ISecretStore
 
     public bool Fail { get => _fail; set => _fail = value; }
 
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<ResourceKey, bool> _failing = new();
+
+    /// <summary>Fails issuance for one resource only, so other tests in the collection are unaffected.</summary>
+    public void FailFor(ResourceKey resource) => _failing[resource] = true;
+
+    public void Recover(ResourceKey resource) => _failing.TryRemove(resource, out _);
+
     public int Puts => Volatile.Read(ref _puts);
 
     public Task<StoredLocation> PutAsync(StoreWrite write, CancellationToken cancellationToken)
@@ -102,6 +109,9 @@ public sealed class RecordingStatusWriter : IStatusWriter
 
     public Task<StoreStatus> WaitStoreAsync(ResourceKind kind, ResourceKey key, Func<StoreStatus, bool> condition, string what) =>
         Changed.WaitAsync(() => Store(kind, key), condition, TimeSpan.FromSeconds(30), $"{kind} {key}: {what}");
+
+    public Task<CertificateStatus> WaitCertificateAsync(ResourceKey key, Func<CertificateStatus, bool> condition, string what) =>
+        Changed.WaitAsync(() => Certificate(key), condition, TimeSpan.FromSeconds(30), $"Certificate {key}: {what}");
 
     public Task<StoreStatus> WaitReadyAsync(ResourceKind kind, ResourceKey key) =>
         WaitStoreAsync(kind, key, s => s.IsReady, "Ready=True");
@@ -179,20 +189,87 @@ public sealed class CountingIssuer(ICertificateIssuer inner) : ICertificateIssue
 
     public bool Fail { get => _fail; set => _fail = value; }
 
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<ResourceKey, bool> _failing = new();
+
+    /// <summary>Fails issuance for one resource only, so other tests in the collection are unaffected.</summary>
+    public void FailFor(ResourceKey resource) => _failing[resource] = true;
+
+    public void Recover(ResourceKey resource) => _failing.TryRemove(resource, out _);
+
     public string Name => inner.Name;
 
     public bool Supports(string certificateType) => inner.Supports(certificateType);
 
-    public async Task<IssuedMaterial> IssueAsync(IssueRequest request, CancellationToken cancellationToken)
+    public async Task<IssueProgress> IssueAsync(IssueRequest request, CancellationToken cancellationToken)
     {
-        if (Fail)
+        if (Fail || _failing.ContainsKey(request.Resource))
         {
             throw new HttpRequestException("issuer unavailable (test)");
         }
 
-        var material = await inner.IssueAsync(request, cancellationToken);
+        var progress = await inner.IssueAsync(request, cancellationToken);
         Interlocked.Increment(ref _issued);
-        return material;
+        return progress;
+    }
+}
+
+/// <summary>
+/// An issuer that takes steps, like ACM: the first call starts an issuance and answers with a
+/// ticket (pending validation with a DNS record while <see cref="Validated"/> is false), the
+/// next calls with that ticket finish it through the built-in CA. Records every call and every
+/// retired ARN, and the tickets it handed out.
+/// </summary>
+public sealed class SteppingIssuer(ICertificateIssuer inner, string name = "stepping") : ICertificateIssuer
+{
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, IssueRequest> _started = new();
+    private readonly System.Collections.Concurrent.ConcurrentQueue<IssueRequest> _calls = new();
+    private readonly System.Collections.Concurrent.ConcurrentQueue<(string Arn, RetireReason Reason)> _retired = new();
+    private volatile bool _validated = true;
+
+    public string Name => name;
+
+    /// <summary>While false, a started issuance stays pending validation.</summary>
+    public bool Validated { get => _validated; set => _validated = value; }
+
+    public TimeSpan RetryAfter { get; set; } = TimeSpan.Zero;
+
+    public IReadOnlyCollection<IssueRequest> Calls => _calls;
+
+    public IReadOnlyCollection<(string Arn, RetireReason Reason)> Retired => _retired;
+
+    public int Started => _started.Count;
+
+    public bool Supports(string certificateType) => true;
+
+    public async Task<IssueProgress> IssueAsync(IssueRequest request, CancellationToken cancellationToken)
+    {
+        _calls.Enqueue(request);
+        if (request.Ticket is null)
+        {
+            var ticket = $"urn:stepping:{request.Resource}:{Guid.NewGuid():N}";
+            _started[ticket] = request;
+            return IssueProgress.Pending(ticket, "Issuing", "Requested.", TimeSpan.Zero);
+        }
+
+        if (!_started.ContainsKey(request.Ticket))
+        {
+            throw new InvalidOperationException($"unknown ticket {request.Ticket}");
+        }
+
+        if (!Validated)
+        {
+            return IssueProgress.Pending(request.Ticket, "PendingValidation", $"Create the DNS record for {request.Fqdn}.", RetryAfter,
+                [new ValidationRecord($"_x.{request.Fqdn}.", "CNAME", "_y.acm-validations.aws.")]);
+        }
+
+        var progress = await inner.IssueAsync(request with { Ticket = null }, cancellationToken);
+        return IssueProgress.Issued(progress.Material! with { Arn = request.Ticket });
+    }
+
+    public Task RetireAsync(string arn, RetireReason reason, CancellationToken cancellationToken)
+    {
+        _retired.Enqueue((arn, reason));
+        return Task.CompletedTask;
     }
 }
 

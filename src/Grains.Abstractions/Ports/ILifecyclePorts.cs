@@ -1,0 +1,64 @@
+namespace Notary.Grains.Abstractions.Ports;
+
+/// <summary>A Deployment, StatefulSet or DaemonSet.</summary>
+[GenerateSerializer, Immutable]
+public sealed record WorkloadRef(
+    [property: Id(0)] string Namespace,
+    [property: Id(1)] string Kind,
+    [property: Id(2)] string Name)
+{
+    public override string ToString() => $"{Kind} {Namespace}/{Name}";
+}
+
+/// <summary>
+/// Port: rolling restarts of the workloads that use changed Secrets. A workload uses a Secret
+/// when its pod template mounts it as a volume or projected volume, or reads it through env
+/// (secretKeyRef) or envFrom (secretRef).
+/// </summary>
+public interface IWorkloadRestarter
+{
+    /// <summary>The workloads in <paramref name="namespace"/> that use any of <paramref name="secretNames"/>.</summary>
+    Task<IReadOnlyList<WorkloadRef>> FindAsync(string @namespace, IReadOnlyCollection<string> secretNames, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Restarts those workloads by setting the pod template annotation <c>notary.dev/restartedAt</c>
+    /// (rate-limited per workload); with <paramref name="onlyOptedIn"/>, only those annotated
+    /// <c>notary.dev/reload: "true"</c>. Returns the workloads restarted.
+    /// </summary>
+    Task<IReadOnlyList<WorkloadRef>> RestartAsync(string @namespace, IReadOnlyCollection<string> secretNames, bool onlyOptedIn, string reason, CancellationToken cancellationToken);
+}
+
+/// <summary>An alert about a certificate (SPEC.md "Alerts").</summary>
+[GenerateSerializer, Immutable]
+public sealed record Alert
+{
+    /// <summary>ExpiringSoon, RenewalFailed, ...: the same word as the Warning Event's reason.</summary>
+    [Id(0)] public required string Reason { get; init; }
+    [Id(1)] public required ResourceKey Resource { get; init; }
+    [Id(2)] public required string Message { get; init; }
+    [Id(3)] public DateTimeOffset? NotAfter { get; init; }
+    [Id(4)] public required DateTimeOffset At { get; init; }
+    [Id(5)] public string? Arn { get; init; }
+}
+
+/// <summary>Port: where alerts go besides Events (a webhook). Must not block the caller on delivery.</summary>
+public interface IAlertSink
+{
+    Task SendAsync(Alert alert, CancellationToken cancellationToken);
+}
+
+/// <summary>Port: the figures Prometheus scrapes about certificates and stores.</summary>
+public interface INotaryMetrics
+{
+    /// <summary>The current state of a certificate; null times clear the series.</summary>
+    void CertificateObserved(ResourceKey resource, DateTimeOffset? notAfter, DateTimeOffset? renewalTime, bool ready);
+
+    void CertificateRemoved(ResourceKey resource);
+
+    void StoreObserved(ResourceKind kind, ResourceKey resource, bool ready);
+
+    void StoreRemoved(ResourceKind kind, ResourceKey resource);
+
+    /// <summary>Counts an issuance ("issued"), a renewal ("renewed") or a failure ("failed").</summary>
+    void Count(ResourceKey resource, string outcome);
+}

@@ -163,14 +163,14 @@ public sealed partial class AcmIssuer(IAcmApi acm, IOptions<AcmIssuerOptions> op
         {
             try
             {
-                await acm.RevokeCertificateAsync(certificateArn, "KEY_COMPROMISE", cancellationToken).ConfigureAwait(false);
+                await acm.RevokeCertificateAsync(certificateArn, AcmRevocationReason.KeyCompromise, cancellationToken).ConfigureAwait(false);
                 LogRetired(logger, certificateArn, "revoked");
             }
             catch (AwsServiceException ex) when (!ex.Retryable)
             {
                 // Not every certificate can be revoked (ACM revokes exportable and Private CA
                 // certificates); it is deleted below all the same, and the log says why not.
-                LogRevokeRefused(logger, certificateArn, ex.ErrorCode, ex.Message);
+                LogRevokeRefused(logger, certificateArn, ex.ErrorCode, ex.AwsMessage);
             }
         }
 
@@ -196,11 +196,11 @@ public sealed partial class AcmIssuer(IAcmApi acm, IOptions<AcmIssuerOptions> op
     }
 
     /// <summary>ACM takes three key types; anything else is a spec the user must change.</summary>
-    internal static string KeyAlgorithm(PrivateKeyRequest key) => (key.Algorithm.ToUpperInvariant(), key.Size) switch
+    internal static AcmKeyAlgorithm KeyAlgorithm(PrivateKeyRequest key) => (key.Algorithm.ToUpperInvariant(), key.Size) switch
     {
-        ("RSA", 2048) => "RSA_2048",
-        ("ECDSA", 256) => "EC_prime256v1",
-        ("ECDSA", 384) => "EC_secp384r1",
+        ("RSA", 2048) => AcmKeyAlgorithm.Rsa2048,
+        ("ECDSA", 256) => AcmKeyAlgorithm.EcPrime256v1,
+        ("ECDSA", 384) => AcmKeyAlgorithm.EcSecp384r1,
         _ => throw new IssuerRejectedException("UnsupportedKey", $"ACM issues RSA 2048, ECDSA 256 and ECDSA 384 keys, not {key.Algorithm} {key.Size}: change spec.privateKey."),
     };
 
@@ -227,8 +227,8 @@ public sealed partial class AcmIssuer(IAcmApi acm, IOptions<AcmIssuerOptions> op
         TimeSpan.FromTicks(Math.Min(O.MaxPollInterval.Ticks, first.Ticks << Math.Min(request.Step, 16)));
 
     private static Exception Translate(AwsServiceException ex) => RequestErrors.Contains(ex.ErrorCode)
-        ? new IssuerRejectedException("AcmRequestRejected", $"ACM {ex.Operation} refused the request: {ex.ErrorCode}: {ex.Message}")
-        : new IssuerFailedException("AcmError", $"ACM {ex.Operation} failed: {ex.ErrorCode}: {ex.Message}", ex);
+        ? new IssuerRejectedException("AcmRequestRejected", $"ACM {ex.Operation} refused the request: {ex.ErrorCode}: {ex.AwsMessage}")
+        : new IssuerFailedException("AcmError", $"ACM {ex.Operation} failed: {ex.ErrorCode}: {ex.AwsMessage}", ex);
 
     private static bool IsAcmArn(string? arn) => arn is not null && (arn.StartsWith("arn:", StringComparison.Ordinal) || arn.StartsWith(RenewPrefix, StringComparison.Ordinal));
 

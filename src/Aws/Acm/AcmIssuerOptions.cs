@@ -40,6 +40,22 @@ public sealed class AcmIssuerOptions
 
     public int MaxAttempts { get; set; } = 5;
 
+    /// <summary>First retry delay (full jitter, doubling per attempt).</summary>
+    public TimeSpan BaseDelay { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    public TimeSpan MaxDelay { get; set; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>The client part of these options.</summary>
+    public AwsClientOptions ToClientOptions() => new()
+    {
+        Region = Region,
+        ServiceUrl = ServiceUrl,
+        RequestTimeout = RequestTimeout,
+        MaxAttempts = MaxAttempts,
+        BaseDelay = BaseDelay,
+        MaxDelay = MaxDelay,
+    };
+
     internal bool DeletesRetired => string.Equals(OnRetire, "Delete", StringComparison.OrdinalIgnoreCase);
 }
 
@@ -50,17 +66,8 @@ public sealed class AcmIssuerOptionsValidator : IValidateOptions<AcmIssuerOption
 
     public ValidateOptionsResult Validate(string? name, AcmIssuerOptions options)
     {
-        var failures = new List<string>();
-        if (string.IsNullOrWhiteSpace(options.Region ?? AwsEnvironment.Region))
-        {
-            failures.Add($"{S}:Region is not set and neither is AWS_REGION: set Notary__Issuer__Acm__Region (e.g. us-west-2).");
-        }
-
-        if (options.ServiceUrl is not null && !(Uri.TryCreate(options.ServiceUrl, UriKind.Absolute, out var url) && url.Scheme is "http" or "https"))
-        {
-            failures.Add($"{S}:ServiceUrl \"{options.ServiceUrl}\" is not an http(s) URL: leave it unset for the region's endpoint, or give e.g. https://acm.us-west-2.amazonaws.com.");
-        }
-
+        // Region, endpoint, timeouts and attempts: the checks every AWS client shares.
+        var failures = new List<string>(options.ToClientOptions().Validate(S));
         if (!string.IsNullOrEmpty(options.PrivateCaArn) && !options.PrivateCaArn.StartsWith("arn:", StringComparison.Ordinal))
         {
             failures.Add($"{S}:PrivateCaArn \"{options.PrivateCaArn}\" is not an ARN: give the ACM Private CA's ARN, arn:aws:acm-pca:REGION:ACCOUNT:certificate-authority/ID.");
@@ -71,17 +78,12 @@ public sealed class AcmIssuerOptionsValidator : IValidateOptions<AcmIssuerOption
             failures.Add($"{S}:OnRetire \"{options.OnRetire}\" must be Delete (remove certificates Notary no longer uses from ACM) or Keep.");
         }
 
-        foreach (var (key, value) in new[] { ("PollInterval", options.PollInterval), ("ValidationPollInterval", options.ValidationPollInterval), ("MaxPollInterval", options.MaxPollInterval), ("RequestTimeout", options.RequestTimeout) })
+        foreach (var (key, value) in new[] { ("PollInterval", options.PollInterval), ("ValidationPollInterval", options.ValidationPollInterval), ("MaxPollInterval", options.MaxPollInterval) })
         {
             if (value <= TimeSpan.Zero || value > TimeSpan.FromHours(1))
             {
                 failures.Add($"{S}:{key} {value} must be positive and at most an hour, e.g. \"00:00:30\".");
             }
-        }
-
-        if (options.MaxAttempts is < 1 or > 20)
-        {
-            failures.Add($"{S}:MaxAttempts {options.MaxAttempts} must be between 1 and 20 (default 5).");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

@@ -20,14 +20,12 @@ public static class AcmServiceCollectionExtensions
             .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AcmIssuerOptions>, AcmIssuerOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton<IAcmApi>(sp =>
-        {
-            var o = sp.GetRequiredService<IOptions<AcmIssuerOptions>>().Value;
-            return new AcmApi(AcmClient.Create(
-                new AwsClientOptions { Region = o.Region, ServiceUrl = o.ServiceUrl, RequestTimeout = o.RequestTimeout, MaxAttempts = o.MaxAttempts },
-                sp.GetRequiredService<TimeProvider>(),
-                sp.GetRequiredService<ILoggerFactory>()));
-        });
+        services.TryAddSingleton<AwsHttp>();
+        services.TryAddSingleton<IAcmApi>(sp => new AcmApi(AwsClients.CreateAcm(
+            sp.GetRequiredService<IOptions<AcmIssuerOptions>>().Value.ToClientOptions(),
+            sp.GetRequiredService<AwsHttp>().Client,
+            sp.GetRequiredService<ILoggerFactory>(),
+            sp.GetRequiredService<TimeProvider>())));
         services.AddSingleton<ICertificateIssuer>(sp => new AcmIssuer(
             sp.GetRequiredService<IAcmApi>(),
             sp.GetRequiredService<IOptions<AcmIssuerOptions>>(),

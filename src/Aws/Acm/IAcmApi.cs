@@ -17,7 +17,7 @@ public interface IAcmApi
 
     Task RenewCertificateAsync(string arn, CancellationToken cancellationToken);
 
-    Task RevokeCertificateAsync(string arn, string revocationReason, CancellationToken cancellationToken);
+    Task RevokeCertificateAsync(string arn, AcmRevocationReason reason, CancellationToken cancellationToken);
 
     Task AddTagsAsync(string arn, IReadOnlyDictionary<string, string> tags, CancellationToken cancellationToken);
 
@@ -30,7 +30,7 @@ public sealed record AcmCertificateRequest(
     IReadOnlyList<string> SubjectAlternativeNames,
     string IdempotencyToken,
     string? CertificateAuthorityArn,
-    string KeyAlgorithm,
+    AcmKeyAlgorithm KeyAlgorithm,
     bool Exportable,
     IReadOnlyDictionary<string, string> Tags);
 

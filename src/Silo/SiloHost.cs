@@ -126,10 +126,10 @@ public static class SiloHost
             {
                 await app.StartAsync();
             }
-            catch (Microsoft.Extensions.Options.OptionsValidationException ex)
+            catch (Exception ex) when (ConfigurationFailures(ex) is { Count: > 0 } failures)
             {
                 // Configuration mistakes: say what to fix, without a stack trace.
-                await Console.Error.WriteLineAsync($"Notary's configuration is invalid:\n  {string.Join("\n  ", ex.Failures)}");
+                await Console.Error.WriteLineAsync($"Notary's configuration is invalid:\n  {string.Join("\n  ", failures)}");
                 return 1;
             }
 
@@ -138,6 +138,15 @@ public static class SiloHost
 
         return 0;
     }
+
+    /// <summary>Every options validation failure in <paramref name="exception"/> (one, or several aggregated); empty when it is something else.</summary>
+    private static List<string> ConfigurationFailures(Exception exception) => exception switch
+    {
+        Microsoft.Extensions.Options.OptionsValidationException single => [.. single.Failures],
+        AggregateException many when many.InnerExceptions.All(e => e is Microsoft.Extensions.Options.OptionsValidationException) =>
+            [.. many.InnerExceptions.Cast<Microsoft.Extensions.Options.OptionsValidationException>().SelectMany(e => e.Failures)],
+        _ => [],
+    };
 
     /// <summary>Parses the run options, or says which argument is wrong.</summary>
     public static (RunModeOptions? Options, string? Error) ParseRun(ReadOnlySpan<string> args)

@@ -205,12 +205,14 @@ public sealed partial class AcmIssuer(IAcmApi acm, IOptions<AcmIssuerOptions> op
     };
 
     /// <summary>
-    /// Up to 32 word characters, the same for the same resource incarnation, generation, revision
+    /// Up to 32 word characters, the same for the same resource, incarnation, generation, revision
     /// and purpose: a retried or resumed request gets the certificate the first one created.
     /// </summary>
     internal static string IdempotencyToken(IssueRequest request)
     {
-        var seed = $"{request.Origin.Uid}/{request.Origin.Generation}/{request.Revision}/{request.Purpose}";
+        // The uid alone is unique per incarnation in a real cluster; the name makes that hold
+        // wherever uids are not (test clusters, restored backups).
+        var seed = $"{request.Resource}/{request.Origin.Uid}/{request.Origin.Generation}/{request.Revision}/{request.Purpose}";
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(seed)))[..32];
     }
 

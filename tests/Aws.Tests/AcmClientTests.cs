@@ -74,6 +74,27 @@ public sealed class AcmClientTests(MotoFixture fixture)
     }
 
     [Fact]
+    public async Task A_public_certificate_with_export_enabled_is_exportable_once_validated()
+    {
+        // A server of its own whose public certificates pass validation at once.
+        await using var moto = await MotoServer.StartAsync(new Dictionary<string, string> { ["MOTO_ACM_VALIDATION_WAIT"] = "0" });
+        var acm = new AcmClient(new AwsJsonClient(fixture.Http, AwsServiceInfo.Acm, moto.ClientOptions(), MotoServer.Credentials));
+        var arn = await acm.RequestCertificateAsync(
+            new RequestCertificateRequest { DomainName = "www.example.com", ValidationMethod = AcmValidationMethod.Dns, Options = new AcmCertificateOptions { Export = AcmSetting.Enabled } },
+            CancellationToken.None);
+
+        var detail = await acm.DescribeCertificateAsync(arn, CancellationToken.None);
+        var exported = await acm.ExportCertificateAsync(arn, "public-passphrase"u8.ToArray(), CancellationToken.None);
+
+        Assert.Equal(AcmStatus.Issued, detail.Status);
+        Assert.Equal(AcmStatus.TypeAmazonIssued, detail.Type);
+        using var certificate = X509Certificate2.CreateFromPem(exported.Certificate);
+        using var key = RSA.Create();
+        key.ImportFromEncryptedPem(exported.PrivateKey, "public-passphrase"u8);
+        Assert.Equal(certificate.PublicKey.ExportSubjectPublicKeyInfo(), key.ExportSubjectPublicKeyInfo());
+    }
+
+    [Fact]
     public async Task An_exported_private_key_decrypts_with_the_passphrase_and_matches_the_certificate()
     {
         var arn = await _acm.RequestCertificateAsync(

@@ -43,9 +43,7 @@ public sealed class WebIdentityTests(FaultFixture fixture)
             var (exitCode, output) = await RunProbeAsync(proxy.Url, environment);
 
             Assert.True(exitCode == 0, output);
-            var values = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-                .Where(line => line.Contains('=', StringComparison.Ordinal))
-                .ToDictionary(line => line[..line.IndexOf('=', StringComparison.Ordinal)], line => line[(line.IndexOf('=', StringComparison.Ordinal) + 1)..]);
+            var values = Values(output);
             var accessKey = values["ACCESS_KEY"];
             Assert.StartsWith("ASIA", accessKey, StringComparison.Ordinal);
             Assert.Equal("True", values["HAS_TOKEN"]);
@@ -61,6 +59,41 @@ public sealed class WebIdentityTests(FaultFixture fixture)
             home.Delete(recursive: true);
         }
     }
+
+    [Fact]
+    public async Task Without_any_credentials_a_call_fails_with_credentials_unavailable_before_sending()
+    {
+        await using var proxy = await FaultProxy.StartAsync(fixture.Moto.Url);
+        var home = Directory.CreateTempSubdirectory("notary-nocreds-");
+        try
+        {
+            var (exitCode, output) = await RunProbeAsync(proxy.Url, new Dictionary<string, string>
+            {
+                ["HOME"] = home.FullName,
+                ["AWS_REGION"] = MotoServer.Region,
+                ["AWS_CONFIG_FILE"] = Path.Combine(home.FullName, "no-config"),
+                ["AWS_SHARED_CREDENTIALS_FILE"] = Path.Combine(home.FullName, "no-credentials"),
+                ["AWS_EC2_METADATA_DISABLED"] = "true",
+            });
+
+            Assert.True(exitCode == 3, output);
+            var values = Values(output);
+            Assert.Equal("CredentialsUnavailable", values["ERROR_CODE"]);
+            Assert.Equal("True", values["RETRYABLE"]);
+            Assert.StartsWith("CredentialsUnavailable: No AWS credentials were found", values["MESSAGE"], StringComparison.Ordinal);
+            Assert.Empty(proxy.Requests);
+        }
+        finally
+        {
+            home.Delete(recursive: true);
+        }
+    }
+
+    private static Dictionary<string, string> Values(string output) =>
+        output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Where(line => line.Contains('=', StringComparison.Ordinal))
+            .GroupBy(line => line[..line.IndexOf('=', StringComparison.Ordinal)])
+            .ToDictionary(group => group.Key, group => group.Last()[(group.Key.Length + 1)..]);
 
     private static async Task<(int ExitCode, string Output)> RunProbeAsync(Uri serviceUrl, IReadOnlyDictionary<string, string> environment)
     {

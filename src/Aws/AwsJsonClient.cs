@@ -155,7 +155,8 @@ public sealed class AwsJsonClient
                 catch (OperationCanceledException ex)
                 {
                     // Our per-attempt timeout, or the HttpClient's own: the service may be slow or the
-                    // connection stalled. The operations are idempotent (tokens) or read-only, so retry.
+                    // connection stalled. The service may still have done the work; Notary's writes
+                    // carry idempotency tokens, so the retry cannot do it twice.
                     failure = new Failure("RequestTimeout", $"No answer within {_options.RequestTimeout.TotalSeconds:0.###} s", null, null, Retryable: true, ex);
                 }
                 catch (HttpRequestException ex)

@@ -229,23 +229,25 @@ public sealed class FaultProxy : IAsyncDisposable
         var body = buffer.ToArray();
         var operation = OperationOf(context.Request, body);
 
-        int number;
         Fault? fault;
+        var record = new StrongBox<ProxiedRequest>();
         lock (_lock)
         {
-            number = ++_total;
+            var number = ++_total;
             var operationRequest = _counts[operation] = (_counts.TryGetValue(operation, out var count) ? count : 0) + 1;
             fault = _queued.TryGetValue(operation, out var queue) && queue.Count > 0 ? queue.Dequeue() : Plan.Next(operation, operationRequest, number);
-        }
 
-        var record = new StrongBox<ProxiedRequest>(new ProxiedRequest(
-            number,
-            operation,
-            context.Request.Headers.Authorization.ToString() is { Length: > 0 } authorization ? authorization : null,
-            context.Request.Headers["X-Amz-Security-Token"].ToString() is { Length: > 0 } token ? token : null,
-            fault,
-            UpstreamStatus: null,
-            Delivered: false));
+            // Listed on arrival (so counts and the list agree at any moment), completed as it goes.
+            record.Value = new ProxiedRequest(
+                number,
+                operation,
+                context.Request.Headers.Authorization.ToString() is { Length: > 0 } authorization ? authorization : null,
+                context.Request.Headers["X-Amz-Security-Token"].ToString() is { Length: > 0 } token ? token : null,
+                fault,
+                UpstreamStatus: null,
+                Delivered: false);
+            _requests.Add(record.Value);
+        }
 
         try
         {
@@ -254,7 +256,6 @@ public sealed class FaultProxy : IAsyncDisposable
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
             // The client gave up (its attempt timed out): nothing more to answer.
-            Remember(record.Value!);
         }
     }
 
@@ -263,11 +264,9 @@ public sealed class FaultProxy : IAsyncDisposable
         switch (fault?.Kind)
         {
             case FaultKind.Error:
-                Remember(record.Value!);
                 await WriteErrorAsync(context, fault);
                 return;
             case FaultKind.DropBeforeForward:
-                Remember(record.Value!);
                 context.Abort();
                 return;
             case FaultKind.SlowBeforeForward:
@@ -278,9 +277,9 @@ public sealed class FaultProxy : IAsyncDisposable
         using var upstream = await ForwardAsync(context, body);
         var answer = await upstream.Content.ReadAsByteArrayAsync(context.RequestAborted);
         record.Value = record.Value! with { UpstreamStatus = (int)upstream.StatusCode };
+        Remember(record.Value);
         if (fault?.Kind == FaultKind.DropAfterForward)
         {
-            Remember(record.Value);
             context.Abort();
             return;
         }
@@ -389,11 +388,16 @@ public sealed class FaultProxy : IAsyncDisposable
         || header.Equals("Content-Length", StringComparison.OrdinalIgnoreCase)
         || header.Equals("Upgrade", StringComparison.OrdinalIgnoreCase);
 
+    /// <summary>Replaces the request's entry with what is known now.</summary>
     private void Remember(ProxiedRequest record)
     {
         lock (_lock)
         {
-            _requests.Add(record);
+            var index = _requests.FindIndex(r => r.Number == record.Number);
+            if (index >= 0)
+            {
+                _requests[index] = record;
+            }
         }
     }
 }

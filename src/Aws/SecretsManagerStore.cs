@@ -15,9 +15,9 @@ namespace Notary.Aws;
 /// the store again within the window restores the secret.
 /// </summary>
 /// <remarks>
-/// Failures from AWS surface as <see cref="AwsServiceException"/>, whose message is
-/// <c>"{ErrorCode}: {AWS message}"</c>; AWS never echoes a secret value in an error message,
-/// so that text is safe for a status condition. A refusal the user must fix (too large, a name
+/// Failures of a write surface as <see cref="SecretStoreFailedException"/> (retried by the
+/// grain) whose message carries AWS's <c>"{ErrorCode}: {AWS message}"</c>; AWS never echoes a
+/// secret value in an error message, so that text is safe for a status condition. A refusal the user must fix (too large, a name
 /// taken by a secret Notary does not own) is a <see cref="SecretStoreRejectedException"/>.
 /// </remarks>
 public sealed class SecretsManagerStore(
@@ -121,7 +121,8 @@ public sealed class SecretsManagerStore(
         catch (AwsServiceException ex)
         {
             Log.SecretCallFailed(logger, operation, name, ex.ErrorCode);
-            throw;
+            // AWS words its errors without secret values: safe for the store's condition.
+            throw new SecretStoreFailedException($"Secrets Manager {operation} of {name} failed: {ex.Message}", ex);
         }
     }
 

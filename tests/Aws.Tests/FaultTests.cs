@@ -1,3 +1,4 @@
+using Notary.Grains.Abstractions.Ports;
 using System.Diagnostics;
 using Microsoft.Extensions.Options;
 using Notary.Aws.Tests.Support;
@@ -158,7 +159,8 @@ public sealed class FaultTests(FaultFixture fixture) : IAsyncLifetime
     {
         _proxy.Enqueue("DescribeSecret", Fault.Error(400, "AccessDeniedException", "User: arn:aws:sts::123456789012:assumed-role/notary/pod is not authorized to perform: secretsmanager:DescribeSecret"));
 
-        var error = await Assert.ThrowsAsync<AwsServiceException>(() => _store.PutAsync(SecretsManagerStoreTests.Write(_namespace, "web", [1]), CancellationToken.None));
+        var failure = await Assert.ThrowsAsync<SecretStoreFailedException>(() => _store.PutAsync(SecretsManagerStoreTests.Write(_namespace, "web", [1]), CancellationToken.None));
+        var error = Assert.IsType<AwsServiceException>(failure.InnerException);
 
         Assert.Equal(1, _proxy.Count("DescribeSecret"));
         Assert.Equal(0, _proxy.Count("CreateSecret"));

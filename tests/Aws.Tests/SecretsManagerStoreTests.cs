@@ -173,15 +173,18 @@ public sealed class SecretsManagerStoreTests
         var store = new SecretsManagerStore(client, Options.Create(new SecretsManagerStoreOptions { KmsKeyId = "alias/notary" }), _log.For<SecretsManagerStore>());
         var bytes = "SECRET-STORE-CONTENT"u8.ToArray();
 
-        var encryption = await Assert.ThrowsAsync<AwsServiceException>(() => store.PutAsync(Write(_namespace, "kms", bytes), CancellationToken.None));
-        var denied = await Assert.ThrowsAsync<AwsServiceException>(() => store.PutAsync(Write(_namespace, "kms", bytes), CancellationToken.None));
+        // The grain shows the message in the condition and retries: an operator fixes KMS or IAM.
+        var encryptionFailure = await Assert.ThrowsAsync<SecretStoreFailedException>(() => store.PutAsync(Write(_namespace, "kms", bytes), CancellationToken.None));
+        var deniedFailure = await Assert.ThrowsAsync<SecretStoreFailedException>(() => store.PutAsync(Write(_namespace, "kms", bytes), CancellationToken.None));
+        var encryption = Assert.IsType<AwsServiceException>(encryptionFailure.InnerException);
+        var denied = Assert.IsType<AwsServiceException>(deniedFailure.InnerException);
 
-        Assert.Equal("EncryptionFailure: Secrets Manager can't encrypt the protected secret text using the provided KMS key.", encryption.Message);
-        Assert.Equal("AccessDeniedException: User: arn:aws:sts::123456789012:assumed-role/notary/x is not authorized to perform: secretsmanager:DescribeSecret", denied.Message);
+        Assert.Equal($"Secrets Manager CreateSecret of notary/{_namespace}/kms failed: EncryptionFailure: Secrets Manager can't encrypt the protected secret text using the provided KMS key.", encryptionFailure.Message);
+        Assert.Equal($"Secrets Manager DescribeSecret of notary/{_namespace}/kms failed: AccessDeniedException: User: arn:aws:sts::123456789012:assumed-role/notary/x is not authorized to perform: secretsmanager:DescribeSecret", deniedFailure.Message);
         Assert.False(denied.Retryable);
         Assert.Equal(3, handler.Requests.Count);
         Assert.Contains("\"KmsKeyId\":\"alias/notary\"", handler.Requests[1].Body, StringComparison.Ordinal);
-        Assert.DoesNotContain("SECRET-STORE-CONTENT", encryption.ToString() + denied.ToString() + _log.Text, StringComparison.Ordinal);
+        Assert.DoesNotContain("SECRET-STORE-CONTENT", encryptionFailure.ToString() + deniedFailure.ToString() + _log.Text, StringComparison.Ordinal);
         Assert.Contains(_log.Lines, l => l.Contains("Secrets Manager CreateSecret on notary/" + _namespace + "/kms failed: EncryptionFailure", StringComparison.Ordinal));
     }
 

@@ -46,6 +46,8 @@ public sealed record PendingIssuance
     [Id(6)] public IReadOnlyList<ValidationRecord> ValidationRecords { get; init; } = [];
     [Id(7)] public string EventReason { get; init; } = "Issued";
     [Id(8)] public string Why { get; init; } = string.Empty;
+    /// <summary>How many times the ticket has been continued (the issuer backs off by it).</summary>
+    [Id(9)] public int Steps { get; init; }
 }
 
 /// <summary>
@@ -240,6 +242,7 @@ public sealed class CertificateGrain(
                 Purpose = purpose,
                 CurrentArn = S.Material?.Arn,
                 Ticket = S.Pending?.Ticket,
+                Step = S.Pending?.Steps ?? 0,
             };
 
             IssueProgress progress;
@@ -255,6 +258,13 @@ public sealed class CertificateGrain(
                 S.Pending = null;
                 _failures = 0;
                 return await IssuanceFailedAsync(new Problem(ex.Reason, $"Issuer \"{issuer.Name}\" rejected the certificate: {ex.Message}"));
+            }
+            catch (IssuerFailedException ex)
+            {
+                // Transient, with a message the issuer worded for users (e.g. an AWS error code).
+                Log.IssueFailed(logger, _resource.ToString(), ex.Reason, ex.Message);
+                ScheduleContinuation(NextRetryDelay());
+                return await IssuanceFailedAsync(new Problem(ex.Reason, $"Issuer \"{issuer.Name}\" failed: {ex.Message} Notary retries."));
             }
             catch (Exception ex)
             {
@@ -329,6 +339,7 @@ public sealed class CertificateGrain(
             Why = why,
         };
         var changed = S.Pending is null || S.Pending.Ticket != pending.Ticket || S.Pending.Reason != pending.Reason;
+        pending = pending with { Steps = S.Pending?.Ticket == pending.Ticket ? S.Pending.Steps + 1 : 0 };
         S.Pending = pending;
         var now = time.GetUtcNow();
         var generation = S.Origin?.Generation ?? 0;

@@ -153,7 +153,11 @@ public abstract class StoreGrain<TSpec>(
 
         _retry?.Dispose();
         var uid = S.Origin?.Uid;
-        await secretStore.DeleteAsync(Resource, kind, CancellationToken.None);
+        using (var step = Step())
+        {
+            await secretStore.DeleteAsync(Resource, kind, step.Token);
+        }
+
         await SyncCertificatesAsync(new HashSet<string>());
         await ReleaseAsync();
         await SyncMetadataAsync(null);
@@ -191,6 +195,13 @@ public abstract class StoreGrain<TSpec>(
             return await NotReadyAsync(new Problem(Reasons.ReconcileFailed, $"Rebuilding failed ({ex.GetType().Name}); Notary retries, and its log has the details."));
         }
     }
+
+    /// <summary>
+    /// Bounds one call to the secret store well inside Orleans' 30 s call timeout: a slow store
+    /// (a cloud API retrying throttled calls) fails this turn and is retried later, instead of
+    /// making every caller of the grain time out.
+    /// </summary>
+    private CancellationTokenSource Step() => new(TimeSpan.FromSeconds(20), time);
 
     /// <summary>A transient failure: try again after a delay that doubles per failure, capped.</summary>
     private void ScheduleRetry()
@@ -273,11 +284,18 @@ public abstract class StoreGrain<TSpec>(
         StoredLocation stored;
         try
         {
-            stored = await secretStore.PutAsync(write, CancellationToken.None);
+            using var step = Step();
+            stored = await secretStore.PutAsync(write, step.Token);
         }
         catch (SecretStoreRejectedException ex)
         {
             return await NotReadyAsync(new Problem(Reasons.StoreFailed, ex.Message));
+        }
+        catch (SecretStoreFailedException ex)
+        {
+            Log.StoreFailed(logger, kind.ToString(), Resource.ToString(), nameof(SecretStoreFailedException), ex.Message);
+            ScheduleRetry();
+            return await NotReadyAsync(new Problem(Reasons.StoreFailed, $"Writing the store failed: {ex.Message} Notary retries."));
         }
         catch (Exception ex)
         {

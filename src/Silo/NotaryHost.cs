@@ -1,4 +1,7 @@
 using k8s;
+using Microsoft.Extensions.Options;
+using Notary.Aws;
+using Notary.Aws.Acm;
 using Notary.Grains;
 using Notary.Grains.Abstractions.Ports;
 using Notary.Grains.Issuers;
@@ -12,8 +15,11 @@ public sealed record NotaryHostSettings
     /// <summary>How to reach the Kubernetes API.</summary>
     public required KubernetesClientConfiguration Kubernetes { get; init; }
 
-    /// <summary>The HTTP API (health, metrics, breach API) listens on 127.0.0.1 here.</summary>
+    /// <summary>The HTTP API (health, metrics, breach API) listens on this port.</summary>
     public int ApiPort { get; init; } = 8080;
+
+    /// <summary>The address the HTTP API binds: loopback in dev mode, every interface in a pod.</summary>
+    public string ApiAddress { get; init; } = "127.0.0.1";
 
     /// <summary>Orleans' silo-to-silo and gateway ports (localhost clustering).</summary>
     public int SiloPort { get; init; } = 11111;
@@ -36,7 +42,7 @@ public static class NotaryHost
         // Settings beside the binary (appsettings.json), wherever the process was started from.
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args ?? [], ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddInMemoryCollection(settings.Configuration);
-        builder.WebHost.UseUrls($"http://127.0.0.1:{settings.ApiPort}");
+        builder.WebHost.UseUrls($"http://{settings.ApiAddress}:{settings.ApiPort}");
         builder.UseOrleans(silo =>
         {
             silo.UseLocalhostClustering(settings.SiloPort, settings.GatewayPort);
@@ -47,9 +53,28 @@ public static class NotaryHost
         var services = builder.Services;
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<IKubernetes>(_ => new k8s.Kubernetes(settings.Kubernetes));
+        var backends = BackendOptions.From(builder.Configuration);
+        services.AddOptions<BackendOptions>().Configure(o =>
+        {
+            o.IssuerType = backends.IssuerType;
+            o.StoreType = backends.StoreType;
+        }).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<BackendOptions>, BackendOptionsValidator>();
+        if (backends.StoreType == BackendOptions.SecretsManagerStore)
+        {
+            // Registered before the watcher's Kubernetes adapters, which only fill what is missing.
+            services.AddNotarySecretsManagerStore(builder.Configuration);
+        }
+
         services.AddNotaryWatcher(builder.Configuration);
         services.AddSingleton<ICertificateIssuer>(sp => new BuiltInIssuer(sp.GetRequiredService<ICertificateAuthoritySource>(), sp.GetRequiredService<TimeProvider>()));
-        services.AddSingleton<IIssuerResolver>(sp => new IssuerResolver(sp.GetServices<ICertificateIssuer>(), BuiltInIssuer.DefaultName));
+        if (backends.IssuerType == BackendOptions.Acm)
+        {
+            services.AddNotaryAcmIssuer(builder.Configuration);
+        }
+
+        var defaultIssuer = backends.IssuerType == BackendOptions.Acm ? AcmIssuer.DefaultName : BuiltInIssuer.DefaultName;
+        services.AddSingleton<IIssuerResolver>(sp => new IssuerResolver(sp.GetServices<ICertificateIssuer>(), defaultIssuer));
         services.AddHealthChecks();
 
         var app = builder.Build();

@@ -1,4 +1,5 @@
 using Notary.Grains.Abstractions;
+using Notary.Grains.Abstractions.Ports;
 using Notary.Grains.Tests.Fakes;
 
 namespace Notary.Grains.Tests;
@@ -75,5 +76,26 @@ public sealed class FailureTests(ClusterFixture fx) : IDisposable
         fx.Store.Fail = false;
         await fx.Status.WaitReadyAsync(ResourceKind.Keystore, new ResourceKey(ns, "api"));
         Assert.NotNull(fx.Store.Get(ResourceKind.Keystore, new ResourceKey(ns, "api")));
+    }
+
+    [Fact]
+    public async Task A_store_failure_with_a_worded_cause_shows_it_and_is_retried_until_it_passes()
+    {
+        var ns = ClusterFixture.NewNamespace();
+        var fqdn = $"api.{ns}.svc.cluster.local";
+        var key = new ResourceKey(ns, "api-ks");
+        fx.Metadata.Set(ns, "notary-metadata", InMemoryMetadataSource.Json("password-1", "password-2"));
+        await fx.Grains.GetGrain<ICertificateGrain>($"{ns}/api").ApplyAsync(Cert(fqdn), V(1));
+        fx.Store.FailFor(key, new SecretStoreFailedException("Secrets Manager PutSecretValue failed: AccessDeniedException: User is not authorized to perform secretsmanager:PutSecretValue."));
+
+        var failed = await fx.Grains.GetGrain<IKeystoreGrain>(key.ToString()).ApplyAsync(new KeystoreSpec { Fqdn = fqdn, CertName = "api" }, V(1));
+        Assert.Equal(Reasons.StoreFailed, failed.Condition(Conditions.Ready)!.Reason);
+        Assert.Contains("AccessDeniedException: User is not authorized", failed.Condition(Conditions.Ready)!.Message, StringComparison.Ordinal);
+        Assert.Contains(fx.Events.For(key), e => e.Severity == EventSeverity.Warning && e.Message.Contains("AccessDeniedException", StringComparison.Ordinal));
+
+        // The operator fixes the policy: the store is written with no new apply.
+        fx.Store.Recover(key);
+        await fx.Status.WaitReadyAsync(ResourceKind.Keystore, key);
+        Assert.NotNull(fx.Store.Get(ResourceKind.Keystore, key));
     }
 }

@@ -30,6 +30,8 @@ public sealed record IssueRequest
     /// issuance instead of starting another.
     /// </summary>
     [Id(10)] public string? Ticket { get; init; }
+    /// <summary>How many times this <see cref="Ticket"/> was continued already; issuers back off their polling by it.</summary>
+    [Id(11)] public int Step { get; init; }
 }
 
 /// <summary>Why a certificate is issued.</summary>
@@ -111,6 +113,22 @@ public sealed class IssuerRejectedException : Exception
     public IssuerRejectedException(string message) : this("IssueRejected", message) { }
     public IssuerRejectedException(string message, Exception inner) : base(message, inner) => Reason = "IssueRejected";
     public IssuerRejectedException(string reason, string message) : base(message) => Reason = reason;
+
+    public string Reason { get; }
+}
+
+/// <summary>
+/// A failure the issuer expects to pass (the CA is unavailable, access is denied until an
+/// operator fixes a policy) with a message worded for users and free of secrets: shown in the
+/// condition, and retried with backoff.
+/// </summary>
+public sealed class IssuerFailedException : Exception
+{
+    public IssuerFailedException() : this("IssueFailed", "The issuer failed.") { }
+    public IssuerFailedException(string message) : this("IssueFailed", message) { }
+    public IssuerFailedException(string message, Exception inner) : this("IssueFailed", message, inner) { }
+    public IssuerFailedException(string reason, string message) : base(message) => Reason = reason;
+    public IssuerFailedException(string reason, string message, Exception inner) : base(message, inner) => Reason = reason;
 
     public string Reason { get; }
 }

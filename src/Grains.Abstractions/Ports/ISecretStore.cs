@@ -29,6 +29,18 @@ public sealed class SecretStoreRejectedException : Exception
     public SecretStoreRejectedException(string message, Exception inner) : base(message, inner) { }
 }
 
+/// <summary>
+/// A failure the store expects to pass (throttled past its retries, access denied until an
+/// operator fixes a policy, a KMS key disabled) with a message worded for users and free of
+/// secrets (e.g. an AWS error code and message): shown in the condition and retried with backoff.
+/// </summary>
+public sealed class SecretStoreFailedException : Exception
+{
+    public SecretStoreFailedException() { }
+    public SecretStoreFailedException(string message) : base(message) { }
+    public SecretStoreFailedException(string message, Exception inner) : base(message, inner) { }
+}
+
 /// <summary>Port: the secret store (Kubernetes Secrets, AWS Secrets Manager).</summary>
 public interface ISecretStore
 {

@@ -49,10 +49,10 @@ public sealed class InMemorySecretStore : ISecretStore
 
     public bool Fail { get => _fail; set => _fail = value; }
 
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<ResourceKey, bool> _failing = new();
+    private readonly ConcurrentDictionary<ResourceKey, Exception> _failing = new();
 
-    /// <summary>Fails issuance for one resource only, so other tests in the collection are unaffected.</summary>
-    public void FailFor(ResourceKey resource) => _failing[resource] = true;
+    /// <summary>Fails writes of one resource only (with <paramref name="error"/>), so other tests in the collection are unaffected.</summary>
+    public void FailFor(ResourceKey resource, Exception error) => _failing[resource] = error;
 
     public void Recover(ResourceKey resource) => _failing.TryRemove(resource, out _);
 
@@ -63,6 +63,11 @@ public sealed class InMemorySecretStore : ISecretStore
         if (Fail)
         {
             throw new IOException("secret store unavailable (test)");
+        }
+
+        if (_failing.TryGetValue(write.Resource, out var error))
+        {
+            throw error;
         }
 
         Interlocked.Increment(ref _puts);

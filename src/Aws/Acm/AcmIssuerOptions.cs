@@ -1,0 +1,91 @@
+using Microsoft.Extensions.Options;
+
+namespace Notary.Aws.Acm;
+
+/// <summary>
+/// The ACM issuer (configuration section <c>Notary:Issuer:Acm</c>, or environment variables
+/// such as <c>Notary__Issuer__Acm__PrivateCaArn</c>). Credentials come from the standard AWS
+/// chain (environment, profile, web identity / IRSA, instance metadata).
+/// </summary>
+public sealed class AcmIssuerOptions
+{
+    public const string SectionName = "Notary:Issuer:Acm";
+
+    /// <summary>The AWS region of ACM; falls back to AWS_REGION, then AWS_DEFAULT_REGION.</summary>
+    public string? Region { get; set; }
+
+    /// <summary>An endpoint override (e.g. a VPC endpoint, or moto in tests); null uses the region's endpoint.</summary>
+    public string? ServiceUrl { get; set; }
+
+    /// <summary>The ACM Private CA that issues Private certificates; without it only Public ones can be issued.</summary>
+    public string? PrivateCaArn { get; set; }
+
+    /// <summary>
+    /// What happens to a certificate in ACM when Notary no longer uses it (the Certificate was
+    /// deleted, or a newer certificate replaced it): <c>Delete</c> (the default: nothing is
+    /// left behind to pay for or to leak) or <c>Keep</c>.
+    /// </summary>
+    public string OnRetire { get; set; } = "Delete";
+
+    /// <summary>How often to look at a certificate that ACM is still issuing (doubled per look, capped by <see cref="MaxPollInterval"/>).</summary>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>How often to look at a Public certificate waiting for its DNS validation records.</summary>
+    public TimeSpan ValidationPollInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    public TimeSpan MaxPollInterval { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Per HTTP attempt; the client retries throttling, 5xx and dropped connections.</summary>
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    public int MaxAttempts { get; set; } = 5;
+
+    /// <summary>First retry delay (full jitter, doubling per attempt).</summary>
+    public TimeSpan BaseDelay { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    public TimeSpan MaxDelay { get; set; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>The client part of these options.</summary>
+    public AwsClientOptions ToClientOptions() => new()
+    {
+        Region = Region,
+        ServiceUrl = ServiceUrl,
+        RequestTimeout = RequestTimeout,
+        MaxAttempts = MaxAttempts,
+        BaseDelay = BaseDelay,
+        MaxDelay = MaxDelay,
+    };
+
+    internal bool DeletesRetired => string.Equals(OnRetire, "Delete", StringComparison.OrdinalIgnoreCase);
+}
+
+/// <summary>Refuses ACM settings that cannot work, saying how to fix them.</summary>
+public sealed class AcmIssuerOptionsValidator : IValidateOptions<AcmIssuerOptions>
+{
+    private const string S = AcmIssuerOptions.SectionName;
+
+    public ValidateOptionsResult Validate(string? name, AcmIssuerOptions options)
+    {
+        // Region, endpoint, timeouts and attempts: the checks every AWS client shares.
+        var failures = new List<string>(options.ToClientOptions().Validate(S));
+        if (!string.IsNullOrEmpty(options.PrivateCaArn) && !options.PrivateCaArn.StartsWith("arn:", StringComparison.Ordinal))
+        {
+            failures.Add($"{S}:PrivateCaArn \"{options.PrivateCaArn}\" is not an ARN: give the ACM Private CA's ARN, arn:aws:acm-pca:REGION:ACCOUNT:certificate-authority/ID.");
+        }
+
+        if (!(string.Equals(options.OnRetire, "Delete", StringComparison.OrdinalIgnoreCase) || string.Equals(options.OnRetire, "Keep", StringComparison.OrdinalIgnoreCase)))
+        {
+            failures.Add($"{S}:OnRetire \"{options.OnRetire}\" must be Delete (remove certificates Notary no longer uses from ACM) or Keep.");
+        }
+
+        foreach (var (key, value) in new[] { ("PollInterval", options.PollInterval), ("ValidationPollInterval", options.ValidationPollInterval), ("MaxPollInterval", options.MaxPollInterval) })
+        {
+            if (value <= TimeSpan.Zero || value > TimeSpan.FromHours(1))
+            {
+                failures.Add($"{S}:{key} {value} must be positive and at most an hour, e.g. \"00:00:30\".");
+            }
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}

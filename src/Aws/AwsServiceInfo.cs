@@ -1,0 +1,14 @@
+namespace Notary.Aws;
+
+/// <summary>
+/// What distinguishes one AWS JSON 1.1 service on the wire, as its botocore service model states
+/// it: the endpoint host prefix, the X-Amz-Target prefix and the SigV4 signing name.
+/// </summary>
+public sealed record AwsServiceInfo(string EndpointPrefix, string TargetPrefix, string SigningName)
+{
+    /// <summary>AWS Certificate Manager (acm 2015-12-08).</summary>
+    public static AwsServiceInfo Acm { get; } = new("acm", "CertificateManager", "acm");
+
+    /// <summary>AWS Secrets Manager (secretsmanager 2017-10-17).</summary>
+    public static AwsServiceInfo SecretsManager { get; } = new("secretsmanager", "secretsmanager", "secretsmanager");
+}

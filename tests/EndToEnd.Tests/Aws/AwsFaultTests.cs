@@ -1,5 +1,6 @@
 using System.Text;
 using Notary.Aws.Tests.Support;
+using Xunit.Abstractions;
 using static Notary.EndToEnd.Tests.Aws.Manifests;
 
 namespace Notary.EndToEnd.Tests.Aws;
@@ -11,12 +12,15 @@ namespace Notary.EndToEnd.Tests.Aws;
 /// Ready, without duplicates in AWS, without a retry storm.
 /// </summary>
 [Collection(AwsCollection.Name)]
-public sealed class AwsFaultTests(AwsFixture fx)
+public sealed class AwsFaultTests(AwsFixture fx, ITestOutputHelper output)
 {
     private const int Services = 4;
 
     /// <summary>The ACM calls of one fault-free Private issuance: RequestCertificate, DescribeCertificate (moto issues at once), ExportCertificate, AddTagsToCertificate.</summary>
     private static readonly string[] AcmOperations = ["RequestCertificate", "DescribeCertificate", "ExportCertificate", "AddTagsToCertificate"];
+
+    /// <summary>The Secrets Manager calls of one fault-free new store.</summary>
+    private static readonly string[] StoreOperations = ["DescribeSecret", "CreateSecret"];
 
     /// <summary>Longer than the per-attempt timeout: the client abandons the attempt and retries.</summary>
     private static readonly TimeSpan Slow = AwsFixture.RequestTimeout + TimeSpan.FromSeconds(1.5);
@@ -83,6 +87,7 @@ public sealed class AwsFaultTests(AwsFixture fx)
 
         var requests = fx.Proxy.Requests;
         var report = Report(requests);
+        output.WriteLine(report);
 
         // Every planned fault was injected.
         foreach (var (operation, faults) in Plan)
@@ -123,6 +128,13 @@ public sealed class AwsFaultTests(AwsFixture fx)
 
         Assert.True(total <= (2 * AcmOperations.Length * Services) + acmFaults, $"{total} ACM attempts for {Services} certificates with {acmFaults} planned faults\n{report}");
         Assert.Equal(total, requests.Count(r => AcmOperations.Contains(r.Operation)));
+
+        // The same reasoning for the stores: a new store costs DescribeSecret (not found) and
+        // CreateSecret; 2 stores per service.
+        var storeFaults = StoreOperations.Sum(operation => Plan[operation].Count);
+        var storeAttempts = requests.Count(r => r.Resource?.StartsWith($"notary/{ns}/", StringComparison.Ordinal) == true);
+        Assert.True(storeAttempts <= (2 * StoreOperations.Length * 2 * Services) + storeFaults, $"{storeAttempts} Secrets Manager attempts for {2 * Services} stores with {storeFaults} planned faults\n{report}");
+        Assert.Equal(storeAttempts, requests.Count(r => !AcmOperations.Contains(r.Operation)));
 
         // No call was attempted more than MaxAttempts times: the attempts of one call carry the
         // same body, and a call ends with an answer passed on to the client.

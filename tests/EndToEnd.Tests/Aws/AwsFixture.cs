@@ -17,7 +17,7 @@ namespace Notary.EndToEnd.Tests.Aws;
 public sealed class AwsFixture : DevFixture
 {
     /// <summary>Seconds moto keeps a Public certificate in PENDING_VALIDATION.</summary>
-    public const int ValidationWaitSeconds = 5;
+    public const int ValidationWaitSeconds = 6;
 
     /// <summary>HTTP attempts per AWS call, the first included (Notary's MaxAttempts for both clients).</summary>
     public const int MaxAttempts = 4;

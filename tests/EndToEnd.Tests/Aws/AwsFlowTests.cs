@@ -141,16 +141,26 @@ public sealed class AwsFlowTests(AwsFixture fx)
 
         // moto keeps the certificate in PENDING_VALIDATION for a few seconds.
         await fx.OkAsync("wait", "--for=jsonpath={.status.conditions[?(@.type==\"Ready\")].reason}=PendingValidation", "cert/shop", "-n", ns, "--timeout=30s");
-        var name = await fx.OkAsync("get", "cert", "shop", "-n", ns, "-o", "jsonpath={.status.validationRecords[0].name}");
-        var type = await fx.OkAsync("get", "cert", "shop", "-n", ns, "-o", "jsonpath={.status.validationRecords[0].type}");
-        var value = await fx.OkAsync("get", "cert", "shop", "-n", ns, "-o", "jsonpath={.status.validationRecords[0].value}");
-        var pending = await StatusAsync("cert", ns, "shop");
-        Assert.Equal(("False", "PendingValidation"), (Ready(pending).Status, Ready(pending).Reason));
-        Assert.Contains(name, Ready(pending).Message, StringComparison.Ordinal);
+
+        // One read, so reason, message and records come from the same status.
+        var snapshot = await fx.OkAsync("get", "cert", "shop", "-n", ns, "-o",
+            "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}{\"\\n\"}"
+            + "{.status.conditions[?(@.type==\"Ready\")].reason}{\"\\n\"}"
+            + "{.status.conditions[?(@.type==\"Ready\")].message}{\"\\n\"}"
+            + "{range .status.validationRecords[*]}{.name}{\"\\t\"}{.type}{\"\\t\"}{.value}{\"\\n\"}{end}");
+        var lines = snapshot.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(lines.Length == 4, snapshot);
+        Assert.Equal(("False", "PendingValidation"), (lines[0], lines[1]));
+        var fields = lines[3].Split('\t');
+        Assert.Equal(3, fields.Length);
+        var (name, type, value) = (fields[0], fields[1], fields[2]);
+        Assert.Contains($"{name} {type} {value}", lines[2], StringComparison.Ordinal);
 
         // The very record ACM asks for.
         var arn = Assert.Single(await fx.Acm.ListCertificatesAsync(allStatuses: true, CancellationToken.None), c => c.DomainName == fqdn).CertificateArn!;
         var detail = await fx.Acm.DescribeCertificateAsync(arn, CancellationToken.None);
+        Assert.Equal("AMAZON_ISSUED", detail.Type);
+        Assert.Equal(Notary.Aws.AcmSetting.Enabled, detail.Options?.Export);
         var record = Assert.Single(detail.DomainValidationOptions!).ResourceRecord!;
         Assert.Equal((record.Name, record.Type, record.Value), (name, type, value));
         Assert.EndsWith($".{fqdn}.", name, StringComparison.Ordinal);

@@ -14,6 +14,11 @@ fi
 
 # kubectl (v1.32) ships with the machine image; no registry here offers it, so say so plainly.
 command -v kubectl >/dev/null 2>&1 || { echo "kubectl is required on PATH (the DevCluster and end-to-end tests drive it)"; exit 1; }
+# moto_server (moto 5, with ACM, ACM PCA, Secrets Manager and STS) ships with the machine's Python
+# like kubectl ships with the image; PyPI is not reachable here, so it cannot be installed on the fly.
+command -v moto_server >/dev/null 2>&1 || { echo "moto_server is required on PATH (the AWS client tests run against it); it comes with the machine's Python (pip package moto[server])"; exit 1; }
+# The AWS tests also read tags back with the AWS CLI and the service models from its botocore.
+command -v aws >/dev/null 2>&1 && python3 -c "import botocore" 2>/dev/null || { echo "the AWS CLI and python3 with botocore are required (the AWS client tests compare with botocore's service models)"; exit 1; }
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 dotnet restore Notary.Actors.sln

@@ -155,7 +155,8 @@ public sealed class AwsJsonClient
                 catch (OperationCanceledException ex)
                 {
                     // Our per-attempt timeout, or the HttpClient's own: the service may be slow or the
-                    // connection stalled. The operations are idempotent (tokens) or read-only, so retry.
+                    // connection stalled. The service may still have done the work; Notary's writes
+                    // carry idempotency tokens, so the retry cannot do it twice.
                     failure = new Failure("RequestTimeout", $"No answer within {_options.RequestTimeout.TotalSeconds:0.###} s", null, null, Retryable: true, ex);
                 }
                 catch (HttpRequestException ex)
@@ -166,10 +167,10 @@ public sealed class AwsJsonClient
                 {
                     failure = new Failure("ConnectionFailure", ex.Message, null, null, Retryable: true, ex);
                 }
-                catch (AmazonClientException ex)
+                catch (Exception ex) when (ex is AmazonClientException or AmazonServiceException)
                 {
                     // Refreshing credentials (e.g. web identity through STS) failed while signing.
-                    throw new AwsServiceException(operation, "CredentialsUnavailable", $"AWS credentials could not be refreshed: {ex.Message}", null, retryable: true, attempt);
+                    throw CredentialsFailure(operation, ex, attempt);
                 }
             }
 
@@ -342,11 +343,29 @@ public sealed class AwsJsonClient
         {
             return await current.ConfigureAwait(false);
         }
-        catch (AmazonClientException ex)
+        catch (Exception ex) when (ex is AmazonClientException or AmazonServiceException)
         {
-            throw new AwsServiceException(operation, "CredentialsUnavailable", $"No AWS credentials were found: {ex.Message}", null, retryable: true);
+            throw CredentialsFailure(operation, ex, attempts: 1);
         }
     }
+
+    /// <summary>
+    /// No credentials: none configured (AmazonClientException), or STS refused or failed to give
+    /// them (AmazonServiceException, e.g. AccessDenied for AssumeRoleWithWebIdentity). Retryable
+    /// unless STS said something retrying cannot fix; the SDK's message names no secret.
+    /// </summary>
+    private static AwsServiceException CredentialsFailure(string operation, Exception exception, int attempts) => exception switch
+    {
+        AmazonServiceException sts => new AwsServiceException(
+            operation,
+            "CredentialsUnavailable",
+            $"AWS credentials could not be obtained: {sts.ErrorCode}: {sts.Message}",
+            sts.StatusCode,
+            IsRetryable(sts.StatusCode, sts.ErrorCode ?? ""),
+            attempts,
+            sts.RequestId),
+        _ => new AwsServiceException(operation, "CredentialsUnavailable", $"No AWS credentials were found: {exception.Message}", null, retryable: true, attempts),
+    };
 
     private void Record(string operation, string outcome) =>
         AttemptsCounter.Add(1, new("service", Service.SigningName), new("operation", operation), new("outcome", outcome));

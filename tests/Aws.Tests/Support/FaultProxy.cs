@@ -242,25 +242,27 @@ public sealed class FaultProxy : IAsyncDisposable
         var body = buffer.ToArray();
         var operation = OperationOf(context.Request, body);
 
-        int number;
         Fault? fault;
+        var record = new StrongBox<ProxiedRequest>();
         lock (_lock)
         {
-            number = ++_total;
+            var number = ++_total;
             var operationRequest = _counts[operation] = (_counts.TryGetValue(operation, out var count) ? count : 0) + 1;
             fault = _queued.TryGetValue(operation, out var queue) && queue.Count > 0 ? queue.Dequeue() : Plan.Next(operation, operationRequest, number);
-        }
 
-        var record = new StrongBox<ProxiedRequest>(new ProxiedRequest(
-            number,
-            operation,
-            context.Request.Headers.Authorization.ToString() is { Length: > 0 } authorization ? authorization : null,
-            context.Request.Headers["X-Amz-Security-Token"].ToString() is { Length: > 0 } token ? token : null,
-            fault,
-            UpstreamStatus: null,
-            Delivered: false,
-            ResourceOf(body),
-            Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(body))[..16]));
+            // Listed on arrival (so counts and the list agree at any moment), completed as it goes.
+            record.Value = new ProxiedRequest(
+                number,
+                operation,
+                context.Request.Headers.Authorization.ToString() is { Length: > 0 } authorization ? authorization : null,
+                context.Request.Headers["X-Amz-Security-Token"].ToString() is { Length: > 0 } token ? token : null,
+                fault,
+                UpstreamStatus: null,
+                Delivered: false,
+                ResourceOf(body),
+                Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(body))[..16]);
+            _requests.Add(record.Value);
+        }
 
         try
         {
@@ -269,7 +271,6 @@ public sealed class FaultProxy : IAsyncDisposable
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
             // The client gave up (its attempt timed out): nothing more to answer.
-            Remember(record.Value!);
         }
     }
 
@@ -278,11 +279,9 @@ public sealed class FaultProxy : IAsyncDisposable
         switch (fault?.Kind)
         {
             case FaultKind.Error:
-                Remember(record.Value!);
                 await WriteErrorAsync(context, fault);
                 return;
             case FaultKind.DropBeforeForward:
-                Remember(record.Value!);
                 context.Abort();
                 return;
             case FaultKind.SlowBeforeForward:
@@ -293,6 +292,7 @@ public sealed class FaultProxy : IAsyncDisposable
         using var upstream = await ForwardAsync(context, body);
         var answer = await upstream.Content.ReadAsByteArrayAsync(context.RequestAborted);
         record.Value = record.Value! with { UpstreamStatus = (int)upstream.StatusCode };
+        Remember(record.Value);
         if (OnAnswered is { } onAnswered)
         {
             await onAnswered(record.Value);
@@ -300,7 +300,6 @@ public sealed class FaultProxy : IAsyncDisposable
 
         if (fault?.Kind == FaultKind.DropAfterForward)
         {
-            Remember(record.Value);
             context.Abort();
             return;
         }
@@ -434,11 +433,16 @@ public sealed class FaultProxy : IAsyncDisposable
         || header.Equals("Content-Length", StringComparison.OrdinalIgnoreCase)
         || header.Equals("Upgrade", StringComparison.OrdinalIgnoreCase);
 
+    /// <summary>Replaces the request's entry with what is known now.</summary>
     private void Remember(ProxiedRequest record)
     {
         lock (_lock)
         {
-            _requests.Add(record);
+            var index = _requests.FindIndex(r => r.Number == record.Number);
+            if (index >= 0)
+            {
+                _requests[index] = record;
+            }
         }
     }
 }

@@ -24,22 +24,31 @@ public static class Program
     }
 
     /// <summary>
-    /// Resolves the default chain, prints the access key it yields (never the secret key or
-    /// session token), then lists ACM certificates through <paramref name="serviceUrl"/> with a
-    /// client that resolves the chain itself.
+    /// Lists ACM certificates through <paramref name="serviceUrl"/> with a client that resolves
+    /// the default chain itself, then prints the access key the chain yields (never the secret
+    /// key or the session token). A failed call prints its error code and exits with 3.
     /// </summary>
     private static async Task<int> WebIdentityProbeAsync(Uri serviceUrl)
     {
+        using var http = AwsClients.CreateHttpClient();
+        var acm = AwsClients.CreateAcm(new AwsClientOptions { ServiceUrl = serviceUrl.AbsoluteUri, MaxAttempts = 2 }, http, NullLoggerFactory.Instance);
+        try
+        {
+            var certificates = await acm.ListCertificatesAsync(allStatuses: false, CancellationToken.None);
+            Console.WriteLine($"LISTED={certificates.Count}");
+        }
+        catch (AwsServiceException ex)
+        {
+            Console.WriteLine($"ERROR_CODE={ex.ErrorCode}");
+            Console.WriteLine($"RETRYABLE={ex.Retryable}");
+            Console.WriteLine($"MESSAGE={ex.Message}");
+            return 3;
+        }
+
         var credentials = await DefaultAWSCredentialsIdentityResolver.GetCredentialsAsync(null);
         var resolved = await credentials.GetCredentialsAsync();
-        Console.WriteLine($"CREDENTIALS_TYPE={credentials.GetType().Name}");
         Console.WriteLine($"ACCESS_KEY={resolved.AccessKey}");
         Console.WriteLine($"HAS_TOKEN={resolved.UseToken}");
-
-        using var http = AwsClients.CreateHttpClient();
-        var acm = AwsClients.CreateAcm(new AwsClientOptions { ServiceUrl = serviceUrl.AbsoluteUri }, http, NullLoggerFactory.Instance);
-        var certificates = await acm.ListCertificatesAsync(allStatuses: false, CancellationToken.None);
-        Console.WriteLine($"LISTED={certificates.Count}");
         return 0;
     }
 }

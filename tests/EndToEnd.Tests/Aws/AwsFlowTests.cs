@@ -115,6 +115,25 @@ public sealed class AwsFlowTests(AwsFixture fx)
         Assert.Contains($"Owner: CN={orders}", truststore.StdOut, StringComparison.Ordinal);
         Assert.Contains($"Owner: CN={payments}", truststore.StdOut, StringComparison.Ordinal);
 
+        // A spec change re-issues: a new ACM certificate with the new name, the old one retired
+        // (deleted from ACM), and the keystore rewritten as a new version of the same secret.
+        await fx.OkAsync("patch", "cert", "orders", "-n", ns, "--type", "merge", "-p", $$$"""{"spec":{"alt":["orders.{{{ns}}}"]}}""");
+        await fx.OkAsync("wait", "--for=jsonpath={.status.revision}=2", "cert/orders", "-n", ns, "--timeout=60s");
+        await fx.OkAsync("wait", "--for=jsonpath={.status.certificateRevision}=2", "ks/orders-keystore", "-n", ns, "--timeout=60s");
+        var reissued = await StatusAsync("cert", ns, "orders");
+        var newArn = reissued.GetProperty("arn").GetString()!;
+        Assert.NotEqual(arns["orders"], newArn);
+        Assert.Contains($"orders.{ns}", (await fx.Acm.DescribeCertificateAsync(newArn, CancellationToken.None)).SubjectAlternativeNames!);
+        await EventuallyAsync(
+            async () => !(await fx.Acm.ListCertificatesAsync(allStatuses: true, CancellationToken.None)).Any(c => c.CertificateArn == arns["orders"]),
+            $"the replaced certificate {arns["orders"]} is deleted from ACM");
+        var rewritten = await fx.SecretsManager.GetSecretValueAsync($"notary/{ns}/orders-keystore", null, CancellationToken.None);
+        var again = await ToolRunner.RunAsync("keytool", "-list", "-v", "-keystore", fx.Write($"{ns}-orders-keystore-2", rewritten.SecretBinary!), "-storetype", "PKCS12", "-storepass", KeystorePassword);
+        Assert.True(again.ExitCode == 0, again.ToString());
+        Assert.Contains($"DNSName: orders.{ns}", again.StdOut.Split('\n').Select(l => l.Trim()));
+        Assert.Contains($"Serial number: {reissued.GetProperty("serialNumber").GetString()!.TrimStart('0').ToLowerInvariant()}", again.StdOut, StringComparison.Ordinal);
+        arns["orders-reissued"] = newArn;
+
         // Deleting everything waits on Notary's finalizers: the secrets are scheduled for deletion
         // (recoverable for the configured window) and the ACM certificates are deleted.
         await fx.OkAsync("delete", "truststores,keystores,certificates", "--all", "-n", ns, "--timeout=90s");
@@ -204,6 +223,17 @@ public sealed class AwsFlowTests(AwsFixture fx)
         Assert.DoesNotContain(fx.Proxy.Requests, r => r.Resource == fqdn);
         Assert.DoesNotContain(await fx.Acm.ListCertificatesAsync(allStatuses: true, CancellationToken.None), c => c.DomainName == fqdn);
         await fx.OkAsync("delete", "cert", "big", "-n", ns, "--timeout=60s");
+    }
+
+    /// <summary>Polls <paramref name="condition"/> until it holds, failing with <paramref name="what"/> after a deadline.</summary>
+    private static async Task EventuallyAsync(Func<Task<bool>> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"Timed out waiting until {what}.");
+            await Task.Delay(200);
+        }
     }
 
     private static int Count(string text, string what)

@@ -115,6 +115,15 @@ public sealed class AwsFlowTests(AwsFixture fx)
         Assert.Contains($"Owner: CN={orders}", truststore.StdOut, StringComparison.Ordinal);
         Assert.Contains($"Owner: CN={payments}", truststore.StdOut, StringComparison.Ordinal);
 
+        // A store deleted and created again within the recovery window gets its secret back.
+        var keystoreArn = (await StatusAsync("ks", ns, "orders-keystore")).GetProperty("location").GetString();
+        await fx.OkAsync("delete", "ks", "orders-keystore", "-n", ns, "--timeout=60s");
+        Assert.NotNull((await fx.SecretsManager.DescribeSecretAsync($"notary/{ns}/orders-keystore", CancellationToken.None))!.DeletedDate);
+        await ApplyAsync(Keystore(ns, "orders-keystore", orders, "orders", "PKCS12"));
+        await fx.OkAsync("wait", "--for=condition=Ready", "ks/orders-keystore", "-n", ns, "--timeout=60s");
+        Assert.Equal(keystoreArn, (await StatusAsync("ks", ns, "orders-keystore")).GetProperty("location").GetString());
+        Assert.Null((await fx.SecretsManager.DescribeSecretAsync($"notary/{ns}/orders-keystore", CancellationToken.None))!.DeletedDate);
+
         // A spec change re-issues: a new ACM certificate with the new name, the old one retired
         // (deleted from ACM), and the keystore rewritten as a new version of the same secret.
         await fx.OkAsync("patch", "cert", "orders", "-n", ns, "--type", "merge", "-p", $$$"""{"spec":{"alt":["orders.{{{ns}}}"]}}""");

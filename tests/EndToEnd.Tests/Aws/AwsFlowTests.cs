@@ -86,7 +86,7 @@ public sealed class AwsFlowTests(AwsFixture fx)
         Assert.Equal([0xFE, 0xED, 0xFE, 0xED], File.ReadAllBytes(files["orders-truststore"])[..4]);
 
         // The keystore: the private key under the certificate's name, with the leaf and ACM's chain.
-        var keystore = await ToolRunner.RunAsync("keytool", "-list", "-v", "-keystore", files["orders-keystore"], "-storetype", "PKCS12", "-storepass", KeystorePassword);
+        var keystore = await KeytoolListAsync(files["orders-keystore"], "PKCS12", KeystorePassword);
         Assert.True(keystore.ExitCode == 0, keystore.ToString());
         Assert.Contains("Your keystore contains 1 entry", keystore.StdOut, StringComparison.Ordinal);
         Assert.Contains("Alias name: orders", keystore.StdOut, StringComparison.Ordinal);
@@ -100,7 +100,7 @@ public sealed class AwsFlowTests(AwsFixture fx)
 
         // The truststore: a trustedCertEntry for its own certificate, the upstream one, and every
         // distinct CA of their chains; the aliases are those the status lists.
-        var truststore = await ToolRunner.RunAsync("keytool", "-list", "-v", "-keystore", files["orders-truststore"], "-storetype", "JKS", "-storepass", TruststorePassword);
+        var truststore = await KeytoolListAsync(files["orders-truststore"], "JKS", TruststorePassword);
         Assert.True(truststore.ExitCode == 0, truststore.ToString());
         var entries = (await StatusAsync("ts", ns, "orders-truststore")).GetProperty("entries").EnumerateArray().Select(e => e.GetString()!).ToList();
         var distinctCas = chains["orders"].Concat(chains["payments"]).Distinct(StringComparer.Ordinal).Count();
@@ -137,7 +137,7 @@ public sealed class AwsFlowTests(AwsFixture fx)
             async () => !(await fx.Acm.ListCertificatesAsync(allStatuses: true, CancellationToken.None)).Any(c => c.CertificateArn == arns["orders"]),
             $"the replaced certificate {arns["orders"]} is deleted from ACM");
         var rewritten = await fx.SecretsManager.GetSecretValueAsync($"notary/{ns}/orders-keystore", null, CancellationToken.None);
-        var again = await ToolRunner.RunAsync("keytool", "-list", "-v", "-keystore", fx.Write($"{ns}-orders-keystore-2", rewritten.SecretBinary!), "-storetype", "PKCS12", "-storepass", KeystorePassword);
+        var again = await KeytoolListAsync(fx.Write($"{ns}-orders-keystore-2", rewritten.SecretBinary!), "PKCS12", KeystorePassword);
         Assert.True(again.ExitCode == 0, again.ToString());
         Assert.Contains($"DNSName: orders.{ns}", again.StdOut.Split('\n').Select(l => l.Trim()));
         Assert.Contains($"Serial number: {reissued.GetProperty("serialNumber").GetString()!.TrimStart('0').ToLowerInvariant()}", again.StdOut, StringComparison.Ordinal);
@@ -233,6 +233,13 @@ public sealed class AwsFlowTests(AwsFixture fx)
         Assert.DoesNotContain(await fx.Acm.ListCertificatesAsync(allStatuses: true, CancellationToken.None), c => c.DomainName == fqdn);
         await fx.OkAsync("delete", "cert", "big", "-n", ns, "--timeout=60s");
     }
+
+    /// <summary>keytool -list -v; the password goes through the environment, so no message (a timeout's included) quotes it.</summary>
+    private static Task<ToolResult> KeytoolListAsync(string path, string type, string password) =>
+        ToolRunner.RunAsync(
+            "keytool",
+            ["-list", "-v", "-keystore", path, "-storetype", type, "-storepass:env", "NOTARY_STORE_PASSWORD"],
+            environment: new Dictionary<string, string> { ["NOTARY_STORE_PASSWORD"] = password });
 
     /// <summary>Polls <paramref name="condition"/> until it holds, failing with <paramref name="what"/> after a deadline.</summary>
     private static async Task EventuallyAsync(Func<Task<bool>> condition, string what)

@@ -16,7 +16,7 @@ fi
 command -v kubectl >/dev/null 2>&1 || { echo "kubectl is required on PATH (the DevCluster and end-to-end tests drive it)"; exit 1; }
 # moto_server (moto 5, with ACM, ACM PCA, Secrets Manager and STS) ships with the machine's Python
 # like kubectl ships with the image; PyPI is not reachable here, so it cannot be installed on the fly.
-command -v moto_server >/dev/null 2>&1 || { echo "moto_server is required on PATH (the AWS client tests run against it); it comes with the machine's Python (pip package moto[server])"; exit 1; }
+command -v moto_server >/dev/null 2>&1 || { echo "moto_server is required on PATH (the AWS client tests and the AWS end-to-end tests run against it); it comes with the machine's Python (pip package moto[server])"; exit 1; }
 # The AWS tests also read tags back with the AWS CLI and the service models from its botocore.
 command -v aws >/dev/null 2>&1 && python3 -c "import botocore" 2>/dev/null || { echo "the AWS CLI and python3 with botocore are required (the AWS client tests compare with botocore's service models)"; exit 1; }
 

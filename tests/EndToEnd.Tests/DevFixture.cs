@@ -8,9 +8,10 @@ namespace Notary.EndToEnd.Tests;
 
 /// <summary>
 /// Notary's dev mode, in process: DevCluster, one silo, the watcher; driven with real kubectl
-/// through the kubeconfig dev mode writes. One per test collection.
+/// through the kubeconfig dev mode writes. One per test collection. A derived fixture starts
+/// what Notary should talk to first and adds configuration (e.g. the AWS backends).
 /// </summary>
-public sealed class DevFixture : IAsyncLifetime
+public class DevFixture : IAsyncLifetime
 {
     private readonly string _root = Path.Combine(Path.GetTempPath(), "notary-e2e-" + Guid.NewGuid().ToString("N")[..8]);
 
@@ -23,33 +24,62 @@ public sealed class DevFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Directory.CreateDirectory(_root);
-        Dev = await DevEnvironment.StartAsync(new DevModeOptions
+        try
         {
-            KubeconfigPath = Path.Combine(_root, "kubeconfig"),
-            ApiPort = FreePort(),
-            SiloPort = FreePort(),
-            GatewayPort = FreePort(),
-        });
+            var configuration = await StartDependenciesAsync();
+            Dev = await DevEnvironment.StartAsync(new DevModeOptions
+            {
+                KubeconfigPath = Path.Combine(_root, "kubeconfig"),
+                ApiPort = FreePort(),
+                SiloPort = FreePort(),
+                GatewayPort = FreePort(),
+                Configuration = configuration,
+            });
+        }
+        catch
+        {
+            // No server (moto_server is a child process) may outlive a fixture that failed to start.
+            await StopDependenciesAsync();
+            throw;
+        }
     }
 
     public async Task DisposeAsync()
     {
-        await Dev.DisposeAsync();
+        if (Dev is not null)
+        {
+            await Dev.DisposeAsync();
+        }
+
+        await StopDependenciesAsync();
         Directory.Delete(_root, recursive: true);
     }
 
+    /// <summary>Starts what Notary talks to besides the dev cluster; returns Notary's extra configuration.</summary>
+    protected virtual Task<IReadOnlyDictionary<string, string?>> StartDependenciesAsync() =>
+        Task.FromResult<IReadOnlyDictionary<string, string?>>(new Dictionary<string, string?>());
+
+    /// <summary>Stops what <see cref="StartDependenciesAsync"/> started, once Notary has stopped.</summary>
+    protected virtual Task StopDependenciesAsync() => Task.CompletedTask;
+
     /// <summary>Runs kubectl against the dev cluster.</summary>
-    public Task<ToolResult> KubectlAsync(params string[] args) =>
-        ToolRunner.RunAsync("kubectl", args, timeout: TimeSpan.FromSeconds(90), environment: new Dictionary<string, string>
-        {
-            ["KUBECONFIG"] = Kubeconfig,
-            ["KUBECACHEDIR"] = Path.Combine(_root, "kube-cache"),
-        });
+    public Task<ToolResult> KubectlAsync(params string[] args) => RunKubectlAsync(Kubeconfig, Path.Combine(_root, "kube-cache"), args);
 
     /// <summary>kubectl that must succeed.</summary>
-    public async Task<string> OkAsync(params string[] args)
+    public Task<string> OkAsync(params string[] args) => KubectlOkAsync(Kubeconfig, Path.Combine(_root, "kube-cache"), args);
+
+    /// <summary>Runs kubectl against any cluster.</summary>
+    public static Task<ToolResult> RunKubectlAsync(string kubeconfig, string cacheDirectory, params string[] args) =>
+        ToolRunner.RunAsync("kubectl", args, timeout: TimeSpan.FromSeconds(90), environment: new Dictionary<string, string>
+        {
+            ["KUBECONFIG"] = kubeconfig,
+            ["KUBECACHEDIR"] = cacheDirectory,
+        });
+
+    /// <summary>kubectl against any cluster, that must succeed.</summary>
+    public static async Task<string> KubectlOkAsync(string kubeconfig, string cacheDirectory, params string[] args)
     {
-        var result = await KubectlAsync(args);
+        var result = await RunKubectlAsync(kubeconfig, cacheDirectory, args);
         Assert.True(result.ExitCode == 0, $"kubectl {string.Join(' ', args)}: {result}");
         return result.StdOut;
     }

@@ -92,7 +92,12 @@ public static class FaultPlan
     }
 }
 
-/// <summary>One request the proxy received. Headers only: bodies may hold secrets and are not kept.</summary>
+/// <summary>
+/// One request the proxy received. Headers only: bodies may hold secrets and are not kept, only
+/// the identifier of the resource the request is about (<see cref="Resource"/>: the body's
+/// CertificateArn, SecretId, DomainName or Name) and a digest of the body (<see cref="BodyDigest"/>:
+/// equal for every attempt of one call, since a client retries the same body).
+/// </summary>
 public sealed record ProxiedRequest(
     int Number,
     string Operation,
@@ -100,7 +105,9 @@ public sealed record ProxiedRequest(
     string? SecurityToken,
     Fault? Fault,
     int? UpstreamStatus,
-    bool Delivered);
+    bool Delivered,
+    string? Resource = null,
+    string? BodyDigest = null);
 
 /// <summary>
 /// A local HTTP reverse proxy (Kestrel on 127.0.0.1, a free port) in front of a service such as
@@ -131,6 +138,12 @@ public sealed class FaultProxy : IAsyncDisposable
 
     /// <summary>Called after a forwarded answer was written completely to the client.</summary>
     public Func<ProxiedRequest, Task>? OnDelivered { get; set; }
+
+    /// <summary>
+    /// Called when the service has answered, before the answer goes back to the client: e.g. to
+    /// kill the client between the service doing the work and the client learning of it.
+    /// </summary>
+    public Func<ProxiedRequest, Task>? OnAnswered { get; set; }
 
     /// <summary>Starts a proxy to <paramref name="upstream"/>.</summary>
     public static async Task<FaultProxy> StartAsync(Uri upstream)
@@ -245,7 +258,9 @@ public sealed class FaultProxy : IAsyncDisposable
                 context.Request.Headers["X-Amz-Security-Token"].ToString() is { Length: > 0 } token ? token : null,
                 fault,
                 UpstreamStatus: null,
-                Delivered: false);
+                Delivered: false,
+                ResourceOf(body),
+                Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(body))[..16]);
             _requests.Add(record.Value);
         }
 
@@ -278,6 +293,11 @@ public sealed class FaultProxy : IAsyncDisposable
         var answer = await upstream.Content.ReadAsByteArrayAsync(context.RequestAborted);
         record.Value = record.Value! with { UpstreamStatus = (int)upstream.StatusCode };
         Remember(record.Value);
+        if (OnAnswered is { } onAnswered)
+        {
+            await onAnswered(record.Value);
+        }
+
         if (fault?.Kind == FaultKind.DropAfterForward)
         {
             context.Abort();
@@ -379,6 +399,31 @@ public sealed class FaultProxy : IAsyncDisposable
         }
 
         return "(unknown)";
+    }
+
+    /// <summary>The identifier a JSON request is about (never a value that could be secret); null for other bodies.</summary>
+    private static string? ResourceOf(byte[] body)
+    {
+        try
+        {
+            using var document = System.Text.Json.JsonDocument.Parse(body);
+            if (document.RootElement.ValueKind == System.Text.Json.JsonValueKind.Object)
+            {
+                foreach (var name in new[] { "CertificateArn", "SecretId", "DomainName", "Name" })
+                {
+                    if (document.RootElement.TryGetProperty(name, out var value) && value.ValueKind == System.Text.Json.JsonValueKind.String)
+                    {
+                        return value.GetString();
+                    }
+                }
+            }
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            // Not JSON (STS forms, empty bodies).
+        }
+
+        return null;
     }
 
     private static bool IsHopByHop(string header) =>

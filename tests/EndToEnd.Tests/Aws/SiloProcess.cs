@@ -1,0 +1,126 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+
+namespace Notary.EndToEnd.Tests.Aws;
+
+/// <summary>
+/// The production command as an operator runs it, as a child process:
+/// <c>dotnet Notary.Silo.dll run --kubeconfig PATH --api-port N</c>, configured only through
+/// environment variables, on free loopback ports. Its output is kept (bounded) for failure
+/// messages. Disposing kills what is left of it.
+/// </summary>
+public sealed class SiloProcess : IAsyncDisposable
+{
+    private static readonly string Silo = Path.Combine(AppContext.BaseDirectory, "Notary.Silo.dll");
+
+    private readonly Process _process;
+    private readonly StringBuilder _output = new();
+
+    private SiloProcess(Process process) => _process = process;
+
+    public int Id => _process.Id;
+
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>The last lines the silo printed.</summary>
+    public string RecentOutput
+    {
+        get
+        {
+            lock (_output)
+            {
+                return _output.ToString();
+            }
+        }
+    }
+
+    /// <param name="kubeconfig">The cluster to run against.</param>
+    /// <param name="configuration">Settings as configuration keys (Notary:Issuer:Type), passed as environment variables (Notary__Issuer__Type).</param>
+    /// <param name="environment">Further environment variables; a null value removes one the test process has.</param>
+    public static SiloProcess Start(string kubeconfig, IReadOnlyDictionary<string, string?> configuration, IReadOnlyDictionary<string, string?> environment)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in new[] { Silo, "run", "--kubeconfig", kubeconfig, "--api-port", Port() })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        start.Environment["Notary__Api__Address"] = "127.0.0.1";
+        start.Environment["Notary__Cluster__SiloPort"] = Port();
+        start.Environment["Notary__Cluster__GatewayPort"] = Port();
+        foreach (var (key, value) in configuration)
+        {
+            start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
+        }
+
+        foreach (var (name, value) in environment)
+        {
+            if (value is null)
+            {
+                start.Environment.Remove(name);
+            }
+            else
+            {
+                start.Environment[name] = value;
+            }
+        }
+
+        var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start");
+        var silo = new SiloProcess(process);
+        process.OutputDataReceived += (_, e) => silo.Remember(e.Data);
+        process.ErrorDataReceived += (_, e) => silo.Remember(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return silo;
+    }
+
+    /// <summary>Kills the silo and everything it started, as a node failure would, and waits until it is gone.</summary>
+    public void Kill()
+    {
+        try
+        {
+            _process.Kill(entireProcessTree: true);
+        }
+        catch (InvalidOperationException)
+        {
+            // Exited already.
+        }
+
+        if (!_process.WaitForExit(TimeSpan.FromSeconds(30)))
+        {
+            throw new TimeoutException($"Silo process {_process.Id} did not exit after being killed.");
+        }
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        Kill();
+        _process.Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    private static string Port() => DevFixture.FreePort().ToString(CultureInfo.InvariantCulture);
+
+    private void Remember(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_output)
+        {
+            _output.AppendLine(line);
+            if (_output.Length > 40_000)
+            {
+                _output.Remove(0, _output.Length - 20_000);
+            }
+        }
+    }
+}

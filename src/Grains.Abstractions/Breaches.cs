@@ -86,7 +86,8 @@ public interface IBreachGrain : IGrainWithStringKey
     /// </summary>
     Task<BreachReport> StartAsync(BreachRequest request);
 
-    /// <summary>Null when no such breach was reported.</summary>
+    /// <summary>Null when no such breach was reported. Answers while the breach is in progress.</summary>
+    [Orleans.Concurrency.AlwaysInterleave]
     Task<BreachReport?> GetAsync();
 
     /// <summary>Lifts a quarantine: the certificate returns to every truststore. Null when no such breach.</summary>

@@ -32,13 +32,19 @@ public sealed class StoreState<TSpec>
     /// </summary>
     [Id(10)] public string? MetadataFingerprint { get; set; }
     [Id(11)] public byte[] MetadataSalt { get; set; } = [];
+    /// <summary>Certificates left out of the stored store because they are quarantined.</summary>
+    [Id(12)] public HashSet<string> Excluded { get; set; } = new(StringComparer.Ordinal);
 }
 
 /// <summary>
 /// A store ready to be built: the certificate revisions it uses, and the encoding, left to run
 /// only when the store actually changes (encryption is the expensive part).
 /// </summary>
-public sealed record StoreBuild(IReadOnlyDictionary<string, long> BuiltFrom, Func<(StoreWrite Write, IReadOnlyList<string> Entries)> Encode);
+public sealed record StoreBuild(IReadOnlyDictionary<string, long> BuiltFrom, Func<(StoreWrite Write, IReadOnlyList<string> Entries)> Encode)
+{
+    /// <summary>Certificates the store leaves out (quarantined): a change here rebuilds like a new revision.</summary>
+    public IReadOnlySet<string> Excluded { get; init; } = new HashSet<string>(StringComparer.Ordinal);
+}
 
 /// <summary>
 /// What Keystore and Truststore grains share: apply and delete, the metadata Secret, the
@@ -125,6 +131,9 @@ public abstract class StoreGrain<TSpec>(
 
         await ReconcileAsync(force: false);
     }
+
+    public async Task<StoreStatus> RebuildAsync() =>
+        S.Spec is null ? BuildStatus() : await ReconcileAsync(force: false);
 
     public async Task OnMetadataChangedAsync()
     {
@@ -269,7 +278,7 @@ public abstract class StoreGrain<TSpec>(
                 return await NotReadyAsync(problem);
             }
 
-            if (!force && IsReady() && S.BuiltGeneration == S.Origin!.Generation && SameRevisions(S.BuiltFrom, build!.BuiltFrom))
+            if (!force && IsReady() && S.BuiltGeneration == S.Origin!.Generation && SameRevisions(S.BuiltFrom, build!.BuiltFrom) && S.Excluded.SetEquals(build.Excluded))
             {
                 return BuildStatus();
             }
@@ -304,7 +313,8 @@ public abstract class StoreGrain<TSpec>(
             return await NotReadyAsync(new Problem(Reasons.StoreFailed, $"Writing the store failed ({ex.GetType().Name}); Notary retries, and its log has the details."));
         }
 
-        var firstOrChanged = S.Stored is null || !SameRevisions(S.BuiltFrom, build.BuiltFrom) || S.BuiltGeneration != S.Origin!.Generation;
+        var firstOrChanged = S.Stored is null || !SameRevisions(S.BuiltFrom, build.BuiltFrom) || S.BuiltGeneration != S.Origin!.Generation || !S.Excluded.SetEquals(build.Excluded);
+        S.Excluded = new HashSet<string>(build.Excluded, StringComparer.Ordinal);
         S.Stored = stored;
         S.BuiltFrom = new Dictionary<string, long>(build.BuiltFrom, StringComparer.Ordinal);
         S.Entries = [.. entries];

@@ -272,7 +272,11 @@ public sealed class KubernetesWorkloadRestarter : IWorkloadRestarter, IDisposabl
 
     private async Task RunDeferredAsync(WorkloadRef key)
     {
+        // Taking the pending restart reserves the slot, so that a request arriving meanwhile is
+        // deferred instead of restarting the workload a second time in the same instant.
         Pending? pending;
+        DateTimeOffset? previous;
+        var now = _time.GetUtcNow();
         lock (_gate)
         {
             if (!_slots.TryGetValue(key, out var slot) || slot.Pending is null)
@@ -283,7 +287,11 @@ public sealed class KubernetesWorkloadRestarter : IWorkloadRestarter, IDisposabl
             pending = slot.Pending;
             slot.Pending = null;
             pending.Timer.Dispose();
+            previous = slot.LastRestart;
+            slot.LastRestart = now;
         }
+
+        var restarted = false;
 
         CancellationToken cancellationToken;
         try
@@ -320,20 +328,7 @@ public sealed class KubernetesWorkloadRestarter : IWorkloadRestarter, IDisposabl
                 return;
             }
 
-            var now = _time.GetUtcNow();
-            lock (_gate)
-            {
-                if (_slots.TryGetValue(key, out var slot))
-                {
-                    slot.LastRestart = now;
-                }
-                else
-                {
-                    _slots[key] = new Slot { LastRestart = now };
-                }
-            }
-
-            await RestartNowAsync(workload, requests, now, cancellationToken).ConfigureAwait(false);
+            restarted = await RestartNowAsync(workload, requests, now, cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -346,6 +341,13 @@ public sealed class KubernetesWorkloadRestarter : IWorkloadRestarter, IDisposabl
         catch (Exception ex)
         {
             Log.DeferredRestartError(_logger, key, ex);
+        }
+        finally
+        {
+            if (!restarted)
+            {
+                Release(key, previous, now);
+            }
         }
     }
 

@@ -5,6 +5,8 @@ using Notary.Aws.Acm;
 using Notary.Grains;
 using Notary.Grains.Abstractions.Ports;
 using Notary.Grains.Issuers;
+using Notary.Silo.Alerts;
+using Notary.Silo.Metrics;
 using Notary.Watcher;
 
 namespace Notary.Silo;
@@ -77,10 +79,15 @@ public static class NotaryHost
         services.AddSingleton<IIssuerResolver>(sp => new IssuerResolver(sp.GetServices<ICertificateIssuer>(), defaultIssuer));
         services.AddHealthChecks();
 
+        // Lifecycle adapters (the workload restarter comes with the Kubernetes adapters above).
+        services.AddNotaryAlerts(builder.Configuration);
+        services.AddNotaryMetrics();
+
         var app = builder.Build();
         // Probes exist in every environment, not only in Development.
         app.MapHealthChecks("/healthz");
         app.MapHealthChecks("/readyz");
+        app.MapNotaryMetrics();
         return app;
     }
 

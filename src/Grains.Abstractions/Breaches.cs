@@ -70,7 +70,8 @@ public sealed record BreachReport
     [Id(8)] public string RequestedBy { get; init; } = string.Empty;
     [Id(9)] public DateTimeOffset? Finished { get; init; }
 
-    public bool IsFinished => Phase is BreachPhase.Completed or BreachPhase.Failed or BreachPhase.Lifted or BreachPhase.DryRun;
+    /// <summary>Nothing more will change (a lift in progress has the phase Lifted but no finish time yet).</summary>
+    public bool IsFinished => Phase == BreachPhase.DryRun || Finished is not null;
 }
 
 /// <summary>

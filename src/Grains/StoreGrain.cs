@@ -57,6 +57,7 @@ public abstract class StoreGrain<TSpec>(
     ISecretStore secretStore,
     IStatusWriter statusWriter,
     IEventRecorder events,
+    INotaryMetrics metrics,
     TimeProvider time,
     ILogger logger,
     ResourceKind kind) : Grain
@@ -173,6 +174,7 @@ public abstract class StoreGrain<TSpec>(
         state.State = new StoreState<TSpec>();
         await state.ClearStateAsync();
         _reporter.Reset();
+        metrics.StoreRemoved(kind, Resource);
         Log.Deleted(logger, kind.ToString(), Resource.ToString());
         await _reporter.EventAsync(Resource, uid, EventSeverity.Normal, Reasons.Deleted, $"Deleted the stored {kind.ToString().ToLowerInvariant()}.");
     }
@@ -329,7 +331,7 @@ public abstract class StoreGrain<TSpec>(
             await _reporter.EventAsync(Resource, S.Origin?.Uid, EventSeverity.Normal, Reasons.Stored, $"Stored at {stored.Location}, built from {revisions}.");
         }
 
-        await _reporter.PublishAsync(Resource, BuildStatus());
+        await PublishAsync();
         return BuildStatus();
     }
 
@@ -343,7 +345,7 @@ public abstract class StoreGrain<TSpec>(
             await _reporter.EventAsync(Resource, S.Origin?.Uid, EventSeverity.Warning, problem.Reason, problem.Message);
         }
 
-        await _reporter.PublishAsync(Resource, BuildStatus());
+        await PublishAsync();
         return BuildStatus();
     }
 
@@ -389,6 +391,13 @@ public abstract class StoreGrain<TSpec>(
     {
         var snapshots = await Task.WhenAll(certificates.Distinct().Select(k => GrainFactory.GetGrain<ICertificateGrain>(k.ToString()).GetSnapshotAsync()));
         return snapshots.ToDictionary(s => s.Resource);
+    }
+
+    private async Task PublishAsync()
+    {
+        var status = BuildStatus();
+        await _reporter.PublishAsync(Resource, status);
+        metrics.StoreObserved(kind, Resource, status.IsReady);
     }
 
     private bool IsReady() => S.Conditions.Any(c => c.Type == Conditions.Ready && c.Status == Conditions.True);

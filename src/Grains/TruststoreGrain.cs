@@ -18,9 +18,10 @@ public sealed class TruststoreGrain(
     ISecretStore secretStore,
     IStatusWriter statusWriter,
     IEventRecorder events,
+    INotaryMetrics metrics,
     TimeProvider time,
     ILogger<TruststoreGrain> logger)
-    : StoreGrain<TruststoreSpec>(state, metadataSource, secretStore, statusWriter, events, time, logger, ResourceKind.Truststore), ITruststoreGrain
+    : StoreGrain<TruststoreSpec>(state, metadataSource, secretStore, statusWriter, events, metrics, time, logger, ResourceKind.Truststore), ITruststoreGrain
 {
     protected override string Fqdn(TruststoreSpec spec) => spec.Fqdn;
 

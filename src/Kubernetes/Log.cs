@@ -60,4 +60,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 2052, Level = LogLevel.Debug, Message = "{Kind} {Resource} changed while Notary patched its finalizers (attempt {Attempt}); reading it again")]
     public static partial void FinalizerConflict(ILogger logger, ResourceKind kind, ResourceKey resource, int attempt);
+
+    [LoggerMessage(EventId = 2060, Level = LogLevel.Debug, Message = "TokenReview did not authenticate a caller: {Error}")]
+    public static partial void TokenNotAuthenticated(ILogger logger, string error);
+
+    [LoggerMessage(EventId = 2061, Level = LogLevel.Debug, Message = "SubjectAccessReview: {User} {Verb} {Resource}.{Group} in namespace {Namespace}: allowed {Allowed}")]
+    public static partial void AccessReviewed(ILogger logger, string user, string verb, string resource, string group, string @namespace, bool allowed);
 }

@@ -11,7 +11,8 @@ public static class ServiceCollectionExtensions
 {
     /// <summary>
     /// Registers the Kubernetes adapters for the grains' ports (status writer, Event recorder,
-    /// Secret store, metadata source, built-in CA source) and the finalizer helper, with
+    /// Secret store, metadata source, built-in CA source), the finalizer helper and the HTTP API's
+    /// access reviewer (TokenReview, SubjectAccessReview), with
     /// <see cref="NotaryKubernetesOptions"/> bound from <c>Notary:Kubernetes</c> and validated on
     /// start. The host registers <see cref="k8s.IKubernetes"/> itself (from its kubeconfig or the
     /// in-cluster configuration). Safe to call more than once.
@@ -36,6 +37,7 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<KubernetesCertificateAuthoritySource>();
         services.TryAddSingleton<ICertificateAuthoritySource>(sp => sp.GetRequiredService<KubernetesCertificateAuthoritySource>());
         services.TryAddSingleton<ResourceFinalizers>();
+        services.TryAddSingleton<IAccessReviewer, KubernetesAccessReviewer>();
         return services;
     }
 }

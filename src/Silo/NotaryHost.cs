@@ -28,6 +28,9 @@ public sealed record NotaryHostSettings
 
     /// <summary>Extra configuration (tests), applied after appsettings and environment variables.</summary>
     public IReadOnlyDictionary<string, string?> Configuration { get; init; } = new Dictionary<string, string?>();
+
+    /// <summary>Last changes to the services (tests: a fake breach service, a log sink); a later registration wins.</summary>
+    public Action<IServiceCollection>? ConfigureServices { get; init; }
 }
 
 /// <summary>
@@ -76,11 +79,14 @@ public static class NotaryHost
         var defaultIssuer = backends.IssuerType == BackendOptions.Acm ? AcmIssuer.DefaultName : BuiltInIssuer.DefaultName;
         services.AddSingleton<IIssuerResolver>(sp => new IssuerResolver(sp.GetServices<ICertificateIssuer>(), defaultIssuer));
         services.AddHealthChecks();
+        services.AddNotaryBreachApi();
+        settings.ConfigureServices?.Invoke(services);
 
         var app = builder.Build();
         // Probes exist in every environment, not only in Development.
         app.MapHealthChecks("/healthz");
         app.MapHealthChecks("/readyz");
+        app.MapBreachApi();
         return app;
     }
 

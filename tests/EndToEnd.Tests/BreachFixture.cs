@@ -126,6 +126,23 @@ public sealed class BreachFixture : DevFixture
 
     public Task<ApiAnswer> PostAsync(string? token, object body) => CallAsync(HttpMethod.Post, BreachApiEndpoints.BasePath, token, JsonSerializer.Serialize(body));
 
+    /// <summary>GETs a breach until it is done (the fake moves on with each GET; a real breach takes its time).</summary>
+    public async Task<ApiAnswer> FollowAsync(string location, string token)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (true)
+        {
+            var answer = await CallAsync(HttpMethod.Get, location, token);
+            Assert.True(answer.Status == 200, answer.ToString());
+            if (answer.Json.GetProperty("done").GetBoolean())
+            {
+                return answer;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(50), timeout.Token);
+        }
+    }
+
     /// <summary>The Events on a Certificate, through kubectl as an operator reads them.</summary>
     public async Task<List<(string Type, string Reason, string Message)>> EventsAsync(string ns, string certificate)
     {

@@ -88,4 +88,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 2068, Level = LogLevel.Warning, Message = "Restarted {Workload} but could not record its Event: {Error}")]
     public static partial void RestartEventFailed(ILogger logger, WorkloadRef workload, string error);
+
+    [LoggerMessage(EventId = 2070, Level = LogLevel.Debug, Message = "TokenReview did not authenticate a caller: {Error}")]
+    public static partial void TokenNotAuthenticated(ILogger logger, string error);
+
+    [LoggerMessage(EventId = 2071, Level = LogLevel.Debug, Message = "SubjectAccessReview: {User} {Verb} {Resource}.{Group} in namespace {Namespace}: allowed {Allowed}")]
+    public static partial void AccessReviewed(ILogger logger, string user, string verb, string resource, string group, string @namespace, bool allowed);
 }

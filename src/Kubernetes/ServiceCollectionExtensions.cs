@@ -11,8 +11,9 @@ public static class ServiceCollectionExtensions
 {
     /// <summary>
     /// Registers the Kubernetes adapters for the grains' ports (status writer, Event recorder,
-    /// Secret store, metadata source, built-in CA source, workload restarter) and the finalizer
-    /// helper, with <see cref="NotaryKubernetesOptions"/> bound from <c>Notary:Kubernetes</c> and
+    /// Secret store, metadata source, built-in CA source, workload restarter), the finalizer
+    /// helper and the HTTP API's access reviewer (TokenReview, SubjectAccessReview), with
+    /// <see cref="NotaryKubernetesOptions"/> bound from <c>Notary:Kubernetes</c> and
     /// <see cref="NotaryRestartOptions"/> from <c>Notary:Restarts</c>, validated on start. The host registers <see cref="k8s.IKubernetes"/> itself (from its kubeconfig or the
     /// in-cluster configuration). Safe to call more than once.
     /// </summary>
@@ -42,6 +43,7 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<KubernetesWorkloadRestarter>();
         services.TryAddSingleton<IWorkloadRestarter>(sp => sp.GetRequiredService<KubernetesWorkloadRestarter>());
         services.TryAddSingleton<ResourceFinalizers>();
+        services.TryAddSingleton<IAccessReviewer, KubernetesAccessReviewer>();
         return services;
     }
 }

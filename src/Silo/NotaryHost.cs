@@ -30,6 +30,9 @@ public sealed record NotaryHostSettings
 
     /// <summary>Extra configuration (tests), applied after appsettings and environment variables.</summary>
     public IReadOnlyDictionary<string, string?> Configuration { get; init; } = new Dictionary<string, string?>();
+
+    /// <summary>Last changes to the services (tests: a fake breach service, a log sink); a later registration wins.</summary>
+    public Action<IServiceCollection>? ConfigureServices { get; init; }
 }
 
 /// <summary>
@@ -80,6 +83,8 @@ public static class NotaryHost
         services.AddOptions<LifecycleOptions>().Bind(builder.Configuration.GetSection(LifecycleOptions.SectionName)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<LifecycleOptions>, LifecycleOptionsValidator>();
         services.AddHealthChecks();
+        services.AddNotaryBreachApi();
+        settings.ConfigureServices?.Invoke(services);
 
         // Lifecycle adapters (the workload restarter comes with the Kubernetes adapters above).
         services.AddNotaryAlerts(builder.Configuration);
@@ -90,6 +95,7 @@ public static class NotaryHost
         app.MapHealthChecks("/healthz");
         app.MapHealthChecks("/readyz");
         app.MapNotaryMetrics();
+        app.MapBreachApi();
         return app;
     }
 

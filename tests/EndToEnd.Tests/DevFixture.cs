@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using Notary.Pki.Tests.Support;
 using Notary.Silo;
 
@@ -8,9 +9,10 @@ namespace Notary.EndToEnd.Tests;
 
 /// <summary>
 /// Notary's dev mode, in process: DevCluster, one silo, the watcher; driven with real kubectl
-/// through the kubeconfig dev mode writes. One per test collection.
+/// through the kubeconfig dev mode writes. One per test collection; a collection that needs
+/// other services (a fake, a log sink) derives and overrides <see cref="ConfigureServices"/>.
 /// </summary>
-public sealed class DevFixture : IAsyncLifetime
+public class DevFixture : IAsyncLifetime
 {
     private readonly string _root = Path.Combine(Path.GetTempPath(), "notary-e2e-" + Guid.NewGuid().ToString("N")[..8]);
 
@@ -20,7 +22,7 @@ public sealed class DevFixture : IAsyncLifetime
 
     public string Root => _root;
 
-    public async Task InitializeAsync()
+    public virtual async Task InitializeAsync()
     {
         Directory.CreateDirectory(_root);
         Dev = await DevEnvironment.StartAsync(new DevModeOptions
@@ -29,10 +31,16 @@ public sealed class DevFixture : IAsyncLifetime
             ApiPort = FreePort(),
             SiloPort = FreePort(),
             GatewayPort = FreePort(),
+            ConfigureServices = ConfigureServices,
         });
     }
 
-    public async Task DisposeAsync()
+    /// <summary>Last changes to the host's services; a later registration wins.</summary>
+    protected virtual void ConfigureServices(IServiceCollection services)
+    {
+    }
+
+    public virtual async Task DisposeAsync()
     {
         await Dev.DisposeAsync();
         Directory.Delete(_root, recursive: true);

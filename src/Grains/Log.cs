@@ -52,4 +52,7 @@ internal static partial class Log
 
     [LoggerMessage(15, LogLevel.Warning, "Breach {Id}: a step failed ({ErrorType}): {Message}")]
     public static partial void BreachStepFailed(ILogger logger, string id, string errorType, string message);
+
+    [LoggerMessage(16, LogLevel.Warning, "{Kind} {Resource}: restarting the workloads that opted in to reloads failed ({ErrorType}): {Message}")]
+    public static partial void ReloadFailed(ILogger logger, string kind, string resource, string errorType, string message);
 }

@@ -58,6 +58,7 @@ public abstract class StoreGrain<TSpec>(
     IStatusWriter statusWriter,
     IEventRecorder events,
     INotaryMetrics metrics,
+    IWorkloadRestarter restarter,
     TimeProvider time,
     ILogger logger,
     ResourceKind kind) : Grain
@@ -315,7 +316,9 @@ public abstract class StoreGrain<TSpec>(
             return await NotReadyAsync(new Problem(Reasons.StoreFailed, $"Writing the store failed ({ex.GetType().Name}); Notary retries, and its log has the details."));
         }
 
-        var firstOrChanged = S.Stored is null || !SameRevisions(S.BuiltFrom, build.BuiltFrom) || S.BuiltGeneration != S.Origin!.Generation || !S.Excluded.SetEquals(build.Excluded);
+        var first = S.Stored is null;
+        var contentsChanged = !first && (!SameRevisions(S.BuiltFrom, build.BuiltFrom) || !S.Excluded.SetEquals(build.Excluded));
+        var firstOrChanged = first || contentsChanged || S.BuiltGeneration != S.Origin!.Generation;
         S.Excluded = new HashSet<string>(build.Excluded, StringComparer.Ordinal);
         S.Stored = stored;
         S.BuiltFrom = new Dictionary<string, long>(build.BuiltFrom, StringComparer.Ordinal);
@@ -332,7 +335,32 @@ public abstract class StoreGrain<TSpec>(
         }
 
         await PublishAsync();
+        if (contentsChanged)
+        {
+            await ReloadOptedInAsync();
+        }
+
         return BuildStatus();
+    }
+
+    /// <summary>
+    /// New certificates in the store (a renewal, a re-issue): workloads that use its Secret and
+    /// opted in with <c>notary.dev/reload: "true"</c> get a rolling restart. A breach restarts
+    /// every workload itself; the restarter coalesces the two.
+    /// </summary>
+    private async Task ReloadOptedInAsync()
+    {
+        try
+        {
+            using var step = Step();
+            await restarter.RestartAsync(Resource.Namespace, [Resource.Name], onlyOptedIn: true, $"{kind} {Resource} was rebuilt with new certificates", step.Token);
+        }
+        catch (Exception ex)
+        {
+            // The store is written; a failed reload is reported in the log and not retried (the
+            // next rebuild reloads again).
+            Log.ReloadFailed(logger, kind.ToString(), Resource.ToString(), ex.GetType().Name, ex.Message);
+        }
     }
 
     private async Task<StoreStatus> NotReadyAsync(Problem problem)

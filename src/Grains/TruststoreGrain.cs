@@ -19,9 +19,10 @@ public sealed class TruststoreGrain(
     IStatusWriter statusWriter,
     IEventRecorder events,
     INotaryMetrics metrics,
+    IWorkloadRestarter restarter,
     TimeProvider time,
     ILogger<TruststoreGrain> logger)
-    : StoreGrain<TruststoreSpec>(state, metadataSource, secretStore, statusWriter, events, metrics, time, logger, ResourceKind.Truststore), ITruststoreGrain
+    : StoreGrain<TruststoreSpec>(state, metadataSource, secretStore, statusWriter, events, metrics, restarter, time, logger, ResourceKind.Truststore), ITruststoreGrain
 {
     protected override string Fqdn(TruststoreSpec spec) => spec.Fqdn;
 

@@ -169,4 +169,20 @@ public sealed class BreachTests(ClusterFixture fx)
             fx.Store.Recover(broken);
         }
     }
+
+    [Fact]
+    public async Task A_store_rebuilt_with_new_certificates_asks_to_reload_the_opted_in_workloads_only_then()
+    {
+        var (ns, pay) = await ServicesAsync(1);
+        Assert.Empty(fx.Workloads.Requests(ns));
+
+        await fx.Grains.GetGrain<ICertificateGrain>(pay.ToString()).ApplyAsync(Cert($"pay.{ns}.svc.cluster.local") with { Alt = ["pay.internal"] }, V(2));
+        await fx.Status.WaitStoreAsync(ResourceKind.Truststore, new ResourceKey(ns, "c0-ts"), s => s.CertificateRevisions.GetValueOrDefault(pay.ToString()) == 2, "rebuilt from revision 2");
+        await fx.Status.WaitStoreAsync(ResourceKind.Keystore, new ResourceKey(ns, "pay-ks"), s => s.CertificateRevisions.GetValueOrDefault(pay.ToString()) == 2, "rebuilt from revision 2");
+
+        var requests = fx.Workloads.Requests(ns);
+        Assert.Contains(requests, r => r.OnlyOptedIn && r.Secrets.SequenceEqual(["pay-ks"]));
+        Assert.Contains(requests, r => r.OnlyOptedIn && r.Secrets.SequenceEqual(["c0-ts"]));
+        Assert.All(requests, r => Assert.True(r.OnlyOptedIn));
+    }
 }

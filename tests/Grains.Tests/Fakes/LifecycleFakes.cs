@@ -54,6 +54,10 @@ public sealed class FakeWorkloadRestarter : IWorkloadRestarter
 {
     private readonly ConcurrentDictionary<WorkloadRef, string[]> _workloads = new();
     private readonly ConcurrentQueue<(WorkloadRef Workload, string Reason)> _restarts = new();
+    private readonly ConcurrentQueue<(string Namespace, string[] Secrets, bool OnlyOptedIn)> _requests = new();
+
+    /// <summary>Every restart asked for, with the Secrets and whether only opted-in workloads were meant.</summary>
+    public IReadOnlyList<(string Namespace, string[] Secrets, bool OnlyOptedIn)> Requests(string @namespace) => [.. _requests.Where(r => r.Namespace == @namespace)];
 
     public ConcurrentDictionary<string, bool> Failing { get; } = new();
 
@@ -66,9 +70,16 @@ public sealed class FakeWorkloadRestarter : IWorkloadRestarter
 
     public async Task<IReadOnlyList<WorkloadRef>> RestartAsync(string @namespace, IReadOnlyCollection<string> secretNames, bool onlyOptedIn, string reason, CancellationToken cancellationToken)
     {
+        _requests.Enqueue((@namespace, [.. secretNames], onlyOptedIn));
         if (Failing.ContainsKey(@namespace))
         {
             throw new HttpRequestException("patch refused (test)");
+        }
+
+        if (onlyOptedIn)
+        {
+            // The fake has no annotations: nobody opted in.
+            return [];
         }
 
         var found = await FindAsync(@namespace, secretNames, cancellationToken);

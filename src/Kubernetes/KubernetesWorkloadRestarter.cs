@@ -175,6 +175,12 @@ public sealed class KubernetesWorkloadRestarter : IWorkloadRestarter, IDisposabl
 
     public void Dispose()
     {
+        // The container disposes it twice: registered as itself and as IWorkloadRestarter.
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         lock (_gate)
         {
             foreach (var (workload, slot) in _slots)
@@ -192,6 +198,8 @@ public sealed class KubernetesWorkloadRestarter : IWorkloadRestarter, IDisposabl
         _stopping.Cancel();
         _stopping.Dispose();
     }
+
+    private int _disposed;
 
     private static bool IsTrue(IDictionary<string, string>? annotations) =>
         annotations is not null && annotations.TryGetValue(ReloadAnnotation, out var value) && string.Equals(value?.Trim(), "true", StringComparison.OrdinalIgnoreCase);

@@ -114,46 +114,44 @@ public sealed class BreachApi(IBreachService breaches, IAccessReviewer reviewer,
     public async Task<IResult> GetAsync(HttpContext context, string id)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var call = new Call("get", Target(id), Anonymous);
+        var (call, _, report, refusal) = await AuthorizedBreachAsync(context, "get", "create", id);
+        return refusal ?? Finish(call, StatusCodes.Status200OK, BreachResource.From(report!), $"phase {report!.Phase}");
+    }
+
+    /// <summary>
+    /// The steps GET and DELETE share: authenticate the caller, find the breach, authorise
+    /// <paramref name="verb"/> on breaches in its certificate's namespace. A refusal is the answer to send.
+    /// </summary>
+    private async Task<(Call Call, AuthenticatedUser? User, BreachReport? Report, IResult? Refusal)> AuthorizedBreachAsync(HttpContext context, string action, string verb, string id)
+    {
+        var call = new Call(action, Target(id), Anonymous);
         var (user, refusal) = await AuthenticateAsync(context, call);
         if (user is null)
         {
-            return refusal!;
+            return (call, null, null, refusal!);
         }
 
         call = call with { Caller = user.Name };
         var (report, missing) = await FindAsync(call, id);
         if (report is null)
         {
-            return missing!;
+            return (call, user, null, missing!);
         }
 
-        var denied = await AuthorizeAsync(call, user, "create", report.Certificate.Namespace, context.RequestAborted);
-        return denied ?? Finish(call, StatusCodes.Status200OK, BreachResource.From(report), $"phase {report.Phase}");
+        var denied = await AuthorizeAsync(call, user, verb, report.Certificate.Namespace, context.RequestAborted);
+        return (call, user, report, denied);
     }
 
     public async Task<IResult> DeleteAsync(HttpContext context, string id)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var call = new Call("lift", Target(id), Anonymous);
-        var (user, refusal) = await AuthenticateAsync(context, call);
-        if (user is null)
+        var (call, caller, found, refusal) = await AuthorizedBreachAsync(context, "lift", "delete", id);
+        if (refusal is not null || caller is null || found is null)
         {
             return refusal!;
         }
 
-        call = call with { Caller = user.Name };
-        var (report, missing) = await FindAsync(call, id);
-        if (report is null)
-        {
-            return missing!;
-        }
-
-        var denied = await AuthorizeAsync(call, user, "delete", report.Certificate.Namespace, context.RequestAborted);
-        if (denied is not null)
-        {
-            return denied;
-        }
+        var (user, report) = (caller, found);
 
         if (report.Mode != BreachMode.Quarantine)
         {

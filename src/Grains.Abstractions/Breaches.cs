@@ -70,7 +70,8 @@ public sealed record BreachReport
     [Id(8)] public string RequestedBy { get; init; } = string.Empty;
     [Id(9)] public DateTimeOffset? Finished { get; init; }
 
-    public bool IsFinished => Phase is BreachPhase.Completed or BreachPhase.Failed or BreachPhase.Lifted or BreachPhase.DryRun;
+    /// <summary>Nothing more will change (a lift in progress has the phase Lifted but no finish time yet).</summary>
+    public bool IsFinished => Phase == BreachPhase.DryRun || Finished is not null;
 }
 
 /// <summary>
@@ -86,7 +87,8 @@ public interface IBreachGrain : IGrainWithStringKey
     /// </summary>
     Task<BreachReport> StartAsync(BreachRequest request);
 
-    /// <summary>Null when no such breach was reported.</summary>
+    /// <summary>Null when no such breach was reported. Answers while the breach is in progress.</summary>
+    [Orleans.Concurrency.AlwaysInterleave]
     Task<BreachReport?> GetAsync();
 
     /// <summary>Lifts a quarantine: the certificate returns to every truststore. Null when no such breach.</summary>

@@ -23,7 +23,8 @@ public sealed record CertificateSnapshot(
     [property: Id(1)] bool Exists,
     [property: Id(2)] string? Fqdn,
     [property: Id(3)] long Revision,
-    [property: Id(4)] PublicMaterial? Material);
+    [property: Id(4)] PublicMaterial? Material,
+    [property: Id(5)] bool Quarantined = false);
 
 /// <summary>A grain that follows certificates: it is told when one changes (issued, re-issued, deleted).</summary>
 [GenerateSerializer, Immutable]
@@ -48,6 +49,9 @@ public interface ICertificateSubscriber : IGrainWithStringKey
     /// <summary>The Secret holding this store was deleted behind Notary's back: write it again.</summary>
     [OneWay]
     Task OnStoredSecretDeletedAsync();
+
+    /// <summary>Rebuilds now from the certificates' current state and answers the outcome (breach fan-out).</summary>
+    Task<StoreStatus> RebuildAsync();
 }
 
 /// <summary>One Certificate resource, keyed "namespace/name".</summary>
@@ -79,6 +83,13 @@ public interface ICertificateGrain : IGrainWithStringKey
 
     /// <summary>Re-keys and re-issues now (operator request or breach); subscribers rebuild.</summary>
     Task<CertificateStatus> ReissueAsync(string reason);
+
+    /// <summary>The keystores and truststores that use this certificate.</summary>
+    [AlwaysInterleave]
+    Task<IReadOnlyList<SubscriberRef>> GetSubscribersAsync();
+
+    /// <summary>Quarantines (truststores drop it, Compromised=True) or lifts the quarantine.</summary>
+    Task<CertificateStatus> SetQuarantinedAsync(bool quarantined, string reason);
 }
 
 /// <summary>Where a Certificate of a given name lives: the index truststores use for references without a namespace.</summary>

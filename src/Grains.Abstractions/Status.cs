@@ -36,6 +36,9 @@ public static class Reasons
     public const string MetadataUnavailable = "MetadataUnavailable";
     public const string Deleted = "Deleted";
     public const string PendingValidation = "PendingValidation";
+    public const string Expired = "Expired";
+    public const string RenewalFailed = "RenewalFailed";
+    public const string ExpiringSoon = "ExpiringSoon";
 }
 
 /// <summary>A Kubernetes-style status condition.</summary>

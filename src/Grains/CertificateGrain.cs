@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Notary.Grains.Abstractions;
 using Notary.Grains.Abstractions.Ports;
 using Notary.Grains.Policies;
@@ -27,6 +28,13 @@ public sealed class CertificateState
     [Id(9)] public ResourceVersionInfo? Reconciled { get; set; }
     /// <summary>An issuance the issuer has started but not finished (ACM: requested, not yet exported).</summary>
     [Id(10)] public PendingIssuance? Pending { get; set; }
+    /// <summary>Alert thresholds already alerted for the current certificate (cleared by each issuance).</summary>
+    [Id(11)] public HashSet<TimeSpan> AlertsSent { get; set; } = [];
+    /// <summary>Consecutive failed renewals, and when the next attempt is due.</summary>
+    [Id(12)] public int RenewalFailures { get; set; }
+    [Id(13)] public DateTimeOffset? NextRenewalAttempt { get; set; }
+    /// <summary>Taken out of every truststore by a breach quarantine, until lifted.</summary>
+    [Id(14)] public bool Quarantined { get; set; }
 }
 
 /// <summary>
@@ -60,9 +68,15 @@ public sealed class CertificateGrain(
     IIssuerResolver issuers,
     IStatusWriter statusWriter,
     IEventRecorder events,
+    IAlertSink alerts,
+    INotaryMetrics metrics,
+    IOptions<LifecycleOptions> lifecycle,
     TimeProvider time,
-    ILogger<CertificateGrain> logger) : Grain, ICertificateGrain
+    ILogger<CertificateGrain> logger) : Grain, ICertificateGrain, IRemindable
 {
+    /// <summary>The one reminder of a certificate: renewal, alerts and expiry, whichever comes first.</summary>
+    internal const string LifecycleReminder = "lifecycle";
+
     /// <summary>
     /// One issuer step is bounded well inside Orleans' 30 s call timeout, so a slow issuer never
     /// makes callers (the watcher, subscribing stores) time out; an unfinished step continues later.
@@ -101,8 +115,10 @@ public sealed class CertificateGrain(
         S.Origin = origin;
         if (done)
         {
-            // A resync of what was already applied: publish again in case the last write failed.
-            await _reporter.PublishAsync(_resource, BuildStatus());
+            // A resync of what was already applied: publish again in case the last write failed,
+            // and make sure the lifecycle reminder exists (a lost registration is repaired here).
+            await PublishAsync();
+            await ScheduleLifecycleAsync();
             return BuildStatus();
         }
 
@@ -123,7 +139,8 @@ public sealed class CertificateGrain(
             ConditionList.Remove(S.Conditions, Conditions.Issuing);
             S.Reconciled = origin;
             await SaveAsync();
-            await _reporter.PublishAsync(_resource, BuildStatus());
+            await PublishAsync();
+            await ScheduleLifecycleAsync();
             return BuildStatus();
         }
 
@@ -167,6 +184,8 @@ public sealed class CertificateGrain(
         await RetireAsync(S.Material?.Arn, RetireReason.Deleted, throwOnFailure: true);
         CancelContinuation();
 
+        await UnregisterLifecycleAsync();
+        metrics.CertificateRemoved(_resource);
         var uid = S.Origin?.Uid;
         // Subscribers stay: a Certificate created again under this name serves them again. The
         // revision stays too, so that a re-created certificate never repeats a revision a store
@@ -186,7 +205,7 @@ public sealed class CertificateGrain(
         // this certificate any more: stores keep what they have rather than rebuild from it.
         var material = CurrentMaterial();
         var published = material is null ? null : new PublicMaterial(material.Arn, material.CertificatePem, material.ChainPem, material.SerialNumber, material.NotAfter);
-        return Task.FromResult(new CertificateSnapshot(_resource, spec is not null, spec?.Fqdn, S.Revision, published));
+        return Task.FromResult(new CertificateSnapshot(_resource, spec is not null, spec?.Fqdn, S.Revision, published, S.Quarantined));
     }
 
     public Task<IssuedMaterial?> GetIssuedMaterialAsync(long revision) =>
@@ -257,12 +276,14 @@ public sealed class CertificateGrain(
                 S.Reconciled = S.Origin;
                 S.Pending = null;
                 _failures = 0;
+                metrics.Count(_resource, "failed");
                 return await IssuanceFailedAsync(new Problem(ex.Reason, $"Issuer \"{issuer.Name}\" rejected the certificate: {ex.Message}"));
             }
             catch (IssuerFailedException ex)
             {
                 // Transient, with a message the issuer worded for users (e.g. an AWS error code).
                 Log.IssueFailed(logger, _resource.ToString(), ex.Reason, ex.Message);
+                metrics.Count(_resource, "failed");
                 ScheduleContinuation(NextRetryDelay());
                 return await IssuanceFailedAsync(new Problem(ex.Reason, $"Issuer \"{issuer.Name}\" failed: {ex.Message} Notary retries."));
             }
@@ -271,6 +292,7 @@ public sealed class CertificateGrain(
                 // Transient: retried with capped backoff (and on the next apply). Only the error's
                 // type reaches status and events, which more people can read than the logs.
                 Log.IssueFailed(logger, _resource.ToString(), ex.GetType().Name, ex.Message);
+                metrics.Count(_resource, "failed");
                 ScheduleContinuation(NextRetryDelay());
                 return await IssuanceFailedAsync(new Problem(Reasons.IssueFailed, $"Issuer \"{issuer.Name}\" failed ({ex.GetType().Name}); Notary retries, and its log has the details."));
             }
@@ -278,7 +300,7 @@ public sealed class CertificateGrain(
             _failures = 0;
             if (progress.Material is { } material)
             {
-                return await CompleteAsync(valid, issuer, material, eventReason, why);
+                return await CompleteAsync(valid, issuer, material, purpose, eventReason, why);
             }
 
             await PendingAsync(progress, purpose, eventReason, why);
@@ -290,10 +312,13 @@ public sealed class CertificateGrain(
         }
     }
 
-    private async Task<CertificateStatus> CompleteAsync(ValidCertificateSpec valid, ICertificateIssuer issuer, IssuedMaterial material, string eventReason, string why)
+    private async Task<CertificateStatus> CompleteAsync(ValidCertificateSpec valid, ICertificateIssuer issuer, IssuedMaterial material, IssuePurpose purpose, string eventReason, string why)
     {
         var previous = S.Material?.Arn;
-        var rotated = S.Pending?.Purpose == IssuePurpose.Rotate;
+        var rotated = purpose == IssuePurpose.Rotate;
+        S.AlertsSent = [];
+        S.RenewalFailures = 0;
+        S.NextRenewalAttempt = null;
         S.Material = material;
         S.IssuedFor = S.Spec;
         S.Reconciled = S.Origin;
@@ -307,8 +332,10 @@ public sealed class CertificateGrain(
         Log.Issued(logger, _resource.ToString(), material.SerialNumber, S.Revision, material.NotAfter);
         await _reporter.EventAsync(_resource, S.Origin?.Uid, EventSeverity.Normal, eventReason,
             $"Issued serial {material.SerialNumber} (revision {S.Revision}) by {issuer.Name} because {why}; valid until {material.NotAfter:O}.");
-        await _reporter.PublishAsync(_resource, BuildStatus());
+        metrics.Count(_resource, purpose == IssuePurpose.Renew ? "renewed" : "issued");
+        await PublishAsync();
         NotifySubscribers(S.Revision);
+        await ScheduleLifecycleAsync();
         if (previous is not null && previous != material.Arn)
         {
             // The old certificate is out of every store once subscribers rebuild; a failure here
@@ -355,7 +382,7 @@ public sealed class CertificateGrain(
             await _reporter.EventAsync(_resource, S.Origin?.Uid, EventSeverity.Normal, Reasons.PendingValidation, progress.Message);
         }
 
-        await _reporter.PublishAsync(_resource, BuildStatus());
+        await PublishAsync();
     }
 
     /// <summary>Continues an issuance in progress, or retries a failed one (grain timer).</summary>
@@ -437,6 +464,188 @@ public sealed class CertificateGrain(
         S.Material is not null && S.IssuedFor is not null && S.Spec is not null
         && !CertificatePolicy.AffectsCertificate(S.IssuedFor, S.Spec) && S.Material.NotAfter > time.GetUtcNow();
 
+    public Task<IReadOnlyList<SubscriberRef>> GetSubscribersAsync() =>
+        Task.FromResult<IReadOnlyList<SubscriberRef>>([.. S.Subscribers.OrderBy(s => s.Kind).ThenBy(s => s.Key, StringComparer.Ordinal)]);
+
+    public async Task<CertificateStatus> SetQuarantinedAsync(bool quarantined, string reason)
+    {
+        if (S.Spec is null)
+        {
+            throw new InvalidOperationException($"Certificate {_resource} does not exist.");
+        }
+
+        if (S.Quarantined == quarantined)
+        {
+            return BuildStatus();
+        }
+
+        S.Quarantined = quarantined;
+        var now = time.GetUtcNow();
+        var generation = S.Origin?.Generation ?? 0;
+        if (quarantined)
+        {
+            ConditionList.Set(S.Conditions, Conditions.Compromised, Conditions.True, "Quarantined", $"Quarantined: {reason}. Truststores no longer trust it until the quarantine is lifted.", now, generation);
+        }
+        else
+        {
+            ConditionList.Set(S.Conditions, Conditions.Compromised, Conditions.False, "QuarantineLifted", $"The quarantine was lifted: {reason}.", now, generation);
+        }
+
+        await SaveAsync();
+        await _reporter.EventAsync(_resource, S.Origin?.Uid, quarantined ? EventSeverity.Warning : EventSeverity.Normal,
+            quarantined ? "Quarantined" : "QuarantineLifted", quarantined ? $"Certificate quarantined: {reason}." : $"Quarantine lifted: {reason}.");
+        await PublishAsync();
+        // Revision 0: nothing was issued, but what truststores may contain changed.
+        NotifySubscribers(0);
+        return BuildStatus();
+    }
+
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        if (reminderName != LifecycleReminder)
+        {
+            return;
+        }
+
+        // A new activation may receive a reminder an older one registered: all from the state.
+        if (S.Spec is null || S.Material is null)
+        {
+            await UnregisterLifecycleAsync();
+            return;
+        }
+
+        await RunLifecycleAsync();
+    }
+
+    /// <summary>Renews, alerts and reports expiry as <see cref="LifecyclePolicy"/> decides, then sets the next wake-up.</summary>
+    private async Task RunLifecycleAsync()
+    {
+        var material = S.Material!;
+        var now = time.GetUtcNow();
+        var thresholds = lifecycle.Value.EffectiveThresholds;
+        var plan = LifecyclePolicy.Plan(now, material.NotAfter, S.RenewalTime ?? material.NotAfter, S.NextRenewalAttempt, S.Pending is not null, thresholds, S.AlertsSent);
+
+        if (plan.RenewNow && HasValidSpec(out var valid))
+        {
+            var before = S.Revision;
+            await IssueAsync(valid!, IssuePurpose.Renew, "Renewed", "its renewal time came");
+            if (S.Revision == before && S.Pending is null)
+            {
+                await RenewalFailedAsync();
+            }
+
+            now = time.GetUtcNow();
+            material = S.Material!;
+            plan = LifecyclePolicy.Plan(now, material.NotAfter, S.RenewalTime ?? material.NotAfter, S.NextRenewalAttempt, S.Pending is not null, thresholds, S.AlertsSent);
+        }
+
+        if (plan.Alert is { } threshold)
+        {
+            foreach (var passed in plan.AlertsPassed)
+            {
+                S.AlertsSent.Add(passed);
+            }
+
+            await SaveAsync();
+            var message = $"Certificate expires at {material.NotAfter:O} (within {LifecyclePolicy.Describe(threshold)}) and has not been renewed{(S.RenewalFailures > 0 ? $": {S.RenewalFailures} renewal attempt(s) failed" : string.Empty)}.";
+            await AlertAsync("ExpiringSoon", message);
+        }
+
+        if (now >= material.NotAfter && S.Conditions.Any(c => c.Type == Conditions.Ready && c.Status == Conditions.True))
+        {
+            await NotReadyAsync(new Problem(Reasons.Expired, $"The certificate expired at {material.NotAfter:O} and could not be renewed."));
+        }
+
+        await ScheduleLifecycleAsync(plan.NextWake);
+    }
+
+    private async Task RenewalFailedAsync()
+    {
+        S.RenewalFailures++;
+        var delay = LifecyclePolicy.RenewalBackoff(S.RenewalFailures);
+        S.NextRenewalAttempt = time.GetUtcNow() + delay;
+        await SaveAsync();
+        var cause = S.Conditions.FirstOrDefault(c => c.Type == Conditions.Issuing && c.Status == Conditions.False)?.Message
+            ?? S.Conditions.FirstOrDefault(c => c.Type == Conditions.Ready && c.Status == Conditions.False)?.Message
+            ?? "the issuer did not issue";
+        await AlertAsync(Reasons.RenewalFailed, $"Renewal attempt {S.RenewalFailures} failed ({cause}); the current certificate stays in use until {S.Material!.NotAfter:O}; next attempt at {S.NextRenewalAttempt:O}.");
+    }
+
+    /// <summary>A Warning Event on the Certificate and, where configured, the alert sink (webhook).</summary>
+    private async Task AlertAsync(string reason, string message)
+    {
+        Log.Alert(logger, _resource.ToString(), reason, message);
+        await _reporter.EventAsync(_resource, S.Origin?.Uid, EventSeverity.Warning, reason, message);
+        try
+        {
+            await alerts.SendAsync(new Alert { Reason = reason, Resource = _resource, Message = message, NotAfter = S.Material?.NotAfter, At = time.GetUtcNow(), Arn = S.Material?.Arn }, CancellationToken.None);
+        }
+        catch (Exception ex)
+        {
+            Log.AlertFailed(logger, _resource.ToString(), ex.GetType().Name, ex.Message);
+        }
+    }
+
+    /// <summary>
+    /// Registers the lifecycle reminder for the next thing to do, never further ahead than
+    /// MaxReminderDelay: a longer wait is cut into pieces, each wake-up re-plans from the state.
+    /// </summary>
+    private async Task ScheduleLifecycleAsync(DateTimeOffset? nextWake = null)
+    {
+        if (S.Spec is null || S.Material is null)
+        {
+            return;
+        }
+
+        var now = time.GetUtcNow();
+        if (nextWake is null)
+        {
+            var plan = LifecyclePolicy.Plan(now, S.Material.NotAfter, S.RenewalTime ?? S.Material.NotAfter, S.NextRenewalAttempt, S.Pending is not null, lifecycle.Value.EffectiveThresholds, S.AlertsSent);
+            // Something due already (a silo was down at the time, or the clock moved on): at once.
+            nextWake = plan.RenewNow || plan.Alert is not null ? now : plan.NextWake;
+        }
+        if (nextWake is null)
+        {
+            await UnregisterLifecycleAsync();
+            return;
+        }
+
+        var max = lifecycle.Value.MaxReminderDelay;
+        var due = nextWake.Value - now;
+        due = due < TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : due > max ? max : due;
+        // The period only matters if a tick is missed; every tick re-registers from the plan.
+        await this.RegisterOrUpdateReminder(LifecycleReminder, due, max);
+    }
+
+    private async Task UnregisterLifecycleAsync()
+    {
+        var reminder = await this.GetReminder(LifecycleReminder);
+        if (reminder is not null)
+        {
+            await this.UnregisterReminder(reminder);
+        }
+    }
+
+    private bool HasValidSpec(out ValidCertificateSpec? valid)
+    {
+        valid = null;
+        if (S.Spec is null || CheckIssuer(S.Spec) is not null)
+        {
+            return false;
+        }
+
+        var (checkedSpec, problem) = CertificatePolicy.Validate(S.Spec);
+        valid = checkedSpec;
+        return problem is null;
+    }
+
+    private async Task PublishAsync()
+    {
+        var status = BuildStatus();
+        await _reporter.PublishAsync(_resource, status);
+        metrics.CertificateObserved(_resource, S.Material?.NotAfter, S.RenewalTime, status.IsReady);
+    }
+
     private Problem? CheckIssuer(CertificateSpec spec)
     {
         var issuer = issuers.Resolve(spec.Issuer);
@@ -472,7 +681,7 @@ public sealed class CertificateGrain(
             await _reporter.EventAsync(_resource, S.Origin?.Uid, EventSeverity.Warning, problem.Reason, problem.Message);
         }
 
-        await _reporter.PublishAsync(_resource, BuildStatus());
+        await PublishAsync();
         return BuildStatus();
     }
 
@@ -486,7 +695,7 @@ public sealed class CertificateGrain(
             await _reporter.EventAsync(_resource, S.Origin?.Uid, EventSeverity.Warning, problem.Reason, problem.Message);
         }
 
-        await _reporter.PublishAsync(_resource, BuildStatus());
+        await PublishAsync();
         return BuildStatus();
     }
 

@@ -17,9 +17,11 @@ public sealed class KeystoreGrain(
     ISecretStore secretStore,
     IStatusWriter statusWriter,
     IEventRecorder events,
+    INotaryMetrics metrics,
+    IWorkloadRestarter restarter,
     TimeProvider time,
     ILogger<KeystoreGrain> logger)
-    : StoreGrain<KeystoreSpec>(state, metadataSource, secretStore, statusWriter, events, time, logger, ResourceKind.Keystore), IKeystoreGrain
+    : StoreGrain<KeystoreSpec>(state, metadataSource, secretStore, statusWriter, events, metrics, restarter, time, logger, ResourceKind.Keystore), IKeystoreGrain
 {
     protected override string Fqdn(KeystoreSpec spec) => spec.Fqdn;
 

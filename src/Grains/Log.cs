@@ -37,4 +37,22 @@ internal static partial class Log
 
     [LoggerMessage(10, LogLevel.Warning, "Certificate {Resource}: retiring {Arn} at the issuer failed ({ErrorType}): {Message}")]
     public static partial void RetireFailed(ILogger logger, string resource, string arn, string errorType, string message);
+
+    [LoggerMessage(11, LogLevel.Warning, "Certificate {Resource}: alert {Reason}: {Message}")]
+    public static partial void Alert(ILogger logger, string resource, string reason, string message);
+
+    [LoggerMessage(12, LogLevel.Warning, "Certificate {Resource}: sending an alert failed ({ErrorType}): {Message}")]
+    public static partial void AlertFailed(ILogger logger, string resource, string errorType, string message);
+
+    [LoggerMessage(13, LogLevel.Warning, "Breach {Id}: {Mode} of certificate {Certificate} started, {Items} items")]
+    public static partial void BreachStarted(ILogger logger, string id, string certificate, string mode, int items);
+
+    [LoggerMessage(14, LogLevel.Warning, "Breach {Id} of certificate {Certificate}: {Phase}, {Failed} of {Items} items failed")]
+    public static partial void BreachFinished(ILogger logger, string id, string certificate, string phase, int failed, int items);
+
+    [LoggerMessage(15, LogLevel.Warning, "Breach {Id}: a step failed ({ErrorType}): {Message}")]
+    public static partial void BreachStepFailed(ILogger logger, string id, string errorType, string message);
+
+    [LoggerMessage(16, LogLevel.Warning, "{Kind} {Resource}: restarting the workloads that opted in to reloads failed ({ErrorType}): {Message}")]
+    public static partial void ReloadFailed(ILogger logger, string kind, string resource, string errorType, string message);
 }

@@ -32,13 +32,19 @@ public sealed class StoreState<TSpec>
     /// </summary>
     [Id(10)] public string? MetadataFingerprint { get; set; }
     [Id(11)] public byte[] MetadataSalt { get; set; } = [];
+    /// <summary>Certificates left out of the stored store because they are quarantined.</summary>
+    [Id(12)] public HashSet<string> Excluded { get; set; } = new(StringComparer.Ordinal);
 }
 
 /// <summary>
 /// A store ready to be built: the certificate revisions it uses, and the encoding, left to run
 /// only when the store actually changes (encryption is the expensive part).
 /// </summary>
-public sealed record StoreBuild(IReadOnlyDictionary<string, long> BuiltFrom, Func<(StoreWrite Write, IReadOnlyList<string> Entries)> Encode);
+public sealed record StoreBuild(IReadOnlyDictionary<string, long> BuiltFrom, Func<(StoreWrite Write, IReadOnlyList<string> Entries)> Encode)
+{
+    /// <summary>Certificates the store leaves out (quarantined): a change here rebuilds like a new revision.</summary>
+    public IReadOnlySet<string> Excluded { get; init; } = new HashSet<string>(StringComparer.Ordinal);
+}
 
 /// <summary>
 /// What Keystore and Truststore grains share: apply and delete, the metadata Secret, the
@@ -51,6 +57,8 @@ public abstract class StoreGrain<TSpec>(
     ISecretStore secretStore,
     IStatusWriter statusWriter,
     IEventRecorder events,
+    INotaryMetrics metrics,
+    IWorkloadRestarter restarter,
     TimeProvider time,
     ILogger logger,
     ResourceKind kind) : Grain
@@ -126,6 +134,9 @@ public abstract class StoreGrain<TSpec>(
         await ReconcileAsync(force: false);
     }
 
+    public async Task<StoreStatus> RebuildAsync() =>
+        S.Spec is null ? BuildStatus() : await ReconcileAsync(force: false);
+
     public async Task OnMetadataChangedAsync()
     {
         if (S.Spec is not null)
@@ -164,6 +175,7 @@ public abstract class StoreGrain<TSpec>(
         state.State = new StoreState<TSpec>();
         await state.ClearStateAsync();
         _reporter.Reset();
+        metrics.StoreRemoved(kind, Resource);
         Log.Deleted(logger, kind.ToString(), Resource.ToString());
         await _reporter.EventAsync(Resource, uid, EventSeverity.Normal, Reasons.Deleted, $"Deleted the stored {kind.ToString().ToLowerInvariant()}.");
     }
@@ -269,7 +281,7 @@ public abstract class StoreGrain<TSpec>(
                 return await NotReadyAsync(problem);
             }
 
-            if (!force && IsReady() && S.BuiltGeneration == S.Origin!.Generation && SameRevisions(S.BuiltFrom, build!.BuiltFrom))
+            if (!force && IsReady() && S.BuiltGeneration == S.Origin!.Generation && SameRevisions(S.BuiltFrom, build!.BuiltFrom) && S.Excluded.SetEquals(build.Excluded))
             {
                 return BuildStatus();
             }
@@ -304,7 +316,10 @@ public abstract class StoreGrain<TSpec>(
             return await NotReadyAsync(new Problem(Reasons.StoreFailed, $"Writing the store failed ({ex.GetType().Name}); Notary retries, and its log has the details."));
         }
 
-        var firstOrChanged = S.Stored is null || !SameRevisions(S.BuiltFrom, build.BuiltFrom) || S.BuiltGeneration != S.Origin!.Generation;
+        var first = S.Stored is null;
+        var contentsChanged = !first && (!SameRevisions(S.BuiltFrom, build.BuiltFrom) || !S.Excluded.SetEquals(build.Excluded));
+        var firstOrChanged = first || contentsChanged || S.BuiltGeneration != S.Origin!.Generation;
+        S.Excluded = new HashSet<string>(build.Excluded, StringComparer.Ordinal);
         S.Stored = stored;
         S.BuiltFrom = new Dictionary<string, long>(build.BuiltFrom, StringComparer.Ordinal);
         S.Entries = [.. entries];
@@ -319,8 +334,33 @@ public abstract class StoreGrain<TSpec>(
             await _reporter.EventAsync(Resource, S.Origin?.Uid, EventSeverity.Normal, Reasons.Stored, $"Stored at {stored.Location}, built from {revisions}.");
         }
 
-        await _reporter.PublishAsync(Resource, BuildStatus());
+        await PublishAsync();
+        if (contentsChanged)
+        {
+            await ReloadOptedInAsync();
+        }
+
         return BuildStatus();
+    }
+
+    /// <summary>
+    /// New certificates in the store (a renewal, a re-issue): workloads that use its Secret and
+    /// opted in with <c>notary.dev/reload: "true"</c> get a rolling restart. A breach restarts
+    /// every workload itself; the restarter coalesces the two.
+    /// </summary>
+    private async Task ReloadOptedInAsync()
+    {
+        try
+        {
+            using var step = Step();
+            await restarter.RestartAsync(Resource.Namespace, [Resource.Name], onlyOptedIn: true, $"{kind} {Resource} was rebuilt with new certificates", step.Token);
+        }
+        catch (Exception ex)
+        {
+            // The store is written; a failed reload is reported in the log and not retried (the
+            // next rebuild reloads again).
+            Log.ReloadFailed(logger, kind.ToString(), Resource.ToString(), ex.GetType().Name, ex.Message);
+        }
     }
 
     private async Task<StoreStatus> NotReadyAsync(Problem problem)
@@ -333,7 +373,7 @@ public abstract class StoreGrain<TSpec>(
             await _reporter.EventAsync(Resource, S.Origin?.Uid, EventSeverity.Warning, problem.Reason, problem.Message);
         }
 
-        await _reporter.PublishAsync(Resource, BuildStatus());
+        await PublishAsync();
         return BuildStatus();
     }
 
@@ -379,6 +419,13 @@ public abstract class StoreGrain<TSpec>(
     {
         var snapshots = await Task.WhenAll(certificates.Distinct().Select(k => GrainFactory.GetGrain<ICertificateGrain>(k.ToString()).GetSnapshotAsync()));
         return snapshots.ToDictionary(s => s.Resource);
+    }
+
+    private async Task PublishAsync()
+    {
+        var status = BuildStatus();
+        await _reporter.PublishAsync(Resource, status);
+        metrics.StoreObserved(kind, Resource, status.IsReady);
     }
 
     private bool IsReady() => S.Conditions.Any(c => c.Type == Conditions.Ready && c.Status == Conditions.True);

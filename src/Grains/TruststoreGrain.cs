@@ -18,9 +18,11 @@ public sealed class TruststoreGrain(
     ISecretStore secretStore,
     IStatusWriter statusWriter,
     IEventRecorder events,
+    INotaryMetrics metrics,
+    IWorkloadRestarter restarter,
     TimeProvider time,
     ILogger<TruststoreGrain> logger)
-    : StoreGrain<TruststoreSpec>(state, metadataSource, secretStore, statusWriter, events, time, logger, ResourceKind.Truststore), ITruststoreGrain
+    : StoreGrain<TruststoreSpec>(state, metadataSource, secretStore, statusWriter, events, metrics, restarter, time, logger, ResourceKind.Truststore), ITruststoreGrain
 {
     protected override string Fqdn(TruststoreSpec spec) => spec.Fqdn;
 
@@ -51,11 +53,16 @@ public sealed class TruststoreGrain(
         }
 
         var builtFrom = snapshots.Values.ToDictionary(s => s.Resource.ToString(), s => s.Revision, StringComparer.Ordinal);
+        // A quarantined certificate (breach) leaves every truststore but its service's own, which
+        // trusting itself changes nothing for others; it returns when the quarantine is lifted.
+        var ownKey = references[0].Certificate;
+        var excluded = snapshots.Values.Where(s => s.Quarantined && s.Resource != ownKey).Select(s => s.Resource.ToString()).ToHashSet(StringComparer.Ordinal);
         return (new StoreBuild(builtFrom, () =>
         {
             var (own, upstream, downstream) = TrustResolution.Sources(references, snapshots);
-            return StoreBuilder.Truststore(Resource, spec.Fqdn, format, metadata, TruststorePolicy.Select(own, upstream, downstream));
-        }), null);
+            bool Kept(TrustSource source) => !excluded.Contains($"{source.Namespace}/{source.Name}");
+            return StoreBuilder.Truststore(Resource, spec.Fqdn, format, metadata, TruststorePolicy.Select(own, [.. upstream.Where(Kept)], [.. downstream.Where(Kept)]));
+        }) { Excluded = excluded }, null);
     }
 
     protected override Task ReleaseAsync() => WatchTagsAsync(new HashSet<string>());

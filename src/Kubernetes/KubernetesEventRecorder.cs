@@ -60,13 +60,33 @@ public sealed class KubernetesEventRecorder : IEventRecorder, IDisposable
     public async Task RecordAsync(ResourceKind kind, ResourceKey resource, string? uid, EventSeverity severity, string reason, string message, CancellationToken cancellationToken)
     {
         uid ??= await LookUpUidAsync(kind, resource, reason, cancellationToken).ConfigureAwait(false);
+        var involved = new V1ObjectReference
+        {
+            ApiVersion = NotaryResources.ApiVersion,
+            Kind = ResourceKinds.KubeKind(kind),
+            Name = resource.Name,
+            NamespaceProperty = resource.Namespace,
+            Uid = uid,
+        };
+        await RecordAsync(involved, severity, reason, message, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Records an Event on any namespaced object, such as a Deployment Notary restarted, named by
+    /// the caller (apiVersion, kind, namespace, name and, so that <c>kubectl describe</c> lists it,
+    /// uid). Repeats are correlated as for Notary's own resources.
+    /// </summary>
+    public async Task RecordAsync(V1ObjectReference involvedObject, EventSeverity severity, string reason, string message, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(involvedObject);
         if (message.Length > MaxMessageLength)
         {
             message = string.Concat(message.AsSpan(0, MaxMessageLength - 1), "…");
         }
 
         var type = severity == EventSeverity.Warning ? "Warning" : "Normal";
-        var key = new Correlation(kind, resource, uid ?? string.Empty, type, reason, message);
+        var key = new Correlation(involvedObject.ApiVersion ?? string.Empty, involvedObject.Kind ?? string.Empty, involvedObject.NamespaceProperty, involvedObject.Name, involvedObject.Uid ?? string.Empty, type, reason, message);
+        var target = $"{involvedObject.NamespaceProperty}/{involvedObject.Name}";
         var stripe = _stripes[(key.GetHashCode() & int.MaxValue) % _stripes.Length];
         await stripe.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -74,16 +94,16 @@ public sealed class KubernetesEventRecorder : IEventRecorder, IDisposable
             var now = TruncateToSeconds(_time.GetUtcNow());
             Forget(now);
             if (_recent.TryGetValue(key, out var seen) && now - seen.Last < _options.EventCorrelationWindow
-                && await TryIncrementAsync(resource, seen, now, cancellationToken).ConfigureAwait(false))
+                && await TryIncrementAsync(involvedObject.NamespaceProperty, seen, now, cancellationToken).ConfigureAwait(false))
             {
                 _recent[key] = seen with { Count = seen.Count + 1, Last = now };
-                Log.EventRecorded(_logger, type, reason, kind, resource, seen.Count + 1);
+                Log.EventRecorded(_logger, type, reason, key.Kind, target, seen.Count + 1);
                 return;
             }
 
-            var name = await CreateAsync(kind, resource, uid, type, reason, message, now, cancellationToken).ConfigureAwait(false);
+            var name = await CreateAsync(involvedObject, type, reason, message, now, cancellationToken).ConfigureAwait(false);
             _recent[key] = new Recorded(name, 1, now);
-            Log.EventRecorded(_logger, type, reason, kind, resource, 1);
+            Log.EventRecorded(_logger, type, reason, key.Kind, target, 1);
         }
         finally
         {
@@ -99,7 +119,7 @@ public sealed class KubernetesEventRecorder : IEventRecorder, IDisposable
         }
     }
 
-    private async Task<bool> TryIncrementAsync(ResourceKey resource, Recorded seen, DateTimeOffset now, CancellationToken cancellationToken)
+    private async Task<bool> TryIncrementAsync(string @namespace, Recorded seen, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var patch = new JsonObject
         {
@@ -111,7 +131,7 @@ public sealed class KubernetesEventRecorder : IEventRecorder, IDisposable
             await _client.CoreV1.PatchNamespacedEventAsync(
                 new V1Patch(patch.ToJsonString(), V1Patch.PatchType.MergePatch),
                 seen.Name,
-                resource.Namespace,
+                @namespace,
                 fieldManager: _options.Component,
                 cancellationToken: cancellationToken).ConfigureAwait(false);
             return true;
@@ -123,22 +143,16 @@ public sealed class KubernetesEventRecorder : IEventRecorder, IDisposable
         }
     }
 
-    private async Task<string> CreateAsync(ResourceKind kind, ResourceKey resource, string? uid, string type, string reason, string message, DateTimeOffset now, CancellationToken cancellationToken)
+    private async Task<string> CreateAsync(V1ObjectReference involvedObject, string type, string reason, string message, DateTimeOffset now, CancellationToken cancellationToken)
     {
+        var @namespace = involvedObject.NamespaceProperty;
         for (var attempt = 0; ; attempt++)
         {
-            var name = EventName(resource.Name, now);
+            var name = EventName(involvedObject.Name, now);
             var body = new Corev1Event
             {
-                Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = resource.Namespace },
-                InvolvedObject = new V1ObjectReference
-                {
-                    ApiVersion = NotaryResources.ApiVersion,
-                    Kind = ResourceKinds.KubeKind(kind),
-                    Name = resource.Name,
-                    NamespaceProperty = resource.Namespace,
-                    Uid = uid,
-                },
+                Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = @namespace },
+                InvolvedObject = involvedObject,
                 Type = type,
                 Reason = reason,
                 Message = message,
@@ -151,7 +165,7 @@ public sealed class KubernetesEventRecorder : IEventRecorder, IDisposable
             };
             try
             {
-                await _client.CoreV1.CreateNamespacedEventAsync(body, resource.Namespace, fieldManager: _options.Component, cancellationToken: cancellationToken).ConfigureAwait(false);
+                await _client.CoreV1.CreateNamespacedEventAsync(body, @namespace, fieldManager: _options.Component, cancellationToken: cancellationToken).ConfigureAwait(false);
                 return name;
             }
             catch (HttpOperationException ex) when (ex.IsConflict() && attempt < 3)
@@ -243,7 +257,7 @@ public sealed class KubernetesEventRecorder : IEventRecorder, IDisposable
     private static DateTimeOffset TruncateToSeconds(DateTimeOffset value) =>
         new(value.UtcTicks - (value.UtcTicks % TimeSpan.TicksPerSecond), TimeSpan.Zero);
 
-    private sealed record Correlation(ResourceKind Kind, ResourceKey Resource, string Uid, string Type, string Reason, string Message);
+    private sealed record Correlation(string ApiVersion, string Kind, string Namespace, string Name, string Uid, string Type, string Reason, string Message);
 
     private sealed record Recorded(string Name, int Count, DateTimeOffset Last);
 

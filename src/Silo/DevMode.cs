@@ -18,6 +18,9 @@ public sealed record DevModeOptions
     public int GatewayPort { get; init; } = 30000;
 
     public IReadOnlyDictionary<string, string?> Configuration { get; init; } = new Dictionary<string, string?>();
+
+    /// <summary>Passed to <see cref="NotaryHostSettings.ConfigureServices"/>.</summary>
+    public Action<IServiceCollection>? ConfigureServices { get; init; }
 }
 
 /// <summary>
@@ -27,11 +30,12 @@ public sealed record DevModeOptions
 /// </summary>
 public sealed class DevEnvironment : IAsyncDisposable
 {
-    private DevEnvironment(DevClusterServer cluster, WebApplication app, string kubeconfigPath)
+    private DevEnvironment(DevClusterServer cluster, WebApplication app, string kubeconfigPath, int apiPort)
     {
         Cluster = cluster;
         App = app;
         KubeconfigPath = kubeconfigPath;
+        ApiUrl = new Uri($"http://127.0.0.1:{apiPort}");
     }
 
     public DevClusterServer Cluster { get; }
@@ -39,6 +43,9 @@ public sealed class DevEnvironment : IAsyncDisposable
     public WebApplication App { get; }
 
     public string KubeconfigPath { get; }
+
+    /// <summary>Notary's HTTP API (health, breach API), e.g. http://127.0.0.1:8080.</summary>
+    public Uri ApiUrl { get; }
 
     public static async Task<DevEnvironment> StartAsync(DevModeOptions options, CancellationToken cancellationToken = default)
     {
@@ -53,12 +60,13 @@ public sealed class DevEnvironment : IAsyncDisposable
                 SiloPort = options.SiloPort,
                 GatewayPort = options.GatewayPort,
                 Configuration = options.Configuration,
+                ConfigureServices = options.ConfigureServices,
             });
             await app.StartAsync(cancellationToken);
             // Only once everything runs: a failed start must not replace the kubeconfig of a
             // dev mode that is still running.
             var kubeconfig = WriteKubeconfig(cluster, Path.GetFullPath(options.KubeconfigPath));
-            return new DevEnvironment(cluster, app, kubeconfig);
+            return new DevEnvironment(cluster, app, kubeconfig, options.ApiPort);
         }
         catch
         {

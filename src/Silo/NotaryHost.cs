@@ -5,6 +5,8 @@ using Notary.Aws.Acm;
 using Notary.Grains;
 using Notary.Grains.Abstractions.Ports;
 using Notary.Grains.Issuers;
+using Notary.Silo.Alerts;
+using Notary.Silo.Metrics;
 using Notary.Watcher;
 
 namespace Notary.Silo;
@@ -28,6 +30,9 @@ public sealed record NotaryHostSettings
 
     /// <summary>Extra configuration (tests), applied after appsettings and environment variables.</summary>
     public IReadOnlyDictionary<string, string?> Configuration { get; init; } = new Dictionary<string, string?>();
+
+    /// <summary>Last changes to the services (tests: a fake breach service, a log sink); a later registration wins.</summary>
+    public Action<IServiceCollection>? ConfigureServices { get; init; }
 }
 
 /// <summary>
@@ -75,12 +80,22 @@ public static class NotaryHost
 
         var defaultIssuer = backends.IssuerType == BackendOptions.Acm ? AcmIssuer.DefaultName : BuiltInIssuer.DefaultName;
         services.AddSingleton<IIssuerResolver>(sp => new IssuerResolver(sp.GetServices<ICertificateIssuer>(), defaultIssuer));
+        services.AddOptions<LifecycleOptions>().Bind(builder.Configuration.GetSection(LifecycleOptions.SectionName)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<LifecycleOptions>, LifecycleOptionsValidator>();
         services.AddHealthChecks();
+        services.AddNotaryBreachApi();
+        settings.ConfigureServices?.Invoke(services);
+
+        // Lifecycle adapters (the workload restarter comes with the Kubernetes adapters above).
+        services.AddNotaryAlerts(builder.Configuration);
+        services.AddNotaryMetrics();
 
         var app = builder.Build();
         // Probes exist in every environment, not only in Development.
         app.MapHealthChecks("/healthz");
         app.MapHealthChecks("/readyz");
+        app.MapNotaryMetrics();
+        app.MapBreachApi();
         return app;
     }
 

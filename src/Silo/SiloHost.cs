@@ -3,12 +3,13 @@ namespace Notary.Silo;
 /// <summary>The command line: <c>dev</c> (the embedded default) and <c>run</c> (production).</summary>
 public static class SiloHost
 {
-    private const string Usage = """
+    private static readonly string Usage = $"""
         Notary: certificate lifecycle controller for Kubernetes.
 
         Usage:
           dotnet run --project src/Silo -- dev [--kubeconfig PATH] [--api-port N] [--kube-port N]
           dotnet run --project src/Silo -- run [--kubeconfig PATH] [--api-port N]
+        {BreachCommand.Usage}
 
         Commands:
           dev    the embedded default: an in-memory Kubernetes API server for kubectl, one silo
@@ -23,6 +24,7 @@ public static class SiloHost
                  configuration (Notary__Issuer__Type builtin|acm, Notary__Store__Type
                  kubernetes|secretsmanager; see README). The HTTP API listens on
                  Notary__Api__Address (default 0.0.0.0) and --api-port (default 8080).
+        {BreachCommand.Help}
         """;
 
     public static async Task<int> RunAsync(string[] args)
@@ -36,6 +38,11 @@ public static class SiloHost
         if (args[0] == "run")
         {
             return await RunProductionAsync(args);
+        }
+
+        if (args[0] == "breach")
+        {
+            return await BreachCommand.RunAsync(args[1..]);
         }
 
         if (args[0] != "dev")

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using Notary.Pki.Tests.Support;
 using Notary.Silo;
 
@@ -9,7 +10,8 @@ namespace Notary.EndToEnd.Tests;
 /// <summary>
 /// Notary's dev mode, in process: DevCluster, one silo, the watcher; driven with real kubectl
 /// through the kubeconfig dev mode writes. One per test collection. A derived fixture starts
-/// what Notary should talk to first and adds configuration (e.g. the AWS backends).
+/// what Notary should talk to first and adds configuration (e.g. the AWS backends), or overrides
+/// <see cref="ConfigureServices"/> for other services (a fake, a log sink).
 /// </summary>
 public class DevFixture : IAsyncLifetime
 {
@@ -21,7 +23,7 @@ public class DevFixture : IAsyncLifetime
 
     public string Root => _root;
 
-    public async Task InitializeAsync()
+    public virtual async Task InitializeAsync()
     {
         Directory.CreateDirectory(_root);
         try
@@ -34,6 +36,7 @@ public class DevFixture : IAsyncLifetime
                 SiloPort = FreePort(),
                 GatewayPort = FreePort(),
                 Configuration = configuration,
+                ConfigureServices = ConfigureServices,
             });
         }
         catch
@@ -44,7 +47,12 @@ public class DevFixture : IAsyncLifetime
         }
     }
 
-    public async Task DisposeAsync()
+    /// <summary>Last changes to the host's services; a later registration wins.</summary>
+    protected virtual void ConfigureServices(IServiceCollection services)
+    {
+    }
+
+    public virtual async Task DisposeAsync()
     {
         if (Dev is not null)
         {

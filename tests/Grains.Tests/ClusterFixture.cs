@@ -24,6 +24,9 @@ public sealed class ClusterFixture : IAsyncLifetime
     public SteppingIssuer Stepping { get; }
     public CapturingLoggerProvider Logs { get; } = new();
     public FaultInjector Faults { get; } = new();
+    public RecordingAlertSink Alerts { get; } = new();
+    public RecordingMetrics Metrics { get; } = new();
+    public FakeWorkloadRestarter Workloads { get; } = new();
     public InProcessTestCluster Cluster { get; private set; } = null!;
 
     public IGrainFactory Grains => Cluster.Client;
@@ -39,6 +42,7 @@ public sealed class ClusterFixture : IAsyncLifetime
         var builder = new InProcessTestClusterBuilder(2);
         builder.ConfigureSilo((_, silo) => silo
             .AddMemoryGrainStorage(GrainStorage.Name, o => o.UseNotarySerializer())
+            .UseInMemoryReminderService()
             .AddIncomingGrainCallFilter(Faults));
         builder.ConfigureSiloHost((_, host) =>
         {
@@ -46,6 +50,9 @@ public sealed class ClusterFixture : IAsyncLifetime
             host.Services.AddSingleton<IStatusWriter>(Status);
             host.Services.AddSingleton<IEventRecorder>(Events);
             host.Services.AddSingleton<IServiceMetadataSource>(Metadata);
+            host.Services.AddSingleton<IAlertSink>(Alerts);
+            host.Services.AddSingleton<INotaryMetrics>(Metrics);
+            host.Services.AddSingleton<IWorkloadRestarter>(Workloads);
             host.Services.AddSingleton<IIssuerResolver>(new IssuerResolver([Issuer, Stepping], BuiltInIssuer.DefaultName));
             host.Services.AddSingleton(TimeProvider.System);
             host.Logging.SetMinimumLevel(LogLevel.Debug);

@@ -21,13 +21,14 @@ namespace Notary.Watcher.Tests;
 [Collection(WatcherCollection.Name)]
 public sealed class RbacTests(WatcherCluster cluster, ITestOutputHelper output)
 {
-    /// <summary>Cluster-wide: the resources of every namespace, their status and finalizers, Secrets, Events.</summary>
+    /// <summary>Cluster-wide: the resources of every namespace, their status and finalizers, Secrets, Events, workloads to restart.</summary>
     public static readonly V1PolicyRule[] ClusterRules =
     [
         new() { ApiGroups = [NotaryResources.Group], Resources = ["certificates", "keystores", "truststores"], Verbs = ["get", "list", "watch", "patch"] },
         new() { ApiGroups = [NotaryResources.Group], Resources = ["certificates/status", "keystores/status", "truststores/status"], Verbs = ["patch"] },
         new() { ApiGroups = [""], Resources = ["secrets"], Verbs = ["get", "list", "watch", "create", "update", "delete"] },
         new() { ApiGroups = [""], Resources = ["events"], Verbs = ["create", "patch"] },
+        new() { ApiGroups = ["apps"], Resources = ["deployments", "statefulsets", "daemonsets"], Verbs = ["list", "patch"] },
     ];
 
     /// <summary>In Notary's own namespace: the Lease that elects the watcher.</summary>
@@ -86,8 +87,12 @@ public sealed class RbacTests(WatcherCluster cluster, ITestOutputHelper output)
         Assert.False((await new KubernetesMetadataSource(client).ReadAsync(ns, "notary-metadata", CancellationToken.None)).SecretExists);
         using var ca = new KubernetesCertificateAuthoritySource(client, options, TimeProvider.System, new LoggerAdapter<KubernetesCertificateAuthoritySource>(logs.CreateLogger("ca")));
         await ca.GetAsync(CancellationToken.None);
+        await cluster.Client.AppsV1.CreateNamespacedDeploymentAsync(Resources.Deployment(ns, "web", secretName: "web"), ns);
+        using var restarter = new KubernetesWorkloadRestarter(client, events, Options.Create(new NotaryRestartOptions()), options, TimeProvider.System, new LoggerAdapter<KubernetesWorkloadRestarter>(logs.CreateLogger("restarter")));
+        Assert.Single(await restarter.RestartAsync(ns, ["web"], onlyOptedIn: false, "breach", CancellationToken.None));
 
         Assert.Equal(1L, (await cluster.Client.GetAsync<Certificate>(ns, "web"))!.Status!.Revision);
+        Assert.Equal(2L, (await cluster.Client.AppsV1.ReadNamespacedDeploymentAsync("web", ns)).Metadata.Generation);
         Assert.DoesNotContain(logs.Lines, line => line.Message.Contains("Forbidden", StringComparison.Ordinal));
     }
 

@@ -23,7 +23,8 @@ public interface IWorkloadRestarter
     /// <summary>
     /// Restarts those workloads by setting the pod template annotation <c>notary.dev/restartedAt</c>
     /// (rate-limited per workload); with <paramref name="onlyOptedIn"/>, only those annotated
-    /// <c>notary.dev/reload: "true"</c>. Returns the workloads restarted.
+    /// <c>notary.dev/reload: "true"</c>. Returns the workloads restarted, including those whose
+    /// restart the rate limit deferred to the end of its interval (they restart then).
     /// </summary>
     Task<IReadOnlyList<WorkloadRef>> RestartAsync(string @namespace, IReadOnlyCollection<string> secretNames, bool onlyOptedIn, string reason, CancellationToken cancellationToken);
 }

@@ -125,6 +125,25 @@ public static class Resources
         Spec = new CertificateSpec { Type = CertificateTypes.Private, Fqdn = $"{name}.{ns}.svc.cluster.local" },
     };
 
+    /// <summary>A Deployment whose pods mount the Secret <paramref name="secretName"/>.</summary>
+    public static V1Deployment Deployment(string ns, string name, string secretName) => new()
+    {
+        Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = ns },
+        Spec = new V1DeploymentSpec
+        {
+            Selector = new V1LabelSelector { MatchLabels = new Dictionary<string, string> { ["app"] = name } },
+            Template = new V1PodTemplateSpec
+            {
+                Metadata = new V1ObjectMeta { Labels = new Dictionary<string, string> { ["app"] = name } },
+                Spec = new V1PodSpec
+                {
+                    Containers = [new V1Container { Name = "app", Image = "registry.example/app:1" }],
+                    Volumes = [new V1Volume { Name = "tls", Secret = new V1SecretVolumeSource { SecretName = secretName } }],
+                },
+            },
+        },
+    };
+
     public static async Task<T> CreateAsync<T>(this IKubernetes client, T resource)
         where T : IKubernetesObject<V1ObjectMeta>
     {

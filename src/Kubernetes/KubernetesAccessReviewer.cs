@@ -1,0 +1,125 @@
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+using Microsoft.Extensions.Logging;
+using Notary.Kubernetes.Models;
+
+namespace Notary.Kubernetes;
+
+/// <summary>A caller whose bearer token the API server vouched for (TokenReview's userInfo).</summary>
+public sealed record AuthenticatedUser(
+    string Name,
+    string Uid,
+    IReadOnlyList<string> Groups,
+    IReadOnlyDictionary<string, IReadOnlyList<string>> Extra)
+{
+    public override string ToString() => Name;
+}
+
+/// <summary>What the API server's authorizer said; <see cref="Reason"/> is its explanation, often empty.</summary>
+public sealed record AccessDecision(bool Allowed, string Reason);
+
+/// <summary>
+/// Who is calling Notary's HTTP API, and may they: Kubernetes decides both, so that the
+/// cluster's own tokens and RBAC govern the breach API.
+/// </summary>
+public interface IAccessReviewer
+{
+    /// <summary>The user behind <paramref name="bearerToken"/>, or null when the token is not valid.</summary>
+    Task<AuthenticatedUser?> AuthenticateAsync(string bearerToken, CancellationToken cancellationToken);
+
+    /// <summary>Whether <paramref name="user"/> may <paramref name="verb"/> breaches.notary.dev in <paramref name="namespace"/>.</summary>
+    Task<AccessDecision> CanAccessBreachesAsync(AuthenticatedUser user, string verb, string @namespace, CancellationToken cancellationToken);
+
+    /// <summary>Whether <paramref name="user"/> may report a breach of a certificate in <paramref name="namespace"/>.</summary>
+    Task<AccessDecision> CanCreateBreachAsync(AuthenticatedUser user, string @namespace, CancellationToken cancellationToken) =>
+        CanAccessBreachesAsync(user, "create", @namespace, cancellationToken);
+}
+
+/// <summary>
+/// Adapter for <see cref="IAccessReviewer"/>: TokenReview (authentication.k8s.io/v1) for the
+/// caller's identity and SubjectAccessReview (authorization.k8s.io/v1) for verb on resource
+/// <c>breaches</c> in group <c>notary.dev</c>, as kube-rbac-proxy and aggregated API servers do.
+/// Breaches are not a stored resource: RBAC rules may name any resource, so a Role granting
+/// <c>create</c> on <c>breaches.notary.dev</c> is how a cluster admin lets someone report one.
+/// The request of a TokenReview carries the token, so API errors are rethrown sanitized
+/// (<see cref="KubernetesApiException"/>, built from the response's Status message alone).
+/// </summary>
+public sealed class KubernetesAccessReviewer(IKubernetes client, ILogger<KubernetesAccessReviewer> logger) : IAccessReviewer
+{
+    /// <summary>The resource of the breach API, as Roles name it.</summary>
+    public const string BreachResource = "breaches";
+
+    public async Task<AuthenticatedUser?> AuthenticateAsync(string bearerToken, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrWhiteSpace(bearerToken))
+        {
+            return null;
+        }
+
+        V1TokenReview review;
+        try
+        {
+            review = await client.AuthenticationV1.CreateTokenReviewAsync(
+                new V1TokenReview { Spec = new V1TokenReviewSpec { Token = bearerToken } },
+                cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpOperationException ex)
+        {
+            throw KubernetesApiErrors.Sanitize(ex, "TokenReview");
+        }
+
+        var status = review.Status;
+        if (status?.Authenticated != true || string.IsNullOrEmpty(status.User?.Username))
+        {
+            // The API server's error text describes the failure, never the token.
+            Log.TokenNotAuthenticated(logger, status?.Error ?? "not authenticated");
+            return null;
+        }
+
+        var user = status.User;
+        var extra = (user.Extra ?? new Dictionary<string, IList<string>>())
+            .ToDictionary(pair => pair.Key, pair => (IReadOnlyList<string>)[.. pair.Value ?? []], StringComparer.Ordinal);
+        return new AuthenticatedUser(user.Username, user.Uid ?? string.Empty, [.. user.Groups ?? []], extra);
+    }
+
+    public Task<AccessDecision> CanCreateBreachAsync(AuthenticatedUser user, string @namespace, CancellationToken cancellationToken) =>
+        CanAccessBreachesAsync(user, "create", @namespace, cancellationToken);
+
+    public async Task<AccessDecision> CanAccessBreachesAsync(AuthenticatedUser user, string verb, string @namespace, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(user);
+        var review = new V1SubjectAccessReview
+        {
+            Spec = new V1SubjectAccessReviewSpec
+            {
+                User = user.Name,
+                Uid = user.Uid.Length > 0 ? user.Uid : null,
+                Groups = [.. user.Groups],
+                // Extra carries scopes and credential ids that webhook authorizers may rely on.
+                Extra = user.Extra.Count > 0 ? user.Extra.ToDictionary(pair => pair.Key, pair => (IList<string>)[.. pair.Value], StringComparer.Ordinal) : null,
+                ResourceAttributes = new V1ResourceAttributes
+                {
+                    Group = NotaryResources.Group,
+                    Resource = BreachResource,
+                    Verb = verb,
+                    NamespaceProperty = @namespace,
+                },
+            },
+        };
+        V1SubjectAccessReview answer;
+        try
+        {
+            answer = await client.AuthorizationV1.CreateSubjectAccessReviewAsync(review, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpOperationException ex)
+        {
+            throw KubernetesApiErrors.Sanitize(ex, "SubjectAccessReview");
+        }
+
+        var status = answer.Status;
+        var allowed = status is { Allowed: true } && status.Denied != true;
+        Log.AccessReviewed(logger, user.Name, verb, BreachResource, NotaryResources.Group, @namespace, allowed);
+        return new AccessDecision(allowed, status?.Reason ?? status?.EvaluationError ?? string.Empty);
+    }
+}

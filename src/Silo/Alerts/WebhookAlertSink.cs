@@ -1,0 +1,193 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using System.Threading.Channels;
+using Microsoft.Extensions.Options;
+using Notary.Grains.Abstractions.Ports;
+
+namespace Notary.Silo.Alerts;
+
+/// <summary>
+/// Adapter for <see cref="IAlertSink"/>: POSTs each alert as JSON to the webhook of
+/// <see cref="NotaryAlertOptions.WebhookUrl"/>. <see cref="SendAsync"/> only enqueues (a bounded
+/// queue that drops its oldest alert when full), so a grain never waits on the receiver; this
+/// background service delivers one alert at a time, in order, retrying on 5xx, 429, 408, timeouts
+/// and connection errors with jittered exponential backoff up to
+/// <see cref="NotaryAlertOptions.MaxAttempts"/>, and giving up at once on any other answer.
+/// Without a URL it does nothing.
+/// </summary>
+public sealed class WebhookAlertSink : BackgroundService, IAlertSink
+{
+    /// <summary>The name of the HttpClient (IHttpClientFactory) the sink posts with.</summary>
+    public const string HttpClientName = "notary-alerts";
+
+    private readonly IHttpClientFactory _clients;
+    private readonly NotaryAlertOptions _options;
+    private readonly Uri? _webhook;
+    private readonly TimeProvider _time;
+    private readonly ILogger<WebhookAlertSink> _logger;
+    private readonly Channel<Alert> _queue;
+    private int _inFlight;
+
+    public WebhookAlertSink(IHttpClientFactory clients, IOptions<NotaryAlertOptions> options, TimeProvider time, ILogger<WebhookAlertSink> logger)
+    {
+        _clients = clients;
+        _options = options.Value;
+        _webhook = _options.Webhook;
+        _time = time;
+        _logger = logger;
+        _queue = Channel.CreateBounded<Alert>(
+            new BoundedChannelOptions(_options.QueueCapacity) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true },
+            dropped => Log.AlertDropped(_logger, _options.QueueCapacity, dropped.Reason, dropped.Resource));
+    }
+
+    /// <summary>Whether a webhook is configured; when not, alerts are dropped silently.</summary>
+    public bool Enabled => _webhook is not null;
+
+    public Task SendAsync(Alert alert, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(alert);
+        if (_webhook is null)
+        {
+            Log.AlertNotConfigured(_logger, alert.Reason, alert.Resource);
+            return Task.CompletedTask;
+        }
+
+        // Never blocks nor fails: a full queue drops its oldest alert (logged by the callback).
+        _queue.Writer.TryWrite(alert);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// The pause after <paramref name="failedAttempts"/> failures: <paramref name="initial"/>
+    /// doubled per failure, capped at <paramref name="max"/>, of which the upper half is random
+    /// ("equal jitter", <paramref name="jitter"/> in [0, 1)), so that many Notary instances
+    /// failing together do not retry in step.
+    /// </summary>
+    public static TimeSpan Backoff(int failedAttempts, TimeSpan initial, TimeSpan max, double jitter)
+    {
+        var exponential = initial.TotalMilliseconds * Math.Pow(2, Math.Clamp(failedAttempts - 1, 0, 30));
+        var capped = Math.Min(exponential, max.TotalMilliseconds);
+        return TimeSpan.FromMilliseconds((capped / 2) + (capped / 2 * Math.Clamp(jitter, 0, 1)));
+    }
+
+    /// <summary>The JSON body of an alert: reason, namespace, name, message, notAfter, at, arn (times in UTC, RFC 3339).</summary>
+    public static byte[] Serialize(Alert alert)
+    {
+        ArgumentNullException.ThrowIfNull(alert);
+        return JsonSerializer.SerializeToUtf8Bytes(
+            new AlertPayload(alert.Reason, alert.Resource.Namespace, alert.Resource.Name, alert.Message, alert.NotAfter?.UtcDateTime, alert.At.UtcDateTime, alert.Arn),
+            AlertJsonContext.Default.AlertPayload);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (_webhook is null)
+        {
+            return;
+        }
+
+        Log.AlertsEnabled(_logger, _webhook.Host);
+        try
+        {
+            await foreach (var alert in _queue.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
+            {
+                Interlocked.Exchange(ref _inFlight, 1);
+                await DeliverAsync(_webhook, alert, stoppingToken).ConfigureAwait(false);
+                Interlocked.Exchange(ref _inFlight, 0);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            var left = _queue.Reader.Count + Volatile.Read(ref _inFlight);
+            if (left > 0)
+            {
+                Log.AlertsUndelivered(_logger, left);
+            }
+        }
+    }
+
+    private async Task DeliverAsync(Uri webhook, Alert alert, CancellationToken stoppingToken)
+    {
+        var body = Serialize(alert);
+        for (var attempt = 1; ; attempt++)
+        {
+            var (outcome, failure, retryAfter) = await PostAsync(webhook, body, stoppingToken).ConfigureAwait(false);
+            switch (outcome)
+            {
+                case Outcome.Delivered:
+                    Log.AlertDelivered(_logger, alert.Reason, alert.Resource, attempt);
+                    return;
+                case Outcome.Rejected:
+                    Log.AlertRejected(_logger, alert.Reason, alert.Resource, failure);
+                    return;
+            }
+
+            if (attempt >= _options.MaxAttempts)
+            {
+                Log.AlertGaveUp(_logger, alert.Reason, alert.Resource, attempt, failure);
+                return;
+            }
+
+            var delay = Backoff(attempt, _options.InitialBackoff, _options.MaxBackoff, RandomNumberGenerator.GetInt32(1_000_000) / 1_000_000.0);
+            if (retryAfter is { } asked && asked > delay)
+            {
+                delay = asked < _options.MaxBackoff ? asked : _options.MaxBackoff;
+            }
+
+            Log.AlertRetry(_logger, alert.Reason, alert.Resource, failure, attempt, _options.MaxAttempts, delay);
+            await Task.Delay(delay, _time, stoppingToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>One attempt. The failure text names the status or the kind of error, never the URL.</summary>
+    private async Task<(Outcome Outcome, string Failure, TimeSpan? RetryAfter)> PostAsync(Uri webhook, byte[] body, CancellationToken stoppingToken)
+    {
+        using var timeout = new CancellationTokenSource(_options.RequestTimeout, _time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, timeout.Token);
+        using var content = new ByteArrayContent(body);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        try
+        {
+            var client = _clients.CreateClient(HttpClientName);
+            using var response = await client.PostAsync(webhook, content, linked.Token).ConfigureAwait(false);
+            var code = response.StatusCode;
+            var status = $"{(int)code} {code}";
+            if (response.IsSuccessStatusCode)
+            {
+                return (Outcome.Delivered, status, null);
+            }
+
+            return (int)code >= 500 || code is HttpStatusCode.TooManyRequests or HttpStatusCode.RequestTimeout
+                ? (Outcome.Retry, status, RetryAfter(response.Headers.RetryAfter))
+                : (Outcome.Rejected, status, null);
+        }
+        catch (HttpRequestException ex)
+        {
+            return (Outcome.Retry, $"connection error ({ex.HttpRequestError})", null);
+        }
+        catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
+        {
+            return (Outcome.Retry, $"no answer within {_options.RequestTimeout}", null);
+        }
+    }
+
+    private TimeSpan? RetryAfter(RetryConditionHeaderValue? header) =>
+        header?.Delta ?? (header?.Date is { } date ? date - _time.GetUtcNow() : null);
+
+    private enum Outcome
+    {
+        Delivered,
+        Retry,
+        Rejected,
+    }
+}
+
+/// <summary>The webhook's JSON body.</summary>
+internal sealed record AlertPayload(string Reason, string Namespace, string Name, string Message, DateTime? NotAfter, DateTime At, string? Arn);
+
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
+[JsonSerializable(typeof(AlertPayload))]
+internal sealed partial class AlertJsonContext : JsonSerializerContext;

@@ -1,0 +1,102 @@
+using System.Collections.Concurrent;
+using Notary.Grains.Abstractions;
+using Notary.Silo;
+
+namespace Notary.EndToEnd.Tests.Support;
+
+/// <summary>
+/// Stands in for the breach grains behind the HTTP API. The impact is fixed per mode; each GET
+/// moves every unfinished item one step (Pending → InProgress → Completed), so a follower must
+/// poll to see the end. A reason containing <see cref="FailMarker"/> makes the Deployment fail.
+/// </summary>
+public sealed class FakeBreachService : IBreachService
+{
+    public const string FailMarker = "[fail]";
+    public const string FailureReason = "rollout of the new pods timed out";
+
+    private readonly ConcurrentDictionary<string, BreachReport> _breaches = new();
+    private readonly object _gate = new();
+
+    /// <summary>Every request that reached the service, in order.</summary>
+    public ConcurrentQueue<BreachRequest> Requests { get; } = new();
+
+    public Task<BreachReport> StartAsync(BreachRequest request)
+    {
+        Requests.Enqueue(request);
+        var id = BreachIds.For(request.Certificate, request.Mode, request.Reason);
+        var report = new BreachReport
+        {
+            Id = id,
+            Certificate = request.Certificate,
+            Mode = request.Mode,
+            Reason = request.Reason,
+            Phase = request.DryRun ? BreachPhase.DryRun : BreachPhase.InProgress,
+            Created = TimeProvider.System.GetUtcNow(),
+            RequestedBy = request.RequestedBy,
+            Items = Impact(request),
+        };
+        return Task.FromResult(request.DryRun ? report : _breaches.GetOrAdd(id, report));
+    }
+
+    public Task<BreachReport?> GetAsync(string id)
+    {
+        lock (_gate)
+        {
+            if (!_breaches.TryGetValue(id, out var report))
+            {
+                return Task.FromResult<BreachReport?>(null);
+            }
+
+            if (report.Phase == BreachPhase.InProgress)
+            {
+                var failing = report.Reason.Contains(FailMarker, StringComparison.Ordinal);
+                var items = report.Items.Select(item => item.Status switch
+                {
+                    BreachItemStatus.Pending => item with { Status = BreachItemStatus.InProgress },
+                    BreachItemStatus.InProgress when failing && item.Kind == "Deployment" => item with { Status = BreachItemStatus.Failed, Reason = FailureReason },
+                    BreachItemStatus.InProgress => item with { Status = BreachItemStatus.Completed },
+                    _ => item,
+                }).ToList();
+                var done = items.All(i => i.Status is BreachItemStatus.Completed or BreachItemStatus.Failed);
+                report = report with
+                {
+                    Items = items,
+                    Phase = !done ? BreachPhase.InProgress : items.Any(i => i.Status == BreachItemStatus.Failed) ? BreachPhase.Failed : BreachPhase.Completed,
+                    Finished = done ? TimeProvider.System.GetUtcNow() : null,
+                    Message = done && failing ? "1 item failed" : null,
+                };
+                _breaches[id] = report;
+            }
+
+            return Task.FromResult<BreachReport?>(report);
+        }
+    }
+
+    public Task<BreachReport?> LiftAsync(string id, string requestedBy)
+    {
+        lock (_gate)
+        {
+            if (!_breaches.TryGetValue(id, out var report))
+            {
+                return Task.FromResult<BreachReport?>(null);
+            }
+
+            report = report with { Phase = BreachPhase.Lifted, Message = $"lifted by {requestedBy}", Finished = TimeProvider.System.GetUtcNow() };
+            _breaches[id] = report;
+            return Task.FromResult<BreachReport?>(report);
+        }
+    }
+
+    private static List<BreachItem> Impact(BreachRequest request)
+    {
+        var ns = request.Certificate.Namespace;
+        var name = request.Certificate.Name;
+        List<BreachItem> items = request.Mode == BreachMode.Rotate
+            ? [new("Certificate", ns, name, BreachItemStatus.Pending), new("Keystore", ns, name + "-keystore", BreachItemStatus.Pending)]
+            : [];
+        items.Add(new("Truststore", ns, "clients", BreachItemStatus.Pending));
+        items.Add(new("Truststore", ns, "partners", BreachItemStatus.Pending));
+        items.Add(new("Deployment", ns, "api", BreachItemStatus.Pending));
+        return items;
+    }
+}

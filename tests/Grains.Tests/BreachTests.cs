@@ -1,0 +1,188 @@
+using System.Security.Cryptography.X509Certificates;
+using Notary.Grains.Abstractions;
+using Notary.Grains.Abstractions.Ports;
+using Notary.Grains.Tests.Fakes;
+
+namespace Notary.Grains.Tests;
+
+/// <summary>Breaches through the grains: dry run, rotate, quarantine and lift, idempotency, fan-out with a broken dependent.</summary>
+[Collection(ClusterCollection.Name)]
+public sealed class BreachTests(ClusterFixture fx)
+{
+    private const string TrustPassword = "ts-secret-1";
+
+    private static ResourceVersionInfo V(long generation) => new("uid-1", generation);
+
+    private static CertificateSpec Cert(string fqdn) => new() { Type = "Private", Fqdn = fqdn, KeyAlgorithm = "ECDSA", KeySize = 256 };
+
+    /// <summary>
+    /// A service "pay" with a keystore, and <paramref name="clients"/> services that trust it
+    /// (each with its own certificate and truststore), one Deployment per client mounting its
+    /// truststore Secret, and one mounting pay's keystore.
+    /// </summary>
+    private async Task<(string Ns, ResourceKey Pay)> ServicesAsync(int clients)
+    {
+        var ns = ClusterFixture.NewNamespace();
+        fx.Metadata.Set(ns, "notary-metadata", InMemoryMetadataSource.Json("ks-secret-1", TrustPassword));
+        string F(string n) => $"{n}.{ns}.svc.cluster.local";
+        var pay = new ResourceKey(ns, "pay");
+        Assert.True((await fx.Grains.GetGrain<ICertificateGrain>(pay.ToString()).ApplyAsync(Cert(F("pay")), V(1))).IsReady);
+        Assert.True((await fx.Grains.GetGrain<IKeystoreGrain>($"{ns}/pay-ks").ApplyAsync(new KeystoreSpec { Fqdn = F("pay"), CertName = "pay" }, V(1))).IsReady);
+        fx.Workloads.Add(new WorkloadRef(ns, "Deployment", "pay"), "pay-ks");
+        await Task.WhenAll(Enumerable.Range(0, clients).Select(async i =>
+        {
+            var name = $"c{i}";
+            await fx.Grains.GetGrain<ICertificateGrain>($"{ns}/{name}").ApplyAsync(Cert(F(name)), V(1));
+            var status = await fx.Grains.GetGrain<ITruststoreGrain>($"{ns}/{name}-ts").ApplyAsync(
+                new TruststoreSpec { Fqdn = F(name), CertName = name, Upstream = [new TrustReference { Tag = "pay", Fqdn = F("pay"), Namespace = ns }] }, V(1));
+            Assert.True(status.IsReady, status.Condition(Conditions.Ready)?.Message);
+            fx.Workloads.Add(new WorkloadRef(ns, "Deployment", name), $"{name}-ts", "unrelated-secret");
+        }));
+        return (ns, pay);
+    }
+
+    private IBreachGrain Breach(BreachRequest request) =>
+        fx.Grains.GetGrain<IBreachGrain>(BreachIds.For(request.Certificate, request.Mode, request.Reason));
+
+    private static async Task<BreachReport> FinishedAsync(IBreachGrain breach)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        while (true)
+        {
+            var report = await breach.GetAsync();
+            if (report is { IsFinished: true })
+            {
+                return report;
+            }
+
+            await Task.Delay(50, timeout.Token);
+        }
+    }
+
+    private List<string> TrustedSerials(string ns, string truststore) =>
+        [.. X509CertificateLoader.LoadPkcs12Collection(fx.Store.Get(ResourceKind.Truststore, new ResourceKey(ns, truststore))!.Files["truststore.p12"], TrustPassword, X509KeyStorageFlags.EphemeralKeySet).Select(c => c.SerialNumber)];
+
+    [Fact]
+    public async Task A_dry_run_lists_the_impact_and_changes_nothing()
+    {
+        var (ns, pay) = await ServicesAsync(2);
+        var before = (await fx.Grains.GetGrain<ICertificateGrain>(pay.ToString()).GetStatusAsync())!;
+        var request = new BreachRequest(pay, BreachMode.Rotate, "key leaked (dry)", DryRun: true, "tester");
+
+        var report = await Breach(request).StartAsync(request);
+
+        Assert.Equal(BreachPhase.DryRun, report.Phase);
+        Assert.Equal(
+            ["Certificate pay", "Deployment c0", "Deployment c1", "Deployment pay", "Keystore pay-ks", "Truststore c0-ts", "Truststore c1-ts"],
+            report.Items.Select(i => $"{i.Kind} {i.Name}").Order(StringComparer.Ordinal));
+        Assert.All(report.Items, i => Assert.Equal(BreachItemStatus.Pending, i.Status));
+        Assert.Equal(before.SerialNumber, (await fx.Grains.GetGrain<ICertificateGrain>(pay.ToString()).GetStatusAsync())!.SerialNumber);
+        Assert.Empty(fx.Workloads.Restarts(ns));
+        Assert.Null(await Breach(request).GetAsync());
+    }
+
+    [Fact]
+    public async Task Rotate_reissues_rebuilds_every_store_restarts_workloads_and_a_repeat_changes_nothing()
+    {
+        var (ns, pay) = await ServicesAsync(3);
+        var old = (await fx.Grains.GetGrain<ICertificateGrain>(pay.ToString()).GetStatusAsync())!;
+        var request = new BreachRequest(pay, BreachMode.Rotate, "private key found in a public repository", DryRun: false, "incident-bot");
+
+        var started = await Breach(request).StartAsync(request);
+        var report = await FinishedAsync(Breach(request));
+
+        Assert.Equal(BreachPhase.Completed, report.Phase);
+        Assert.All(report.Items, i => Assert.Equal(BreachItemStatus.Completed, i.Status));
+        var rotated = (await fx.Grains.GetGrain<ICertificateGrain>(pay.ToString()).GetStatusAsync())!;
+        Assert.Equal(old.Revision + 1, rotated.Revision);
+        for (var i = 0; i < 3; i++)
+        {
+            var serials = TrustedSerials(ns, $"c{i}-ts");
+            Assert.Contains(rotated.SerialNumber, serials);
+            Assert.DoesNotContain(old.SerialNumber, serials);
+        }
+
+        var keystore = X509CertificateLoader.LoadPkcs12Collection(fx.Store.Get(ResourceKind.Keystore, new ResourceKey(ns, "pay-ks"))!.Files["keystore.p12"], "ks-secret-1", X509KeyStorageFlags.EphemeralKeySet);
+        Assert.Equal(rotated.SerialNumber, Assert.Single(keystore, c => c.HasPrivateKey).SerialNumber);
+        Assert.Equal(["c0", "c1", "c2", "pay"], fx.Workloads.Restarts(ns).Select(r => r.Workload.Name).Order(StringComparer.Ordinal));
+        Assert.Contains(fx.Events.For(pay), e => e.Reason == "BreachCompleted");
+
+        // The same report again: the same breach, no second rotation, no second restart.
+        var again = await Breach(request).StartAsync(request);
+        Assert.Equal(started.Id, again.Id);
+        Assert.Equal(rotated.Revision, (await fx.Grains.GetGrain<ICertificateGrain>(pay.ToString()).GetStatusAsync())!.Revision);
+        Assert.Equal(4, fx.Workloads.Restarts(ns).Count);
+    }
+
+    [Fact]
+    public async Task Quarantine_takes_the_certificate_out_of_every_truststore_and_lifting_puts_it_back()
+    {
+        var (ns, pay) = await ServicesAsync(2);
+        var serial = (await fx.Grains.GetGrain<ICertificateGrain>(pay.ToString()).GetStatusAsync())!.SerialNumber;
+        var request = new BreachRequest(pay, BreachMode.Quarantine, "suspicious traffic", DryRun: false, "incident-bot");
+
+        await Breach(request).StartAsync(request);
+        var report = await FinishedAsync(Breach(request));
+
+        Assert.Equal(BreachPhase.Completed, report.Phase);
+        Assert.DoesNotContain(report.Items, i => i.Kind == "Keystore");
+        var status = (await fx.Grains.GetGrain<ICertificateGrain>(pay.ToString()).GetStatusAsync())!;
+        Assert.Equal(Conditions.True, status.Condition(Conditions.Compromised)?.Status);
+        Assert.Equal(serial, status.SerialNumber);
+        Assert.DoesNotContain(serial, TrustedSerials(ns, "c0-ts"));
+        Assert.DoesNotContain(serial, TrustedSerials(ns, "c1-ts"));
+        Assert.Equal(["c0", "c1"], fx.Workloads.Restarts(ns).Select(r => r.Workload.Name).Order(StringComparer.Ordinal));
+
+        var lifted = await Breach(request).LiftAsync("operator");
+        Assert.NotNull(lifted);
+        var done = await FinishedAsync(Breach(request));
+        Assert.Equal(BreachPhase.Lifted, done.Phase);
+        Assert.Contains(serial, TrustedSerials(ns, "c0-ts"));
+        Assert.Contains(serial, TrustedSerials(ns, "c1-ts"));
+        Assert.Equal(Conditions.False, (await fx.Grains.GetGrain<ICertificateGrain>(pay.ToString()).GetStatusAsync())!.Condition(Conditions.Compromised)?.Status);
+    }
+
+    [Fact]
+    public async Task Two_hundred_dependents_are_rebuilt_in_parallel_and_one_broken_one_fails_alone_with_its_reason()
+    {
+        var (ns, pay) = await ServicesAsync(200);
+        var broken = new ResourceKey(ns, "c17-ts");
+        fx.Store.FailFor(broken, new SecretStoreFailedException("AccessDeniedException: not authorized to write c17-ts"));
+        try
+        {
+            var request = new BreachRequest(pay, BreachMode.Rotate, "fan-out", DryRun: false, "incident-bot");
+            await Breach(request).StartAsync(request);
+            var report = await FinishedAsync(Breach(request));
+
+            Assert.Equal(BreachPhase.Failed, report.Phase);
+            var failed = Assert.Single(report.Items, i => i.Status == BreachItemStatus.Failed && i.Kind == "Truststore");
+            Assert.Equal("c17-ts", failed.Name);
+            Assert.Contains("AccessDeniedException", failed.Reason, StringComparison.Ordinal);
+            Assert.Equal(200, report.Items.Count(i => i.Kind == "Truststore"));
+            Assert.Equal(199, report.Items.Count(i => i.Kind == "Truststore" && i.Status == BreachItemStatus.Completed));
+            // Its workload is not restarted onto old contents; every other one is.
+            Assert.Equal(BreachItemStatus.Failed, Assert.Single(report.Items, i => i.Kind == "Deployment" && i.Name == "c17").Status);
+            Assert.Equal(200, fx.Workloads.Restarts(ns).Count);
+        }
+        finally
+        {
+            fx.Store.Recover(broken);
+        }
+    }
+
+    [Fact]
+    public async Task A_store_rebuilt_with_new_certificates_asks_to_reload_the_opted_in_workloads_only_then()
+    {
+        var (ns, pay) = await ServicesAsync(1);
+        Assert.Empty(fx.Workloads.Requests(ns));
+
+        await fx.Grains.GetGrain<ICertificateGrain>(pay.ToString()).ApplyAsync(Cert($"pay.{ns}.svc.cluster.local") with { Alt = ["pay.internal"] }, V(2));
+        await fx.Status.WaitStoreAsync(ResourceKind.Truststore, new ResourceKey(ns, "c0-ts"), s => s.CertificateRevisions.GetValueOrDefault(pay.ToString()) == 2, "rebuilt from revision 2");
+        await fx.Status.WaitStoreAsync(ResourceKind.Keystore, new ResourceKey(ns, "pay-ks"), s => s.CertificateRevisions.GetValueOrDefault(pay.ToString()) == 2, "rebuilt from revision 2");
+
+        var requests = fx.Workloads.Requests(ns);
+        Assert.Contains(requests, r => r.OnlyOptedIn && r.Secrets.SequenceEqual(["pay-ks"]));
+        Assert.Contains(requests, r => r.OnlyOptedIn && r.Secrets.SequenceEqual(["c0-ts"]));
+        Assert.All(requests, r => Assert.True(r.OnlyOptedIn));
+    }
+}

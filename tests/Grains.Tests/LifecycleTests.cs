@@ -1,0 +1,203 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
+using Notary.Grains.Abstractions;
+using Notary.Grains.Abstractions.Ports;
+using Notary.Grains.Issuers;
+using Notary.Grains.Tests.Fakes;
+using Orleans.TestingHost;
+
+namespace Notary.Grains.Tests;
+
+/// <summary>
+/// A one-silo cluster whose clock is a FakeTimeProvider, for everything (Orleans' reminder
+/// service included): the tests move time by months and watch reminders renew and alert.
+/// </summary>
+public sealed class LifecycleClusterFixture : IAsyncLifetime
+{
+    // Starts at the real time: the built-in CA it issues from was made just now.
+    public FakeTimeProvider Time { get; } = new(DateTimeOffset.UtcNow);
+    public InMemorySecretStore Store { get; } = new();
+    public RecordingStatusWriter Status { get; } = new();
+    public RecordingEventRecorder Events { get; } = new();
+    public InMemoryMetadataSource Metadata { get; } = new();
+    public InMemoryCertificateAuthoritySource Authority { get; } = new();
+    public RecordingAlertSink Alerts { get; } = new();
+    public RecordingMetrics Metrics { get; } = new();
+    public FakeWorkloadRestarter Workloads { get; } = new();
+    public CountingIssuer Issuer { get; private set; } = null!;
+    public InProcessTestCluster Cluster { get; private set; } = null!;
+
+    public IGrainFactory Grains => Cluster.Client;
+
+    public async Task InitializeAsync()
+    {
+        Issuer = new CountingIssuer(new BuiltInIssuer(Authority, Time));
+        var builder = new InProcessTestClusterBuilder(1);
+        builder.ConfigureSilo((_, silo) => silo
+            .AddMemoryGrainStorage(GrainStorage.Name, o => o.UseNotarySerializer())
+            .UseInMemoryReminderService());
+        builder.ConfigureSiloHost((_, host) =>
+        {
+            host.Services.AddSingleton<TimeProvider>(Time);
+            host.Services.AddSingleton<ISecretStore>(Store);
+            host.Services.AddSingleton<IStatusWriter>(Status);
+            host.Services.AddSingleton<IEventRecorder>(Events);
+            host.Services.AddSingleton<IServiceMetadataSource>(Metadata);
+            host.Services.AddSingleton<IAlertSink>(Alerts);
+            host.Services.AddSingleton<INotaryMetrics>(Metrics);
+            host.Services.AddSingleton<IWorkloadRestarter>(Workloads);
+            host.Services.AddSingleton<IIssuerResolver>(new IssuerResolver([Issuer], BuiltInIssuer.DefaultName));
+            host.Logging.SetMinimumLevel(LogLevel.Information);
+        });
+        Cluster = builder.Build();
+        await Cluster.DeployAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Cluster.DisposeAsync();
+        Authority.Dispose();
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class LifecycleCollection : ICollectionFixture<LifecycleClusterFixture>
+{
+    public const string Name = "lifecycle";
+}
+
+/// <summary>Renewal and alerts on reminders, against a clock the tests move.</summary>
+[Collection(LifecycleCollection.Name)]
+public sealed class LifecycleTests(LifecycleClusterFixture fx)
+{
+    private static ResourceVersionInfo V(long generation) => new("uid-" + Guid.NewGuid().ToString("N")[..8], generation);
+
+    private static CertificateSpec Cert(string fqdn, string duration, string? renewBefore = null) =>
+        new() { Type = "Private", Fqdn = fqdn, KeyAlgorithm = "ECDSA", KeySize = 256, Duration = duration, RenewBefore = renewBefore };
+
+    private ICertificateGrain CertGrain(ResourceKey key) => fx.Grains.GetGrain<ICertificateGrain>(key.ToString());
+
+    private static ResourceKey NewKey() => new("l-" + Guid.NewGuid().ToString("N")[..10], "svc");
+
+    /// <summary>What Orleans does when the lifecycle reminder fires (the clock is fake; Orleans' reminder timers are not).</summary>
+    private Task FireAsync(ResourceKey key) =>
+        CertGrain(key).AsReference<IRemindable>().ReceiveReminder("lifecycle", new TickStatus(fx.Time.GetUtcNow().UtcDateTime, TimeSpan.FromDays(7), fx.Time.GetUtcNow().UtcDateTime));
+
+    [Fact]
+    public async Task A_certificate_is_renewed_at_its_renewal_time_and_not_before()
+    {
+        var key = NewKey();
+        var issued = await CertGrain(key).ApplyAsync(Cert($"svc.{key.Namespace}.svc", "2160h"), V(1));
+        Assert.Equal(1, issued.Revision);
+        var renewalTime = issued.RenewalTime!.Value;
+        Assert.Equal(issued.NotAfter!.Value - ((issued.NotAfter.Value - issued.NotBefore!.Value) / 3), renewalTime);
+
+        fx.Time.SetUtcNow(renewalTime - TimeSpan.FromMinutes(5));
+        await FireAsync(key);
+        Assert.Equal(1, (await CertGrain(key).GetStatusAsync())!.Revision);
+
+        fx.Time.SetUtcNow(renewalTime + TimeSpan.FromMinutes(1));
+        await FireAsync(key);
+        var renewed = (await CertGrain(key).GetStatusAsync())!;
+        Assert.Equal(2, renewed.Revision);
+        Assert.True(renewed.IsReady);
+        Assert.NotEqual(issued.SerialNumber, renewed.SerialNumber);
+        Assert.True(renewed.NotAfter > issued.NotAfter);
+        Assert.Equal(1, fx.Metrics.Counted(key, "renewed"));
+        Assert.Contains(fx.Events.For(key), e => e.Reason == "Renewed");
+        Assert.Empty(fx.Alerts.For(key));
+
+        // A second tick at the same time renews nothing more.
+        await FireAsync(key);
+        Assert.Equal(2, (await CertGrain(key).GetStatusAsync())!.Revision);
+    }
+
+    [Fact]
+    public async Task Alerts_fire_once_at_each_threshold_before_an_unrenewed_expiry_then_it_expires()
+    {
+        var key = NewKey();
+        // Renewal only 12 hours before expiry: every threshold (30d, 7d, 1d) comes first.
+        var issued = await CertGrain(key).ApplyAsync(Cert($"svc.{key.Namespace}.svc", "2160h", "12h"), V(1));
+        var notAfter = issued.NotAfter!.Value;
+
+        foreach (var (at, expected) in new[] { (31.0, 0), (29.5, 1), (29.0, 1), (6.5, 2), (6.0, 2), (0.9, 3), (0.8, 3) })
+        {
+            fx.Time.SetUtcNow(notAfter - TimeSpan.FromDays(at));
+            await FireAsync(key);
+            var expiring = fx.Alerts.For(key).Where(a => a.Reason == Reasons.ExpiringSoon).ToList();
+            Assert.True(expected == expiring.Count, $"{at} days before expiry: {expiring.Count} alerts, expected {expected}");
+        }
+
+        var alerts = fx.Alerts.For(key).Where(a => a.Reason == Reasons.ExpiringSoon).ToList();
+        Assert.Contains("within 30 days", alerts[0].Message, StringComparison.Ordinal);
+        Assert.Contains("within 7 days", alerts[1].Message, StringComparison.Ordinal);
+        Assert.Contains("within 1 day", alerts[2].Message, StringComparison.Ordinal);
+        Assert.All(alerts, a => Assert.Equal(notAfter, a.NotAfter));
+        Assert.Equal(3, fx.Events.For(key).Count(e => e.Reason == Reasons.ExpiringSoon && e.Severity == EventSeverity.Warning));
+    }
+
+    [Fact]
+    public async Task A_failing_renewal_keeps_the_certificate_backs_off_alerts_and_recovers()
+    {
+        var key = NewKey();
+        var issued = await CertGrain(key).ApplyAsync(Cert($"svc.{key.Namespace}.svc", "2160h"), V(1));
+        fx.Issuer.FailFor(key);
+        try
+        {
+            fx.Time.SetUtcNow(issued.RenewalTime!.Value + TimeSpan.FromSeconds(1));
+            await FireAsync(key);
+            var status = (await CertGrain(key).GetStatusAsync())!;
+            Assert.Equal(1, status.Revision);
+            Assert.True(status.IsReady, "the current certificate stays in use");
+            var failed = Assert.Single(fx.Alerts.For(key), a => a.Reason == Reasons.RenewalFailed);
+            Assert.Contains("next attempt at", failed.Message, StringComparison.Ordinal);
+
+            // Within the backoff (1 minute after the first failure) nothing is attempted again.
+            var attempts = fx.Metrics.Counted(key, "failed");
+            fx.Time.Advance(TimeSpan.FromSeconds(30));
+            await FireAsync(key);
+            Assert.Equal(attempts, fx.Metrics.Counted(key, "failed"));
+
+            // After it: a second attempt, a second alert, and the next backoff is longer.
+            fx.Time.Advance(TimeSpan.FromSeconds(31));
+            await FireAsync(key);
+            Assert.True(fx.Metrics.Counted(key, "failed") > attempts);
+            Assert.Equal(2, fx.Alerts.For(key).Count(a => a.Reason == Reasons.RenewalFailed));
+        }
+        finally
+        {
+            fx.Issuer.Recover(key);
+        }
+
+        fx.Time.Advance(TimeSpan.FromMinutes(3));
+        await FireAsync(key);
+        var renewed = (await CertGrain(key).GetStatusAsync())!;
+        Assert.Equal(2, renewed.Revision);
+        Assert.True(renewed.IsReady);
+    }
+
+    [Fact]
+    public async Task A_one_year_certificate_registers_a_short_reminder_and_the_real_reminder_service_renews_it_months_later()
+    {
+        var key = NewKey();
+        var issuedOrigin = V(1);
+        var issued = await CertGrain(key).ApplyAsync(Cert($"svc.{key.Namespace}.svc", "8760h"), issuedOrigin);
+        var renewalTime = issued.RenewalTime!.Value;
+        Assert.True(renewalTime - fx.Time.GetUtcNow() > TimeSpan.FromDays(200), "renewal is months away, far beyond 49.7 days");
+
+        // Registered, but never further ahead than MaxReminderDelay (7 days).
+        var table = fx.Cluster.Silos[0].ServiceProvider.GetRequiredService<IReminderTable>();
+        var grainId = ((GrainReference)CertGrain(key)).GrainId;
+        var entry = Assert.Single((await table.ReadRows(grainId)).Reminders, r => r.ReminderName == "lifecycle");
+        Assert.Equal(TimeSpan.FromDays(7), entry.Period);
+
+        // Months later (a watcher resync re-plans): the reminder is due at once, and Orleans'
+        // own reminder service delivers it and the certificate renews.
+        fx.Time.SetUtcNow(renewalTime + TimeSpan.FromMinutes(1));
+        await CertGrain(key).ApplyAsync(Cert($"svc.{key.Namespace}.svc", "8760h"), issuedOrigin);
+        fx.Time.Advance(TimeSpan.FromSeconds(2));
+        var renewed = await fx.Status.WaitCertificateAsync(key, s => s.Revision == 2, "renewed by the reminder service");
+        Assert.True(renewed.NotAfter > issued.NotAfter);
+    }
+}

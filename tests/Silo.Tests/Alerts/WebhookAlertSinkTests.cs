@@ -1,0 +1,323 @@
+using System.Text.Json;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+using Notary.Grains.Abstractions;
+using Notary.Grains.Abstractions.Ports;
+using Notary.Silo.Alerts;
+using Notary.Silo.Tests.Support;
+
+namespace Notary.Silo.Tests.Alerts;
+
+public sealed class WebhookAlertSinkTests
+{
+    private static readonly DateTimeOffset At = new(2031, 5, 6, 7, 8, 9, TimeSpan.Zero);
+
+    private static Alert Alert(string name = "api", string reason = "ExpiringSoon") => new()
+    {
+        Reason = reason,
+        Resource = new ResourceKey("shop", name),
+        Message = $"Certificate shop/{name} expires in 6 days and could not be renewed.",
+        NotAfter = new DateTimeOffset(2031, 5, 12, 9, 0, 0, TimeSpan.FromHours(2)),
+        At = At,
+        Arn = "urn:notary:builtin:0a1b",
+    };
+
+    /// <summary>The sink as the host builds it (AddNotaryAlerts), started; backoffs short unless given.</summary>
+    private static async Task<Running> StartAsync(Uri? url, Dictionary<string, string?>? settings = null, TimeProvider? time = null, bool start = true)
+    {
+        var values = new Dictionary<string, string?>
+        {
+            ["Notary:Alerts:WebhookUrl"] = url?.ToString(),
+            ["Notary:Alerts:InitialBackoff"] = "00:00:00.010",
+            ["Notary:Alerts:MaxBackoff"] = "00:00:00.050",
+        };
+        foreach (var (key, value) in settings ?? [])
+        {
+            values[key] = value;
+        }
+
+        var logs = new CapturingLoggerProvider();
+        var services = new ServiceCollection();
+        services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Trace).AddProvider(logs));
+        if (time is not null)
+        {
+            services.AddSingleton(time);
+        }
+
+        services.AddNotaryAlerts(new ConfigurationBuilder().AddInMemoryCollection(values).Build());
+        var provider = services.BuildServiceProvider();
+        var sink = Assert.IsType<WebhookAlertSink>(provider.GetRequiredService<IAlertSink>());
+        var running = new Running(provider, sink, logs);
+        if (start)
+        {
+            await sink.StartAsync(CancellationToken.None);
+        }
+
+        return running;
+    }
+
+    private sealed record Running(ServiceProvider Provider, WebhookAlertSink Sink, CapturingLoggerProvider Logs) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await Sink.StopAsync(CancellationToken.None);
+            await Provider.DisposeAsync();
+        }
+
+        public async Task WaitForLogAsync(int eventId)
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+            while (!Logs.Lines.Any(l => l.EventId == eventId))
+            {
+                await Task.Delay(10, timeout.Token);
+            }
+        }
+    }
+
+    private static string NameIn(Received request) => JsonDocument.Parse(request.Body).RootElement.GetProperty("name").GetString()!;
+
+    [Fact]
+    public async Task An_alert_is_POSTed_as_JSON_with_every_field()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        await using var running = await StartAsync(receiver.Url);
+
+        await running.Sink.SendAsync(Alert(), CancellationToken.None);
+
+        var request = Assert.Single(await receiver.WaitForAsync(1));
+        Assert.Equal(("POST", "/hooks/notary", "application/json"), (request.Method, request.Path, request.ContentType));
+        using var json = JsonDocument.Parse(request.Body);
+        var fields = json.RootElement.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.ValueKind == JsonValueKind.Null ? null : p.Value.GetString());
+        Assert.Equal(new Dictionary<string, string?>
+        {
+            ["reason"] = "ExpiringSoon",
+            ["namespace"] = "shop",
+            ["name"] = "api",
+            ["message"] = "Certificate shop/api expires in 6 days and could not be renewed.",
+            ["notAfter"] = "2031-05-12T07:00:00Z",
+            ["at"] = "2031-05-06T07:08:09Z",
+            ["arn"] = "urn:notary:builtin:0a1b",
+        }, fields);
+    }
+
+    [Fact]
+    public void Unknown_fields_are_null_not_missing()
+    {
+        var body = WebhookAlertSink.Serialize(Alert() with { NotAfter = null, Arn = null });
+
+        using var json = JsonDocument.Parse(body);
+        Assert.Equal(JsonValueKind.Null, json.RootElement.GetProperty("notAfter").ValueKind);
+        Assert.Equal(JsonValueKind.Null, json.RootElement.GetProperty("arn").ValueKind);
+    }
+
+    [Fact]
+    public async Task After_5xx_answers_and_a_dropped_connection_the_alert_is_sent_again_until_delivered()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync(500, 503, WebhookReceiver.Drop, 502);
+        await using var running = await StartAsync(receiver.Url);
+
+        await running.Sink.SendAsync(Alert(), CancellationToken.None);
+
+        var requests = await receiver.WaitForAsync(5);
+        Assert.Equal([500, 503, WebhookReceiver.Drop, 502, 200], requests.Select(r => r.Answer));
+        Assert.Single(requests.Select(r => r.Body).Distinct());
+        await running.WaitForLogAsync(4010);
+        Assert.Equal(4, running.Logs.Lines.Count(l => l.EventId == 4011));
+        Assert.Contains(running.Logs.Lines, l => l.EventId == 4011 && l.Message.Contains("connection error", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_4xx_answer_is_not_retried()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync(400);
+        await using var running = await StartAsync(receiver.Url);
+
+        await running.Sink.SendAsync(Alert("first"), CancellationToken.None);
+        await running.Sink.SendAsync(Alert("second"), CancellationToken.None);
+
+        // Delivery is in order, so the second alert comes only once the first is settled: given up, not retried.
+        var requests = await receiver.WaitForAsync(2);
+        Assert.Equal([("first", 400), ("second", 200)], requests.Select(r => (NameIn(r), r.Answer)));
+        Assert.Contains(running.Logs.Lines, l => l.EventId == 4012 && l.Level == LogLevel.Error && l.Message.Contains("400", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_429_is_retried()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync(429);
+        await using var running = await StartAsync(receiver.Url);
+
+        await running.Sink.SendAsync(Alert(), CancellationToken.None);
+
+        Assert.Equal([429, 200], (await receiver.WaitForAsync(2)).Select(r => r.Answer));
+    }
+
+    [Fact]
+    public async Task After_MaxAttempts_the_alert_is_given_up_and_the_next_one_goes()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync(500, 500, 500);
+        await using var running = await StartAsync(receiver.Url, new() { ["Notary:Alerts:MaxAttempts"] = "3" });
+
+        await running.Sink.SendAsync(Alert("first"), CancellationToken.None);
+        await running.Sink.SendAsync(Alert("second"), CancellationToken.None);
+
+        var requests = await receiver.WaitForAsync(4);
+        Assert.Equal(["first", "first", "first", "second"], requests.Select(NameIn));
+        Assert.Contains(running.Logs.Lines, l => l.EventId == 4013 && l.Message.Contains("after 3 attempts", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Alerts_arrive_in_the_order_they_were_sent_retries_included()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync(200, 500, 200, 503, 500, 200, WebhookReceiver.Drop, 200, 429);
+        await using var running = await StartAsync(receiver.Url);
+        var names = Enumerable.Range(0, 12).Select(i => $"api-{i:00}").ToList();
+
+        foreach (var name in names)
+        {
+            await running.Sink.SendAsync(Alert(name), CancellationToken.None);
+        }
+
+        var requests = await receiver.WaitForAsync(names.Count + 5);
+        Assert.Equal(names, requests.Where(r => r.Answer == 200).Select(NameIn));
+        Assert.Equal(requests.Select(NameIn).Order(StringComparer.Ordinal), requests.Select(NameIn));
+    }
+
+    [Fact]
+    public async Task When_the_queue_is_full_the_oldest_alert_is_dropped_and_logged()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        await using var running = await StartAsync(receiver.Url, new() { ["Notary:Alerts:QueueCapacity"] = "2" }, start: false);
+
+        // Not delivering yet: the queue fills up.
+        foreach (var name in new[] { "a", "b", "c" })
+        {
+            await running.Sink.SendAsync(Alert(name), CancellationToken.None);
+        }
+
+        await running.Sink.StartAsync(CancellationToken.None);
+        Assert.Equal(["b", "c"], (await receiver.WaitForAsync(2)).Select(NameIn));
+        await running.Sink.SendAsync(Alert("d"), CancellationToken.None);
+
+        Assert.Equal(["b", "c", "d"], (await receiver.WaitForAsync(3)).Select(NameIn));
+        var dropped = Assert.Single(running.Logs.Lines, l => l.EventId == 4014);
+        Assert.Contains("shop/a", dropped.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_pause_between_attempts_runs_on_the_TimeProvider()
+    {
+        var time = new FakeTimeProvider(At);
+        await using var receiver = await WebhookReceiver.StartAsync(500);
+        await using var running = await StartAsync(receiver.Url, new() { ["Notary:Alerts:InitialBackoff"] = "00:00:30", ["Notary:Alerts:MaxBackoff"] = "00:02:00" }, time);
+
+        await running.Sink.SendAsync(Alert(), CancellationToken.None);
+        await receiver.WaitForAsync(1);
+        await running.WaitForLogAsync(4011);
+
+        // The retry is logged before the pause: the sink now waits for 15 to 30 s of the fake clock.
+        Assert.Single(receiver.Requests);
+        time.Advance(TimeSpan.FromSeconds(14));
+        Assert.Single(receiver.Requests);
+        time.Advance(TimeSpan.FromSeconds(16));
+        Assert.Equal([500, 200], (await receiver.WaitForAsync(2)).Select(r => r.Answer));
+    }
+
+    [Fact]
+    public async Task The_webhook_URL_never_appears_in_a_log_line()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync(500, 404);
+        var url = new Uri(receiver.Url, "/hooks/SECRET-PATH-TOKEN?key=SECRET-QUERY-TOKEN");
+        await using var running = await StartAsync(url);
+
+        await running.Sink.SendAsync(Alert(), CancellationToken.None);
+        await receiver.WaitForAsync(2);
+        await running.WaitForLogAsync(4012);
+
+        Assert.Contains(running.Logs.Lines, l => l.EventId == 4017 && l.Message.Contains("127.0.0.1", StringComparison.Ordinal));
+        Assert.DoesNotContain(running.Logs.Lines, l => l.Message.Contains("SECRET", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Without_a_URL_the_sink_does_nothing()
+    {
+        var factory = new UnusableHttpClientFactory();
+        using var sink = new WebhookAlertSink(factory, Options.Create(new NotaryAlertOptions()), TimeProvider.System, NullLogger<WebhookAlertSink>.Instance);
+
+        await sink.StartAsync(CancellationToken.None);
+        await sink.SendAsync(Alert(), CancellationToken.None);
+
+        Assert.False(sink.Enabled);
+        await sink.ExecuteTask!.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.True(sink.ExecuteTask.IsCompletedSuccessfully);
+        Assert.Equal(0, factory.Created);
+        await sink.StopAsync(CancellationToken.None);
+
+        // And that is what the host registers when Notary:Alerts:WebhookUrl is unset.
+        await using var running = await StartAsync(url: null);
+        Assert.False(running.Sink.Enabled);
+    }
+
+    [Fact]
+    public void Backoff_doubles_from_the_initial_pause_up_to_the_cap_with_the_upper_half_random()
+    {
+        var initial = TimeSpan.FromSeconds(1);
+        var max = TimeSpan.FromMinutes(2);
+        Assert.Equal(TimeSpan.FromMilliseconds(500), WebhookAlertSink.Backoff(1, initial, max, 0));
+        Assert.Equal(TimeSpan.FromSeconds(1), WebhookAlertSink.Backoff(1, initial, max, 1));
+        Assert.Equal(TimeSpan.FromSeconds(1), WebhookAlertSink.Backoff(2, initial, max, 0));
+        Assert.Equal(TimeSpan.FromSeconds(3), WebhookAlertSink.Backoff(3, initial, max, 0.5));
+        Assert.Equal(TimeSpan.FromSeconds(60), WebhookAlertSink.Backoff(8, initial, max, 0));
+        Assert.Equal(max, WebhookAlertSink.Backoff(100, initial, max, 1));
+        for (var attempt = 1; attempt < 40; attempt++)
+        {
+            Assert.InRange(WebhookAlertSink.Backoff(attempt, initial, max, 0.999), TimeSpan.Zero, max);
+        }
+    }
+
+    public static TheoryData<string, string?, string> BadOptions => new()
+    {
+        { "WebhookUrl", "ftp://alerts.example.com/SECRET", "WebhookUrl is not an absolute http:// or https:// URL" },
+        { "WebhookUrl", "/relative/SECRET", "WebhookUrl is not an absolute" },
+        { "QueueCapacity", "0", "QueueCapacity 0 must be between 1 and 100000" },
+        { "MaxAttempts", "0", "MaxAttempts 0 must be between 1" },
+        { "InitialBackoff", "00:05:00", "InitialBackoff" },
+        { "MaxBackoff", "02:00:00", "MaxBackoff 02:00:00 must be positive and at most one hour" },
+        { "RequestTimeout", "00:00:00", "RequestTimeout" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadOptions))]
+    public void Bad_options_are_refused_with_a_message_that_says_how_to_fix_them_and_never_echoes_the_URL(string key, string? value, string mentions)
+    {
+        var options = new NotaryAlertOptions();
+        new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { [key] = value }).Build().Bind(options);
+
+        var result = new NotaryAlertOptionsValidator().Validate(null, options);
+
+        Assert.True(result.Failed);
+        var failure = Assert.Single(result.Failures!);
+        Assert.Contains(mentions, failure, StringComparison.Ordinal);
+        Assert.StartsWith("Notary:Alerts:", failure, StringComparison.Ordinal);
+        Assert.DoesNotContain("SECRET", failure, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Default_options_are_valid() =>
+        Assert.True(new NotaryAlertOptionsValidator().Validate(null, new NotaryAlertOptions()).Succeeded);
+
+    private sealed class UnusableHttpClientFactory : IHttpClientFactory
+    {
+        public int Created { get; private set; }
+
+        public HttpClient CreateClient(string name)
+        {
+            Created++;
+            throw new InvalidOperationException("The sink must not post without a URL.");
+        }
+    }
+}

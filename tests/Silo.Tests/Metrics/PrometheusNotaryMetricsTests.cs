@@ -1,0 +1,115 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Notary.Grains.Abstractions;
+using Notary.Silo.Metrics;
+using Notary.Silo.Tests.Support;
+using Prometheus;
+
+namespace Notary.Silo.Tests.Metrics;
+
+public sealed class PrometheusNotaryMetricsTests
+{
+    private static readonly ResourceKey Api = new("shop", "api");
+    private static readonly ResourceKey Web = new("shop", "web");
+    private static readonly DateTimeOffset NotAfter = new(2031, 5, 6, 7, 8, 9, TimeSpan.Zero);
+
+    private readonly CollectorRegistry _registry = Prometheus.Metrics.NewCustomRegistry();
+
+    private PrometheusNotaryMetrics Metrics() => new(_registry, NullLogger<PrometheusNotaryMetrics>.Instance);
+
+    private async Task<IReadOnlyList<Sample>> ScrapeAsync() => Exposition.Parse(await Exposition.ExportAsync(_registry));
+
+    private static Sample? Find(IReadOnlyList<Sample> samples, string name, ResourceKey resource, string? kind = null) =>
+        samples.SingleOrDefault(s => s.Name == name && s.Has(("namespace", resource.Namespace), ("name", resource.Name)) && (kind is null || s.Has(("kind", kind))));
+
+    [Fact]
+    public async Task A_certificate_s_expiry_renewal_time_and_readiness_are_gauges_per_namespace_and_name()
+    {
+        var metrics = Metrics();
+
+        metrics.CertificateObserved(Api, NotAfter, NotAfter.AddDays(-30), ready: true);
+        metrics.CertificateObserved(Web, NotAfter.AddDays(1), null, ready: false);
+
+        var samples = await ScrapeAsync();
+        Assert.Equal(NotAfter.ToUnixTimeSeconds(), Find(samples, PrometheusNotaryMetrics.ExpirationTimestamp, Api)!.Value);
+        Assert.Equal(NotAfter.AddDays(-30).ToUnixTimeSeconds(), Find(samples, PrometheusNotaryMetrics.RenewalTimestamp, Api)!.Value);
+        Assert.Equal(1, Find(samples, PrometheusNotaryMetrics.CertificateReady, Api)!.Value);
+        Assert.Equal(NotAfter.AddDays(1).ToUnixTimeSeconds(), Find(samples, PrometheusNotaryMetrics.ExpirationTimestamp, Web)!.Value);
+        Assert.Null(Find(samples, PrometheusNotaryMetrics.RenewalTimestamp, Web));
+        Assert.Equal(0, Find(samples, PrometheusNotaryMetrics.CertificateReady, Web)!.Value);
+    }
+
+    [Fact]
+    public async Task A_later_observation_replaces_the_values_and_null_times_clear_their_series()
+    {
+        var metrics = Metrics();
+        metrics.CertificateObserved(Api, NotAfter, NotAfter.AddDays(-30), ready: true);
+
+        metrics.CertificateObserved(Api, null, null, ready: false);
+
+        var samples = await ScrapeAsync();
+        Assert.Null(Find(samples, PrometheusNotaryMetrics.ExpirationTimestamp, Api));
+        Assert.Null(Find(samples, PrometheusNotaryMetrics.RenewalTimestamp, Api));
+        Assert.Equal(0, Find(samples, PrometheusNotaryMetrics.CertificateReady, Api)!.Value);
+    }
+
+    [Fact]
+    public async Task Issuances_renewals_and_failures_are_counted_and_an_unknown_outcome_is_ignored()
+    {
+        var metrics = Metrics();
+
+        metrics.Count(Api, "issued");
+        metrics.Count(Api, "renewed");
+        metrics.Count(Api, "renewed");
+        metrics.Count(Api, "failed");
+        metrics.Count(Api, "failed");
+        metrics.Count(Api, "failed");
+        metrics.Count(Web, "issued");
+        metrics.Count(Api, "exploded");
+
+        var samples = await ScrapeAsync();
+        Assert.Equal(1, Find(samples, PrometheusNotaryMetrics.Issuances, Api)!.Value);
+        Assert.Equal(2, Find(samples, PrometheusNotaryMetrics.Renewals, Api)!.Value);
+        Assert.Equal(3, Find(samples, PrometheusNotaryMetrics.Failures, Api)!.Value);
+        Assert.Equal(1, Find(samples, PrometheusNotaryMetrics.Issuances, Web)!.Value);
+        Assert.DoesNotContain(samples, s => s.Name.Contains("exploded", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Store_readiness_is_labelled_with_the_kind()
+    {
+        var metrics = Metrics();
+
+        metrics.StoreObserved(ResourceKind.Keystore, Api, ready: true);
+        metrics.StoreObserved(ResourceKind.Truststore, Api, ready: false);
+
+        var samples = await ScrapeAsync();
+        Assert.Equal(1, Find(samples, PrometheusNotaryMetrics.StoreReady, Api, "Keystore")!.Value);
+        Assert.Equal(0, Find(samples, PrometheusNotaryMetrics.StoreReady, Api, "Truststore")!.Value);
+    }
+
+    [Fact]
+    public async Task Removing_a_resource_removes_its_series_and_only_its_own()
+    {
+        var metrics = Metrics();
+        foreach (var resource in new[] { Api, Web })
+        {
+            metrics.CertificateObserved(resource, NotAfter, NotAfter.AddDays(-30), ready: true);
+            metrics.Count(resource, "issued");
+            metrics.Count(resource, "renewed");
+            metrics.Count(resource, "failed");
+            metrics.StoreObserved(ResourceKind.Keystore, resource, ready: true);
+            metrics.StoreObserved(ResourceKind.Truststore, resource, ready: true);
+        }
+
+        metrics.CertificateRemoved(Api);
+        metrics.StoreRemoved(ResourceKind.Keystore, Api);
+
+        var samples = await ScrapeAsync();
+        var api = samples.Where(s => s.Has(("namespace", "shop"), ("name", "api"))).ToList();
+        Assert.Equal([(PrometheusNotaryMetrics.StoreReady, "Truststore")], api.Select(s => (s.Name, s.Labels["kind"])));
+        Assert.Equal(8, samples.Count(s => s.Has(("namespace", "shop"), ("name", "web"))));
+
+        metrics.StoreRemoved(ResourceKind.Truststore, Api);
+        Assert.DoesNotContain(await ScrapeAsync(), s => s.Has(("name", "api")));
+    }
+}

@@ -8,6 +8,7 @@ using Notary.Grains.Issuers;
 using Notary.Silo.Alerts;
 using Notary.Silo.Metrics;
 using Notary.Watcher;
+using Orleans.Dashboard;
 
 namespace Notary.Silo;
 
@@ -42,17 +43,41 @@ public sealed record NotaryHostSettings
 /// </summary>
 public static class NotaryHost
 {
+    /// <summary>Serves the Orleans dashboard at <see cref="DashboardPath"/> when true (default false).</summary>
+    public const string DashboardEnabledKey = "Notary:Dashboard:Enabled";
+
+    /// <summary>Where the Orleans dashboard is served on the HTTP API.</summary>
+    public const string DashboardPath = "/dashboard";
+
+    /// <summary>Writes console logs as JSON lines when true (default false).</summary>
+    public const string JsonLogsKey = "Notary:Logging:Json";
+
     public static WebApplication Build(NotaryHostSettings settings, string[]? args = null)
     {
         // Settings beside the binary (appsettings.json), wherever the process was started from.
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args ?? [], ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddInMemoryCollection(settings.Configuration);
         builder.WebHost.UseUrls($"http://{settings.ApiAddress}:{settings.ApiPort}");
+        if (builder.Configuration.GetValue<bool>(JsonLogsKey))
+        {
+            // One JSON object per line on stdout, for log collectors; same provider, other formatter.
+            builder.Logging.AddJsonConsole(o =>
+            {
+                o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
+                o.UseUtcTimestamp = true;
+            });
+        }
+
+        var dashboard = builder.Configuration.GetValue<bool>(DashboardEnabledKey);
         builder.UseOrleans(silo =>
         {
             silo.UseLocalhostClustering(settings.SiloPort, settings.GatewayPort);
             silo.AddMemoryGrainStorage(GrainStorage.Name, o => o.UseNotarySerializer());
             silo.UseInMemoryReminderService();
+            if (dashboard)
+            {
+                silo.AddDashboard();
+            }
         });
 
         var services = builder.Services;
@@ -96,6 +121,13 @@ public static class NotaryHost
         app.MapHealthChecks("/readyz");
         app.MapNotaryMetrics();
         app.MapBreachApi();
+        if (dashboard)
+        {
+            // No authentication of its own: the API port is loopback in dev mode; in a pod, reach
+            // it with kubectl port-forward (README).
+            app.MapOrleansDashboard(routePrefix: DashboardPath);
+        }
+
         return app;
     }
 

@@ -76,11 +76,15 @@ public static class SiloHost
         }
 
         await using var running = dev;
+        var dashboard = dev.App.Configuration.GetValue<bool>(NotaryHost.DashboardEnabledKey)
+            ? $"http://127.0.0.1:{options!.ApiPort}{NotaryHost.DashboardPath}"
+            : "off (Notary__Dashboard__Enabled=true turns it on)";
         await Console.Out.WriteLineAsync($"""
             Notary dev mode is running.
               Kubernetes API:  {dev.Cluster.Url}
               kubeconfig:      {dev.KubeconfigPath}
-              HTTP API:        http://127.0.0.1:{options!.ApiPort} (GET /healthz)
+              HTTP API:        http://127.0.0.1:{options!.ApiPort} (GET /healthz, /metrics)
+              Dashboard:       {dashboard}
 
             In another terminal:
               export KUBECONFIG={dev.KubeconfigPath}

@@ -9,6 +9,8 @@ command -v keytool >/dev/null 2>&1 || need_apt+=(openjdk-17-jdk-headless)
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 # The dashboard test drives this Chromium through Playwright (whose own browser download is not reachable).
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
+# The multi-silo end-to-end test starts its own redis-server (membership, reminders, grain state).
+command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "Installing ${need_apt[*]}"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null

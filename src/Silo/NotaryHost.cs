@@ -24,7 +24,7 @@ public sealed record NotaryHostSettings
     /// <summary>The address the HTTP API binds: loopback in dev mode, every interface in a pod.</summary>
     public string ApiAddress { get; init; } = "127.0.0.1";
 
-    /// <summary>Orleans' silo-to-silo and gateway ports (localhost clustering).</summary>
+    /// <summary>Orleans' silo-to-silo and gateway ports (Notary:Cluster:SiloPort, Notary:Cluster:GatewayPort).</summary>
     public int SiloPort { get; init; } = 11111;
 
     public int GatewayPort { get; init; } = 30000;
@@ -69,11 +69,10 @@ public static class NotaryHost
         }
 
         var dashboard = builder.Configuration.GetValue<bool>(DashboardEnabledKey);
+        var cluster = NotaryClusterOptions.From(builder.Configuration);
         builder.UseOrleans(silo =>
         {
-            silo.UseLocalhostClustering(settings.SiloPort, settings.GatewayPort);
-            silo.AddMemoryGrainStorage(GrainStorage.Name, o => o.UseNotarySerializer());
-            silo.UseInMemoryReminderService();
+            cluster.Apply(silo, settings.SiloPort, settings.GatewayPort);
             if (dashboard)
             {
                 silo.AddDashboard();
@@ -81,6 +80,15 @@ public static class NotaryHost
         });
 
         var services = builder.Services;
+        services.AddOptions<NotaryClusterOptions>().Configure(o =>
+        {
+            o.Provider = cluster.Provider;
+            o.RedisConnectionString = cluster.RedisConnectionString;
+            o.ClusterId = cluster.ClusterId;
+            o.ServiceId = cluster.ServiceId;
+            o.AdvertisedAddress = cluster.AdvertisedAddress;
+        }).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<NotaryClusterOptions>, NotaryClusterOptionsValidator>();
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<IKubernetes>(_ => new k8s.Kubernetes(settings.Kubernetes));
         var backends = BackendOptions.From(builder.Configuration);

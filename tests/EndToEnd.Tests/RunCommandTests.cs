@@ -103,6 +103,20 @@ public sealed class RunCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task A_bad_cluster_configuration_says_what_to_set()
+    {
+        var unknown = await RunAsync(new Dictionary<string, string> { ["Notary__Cluster__Provider"] = "consul", ["POD_IP"] = "pod" }, "--kubeconfig", Kubeconfig());
+        Assert.Equal(1, unknown.ExitCode);
+        Assert.Contains("Notary:Cluster:Provider \"consul\" is not a cluster provider: use localhost", unknown.StdErr, StringComparison.Ordinal);
+        Assert.Contains("POD_IP \"pod\" is not an IP address", unknown.StdErr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", unknown.StdErr, StringComparison.Ordinal);
+
+        var redis = await RunAsync(new Dictionary<string, string> { ["Notary__Cluster__Provider"] = "redis" }, "--kubeconfig", Kubeconfig());
+        Assert.Equal(1, redis.ExitCode);
+        Assert.Contains("Notary:Cluster:Redis:ConnectionString is required with Notary:Cluster:Provider=redis", redis.StdErr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Bad_arguments_exit_2_with_usage()
     {
         var result = await RunAsync(new Dictionary<string, string>(), "--api-port", "http");

@@ -17,9 +17,16 @@ public sealed class SiloProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly StringBuilder _output = new();
 
-    private SiloProcess(Process process) => _process = process;
+    private SiloProcess(Process process, int apiPort)
+    {
+        _process = process;
+        ApiPort = apiPort;
+    }
 
     public int Id => _process.Id;
+
+    /// <summary>The HTTP API's port on 127.0.0.1 (health, metrics).</summary>
+    public int ApiPort { get; }
 
     public bool HasExited => _process.HasExited;
 
@@ -46,7 +53,8 @@ public sealed class SiloProcess : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var argument in new[] { Silo, "run", "--kubeconfig", kubeconfig, "--api-port", Port() })
+        var apiPort = DevFixture.FreePort();
+        foreach (var argument in new[] { Silo, "run", "--kubeconfig", kubeconfig, "--api-port", apiPort.ToString(CultureInfo.InvariantCulture) })
         {
             start.ArgumentList.Add(argument);
         }
@@ -72,7 +80,7 @@ public sealed class SiloProcess : IAsyncDisposable
         }
 
         var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start");
-        var silo = new SiloProcess(process);
+        var silo = new SiloProcess(process, apiPort);
         process.OutputDataReceived += (_, e) => silo.Remember(e.Data);
         process.ErrorDataReceived += (_, e) => silo.Remember(e.Data);
         process.BeginOutputReadLine();

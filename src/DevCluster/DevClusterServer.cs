@@ -53,6 +53,12 @@ public sealed class DevClusterServer : IAsyncDisposable
 
     public DevClusterFaults Faults { get; }
 
+    /// <summary>
+    /// Every authenticated request the server received, allowed or not, in arrival order (the latest 100,000): who made it and
+    /// the attributes RBAC judges it by. Tests compare what a client did with the rules it was granted.
+    /// </summary>
+    public IReadOnlyList<AuditRecord> Audit => [.. _core.Audit];
+
     public static async Task<DevClusterServer> StartAsync(DevClusterOptions options, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(options);

@@ -140,7 +140,9 @@ internal sealed class HttpFrontend(ApiCore core, OpenApi openApi, TimeSpan bookm
     private void Authorize(UserInfo user, RequestInfo info, ResourceType? rt)
     {
         var attributes = new RequestAttributes(info.Verb, info.IsResourceRequest, info.Path, info.Group, info.Resource, info.Subresource, info.Namespace, info.Name);
-        if (core.Authorizer.Authorize(user, attributes).Allowed)
+        var allowed = core.Authorizer.Authorize(user, attributes).Allowed;
+        core.RecordAudit(new AuditRecord(user.Name, info.Verb, info.IsResourceRequest, info.Group, info.Resource, info.Subresource, info.Namespace, info.Name, info.Path, allowed));
+        if (allowed)
         {
             return;
         }

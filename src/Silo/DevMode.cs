@@ -19,6 +19,12 @@ public sealed record DevModeOptions
 
     public IReadOnlyDictionary<string, string?> Configuration { get; init; } = new Dictionary<string, string?>();
 
+    /// <summary>
+    /// How Notary's host reaches the dev cluster once it runs; null (the default): with the admin token.
+    /// Tests use it to run Notary under its chart's ServiceAccount and RBAC.
+    /// </summary>
+    public Func<DevClusterServer, CancellationToken, Task<k8s.KubernetesClientConfiguration>>? NotaryConnection { get; init; }
+
     /// <summary>Passed to <see cref="NotaryHostSettings.ConfigureServices"/>.</summary>
     public Action<IServiceCollection>? ConfigureServices { get; init; }
 }
@@ -55,7 +61,7 @@ public sealed class DevEnvironment : IAsyncDisposable
         {
             app = NotaryHost.Build(new NotaryHostSettings
             {
-                Kubernetes = cluster.ClientConfiguration(),
+                Kubernetes = options.NotaryConnection is null ? cluster.ClientConfiguration() : await options.NotaryConnection(cluster, cancellationToken),
                 ApiPort = options.ApiPort,
                 SiloPort = options.SiloPort,
                 GatewayPort = options.GatewayPort,

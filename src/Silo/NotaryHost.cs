@@ -90,6 +90,9 @@ public static class NotaryHost
         }).ValidateOnStart();
         services.AddSingleton<IValidateOptions<NotaryClusterOptions>, NotaryClusterOptionsValidator>();
         services.AddSingleton(TimeProvider.System);
+        // Stated rather than left to the framework's default: the chart's terminationGracePeriodSeconds
+        // must exceed it, so that a silo hands over its grains and its Lease before it is killed.
+        services.Configure<HostOptions>(o => o.ShutdownTimeout = ShutdownTimeout);
         services.AddSingleton<IKubernetes>(_ => new k8s.Kubernetes(settings.Kubernetes));
         var backends = BackendOptions.From(builder.Configuration);
         services.AddOptions<BackendOptions>().Configure(o =>
@@ -138,6 +141,9 @@ public static class NotaryHost
 
         return app;
     }
+
+    /// <summary>How long a stopping host waits for Orleans and the watcher (HostOptions.ShutdownTimeout).</summary>
+    public static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(30);
 
     /// <summary>The CRD manifests shipped beside the binary (copied from charts/notary/crds at build).</summary>
     public static string CrdDirectory => Path.Combine(AppContext.BaseDirectory, "crds");

@@ -37,6 +37,7 @@ public class DevFixture : IAsyncLifetime
                 GatewayPort = FreePort(),
                 Configuration = configuration,
                 ConfigureServices = ConfigureServices,
+                NotaryConnection = NotaryConnection,
             });
         }
         catch
@@ -46,6 +47,9 @@ public class DevFixture : IAsyncLifetime
             throw;
         }
     }
+
+    /// <summary>How Notary reaches the dev cluster; null: as admin (see <see cref="DevModeOptions.NotaryConnection"/>).</summary>
+    protected virtual Func<Notary.DevCluster.DevClusterServer, CancellationToken, Task<k8s.KubernetesClientConfiguration>>? NotaryConnection => null;
 
     /// <summary>Last changes to the host's services; a later registration wins.</summary>
     protected virtual void ConfigureServices(IServiceCollection services)

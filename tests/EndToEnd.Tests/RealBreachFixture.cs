@@ -15,7 +15,7 @@ namespace Notary.EndToEnd.Tests;
 /// up and read back with real kubectl; every log line of the host is captured so that tests can
 /// prove no token reaches one.
 /// </summary>
-public sealed class RealBreachFixture : DevFixture
+public class RealBreachFixture : DevFixture
 {
     public LogCapture Logs { get; } = new();
 
@@ -32,7 +32,7 @@ public sealed class RealBreachFixture : DevFixture
 
     public override async Task DisposeAsync()
     {
-        Http.Dispose();
+        Http?.Dispose(); // null when the fixture failed to start
         try
         {
             await base.DisposeAsync();

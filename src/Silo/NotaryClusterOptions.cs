@@ -35,6 +35,18 @@ public sealed class NotaryClusterOptions
     /// <summary>The address other silos reach this one at: the pod's IP (POD_IP), else loopback.</summary>
     public string AdvertisedAddress { get; set; } = "127.0.0.1";
 
+    /// <summary>Running in a pod (KUBERNETES_SERVICE_HOST is set): with <c>redis</c>, Orleans' Kubernetes hosting is used.</summary>
+    public bool InPod { get; set; }
+
+    /// <summary>ORLEANS_SERVICE_ID (the chart sets it from the pod's <c>orleans/serviceId</c> label); null when unset.</summary>
+    public string? PodServiceId { get; set; }
+
+    /// <summary>ORLEANS_CLUSTER_ID (the chart sets it from the pod's <c>orleans/clusterId</c> label); null when unset.</summary>
+    public string? PodClusterId { get; set; }
+
+    /// <summary>Whether the silo uses Orleans' Kubernetes hosting: in a pod, with Redis.</summary>
+    public bool KubernetesHosting => InPod && Provider == Redis;
+
     public static NotaryClusterOptions From(IConfiguration configuration) => new()
     {
         Provider = (configuration["Notary:Cluster:Provider"] ?? Localhost).Trim().ToLowerInvariant(),
@@ -42,7 +54,16 @@ public sealed class NotaryClusterOptions
         ClusterId = configuration["Notary:Cluster:ClusterId"] ?? "notary",
         ServiceId = configuration["Notary:Cluster:ServiceId"] ?? "notary",
         AdvertisedAddress = configuration["POD_IP"] is { Length: > 0 } podIp ? podIp : "127.0.0.1",
+        InPod = !string.IsNullOrEmpty(configuration["KUBERNETES_SERVICE_HOST"]),
+        PodServiceId = configuration[ServiceIdVariable],
+        PodClusterId = configuration[ClusterIdVariable],
     };
+
+    /// <summary>The variables Orleans' Kubernetes hosting takes the ids from (KubernetesHostingOptions' names).</summary>
+    internal const string ServiceIdVariable = "ORLEANS_SERVICE_ID";
+
+    /// <inheritdoc cref="ServiceIdVariable"/>
+    internal const string ClusterIdVariable = "ORLEANS_CLUSTER_ID";
 
     /// <summary>The Redis configuration, or null when the connection string is missing or unreadable (the validator says which).</summary>
     internal ConfigurationOptions? RedisConfiguration()
@@ -95,14 +116,24 @@ public sealed class NotaryClusterOptions
         silo.UseRedisReminderService(o => o.ConfigurationOptions = redis.Clone());
         silo.AddRedisGrainStorage(GrainStorage.Name, o => o.Configure(r => r.ConfigurationOptions = redis.Clone()).UseNotarySerializer());
 
-        if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable("KUBERNETES_SERVICE_HOST")))
+        if (KubernetesHosting)
         {
-            // In a pod: Orleans' Kubernetes hosting takes the pod's name, namespace and IP from the
-            // downward API (POD_NAME, POD_NAMESPACE, POD_IP) and deletes pods of silos the cluster
-            // declared dead. It needs a real API server and a pod around the silo, which the tests
-            // here (the in-memory DevCluster, silos as local processes) do not have: wired, but not
-            // exercised by any test.
-            silo.UseKubernetesHosting();
+            // In a pod: Orleans' Kubernetes hosting names the silo after the pod (POD_NAME), reads
+            // its own pod once at start, lists and watches the pods labelled with this service and
+            // cluster id in POD_NAMESPACE, and declares a silo dead when its pod is deleted. Those
+            // are get, list and watch on pods, the chart's Role. It would also patch its own pod's
+            // labels if they differed from the ids: the validator requires ORLEANS_SERVICE_ID and
+            // ORLEANS_CLUSTER_ID, taken from those very labels, to equal the ids, so it never does.
+            // It needs a real API server and a pod around the silo, which the tests here (the
+            // in-memory DevCluster, silos as local processes) do not have: wired, not exercised.
+            silo.UseKubernetesHosting(o => o.Configure(k =>
+            {
+                // Stated rather than left to the package's default (also false): deleting the pod
+                // of a silo the cluster declared dead would need delete on pods in the namespace,
+                // which RBAC cannot narrow to Notary's pods, and gains nothing: a silo told it is
+                // dead stops its own process, and the kubelet restarts the container.
+                k.DeleteDefunctSiloPods = false;
+            }));
         }
     }
 }
@@ -134,11 +165,32 @@ public sealed class NotaryClusterOptionsValidator : IValidateOptions<NotaryClust
             failures.Add("Notary:Cluster:ServiceId is empty: leave it unset (\"notary\") or name the service, e.g. Notary__Cluster__ServiceId=notary.");
         }
 
+        if (options.KubernetesHosting)
+        {
+            // Orleans' Kubernetes hosting takes the ids from these variables over Notary's own
+            // settings, and patches the pod's labels when they differ (a right the chart does not
+            // grant): the two must say the same.
+            CheckPodId(failures, NotaryClusterOptions.ServiceIdVariable, options.PodServiceId, "ServiceId", options.ServiceId, "orleans/serviceId");
+            CheckPodId(failures, NotaryClusterOptions.ClusterIdVariable, options.PodClusterId, "ClusterId", options.ClusterId, "orleans/clusterId");
+        }
+
         if (!IPAddress.TryParse(options.AdvertisedAddress, out _))
         {
             failures.Add($"POD_IP \"{options.AdvertisedAddress}\" is not an IP address: set it from the pod's status.podIP (downward API) or leave it unset.");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static void CheckPodId(List<string> failures, string variable, string? podValue, string setting, string value, string label)
+    {
+        if (string.IsNullOrWhiteSpace(podValue))
+        {
+            failures.Add($"{variable} is not set: in a pod with Notary:Cluster:Provider=redis, set it from the pod's {label} label (downward API fieldRef metadata.labels['{label}']), as the chart does.");
+        }
+        else if (!string.Equals(podValue, value, StringComparison.Ordinal))
+        {
+            failures.Add($"{variable} \"{podValue}\" (the pod's {label} label) differs from Notary:Cluster:{setting} \"{value}\": Orleans would use the label's value; set Notary__Cluster__{setting} to the same value (the chart sets both from cluster.{char.ToLowerInvariant(setting[0])}{setting[1..]}).");
+        }
     }
 }

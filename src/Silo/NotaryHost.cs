@@ -87,6 +87,9 @@ public static class NotaryHost
             o.ClusterId = cluster.ClusterId;
             o.ServiceId = cluster.ServiceId;
             o.AdvertisedAddress = cluster.AdvertisedAddress;
+            o.InPod = cluster.InPod;
+            o.PodServiceId = cluster.PodServiceId;
+            o.PodClusterId = cluster.PodClusterId;
         }).ValidateOnStart();
         services.AddSingleton<IValidateOptions<NotaryClusterOptions>, NotaryClusterOptionsValidator>();
         services.AddSingleton(TimeProvider.System);

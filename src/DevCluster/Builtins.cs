@@ -92,6 +92,9 @@ internal static class Builtins
             Make<Corev1Event>("events", true, ["ev"], columns: eventColumns),
             Make<Eventsv1Event>("events", true, ["ev"], columns: eventColumns, converter: new EventConverter(), storage: "events"),
             Make<V1Lease>("leases", true, columns: [Name, Col("Holder", o => JsonValue.Create(o["spec"].Str("holderIdentity") ?? "")), Age]),
+            // Stored objects only (nothing schedules or runs them): Orleans' Kubernetes hosting reads,
+            // lists and watches the silos' pods, and tests give it pods to see.
+            Make<V1Pod>("pods", true, ["po"], ["status"], columns: [Name, Col("Status", o => JsonValue.Create(o["status"].Str("phase") ?? "")), Age]),
             Make<V1Deployment>("deployments", true, ["deploy"], ["scale", "status"], generation: true, categories: all, columns:
             [
                 Name, Col("Ready", o => JsonValue.Create(Ready(o, "readyReplicas", "replicas"))), Col("Up-to-date", o => Int(o["status"]?["updatedReplicas"]), type: "integer"),

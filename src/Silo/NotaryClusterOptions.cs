@@ -124,18 +124,29 @@ public sealed class NotaryClusterOptions
             // are get, list and watch on pods, the chart's Role. It would also patch its own pod's
             // labels if they differed from the ids: the validator requires ORLEANS_SERVICE_ID and
             // ORLEANS_CLUSTER_ID, taken from those very labels, to equal the ids, so it never does.
-            // It needs a real API server and a pod around the silo, which the tests here (the
-            // in-memory DevCluster, silos as local processes) do not have: wired, not exercised.
-            silo.UseKubernetesHosting(o => o.Configure(k =>
-            {
-                // Stated rather than left to the package's default (also false): deleting the pod
-                // of a silo the cluster declared dead would need delete on pods in the namespace,
-                // which RBAC cannot narrow to Notary's pods, and gains nothing: a silo told it is
-                // dead stops its own process, and the kubelet restarts the container.
-                k.DeleteDefunctSiloPods = false;
-            }));
+            // KubernetesHostingRbacTests runs AddKubernetesHosting against DevCluster with a pod.
+            AddKubernetesHosting(silo, client: null);
         }
     }
+
+    /// <summary>
+    /// Orleans' Kubernetes hosting as Notary runs it: against <paramref name="client"/> (null: the
+    /// pod's in-cluster configuration, the ServiceAccount's token), never deleting pods.
+    /// </summary>
+    public static void AddKubernetesHosting(ISiloBuilder silo, k8s.KubernetesClientConfiguration? client) =>
+        silo.UseKubernetesHosting(o => o.Configure(k =>
+        {
+            if (client is not null)
+            {
+                k.GetClientConfiguration = () => client;
+            }
+
+            // Stated rather than left to the package's default (also false): deleting the pod of a
+            // silo the cluster declared dead would need delete on pods in the namespace, which RBAC
+            // cannot narrow to Notary's pods, and gains nothing: a silo told it is dead stops its
+            // own process, and the kubelet restarts the container.
+            k.DeleteDefunctSiloPods = false;
+        }));
 }
 
 /// <summary>Refuses an unknown provider, and <c>redis</c> without a usable connection string.</summary>

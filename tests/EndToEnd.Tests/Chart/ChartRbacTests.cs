@@ -64,9 +64,8 @@ public sealed class ChartRbacTests(ChartRbacFixture fx)
         // README's rules by tests/Watcher.Tests/RbacTests.cs.
         ("cluster", "", "events", "patch"),
         // Orleans' Kubernetes hosting, on only in a pod with Redis (NotaryClusterOptions): here Notary
-        // runs as a local process on the in-memory cluster, which has no pods. The calls are read from
-        // the package's compiled KubernetesClusterAgent (src/Kubernetes/README.md, the pods row);
-        // Silo.Tests' KubernetesHostingTests prove the host needs no patch or delete.
+        // is a local process, no silo in a pod. KubernetesHostingRbacTests runs the hosting as
+        // Notary configures it, with a pod, under these rules: exactly these three calls.
         ("namespace", "", "pods", "get"),
         ("namespace", "", "pods", "list"),
         ("namespace", "", "pods", "watch"),

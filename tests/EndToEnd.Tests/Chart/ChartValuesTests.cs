@@ -84,6 +84,8 @@ public sealed class ChartValuesTests
     public async Task Production_values_render_an_environment_the_host_reads_into_its_options()
     {
         const string ns = "certs";
+        var lint = await Helm.RunAsync("lint", "--strict", Helm.ChartDirectory, "-f", ValuesFile);
+        Assert.True(lint.ExitCode == 0, lint.ToString());
         var objects = await Helm.TemplateAsync("notary", ns, "-f", ValuesFile);
         var pod = ChartTests.Single(objects, "Deployment")["spec"]!["template"]!.AsObject();
         var labels = pod["metadata"]!["labels"]!.AsObject();

@@ -153,7 +153,7 @@ public sealed partial class MultiSiloRedisTests
         }
     }
 
-    private static Dictionary<string, string?> Configuration(RedisServer redis, string identity) => new()
+    internal static Dictionary<string, string?> Configuration(RedisServer redis, string identity) => new()
     {
         ["Notary:Cluster:Provider"] = "redis",
         ["Notary:Cluster:Redis:ConnectionString"] = redis.ConnectionString,
@@ -177,13 +177,13 @@ public sealed partial class MultiSiloRedisTests
           privateKey: {algorithm: ECDSA, size: 256}
         """;
 
-    private static async Task ReadyAsync(StandaloneCluster cluster, Dictionary<string, SiloProcess> silos, string ns, string[] resources)
+    internal static async Task ReadyAsync(StandaloneCluster cluster, Dictionary<string, SiloProcess> silos, string ns, string[] resources)
     {
         var result = await DevFixture.RunKubectlAsync(cluster.Kubeconfig, Path.Combine(cluster.Root, "kube-cache"), ["wait", "--for=condition=Ready", .. resources, "-n", ns, Wait]);
         Assert.True(result.ExitCode == 0, $"{result}\n{Outputs(silos)}");
     }
 
-    private static string Outputs(Dictionary<string, SiloProcess> silos) =>
+    internal static string Outputs(Dictionary<string, SiloProcess> silos) =>
         string.Join("\n", silos.Select(s => $"--- {s.Key} ({(s.Value.HasExited ? "exited" : "running")}) ---\n{s.Value.RecentOutput}"));
 
     private static async Task<string?> LeaseHolderAsync(StandaloneCluster cluster)
@@ -192,9 +192,9 @@ public sealed partial class MultiSiloRedisTests
         return result.ExitCode == 0 && result.StdOut.Trim().Length > 0 ? result.StdOut.Trim() : null;
     }
 
-    private sealed record CertificateStatus(long Revision, string Serial);
+    internal sealed record CertificateStatus(long Revision, string Serial);
 
-    private static async Task<Dictionary<string, CertificateStatus>> CertificateStatusesAsync(StandaloneCluster cluster, string ns, IEnumerable<string> names)
+    internal static async Task<Dictionary<string, CertificateStatus>> CertificateStatusesAsync(StandaloneCluster cluster, string ns, IEnumerable<string> names)
     {
         var statuses = new Dictionary<string, CertificateStatus>();
         foreach (var name in names)
@@ -206,7 +206,7 @@ public sealed partial class MultiSiloRedisTests
         return statuses;
     }
 
-    private static async Task<Dictionary<string, string>> SecretVersionsAsync(StandaloneCluster cluster, string ns)
+    internal static async Task<Dictionary<string, string>> SecretVersionsAsync(StandaloneCluster cluster, string ns)
     {
         using var json = JsonDocument.Parse(await cluster.OkAsync("get", "secrets", "-n", ns, "-o", "json"));
         return json.RootElement.GetProperty("items").EnumerateArray().ToDictionary(
@@ -214,12 +214,12 @@ public sealed partial class MultiSiloRedisTests
             s => s.GetProperty("metadata").GetProperty("resourceVersion").GetString()!);
     }
 
-    private static Task<Dictionary<string, double>> IssuancesAsync(params IEnumerable<SiloProcess> silos) => CounterAsync("notary_certificate_issuances_total", silos);
+    internal static Task<Dictionary<string, double>> IssuancesAsync(params IEnumerable<SiloProcess> silos) => CounterAsync("notary_certificate_issuances_total", silos);
 
     private static Task<Dictionary<string, double>> RenewalsAsync(IEnumerable<SiloProcess> silos) => CounterAsync("notary_certificate_renewals_total", silos);
 
     /// <summary>A per-certificate counter summed over the silos' /metrics.</summary>
-    private static async Task<Dictionary<string, double>> CounterAsync(string metric, IEnumerable<SiloProcess> silos)
+    internal static async Task<Dictionary<string, double>> CounterAsync(string metric, IEnumerable<SiloProcess> silos)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
         var sums = new Dictionary<string, double>();

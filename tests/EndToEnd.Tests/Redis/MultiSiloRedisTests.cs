@@ -29,10 +29,7 @@ public sealed partial class MultiSiloRedisTests
     {
         await using var redis = await RedisServer.StartAsync();
         await using var cluster = await StandaloneCluster.StartAsync();
-        var ns = UniqueNamespace("redis");
-        await DevFixture.RunKubectlAsync(cluster.Kubeconfig, Path.Combine(cluster.Root, "kube-cache"), "create", "namespace", "notary");
-        await cluster.OkAsync("create", "namespace", ns);
-        await cluster.ApplyAsync(MetadataSecret(ns));
+        var ns = await NamespacesAsync(cluster, "redis");
 
         var silos = new Dictionary<string, SiloProcess>();
         try
@@ -151,6 +148,16 @@ public sealed partial class MultiSiloRedisTests
                 await silo.DisposeAsync();
             }
         }
+    }
+
+    /// <summary>Notary's namespace and a new one for the test's resources, with its metadata Secret; the latter's name.</summary>
+    internal static async Task<string> NamespacesAsync(StandaloneCluster cluster, string prefix)
+    {
+        var ns = UniqueNamespace(prefix);
+        await DevFixture.RunKubectlAsync(cluster.Kubeconfig, Path.Combine(cluster.Root, "kube-cache"), "create", "namespace", "notary");
+        await cluster.OkAsync("create", "namespace", ns);
+        await cluster.ApplyAsync(MetadataSecret(ns));
+        return ns;
     }
 
     internal static Dictionary<string, string?> Configuration(RedisServer redis, string identity) => new()

@@ -18,10 +18,8 @@ public sealed class RedisLossTests
     {
         await using var redis = await RedisServer.StartAsync();
         await using var cluster = await StandaloneCluster.StartAsync();
-        var ns = UniqueNamespace("loss");
-        await DevFixture.RunKubectlAsync(cluster.Kubeconfig, Path.Combine(cluster.Root, "kube-cache"), "create", "namespace", "notary");
-        await cluster.OkAsync("create", "namespace", ns);
-        await cluster.ApplyAsync(All(MetadataSecret(ns), Certificate(ns, "pay", $"pay.{ns}.svc"), Keystore(ns, "pay-ks", $"pay.{ns}.svc", "pay")));
+        var ns = await NamespacesAsync(cluster, "loss");
+        await cluster.ApplyAsync(All(Certificate(ns, "pay", $"pay.{ns}.svc"), Keystore(ns, "pay-ks", $"pay.{ns}.svc", "pay")));
 
         var silos = new Dictionary<string, SiloProcess>();
         try

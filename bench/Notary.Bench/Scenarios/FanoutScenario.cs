@@ -44,20 +44,20 @@ public sealed class FanoutScenario : IScenario
         var ceilingBefore = Directly(fan, cancellationToken);
 
         output.WriteLine($"load average {Services.LoadAverage()}: rotating {fan.Namespace}/{Trusted} through the breach path");
-        var allocatedBefore = GC.GetTotalAllocatedBytes();
-        var (fanoutTime, rotated) = await RotateAsync(silo, fan, timeout, output, cancellationToken);
-        var allocated = GC.GetTotalAllocatedBytes() - allocatedBefore;
+        var (fanout, rotated) = await RotateAsync(silo, fan, timeout, output, cancellationToken);
 
         output.WriteLine($"load average {Services.LoadAverage()}: ceiling, after");
         var ceilingAfter = Directly(fan with { Trusted = rotated }, cancellationToken);
-        var ceiling = (ceilingBefore + ceilingAfter) / 2;
+        var ceiling = (ceilingBefore.Wall + ceilingAfter.Wall) / 2;
 
-        output.WriteLine($"breach path: {fanoutTime.TotalSeconds:0.00} s, {allocated / count / 1024} KiB allocated per truststore; ceiling: {ceilingBefore.TotalSeconds:0.00} s and {ceilingAfter.TotalSeconds:0.00} s; load average {Services.LoadAverage()}");
+        output.WriteLine($"breach path: {fanout.Describe(count, "truststore")}");
+        output.WriteLine($"ceiling before: {ceilingBefore.Describe(count, "truststore")}");
+        output.WriteLine($"ceiling after: {ceilingAfter.Describe(count, "truststore")}; load average {Services.LoadAverage()}");
         return new BenchResult(Name)
             .Add("count", count)
-            .Add("seconds", fanoutTime.TotalSeconds, 3)
+            .Add("seconds", fanout.Wall.TotalSeconds, 3)
             .Add("ceiling_seconds", ceiling.TotalSeconds, 3)
-            .Add("ratio", ceiling / fanoutTime, 3);
+            .Add("ratio", ceiling / fanout.Wall, 3);
     }
 
     /// <summary>The services of one namespace: the trusted certificate and every client's own certificate.</summary>
@@ -96,7 +96,7 @@ public sealed class FanoutScenario : IScenario
     /// at the new revision (timed), then until the breach reports Completed, and checks every
     /// truststore's content: the new certificate in, the old one out.
     /// </summary>
-    private static async Task<(TimeSpan Elapsed, TrustSource Rotated)> RotateAsync(BenchSilo silo, Fan fan, TimeSpan timeout, TextWriter output, CancellationToken cancellationToken)
+    private static async Task<(Cost Cost, TrustSource Rotated)> RotateAsync(BenchSilo silo, Fan fan, TimeSpan timeout, TextWriter output, CancellationToken cancellationToken)
     {
         var key = new ResourceKey(fan.Namespace, Trusted);
         var certificate = silo.Grains.GetGrain<ICertificateGrain>(key.ToString());
@@ -105,12 +105,13 @@ public sealed class FanoutScenario : IScenario
         var breach = silo.Grains.GetGrain<IBreachGrain>(BreachIds.For(key, request.Mode, request.Reason));
         var rebuilt = silo.Ports.Status.Expect(key.ToString(), before + 1, fan.Clients.Length);
 
-        var clock = Stopwatch.StartNew();
+        var cost = Cost.Start();
         var started = await breach.StartAsync(request);
         Check(started.Phase == BreachPhase.InProgress, $"breach {started.Id} did not start: {started.Phase} {started.Message}");
         await rebuilt.WaitAsync(timeout, cancellationToken);
-        var elapsed = clock.Elapsed;
-        output.WriteLine($"every truststore of {fan.Namespace} rebuilt after {elapsed.TotalSeconds:0.00} s; waiting for the breach to finish");
+        cost.Stop();
+        var clock = Stopwatch.StartNew();
+        output.WriteLine($"every truststore of {fan.Namespace} rebuilt after {cost.Wall.TotalSeconds:0.00} s; waiting for the breach to finish");
 
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(timeout);
@@ -121,7 +122,7 @@ public sealed class FanoutScenario : IScenario
             await Task.Delay(20, deadline.Token);
         }
 
-        output.WriteLine($"breach {report.Id} finished after {clock.Elapsed.TotalSeconds:0.00} s");
+        output.WriteLine($"breach {report.Id} finished {clock.Elapsed.TotalSeconds:0.00} s later");
         Check(report.Phase == BreachPhase.Completed, $"breach {report.Id} ended {report.Phase}: {report.Message}");
         var status = (await certificate.GetStatusAsync())!;
         Check(status.Revision == before + 1 && status.SerialNumber != fan.TrustedSerial, $"Certificate {key} was not rotated once (revision {status.Revision})");
@@ -130,29 +131,29 @@ public sealed class FanoutScenario : IScenario
             var store = new ResourceKey(fan.Namespace, client.Name + "-ts");
             Services.CheckTruststore(silo.Ports.Store.Get(ResourceKind.Truststore, store), [status.SerialNumber!], [fan.TrustedSerial], $"Truststore {store}");
         });
-        return (elapsed, await SourceAsync(silo, fan.Namespace, Trusted));
+        return (cost, await SourceAsync(silo, fan.Namespace, Trusted));
     }
 
     /// <summary>The ceiling: the N truststores the grains build (own certificate and the trusted one), encoded on every core.</summary>
-    private static TimeSpan Directly(Fan fan, CancellationToken cancellationToken)
+    private static Cost Directly(Fan fan, CancellationToken cancellationToken)
     {
         var metadata = Services.Metadata(fan.Namespace);
         var results = new Notary.Grains.Abstractions.Ports.StoreWrite[fan.Clients.Length];
-        var clock = Stopwatch.StartNew();
+        var cost = Cost.Start();
         Parallel.For(0, fan.Clients.Length, new ParallelOptions { CancellationToken = cancellationToken }, i =>
         {
             var client = fan.Clients[i];
             results[i] = Services.EncodeTruststore(fan.Namespace, client.Name, metadata, client, [fan.Trusted]);
         });
-        var elapsed = clock.Elapsed;
+        cost.Stop();
         if (results.Length > 0)
         {
             // The same code as the grains'; one sample shows it produced a real store.
-            var serial = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(fan.Trusted.CertificatePem).SerialNumber;
-            Services.CheckTruststore(results[^1], [serial], [], "ceiling truststore");
+            using var trusted = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(fan.Trusted.CertificatePem);
+            Services.CheckTruststore(results[^1], [trusted.SerialNumber], [], "ceiling truststore");
         }
 
-        return elapsed;
+        return cost;
     }
 
     private static void Check(bool condition, string message)

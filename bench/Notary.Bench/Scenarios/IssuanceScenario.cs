@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Notary.Bench.Grains;
 using Notary.Grains.Abstractions;
 using Notary.Grains.Abstractions.Ports;
@@ -38,24 +37,23 @@ public sealed class IssuanceScenario : IScenario
         // The ceiling is measured in two halves around the grain run, so that a burst of load
         // from the machine's other users weighs on both sides alike.
         output.WriteLine($"load average {Services.LoadAverage()}: ceiling, first half");
-        var ceilingTime = Directly(authority, "c1", count / 2, perNamespace, cancellationToken);
+        var ceiling = Directly(authority, "c1", count / 2, perNamespace, cancellationToken);
 
         output.WriteLine($"load average {Services.LoadAverage()}: {count} services through the grains ({parallel} at a time, {perNamespace} per namespace)");
-        var allocatedBefore = GC.GetTotalAllocatedBytes();
-        var clock = Stopwatch.StartNew();
+        var cost = Cost.Start();
         var services = await ThroughGrainsAsync(silo, "run", count, perNamespace, parallel, cancellationToken);
-        var grainTime = clock.Elapsed;
-        var allocated = GC.GetTotalAllocatedBytes() - allocatedBefore;
+        var grains = cost.Stop();
 
         output.WriteLine($"load average {Services.LoadAverage()}: ceiling, second half");
-        ceilingTime += Directly(authority, "c2", count - count / 2, perNamespace, cancellationToken);
+        ceiling = ceiling.Plus(Directly(authority, "c2", count - count / 2, perNamespace, cancellationToken));
 
         output.WriteLine($"load average {Services.LoadAverage()}: verifying {count} keystores and truststores");
         Verify(silo.Ports, services, cancellationToken);
 
-        var perSecond = count / grainTime.TotalSeconds;
-        var ceilingPerSecond = count / ceilingTime.TotalSeconds;
-        output.WriteLine($"grains: {grainTime.TotalSeconds:0.00} s, {allocated / count / 1024} KiB allocated per service; ceiling: {ceilingTime.TotalSeconds:0.00} s; load average {Services.LoadAverage()}");
+        var perSecond = count / grains.Wall.TotalSeconds;
+        var ceilingPerSecond = count / ceiling.Wall.TotalSeconds;
+        output.WriteLine($"grains: {grains.Describe(count, "service")}");
+        output.WriteLine($"ceiling: {ceiling.Describe(count, "service")}; load average {Services.LoadAverage()}");
         return new BenchResult(Name)
             .Add("count", count)
             .Add("per_second", perSecond, 1)
@@ -94,10 +92,10 @@ public sealed class IssuanceScenario : IScenario
     }
 
     /// <summary>The ceiling: what the grains compute for each service (issue, keystore, truststore), on every core.</summary>
-    private static TimeSpan Directly(CertificateAuthority authority, string prefix, int count, int perNamespace, CancellationToken cancellationToken)
+    private static Cost Directly(CertificateAuthority authority, string prefix, int count, int perNamespace, CancellationToken cancellationToken)
     {
         var results = new (StoreWrite Keystore, StoreWrite Truststore, string Serial)[count];
-        var clock = Stopwatch.StartNew();
+        var cost = Cost.Start();
         Parallel.For(0, count, new ParallelOptions { CancellationToken = cancellationToken }, i =>
         {
             var (ns, name) = Naming(prefix, i, perNamespace);
@@ -107,7 +105,7 @@ public sealed class IssuanceScenario : IScenario
             var truststore = Services.EncodeTruststore(ns, name, metadata, Services.Source(ns, name, material.CertificatePem, material.ChainPem), []);
             results[i] = (keystore, truststore, material.SerialNumber);
         });
-        var elapsed = clock.Elapsed;
+        cost.Stop();
         if (count > 0)
         {
             // The direct path is the same code; one sample shows it produced real stores.
@@ -116,7 +114,7 @@ public sealed class IssuanceScenario : IScenario
             Services.CheckTruststore(truststore, [serial], [], "ceiling truststore");
         }
 
-        return elapsed;
+        return cost;
     }
 
     /// <summary>Every keystore holds its certificate's key, every truststore its certificate; every status is Ready.</summary>

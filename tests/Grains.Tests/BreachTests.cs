@@ -171,6 +171,29 @@ public sealed class BreachTests(ClusterFixture fx)
     }
 
     [Fact]
+    public async Task A_store_too_busy_to_answer_the_rebuild_call_in_time_is_asked_again_not_reported_failed()
+    {
+        var (ns, pay) = await ServicesAsync(3);
+        // What a store busy with a large fan-out looks like to the breach: its call times out.
+        fx.Faults.FailNext("ICertificateSubscriber.RebuildAsync", times: 2);
+        try
+        {
+            var request = new BreachRequest(pay, BreachMode.Rotate, "busy stores", DryRun: false, "incident-bot");
+            await Breach(request).StartAsync(request);
+            var report = await FinishedAsync(Breach(request));
+
+            Assert.Equal(BreachPhase.Completed, report.Phase);
+            Assert.All(report.Items, i => Assert.Equal(BreachItemStatus.Completed, i.Status));
+            var rotated = (await fx.Grains.GetGrain<ICertificateGrain>(pay.ToString()).GetStatusAsync())!;
+            Assert.All(Enumerable.Range(0, 3), i => Assert.Contains(rotated.SerialNumber, TrustedSerials(ns, $"c{i}-ts")));
+        }
+        finally
+        {
+            fx.Faults.Clear();
+        }
+    }
+
+    [Fact]
     public async Task A_store_rebuilt_with_new_certificates_asks_to_reload_the_opted_in_workloads_only_then()
     {
         var (ns, pay) = await ServicesAsync(1);

@@ -4,11 +4,11 @@ namespace Notary.Grains;
 
 /// <summary>
 /// How many keystores and truststores one silo builds and writes at once (configuration section
-/// <c>Notary:Stores</c>, e.g. <c>Notary__Stores__MaxConcurrentWrites=8</c>).
+/// <c>Notary:Store</c>, e.g. <c>Notary__Store__MaxConcurrentWrites=8</c>).
 /// </summary>
 public sealed class StoreWriteOptions
 {
-    public const string SectionName = "Notary:Stores";
+    public const string SectionName = "Notary:Store";
 
     /// <summary>
     /// Store writes in flight per silo: each is a PKCS12 encoding and about seven Kubernetes API

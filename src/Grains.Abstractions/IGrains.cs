@@ -50,7 +50,12 @@ public interface ICertificateSubscriber : IGrainWithStringKey
     [OneWay]
     Task OnStoredSecretDeletedAsync();
 
-    /// <summary>Rebuilds now from the certificates' current state and answers the outcome (breach fan-out).</summary>
+    /// <summary>
+    /// Rebuilds now from the certificates' current state and answers the outcome (breach fan-out).
+    /// Longer than the default 30 s: a breach of a certificate with hundreds of dependents asks
+    /// them all at once, and each waits for its turn among the silo's bounded store writes.
+    /// </summary>
+    [ResponseTimeout("00:02:00")]
     Task<StoreStatus> RebuildAsync();
 }
 

@@ -19,9 +19,10 @@ public sealed class KeystoreGrain(
     IEventRecorder events,
     INotaryMetrics metrics,
     IWorkloadRestarter restarter,
+    StoreWriteGate gate,
     TimeProvider time,
     ILogger<KeystoreGrain> logger)
-    : StoreGrain<KeystoreSpec>(state, metadataSource, secretStore, statusWriter, events, metrics, restarter, time, logger, ResourceKind.Keystore), IKeystoreGrain
+    : StoreGrain<KeystoreSpec>(state, metadataSource, secretStore, statusWriter, events, metrics, restarter, gate, time, logger, ResourceKind.Keystore), IKeystoreGrain
 {
     protected override string Fqdn(KeystoreSpec spec) => spec.Fqdn;
 

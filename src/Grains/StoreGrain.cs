@@ -59,6 +59,7 @@ public abstract class StoreGrain<TSpec>(
     IEventRecorder events,
     INotaryMetrics metrics,
     IWorkloadRestarter restarter,
+    StoreWriteGate gate,
     TimeProvider time,
     ILogger logger,
     ResourceKind kind) : Grain
@@ -191,6 +192,14 @@ public abstract class StoreGrain<TSpec>(
         try
         {
             var status = await TryReconcileAsync(force);
+            if (status.IsReady)
+            {
+                // Stored and current: a retry still pending from an earlier failure would only
+                // encode and write the same store again.
+                _retry?.Dispose();
+                _retry = null;
+            }
+
             if (!status.IsReady || status.Condition(Conditions.Ready)?.Reason != Reasons.StoreFailed)
             {
                 _failures = 0;
@@ -271,21 +280,32 @@ public abstract class StoreGrain<TSpec>(
         force |= fingerprint != S.MetadataFingerprint;
 
         StoreBuild? build;
+        try
+        {
+            (build, problem) = await BuildAsync(spec, format, metadata!);
+        }
+        catch (PkiException ex)
+        {
+            return await NotReadyAsync(new Problem(Reasons.BuildFailed, ex.Message));
+        }
+
+        if (problem is not null)
+        {
+            return await NotReadyAsync(problem);
+        }
+
+        if (!force && IsReady() && S.BuiltGeneration == S.Origin!.Generation && SameRevisions(S.BuiltFrom, build!.BuiltFrom) && S.Excluded.SetEquals(build.Excluded))
+        {
+            return BuildStatus();
+        }
+
+        // From here on this store encodes and writes: one of a bounded number at a time in the
+        // silo (see StoreWriteGate), so that hundreds notified at once complete in turn.
+        using var slot = await gate.EnterAsync();
         StoreWrite write;
         IReadOnlyList<string> entries;
         try
         {
-            (build, problem) = await BuildAsync(spec, format, metadata!);
-            if (problem is not null)
-            {
-                return await NotReadyAsync(problem);
-            }
-
-            if (!force && IsReady() && S.BuiltGeneration == S.Origin!.Generation && SameRevisions(S.BuiltFrom, build!.BuiltFrom) && S.Excluded.SetEquals(build.Excluded))
-            {
-                return BuildStatus();
-            }
-
             (write, entries) = build!.Encode();
         }
         catch (PkiException ex)

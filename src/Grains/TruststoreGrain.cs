@@ -20,9 +20,10 @@ public sealed class TruststoreGrain(
     IEventRecorder events,
     INotaryMetrics metrics,
     IWorkloadRestarter restarter,
+    StoreWriteGate gate,
     TimeProvider time,
     ILogger<TruststoreGrain> logger)
-    : StoreGrain<TruststoreSpec>(state, metadataSource, secretStore, statusWriter, events, metrics, restarter, time, logger, ResourceKind.Truststore), ITruststoreGrain
+    : StoreGrain<TruststoreSpec>(state, metadataSource, secretStore, statusWriter, events, metrics, restarter, gate, time, logger, ResourceKind.Truststore), ITruststoreGrain
 {
     protected override string Fqdn(TruststoreSpec spec) => spec.Fqdn;
 

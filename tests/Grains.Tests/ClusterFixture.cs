@@ -53,6 +53,7 @@ public sealed class ClusterFixture : IAsyncLifetime
             host.Services.AddSingleton<IAlertSink>(Alerts);
             host.Services.AddSingleton<INotaryMetrics>(Metrics);
             host.Services.AddSingleton<IWorkloadRestarter>(Workloads);
+            host.Services.AddSingleton<StoreWriteGate>();
             host.Services.AddSingleton<IIssuerResolver>(new IssuerResolver([Issuer, Stepping], BuiltInIssuer.DefaultName));
             host.Services.AddSingleton(TimeProvider.System);
             host.Logging.SetMinimumLevel(LogLevel.Debug);

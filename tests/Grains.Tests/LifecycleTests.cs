@@ -47,6 +47,7 @@ public sealed class LifecycleClusterFixture : IAsyncLifetime
             host.Services.AddSingleton<IAlertSink>(Alerts);
             host.Services.AddSingleton<INotaryMetrics>(Metrics);
             host.Services.AddSingleton<IWorkloadRestarter>(Workloads);
+            host.Services.AddSingleton<StoreWriteGate>();
             host.Services.AddSingleton<IIssuerResolver>(new IssuerResolver([Issuer], BuiltInIssuer.DefaultName));
             host.Logging.SetMinimumLevel(LogLevel.Information);
         });

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Console;
 using Microsoft.Extensions.Options;
+using Notary.Grains;
 
 namespace Notary.Silo.Tests.Hosting;
 
@@ -43,5 +44,18 @@ public sealed class HostOptionsTests
         Assert.Contains(routes, r => r.StartsWith(NotaryHost.DashboardPath + "/", StringComparison.Ordinal));
         Assert.Equal(ConsoleFormatterNames.Json, formatter);
         Assert.True(json.UseUtcTimestamp);
+    }
+
+    [Fact]
+    public async Task The_bound_on_concurrent_store_writes_is_read_from_Notary_Store_and_a_bound_that_cannot_work_is_refused()
+    {
+        Assert.Equal(8, await WithHostAsync([], app => app.Services.GetRequiredService<IOptions<StoreWriteOptions>>().Value.MaxConcurrentWrites));
+        Assert.Equal(3, await WithHostAsync(
+            new() { ["Notary:Store:MaxConcurrentWrites"] = "3" },
+            app => app.Services.GetRequiredService<IOptions<StoreWriteOptions>>().Value.MaxConcurrentWrites));
+        var error = await WithHostAsync(
+            new() { ["Notary:Store:MaxConcurrentWrites"] = "0" },
+            app => Assert.Throws<OptionsValidationException>(() => app.Services.GetRequiredService<IOptions<StoreWriteOptions>>().Value));
+        Assert.Contains("Notary:Store:MaxConcurrentWrites 0 must be between 1 and 256", error.Message, StringComparison.Ordinal);
     }
 }

@@ -1,0 +1,56 @@
+using Microsoft.Extensions.Options;
+
+namespace Notary.Grains;
+
+/// <summary>
+/// How many keystores and truststores one silo builds and writes at once (configuration section
+/// <c>Notary:Store</c>, e.g. <c>Notary__Store__MaxConcurrentWrites=8</c>).
+/// </summary>
+public sealed class StoreWriteOptions
+{
+    public const string SectionName = "Notary:Store";
+
+    /// <summary>
+    /// Store writes in flight per silo: each is a PKCS12 encoding and about seven Kubernetes API
+    /// calls (read and replace the Secret, an Event, the status, the reload lookup). 8 by default.
+    /// </summary>
+    public int MaxConcurrentWrites { get; set; } = 8;
+}
+
+/// <summary>Refuses a bound that cannot work, saying how to fix it.</summary>
+public sealed class StoreWriteOptionsValidator : IValidateOptions<StoreWriteOptions>
+{
+    public ValidateOptionsResult Validate(string? name, StoreWriteOptions options) =>
+        options.MaxConcurrentWrites is < 1 or > 256
+            ? ValidateOptionsResult.Fail($"{StoreWriteOptions.SectionName}:MaxConcurrentWrites {options.MaxConcurrentWrites} must be between 1 and 256; default 8.")
+            : ValidateOptionsResult.Success;
+}
+
+/// <summary>
+/// Bounds the store writes of a silo (<see cref="StoreWriteOptions.MaxConcurrentWrites"/>). A
+/// certificate with many dependents (a breach re-issue, a shared CA renewed) notifies all of them
+/// at the same moment. Unbounded, their hundreds of rebuilds interleave their encodings and API
+/// calls, so that each one finishes only when nearly all do: every caller waiting on one (a
+/// breach's RebuildAsync) then times out together, the thread pool starves, and the API server's
+/// connection is reset under the load. Bounded, they complete in turn, each in the time of one.
+/// The gated section calls no other Notary grain, so a store waiting here holds up no grain but itself.
+/// </summary>
+public sealed class StoreWriteGate(IOptions<StoreWriteOptions> options) : IDisposable
+{
+    private readonly SemaphoreSlim _slots = new(options.Value.MaxConcurrentWrites, options.Value.MaxConcurrentWrites);
+
+    /// <summary>Waits for a slot; disposing the answer gives it back.</summary>
+    public async Task<Slot> EnterAsync()
+    {
+        await _slots.WaitAsync();
+        return new Slot(_slots);
+    }
+
+    public void Dispose() => _slots.Dispose();
+
+    /// <summary>One write's slot.</summary>
+    public readonly struct Slot(SemaphoreSlim slots) : IDisposable
+    {
+        public void Dispose() => slots.Release();
+    }
+}

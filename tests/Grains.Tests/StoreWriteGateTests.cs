@@ -1,0 +1,45 @@
+using Microsoft.Extensions.Options;
+
+namespace Notary.Grains.Tests;
+
+/// <summary>The silo-wide bound on store writes: at most the configured number at once, the others wait their turn.</summary>
+public sealed class StoreWriteGateTests
+{
+    [Fact]
+    public async Task At_most_the_configured_number_of_writes_hold_a_slot_and_the_next_one_enters_when_one_leaves()
+    {
+        using var gate = new StoreWriteGate(Options.Create(new StoreWriteOptions { MaxConcurrentWrites = 2 }));
+        var first = await gate.EnterAsync();
+        var second = await gate.EnterAsync();
+
+        var third = gate.EnterAsync();
+        // Not a sleep to let it through: the third must still be waiting once the others are in.
+        Assert.False(third.IsCompleted);
+
+        first.Dispose();
+        using (await third.WaitAsync(TimeSpan.FromSeconds(10)))
+        {
+            var fourth = gate.EnterAsync();
+            Assert.False(fourth.IsCompleted);
+            second.Dispose();
+            (await fourth.WaitAsync(TimeSpan.FromSeconds(10))).Dispose();
+        }
+    }
+
+    [Theory]
+    [InlineData(0, false)]
+    [InlineData(1, true)]
+    [InlineData(8, true)]
+    [InlineData(256, true)]
+    [InlineData(257, false)]
+    public void The_bound_must_be_between_1_and_256(int max, bool valid)
+    {
+        var result = new StoreWriteOptionsValidator().Validate(null, new StoreWriteOptions { MaxConcurrentWrites = max });
+
+        Assert.Equal(valid, result.Succeeded);
+        if (!valid)
+        {
+            Assert.Contains("Notary:Store:MaxConcurrentWrites", result.FailureMessage, StringComparison.Ordinal);
+        }
+    }
+}

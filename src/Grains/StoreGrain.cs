@@ -200,7 +200,9 @@ public abstract class StoreGrain<TSpec>(
                 _retry = null;
             }
 
-            if (!status.IsReady || status.Condition(Conditions.Ready)?.Reason != Reasons.StoreFailed)
+            // Only a failed write (StoreFailed, retried by ScheduleRetry) keeps counting, so that
+            // the next retry waits twice as long; anything else ends the run of failures.
+            if (status.Condition(Conditions.Ready)?.Reason != Reasons.StoreFailed)
             {
                 _failures = 0;
             }

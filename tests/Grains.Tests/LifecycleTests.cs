@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
@@ -33,6 +34,7 @@ public sealed class LifecycleClusterFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Issuer = new CountingIssuer(new BuiltInIssuer(Authority, Time));
+        Store.Clock = Time;
         var builder = new InProcessTestClusterBuilder(1);
         builder.ConfigureSilo((_, silo) => silo
             .AddMemoryGrainStorage(GrainStorage.Name, o => o.UseNotarySerializer())
@@ -176,6 +178,47 @@ public sealed class LifecycleTests(LifecycleClusterFixture fx)
         var renewed = (await CertGrain(key).GetStatusAsync())!;
         Assert.Equal(2, renewed.Revision);
         Assert.True(renewed.IsReady);
+    }
+
+    [Fact]
+    public async Task A_store_whose_writes_keep_failing_retries_with_a_doubling_delay_not_every_second()
+    {
+        var key = NewKey();
+        fx.Metadata.Set(key.Namespace, "notary-metadata", InMemoryMetadataSource.Json("password-1", "password-2"));
+        await CertGrain(key).ApplyAsync(Cert($"{key.Name}.{key.Namespace}.svc", "2160h"), V(1));
+        fx.Store.FailFor(key, new SecretStoreFailedException("store unavailable (test)"));
+        try
+        {
+            var keystore = fx.Grains.GetGrain<IKeystoreGrain>(key.ToString());
+            var failed = await keystore.ApplyAsync(new KeystoreSpec { Fqdn = $"{key.Name}.{key.Namespace}.svc", CertName = key.Name }, V(1));
+            Assert.Equal(Reasons.StoreFailed, failed.Condition(Conditions.Ready)?.Reason);
+
+            // Move the fake clock in quarter seconds and give each due retry a moment to run.
+            // Doubling delays put the fifth attempt at least 1 + 2 + 4 + 8 = 15 s after the first;
+            // a retry every second would make it about 4 s.
+            for (var step = 0; step < 100 && fx.Store.AttemptsOf(key).Count < 5; step++)
+            {
+                var before = fx.Store.AttemptsOf(key).Count;
+                fx.Time.Advance(TimeSpan.FromMilliseconds(250));
+                var wait = Stopwatch.StartNew();
+                while (fx.Store.AttemptsOf(key).Count == before && wait.ElapsedMilliseconds < 50)
+                {
+                    await Task.Yield();
+                }
+            }
+
+            var attempts = fx.Store.AttemptsOf(key);
+            Assert.True(attempts.Count >= 5, $"{attempts.Count} write attempts in 25 s of retries");
+            for (var i = 1; i < 4; i++)
+            {
+                var gap = attempts[i + 1] - attempts[i];
+                Assert.True(gap >= TimeSpan.FromSeconds(1 << i), $"attempt {i + 2} came {gap.TotalSeconds} s after attempt {i + 1}; expected at least {1 << i} s");
+            }
+        }
+        finally
+        {
+            fx.Store.Recover(key);
+        }
     }
 
     [Fact]

@@ -58,8 +58,22 @@ public sealed class InMemorySecretStore : ISecretStore
 
     public int Puts => Volatile.Read(ref _puts);
 
+    private readonly ConcurrentDictionary<ResourceKey, ConcurrentQueue<DateTimeOffset>> _attempts = new();
+
+    /// <summary>The clock that stamps <see cref="AttemptsOf"/> (the fixture's fake clock); unset, attempts are not recorded.</summary>
+    public TimeProvider? Clock { get; set; }
+
+    /// <summary>When each write of a resource was attempted, failed ones included.</summary>
+    public IReadOnlyList<DateTimeOffset> AttemptsOf(ResourceKey resource) =>
+        _attempts.TryGetValue(resource, out var attempts) ? [.. attempts] : [];
+
     public Task<StoredLocation> PutAsync(StoreWrite write, CancellationToken cancellationToken)
     {
+        if (Clock is { } clock)
+        {
+            _attempts.GetOrAdd(write.Resource, _ => new()).Enqueue(clock.GetUtcNow());
+        }
+
         if (Fail)
         {
             throw new IOException("secret store unavailable (test)");

@@ -65,9 +65,10 @@ public sealed class NotaryClusterOptions
 
     /// <summary>
     /// Configures Orleans: clustering, reminders and the grain storage the grains use
-    /// (<see cref="GrainStorage.Name"/>, with Orleans' own serializer either way).
+    /// (<see cref="GrainStorage.Name"/>, with Orleans' own serializer either way). Public so that
+    /// the scale benchmark (bench/Notary.Bench) runs a silo configured exactly as the product's.
     /// </summary>
-    internal void Apply(ISiloBuilder silo, int siloPort, int gatewayPort)
+    public void Apply(ISiloBuilder silo, int siloPort, int gatewayPort)
     {
         var redis = Provider == Redis ? RedisConfiguration() : null;
         if (redis is null)

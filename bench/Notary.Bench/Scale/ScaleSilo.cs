@@ -65,7 +65,8 @@ public sealed class ScaleSilo : IAsyncDisposable
         builder.Logging.AddSimpleConsole().SetMinimumLevel(LogLevel.Warning)
             // Its start-up advice (server GC) and a watchdog that fires when other work starves it.
             .AddFilter("Orleans.Runtime.Silo", LogLevel.Error)
-            .AddFilter("Orleans.Runtime.Watchdog", LogLevel.Error);
+            .AddFilter("Orleans.Runtime.Watchdog", LogLevel.Error)
+            .AddFilter("Orleans.Runtime.Scheduler", LogLevel.Error);
         var cluster = new NotaryClusterOptions
         {
             Provider = NotaryClusterOptions.Redis,

@@ -57,6 +57,9 @@ public sealed class ScaleSilo : IAsyncDisposable
 
     public IServiceProvider Services => _host.Services;
 
+    /// <summary>How long an idle activation stays resident (Orleans' GrainCollectionOptions, as the product configures it).</summary>
+    public TimeSpan CollectionAge => _host.Services.GetRequiredService<IOptions<Orleans.Configuration.GrainCollectionOptions>>().Value.CollectionAge;
+
     public static async Task<ScaleSilo> StartAsync(string redisConnectionString, ScaleWorld world, CancellationToken cancellationToken)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });

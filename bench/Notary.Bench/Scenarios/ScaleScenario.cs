@@ -3,8 +3,10 @@ using System.Globalization;
 using System.Runtime;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
 using Notary.Bench.Scale;
 using Notary.Grains.Abstractions;
+using Notary.Silo.Metrics;
 using Notary.Watcher;
 
 namespace Notary.Bench.Scenarios;
@@ -103,6 +105,7 @@ public sealed class ScaleScenario : IScenario
         silo = await ScaleSilo.StartAsync(redis.ConnectionString, world, cancellationToken);
         var siloStartSeconds = startClock.Elapsed.TotalSeconds;
 
+        var restartBaseline = ManagedBytes();
         ledger.NewPhase();
         var resyncClock = Stopwatch.StartNew();
         session = silo.NewWatchSession(count, ledger, resyncWorkers, out sessionResources);
@@ -117,11 +120,21 @@ public sealed class ScaleScenario : IScenario
 
         output.WriteLine($"silo restarted in {siloStartSeconds:F1} s; resync of {count} in {resyncSeconds:F1} s ({count / resyncSeconds:F0}/s, {resyncWorkers} watcher workers), none re-issued; load {Load()}");
 
+        // The peak after a resync (a restart's, or the watcher's periodic one every ResyncPeriod):
+        // every certificate grain was just called, so its activation is resident until
+        // CollectionAge passes; the tag grains, which a resync does not call, stay collected.
+        var steadyActivations = await CertificateActivationsAsync(silo.Grains.GetGrain<IManagementGrain>(0));
+        var steady = ManagedBytes();
+        var steadyRss = RssBytes();
+        output.WriteLine($"after the resync, {steadyActivations} certificate activations resident (CollectionAge {silo.CollectionAge}): managed +{PerCertificate(steady - restartBaseline, count)} B/certificate over the restarted silo's baseline, RSS {Mb(steadyRss)} MB");
         await VerifyAsync(silo, world, count, output);
         await secondTerm.CancelAsync();
         await secondRun;
         sessionResources.Dispose();
         await silo.DisposeAsync();
+
+        var metricsBytes = MetricsBytes(count);
+        output.WriteLine($"of the rest, the product's Prometheus metrics (measured alone, same calls): {PerCertificate(metricsBytes, count)} B/certificate");
 
         var perCertificate = PerCertificate(collected - baseline, count);
         output.WriteLine($"goal: <= 8192 B/certificate ({(perCertificate <= 8192 ? "met" : "missed")}), resync <= 60 s ({(resyncSeconds <= 60 ? "met" : "missed")}); total {total.Elapsed.TotalSeconds:F0} s");
@@ -132,7 +145,10 @@ public sealed class ScaleScenario : IScenario
             .Add("resync_seconds", resyncSeconds)
             .Add("resident_bytes_per_certificate", PerCertificate(resident - baseline, count))
             .Add("resident_rss_mb", residentRss / 1048576.0, 1)
+            .Add("after_resync_bytes_per_certificate", PerCertificate(steady - restartBaseline, count))
+            .Add("after_resync_rss_mb", steadyRss / 1048576.0, 1)
             .Add("watcher_bytes_per_certificate", PerCertificate(watcherBytes, count))
+            .Add("metrics_bytes_per_certificate", PerCertificate(metricsBytes, count))
             .Add("redis_bytes_per_certificate", PerCertificate(redisBytes, count))
             .Add("issue_seconds", issueSeconds)
             .Add("silo_start_seconds", siloStartSeconds)
@@ -207,6 +223,28 @@ public sealed class ScaleScenario : IScenario
         }
 
         output.WriteLine($"verified: {lifecycle} lifecycle reminders in Redis; sample certificates chain to the CA with their first serial");
+    }
+
+    /// <summary>
+    /// What the silo's <see cref="PrometheusNotaryMetrics"/> keeps for N Ready certificates (the
+    /// calls a certificate grain makes when issued: one issuance counted, one observation), on a
+    /// registry of its own, so its share of the silo's memory is known.
+    /// </summary>
+    private static long MetricsBytes(int count)
+    {
+        var before = ManagedBytes();
+        var metrics = new PrometheusNotaryMetrics(Prometheus.Metrics.NewCustomRegistry(), NullLogger<PrometheusNotaryMetrics>.Instance);
+        var notAfter = DateTimeOffset.UtcNow.AddDays(90);
+        for (var i = 0; i < count; i++)
+        {
+            var resource = CertificateLedger.Key(i);
+            metrics.Count(resource, PrometheusNotaryMetrics.Issued);
+            metrics.CertificateObserved(resource, notAfter, notAfter.AddDays(-30), ready: true);
+        }
+
+        var after = ManagedBytes();
+        GC.KeepAlive(metrics);
+        return after - before;
     }
 
     private static async Task<int> CertificateActivationsAsync(IManagementGrain management)

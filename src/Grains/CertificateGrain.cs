@@ -35,6 +35,12 @@ public sealed class CertificateState
     [Id(13)] public DateTimeOffset? NextRenewalAttempt { get; set; }
     /// <summary>Taken out of every truststore by a breach quarantine, until lifted.</summary>
     [Id(14)] public bool Quarantined { get; set; }
+    /// <summary>
+    /// When the lifecycle reminder last registered is due, saved only once the registration
+    /// succeeded: a resync leaves a reminder that still wakes the grain in time alone instead of
+    /// writing it again (one reminder-table write per certificate per restart saved).
+    /// </summary>
+    [Id(15)] public DateTimeOffset? ReminderDue { get; set; }
 }
 
 /// <summary>
@@ -99,6 +105,14 @@ public sealed class CertificateGrain(
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _resource = ResourceKey.Parse(this.GetPrimaryKeyString());
+        if (S.Material is { ChainPem.Count: > 0 } material)
+        {
+            // Read from storage, each certificate has its own copy of its CA's chain: the same
+            // PEM text for every certificate of that CA (1.3 KB per activation for an ECDSA root,
+            // 2.5 KB for RSA 3072). All activations share one copy instead.
+            S.Material = material with { ChainPem = SharedPem.Of(material.ChainPem) };
+        }
+
         return Task.CompletedTask;
     }
 
@@ -116,9 +130,9 @@ public sealed class CertificateGrain(
         if (done)
         {
             // A resync of what was already applied: publish again in case the last write failed,
-            // and make sure the lifecycle reminder exists (a lost registration is repaired here).
+            // and make sure the lifecycle reminder exists (a failed registration is repaired here).
             await PublishAsync();
-            await ScheduleLifecycleAsync();
+            await ScheduleLifecycleAsync(keepInTime: true);
             return BuildStatus();
         }
 
@@ -590,7 +604,13 @@ public sealed class CertificateGrain(
     /// Registers the lifecycle reminder for the next thing to do, never further ahead than
     /// MaxReminderDelay: a longer wait is cut into pieces, each wake-up re-plans from the state.
     /// </summary>
-    private async Task ScheduleLifecycleAsync(DateTimeOffset? nextWake = null)
+    /// <param name="nextWake">The wake-up <see cref="LifecyclePolicy"/> planned; null plans it here.</param>
+    /// <param name="keepInTime">
+    /// Leave the registered reminder alone when it is still ahead and due no later than needed
+    /// (it wakes the grain, which re-plans): a restart's resync then reads the state and writes
+    /// nothing. A reminder already due is registered again, as Orleans skips a missed tick.
+    /// </param>
+    private async Task ScheduleLifecycleAsync(DateTimeOffset? nextWake = null, bool keepInTime = false)
     {
         if (S.Spec is null || S.Material is null)
         {
@@ -613,8 +633,15 @@ public sealed class CertificateGrain(
         var max = lifecycle.Value.MaxReminderDelay;
         var due = nextWake.Value - now;
         due = due < TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : due > max ? max : due;
+        if (keepInTime && S.ReminderDue is { } registered && registered > now && registered <= now + due)
+        {
+            return;
+        }
+
         // The period only matters if a tick is missed; every tick re-registers from the plan.
         await this.RegisterOrUpdateReminder(LifecycleReminder, due, max);
+        S.ReminderDue = now + due;
+        await SaveAsync();
     }
 
     private async Task UnregisterLifecycleAsync()
@@ -623,6 +650,13 @@ public sealed class CertificateGrain(
         if (reminder is not null)
         {
             await this.UnregisterReminder(reminder);
+        }
+
+        if (S.ReminderDue is not null)
+        {
+            // Saved, or a later resync would take the reminder for registered.
+            S.ReminderDue = null;
+            await SaveAsync();
         }
     }
 
@@ -743,4 +777,28 @@ public sealed class CertificateGrain(
         ObservedGeneration = S.Origin?.Generation ?? 0,
         ValidationRecords = S.Pending?.ValidationRecords ?? [],
     };
+}
+
+/// <summary>
+/// One instance of each CA certificate PEM for the whole silo: there are few CAs and many
+/// certificates. Bounded, so that unexpected variety (many issuers) costs nothing more than copies.
+/// </summary>
+internal static class SharedPem
+{
+    private const int MaxShared = 256;
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> Shared = new(StringComparer.Ordinal);
+
+    public static IReadOnlyList<string> Of(IReadOnlyList<string> pems)
+    {
+        var shared = new string[pems.Count];
+        for (var i = 0; i < pems.Count; i++)
+        {
+            var pem = pems[i];
+            shared[i] = Shared.TryGetValue(pem, out var existing) ? existing
+                : Shared.Count < MaxShared ? Shared.GetOrAdd(pem, pem)
+                : pem;
+        }
+
+        return shared;
+    }
 }

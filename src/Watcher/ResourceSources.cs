@@ -101,7 +101,7 @@ internal sealed class CustomResourceSource<T>(IKubernetes client, string plural,
         var key = name is null ? null : $"{StringOf(metadata, "namespace")}/{name}";
         try
         {
-            return new WatchItem<T>(type, KubernetesJson.Deserialize<T>(element.GetRawText()), key, resourceVersion, null);
+            return new WatchItem<T>(type, Reduce(KubernetesJson.Deserialize<T>(element.GetRawText())), key, resourceVersion, null);
         }
         catch (Exception ex) when (ex is JsonException or FormatException or InvalidOperationException or NotSupportedException)
         {
@@ -113,6 +113,43 @@ internal sealed class CustomResourceSource<T>(IKubernetes client, string plural,
         element.ValueKind == JsonValueKind.Object && element.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.String
             ? value.GetString()
             : null;
+
+    /// <summary>
+    /// Drops what the watcher never reads before the informer caches the object, as client-go's
+    /// cache transforms do: managedFields (server-side apply bookkeeping, often larger than the
+    /// spec), kubectl's last-applied annotation (a copy of the spec) and the status (Notary's own
+    /// writes; the grains hold the truth). The watcher caches every object it watches, so at
+    /// 100,000 Certificates this is most of its memory (bench/RESULTS.md, scenario scale).
+    /// </summary>
+    internal static T Reduce(T resource)
+    {
+        var metadata = resource.Metadata;
+        if (metadata is not null)
+        {
+            metadata.ManagedFields = null;
+            if (metadata.Annotations is { } annotations && annotations.Remove(LastAppliedAnnotation) && annotations.Count == 0)
+            {
+                metadata.Annotations = null;
+            }
+        }
+
+        switch (resource)
+        {
+            case Certificate certificate:
+                certificate.Status = null;
+                break;
+            case Keystore keystore:
+                keystore.Status = null;
+                break;
+            case Truststore truststore:
+                truststore.Status = null;
+                break;
+        }
+
+        return resource;
+    }
+
+    private const string LastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration";
 
     private static JsonElement ToElement(object value) =>
         value is JsonElement element ? element : JsonSerializer.SerializeToElement(value);

@@ -28,30 +28,59 @@ public sealed class WatchSession
         NotaryWatcherOptions options,
         TimeProvider time,
         ILoggerFactory loggers)
+        : this(
+            new CustomResourceSource<Certificate>(client, NotaryResources.CertificatePlural, options.WatchTimeout),
+            new CustomResourceSource<Keystore>(client, NotaryResources.KeystorePlural, options.WatchTimeout),
+            new CustomResourceSource<Truststore>(client, NotaryResources.TruststorePlural, options.WatchTimeout),
+            new SecretSource(client, options.WatchTimeout),
+            sink,
+            finalizers,
+            events,
+            options,
+            time,
+            loggers)
+    {
+    }
+
+    /// <summary>
+    /// A session over the given sources: the API server's in production, in-memory lists in the
+    /// scale benchmark (bench/Notary.Bench), so that it measures this very relist and forwarding.
+    /// </summary>
+    internal WatchSession(
+        IResourceSource<Certificate> certificates,
+        IResourceSource<Keystore> keystores,
+        IResourceSource<Truststore> truststores,
+        IResourceSource<V1Secret> secrets,
+        IResourceEventSink sink,
+        ResourceFinalizers finalizers,
+        KubernetesEventRecorder events,
+        NotaryWatcherOptions options,
+        TimeProvider time,
+        ILoggerFactory loggers)
     {
         var logger = loggers.CreateLogger<WatchSession>();
         var index = new MetadataSecretIndex();
 
-        Controller<TResource> Custom<TResource>(string plural, NotaryKind<TResource> kind)
+        Controller<TResource> Custom<TResource>(IResourceSource<TResource> source, NotaryKind<TResource> kind)
             where TResource : class, IKubernetesObject<V1ObjectMeta>
         {
-            var informer = new Informer<TResource>(new CustomResourceSource<TResource>(client, plural, options.WatchTimeout), options, time, logger);
+            var informer = new Informer<TResource>(source, options, time, logger);
             return new Controller<TResource>(informer, new ResourceReconciler<TResource>(kind, sink, finalizers, events, index, logger), options, time, logger);
         }
 
-        _certificates = Custom(NotaryResources.CertificatePlural, new NotaryKind<Certificate>(
+        _certificates = Custom(certificates, new NotaryKind<Certificate>(
             ResourceKind.Certificate,
             (s, key, o, origin, ct) => s.ApplyCertificateAsync(key, ResourceMapping.ToSpec(o.Spec), origin, ct)));
-        _keystores = Custom(NotaryResources.KeystorePlural, new NotaryKind<Keystore>(
+        _keystores = Custom(keystores, new NotaryKind<Keystore>(
             ResourceKind.Keystore,
             (s, key, o, origin, ct) => s.ApplyKeystoreAsync(key, ResourceMapping.ToSpec(o.Spec), origin, ct),
             o => o.Spec.MetadataSecret));
-        _truststores = Custom(NotaryResources.TruststorePlural, new NotaryKind<Truststore>(
+        _truststores = Custom(truststores, new NotaryKind<Truststore>(
             ResourceKind.Truststore,
             (s, key, o, origin, ct) => s.ApplyTruststoreAsync(key, ResourceMapping.ToSpec(o.Spec), origin, ct),
             o => o.Spec.MetadataSecret));
         _secrets = new Controller<V1Secret>(
-            new Informer<V1Secret>(new SecretSource(client, options.WatchTimeout), options, time, logger),
+            new Informer<V1Secret>(secrets, options, time, logger),
             new MetadataSecretReconciler(sink, index, logger),
             options,
             time,

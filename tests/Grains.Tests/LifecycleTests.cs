@@ -244,4 +244,32 @@ public sealed class LifecycleTests(LifecycleClusterFixture fx)
         var renewed = await fx.Status.WaitCertificateAsync(key, s => s.Revision == 2, "renewed by the reminder service");
         Assert.True(renewed.NotAfter > issued.NotAfter);
     }
+
+    [Fact]
+    public async Task A_resync_leaves_a_reminder_still_in_time_alone_and_registers_again_one_already_due()
+    {
+        var key = NewKey();
+        var origin = V(1);
+        var spec = Cert($"svc.{key.Namespace}.svc", "2160h");
+        var issued = await CertGrain(key).ApplyAsync(spec, origin);
+        var table = fx.Cluster.Silos[0].ServiceProvider.GetRequiredService<IReminderTable>();
+        var grainId = ((GrainReference)CertGrain(key)).GrainId;
+        var registered = Assert.Single((await table.ReadRows(grainId)).Reminders, r => r.ReminderName == "lifecycle");
+
+        // An hour later (a restart's resync): the reminder still wakes the grain in time, so the
+        // table is not written.
+        fx.Time.Advance(TimeSpan.FromHours(1));
+        await CertGrain(key).ApplyAsync(spec, origin);
+        var kept = Assert.Single((await table.ReadRows(grainId)).Reminders, r => r.ReminderName == "lifecycle");
+        Assert.Equal(registered.ETag, kept.ETag);
+        Assert.Equal(registered.StartAt, kept.StartAt);
+
+        // Past the registered wake-up (the silo was down then): registered again, ahead of now.
+        fx.Time.Advance(TimeSpan.FromDays(8));
+        await CertGrain(key).ApplyAsync(spec, origin);
+        var again = Assert.Single((await table.ReadRows(grainId)).Reminders, r => r.ReminderName == "lifecycle");
+        Assert.NotEqual(registered.ETag, again.ETag);
+        Assert.True(again.StartAt > fx.Time.GetUtcNow().UtcDateTime, "the new registration is due ahead of now");
+        Assert.Equal(issued.Revision, (await CertGrain(key).GetStatusAsync())!.Revision);
+    }
 }

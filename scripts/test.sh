@@ -55,6 +55,7 @@ rm -f "$log"
 # produces is verified, so the benchmark cannot rot. Full runs are not part of the tests.
 if [ "$status" -eq 0 ]; then
   dotnet run --no-build -c Release --project bench/Pki.Bench -- --smoke > /dev/null || { echo "bench smoke run failed"; status=1; }
+  dotnet run --no-build -c Release --project bench/Notary.Bench -- apply-latency --count 5 > /dev/null || { echo "bench apply-latency smoke run failed"; status=1; }
 fi
 
 # The image's build step, as the Dockerfile runs it (no Docker engine here): the silo publishes,

@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Globalization;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
 
@@ -270,24 +272,25 @@ internal sealed class HttpFrontend(ApiCore core, OpenApi openApi, TimeSpan bookm
         var firstTable = true;
         var output = ctx.Response.Body;
 
-        async Task SendAsync(string type, JsonObject obj, CancellationToken token)
+        Task SendAsync(string type, JsonObject obj, CancellationToken token) => SendLineAsync(WatchLine(type, obj), token);
+
+        async Task SendLineAsync(byte[] line, CancellationToken token)
         {
-            var line = Json.SerializeToUtf8(new JsonObject { ["type"] = type, ["object"] = obj });
             await output.WriteAsync(line, token).ConfigureAwait(false);
-            await output.WriteAsync("\n"u8.ToArray(), token).ConfigureAwait(false);
             await output.FlushAsync(token).ConfigureAwait(false);
         }
 
         async Task SendEventAsync(WatchEvent e, CancellationToken token)
         {
-            var served = ApiCore.Served(rt, e.Object);
-            JsonObject payload = served;
-            if (table)
+            if (!table)
             {
-                payload = Output.Table(rt, [served], core.Now, null, null, firstTable, includeObject);
-                firstTable = false;
+                // The plain JSON line is the same for every watch of this type: made once per event.
+                await SendLineAsync(e.LineFor(rt, stored => WatchLine(e.Type, ApiCore.Served(rt, stored))), token).ConfigureAwait(false);
+                return;
             }
 
+            var payload = Output.Table(rt, [ApiCore.Served(rt, e.Object)], core.Now, null, null, firstTable, includeObject);
+            firstTable = false;
             await SendAsync(e.Type, payload, token).ConfigureAwait(false);
         }
 
@@ -379,5 +382,22 @@ internal sealed class HttpFrontend(ApiCore core, OpenApi openApi, TimeSpan bookm
         {
             watcher!.Dispose();
         }
+    }
+
+    /// <summary>{"type":...,"object":...} and its newline, written straight to UTF-8 (no intermediate string or node).</summary>
+    private static byte[] WatchLine(string type, JsonObject obj)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer, Json.WriterOptions))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("type", type);
+            writer.WritePropertyName("object");
+            obj.WriteTo(writer, Json.Options);
+            writer.WriteEndObject();
+        }
+
+        buffer.Write("\n"u8);
+        return buffer.WrittenSpan.ToArray();
     }
 }

@@ -24,7 +24,8 @@ internal static partial class Json
 
     public static string Serialize(JsonNode? node) => node is null ? "null" : node.ToJsonString(Options);
 
-    public static byte[] SerializeToUtf8(JsonNode? node) => Encoding.UTF8.GetBytes(Serialize(node));
+    // Straight to UTF-8, the bytes every response is sent as, without a UTF-16 string in between.
+    public static byte[] SerializeToUtf8(JsonNode? node) => node is null ? "null"u8.ToArray() : JsonSerializer.SerializeToUtf8Bytes(node, Options);
 
     public static JsonObject? AsObject(this JsonNode? node) => node as JsonObject;
 

@@ -5,7 +5,30 @@ using System.Threading.Channels;
 namespace Notary.DevCluster;
 
 /// <summary>One change as watchers see it; objects are never mutated once stored.</summary>
-internal sealed record WatchEvent(string Type, JsonObject Object, JsonObject? Previous, long ResourceVersion);
+internal sealed record WatchEvent(string Type, JsonObject Object, JsonObject? Previous, long ResourceVersion)
+{
+    private WatchLine? _line;
+
+    /// <summary>
+    /// The event as one watch stream line for <paramref name="rt"/>, serialized once however many
+    /// watches receive it (every controller and client watching a kind gets the same bytes).
+    /// </summary>
+    public byte[] LineFor(ResourceType rt, Func<JsonObject, byte[]> serialize)
+    {
+        // A copy made by `with` (a translated type or object) carries the field along: the check
+        // on type and object keeps it from reusing the original's line.
+        var line = Volatile.Read(ref _line);
+        if (line is null || !ReferenceEquals(line.Rt, rt) || line.Type != Type || !ReferenceEquals(line.Object, Object))
+        {
+            line = new WatchLine(rt, Type, Object, serialize(Object));
+            Volatile.Write(ref _line, line);
+        }
+
+        return line.Bytes;
+    }
+
+    private sealed record WatchLine(ResourceType Rt, string Type, JsonObject Object, byte[] Bytes);
+}
 
 /// <summary>A watch asked for a resourceVersion older than the kept history (a real server: 410 Expired).</summary>
 internal sealed class ExpiredException(long requested, long oldest)

@@ -344,11 +344,14 @@ public sealed class CertificateGrain(
         // Persist before anyone hears of it: a crash after this point loses no certificate.
         await SaveAsync();
         Log.Issued(logger, _resource.ToString(), material.SerialNumber, S.Revision, material.NotAfter);
+        // Status first: Ready=True is what kubectl wait, a GitOps sync and the subscribed stores
+        // wait for, so the Event (an audit record nobody waits on) no longer delays it by a
+        // round trip to the API server.
+        await PublishAsync();
+        NotifySubscribers(S.Revision);
         await _reporter.EventAsync(_resource, S.Origin?.Uid, EventSeverity.Normal, eventReason,
             $"Issued serial {material.SerialNumber} (revision {S.Revision}) by {issuer.Name} because {why}; valid until {material.NotAfter:O}.");
         metrics.Count(_resource, purpose == IssuePurpose.Renew ? "renewed" : "issued");
-        await PublishAsync();
-        NotifySubscribers(S.Revision);
         await ScheduleLifecycleAsync();
         if (previous is not null && previous != material.Arn)
         {

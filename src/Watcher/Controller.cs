@@ -78,6 +78,11 @@ internal sealed class Controller<T>(
                 return;
             }
 
+            // The object first, its tombstone second: the informer drops an object from its cache
+            // before it files the tombstone, so read the other way round a deletion landing in
+            // between looked like "gone, no tombstone" here and was forwarded twice (now, and
+            // again for the tombstone it queues).
+            informer.TryGet(key, out var current);
             bool resync;
             T? lastKnown;
             lock (_lock)
@@ -86,9 +91,17 @@ internal sealed class Controller<T>(
                 _tombstones.TryGetValue(key, out lastKnown);
             }
 
+            if (current is null && lastKnown is null)
+            {
+                // Gone, and either its tombstone was handled already or the informer is filing it
+                // and queues the key again: nothing to forward now.
+                _queue.Forget(key);
+                _queue.Done(key);
+                continue;
+            }
+
             try
             {
-                informer.TryGet(key, out var current);
                 await reconciler.ReconcileAsync(key, current, current is null ? lastKnown : null, resync, cancellationToken).ConfigureAwait(false);
                 _queue.Forget(key);
                 lock (_lock)

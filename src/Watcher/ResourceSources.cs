@@ -35,6 +35,19 @@ internal static class ResourceSources
     /// <summary>Lists are read in pages, as client-go's reflector does, so a large cluster is not one huge response.</summary>
     public const int PageSize = 500;
 
+    /// <summary>
+    /// KubernetesJson's own options (its converters for quantities, dates, int-or-string), taken
+    /// once: KubernetesJson deserializes only from text, and every watch event is already a parsed element.
+    /// </summary>
+    public static JsonSerializerOptions KubernetesJsonOptions { get; } = CaptureKubernetesJsonOptions();
+
+    private static JsonSerializerOptions CaptureKubernetesJsonOptions()
+    {
+        JsonSerializerOptions? options = null;
+        KubernetesJson.AddJsonOptions(o => options = o);
+        return options ?? throw new InvalidOperationException("KubernetesJson did not hand out its serializer options.");
+    }
+
     /// <summary>Between the timeout and twice it, so that many watches do not all end together.</summary>
     public static int WatchTimeoutSeconds(TimeSpan timeout)
     {
@@ -101,7 +114,8 @@ internal sealed class CustomResourceSource<T>(IKubernetes client, string plural,
         var key = name is null ? null : $"{StringOf(metadata, "namespace")}/{name}";
         try
         {
-            return new WatchItem<T>(type, Reduce(KubernetesJson.Deserialize<T>(element.GetRawText())), key, resourceVersion, null);
+            // Straight from the element's UTF-8 bytes: no detour through a string and a second parse of it.
+            return new WatchItem<T>(type, Reduce(element.Deserialize<T>(ResourceSources.KubernetesJsonOptions) ?? throw new JsonException("the event has no object")), key, resourceVersion, null);
         }
         catch (Exception ex) when (ex is JsonException or FormatException or InvalidOperationException or NotSupportedException)
         {

@@ -193,6 +193,39 @@ public sealed class ClientTests(ClientFixture fx)
     }
 
     [Fact]
+    public async Task Watches_with_different_selectors_each_get_their_own_event_type_for_the_same_change()
+    {
+        // One stored change reaches an unfiltered watch as MODIFIED and a selecting one as ADDED
+        // or DELETED: the line serialized once per event must not leak from one to the other.
+        var ns = await fx.NamespaceAsync();
+        var a = await CreateCertAsync(ns, Cert("a"));
+        var from = (string)a["metadata"]!["resourceVersion"]!;
+        await MergePatchAsync(ns, "a", """{"metadata":{"labels":{"tier":"gold"}}}""");
+        await MergePatchAsync(ns, "a", """{"metadata":{"labels":{"tier":null}},"spec":{"fqdn":"new.example.com"}}""");
+
+        async Task<List<string>> SeenAsync(string? labelSelector)
+        {
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            var seen = new List<string>();
+            await foreach (var (type, obj) in fx.Client.CustomObjects.WatchListNamespacedCustomObjectAsync(Group, Version, ns, Certs, labelSelector: labelSelector, resourceVersion: from, cancellationToken: cts.Token))
+            {
+                var node = Node(obj);
+                seen.Add($"{type} {node["metadata"]!["labels"]?["tier"]} {node["spec"]!["fqdn"]}");
+                if (seen.Count == 2)
+                {
+                    break;
+                }
+            }
+
+            return seen;
+        }
+
+        Assert.Equal(["Modified gold svc.example.com", "Modified  new.example.com"], await SeenAsync(null));
+        Assert.Equal(["Added gold svc.example.com", "Deleted gold svc.example.com"], await SeenAsync("tier=gold"));
+        Assert.Equal(["Modified gold svc.example.com", "Modified  new.example.com"], await SeenAsync(null));
+    }
+
+    [Fact]
     public async Task Watch_without_resource_version_starts_with_synthetic_added_events()
     {
         var ns = await fx.NamespaceAsync();

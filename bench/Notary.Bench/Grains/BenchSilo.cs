@@ -56,6 +56,8 @@ public sealed class BenchSilo : IAsyncDisposable
         services.AddSingleton<IWorkloadRestarter>(ports.Workloads);
         services.AddSingleton<IIssuerResolver>(new IssuerResolver([new BuiltInIssuer(ports.Authority, TimeProvider.System)], BuiltInIssuer.DefaultName));
         services.AddSingleton(TimeProvider.System);
+        // As the host registers it (default limit): stores encode and write a bounded number at a time.
+        services.AddSingleton<StoreWriteGate>();
         var host = builder.Build();
         await host.StartAsync(cancellationToken);
         return new BenchSilo(host, ports);

@@ -222,6 +222,46 @@ public sealed class LifecycleTests(LifecycleClusterFixture fx)
     }
 
     [Fact]
+    public async Task A_store_refused_by_a_silo_that_is_down_retries_every_two_seconds_at_most_however_often_refused()
+    {
+        var key = NewKey();
+        fx.Metadata.Set(key.Namespace, "notary-metadata", InMemoryMetadataSource.Json("password-1", "password-2"));
+        await CertGrain(key).ApplyAsync(Cert($"{key.Name}.{key.Namespace}.svc", "2160h"), V(1));
+        // What a grain call to a silo not yet declared dead throws, at once, until it is.
+        fx.Store.FailFor(key, new SiloUnavailableException("silo down (test)"));
+        try
+        {
+            var keystore = fx.Grains.GetGrain<IKeystoreGrain>(key.ToString());
+            await keystore.ApplyAsync(new KeystoreSpec { Fqdn = $"{key.Name}.{key.Namespace}.svc", CertName = key.Name }, V(1));
+
+            // Doubling delays would put the eighth attempt 1 + 2 + ... + 64 = 127 s after the
+            // first; capped at 2 s it comes about 13 s after.
+            for (var step = 0; step < 160 && fx.Store.AttemptsOf(key).Count < 8; step++)
+            {
+                var before = fx.Store.AttemptsOf(key).Count;
+                fx.Time.Advance(TimeSpan.FromMilliseconds(250));
+                var wait = Stopwatch.StartNew();
+                while (fx.Store.AttemptsOf(key).Count == before && wait.ElapsedMilliseconds < 50)
+                {
+                    await Task.Yield();
+                }
+            }
+
+            var attempts = fx.Store.AttemptsOf(key);
+            Assert.True(attempts.Count >= 8, $"{attempts.Count} write attempts in 40 s of retries");
+            for (var i = 1; i < attempts.Count; i++)
+            {
+                var gap = attempts[i] - attempts[i - 1];
+                Assert.True(gap <= ClusterFailures.MaxUnavailableSiloRetryDelay + TimeSpan.FromMilliseconds(250), $"attempt {i + 1} came {gap.TotalSeconds} s after attempt {i}");
+            }
+        }
+        finally
+        {
+            fx.Store.Recover(key);
+        }
+    }
+
+    [Fact]
     public async Task A_one_year_certificate_registers_a_short_reminder_and_the_real_reminder_service_renews_it_months_later()
     {
         var key = NewKey();

@@ -72,6 +72,9 @@ public abstract class StoreGrain<TSpec>(
     private IGrainTimer? _retry;
     private int _failures;
 
+    // A write failed and none succeeded since: the next attempt writes even an unchanged store.
+    private bool _mustWrite;
+
     /// <summary>First retry delay after a transient failure; doubles per failure up to <see cref="MaxRetryDelay"/>.</summary>
     public static readonly TimeSpan FirstRetryDelay = TimeSpan.FromSeconds(1);
 
@@ -214,7 +217,7 @@ public abstract class StoreGrain<TSpec>(
             // Something unexpected (a grain call timed out, storage failed): report it without
             // its message, and retry with backoff; the stored store stays as it was.
             Log.StoreFailed(logger, kind.ToString(), Resource.ToString(), ex.GetType().Name, ex.Message);
-            ScheduleRetry();
+            ScheduleRetry(ex, write: false);
             return await NotReadyAsync(new Problem(Reasons.ReconcileFailed, $"Rebuilding failed ({ex.GetType().Name}); Notary retries, and its log has the details."));
         }
     }
@@ -227,10 +230,14 @@ public abstract class StoreGrain<TSpec>(
     private CancellationTokenSource Step() => new(TimeSpan.FromSeconds(20), time);
 
     /// <summary>A transient failure: try again after a delay that doubles per failure, capped.</summary>
-    private void ScheduleRetry()
+    /// <param name="cause">What failed: a silo that is down (a grain call refused) is retried within <see cref="ClusterFailures.MaxUnavailableSiloRetryDelay"/>.</param>
+    /// <param name="write">The write itself failed: retries write even a store whose contents are current, until one succeeds.</param>
+    private void ScheduleRetry(Exception cause, bool write)
     {
         _failures++;
-        var delay = TimeSpan.FromTicks(Math.Min(MaxRetryDelay.Ticks, FirstRetryDelay.Ticks << Math.Min(_failures - 1, 20)));
+        _mustWrite |= write;
+        var max = ClusterFailures.IsUnavailableSilo(cause) ? ClusterFailures.MaxUnavailableSiloRetryDelay : MaxRetryDelay;
+        var delay = TimeSpan.FromTicks(Math.Min(max.Ticks, FirstRetryDelay.Ticks << Math.Min(_failures - 1, 20)));
         _retry?.Dispose();
         _retry = this.RegisterGrainTimer(
             async _ => await OnRetryAsync(),
@@ -241,9 +248,12 @@ public abstract class StoreGrain<TSpec>(
     {
         if (S.Spec is not null)
         {
-            await ReconcileAsync(force: true);
+            // After a failure before the write (a grain call, the metadata), a store stored and
+            // current is left as it is: rewriting its Secret would change it for nothing.
+            await ReconcileAsync(force: _mustWrite);
         }
     }
+
 
     private async Task<StoreStatus> TryReconcileAsync(bool force)
     {
@@ -296,8 +306,17 @@ public abstract class StoreGrain<TSpec>(
             return await NotReadyAsync(problem);
         }
 
-        if (!force && IsReady() && S.BuiltGeneration == S.Origin!.Generation && SameRevisions(S.BuiltFrom, build!.BuiltFrom) && S.Excluded.SetEquals(build.Excluded))
+        if (!force && StoredAndCurrentSoFar() && S.BuiltGeneration == S.Origin!.Generation && SameRevisions(S.BuiltFrom, build!.BuiltFrom) && S.Excluded.SetEquals(build.Excluded))
         {
+            if (!IsReady())
+            {
+                // Only a reconcile failed (a silo died under a grain call): the stored store is
+                // still exactly this one, so it is Ready again without being written again.
+                ConditionList.Set(S.Conditions, Conditions.Ready, Conditions.True, Reasons.Stored, $"Stored at {S.Stored!.Location}.", time.GetUtcNow(), S.Origin.Generation);
+                await SaveAsync();
+                await PublishAsync();
+            }
+
             return BuildStatus();
         }
 
@@ -328,13 +347,13 @@ public abstract class StoreGrain<TSpec>(
         catch (SecretStoreFailedException ex)
         {
             Log.StoreFailed(logger, kind.ToString(), Resource.ToString(), nameof(SecretStoreFailedException), ex.Message);
-            ScheduleRetry();
+            ScheduleRetry(ex, write: true);
             return await NotReadyAsync(new Problem(Reasons.StoreFailed, $"Writing the store failed: {ex.Message} Notary retries."));
         }
         catch (Exception ex)
         {
             Log.StoreFailed(logger, kind.ToString(), Resource.ToString(), ex.GetType().Name, ex.Message);
-            ScheduleRetry();
+            ScheduleRetry(ex, write: true);
             return await NotReadyAsync(new Problem(Reasons.StoreFailed, $"Writing the store failed ({ex.GetType().Name}); Notary retries, and its log has the details."));
         }
 
@@ -343,6 +362,7 @@ public abstract class StoreGrain<TSpec>(
         var firstOrChanged = first || contentsChanged || S.BuiltGeneration != S.Origin!.Generation;
         S.Excluded = new HashSet<string>(build.Excluded, StringComparer.Ordinal);
         S.Stored = stored;
+        _mustWrite = false;
         S.BuiltFrom = new Dictionary<string, long>(build.BuiltFrom, StringComparer.Ordinal);
         S.Entries = [.. entries];
         S.BuiltGeneration = S.Origin!.Generation;
@@ -451,6 +471,13 @@ public abstract class StoreGrain<TSpec>(
     }
 
     private bool IsReady() => S.Conditions.Any(c => c.Type == Conditions.Ready && c.Status == Conditions.True);
+
+    /// <summary>
+    /// Stored, and either Ready or not Ready only because a reconcile failed before writing
+    /// (ReconcileFailed): the stored store is the last one built, unlike after a failed write.
+    /// </summary>
+    private bool StoredAndCurrentSoFar() =>
+        !_mustWrite && S.Stored is not null && (IsReady() || S.Conditions.Any(c => c.Type == Conditions.Ready && c.Reason == Reasons.ReconcileFailed));
 
     private static bool SameRevisions(Dictionary<string, long> a, IReadOnlyDictionary<string, long> b) =>
         a.Count == b.Count && a.All(kv => b.TryGetValue(kv.Key, out var v) && v == kv.Value);

@@ -1,6 +1,7 @@
 using k8s;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
+using Notary.Grains.Abstractions;
 
 namespace Notary.Watcher;
 
@@ -126,7 +127,9 @@ internal sealed class Controller<T>(
                     }
                 }
 
-                var delay = _queue.AddAfterFailure(key, cancellationToken);
+                // A silo that is down refuses at once until it is declared dead: retried within a
+                // couple of seconds, so the key is forwarded soon after the cluster recovers.
+                var delay = _queue.AddAfterFailure(key, cancellationToken, ClusterFailures.IsUnavailableSilo(ex) ? ClusterFailures.MaxUnavailableSiloRetryDelay : null);
                 Log.ForwardFailed(logger, informer.Name, key, ex.GetType().Name, ex.Message, delay);
             }
             finally

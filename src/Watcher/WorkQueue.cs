@@ -32,8 +32,11 @@ internal sealed class WorkQueue(TimeProvider time)
         _ready.Writer.TryWrite(key);
     }
 
-    /// <summary>Queues the key again after a delay that doubles with each consecutive failure.</summary>
-    public TimeSpan AddAfterFailure(string key, CancellationToken cancellationToken)
+    /// <summary>
+    /// Queues the key again after a delay that doubles with each consecutive failure, up to 2
+    /// minutes or <paramref name="maxDelay"/> when lower (a grain call refused because a silo is down).
+    /// </summary>
+    public TimeSpan AddAfterFailure(string key, CancellationToken cancellationToken, TimeSpan? maxDelay = null)
     {
         int failures;
         lock (_lock)
@@ -42,7 +45,7 @@ internal sealed class WorkQueue(TimeProvider time)
             _failures[key] = failures + 1;
         }
 
-        var delay = Backoff.Delay(failures, FirstRetry, LastRetry);
+        var delay = Backoff.Delay(failures, FirstRetry, maxDelay is { } max && max < LastRetry ? max : LastRetry);
         _ = AddLaterAsync(key, delay, cancellationToken);
         return delay;
     }

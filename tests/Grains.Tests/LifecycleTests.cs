@@ -193,21 +193,9 @@ public sealed class LifecycleTests(LifecycleClusterFixture fx)
             var failed = await keystore.ApplyAsync(new KeystoreSpec { Fqdn = $"{key.Name}.{key.Namespace}.svc", CertName = key.Name }, V(1));
             Assert.Equal(Reasons.StoreFailed, failed.Condition(Conditions.Ready)?.Reason);
 
-            // Move the fake clock in quarter seconds and give each due retry a moment to run.
             // Doubling delays put the fifth attempt at least 1 + 2 + 4 + 8 = 15 s after the first;
             // a retry every second would make it about 4 s.
-            for (var step = 0; step < 100 && fx.Store.AttemptsOf(key).Count < 5; step++)
-            {
-                var before = fx.Store.AttemptsOf(key).Count;
-                fx.Time.Advance(TimeSpan.FromMilliseconds(250));
-                var wait = Stopwatch.StartNew();
-                while (fx.Store.AttemptsOf(key).Count == before && wait.ElapsedMilliseconds < 50)
-                {
-                    await Task.Yield();
-                }
-            }
-
-            var attempts = fx.Store.AttemptsOf(key);
+            var attempts = await RetryWritesAsync(key, attempts: 5, steps: 100);
             Assert.True(attempts.Count >= 5, $"{attempts.Count} write attempts in 25 s of retries");
             for (var i = 1; i < 4; i++)
             {
@@ -219,6 +207,56 @@ public sealed class LifecycleTests(LifecycleClusterFixture fx)
         {
             fx.Store.Recover(key);
         }
+    }
+
+    [Fact]
+    public async Task A_store_refused_by_a_silo_that_is_down_retries_every_two_seconds_at_most_however_often_refused()
+    {
+        var key = NewKey();
+        fx.Metadata.Set(key.Namespace, "notary-metadata", InMemoryMetadataSource.Json("password-1", "password-2"));
+        await CertGrain(key).ApplyAsync(Cert($"{key.Name}.{key.Namespace}.svc", "2160h"), V(1));
+        // What a grain call to a silo not yet declared dead throws, at once, until it is.
+        fx.Store.FailFor(key, new SiloUnavailableException("silo down (test)"));
+        try
+        {
+            var keystore = fx.Grains.GetGrain<IKeystoreGrain>(key.ToString());
+            await keystore.ApplyAsync(new KeystoreSpec { Fqdn = $"{key.Name}.{key.Namespace}.svc", CertName = key.Name }, V(1));
+
+            // Doubling delays would put the eighth attempt 1 + 2 + ... + 64 = 127 s after the
+            // first; capped at 2 s it comes about 13 s after.
+            var attempts = await RetryWritesAsync(key, attempts: 8, steps: 160);
+            Assert.True(attempts.Count >= 8, $"{attempts.Count} write attempts in 40 s of retries");
+            for (var i = 1; i < attempts.Count; i++)
+            {
+                var gap = attempts[i] - attempts[i - 1];
+                Assert.True(gap <= ClusterFailures.MaxUnavailableSiloRetryDelay + TimeSpan.FromMilliseconds(250), $"attempt {i + 1} came {gap.TotalSeconds} s after attempt {i}");
+            }
+        }
+        finally
+        {
+            fx.Store.Recover(key);
+        }
+    }
+
+    /// <summary>
+    /// Moves the fake clock in quarter seconds (at most <paramref name="steps"/> of them), giving
+    /// each due retry a moment to run, until the store saw <paramref name="attempts"/> write
+    /// attempts of <paramref name="key"/>; returns when each was made.
+    /// </summary>
+    private async Task<IReadOnlyList<DateTimeOffset>> RetryWritesAsync(ResourceKey key, int attempts, int steps)
+    {
+        for (var step = 0; step < steps && fx.Store.AttemptsOf(key).Count < attempts; step++)
+        {
+            var before = fx.Store.AttemptsOf(key).Count;
+            fx.Time.Advance(TimeSpan.FromMilliseconds(250));
+            var wait = Stopwatch.StartNew();
+            while (fx.Store.AttemptsOf(key).Count == before && wait.ElapsedMilliseconds < 50)
+            {
+                await Task.Yield();
+            }
+        }
+
+        return fx.Store.AttemptsOf(key);
     }
 
     [Fact]

@@ -56,6 +56,20 @@ public sealed class BuildingBlockTests
         Assert.Equal("shop/api", await queue.TakeAsync(CancellationToken.None).AsTask().WaitAsync(Timeout));
     }
 
+    [Fact]
+    public void A_key_refused_by_a_silo_that_is_down_backs_off_to_the_lower_cap_only()
+    {
+        var queue = new WorkQueue(TimeProvider.System);
+        var cap = TimeSpan.FromSeconds(2);
+        using var stop = new CancellationTokenSource();
+        var delays = Enumerable.Range(0, 12).Select(_ => queue.AddAfterFailure("shop/api", stop.Token, cap)).ToList();
+        stop.Cancel();
+
+        // Twelve failures reach the 2-minute cap without the lower one (250 ms doubled 11 times is 8.5 min).
+        Assert.All(delays, d => Assert.True(d <= cap, $"{d} is beyond the cap"));
+        Assert.True(delays[^1] >= cap / 2, $"{delays[^1]}: the delay still grows up to the cap");
+    }
+
     [Theory]
     [InlineData(0, 50, 100)]
     [InlineData(1, 100, 200)]

@@ -224,7 +224,7 @@ public sealed class LifecycleTests(LifecycleClusterFixture fx)
 
             // Doubling delays would put the eighth attempt 1 + 2 + ... + 64 = 127 s after the
             // first; capped at 2 s it comes about 13 s after.
-            var attempts = await RetryWritesAsync(key, attempts: 8, steps: 160);
+            var attempts = await RetryWritesAsync(key, attempts: 8, steps: 160, dueWithin: ClusterFailures.MaxUnavailableSiloRetryDelay);
             Assert.True(attempts.Count >= 8, $"{attempts.Count} write attempts in 40 s of retries");
             for (var i = 1; i < attempts.Count; i++)
             {
@@ -243,14 +243,18 @@ public sealed class LifecycleTests(LifecycleClusterFixture fx)
     /// each due retry a moment to run, until the store saw <paramref name="attempts"/> write
     /// attempts of <paramref name="key"/>; returns when each was made.
     /// </summary>
-    private async Task<IReadOnlyList<DateTimeOffset>> RetryWritesAsync(ResourceKey key, int attempts, int steps)
+    // dueWithin: when the fake clock is this far past the last attempt, a retry is due: the clock
+    // then waits for it (up to 10 s of real time) instead of moving on, so a busy machine cannot
+    // stretch the gaps a test measures. Without it, each step gives a due retry 50 ms.
+    private async Task<IReadOnlyList<DateTimeOffset>> RetryWritesAsync(ResourceKey key, int attempts, int steps, TimeSpan? dueWithin = null)
     {
         for (var step = 0; step < steps && fx.Store.AttemptsOf(key).Count < attempts; step++)
         {
-            var before = fx.Store.AttemptsOf(key).Count;
+            var before = fx.Store.AttemptsOf(key);
             fx.Time.Advance(TimeSpan.FromMilliseconds(250));
+            var due = dueWithin is { } within && before.Count > 0 && fx.Time.GetUtcNow() - before[^1] >= within;
             var wait = Stopwatch.StartNew();
-            while (fx.Store.AttemptsOf(key).Count == before && wait.ElapsedMilliseconds < 50)
+            while (fx.Store.AttemptsOf(key).Count == before.Count && wait.ElapsedMilliseconds < (due ? 10_000 : 50))
             {
                 await Task.Yield();
             }

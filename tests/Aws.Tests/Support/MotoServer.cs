@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using System.Text;
 using Amazon.Runtime;
 
 namespace Notary.Aws.Tests.Support;
@@ -23,7 +22,7 @@ public sealed class MotoServer : IAsyncLifetime, IAsyncDisposable
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
 
     private readonly IReadOnlyDictionary<string, string> _environment;
-    private readonly StringBuilder _output = new();
+    private readonly RecentLines _output = new();
     private Process? _process;
 
     /// <summary>For xunit: a server with moto's defaults, started by <see cref="InitializeAsync"/>.</summary>
@@ -41,16 +40,7 @@ public sealed class MotoServer : IAsyncLifetime, IAsyncDisposable
     public static AWSCredentials Credentials { get; } = new BasicAWSCredentials(AccessKey, "moto-test-secret-key");
 
     /// <summary>What moto_server printed last (for failure messages).</summary>
-    public string RecentOutput
-    {
-        get
-        {
-            lock (_output)
-            {
-                return _output.ToString();
-            }
-        }
-    }
+    public string RecentOutput => _output.ToString();
 
     /// <summary>Starts a server and waits until it answers HTTP.</summary>
     public static async Task<MotoServer> StartAsync(IReadOnlyDictionary<string, string>? environment = null)
@@ -140,8 +130,8 @@ public sealed class MotoServer : IAsyncLifetime, IAsyncDisposable
         }
 
         // Moto logs every request; drain both streams so it never blocks on a full pipe.
-        _process.OutputDataReceived += (_, e) => Remember(e.Data);
-        _process.ErrorDataReceived += (_, e) => Remember(e.Data);
+        _process.OutputDataReceived += (_, e) => _output.Add(e.Data);
+        _process.ErrorDataReceived += (_, e) => _output.Add(e.Data);
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
 
@@ -169,23 +159,6 @@ public sealed class MotoServer : IAsyncLifetime, IAsyncDisposable
                 }
 
                 await Task.Delay(100);
-            }
-        }
-    }
-
-    private void Remember(string? line)
-    {
-        if (line is null)
-        {
-            return;
-        }
-
-        lock (_output)
-        {
-            _output.AppendLine(line);
-            if (_output.Length > 20_000)
-            {
-                _output.Remove(0, _output.Length - 10_000);
             }
         }
     }

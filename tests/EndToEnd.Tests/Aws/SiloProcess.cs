@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text;
+using Notary.Aws.Tests.Support;
 
 namespace Notary.EndToEnd.Tests.Aws;
 
@@ -15,7 +15,7 @@ public sealed class SiloProcess : IAsyncDisposable
     private static readonly string Silo = Path.Combine(AppContext.BaseDirectory, "Notary.Silo.dll");
 
     private readonly Process _process;
-    private readonly StringBuilder _output = new();
+    private readonly RecentLines _output = new(limit: 40_000, keep: 20_000);
 
     private SiloProcess(Process process, int apiPort)
     {
@@ -31,16 +31,7 @@ public sealed class SiloProcess : IAsyncDisposable
     public bool HasExited => _process.HasExited;
 
     /// <summary>The last lines the silo printed.</summary>
-    public string RecentOutput
-    {
-        get
-        {
-            lock (_output)
-            {
-                return _output.ToString();
-            }
-        }
-    }
+    public string RecentOutput => _output.ToString();
 
     /// <param name="kubeconfig">The cluster to run against.</param>
     /// <param name="configuration">Settings as configuration keys (Notary:Issuer:Type), passed as environment variables (Notary__Issuer__Type).</param>
@@ -81,8 +72,8 @@ public sealed class SiloProcess : IAsyncDisposable
 
         var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start");
         var silo = new SiloProcess(process, apiPort);
-        process.OutputDataReceived += (_, e) => silo.Remember(e.Data);
-        process.ErrorDataReceived += (_, e) => silo.Remember(e.Data);
+        process.OutputDataReceived += (_, e) => silo._output.Add(e.Data);
+        process.ErrorDataReceived += (_, e) => silo._output.Add(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return silo;
@@ -114,21 +105,4 @@ public sealed class SiloProcess : IAsyncDisposable
     }
 
     private static string Port() => DevFixture.FreePort().ToString(CultureInfo.InvariantCulture);
-
-    private void Remember(string? line)
-    {
-        if (line is null)
-        {
-            return;
-        }
-
-        lock (_output)
-        {
-            _output.AppendLine(line);
-            if (_output.Length > 40_000)
-            {
-                _output.Remove(0, _output.Length - 20_000);
-            }
-        }
-    }
 }

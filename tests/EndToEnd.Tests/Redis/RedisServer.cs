@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net.Sockets;
 using System.Text;
+using Notary.Aws.Tests.Support;
 
 namespace Notary.EndToEnd.Tests.Redis;
 
@@ -11,7 +12,7 @@ namespace Notary.EndToEnd.Tests.Redis;
 public sealed class RedisServer : IAsyncDisposable
 {
     private readonly Process _process;
-    private readonly StringBuilder _output = new();
+    private readonly RecentLines _output = new();
 
     private RedisServer(Process process, int port)
     {
@@ -49,8 +50,8 @@ public sealed class RedisServer : IAsyncDisposable
         }
 
         var server = new RedisServer(process, port);
-        process.OutputDataReceived += (_, e) => server.Remember(e.Data);
-        process.ErrorDataReceived += (_, e) => server.Remember(e.Data);
+        process.OutputDataReceived += (_, e) => server._output.Add(e.Data);
+        process.ErrorDataReceived += (_, e) => server._output.Add(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
 
@@ -78,16 +79,7 @@ public sealed class RedisServer : IAsyncDisposable
         }
     }
 
-    public string Output
-    {
-        get
-        {
-            lock (_output)
-            {
-                return _output.ToString();
-            }
-        }
-    }
+    public string Output => _output.ToString();
 
     private async Task<bool> PingAsync()
     {
@@ -104,23 +96,6 @@ public sealed class RedisServer : IAsyncDisposable
         catch (Exception ex) when (ex is SocketException or IOException or TimeoutException)
         {
             return false;
-        }
-    }
-
-    private void Remember(string? line)
-    {
-        if (line is null)
-        {
-            return;
-        }
-
-        lock (_output)
-        {
-            _output.AppendLine(line);
-            if (_output.Length > 20_000)
-            {
-                _output.Remove(0, _output.Length - 10_000);
-            }
         }
     }
 

@@ -341,6 +341,12 @@ public sealed class CertificateGrain(
         S.RenewalTime = CertificatePolicy.RenewalTime(material.NotBefore, material.NotAfter, valid.RenewBefore);
         SetReady(Reasons.Issued, $"Certificate is valid until {material.NotAfter:O}.");
         ConditionList.Remove(S.Conditions, Conditions.Issuing);
+        // The lifecycle reminder is registered before the state is saved, so that one write
+        // persists both the certificate and when its reminder is due: an issuance costs one state
+        // write (a Redis round trip in production), not two. A failed registration does not hold
+        // the certificate back: it is saved without ReminderDue, and the next apply or resync
+        // registers the reminder (renewal and alerts are days away, the resync minutes).
+        await TryScheduleLifecycleAsync();
         // Persist before anyone hears of it: a crash after this point loses no certificate.
         await SaveAsync();
         Log.Issued(logger, _resource.ToString(), material.SerialNumber, S.Revision, material.NotAfter);
@@ -352,7 +358,6 @@ public sealed class CertificateGrain(
         await _reporter.EventAsync(_resource, S.Origin?.Uid, EventSeverity.Normal, eventReason,
             $"Issued serial {material.SerialNumber} (revision {S.Revision}) by {issuer.Name} because {why}; valid until {material.NotAfter:O}.");
         metrics.Count(_resource, purpose == IssuePurpose.Renew ? "renewed" : "issued");
-        await ScheduleLifecycleAsync();
         if (previous is not null && previous != material.Arn)
         {
             // The old certificate is out of every store once subscribers rebuild; a failure here
@@ -603,6 +608,20 @@ public sealed class CertificateGrain(
         }
     }
 
+    /// <summary>Registers the lifecycle reminder without saving; a failure is logged, not thrown.</summary>
+    private async Task TryScheduleLifecycleAsync()
+    {
+        try
+        {
+            await ScheduleLifecycleAsync(save: false);
+        }
+        catch (Exception ex)
+        {
+            S.ReminderDue = null;
+            Log.ReminderFailed(logger, _resource.ToString(), ex.GetType().Name, ex.Message);
+        }
+    }
+
     /// <summary>
     /// Registers the lifecycle reminder for the next thing to do, never further ahead than
     /// MaxReminderDelay: a longer wait is cut into pieces, each wake-up re-plans from the state.
@@ -613,7 +632,8 @@ public sealed class CertificateGrain(
     /// (it wakes the grain, which re-plans): a restart's resync then reads the state and writes
     /// nothing. A reminder already due is registered again, as Orleans skips a missed tick.
     /// </param>
-    private async Task ScheduleLifecycleAsync(DateTimeOffset? nextWake = null, bool keepInTime = false)
+    /// <param name="save">false: the caller saves the state (with <see cref="CertificateState.ReminderDue"/>) itself.</param>
+    private async Task ScheduleLifecycleAsync(DateTimeOffset? nextWake = null, bool keepInTime = false, bool save = true)
     {
         if (S.Spec is null || S.Material is null)
         {
@@ -629,7 +649,7 @@ public sealed class CertificateGrain(
         }
         if (nextWake is null)
         {
-            await UnregisterLifecycleAsync();
+            await UnregisterLifecycleAsync(save);
             return;
         }
 
@@ -644,10 +664,13 @@ public sealed class CertificateGrain(
         // The period only matters if a tick is missed; every tick re-registers from the plan.
         await this.RegisterOrUpdateReminder(LifecycleReminder, due, max);
         S.ReminderDue = now + due;
-        await SaveAsync();
+        if (save)
+        {
+            await SaveAsync();
+        }
     }
 
-    private async Task UnregisterLifecycleAsync()
+    private async Task UnregisterLifecycleAsync(bool save = true)
     {
         var reminder = await this.GetReminder(LifecycleReminder);
         if (reminder is not null)
@@ -659,7 +682,10 @@ public sealed class CertificateGrain(
         {
             // Saved, or a later resync would take the reminder for registered.
             S.ReminderDue = null;
-            await SaveAsync();
+            if (save)
+            {
+                await SaveAsync();
+            }
         }
     }
 

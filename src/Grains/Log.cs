@@ -55,4 +55,7 @@ internal static partial class Log
 
     [LoggerMessage(16, LogLevel.Warning, "{Kind} {Resource}: restarting the workloads that opted in to reloads failed ({ErrorType}): {Message}")]
     public static partial void ReloadFailed(ILogger logger, string kind, string resource, string errorType, string message);
+
+    [LoggerMessage(17, LogLevel.Warning, "Certificate {Resource}: registering its lifecycle reminder failed ({ErrorType}): {Message}; the next apply or resync registers it")]
+    public static partial void ReminderFailed(ILogger logger, string resource, string errorType, string message);
 }

@@ -6,6 +6,7 @@ using Notary.Grains.Abstractions;
 using Notary.Grains.Abstractions.Ports;
 using Notary.Grains.Issuers;
 using Notary.Grains.Tests.Fakes;
+using Orleans.Storage;
 using Orleans.TestingHost;
 
 namespace Notary.Grains.Tests;
@@ -26,6 +27,7 @@ public sealed class LifecycleClusterFixture : IAsyncLifetime
     public RecordingAlertSink Alerts { get; } = new();
     public RecordingMetrics Metrics { get; } = new();
     public FakeWorkloadRestarter Workloads { get; } = new();
+    public CountingGrainStorage Storage { get; } = new();
     public CountingIssuer Issuer { get; private set; } = null!;
     public InProcessTestCluster Cluster { get; private set; } = null!;
 
@@ -51,6 +53,12 @@ public sealed class LifecycleClusterFixture : IAsyncLifetime
             host.Services.AddSingleton<IWorkloadRestarter>(Workloads);
             host.Services.AddSingleton<StoreWriteGate>();
             host.Services.AddSingleton<IIssuerResolver>(new IssuerResolver([Issuer], BuiltInIssuer.DefaultName));
+            // The same memory storage, counted: registered after AddMemoryGrainStorage, so it wins.
+            host.Services.AddKeyedSingleton<IGrainStorage>(GrainStorage.Name, (sp, name) =>
+            {
+                Storage.Inner = MemoryGrainStorageFactory.Create(sp, (string)name!);
+                return Storage;
+            });
             host.Logging.SetMinimumLevel(LogLevel.Information);
         });
         Cluster = builder.Build();
@@ -285,6 +293,27 @@ public sealed class LifecycleTests(LifecycleClusterFixture fx)
         fx.Time.Advance(TimeSpan.FromSeconds(2));
         var renewed = await fx.Status.WaitCertificateAsync(key, s => s.Revision == 2, "renewed by the reminder service");
         Assert.True(renewed.NotAfter > issued.NotAfter);
+    }
+
+    [Fact]
+    public async Task An_issuance_saves_the_certificate_and_when_its_reminder_is_due_in_one_state_write()
+    {
+        var key = NewKey();
+        var spec = Cert($"svc.{key.Namespace}.svc", "2160h");
+        var origin = V(1);
+        var grainId = ((GrainReference)CertGrain(key)).GrainId;
+        var issued = await CertGrain(key).ApplyAsync(spec, origin);
+        Assert.True(issued.IsReady);
+        Assert.Equal(1, fx.Storage.Writes(grainId));
+        var table = fx.Cluster.Silos[0].ServiceProvider.GetRequiredService<IReminderTable>();
+        Assert.Single((await table.ReadRows(grainId)).Reminders, r => r.ReminderName == "lifecycle");
+
+        // That one write held when the reminder is due: a resync from storage (a new activation)
+        // finds it and writes nothing more.
+        await fx.Grains.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
+        var resynced = await CertGrain(key).ApplyAsync(spec, origin);
+        Assert.Equal(issued.SerialNumber, resynced.SerialNumber);
+        Assert.Equal(1, fx.Storage.Writes(grainId));
     }
 
     [Fact]

@@ -33,7 +33,6 @@ public sealed class KubernetesCertificateAuthoritySource(
     public const string CertificateKey = "tls.crt";
     public const string PrivateKeyKey = "tls.key";
     public static readonly TimeSpan Lifetime = TimeSpan.FromDays(3650);
-    public static readonly KeySpec RootKey = new(KeyAlgorithm.Ecdsa, 384);
 
     private readonly SemaphoreSlim _gate = new(1, 1);
     private CertificateAuthority? _authority;
@@ -79,7 +78,8 @@ public sealed class KubernetesCertificateAuthoritySource(
         }
 
         await KubernetesNamespaces.EnsureAsync(client, options.Value.Namespace, logger, cancellationToken).ConfigureAwait(false);
-        var created = CertificateAuthority.CreateRoot(CommonName, Lifetime, time.GetUtcNow(), RootKey);
+        var created = CertificateAuthority.CreateRoot(CommonName, Lifetime, time.GetUtcNow(),
+            options.Value.CaKey() ?? throw new InvalidOperationException($"{NotaryKubernetesOptions.SectionName}:CaKeyAlgorithm \"{options.Value.CaKeyAlgorithm}\" is not a key algorithm: use ECDSA or RSA."));
         try
         {
             var secret = new V1Secret

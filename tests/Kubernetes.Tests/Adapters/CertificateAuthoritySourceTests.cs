@@ -12,8 +12,8 @@ namespace Notary.Kubernetes.Tests.Adapters;
 public sealed class CertificateAuthoritySourceTests(ClusterFixture cluster)
 {
     /// <summary>Each test keeps its CA in a namespace of its own, as if it were Notary's.</summary>
-    private KubernetesCertificateAuthoritySource Source(string ns) => new(
-        cluster.Client, ClusterFixture.Options(o => o.Namespace = ns), TimeProvider.System, ClusterFixture.Log<KubernetesCertificateAuthoritySource>());
+    private KubernetesCertificateAuthoritySource Source(string ns, Action<NotaryKubernetesOptions>? change = null) => new(
+        cluster.Client, ClusterFixture.Options(o => { o.Namespace = ns; change?.Invoke(o); }), TimeProvider.System, ClusterFixture.Log<KubernetesCertificateAuthoritySource>());
 
     private static string NewNamespaceName() => "notary-" + Guid.NewGuid().ToString("N")[..8];
 
@@ -34,11 +34,24 @@ public sealed class CertificateAuthoritySourceTests(ClusterFixture cluster)
         using var certificate = X509Certificate2.CreateFromPem(created.CertificatePem);
         Assert.Equal("CN=Notary Built-in Root CA", certificate.Subject);
         using var key = certificate.GetECDsaPublicKey();
-        Assert.Equal(384, key!.KeySize);
+        Assert.Equal(256, key!.KeySize);
         Assert.InRange(created.NotAfter - created.NotBefore, TimeSpan.FromDays(3649), TimeSpan.FromDays(3651));
 
         using var restarted = Source(ns);
         Assert.Equal(created.CertificatePem, (await restarted.GetAsync(CancellationToken.None)).CertificatePem);
+    }
+
+    [Fact]
+    public async Task The_root_key_is_what_the_options_name()
+    {
+        using var source = Source(NewNamespaceName(), o => { o.CaKeyAlgorithm = "rsa"; o.CaKeySize = 3072; });
+
+        var created = await source.GetAsync(CancellationToken.None);
+
+        using var certificate = X509Certificate2.CreateFromPem(created.CertificatePem);
+        Assert.Null(certificate.GetECDsaPublicKey());
+        using var key = certificate.GetRSAPublicKey();
+        Assert.Equal(3072, key!.KeySize);
     }
 
     [Fact]

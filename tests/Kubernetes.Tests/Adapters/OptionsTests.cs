@@ -13,6 +13,9 @@ public sealed class OptionsTests
         { "Secret name with a slash", o => o.CaSecretName = "notary/ca", "CaSecretName" },
         { "no correlation window", o => o.EventCorrelationWindow = TimeSpan.Zero, "EventCorrelationWindow" },
         { "empty component", o => o.Component = " ", "Component" },
+        { "unknown CA key algorithm", o => o.CaKeyAlgorithm = "Ed25519", "CaKeyAlgorithm \"Ed25519\" is not a key algorithm: use ECDSA or RSA" },
+        { "CA key size the algorithm has not", o => o.CaKeySize = 521, "CaKeySize: ECDSA key size 521 is not supported; use 256 (P-256) or 384 (P-384)" },
+        { "RSA CA key too small", o => { o.CaKeyAlgorithm = "RSA"; o.CaKeySize = 1024; }, "CaKeySize: RSA key size 1024 is not supported" },
     };
 
     [Theory]

@@ -8,6 +8,7 @@ using k8s;
 using k8s.Models;
 using Microsoft.Extensions.DependencyInjection;
 using Notary.Bench.ApplyLatency;
+using Notary.DevCluster;
 using Notary.Grains.Abstractions.Ports;
 using Notary.Kubernetes;
 using Notary.Kubernetes.Models;
@@ -34,9 +35,10 @@ public sealed class ApplyLatencyScenario : IScenario
 {
     private const string Namespace = "bench-apply";
     private const string KeystoreFile = "bench-keystore.p12";
-    // Enough for the CA and the code paths to exist; --warm-up N runs more first, so that the
-    // runtime's tiered JIT has promoted the hot paths (steady state) before the clock starts.
+    // Enough for the CA and the code paths to exist (--warm-up N).
     private const int DefaultWarmUp = 5;
+    // Rounds of N certificates before the measured one (--warm-up-rounds R), see the warm-up.
+    private const int DefaultWarmUpRounds = 2;
 
     public string Name => "apply-latency";
 
@@ -56,6 +58,7 @@ public sealed class ApplyLatencyScenario : IScenario
         };
         var timeout = TimeSpan.FromSeconds(args.IntOption("timeout-seconds", 120));
         var warmUp = args.IntOption("warm-up", DefaultWarmUp);
+        var warmUpRounds = args.IntOption("warm-up-rounds", DefaultWarmUpRounds);
         var root = Path.Combine(Path.GetTempPath(), "notary-bench-apply-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(root);
         var probe = new PathProbe();
@@ -69,7 +72,21 @@ public sealed class ApplyLatencyScenario : IScenario
             configuration[key] = value;
         }
 
-        await using var dev = await DevEnvironment.StartAsync(new DevModeOptions
+        // --controller floor: DevCluster and a controller that only writes Ready (FloorController),
+        // to measure what the client, the API server and one status write cost here.
+        var floor = args.Option("controller", "notary") switch
+        {
+            "notary" => false,
+            "floor" => true,
+            var other => throw new ArgumentException($"--controller is notary or floor, not '{other}'"),
+        };
+        if (floor && withKeystores)
+        {
+            throw new ArgumentException("--controller floor writes Certificates' status only; it takes no --keystores yes");
+        }
+
+        await using var bare = floor ? await DevClusterServer.StartAsync(new DevClusterOptions { Port = FreePort(), CrdDirectories = [NotaryHost.CrdDirectory] }, cancellationToken) : null;
+        await using var dev = floor ? null : await DevEnvironment.StartAsync(new DevModeOptions
         {
             KubeconfigPath = Path.Combine(root, "kubeconfig"),
             ApiPort = FreePort(),
@@ -85,24 +102,52 @@ public sealed class ApplyLatencyScenario : IScenario
         }, cancellationToken);
         try
         {
-            using var client = new k8s.Kubernetes(dev.Cluster.ClientConfiguration());
-            using var watchClient = new k8s.Kubernetes(dev.Cluster.ClientConfiguration());
+            var cluster = bare ?? dev!.Cluster;
+            using var client = new k8s.Kubernetes(cluster.ClientConfiguration());
+            using var watchClient = new k8s.Kubernetes(cluster.ClientConfiguration());
+            using var floorClient = floor ? new k8s.Kubernetes(cluster.ClientConfiguration()) : null;
             await client.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = Namespace } }, cancellationToken: cancellationToken);
             await client.CoreV1.CreateNamespacedSecretAsync(MetadataSecret(), Namespace, cancellationToken: cancellationToken);
+            await using var floorController = floorClient is null ? null
+                : await FloorController.StartAsync(floorClient, Namespace, args.IntOption("Notary:Watcher:Workers", new NotaryWatcherOptions().Workers), cancellationToken);
             await using var certificates = await ReadyWatch.StartAsync(watchClient, Namespace, NotaryResources.CertificatePlural, cancellationToken);
             await using var keystores = await ReadyWatch.StartAsync(watchClient, Namespace, NotaryResources.KeystorePlural, cancellationToken);
 
-            // Warm-up: the CA is created, the grains' code and the HTTP paths are jitted.
+            // Warm-up: the CA is created and the code paths compiled. Then rounds of the measured
+            // shape (N at once), each followed by a pause: the tiered JIT only starts counting calls
+            // once no new method was compiled for a while, so the first burst runs unoptimized code
+            // and the promotion to optimized code happens in the *next* burst, on its CPU. A
+            // controller that has run for a while has long finished that: measure that state.
             var warm = await CreateAllAsync(client, Enumerable.Range(0, warmUp).Select(i => $"w{i}").ToList(), algorithm, withKeystores, cancellationToken);
             await WaitAllAsync(certificates, keystores, warm, withKeystores, timeout, cancellationToken);
             output.WriteLine($"warm-up: {warmUp} certificates Ready");
+            for (var round = 1; round <= warmUpRounds; round++)
+            {
+                var (quiet, jitted, jitMsQuiet) = await JitQuietAsync(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60), cancellationToken);
+                var roundJit = System.Runtime.JitInfo.GetCompiledMethodCount();
+                var roundJitTime = System.Runtime.JitInfo.GetCompilationTime();
+                var burst = await CreateAllAsync(client, Enumerable.Range(0, count).Select(i => $"r{round}-{i}").ToList(), algorithm, withKeystores, cancellationToken);
+                await WaitAllAsync(certificates, keystores, burst, withKeystores, timeout, cancellationToken);
+                output.WriteLine($"warm-up round {round}: before it the JIT compiled {jitted} methods in {jitMsQuiet:F0} ms{(quiet ? "" : " (not quiet after 60 s)")}; " +
+                    $"during its {count} certificates {System.Runtime.JitInfo.GetCompiledMethodCount() - roundJit} methods in {(System.Runtime.JitInfo.GetCompilationTime() - roundJitTime).TotalMilliseconds:F0} ms");
+            }
+
+            var (settled, settling, settlingMs) = await JitQuietAsync(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60), cancellationToken);
+            output.WriteLine($"before the measured round the JIT compiled {settling} methods in {settlingMs:F0} ms{(settled ? "" : " (not quiet after 60 s)")}");
 
             var load = File.ReadAllText("/proc/loadavg").Trim();
             var allocated = GC.GetTotalAllocatedBytes();
             // CPU time of the whole process (client, DevCluster and Notary): on a shared machine
             // it says what the work costs where wall time says how long others made it wait.
             var cpu = Process.GetCurrentProcess().TotalProcessorTime;
-            var writesBefore = probe.StatusWrites;
+            // What of that CPU is the runtime compiling code or collecting garbage, not doing the work.
+            using var jitLog = args.Option("jit-log", "no") == "yes" ? new JitLog() : null;
+            jitLog?.Start();
+            var jitMethods = System.Runtime.JitInfo.GetCompiledMethodCount();
+            var jitTime = System.Runtime.JitInfo.GetCompilationTime();
+            var gcPause = GC.GetTotalPauseDuration();
+            var gcCount = GC.CollectionCount(0);
+            var writesBefore = floorController?.Writes ?? probe.StatusWrites;
             var names = Enumerable.Range(0, count).Select(i => $"c{i}").ToList();
             var started = Stopwatch.GetTimestamp();
             var created = await CreateAllAsync(client, names, algorithm, withKeystores, cancellationToken);
@@ -111,9 +156,14 @@ public sealed class ApplyLatencyScenario : IScenario
             var readyAll = Stopwatch.GetTimestamp();
             var allocatedMeasured = GC.GetTotalAllocatedBytes() - allocated;
             var cpuMs = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds;
-            var statusWrites = probe.StatusWrites - writesBefore;
+            jitLog?.Stop();
+            var jitMethodsMeasured = System.Runtime.JitInfo.GetCompiledMethodCount() - jitMethods;
+            var jitMs = (System.Runtime.JitInfo.GetCompilationTime() - jitTime).TotalMilliseconds;
+            var gcPauseMs = (GC.GetTotalPauseDuration() - gcPause).TotalMilliseconds;
+            var gcs = GC.CollectionCount(0) - gcCount;
+            var statusWrites = (floorController?.Writes ?? probe.StatusWrites) - writesBefore;
 
-            await VerifyAsync(client, dev.App.Services.GetRequiredService<IGrainFactory>(), created, withKeystores, cancellationToken);
+            await VerifyAsync(client, dev?.App.Services.GetRequiredService<IGrainFactory>(), created, withKeystores, cancellationToken);
 
             var ready = created.Select(c => Ms(c.CertificateSent, certificates.ReadyAsync(c.Name).Result)).ToList();
             var result = new BenchResult(Name)
@@ -124,7 +174,12 @@ public sealed class ApplyLatencyScenario : IScenario
             output.WriteLine($"load average at start: {load}; at end: {File.ReadAllText("/proc/loadavg").Trim()}");
             output.WriteLine($"creates all answered after {Ms(started, createdAll):F0} ms; all Ready after {Ms(started, readyAll):F0} ms; " +
                 $"{statusWrites} status writes for {count} certificates{(withKeystores ? $" and {count} keystores" : "")}; {allocatedMeasured / count / 1024} KiB allocated and {cpuMs / count:F1} ms of CPU per certificate");
-            Breakdown(output, created, probe, certificates);
+            output.WriteLine($"while measured: the JIT compiled {jitMethodsMeasured} methods in {jitMs:F0} ms; {gcs} collections paused {gcPauseMs:F0} ms");
+            jitLog?.Report(output);
+            if (!floor)
+            {
+                Breakdown(output, created, probe, certificates);
+            }
             if (withKeystores)
             {
                 var keystoreReady = created.Select(c => Ms(c.KeystoreSent, keystores.ReadyAsync(c.Keystore).Result)).ToList();
@@ -135,7 +190,10 @@ public sealed class ApplyLatencyScenario : IScenario
 
             result.Add("all_ready_ms", Ms(started, readyAll), 0)
                 .Add("cpu_ms_per_certificate", cpuMs / count, 1)
+                .Add("controller", floor ? "floor" : "notary")
                 .Add("status_writes", statusWrites)
+                .Add("jit_ms", jitMs, 0)
+                .Add("gc_pause_ms", gcPauseMs, 0)
                 .Add("load1", load.Split(' ')[0]);
             return result;
         }
@@ -143,6 +201,36 @@ public sealed class ApplyLatencyScenario : IScenario
         {
             Directory.Delete(root, recursive: true);
         }
+    }
+
+    /// <summary>
+    /// Waits until the JIT has compiled nothing for <paramref name="quietFor"/> (tiered compilation
+    /// re-compiles hot methods in the background for a while after they got hot), at most
+    /// <paramref name="limit"/>: a long-running controller has long finished that.
+    /// </summary>
+    private static async Task<(bool Quiet, long Compiled, double Milliseconds)> JitQuietAsync(TimeSpan quietFor, TimeSpan limit, CancellationToken cancellationToken)
+    {
+        var start = System.Runtime.JitInfo.GetCompiledMethodCount();
+        var time = System.Runtime.JitInfo.GetCompilationTime();
+        var last = start;
+        var since = Stopwatch.GetTimestamp();
+        var begun = since;
+        while (Stopwatch.GetElapsedTime(begun) < limit)
+        {
+            await Task.Delay(100, cancellationToken);
+            var now = System.Runtime.JitInfo.GetCompiledMethodCount();
+            if (now != last)
+            {
+                last = now;
+                since = Stopwatch.GetTimestamp();
+            }
+            else if (Stopwatch.GetElapsedTime(since) >= quietFor)
+            {
+                return (true, now - start, (System.Runtime.JitInfo.GetCompilationTime() - time).TotalMilliseconds);
+            }
+        }
+
+        return (false, last - start, (System.Runtime.JitInfo.GetCompilationTime() - time).TotalMilliseconds);
     }
 
     /// <summary>One created pair: the names and when each create was sent and answered.</summary>
@@ -205,7 +293,7 @@ public sealed class ApplyLatencyScenario : IScenario
     /// naming a Secret that exists, whose tls.crt is that Certificate (serial, CN) and whose
     /// PKCS12 opens with the service's password and holds the key.
     /// </summary>
-    private static async Task VerifyAsync(k8s.Kubernetes client, IGrainFactory grains, IReadOnlyList<Created> created, bool withKeystores, CancellationToken cancellationToken)
+    private static async Task VerifyAsync(k8s.Kubernetes client, IGrainFactory? grains, IReadOnlyList<Created> created, bool withKeystores, CancellationToken cancellationToken)
     {
         var certificates = KubernetesJson.Deserialize<CertificateList>(KubernetesJson.Serialize(
             await client.CustomObjects.ListNamespacedCustomObjectAsync(NotaryResources.Group, NotaryResources.Version, Namespace, NotaryResources.CertificatePlural, cancellationToken: cancellationToken)))
@@ -213,6 +301,17 @@ public sealed class ApplyLatencyScenario : IScenario
         foreach (var c in created)
         {
             var certificate = certificates.GetValueOrDefault(c.Name) ?? throw new InvalidOperationException($"Certificate {c.Name} is missing");
+            if (grains is null)
+            {
+                // The floor controller issues nothing: Ready is all it writes.
+                if (certificate.Status?.GetCondition(ConditionTypes.Ready)?.Status != ConditionStatuses.True)
+                {
+                    throw new InvalidOperationException($"Certificate {c.Name} is not Ready");
+                }
+
+                continue;
+            }
+
             if (certificate.Status?.GetCondition(ConditionTypes.Ready)?.Status != ConditionStatuses.True || string.IsNullOrEmpty(certificate.Status.SerialNumber))
             {
                 throw new InvalidOperationException($"Certificate {c.Name} is not Ready with a serial: {certificate.Status?.GetCondition(ConditionTypes.Ready)?.Message}");

@@ -221,20 +221,25 @@ public sealed class CertificateAuthority : IDisposable
         leafRequest.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(_certificate, true, false));
 
         byte[] leafDer;
+        string serial;
+        DateTime issuedNotBefore, issuedNotAfter;
         lock (_signing)
         {
+            // Read back from the certificate just made (already decoded), not from a second parse of its DER.
             using var leaf = leafRequest.Create(_certificate.SubjectName, SignatureGenerator(_key), notBefore, notAfter, NewSerialNumber());
             leafDer = leaf.RawData;
+            serial = leaf.SerialNumber;
+            issuedNotBefore = leaf.NotBefore;
+            issuedNotAfter = leaf.NotAfter;
         }
 
-        using var issued = X509CertificateLoader.LoadCertificate(leafDer);
         return new IssuedCertificate(
             Pem.Write(Pem.CertificateLabel, leafDer),
             _chainPem,
             Pem.ExportPkcs8(leafKey),
-            issued.SerialNumber,
-            ToUtc(issued.NotBefore),
-            ToUtc(issued.NotAfter));
+            serial,
+            ToUtc(issuedNotBefore),
+            ToUtc(issuedNotAfter));
     }
 
     public void Dispose()

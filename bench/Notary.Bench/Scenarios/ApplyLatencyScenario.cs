@@ -143,6 +143,8 @@ public sealed class ApplyLatencyScenario : IScenario
             // What of that CPU is the runtime compiling code or collecting garbage, not doing the work.
             using var jitLog = args.Option("jit-log", "no") == "yes" ? new JitLog() : null;
             jitLog?.Start();
+            using var allocLog = args.Option("alloc-log", "no") == "yes" ? new AllocLog() : null;
+            allocLog?.Start();
             var jitMethods = System.Runtime.JitInfo.GetCompiledMethodCount();
             var jitTime = System.Runtime.JitInfo.GetCompilationTime();
             var gcPause = GC.GetTotalPauseDuration();
@@ -157,6 +159,7 @@ public sealed class ApplyLatencyScenario : IScenario
             var allocatedMeasured = GC.GetTotalAllocatedBytes() - allocated;
             var cpuMs = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds;
             jitLog?.Stop();
+            allocLog?.Stop();
             var jitMethodsMeasured = System.Runtime.JitInfo.GetCompiledMethodCount() - jitMethods;
             var jitMs = (System.Runtime.JitInfo.GetCompilationTime() - jitTime).TotalMilliseconds;
             var gcPauseMs = (GC.GetTotalPauseDuration() - gcPause).TotalMilliseconds;
@@ -176,6 +179,7 @@ public sealed class ApplyLatencyScenario : IScenario
                 $"{statusWrites} status writes for {count} certificates{(withKeystores ? $" and {count} keystores" : "")}; {allocatedMeasured / count / 1024} KiB allocated and {cpuMs / count:F1} ms of CPU per certificate");
             output.WriteLine($"while measured: the JIT compiled {jitMethodsMeasured} methods in {jitMs:F0} ms; {gcs} collections paused {gcPauseMs:F0} ms");
             jitLog?.Report(output);
+            allocLog?.Report(output, count);
             if (!floor)
             {
                 Breakdown(output, created, probe, certificates);

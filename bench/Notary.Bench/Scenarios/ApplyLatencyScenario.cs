@@ -132,8 +132,11 @@ public sealed class ApplyLatencyScenario : IScenario
                     $"during its {count} certificates {System.Runtime.JitInfo.GetCompiledMethodCount() - roundJit} methods in {(System.Runtime.JitInfo.GetCompilationTime() - roundJitTime).TotalMilliseconds:F0} ms");
             }
 
-            var (settled, settling, settlingMs) = await JitQuietAsync(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60), cancellationToken);
-            output.WriteLine($"before the measured round the JIT compiled {settling} methods in {settlingMs:F0} ms{(settled ? "" : " (not quiet after 60 s)")}");
+            if (warmUpRounds > 0)
+            {
+                var (settled, settling, settlingMs) = await JitQuietAsync(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60), cancellationToken);
+                output.WriteLine($"before the measured round the JIT compiled {settling} methods in {settlingMs:F0} ms{(settled ? "" : " (not quiet after 60 s)")}");
+            }
 
             var load = File.ReadAllText("/proc/loadavg").Trim();
             var allocated = GC.GetTotalAllocatedBytes();

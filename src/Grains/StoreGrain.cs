@@ -235,7 +235,7 @@ public abstract class StoreGrain<TSpec>(
         {
             // Something unexpected (a grain call refused or timed out, storage failed): report it
             // without its message, and retry with backoff; the stored store stays as it was.
-            Log.StoreFailed(logger, kind.ToString(), Resource.ToString(), ex.GetType().Name, ex.Message);
+            Log.ReconcileFailed(logger, kind.ToString(), Resource.ToString(), ex.GetType().Name, ex.Message);
             await ScheduleRetryAsync(ex, write: false);
             var status = await NotReadyAsync(new Problem(Reasons.ReconcileFailed, $"Rebuilding failed ({ex.GetType().Name}); Notary retries, and its log has the details."));
             if (throwOnFailure)

@@ -31,20 +31,13 @@ public sealed class LostRetryTests(LifecycleClusterFixture fx) : IDisposable
         await fx.Status.WaitReasonAsync(ResourceKind.Keystore, key, Reasons.ReconcileFailed);
         Assert.Contains(await RemindersAsync(keystore), r => r == StoreGrain<KeystoreSpec>.RetryReminder);
 
-        await DropActivationAsync(keystore);
+        await DropActivationAsync(keystore, keystore.GetStatusAsync);
         fx.Time.Advance(StoreGrain<KeystoreSpec>.RetryReminderPeriod + TimeSpan.FromSeconds(1));
         var ready = await fx.Status.WaitStoreAsync(ResourceKind.Keystore, key, s => s.IsReady && s.CertificateRevisions[key.ToString()] == 2, "rebuilt from revision 2 with no new apply");
         Assert.Equal(Reasons.Stored, ready.Condition(Conditions.Ready)!.Reason);
 
-        // Recovered: the reminder goes (right after the status is published), so nothing fires
-        // every minute for a healthy store.
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while ((await RemindersAsync(keystore)).Count > 0 && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(20);
-        }
-
-        Assert.Empty(await RemindersAsync(keystore));
+        // Recovered: the reminder goes, so nothing fires every minute for a healthy store.
+        await NoRemindersAsync(keystore);
         Assert.True((await keystore.ApplyAsync(spec, origin)).IsReady);
     }
 
@@ -67,7 +60,7 @@ public sealed class LostRetryTests(LifecycleClusterFixture fx) : IDisposable
         var attempts = fx.Store.AttemptsOf(key).Count;
 
         // A new activation (the old one dropped with what it knew) applied again by the watcher.
-        await DropActivationAsync(keystore);
+        await DropActivationAsync(keystore, keystore.GetStatusAsync);
         Assert.True((await keystore.ApplyAsync(spec, origin)).IsReady);
         Assert.Equal(attempts + 1, fx.Store.AttemptsOf(key).Count);
         Assert.NotNull(fx.Store.Get(ResourceKind.Keystore, key));
@@ -91,6 +84,31 @@ public sealed class LostRetryTests(LifecycleClusterFixture fx) : IDisposable
         Assert.NotNull(fx.Store.Get(ResourceKind.Keystore, key));
     }
 
+    [Fact]
+    public async Task A_first_issuance_that_failed_and_lost_its_activation_is_retried_by_its_reminder()
+    {
+        var key = NewKey();
+        var certificate = fx.Grains.GetGrain<ICertificateGrain>(key.ToString());
+        fx.Issuer.FailFor(key);
+        try
+        {
+            var failed = await certificate.ApplyAsync(Cert($"{key.Name}.{key.Namespace}.svc", "2160h"), V(1));
+            Assert.Equal(Reasons.IssueFailed, failed.Condition(Conditions.Ready)!.Reason);
+            Assert.Contains(await RemindersAsync(certificate), r => r == CertificateGrain.ContinueReminder);
+
+            await DropActivationAsync(certificate, certificate.GetStatusAsync);
+        }
+        finally
+        {
+            fx.Issuer.Recover(key);
+        }
+
+        fx.Time.Advance(CertificateGrain.ContinueReminderPeriod + TimeSpan.FromSeconds(1));
+        var issued = await fx.Status.WaitCertificateAsync(key, s => s.IsReady, "issued with no new apply");
+        Assert.Equal(1, issued.Revision);
+        await NoRemindersAsync(certificate, CertificateGrain.ContinueReminder);
+    }
+
     private async Task<(ResourceKey Key, KeystoreSpec Spec, ResourceVersionInfo Origin)> ReadyKeystoreAsync()
     {
         var key = NewKey();
@@ -107,15 +125,27 @@ public sealed class LostRetryTests(LifecycleClusterFixture fx) : IDisposable
     /// What Orleans does to an activation when the silo holding its directory entry dies. The call
     /// that follows is answered by a new activation, once the old one (and its timers) is gone.
     /// </summary>
-    private static async Task DropActivationAsync(IKeystoreGrain keystore)
+    private static async Task DropActivationAsync(IAddressable grain, Func<Task> call)
     {
-        await keystore.AsReference<IGrainManagementExtension>().DeactivateOnIdle();
-        await keystore.GetStatusAsync();
+        await grain.AsReference<IGrainManagementExtension>().DeactivateOnIdle();
+        await call();
     }
 
-    private async Task<IReadOnlyList<string>> RemindersAsync(IKeystoreGrain keystore)
+    private async Task<IReadOnlyList<string>> RemindersAsync(IAddressable grain)
     {
         var table = fx.Cluster.Silos[0].ServiceProvider.GetRequiredService<IReminderTable>();
-        return [.. (await table.ReadRows(((GrainReference)keystore).GrainId)).Reminders.Select(r => r.ReminderName)];
+        return [.. (await table.ReadRows(((GrainReference)grain).GrainId)).Reminders.Select(r => r.ReminderName)];
+    }
+
+    /// <summary>Waits until the grain has no reminder of that name: it unregisters it right after publishing its status.</summary>
+    private async Task NoRemindersAsync(IAddressable grain, string name = StoreGrain<KeystoreSpec>.RetryReminder)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while ((await RemindersAsync(grain)).Contains(name) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+
+        Assert.DoesNotContain(name, await RemindersAsync(grain));
     }
 }

@@ -345,10 +345,20 @@ public abstract class StoreGrain<TSpec>(
             return;
         }
 
-        if (S.Spec is null || !S.RetryRegistered)
+        if (S.Spec is null)
         {
-            // Deleted, or recovered while unregistering failed: nothing left to retry.
+            // Deleted (and its state cleared, so nothing is saved): nothing left to retry.
             await ForgetRetryAsync();
+            return;
+        }
+
+        // A tick proves the reminder registered, whatever the state says: the save that would
+        // have recorded it may have failed (and dropped the activation with its timer).
+        S.RetryRegistered = true;
+        if (IsReady())
+        {
+            // Recovered while unregistering failed.
+            await StopRetryingAsync();
             return;
         }
 

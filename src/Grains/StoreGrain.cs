@@ -371,7 +371,6 @@ public abstract class StoreGrain<TSpec>(
         await ReconcileAsync(force: S.MustWrite);
     }
 
-
     private async Task<StoreStatus> TryReconcileAsync(bool force)
     {
         var spec = S.Spec!;

@@ -122,6 +122,11 @@ public interface ICertificateTagGrain : IGrainWithStringKey
 /// <summary>One Keystore resource, keyed "namespace/name".</summary>
 public interface IKeystoreGrain : ICertificateSubscriber
 {
+    /// <summary>
+    /// Applies the desired spec and answers the store's status. A reconcile that failed before
+    /// writing (a grain call refused or timed out) is recorded as ReconcileFailed and retried by
+    /// the grain, and also thrown to the caller, so that the watcher forwards it again.
+    /// </summary>
     Task<StoreStatus> ApplyAsync(KeystoreSpec spec, ResourceVersionInfo origin);
 
     Task DeleteAsync();
@@ -133,6 +138,11 @@ public interface IKeystoreGrain : ICertificateSubscriber
 /// <summary>One Truststore resource, keyed "namespace/name".</summary>
 public interface ITruststoreGrain : ICertificateSubscriber
 {
+    /// <summary>
+    /// Applies the desired spec and answers the store's status. A reconcile that failed before
+    /// writing (a grain call refused or timed out) is recorded as ReconcileFailed and retried by
+    /// the grain, and also thrown to the caller, so that the watcher forwards it again.
+    /// </summary>
     Task<StoreStatus> ApplyAsync(TruststoreSpec spec, ResourceVersionInfo origin);
 
     Task DeleteAsync();

@@ -41,6 +41,8 @@ public sealed class CertificateState
     /// writing it again (one reminder-table write per certificate per restart saved).
     /// </summary>
     [Id(15)] public DateTimeOffset? ReminderDue { get; set; }
+    /// <summary>The continuation reminder is registered (see <c>CertificateGrain.ContinueReminder</c>): only then is it unregistered.</summary>
+    [Id(16)] public bool ContinueRegistered { get; set; }
 }
 
 /// <summary>
@@ -82,6 +84,17 @@ public sealed class CertificateGrain(
 {
     /// <summary>The one reminder of a certificate: renewal, alerts and expiry, whichever comes first.</summary>
     internal const string LifecycleReminder = "lifecycle";
+
+    /// <summary>
+    /// Backs up the continuation timer (an issuance in progress, or a retry after a transient
+    /// failure): the timer goes with its activation, which Orleans drops when the silo holding
+    /// its directory entry dies or when it is idle, and no lifecycle reminder exists before the
+    /// first issuance. Fires every <see cref="ContinueReminderPeriod"/> until nothing is left to continue.
+    /// </summary>
+    public const string ContinueReminder = "continue";
+
+    /// <summary>Orleans' shortest reminder period.</summary>
+    public static readonly TimeSpan ContinueReminderPeriod = TimeSpan.FromMinutes(1);
 
     /// <summary>
     /// One issuer step is bounded well inside Orleans' 30 s call timeout, so a slow issuer never
@@ -197,6 +210,7 @@ public sealed class CertificateGrain(
         await RetireAsync(S.Pending?.Ticket, RetireReason.Deleted, throwOnFailure: true);
         await RetireAsync(S.Material?.Arn, RetireReason.Deleted, throwOnFailure: true);
         CancelContinuation();
+        await ForgetContinuationAsync();
 
         await UnregisterLifecycleAsync();
         metrics.CertificateRemoved(_resource);
@@ -298,7 +312,7 @@ public sealed class CertificateGrain(
                 // Transient, with a message the issuer worded for users (e.g. an AWS error code).
                 Log.IssueFailed(logger, _resource.ToString(), ex.Reason, ex.Message);
                 metrics.Count(_resource, "failed");
-                ScheduleContinuation(NextRetryDelay());
+                await ScheduleContinuationAsync(NextRetryDelay());
                 return await IssuanceFailedAsync(new Problem(ex.Reason, $"Issuer \"{issuer.Name}\" failed: {ex.Message} Notary retries."));
             }
             catch (Exception ex)
@@ -307,7 +321,7 @@ public sealed class CertificateGrain(
                 // type reaches status and events, which more people can read than the logs.
                 Log.IssueFailed(logger, _resource.ToString(), ex.GetType().Name, ex.Message);
                 metrics.Count(_resource, "failed");
-                ScheduleContinuation(NextRetryDelay());
+                await ScheduleContinuationAsync(NextRetryDelay());
                 return await IssuanceFailedAsync(new Problem(Reasons.IssueFailed, $"Issuer \"{issuer.Name}\" failed ({ex.GetType().Name}); Notary retries, and its log has the details."));
             }
 
@@ -320,7 +334,7 @@ public sealed class CertificateGrain(
             await PendingAsync(progress, purpose, eventReason, why);
             if (progress.RetryAfter > TimeSpan.Zero || time.GetUtcNow() - started > InlineBudget)
             {
-                ScheduleContinuation(progress.RetryAfter);
+                await ScheduleContinuationAsync(progress.RetryAfter);
                 return BuildStatus();
             }
         }
@@ -358,6 +372,7 @@ public sealed class CertificateGrain(
         await _reporter.EventAsync(_resource, S.Origin?.Uid, EventSeverity.Normal, eventReason,
             $"Issued serial {material.SerialNumber} (revision {S.Revision}) by {issuer.Name} because {why}; valid until {material.NotAfter:O}.");
         metrics.Count(_resource, purpose == IssuePurpose.Renew ? "renewed" : "issued");
+        await ForgetContinuationAsync();
         if (previous is not null && previous != material.Arn)
         {
             // The old certificate is out of every store once subscribers rebuild; a failure here
@@ -437,12 +452,83 @@ public sealed class CertificateGrain(
         }
     }
 
-    private void ScheduleContinuation(TimeSpan delay)
+    private async Task ScheduleContinuationAsync(TimeSpan delay)
     {
         _continue?.Dispose();
         _continue = this.RegisterGrainTimer(
             async _ => await ContinueAsync(),
             new GrainTimerCreationOptions { DueTime = delay, Period = Timeout.InfiniteTimeSpan, Interleave = false });
+        if (S.ContinueRegistered || !HasWorkToContinue())
+        {
+            // A failed renewal leaves nothing to continue: the lifecycle reminder retries it.
+            return;
+        }
+
+        try
+        {
+            // Once per issuance in progress or run of failures: one write to the reminder table.
+            await this.RegisterOrUpdateReminder(ContinueReminder, ContinueReminderPeriod, ContinueReminderPeriod);
+        }
+        catch (Exception ex)
+        {
+            // The reminder service may be what failed (its silo is down): the timer still
+            // continues, and the next step registers the reminder again.
+            Log.ContinueReminderFailed(logger, _resource.ToString(), ex.GetType().Name, ex.Message);
+            return;
+        }
+
+        S.ContinueRegistered = true;
+        await SaveAsync();
+    }
+
+    /// <summary>Something is left to continue: an issuance in progress, or an apply a transient failure left unfinished.</summary>
+    private bool HasWorkToContinue() => S.Spec is not null && (S.Pending is not null || S.Reconciled != S.Origin);
+
+    /// <summary>Unregisters the continuation reminder; a failure leaves it to find nothing to do and try again.</summary>
+    /// <param name="registered">Whether it is registered, when known better than the state (a tick proves it is).</param>
+    private async Task ForgetContinuationAsync(bool? registered = null)
+    {
+        if (!(registered ?? S.ContinueRegistered))
+        {
+            return;
+        }
+
+        try
+        {
+            if (await this.GetReminder(ContinueReminder) is { } reminder)
+            {
+                await this.UnregisterReminder(reminder);
+            }
+        }
+        catch (Exception ex)
+        {
+            Log.ContinueReminderFailed(logger, _resource.ToString(), ex.GetType().Name, ex.Message);
+            return;
+        }
+
+        if (S.ContinueRegistered)
+        {
+            S.ContinueRegistered = false;
+            await SaveAsync();
+        }
+    }
+
+    /// <summary>
+    /// The continuation reminder: when no activation holds the continuation timer any more (this
+    /// one was created by the tick, or dropped it), continue now; when nothing is left, unregister.
+    /// </summary>
+    private async Task OnContinueReminderAsync()
+    {
+        if (!HasWorkToContinue())
+        {
+            await ForgetContinuationAsync(registered: true);
+            return;
+        }
+
+        if (_continue is null)
+        {
+            await ContinueAsync();
+        }
     }
 
     private void CancelContinuation()
@@ -524,6 +610,12 @@ public sealed class CertificateGrain(
 
     public async Task ReceiveReminder(string reminderName, TickStatus status)
     {
+        if (reminderName == ContinueReminder)
+        {
+            await OnContinueReminderAsync();
+            return;
+        }
+
         if (reminderName != LifecycleReminder)
         {
             return;

@@ -34,6 +34,13 @@ public sealed class StoreState<TSpec>
     [Id(11)] public byte[] MetadataSalt { get; set; } = [];
     /// <summary>Certificates left out of the stored store because they are quarantined.</summary>
     [Id(12)] public HashSet<string> Excluded { get; set; } = new(StringComparer.Ordinal);
+    /// <summary>
+    /// A write failed and none succeeded since: the next attempt writes even an unchanged store.
+    /// Persisted, because the activation that saw the failure may not be the one that retries.
+    /// </summary>
+    [Id(13)] public bool MustWrite { get; set; }
+    /// <summary>The retry reminder is registered (see <c>StoreGrain.RetryReminder</c>): only then is it unregistered.</summary>
+    [Id(14)] public bool RetryRegistered { get; set; }
 }
 
 /// <summary>
@@ -62,9 +69,21 @@ public abstract class StoreGrain<TSpec>(
     StoreWriteGate gate,
     TimeProvider time,
     ILogger logger,
-    ResourceKind kind) : Grain
+    ResourceKind kind) : Grain, IRemindable
     where TSpec : class
 {
+    /// <summary>
+    /// Backs up the retry timer of a transient failure. A grain timer lives only as long as its
+    /// activation, and Orleans drops activations that still have one pending: on a silo's death
+    /// it deactivates every activation whose directory entry that silo held, and it collects idle
+    /// ones. Nobody else would call such a store again (the watcher had its answer, a
+    /// certificate's notification came and went) until the next resync, minutes later.
+    /// </summary>
+    public const string RetryReminder = "retry";
+
+    /// <summary>How often the retry reminder fires: Orleans' shortest reminder period.</summary>
+    public static readonly TimeSpan RetryReminderPeriod = TimeSpan.FromMinutes(1);
+
     private readonly Reporter _reporter = new(statusWriter, events, logger, kind);
 
     protected ResourceKey Resource { get; private set; }
@@ -72,8 +91,8 @@ public abstract class StoreGrain<TSpec>(
     private IGrainTimer? _retry;
     private int _failures;
 
-    // A write failed and none succeeded since: the next attempt writes even an unchanged store.
-    private bool _mustWrite;
+    // This reconcile ended in a transient failure and scheduled a retry.
+    private bool _retrying;
 
     /// <summary>First retry delay after a transient failure; doubles per failure up to <see cref="MaxRetryDelay"/>.</summary>
     public static readonly TimeSpan FirstRetryDelay = TimeSpan.FromSeconds(1);
@@ -120,7 +139,7 @@ public abstract class StoreGrain<TSpec>(
         var sameGeneration = S.Origin == origin && S.Spec is not null && SameSpec(S.Spec, spec);
         S.Spec = spec;
         S.Origin = origin;
-        return await ReconcileAsync(force: !sameGeneration);
+        return await ReconcileAsync(force: !sameGeneration, throwOnFailure: true);
     }
 
     public async Task OnCertificateChangedAsync(string certificateKey, long revision)
@@ -167,6 +186,8 @@ public abstract class StoreGrain<TSpec>(
         }
 
         _retry?.Dispose();
+        _retry = null;
+        await ForgetRetryAsync();
         var uid = S.Origin?.Uid;
         using (var step = Step())
         {
@@ -190,35 +211,41 @@ public abstract class StoreGrain<TSpec>(
     /// Rebuild even when the certificates are the revisions already stored: a new spec or new
     /// metadata. Without it, a change notification that changes nothing writes nothing.
     /// </param>
-    private async Task<StoreStatus> ReconcileAsync(bool force)
+    /// <param name="throwOnFailure">
+    /// After recording ReconcileFailed, throw the failure to the caller (the watcher's apply), so
+    /// that it retries the call with its own backoff as well.
+    /// </param>
+    private async Task<StoreStatus> ReconcileAsync(bool force, bool throwOnFailure = false)
     {
+        _retrying = false;
         try
         {
             var status = await TryReconcileAsync(force);
-            if (status.IsReady)
+            if (!_retrying)
             {
-                // Stored and current: a retry still pending from an earlier failure would only
-                // encode and write the same store again.
-                _retry?.Dispose();
-                _retry = null;
-            }
-
-            // Only a failed write (StoreFailed, retried by ScheduleRetry) keeps counting, so that
-            // the next retry waits twice as long; anything else ends the run of failures.
-            if (status.Condition(Conditions.Ready)?.Reason != Reasons.StoreFailed)
-            {
-                _failures = 0;
+                // Stored and current, or waiting for something that notifies this store (a
+                // certificate, the metadata): a retry still pending from an earlier failure would
+                // only do again what this reconcile just did, and ends the run of failures.
+                await StopRetryingAsync();
             }
 
             return status;
         }
         catch (Exception ex)
         {
-            // Something unexpected (a grain call timed out, storage failed): report it without
-            // its message, and retry with backoff; the stored store stays as it was.
-            Log.StoreFailed(logger, kind.ToString(), Resource.ToString(), ex.GetType().Name, ex.Message);
-            ScheduleRetry(ex, write: false);
-            return await NotReadyAsync(new Problem(Reasons.ReconcileFailed, $"Rebuilding failed ({ex.GetType().Name}); Notary retries, and its log has the details."));
+            // Something unexpected (a grain call refused or timed out, storage failed): report it
+            // without its message, and retry with backoff; the stored store stays as it was.
+            Log.ReconcileFailed(logger, kind.ToString(), Resource.ToString(), ex.GetType().Name, ex.Message);
+            await ScheduleRetryAsync(ex, write: false);
+            var status = await NotReadyAsync(new Problem(Reasons.ReconcileFailed, $"Rebuilding failed ({ex.GetType().Name}); Notary retries, and its log has the details."));
+            if (throwOnFailure)
+            {
+                // The watcher takes a status as done: it would not forward this store again,
+                // and the retry above is lost if this activation is (see RetryReminder).
+                throw;
+            }
+
+            return status;
         }
     }
 
@@ -229,19 +256,41 @@ public abstract class StoreGrain<TSpec>(
     /// </summary>
     private CancellationTokenSource Step() => new(TimeSpan.FromSeconds(20), time);
 
-    /// <summary>A transient failure: try again after a delay that doubles per failure, capped.</summary>
+    /// <summary>
+    /// A transient failure: try again after a delay that doubles per failure, capped, and make
+    /// sure the retry reminder exists in case this activation goes before its timer fires. The
+    /// state is saved by the caller, which records the failure.
+    /// </summary>
     /// <param name="cause">What failed: a silo that is down (a grain call refused) is retried within <see cref="ClusterFailures.MaxUnavailableSiloRetryDelay"/>.</param>
     /// <param name="write">The write itself failed: retries write even a store whose contents are current, until one succeeds.</param>
-    private void ScheduleRetry(Exception cause, bool write)
+    private async Task ScheduleRetryAsync(Exception cause, bool write)
     {
+        _retrying = true;
         _failures++;
-        _mustWrite |= write;
+        S.MustWrite |= write;
         var max = ClusterFailures.IsUnavailableSilo(cause) ? ClusterFailures.MaxUnavailableSiloRetryDelay : MaxRetryDelay;
         var delay = TimeSpan.FromTicks(Math.Min(max.Ticks, FirstRetryDelay.Ticks << Math.Min(_failures - 1, 20)));
         _retry?.Dispose();
         _retry = this.RegisterGrainTimer(
             async _ => await OnRetryAsync(),
             new GrainTimerCreationOptions { DueTime = delay, Period = Timeout.InfiniteTimeSpan, Interleave = false });
+        if (S.RetryRegistered)
+        {
+            return;
+        }
+
+        try
+        {
+            // Once per run of failures, not per retry: one write to the reminder table.
+            await this.RegisterOrUpdateReminder(RetryReminder, RetryReminderPeriod, RetryReminderPeriod);
+            S.RetryRegistered = true;
+        }
+        catch (Exception ex)
+        {
+            // The reminder service may be what failed (its silo is down): the timer still
+            // retries, and the next failure registers the reminder again.
+            Log.RetryReminderFailed(logger, kind.ToString(), Resource.ToString(), ex.GetType().Name, ex.Message);
+        }
     }
 
     private async Task OnRetryAsync()
@@ -250,10 +299,77 @@ public abstract class StoreGrain<TSpec>(
         {
             // After a failure before the write (a grain call, the metadata), a store stored and
             // current is left as it is: rewriting its Secret would change it for nothing.
-            await ReconcileAsync(force: _mustWrite);
+            await ReconcileAsync(force: S.MustWrite);
         }
     }
 
+    /// <summary>No transient failure is outstanding: cancel the timer and the reminder.</summary>
+    private async Task StopRetryingAsync()
+    {
+        _failures = 0;
+        _retry?.Dispose();
+        _retry = null;
+        if (S.RetryRegistered)
+        {
+            await ForgetRetryAsync();
+            await SaveAsync();
+        }
+    }
+
+    /// <summary>Unregisters the retry reminder; a failure leaves it to find nothing to retry and try again.</summary>
+    private async Task ForgetRetryAsync()
+    {
+        try
+        {
+            if (await this.GetReminder(RetryReminder) is { } reminder)
+            {
+                await this.UnregisterReminder(reminder);
+            }
+
+            S.RetryRegistered = false;
+        }
+        catch (Exception ex)
+        {
+            Log.RetryReminderFailed(logger, kind.ToString(), Resource.ToString(), ex.GetType().Name, ex.Message);
+        }
+    }
+
+    /// <summary>
+    /// The retry reminder: a transient failure is still outstanding and no activation holds its
+    /// timer (this one was created by the tick, or dropped the timer): retry now.
+    /// </summary>
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        if (reminderName != RetryReminder)
+        {
+            return;
+        }
+
+        if (S.Spec is null)
+        {
+            // Deleted (and its state cleared, so nothing is saved): nothing left to retry.
+            await ForgetRetryAsync();
+            return;
+        }
+
+        // A tick proves the reminder registered, whatever the state says: the save that would
+        // have recorded it may have failed (and dropped the activation with its timer).
+        S.RetryRegistered = true;
+        if (IsReady())
+        {
+            // Recovered while unregistering failed.
+            await StopRetryingAsync();
+            return;
+        }
+
+        if (_retry is not null)
+        {
+            // This activation's own timer is pending and comes at the delay the backoff chose.
+            return;
+        }
+
+        await ReconcileAsync(force: S.MustWrite);
+    }
 
     private async Task<StoreStatus> TryReconcileAsync(bool force)
     {
@@ -275,6 +391,9 @@ public abstract class StoreGrain<TSpec>(
         }
         catch (Exception ex)
         {
+            // The API server failed to answer: nothing would notify this store when it answers
+            // again (the Secret did not change), so retry.
+            await ScheduleRetryAsync(ex, write: false);
             (metadata, problem) = (null, new Problem(Reasons.MetadataUnavailable, $"Reading Secret {Resource.Namespace}/{secretName} failed: {ex.Message}"));
         }
 
@@ -347,13 +466,13 @@ public abstract class StoreGrain<TSpec>(
         catch (SecretStoreFailedException ex)
         {
             Log.StoreFailed(logger, kind.ToString(), Resource.ToString(), nameof(SecretStoreFailedException), ex.Message);
-            ScheduleRetry(ex, write: true);
+            await ScheduleRetryAsync(ex, write: true);
             return await NotReadyAsync(new Problem(Reasons.StoreFailed, $"Writing the store failed: {ex.Message} Notary retries."));
         }
         catch (Exception ex)
         {
             Log.StoreFailed(logger, kind.ToString(), Resource.ToString(), ex.GetType().Name, ex.Message);
-            ScheduleRetry(ex, write: true);
+            await ScheduleRetryAsync(ex, write: true);
             return await NotReadyAsync(new Problem(Reasons.StoreFailed, $"Writing the store failed ({ex.GetType().Name}); Notary retries, and its log has the details."));
         }
 
@@ -362,7 +481,7 @@ public abstract class StoreGrain<TSpec>(
         var firstOrChanged = first || contentsChanged || S.BuiltGeneration != S.Origin!.Generation;
         S.Excluded = new HashSet<string>(build.Excluded, StringComparer.Ordinal);
         S.Stored = stored;
-        _mustWrite = false;
+        S.MustWrite = false;
         S.BuiltFrom = new Dictionary<string, long>(build.BuiltFrom, StringComparer.Ordinal);
         S.Entries = [.. entries];
         S.BuiltGeneration = S.Origin!.Generation;
@@ -477,7 +596,7 @@ public abstract class StoreGrain<TSpec>(
     /// (ReconcileFailed): the stored store is the last one built, unlike after a failed write.
     /// </summary>
     private bool StoredAndCurrentSoFar() =>
-        !_mustWrite && S.Stored is not null && (IsReady() || S.Conditions.Any(c => c.Type == Conditions.Ready && c.Reason == Reasons.ReconcileFailed));
+        !S.MustWrite && S.Stored is not null && (IsReady() || S.Conditions.Any(c => c.Type == Conditions.Ready && c.Reason == Reasons.ReconcileFailed));
 
     private static bool SameRevisions(Dictionary<string, long> a, IReadOnlyDictionary<string, long> b) =>
         a.Count == b.Count && a.All(kv => b.TryGetValue(kv.Key, out var v) && v == kv.Value);

@@ -28,6 +28,7 @@ public sealed class LifecycleClusterFixture : IAsyncLifetime
     public RecordingMetrics Metrics { get; } = new();
     public FakeWorkloadRestarter Workloads { get; } = new();
     public CountingGrainStorage Storage { get; } = new();
+    public FaultInjector Faults { get; } = new();
     public CountingIssuer Issuer { get; private set; } = null!;
     public InProcessTestCluster Cluster { get; private set; } = null!;
 
@@ -40,7 +41,8 @@ public sealed class LifecycleClusterFixture : IAsyncLifetime
         var builder = new InProcessTestClusterBuilder(1);
         builder.ConfigureSilo((_, silo) => silo
             .AddMemoryGrainStorage(GrainStorage.Name, o => o.UseNotarySerializer())
-            .UseInMemoryReminderService());
+            .UseInMemoryReminderService()
+            .AddIncomingGrainCallFilter(Faults));
         builder.ConfigureSiloHost((_, host) =>
         {
             host.Services.AddSingleton<TimeProvider>(Time);
@@ -82,14 +84,14 @@ public sealed class LifecycleCollection : ICollectionFixture<LifecycleClusterFix
 [Collection(LifecycleCollection.Name)]
 public sealed class LifecycleTests(LifecycleClusterFixture fx)
 {
-    private static ResourceVersionInfo V(long generation) => new("uid-" + Guid.NewGuid().ToString("N")[..8], generation);
+    internal static ResourceVersionInfo V(long generation) => new("uid-" + Guid.NewGuid().ToString("N")[..8], generation);
 
-    private static CertificateSpec Cert(string fqdn, string duration, string? renewBefore = null) =>
+    internal static CertificateSpec Cert(string fqdn, string duration, string? renewBefore = null) =>
         new() { Type = "Private", Fqdn = fqdn, KeyAlgorithm = "ECDSA", KeySize = 256, Duration = duration, RenewBefore = renewBefore };
 
     private ICertificateGrain CertGrain(ResourceKey key) => fx.Grains.GetGrain<ICertificateGrain>(key.ToString());
 
-    private static ResourceKey NewKey() => new("l-" + Guid.NewGuid().ToString("N")[..10], "svc");
+    internal static ResourceKey NewKey() => new("l-" + Guid.NewGuid().ToString("N")[..10], "svc");
 
     /// <summary>What Orleans does when the lifecycle reminder fires (the clock is fake; Orleans' reminder timers are not).</summary>
     private Task FireAsync(ResourceKey key) =>

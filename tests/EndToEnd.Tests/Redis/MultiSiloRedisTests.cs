@@ -170,6 +170,9 @@ public sealed partial class MultiSiloRedisTests
         ["Notary:Watcher:LeaseDuration"] = "00:00:04",
         ["Notary:Watcher:RenewDeadline"] = "00:00:03",
         ["Notary:Watcher:RetryPeriod"] = "00:00:01",
+        // A failure's output then shows the activations each survivor dropped because the dead
+        // silo held their directory entries (their grain timers went with them).
+        ["Logging:LogLevel:Orleans.Runtime.GrainDirectory"] = "Information",
     };
 
     /// <summary>The shortest lifetime there is, renewed a minute after issuance.</summary>

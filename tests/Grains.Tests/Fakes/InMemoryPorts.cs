@@ -158,15 +158,21 @@ public sealed class RecordingEventRecorder : IEventRecorder
 public sealed class InMemoryMetadataSource : IServiceMetadataSource
 {
     private readonly ConcurrentDictionary<string, string?> _secrets = new();
+    private readonly ConcurrentDictionary<string, Exception> _failing = new();
+
+    /// <summary>The next read of this Secret throws <paramref name="error"/> (an API server that did not answer).</summary>
+    public void FailNext(string @namespace, string name, Exception error) => _failing[$"{@namespace}/{name}"] = error;
 
     public void Set(string @namespace, string name, string? metadataJson) => _secrets[$"{@namespace}/{name}"] = metadataJson;
 
     public void Remove(string @namespace, string name) => _secrets.TryRemove($"{@namespace}/{name}", out _);
 
     public Task<MetadataSecretContent> ReadAsync(string @namespace, string secretName, CancellationToken cancellationToken) =>
-        Task.FromResult(_secrets.TryGetValue($"{@namespace}/{secretName}", out var json)
-            ? new MetadataSecretContent(true, json)
-            : new MetadataSecretContent(false, null));
+        _failing.TryRemove($"{@namespace}/{secretName}", out var error)
+            ? Task.FromException<MetadataSecretContent>(error)
+            : Task.FromResult(_secrets.TryGetValue($"{@namespace}/{secretName}", out var json)
+                ? new MetadataSecretContent(true, json)
+                : new MetadataSecretContent(false, null));
 
     public static string Json(string keyStorePassword, string trustStorePassword, string? keyStoreName = null, string? trustStoreName = null) =>
         System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, string?>

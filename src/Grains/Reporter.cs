@@ -84,27 +84,19 @@ internal static class StatusFingerprint
     public static UInt128 Of(CertificateStatus status)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        Add(hash, status.Arn);
-        Add(hash, status.SerialNumber);
-        Add(hash, status.NotBefore);
-        Add(hash, status.NotAfter);
-        Add(hash, status.RenewalTime);
-        Add(hash, status.Revision);
-        Add(hash, status.ObservedGeneration);
-        Add(hash, status.Tags.Count);
+        Add(hash, status.Arn, status.SerialNumber);
+        Add(hash, status.NotBefore, status.NotAfter, status.RenewalTime);
+        Add(hash, status.Revision, status.ObservedGeneration, status.Tags.Count);
         foreach (var tag in status.Tags.OrderBy(t => t.Key, StringComparer.Ordinal))
         {
-            Add(hash, tag.Key);
-            Add(hash, tag.Value);
+            Add(hash, tag.Key, tag.Value);
         }
 
         Add(hash, status.Conditions);
         Add(hash, status.ValidationRecords.Count);
         foreach (var record in status.ValidationRecords)
         {
-            Add(hash, record.Name);
-            Add(hash, record.Type);
-            Add(hash, record.Value);
+            Add(hash, record.Name, record.Type, record.Value);
         }
 
         return Finish(hash);
@@ -113,15 +105,9 @@ internal static class StatusFingerprint
     public static UInt128 Of(StoreStatus status)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        Add(hash, status.Arn);
-        Add(hash, status.Location);
-        Add(hash, status.ObservedGeneration);
-        Add(hash, status.Entries.Count);
-        foreach (var entry in status.Entries)
-        {
-            Add(hash, entry);
-        }
-
+        Add(hash, status.Arn, status.Location);
+        Add(hash, status.ObservedGeneration, status.Entries.Count);
+        Add(hash, [.. status.Entries]);
         Add(hash, status.Conditions);
         Add(hash, status.CertificateRevisions.Count);
         foreach (var revision in status.CertificateRevisions.OrderBy(r => r.Key, StringComparer.Ordinal))
@@ -138,32 +124,42 @@ internal static class StatusFingerprint
         Add(hash, conditions.Count);
         foreach (var condition in conditions)
         {
-            Add(hash, condition.Type);
-            Add(hash, condition.Status);
-            Add(hash, condition.Reason);
-            Add(hash, condition.Message);
+            Add(hash, condition.Type, condition.Status, condition.Reason, condition.Message);
             Add(hash, condition.LastTransitionTime);
             Add(hash, condition.ObservedGeneration);
         }
     }
 
     // Length-prefixed, with null apart from empty, so that no two field sequences run together.
-    private static void Add(IncrementalHash hash, string? value)
+    private static void Add(IncrementalHash hash, params ReadOnlySpan<string?> values)
     {
-        Add(hash, value is null ? -1L : value.Length);
-        if (value is not null)
+        foreach (var value in values)
         {
-            hash.AppendData(MemoryMarshal.AsBytes(value.AsSpan()));
+            Add(hash, value is null ? -1L : value.Length);
+            if (value is not null)
+            {
+                hash.AppendData(MemoryMarshal.AsBytes(value.AsSpan()));
+            }
         }
     }
 
-    private static void Add(IncrementalHash hash, DateTimeOffset? value) => Add(hash, value is { } time ? time.UtcTicks : long.MinValue);
+    // Instants (UTC ticks), as DateTimeOffset equality compares them.
+    private static void Add(IncrementalHash hash, params ReadOnlySpan<DateTimeOffset?> values)
+    {
+        foreach (var value in values)
+        {
+            Add(hash, value is { } time ? time.UtcTicks : long.MinValue);
+        }
+    }
 
-    private static void Add(IncrementalHash hash, long value)
+    private static void Add(IncrementalHash hash, params ReadOnlySpan<long> values)
     {
         Span<byte> bytes = stackalloc byte[sizeof(long)];
-        BinaryPrimitives.WriteInt64LittleEndian(bytes, value);
-        hash.AppendData(bytes);
+        foreach (var value in values)
+        {
+            BinaryPrimitives.WriteInt64LittleEndian(bytes, value);
+            hash.AppendData(bytes);
+        }
     }
 
     private static UInt128 Finish(IncrementalHash hash)

@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Notary.Grains.Abstractions;
@@ -12,13 +13,17 @@ public sealed class CertificateState
 {
     [Id(0)] public CertificateSpec? Spec { get; set; }
     [Id(1)] public ResourceVersionInfo? Origin { get; set; }
-    [Id(2)] public IssuedMaterial? Material { get; set; }
+    /// <summary>Saved as <see cref="IssuedMaterial"/> before, which loads as this (see <see cref="StoredMaterial"/>).</summary>
+    [Id(2)] public StoredMaterial? Material { get; set; }
     /// <summary>The spec the current material was issued for.</summary>
     [Id(3)] public CertificateSpec? IssuedFor { get; set; }
     [Id(4)] public long Revision { get; set; }
     [Id(5)] public DateTimeOffset? RenewalTime { get; set; }
     [Id(6)] public List<StatusCondition> Conditions { get; set; } = [];
-    [Id(7)] public HashSet<SubscriberRef> Subscribers { get; set; } = [];
+    // The two sets below are empty for most certificates: null until needed, so that a resident
+    // activation does not hold two empty HashSets (128 B). Same [Id]s and types as when they were
+    // public properties, so saved state loads unchanged.
+    [Id(7)] private HashSet<SubscriberRef>? _subscribers;
     /// <summary>The fqdn registered in the tag index, null when not registered.</summary>
     [Id(8)] public string? RegisteredFqdn { get; set; }
     /// <summary>
@@ -29,7 +34,7 @@ public sealed class CertificateState
     /// <summary>An issuance the issuer has started but not finished (ACM: requested, not yet exported).</summary>
     [Id(10)] public PendingIssuance? Pending { get; set; }
     /// <summary>Alert thresholds already alerted for the current certificate (cleared by each issuance).</summary>
-    [Id(11)] public HashSet<TimeSpan> AlertsSent { get; set; } = [];
+    [Id(11)] private HashSet<TimeSpan>? _alertsSent;
     /// <summary>Consecutive failed renewals, and when the next attempt is due.</summary>
     [Id(12)] public int RenewalFailures { get; set; }
     [Id(13)] public DateTimeOffset? NextRenewalAttempt { get; set; }
@@ -43,6 +48,80 @@ public sealed class CertificateState
     [Id(15)] public DateTimeOffset? ReminderDue { get; set; }
     /// <summary>The continuation reminder is registered (see <c>CertificateGrain.ContinueReminder</c>): only then is it unregistered.</summary>
     [Id(16)] public bool ContinueRegistered { get; set; }
+
+    /// <summary>The keystores and truststores using this certificate.</summary>
+    public IReadOnlyCollection<SubscriberRef> Subscribers => (IReadOnlyCollection<SubscriberRef>?)_subscribers ?? [];
+
+    public bool AddSubscriber(SubscriberRef subscriber) => (_subscribers ??= []).Add(subscriber);
+
+    public bool RemoveSubscriber(SubscriberRef subscriber)
+    {
+        var removed = _subscribers?.Remove(subscriber) ?? false;
+        if (_subscribers is { Count: 0 })
+        {
+            _subscribers = null;
+        }
+
+        return removed;
+    }
+
+    public IReadOnlySet<TimeSpan> AlertsSent => (IReadOnlySet<TimeSpan>?)_alertsSent ?? FrozenSet<TimeSpan>.Empty;
+
+    public void AddAlertSent(TimeSpan threshold) => (_alertsSent ??= []).Add(threshold);
+
+    public void ClearAlertsSent() => _alertsSent = null;
+
+    /// <summary>What a deleted certificate keeps: its subscribers and its revision.</summary>
+    public CertificateState Deleted() => new() { _subscribers = _subscribers, Revision = Revision };
+
+    /// <summary>
+    /// Read from storage, every value is a copy of its own: the spec twice (the spec and the one
+    /// issued for, equal once issued), the origin twice (applied and reconciled), and strings
+    /// that every certificate repeats. Points equal values at one instance, so that a resident
+    /// activation holds each once; nothing changes in what the state says.
+    /// </summary>
+    public void Compact()
+    {
+        if (Spec is not null)
+        {
+            Spec = SharedText.Of(Spec);
+            if (IssuedFor is not null && SameValue(IssuedFor, Spec))
+            {
+                IssuedFor = Spec;
+            }
+        }
+
+        if (Reconciled is not null && Reconciled == Origin)
+        {
+            Reconciled = Origin;
+        }
+
+        if (_subscribers is { Count: 0 })
+        {
+            _subscribers = null;
+        }
+
+        if (_alertsSent is { Count: 0 })
+        {
+            _alertsSent = null;
+        }
+
+        if (Material is { ChainPem.Count: > 0 } material)
+        {
+            // 1.3 KB per certificate for an ECDSA root, 2.5 KB for RSA 3072: the same text for
+            // every certificate of one CA.
+            material.ChainPem = SharedText.Of(material.ChainPem);
+        }
+
+        for (var i = 0; i < Conditions.Count; i++)
+        {
+            Conditions[i] = SharedText.Of(Conditions[i]);
+        }
+    }
+
+    /// <summary>Equal in every field (record equality compares the alternative names by reference).</summary>
+    public static bool SameValue(CertificateSpec a, CertificateSpec b) =>
+        ReferenceEquals(a, b) || (a with { Alt = b.Alt } == b && a.Alt.SequenceEqual(b.Alt, StringComparer.Ordinal));
 }
 
 /// <summary>
@@ -117,15 +196,10 @@ public sealed class CertificateGrain(
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        _resource = ResourceKey.Parse(this.GetPrimaryKeyString());
-        if (S.Material is { ChainPem.Count: > 0 } material)
-        {
-            // Read from storage, each certificate has its own copy of its CA's chain: the same
-            // PEM text for every certificate of that CA (1.3 KB per activation for an ECDSA root,
-            // 2.5 KB for RSA 3072). All activations share one copy instead.
-            S.Material = material with { ChainPem = SharedPem.Of(material.ChainPem) };
-        }
-
+        var key = ResourceKey.Parse(this.GetPrimaryKeyString());
+        // Many certificates share a namespace: one copy of its name for all their activations.
+        _resource = key with { Namespace = SharedText.Of(key.Namespace)! };
+        S.Compact();
         return Task.CompletedTask;
     }
 
@@ -138,8 +212,10 @@ public sealed class CertificateGrain(
         }
 
         var done = S.Reconciled == origin && S.Spec is not null && CertificatePolicy.SameSpec(S.Spec, spec);
-        S.Spec = spec;
-        S.Origin = origin;
+        // A resync sends the same spec and origin again, as new objects: keep the ones held (the
+        // spec issued for and the origin reconciled point at them too) and let these go.
+        S.Spec = S.Spec is not null && CertificateState.SameValue(S.Spec, spec) ? S.Spec : SharedText.Of(spec);
+        S.Origin = S.Reconciled == origin ? S.Reconciled : origin;
         if (done)
         {
             // A resync of what was already applied: publish again in case the last write failed,
@@ -218,7 +294,7 @@ public sealed class CertificateGrain(
         // Subscribers stay: a Certificate created again under this name serves them again. The
         // revision stays too, so that a re-created certificate never repeats a revision a store
         // was built from.
-        state.State = new CertificateState { Subscribers = S.Subscribers, Revision = S.Revision };
+        state.State = S.Deleted();
         await SaveAsync();
         _reporter.Reset();
         Log.Deleted(logger, nameof(ResourceKind.Certificate), _resource.ToString());
@@ -237,16 +313,16 @@ public sealed class CertificateGrain(
     }
 
     public Task<IssuedMaterial?> GetIssuedMaterialAsync(long revision) =>
-        Task.FromResult(revision == S.Revision ? CurrentMaterial() : null);
+        Task.FromResult(revision == S.Revision ? CurrentMaterial()?.ToIssued() : null);
 
-    private IssuedMaterial? CurrentMaterial() =>
+    private StoredMaterial? CurrentMaterial() =>
         S.Spec is not null && S.IssuedFor is not null && !CertificatePolicy.AffectsCertificate(S.IssuedFor, S.Spec) ? S.Material : null;
 
     public Task<CertificateStatus?> GetStatusAsync() => Task.FromResult(S.Spec is null ? null : BuildStatus());
 
     public async Task SubscribeAsync(SubscriberRef subscriber)
     {
-        if (S.Subscribers.Add(subscriber))
+        if (S.AddSubscriber(subscriber))
         {
             await SaveAsync();
         }
@@ -254,7 +330,7 @@ public sealed class CertificateGrain(
 
     public async Task UnsubscribeAsync(SubscriberRef subscriber)
     {
-        if (S.Subscribers.Remove(subscriber))
+        if (S.RemoveSubscriber(subscriber))
         {
             await SaveAsync();
         }
@@ -344,10 +420,10 @@ public sealed class CertificateGrain(
     {
         var previous = S.Material?.Arn;
         var rotated = purpose == IssuePurpose.Rotate;
-        S.AlertsSent = [];
+        S.ClearAlertsSent();
         S.RenewalFailures = 0;
         S.NextRenewalAttempt = null;
-        S.Material = material;
+        S.Material = StoredMaterial.From(material);
         S.IssuedFor = S.Spec;
         S.Reconciled = S.Origin;
         S.Pending = null;
@@ -657,7 +733,7 @@ public sealed class CertificateGrain(
         {
             foreach (var passed in plan.AlertsPassed)
             {
-                S.AlertsSent.Add(passed);
+                S.AddAlertSent(passed);
             }
 
             await SaveAsync();
@@ -898,28 +974,4 @@ public sealed class CertificateGrain(
         ObservedGeneration = S.Origin?.Generation ?? 0,
         ValidationRecords = S.Pending?.ValidationRecords ?? [],
     };
-}
-
-/// <summary>
-/// One instance of each CA certificate PEM for the whole silo: there are few CAs and many
-/// certificates. Bounded, so that unexpected variety (many issuers) costs nothing more than copies.
-/// </summary>
-internal static class SharedPem
-{
-    private const int MaxShared = 256;
-    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> Shared = new(StringComparer.Ordinal);
-
-    public static IReadOnlyList<string> Of(IReadOnlyList<string> pems)
-    {
-        var shared = new string[pems.Count];
-        for (var i = 0; i < pems.Count; i++)
-        {
-            var pem = pems[i];
-            shared[i] = Shared.TryGetValue(pem, out var existing) ? existing
-                : Shared.Count < MaxShared ? Shared.GetOrAdd(pem, pem)
-                : pem;
-        }
-
-        return shared;
-    }
 }

@@ -28,6 +28,7 @@ public sealed class CertificateTagGrain(
         state.State.Registrations[registration.Namespace] = registration.Fqdn;
         await SaveAsync();
         NotifyWatchers(registration.Namespace);
+        LeaveWhenAlone();
     }
 
     public async Task UnregisterAsync(string @namespace)
@@ -36,6 +37,26 @@ public sealed class CertificateTagGrain(
         {
             await SaveAsync();
             NotifyWatchers(@namespace);
+        }
+
+        LeaveWhenAlone();
+    }
+
+    /// <summary>
+    /// A certificate registers once, when issued (and again only when its fqdn changes or it is
+    /// deleted), so an activation kept for the idle collection would sit in memory for minutes,
+    /// 2-3 KB per certificate whose name no other certificate shares: all of them right after a
+    /// mass issuance. Everything this grain needs is in its state (registrations, and the
+    /// watchers it notifies), so it deactivates as soon as it is idle, and the next call reads
+    /// that state again (one storage read per registration). A name several certificates share
+    /// keeps its activation, which then serves them all: their registrations, often made at the
+    /// same time, do not each read the whole index again.
+    /// </summary>
+    private void LeaveWhenAlone()
+    {
+        if (state.State.Registrations.Count <= 1)
+        {
+            DeactivateOnIdle();
         }
     }
 

@@ -1,3 +1,6 @@
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using Notary.Grains.Abstractions;
 using Notary.Grains.Abstractions.Ports;
@@ -11,11 +14,15 @@ namespace Notary.Grains;
 /// </summary>
 internal sealed class Reporter(IStatusWriter statusWriter, IEventRecorder events, ILogger logger, ResourceKind kind)
 {
-    private object? _lastPublished;
+    // A fingerprint of the last status written, not the status itself: a resident certificate
+    // activation kept about 400 B for the object (its tags dictionary, a copy of its conditions)
+    // only to compare the next status with.
+    private UInt128? _lastPublished;
 
     public async Task PublishAsync(ResourceKey resource, CertificateStatus status)
     {
-        if (_lastPublished is CertificateStatus last && CertificateStatusEquals(last, status))
+        var fingerprint = StatusFingerprint.Of(status);
+        if (_lastPublished == fingerprint)
         {
             return;
         }
@@ -23,7 +30,7 @@ internal sealed class Reporter(IStatusWriter statusWriter, IEventRecorder events
         try
         {
             await statusWriter.WriteCertificateStatusAsync(resource, status, CancellationToken.None);
-            _lastPublished = status;
+            _lastPublished = fingerprint;
         }
         catch (Exception ex)
         {
@@ -33,7 +40,8 @@ internal sealed class Reporter(IStatusWriter statusWriter, IEventRecorder events
 
     public async Task PublishAsync(ResourceKey resource, StoreStatus status)
     {
-        if (StoreStatusEquals(_lastPublished as StoreStatus, status))
+        var fingerprint = StatusFingerprint.Of(status);
+        if (_lastPublished == fingerprint)
         {
             return;
         }
@@ -41,7 +49,7 @@ internal sealed class Reporter(IStatusWriter statusWriter, IEventRecorder events
         try
         {
             await statusWriter.WriteStoreStatusAsync(resource, kind, status, CancellationToken.None);
-            _lastPublished = status;
+            _lastPublished = fingerprint;
         }
         catch (Exception ex)
         {
@@ -64,16 +72,100 @@ internal sealed class Reporter(IStatusWriter statusWriter, IEventRecorder events
 
     /// <summary>Forget what was published, so the next publish writes even if unchanged.</summary>
     public void Reset() => _lastPublished = null;
+}
 
-    private static bool CertificateStatusEquals(CertificateStatus a, CertificateStatus b) =>
-        a.Arn == b.Arn && a.SerialNumber == b.SerialNumber && a.NotBefore == b.NotBefore && a.NotAfter == b.NotAfter
-        && a.RenewalTime == b.RenewalTime && a.Revision == b.Revision && a.ObservedGeneration == b.ObservedGeneration
-        && a.Conditions.SequenceEqual(b.Conditions) && a.Tags.OrderBy(t => t.Key, StringComparer.Ordinal).SequenceEqual(b.Tags.OrderBy(t => t.Key, StringComparer.Ordinal));
+/// <summary>
+/// SHA-256 (first 128 bits) over every field of a status, so that two statuses with equal
+/// fingerprints are equal for all practical purposes. Times compare as instants (their UTC
+/// ticks), as the records' equality does; dictionaries in key order, lists in order.
+/// </summary>
+internal static class StatusFingerprint
+{
+    public static UInt128 Of(CertificateStatus status)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        Add(hash, status.Arn, status.SerialNumber);
+        Add(hash, status.NotBefore, status.NotAfter, status.RenewalTime);
+        Add(hash, status.Revision, status.ObservedGeneration, status.Tags.Count);
+        foreach (var tag in status.Tags.OrderBy(t => t.Key, StringComparer.Ordinal))
+        {
+            Add(hash, tag.Key, tag.Value);
+        }
 
-    private static bool StoreStatusEquals(StoreStatus? a, StoreStatus b) =>
-        a is not null
-        && a.Arn == b.Arn && a.Location == b.Location && a.ObservedGeneration == b.ObservedGeneration
-        && a.Entries.SequenceEqual(b.Entries) && a.Conditions.SequenceEqual(b.Conditions)
-        && a.CertificateRevisions.Count == b.CertificateRevisions.Count
-        && a.CertificateRevisions.All(kv => b.CertificateRevisions.TryGetValue(kv.Key, out var v) && v == kv.Value);
+        Add(hash, status.Conditions);
+        Add(hash, status.ValidationRecords.Count);
+        foreach (var record in status.ValidationRecords)
+        {
+            Add(hash, record.Name, record.Type, record.Value);
+        }
+
+        return Finish(hash);
+    }
+
+    public static UInt128 Of(StoreStatus status)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        Add(hash, status.Arn, status.Location);
+        Add(hash, status.ObservedGeneration, status.Entries.Count);
+        Add(hash, [.. status.Entries]);
+        Add(hash, status.Conditions);
+        Add(hash, status.CertificateRevisions.Count);
+        foreach (var revision in status.CertificateRevisions.OrderBy(r => r.Key, StringComparer.Ordinal))
+        {
+            Add(hash, revision.Key);
+            Add(hash, revision.Value);
+        }
+
+        return Finish(hash);
+    }
+
+    private static void Add(IncrementalHash hash, IReadOnlyList<StatusCondition> conditions)
+    {
+        Add(hash, conditions.Count);
+        foreach (var condition in conditions)
+        {
+            Add(hash, condition.Type, condition.Status, condition.Reason, condition.Message);
+            Add(hash, condition.LastTransitionTime);
+            Add(hash, condition.ObservedGeneration);
+        }
+    }
+
+    // Length-prefixed, with null apart from empty, so that no two field sequences run together.
+    private static void Add(IncrementalHash hash, params ReadOnlySpan<string?> values)
+    {
+        foreach (var value in values)
+        {
+            Add(hash, value is null ? -1L : value.Length);
+            if (value is not null)
+            {
+                hash.AppendData(MemoryMarshal.AsBytes(value.AsSpan()));
+            }
+        }
+    }
+
+    // Instants (UTC ticks), as DateTimeOffset equality compares them.
+    private static void Add(IncrementalHash hash, params ReadOnlySpan<DateTimeOffset?> values)
+    {
+        foreach (var value in values)
+        {
+            Add(hash, value is { } time ? time.UtcTicks : long.MinValue);
+        }
+    }
+
+    private static void Add(IncrementalHash hash, params ReadOnlySpan<long> values)
+    {
+        Span<byte> bytes = stackalloc byte[sizeof(long)];
+        foreach (var value in values)
+        {
+            BinaryPrimitives.WriteInt64LittleEndian(bytes, value);
+            hash.AppendData(bytes);
+        }
+    }
+
+    private static UInt128 Finish(IncrementalHash hash)
+    {
+        Span<byte> digest = stackalloc byte[32];
+        hash.GetHashAndReset(digest);
+        return BinaryPrimitives.ReadUInt128LittleEndian(digest);
+    }
 }

@@ -137,6 +137,10 @@ internal sealed class CustomResourceSource<T>(IKubernetes client, string plural,
     /// </summary>
     internal static T Reduce(T resource)
     {
+        // Every object repeats the same apiVersion, kind and finalizer, each parsed into a copy of
+        // its own: the constants instead (about 160 B per cached object).
+        resource.ApiVersion = Shared(resource.ApiVersion);
+        resource.Kind = Shared(resource.Kind);
         var metadata = resource.Metadata;
         if (metadata is not null)
         {
@@ -144,6 +148,14 @@ internal sealed class CustomResourceSource<T>(IKubernetes client, string plural,
             if (metadata.Annotations is { } annotations && annotations.Remove(LastAppliedAnnotation) && annotations.Count == 0)
             {
                 metadata.Annotations = null;
+            }
+
+            if (metadata.Finalizers is { } finalizers)
+            {
+                for (var i = 0; i < finalizers.Count; i++)
+                {
+                    finalizers[i] = Shared(finalizers[i]);
+                }
             }
         }
 
@@ -164,6 +176,16 @@ internal sealed class CustomResourceSource<T>(IKubernetes client, string plural,
     }
 
     private const string LastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration";
+
+    private static string Shared(string text) => text switch
+    {
+        NotaryResources.ApiVersion => NotaryResources.ApiVersion,
+        NotaryResources.CleanupFinalizer => NotaryResources.CleanupFinalizer,
+        Certificate.KubeKind => Certificate.KubeKind,
+        Keystore.KubeKind => Keystore.KubeKind,
+        Truststore.KubeKind => Truststore.KubeKind,
+        _ => text,
+    };
 
     private static JsonElement ToElement(object value) =>
         value is JsonElement element ? element : JsonSerializer.SerializeToElement(value);

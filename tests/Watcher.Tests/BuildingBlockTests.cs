@@ -199,6 +199,24 @@ public sealed class ReadingTests
     }
 
     [Fact]
+    public void A_cached_object_shares_the_apiVersion_kind_and_finalizer_every_object_repeats()
+    {
+        using var document = System.Text.Json.JsonDocument.Parse("""
+            {"apiVersion":"notary.dev/v1alpha1","kind":"Certificate",
+             "metadata":{"name":"api","namespace":"shop","resourceVersion":"42","uid":"u1","generation":1,
+                         "finalizers":["example.com/other","notary.dev/cleanup"]},
+             "spec":{"type":"Private","fqdn":"a.b"}}
+            """);
+
+        var certificate = CustomResourceSource<Kubernetes.Models.Certificate>.Read(k8s.WatchEventType.Added, document.RootElement).Object!;
+
+        Assert.Same(Kubernetes.Models.NotaryResources.ApiVersion, certificate.ApiVersion);
+        Assert.Same(Kubernetes.Models.Certificate.KubeKind, certificate.Kind);
+        Assert.Equal(["example.com/other", "notary.dev/cleanup"], certificate.Metadata.Finalizers);
+        Assert.Same(Kubernetes.Models.NotaryResources.CleanupFinalizer, certificate.Metadata.Finalizers[1]);
+    }
+
+    [Fact]
     public void A_bookmark_carries_only_its_resourceVersion()
     {
         using var document = System.Text.Json.JsonDocument.Parse("""{"kind":"Certificate","apiVersion":"notary.dev/v1alpha1","metadata":{"resourceVersion":"77"}}""");

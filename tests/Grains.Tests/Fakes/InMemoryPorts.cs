@@ -106,11 +106,13 @@ public sealed class RecordingStatusWriter : IStatusWriter
 {
     private readonly ConcurrentDictionary<ResourceKey, CertificateStatus> _certificates = new();
     private readonly ConcurrentDictionary<(ResourceKind, ResourceKey), StoreStatus> _stores = new();
+    private readonly ConcurrentDictionary<ResourceKey, int> _certificateWrites = new();
     public Signal Changed { get; } = new();
 
     public Task WriteCertificateStatusAsync(ResourceKey resource, CertificateStatus status, CancellationToken cancellationToken)
     {
         _certificates[resource] = status;
+        _certificateWrites.AddOrUpdate(resource, 1, (_, writes) => writes + 1);
         Changed.Pulse();
         return Task.CompletedTask;
     }
@@ -123,6 +125,9 @@ public sealed class RecordingStatusWriter : IStatusWriter
     }
 
     public CertificateStatus? Certificate(ResourceKey key) => _certificates.GetValueOrDefault(key);
+
+    /// <summary>How many times the certificate's status was written.</summary>
+    public int CertificateWrites(ResourceKey key) => _certificateWrites.GetValueOrDefault(key);
 
     public StoreStatus? Store(ResourceKind kind, ResourceKey key) => _stores.GetValueOrDefault((kind, key));
 

@@ -13,11 +13,11 @@ public sealed record BenchArgs(string Scenario, int? Count, IReadOnlyDictionary<
     /// <summary>A scenario-specific option (--name value), or the default.</summary>
     public string Option(string name, string defaultValue) => Options.TryGetValue(name, out var value) ? value : defaultValue;
 
-    public int IntOption(string name, int defaultValue) =>
+    public int IntOption(string name, int defaultValue, int minimum = 1) =>
         Options.TryGetValue(name, out var value)
-            ? int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed) && parsed > 0
+            ? int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed) && parsed >= minimum
                 ? parsed
-                : throw new ArgumentException($"--{name} must be a positive whole number, not '{value}'")
+                : throw new ArgumentException($"--{name} must be a whole number of at least {minimum}, not '{value}'")
             : defaultValue;
 
     public static BenchArgs Parse(IReadOnlyList<string> args)

@@ -58,7 +58,7 @@ public sealed class ApplyLatencyScenario : IScenario
         };
         var timeout = TimeSpan.FromSeconds(args.IntOption("timeout-seconds", 120));
         var warmUp = args.IntOption("warm-up", DefaultWarmUp);
-        var warmUpRounds = args.IntOption("warm-up-rounds", DefaultWarmUpRounds);
+        var warmUpRounds = args.IntOption("warm-up-rounds", DefaultWarmUpRounds, minimum: 0);
         var root = Path.Combine(Path.GetTempPath(), "notary-bench-apply-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(root);
         var probe = new PathProbe();

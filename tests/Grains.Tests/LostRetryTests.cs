@@ -109,6 +109,120 @@ public sealed class LostRetryTests(LifecycleClusterFixture fx) : IDisposable
         await NoRemindersAsync(certificate, CertificateGrain.ContinueReminder);
     }
 
+    [Fact]
+    public async Task A_store_whose_metadata_could_not_be_read_once_is_Ready_again_without_being_written_again()
+    {
+        var (key, spec, origin) = await ReadyKeystoreAsync();
+        var keystore = fx.Grains.GetGrain<IKeystoreGrain>(key.ToString());
+        Assert.Single(fx.Store.AttemptsOf(key));
+        var written = fx.Store.Get(ResourceKind.Keystore, key)!;
+
+        // A resync whose read of the (unchanged) metadata Secret fails.
+        fx.Metadata.FailNext(key.Namespace, "notary-metadata", new HttpRequestException("the API server did not answer (test)"));
+        var failed = await keystore.ApplyAsync(spec, origin);
+        Assert.Equal(Reasons.MetadataUnavailable, failed.Condition(Conditions.Ready)!.Reason);
+
+        // The retry finds the metadata and certificates as stored: Ready, and the Secret as it was
+        // (a rewrite would re-encode it with new random salts, changing it for nothing).
+        fx.Time.Advance(StoreGrain<KeystoreSpec>.FirstRetryDelay);
+        var ready = await fx.Status.WaitReadyAsync(ResourceKind.Keystore, key);
+        Assert.Equal(Reasons.Stored, ready.Condition(Conditions.Ready)!.Reason);
+        Assert.Single(fx.Store.AttemptsOf(key));
+        Assert.Same(written, fx.Store.Get(ResourceKind.Keystore, key));
+        await NoRemindersAsync(keystore);
+    }
+
+    [Fact]
+    public async Task Deleting_a_store_with_no_retry_outstanding_does_not_read_the_reminder_table()
+    {
+        var (key, _, _) = await ReadyKeystoreAsync();
+        var keystore = fx.Grains.GetGrain<IKeystoreGrain>(key.ToString());
+        var grainId = ((GrainReference)keystore).GrainId;
+        Assert.Empty(await RemindersAsync(keystore));
+        var reads = fx.Reminders.ReadsOf(grainId);
+
+        await keystore.DeleteAsync();
+
+        Assert.Null(await keystore.GetStatusAsync());
+        Assert.Null(fx.Store.Get(ResourceKind.Keystore, key));
+        Assert.Equal(reads, fx.Reminders.ReadsOf(grainId));
+    }
+
+    [Fact]
+    public async Task Deleting_a_store_with_a_retry_outstanding_unregisters_its_reminder()
+    {
+        var (key, _, _) = await ReadyKeystoreAsync();
+        var keystore = fx.Grains.GetGrain<IKeystoreGrain>(key.ToString());
+        fx.Faults.FailNext("ICertificateGrain.GetSnapshotAsync");
+        await keystore.RebuildAsync();
+        await fx.Status.WaitReasonAsync(ResourceKind.Keystore, key, Reasons.ReconcileFailed);
+        Assert.Contains(StoreGrain<KeystoreSpec>.RetryReminder, await RemindersAsync(keystore));
+
+        await keystore.DeleteAsync();
+
+        Assert.DoesNotContain(StoreGrain<KeystoreSpec>.RetryReminder, await RemindersAsync(keystore));
+    }
+
+    [Fact]
+    public async Task An_issuance_in_progress_whose_spec_became_invalid_does_not_keep_its_continuation_reminder()
+    {
+        var key = NewKey();
+        var certificate = fx.Grains.GetGrain<ICertificateGrain>(key.ToString());
+        var spec = Cert($"{key.Name}.{key.Namespace}.svc", "2160h") with { Issuer = "stepping" };
+        var origin = V(1);
+        fx.Stepping.Validated = false;
+        // ACM polls validation minutes apart: the continuation timer is still pending when the
+        // reminder ticks.
+        fx.Stepping.RetryAfter = TimeSpan.FromMinutes(5);
+        try
+        {
+            var pending = await certificate.ApplyAsync(spec, origin);
+            Assert.Equal(Reasons.PendingValidation, pending.Condition(Conditions.Ready)!.Reason);
+            Assert.Contains(CertificateGrain.ContinueReminder, await RemindersAsync(certificate));
+
+            var invalid = await certificate.ApplyAsync(spec with { KeySize = 123 }, origin with { Generation = 2 });
+            Assert.Equal(Reasons.InvalidSpec, invalid.Condition(Conditions.Ready)!.Reason);
+
+            // Nothing can continue until a new apply fixes the spec: the reminder goes at its tick.
+            fx.Time.Advance(CertificateGrain.ContinueReminderPeriod + TimeSpan.FromSeconds(1));
+            await NoRemindersAsync(certificate, CertificateGrain.ContinueReminder);
+        }
+        finally
+        {
+            fx.Stepping.Validated = true;
+            fx.Stepping.RetryAfter = TimeSpan.Zero;
+        }
+    }
+
+    [Fact]
+    public async Task A_continuation_whose_issuer_went_away_unregisters_its_reminder_when_its_timer_fires()
+    {
+        var key = NewKey();
+        var certificate = fx.Grains.GetGrain<ICertificateGrain>(key.ToString());
+        var spec = Cert($"{key.Name}.{key.Namespace}.svc", "2160h") with { Issuer = "stepping" };
+        var origin = V(1);
+        fx.Stepping.Validated = false;
+        fx.Stepping.RetryAfter = TimeSpan.FromSeconds(5);
+        try
+        {
+            var pending = await certificate.ApplyAsync(spec, origin);
+            Assert.Equal(Reasons.PendingValidation, pending.Condition(Conditions.Ready)!.Reason);
+            Assert.Contains(CertificateGrain.ContinueReminder, await RemindersAsync(certificate));
+
+            var unknown = await certificate.ApplyAsync(spec with { Issuer = "gone" }, origin with { Generation = 2 });
+            Assert.Equal(Reasons.UnknownIssuer, unknown.Condition(Conditions.Ready)!.Reason);
+
+            // The timer comes first (5 s, the reminder a minute): it unregisters the reminder itself.
+            fx.Time.Advance(fx.Stepping.RetryAfter);
+            await NoRemindersAsync(certificate, CertificateGrain.ContinueReminder);
+        }
+        finally
+        {
+            fx.Stepping.Validated = true;
+            fx.Stepping.RetryAfter = TimeSpan.Zero;
+        }
+    }
+
     private async Task<(ResourceKey Key, KeystoreSpec Spec, ResourceVersionInfo Origin)> ReadyKeystoreAsync()
     {
         var key = NewKey();

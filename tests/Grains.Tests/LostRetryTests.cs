@@ -16,7 +16,12 @@ namespace Notary.Grains.Tests;
 [Collection(LifecycleCollection.Name)]
 public sealed class LostRetryTests(LifecycleClusterFixture fx) : IDisposable
 {
-    public void Dispose() => fx.Faults.Clear();
+    public void Dispose()
+    {
+        fx.Faults.Clear();
+        fx.Stepping.Validated = true;
+        fx.Stepping.RetryAfter = TimeSpan.Zero;
+    }
 
     [Fact]
     public async Task A_rebuild_after_a_notification_that_failed_and_lost_its_activation_is_retried_by_its_reminder()
@@ -166,61 +171,45 @@ public sealed class LostRetryTests(LifecycleClusterFixture fx) : IDisposable
     [Fact]
     public async Task An_issuance_in_progress_whose_spec_became_invalid_does_not_keep_its_continuation_reminder()
     {
-        var key = NewKey();
-        var certificate = fx.Grains.GetGrain<ICertificateGrain>(key.ToString());
-        var spec = Cert($"{key.Name}.{key.Namespace}.svc", "2160h") with { Issuer = "stepping" };
-        var origin = V(1);
-        fx.Stepping.Validated = false;
         // ACM polls validation minutes apart: the continuation timer is still pending when the
         // reminder ticks.
-        fx.Stepping.RetryAfter = TimeSpan.FromMinutes(5);
-        try
-        {
-            var pending = await certificate.ApplyAsync(spec, origin);
-            Assert.Equal(Reasons.PendingValidation, pending.Condition(Conditions.Ready)!.Reason);
-            Assert.Contains(CertificateGrain.ContinueReminder, await RemindersAsync(certificate));
+        var certificate = await PendingThenChangedAsync(TimeSpan.FromMinutes(5), spec => spec with { KeySize = 123 }, Reasons.InvalidSpec);
 
-            var invalid = await certificate.ApplyAsync(spec with { KeySize = 123 }, origin with { Generation = 2 });
-            Assert.Equal(Reasons.InvalidSpec, invalid.Condition(Conditions.Ready)!.Reason);
-
-            // Nothing can continue until a new apply fixes the spec: the reminder goes at its tick.
-            fx.Time.Advance(CertificateGrain.ContinueReminderPeriod + TimeSpan.FromSeconds(1));
-            await NoRemindersAsync(certificate, CertificateGrain.ContinueReminder);
-        }
-        finally
-        {
-            fx.Stepping.Validated = true;
-            fx.Stepping.RetryAfter = TimeSpan.Zero;
-        }
+        // Nothing can continue until a new apply fixes the spec: the reminder goes at its tick.
+        fx.Time.Advance(CertificateGrain.ContinueReminderPeriod + TimeSpan.FromSeconds(1));
+        await NoRemindersAsync(certificate, CertificateGrain.ContinueReminder);
     }
 
     [Fact]
     public async Task A_continuation_whose_issuer_went_away_unregisters_its_reminder_when_its_timer_fires()
+    {
+        var certificate = await PendingThenChangedAsync(TimeSpan.FromSeconds(5), spec => spec with { Issuer = "gone" }, Reasons.UnknownIssuer);
+
+        // The timer comes first (5 s, the reminder a minute): it unregisters the reminder itself.
+        fx.Time.Advance(fx.Stepping.RetryAfter);
+        await NoRemindersAsync(certificate, CertificateGrain.ContinueReminder);
+    }
+
+    /// <summary>
+    /// A certificate pending validation at the stepping issuer (its next step due in
+    /// <paramref name="retryAfter"/>, its continuation reminder registered), then applied with a
+    /// spec that cannot be issued. <see cref="Dispose"/> validates again.
+    /// </summary>
+    private async Task<ICertificateGrain> PendingThenChangedAsync(TimeSpan retryAfter, Func<CertificateSpec, CertificateSpec> change, string reason)
     {
         var key = NewKey();
         var certificate = fx.Grains.GetGrain<ICertificateGrain>(key.ToString());
         var spec = Cert($"{key.Name}.{key.Namespace}.svc", "2160h") with { Issuer = "stepping" };
         var origin = V(1);
         fx.Stepping.Validated = false;
-        fx.Stepping.RetryAfter = TimeSpan.FromSeconds(5);
-        try
-        {
-            var pending = await certificate.ApplyAsync(spec, origin);
-            Assert.Equal(Reasons.PendingValidation, pending.Condition(Conditions.Ready)!.Reason);
-            Assert.Contains(CertificateGrain.ContinueReminder, await RemindersAsync(certificate));
+        fx.Stepping.RetryAfter = retryAfter;
+        var pending = await certificate.ApplyAsync(spec, origin);
+        Assert.Equal(Reasons.PendingValidation, pending.Condition(Conditions.Ready)!.Reason);
+        Assert.Contains(CertificateGrain.ContinueReminder, await RemindersAsync(certificate));
 
-            var unknown = await certificate.ApplyAsync(spec with { Issuer = "gone" }, origin with { Generation = 2 });
-            Assert.Equal(Reasons.UnknownIssuer, unknown.Condition(Conditions.Ready)!.Reason);
-
-            // The timer comes first (5 s, the reminder a minute): it unregisters the reminder itself.
-            fx.Time.Advance(fx.Stepping.RetryAfter);
-            await NoRemindersAsync(certificate, CertificateGrain.ContinueReminder);
-        }
-        finally
-        {
-            fx.Stepping.Validated = true;
-            fx.Stepping.RetryAfter = TimeSpan.Zero;
-        }
+        var changed = await certificate.ApplyAsync(change(spec), origin with { Generation = 2 });
+        Assert.Equal(reason, changed.Condition(Conditions.Ready)!.Reason);
+        return certificate;
     }
 
     private async Task<(ResourceKey Key, KeystoreSpec Spec, ResourceVersionInfo Origin)> ReadyKeystoreAsync()

@@ -498,8 +498,9 @@ public sealed class CertificateGrain(
         await PublishAsync();
     }
 
-    /// <summary>Continues an issuance in progress, or retries a failed one (grain timer).</summary>
-    private async Task ContinueAsync()
+    /// <summary>Continues an issuance in progress, or retries a failed one (grain timer, or the continuation reminder).</summary>
+    /// <param name="registered">Whether the continuation reminder is registered, when known better than the state (a tick proves it is).</param>
+    private async Task ContinueAsync(bool? registered = null)
     {
         _continue = null;
         if (S.Spec is null)
@@ -510,6 +511,10 @@ public sealed class CertificateGrain(
         var (valid, problem) = CertificatePolicy.Validate(S.Spec);
         if (problem is not null || CheckIssuer(S.Spec) is not null)
         {
+            // The spec became invalid (or its issuer went) while an issuance was in progress: the
+            // apply reported it, and nothing continues until a new apply fixes it, which starts
+            // again. A reminder kept here would tick for nothing every minute, forever.
+            await ForgetContinuationAsync(registered);
             return;
         }
 
@@ -557,8 +562,12 @@ public sealed class CertificateGrain(
         await SaveAsync();
     }
 
-    /// <summary>Something is left to continue: an issuance in progress, or an apply a transient failure left unfinished.</summary>
-    private bool HasWorkToContinue() => S.Spec is not null && (S.Pending is not null || S.Reconciled != S.Origin);
+    /// <summary>
+    /// Something is left to continue: an issuance in progress, or an apply a transient failure left
+    /// unfinished, for a spec that can be issued. An issuance in progress whose spec became invalid
+    /// (or whose issuer went) waits for the apply that fixes it, which starts again.
+    /// </summary>
+    private bool HasWorkToContinue() => S.Spec is not null && (S.Pending is not null || S.Reconciled != S.Origin) && HasValidSpec(out _);
 
     /// <summary>Unregisters the continuation reminder; a failure leaves it to find nothing to do and try again.</summary>
     /// <param name="registered">Whether it is registered, when known better than the state (a tick proves it is).</param>
@@ -603,7 +612,7 @@ public sealed class CertificateGrain(
 
         if (_continue is null)
         {
-            await ContinueAsync();
+            await ContinueAsync(registered: true);
         }
     }
 

@@ -56,15 +56,15 @@ internal static partial class Log
     [LoggerMessage(16, LogLevel.Warning, "{Kind} {Resource}: restarting the workloads that opted in to reloads failed ({ErrorType}): {Message}")]
     public static partial void ReloadFailed(ILogger logger, string kind, string resource, string errorType, string message);
 
-    [LoggerMessage(20, LogLevel.Warning, "Certificate {Resource}: registering its lifecycle reminder failed ({ErrorType}): {Message}; the next apply or resync registers it")]
+    [LoggerMessage(17, LogLevel.Warning, "Certificate {Resource}: registering its lifecycle reminder failed ({ErrorType}): {Message}; the next apply or resync registers it")]
     public static partial void ReminderFailed(ILogger logger, string resource, string errorType, string message);
 
-    [LoggerMessage(19, LogLevel.Warning, "Certificate {Resource}: registering or unregistering its continuation reminder failed ({ErrorType}): {Message}")]
+    [LoggerMessage(18, LogLevel.Warning, "Certificate {Resource}: registering or unregistering its continuation reminder failed ({ErrorType}): {Message}")]
     public static partial void ContinueReminderFailed(ILogger logger, string resource, string errorType, string message);
 
-    [LoggerMessage(18, LogLevel.Error, "{Kind} {Resource}: rebuilding failed before writing ({ErrorType}): {Message}")]
+    [LoggerMessage(19, LogLevel.Error, "{Kind} {Resource}: rebuilding failed before writing ({ErrorType}): {Message}")]
     public static partial void ReconcileFailed(ILogger logger, string kind, string resource, string errorType, string message);
 
-    [LoggerMessage(17, LogLevel.Warning, "{Kind} {Resource}: registering or unregistering its retry reminder failed ({ErrorType}): {Message}")]
+    [LoggerMessage(20, LogLevel.Warning, "{Kind} {Resource}: registering or unregistering its retry reminder failed ({ErrorType}): {Message}")]
     public static partial void RetryReminderFailed(ILogger logger, string kind, string resource, string errorType, string message);
 }

@@ -187,7 +187,13 @@ public abstract class StoreGrain<TSpec>(
 
         _retry?.Dispose();
         _retry = null;
-        await ForgetRetryAsync();
+        if (S.RetryRegistered)
+        {
+            // Not a reminder-table read per delete. A reminder whose registration was not
+            // recorded finds the state cleared at its next tick and unregisters itself then.
+            await ForgetRetryAsync();
+        }
+
         var uid = S.Origin?.Uid;
         using (var step = Step())
         {
@@ -593,10 +599,13 @@ public abstract class StoreGrain<TSpec>(
 
     /// <summary>
     /// Stored, and either Ready or not Ready only because a reconcile failed before writing
-    /// (ReconcileFailed): the stored store is the last one built, unlike after a failed write.
+    /// (ReconcileFailed, or MetadataUnavailable: reading the metadata Secret failed): the stored
+    /// store is the last one built, unlike after a failed write. Metadata that really changed
+    /// meanwhile still forces a rebuild, through its fingerprint.
     /// </summary>
     private bool StoredAndCurrentSoFar() =>
-        !S.MustWrite && S.Stored is not null && (IsReady() || S.Conditions.Any(c => c.Type == Conditions.Ready && c.Reason == Reasons.ReconcileFailed));
+        !S.MustWrite && S.Stored is not null
+        && (IsReady() || S.Conditions.Any(c => c.Type == Conditions.Ready && c.Reason is Reasons.ReconcileFailed or Reasons.MetadataUnavailable));
 
     private static bool SameRevisions(Dictionary<string, long> a, IReadOnlyDictionary<string, long> b) =>
         a.Count == b.Count && a.All(kv => b.TryGetValue(kv.Key, out var v) && v == kv.Value);

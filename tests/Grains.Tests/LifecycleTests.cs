@@ -30,6 +30,9 @@ public sealed class LifecycleClusterFixture : IAsyncLifetime
     public CountingGrainStorage Storage { get; } = new();
     public FaultInjector Faults { get; } = new();
     public CountingIssuer Issuer { get; private set; } = null!;
+    /// <summary>An issuer that works in steps like ACM, named "stepping" (spec.issuer).</summary>
+    public SteppingIssuer Stepping { get; private set; } = null!;
+    public CountingReminderTable Reminders { get; } = new();
     public InProcessTestCluster Cluster { get; private set; } = null!;
 
     public IGrainFactory Grains => Cluster.Client;
@@ -37,12 +40,14 @@ public sealed class LifecycleClusterFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Issuer = new CountingIssuer(new BuiltInIssuer(Authority, Time));
+        Stepping = new SteppingIssuer(new BuiltInIssuer(Authority, Time));
         Store.Clock = Time;
         var builder = new InProcessTestClusterBuilder(1);
-        builder.ConfigureSilo((_, silo) => silo
+        builder.ConfigureSilo((_, silo) => Reminders.Decorate(silo
             .AddMemoryGrainStorage(GrainStorage.Name, o => o.UseNotarySerializer())
             .UseInMemoryReminderService()
-            .AddIncomingGrainCallFilter(Faults));
+            .AddIncomingGrainCallFilter(Faults)
+            .Services));
         builder.ConfigureSiloHost((_, host) =>
         {
             host.Services.AddSingleton<TimeProvider>(Time);
@@ -54,7 +59,7 @@ public sealed class LifecycleClusterFixture : IAsyncLifetime
             host.Services.AddSingleton<INotaryMetrics>(Metrics);
             host.Services.AddSingleton<IWorkloadRestarter>(Workloads);
             host.Services.AddSingleton<StoreWriteGate>();
-            host.Services.AddSingleton<IIssuerResolver>(new IssuerResolver([Issuer], BuiltInIssuer.DefaultName));
+            host.Services.AddSingleton<IIssuerResolver>(new IssuerResolver([Issuer, Stepping], BuiltInIssuer.DefaultName));
             // The same memory storage, counted: registered after AddMemoryGrainStorage, so it wins.
             host.Services.AddKeyedSingleton<IGrainStorage>(GrainStorage.Name, (sp, name) =>
             {

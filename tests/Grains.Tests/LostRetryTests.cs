@@ -16,7 +16,12 @@ namespace Notary.Grains.Tests;
 [Collection(LifecycleCollection.Name)]
 public sealed class LostRetryTests(LifecycleClusterFixture fx) : IDisposable
 {
-    public void Dispose() => fx.Faults.Clear();
+    public void Dispose()
+    {
+        fx.Faults.Clear();
+        fx.Stepping.Validated = true;
+        fx.Stepping.RetryAfter = TimeSpan.Zero;
+    }
 
     [Fact]
     public async Task A_rebuild_after_a_notification_that_failed_and_lost_its_activation_is_retried_by_its_reminder()
@@ -107,6 +112,104 @@ public sealed class LostRetryTests(LifecycleClusterFixture fx) : IDisposable
         var issued = await fx.Status.WaitCertificateAsync(key, s => s.IsReady, "issued with no new apply");
         Assert.Equal(1, issued.Revision);
         await NoRemindersAsync(certificate, CertificateGrain.ContinueReminder);
+    }
+
+    [Fact]
+    public async Task A_store_whose_metadata_could_not_be_read_once_is_Ready_again_without_being_written_again()
+    {
+        var (key, spec, origin) = await ReadyKeystoreAsync();
+        var keystore = fx.Grains.GetGrain<IKeystoreGrain>(key.ToString());
+        Assert.Single(fx.Store.AttemptsOf(key));
+        var written = fx.Store.Get(ResourceKind.Keystore, key)!;
+
+        // A resync whose read of the (unchanged) metadata Secret fails.
+        fx.Metadata.FailNext(key.Namespace, "notary-metadata", new HttpRequestException("the API server did not answer (test)"));
+        var failed = await keystore.ApplyAsync(spec, origin);
+        Assert.Equal(Reasons.MetadataUnavailable, failed.Condition(Conditions.Ready)!.Reason);
+
+        // The retry finds the metadata and certificates as stored: Ready, and the Secret as it was
+        // (a rewrite would re-encode it with new random salts, changing it for nothing).
+        fx.Time.Advance(StoreGrain<KeystoreSpec>.FirstRetryDelay);
+        var ready = await fx.Status.WaitReadyAsync(ResourceKind.Keystore, key);
+        Assert.Equal(Reasons.Stored, ready.Condition(Conditions.Ready)!.Reason);
+        Assert.Single(fx.Store.AttemptsOf(key));
+        Assert.Same(written, fx.Store.Get(ResourceKind.Keystore, key));
+        await NoRemindersAsync(keystore);
+    }
+
+    [Fact]
+    public async Task Deleting_a_store_with_no_retry_outstanding_does_not_read_the_reminder_table()
+    {
+        var (key, _, _) = await ReadyKeystoreAsync();
+        var keystore = fx.Grains.GetGrain<IKeystoreGrain>(key.ToString());
+        var grainId = ((GrainReference)keystore).GrainId;
+        Assert.Empty(await RemindersAsync(keystore));
+        var reads = fx.Reminders.ReadsOf(grainId);
+
+        await keystore.DeleteAsync();
+
+        Assert.Null(await keystore.GetStatusAsync());
+        Assert.Null(fx.Store.Get(ResourceKind.Keystore, key));
+        Assert.Equal(reads, fx.Reminders.ReadsOf(grainId));
+    }
+
+    [Fact]
+    public async Task Deleting_a_store_with_a_retry_outstanding_unregisters_its_reminder()
+    {
+        var (key, _, _) = await ReadyKeystoreAsync();
+        var keystore = fx.Grains.GetGrain<IKeystoreGrain>(key.ToString());
+        fx.Faults.FailNext("ICertificateGrain.GetSnapshotAsync");
+        await keystore.RebuildAsync();
+        await fx.Status.WaitReasonAsync(ResourceKind.Keystore, key, Reasons.ReconcileFailed);
+        Assert.Contains(StoreGrain<KeystoreSpec>.RetryReminder, await RemindersAsync(keystore));
+
+        await keystore.DeleteAsync();
+
+        Assert.DoesNotContain(StoreGrain<KeystoreSpec>.RetryReminder, await RemindersAsync(keystore));
+    }
+
+    [Fact]
+    public async Task An_issuance_in_progress_whose_spec_became_invalid_does_not_keep_its_continuation_reminder()
+    {
+        // ACM polls validation minutes apart: the continuation timer is still pending when the
+        // reminder ticks.
+        var certificate = await PendingThenChangedAsync(TimeSpan.FromMinutes(5), spec => spec with { KeySize = 123 }, Reasons.InvalidSpec);
+
+        // Nothing can continue until a new apply fixes the spec: the reminder goes at its tick.
+        fx.Time.Advance(CertificateGrain.ContinueReminderPeriod + TimeSpan.FromSeconds(1));
+        await NoRemindersAsync(certificate, CertificateGrain.ContinueReminder);
+    }
+
+    [Fact]
+    public async Task A_continuation_whose_issuer_went_away_unregisters_its_reminder_when_its_timer_fires()
+    {
+        var certificate = await PendingThenChangedAsync(TimeSpan.FromSeconds(5), spec => spec with { Issuer = "gone" }, Reasons.UnknownIssuer);
+
+        // The timer comes first (5 s, the reminder a minute): it unregisters the reminder itself.
+        fx.Time.Advance(fx.Stepping.RetryAfter);
+        await NoRemindersAsync(certificate, CertificateGrain.ContinueReminder);
+    }
+
+    /// <summary>
+    /// A certificate pending validation at the stepping issuer (its next step due in
+    /// <paramref name="retryAfter"/>, its continuation reminder registered), then applied with a
+    /// spec that cannot be issued. <see cref="Dispose"/> validates again.
+    /// </summary>
+    private async Task<ICertificateGrain> PendingThenChangedAsync(TimeSpan retryAfter, Func<CertificateSpec, CertificateSpec> change, string reason)
+    {
+        var key = NewKey();
+        var certificate = fx.Grains.GetGrain<ICertificateGrain>(key.ToString());
+        var spec = Cert($"{key.Name}.{key.Namespace}.svc", "2160h") with { Issuer = "stepping" };
+        var origin = V(1);
+        fx.Stepping.Validated = false;
+        fx.Stepping.RetryAfter = retryAfter;
+        var pending = await certificate.ApplyAsync(spec, origin);
+        Assert.Equal(Reasons.PendingValidation, pending.Condition(Conditions.Ready)!.Reason);
+        Assert.Contains(CertificateGrain.ContinueReminder, await RemindersAsync(certificate));
+
+        var changed = await certificate.ApplyAsync(change(spec), origin with { Generation = 2 });
+        Assert.Equal(reason, changed.Condition(Conditions.Ready)!.Reason);
+        return certificate;
     }
 
     private async Task<(ResourceKey Key, KeystoreSpec Spec, ResourceVersionInfo Origin)> ReadyKeystoreAsync()

@@ -4,33 +4,18 @@ using System.Diagnostics.Tracing;
 namespace Notary.Bench.ApplyLatency;
 
 /// <summary>Diagnostic (--alloc-log yes): sampled allocations (the runtime's AllocationTick, one per ~100 KB) by type while measured.</summary>
-internal sealed class AllocLog : EventListener
+internal sealed class AllocLog : RuntimeEventLog
 {
     private readonly ConcurrentDictionary<string, long> _bytes = new();
-    private volatile bool _recording;
 
-    public void Start() => _recording = true;
+    protected override EventKeywords Keywords => (EventKeywords)0x1; // GC, whose Verbose level has AllocationTick
 
-    public void Stop() => _recording = false;
+    protected override string EventPrefix => "GCAllocationTick";
 
-    protected override void OnEventSourceCreated(EventSource eventSource)
+    protected override void Record(Func<string, object?> field)
     {
-        if (eventSource.Name == "Microsoft-Windows-DotNETRuntime")
-        {
-            EnableEvents(eventSource, EventLevel.Verbose, (EventKeywords)0x1);
-        }
-    }
-
-    protected override void OnEventWritten(EventWrittenEventArgs eventData)
-    {
-        if (!_recording || eventData.EventName is null || !eventData.EventName.StartsWith("GCAllocationTick", StringComparison.Ordinal) || eventData.Payload is null)
-        {
-            return;
-        }
-
-        var names = eventData.PayloadNames!;
-        var type = eventData.Payload[names.IndexOf("TypeName")]?.ToString() ?? "?";
-        var amount = Convert.ToInt64(eventData.Payload[names.IndexOf("AllocationAmount")], System.Globalization.CultureInfo.InvariantCulture);
+        var type = field("TypeName")?.ToString() ?? "?";
+        var amount = Convert.ToInt64(field("AllocationAmount"), System.Globalization.CultureInfo.InvariantCulture);
         _bytes.AddOrUpdate(type, amount, (_, b) => b + amount);
     }
 

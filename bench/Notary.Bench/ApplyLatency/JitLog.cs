@@ -7,35 +7,20 @@ namespace Notary.Bench.ApplyLatency;
 /// Diagnostic (--jit-log yes): which methods the JIT compiles while the N are measured, by
 /// namespace and optimization tier, from the runtime's own MethodLoadVerbose events.
 /// </summary>
-internal sealed class JitLog : EventListener
+internal sealed class JitLog : RuntimeEventLog
 {
-    private const EventKeywords JitKeyword = (EventKeywords)0x10;
     private readonly ConcurrentQueue<(string Namespace, string Name, int Tier)> _loaded = new();
-    private volatile bool _recording;
 
-    public void Start() => _recording = true;
+    protected override EventKeywords Keywords => (EventKeywords)0x10; // JIT
 
-    public void Stop() => _recording = false;
+    protected override string EventPrefix => "MethodLoadVerbose";
 
-    protected override void OnEventSourceCreated(EventSource eventSource)
+    protected override void Record(Func<string, object?> field)
     {
-        if (eventSource.Name == "Microsoft-Windows-DotNETRuntime")
-        {
-            EnableEvents(eventSource, EventLevel.Verbose, JitKeyword);
-        }
-    }
-
-    protected override void OnEventWritten(EventWrittenEventArgs eventData)
-    {
-        if (!_recording || eventData.EventName is null || !eventData.EventName.StartsWith("MethodLoadVerbose", StringComparison.Ordinal) || eventData.Payload is null)
-        {
-            return;
-        }
-
-        var names = eventData.PayloadNames!;
-        string Get(string name) => eventData.Payload[names.IndexOf(name)]?.ToString() ?? "";
-        var flags = Convert.ToInt32(eventData.Payload[names.IndexOf("MethodFlags")], System.Globalization.CultureInfo.InvariantCulture);
-        _loaded.Enqueue(((flags & 1) != 0 ? "(dynamic) " + Get("MethodNamespace") : Get("MethodNamespace"), Get("MethodName") + Get("MethodSignature")[..Math.Min(60, Get("MethodSignature").Length)], (flags >> 7) & 0x7));
+        string Get(string name) => field(name)?.ToString() ?? "";
+        var flags = Convert.ToInt32(field("MethodFlags"), System.Globalization.CultureInfo.InvariantCulture);
+        var signature = Get("MethodSignature");
+        _loaded.Enqueue(((flags & 1) != 0 ? "(dynamic) " + Get("MethodNamespace") : Get("MethodNamespace"), Get("MethodName") + signature[..Math.Min(60, signature.Length)], (flags >> 7) & 0x7));
     }
 
     public void Report(TextWriter output)

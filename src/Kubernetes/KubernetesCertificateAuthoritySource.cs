@@ -79,7 +79,7 @@ public sealed class KubernetesCertificateAuthoritySource(
 
         await KubernetesNamespaces.EnsureAsync(client, options.Value.Namespace, logger, cancellationToken).ConfigureAwait(false);
         var created = CertificateAuthority.CreateRoot(CommonName, Lifetime, time.GetUtcNow(),
-            options.Value.CaKey() ?? throw new InvalidOperationException($"{NotaryKubernetesOptions.SectionName}:CaKeyAlgorithm \"{options.Value.CaKeyAlgorithm}\" is not a key algorithm: use ECDSA or RSA."));
+            options.Value.CaKey() ?? throw new InvalidOperationException(options.Value.CaKeyProblem()));
         try
         {
             var secret = new V1Secret

@@ -55,6 +55,14 @@ public sealed class NotaryKubernetesOptions
         "RSA" => new KeySpec(KeyAlgorithm.Rsa, CaKeySize),
         _ => null,
     };
+
+    /// <summary>Why <see cref="CaKeyAlgorithm"/> and <see cref="CaKeySize"/> name no supported key, saying how to fix it; null when they do.</summary>
+    public string? CaKeyProblem() => CaKey() switch
+    {
+        null => $"{SectionName}:CaKeyAlgorithm \"{CaKeyAlgorithm}\" is not a key algorithm: use ECDSA or RSA (default ECDSA).",
+        { } key when key.Validate() is { } problem => $"{SectionName}:CaKeySize: {problem} (default ECDSA 256).",
+        _ => null,
+    };
 }
 
 /// <summary>Refuses values the adapters cannot work with, saying how to fix them.</summary>
@@ -78,13 +86,9 @@ public sealed class NotaryKubernetesOptionsValidator : IValidateOptions<NotaryKu
             failures.Add($"{NotaryKubernetesOptions.SectionName}:EventCorrelationWindow {options.EventCorrelationWindow} must be positive and at most one day, e.g. \"00:10:00\".");
         }
 
-        if (options.CaKey() is not { } caKey)
+        if (options.CaKeyProblem() is { } caKeyProblem)
         {
-            failures.Add($"{NotaryKubernetesOptions.SectionName}:CaKeyAlgorithm \"{options.CaKeyAlgorithm}\" is not a key algorithm: use ECDSA or RSA (default ECDSA).");
-        }
-        else if (caKey.Validate() is { } keyProblem)
-        {
-            failures.Add($"{NotaryKubernetesOptions.SectionName}:CaKeySize: {keyProblem} (default ECDSA 256).");
+            failures.Add(caKeyProblem);
         }
 
         if (string.IsNullOrWhiteSpace(options.Component) || options.Component.Length > 128)

@@ -29,16 +29,7 @@ public class DevFixture : IAsyncLifetime
         try
         {
             var configuration = await StartDependenciesAsync();
-            Dev = await DevEnvironment.StartAsync(new DevModeOptions
-            {
-                KubeconfigPath = Path.Combine(_root, "kubeconfig"),
-                ApiPort = FreePort(),
-                SiloPort = FreePort(),
-                GatewayPort = FreePort(),
-                Configuration = configuration,
-                ConfigureServices = ConfigureServices,
-                NotaryConnection = NotaryConnection,
-            });
+            Dev = await StartOnFreePortsAsync(configuration);
         }
         catch
         {
@@ -46,6 +37,47 @@ public class DevFixture : IAsyncLifetime
             await StopDependenciesAsync();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Free ports are found before they are bound, so another process can take one in between (a
+    /// CI run failed on "address already in use"): a start that lost that race, and cleaned up
+    /// after itself (DevEnvironment.StartAsync does), is tried again on other free ports.
+    /// </summary>
+    private async Task<DevEnvironment> StartOnFreePortsAsync(IReadOnlyDictionary<string, string?> configuration)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await DevEnvironment.StartAsync(new DevModeOptions
+                {
+                    KubeconfigPath = Path.Combine(_root, "kubeconfig"),
+                    ApiPort = FreePort(),
+                    SiloPort = FreePort(),
+                    GatewayPort = FreePort(),
+                    Configuration = configuration,
+                    ConfigureServices = ConfigureServices,
+                    NotaryConnection = NotaryConnection,
+                });
+            }
+            catch (Exception ex) when (attempt < 3 && IsAddressInUse(ex))
+            {
+            }
+        }
+    }
+
+    private static bool IsAddressInUse(Exception? ex)
+    {
+        for (; ex is not null; ex = ex.InnerException)
+        {
+            if (ex is SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse })
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>How Notary reaches the dev cluster; null: as admin (see <see cref="DevModeOptions.NotaryConnection"/>).</summary>

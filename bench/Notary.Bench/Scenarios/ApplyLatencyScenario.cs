@@ -38,7 +38,9 @@ public sealed class ApplyLatencyScenario : IScenario
     // Enough for the CA and the code paths to exist (--warm-up N).
     private const int DefaultWarmUp = 5;
     // Rounds of N certificates before the measured one (--warm-up-rounds R), see the warm-up.
-    private const int DefaultWarmUpRounds = 2;
+    // Three: after two, tiered compilation (with its instrumented tier) still compiled up to
+    // ~90 ms of methods during some measured bursts; after three, 1-10 ms (bench/RESULTS.md).
+    private const int DefaultWarmUpRounds = 3;
 
     public string Name => "apply-latency";
 

@@ -104,7 +104,7 @@ public sealed class BreachCommandTests(BreachFixture fx, ITestOutputHelper outpu
 
         var forbidden = await BreachAsync(bystander, $"{ns}/web", "--mode", "rotate", "--reason", "r");
         var garbage = await BreachAsync("not-a-token", $"{ns}/web", "--mode", "rotate", "--reason", "r");
-        var unreachable = await BreachAsync(bystander, $"{ns}/web", "--mode", "rotate", "--reason", "r", "--server", $"http://127.0.0.1:{DevFixture.FreePort()}");
+        var unreachable = await BreachAsync(bystander, $"{ns}/web", "--mode", "rotate", "--reason", "r", "--server", $"http://127.0.0.1:{FreePorts.Next()}");
 
         Assert.True(forbidden.ExitCode == 1, forbidden.ToString());
         Assert.Contains($"Not allowed (403): {user} may not create breaches.notary.dev in namespace {ns}", forbidden.StdErr, StringComparison.Ordinal);

@@ -28,13 +28,13 @@ public sealed class DevCommandTests : IDisposable
     {
         var kubeconfig = Path.Combine(_root, "dev", "kubeconfig");
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = _root };
-        foreach (var arg in new[] { Silo, "dev", "--kubeconfig", kubeconfig, "--api-port", DevFixture.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture) })
+        foreach (var arg in new[] { Silo, "dev", "--kubeconfig", kubeconfig, "--api-port", FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture) })
         {
             start.ArgumentList.Add(arg);
         }
 
-        start.Environment["Notary__Cluster__SiloPort"] = DevFixture.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
-        start.Environment["Notary__Cluster__GatewayPort"] = DevFixture.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        start.Environment["Notary__Cluster__SiloPort"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        start.Environment["Notary__Cluster__GatewayPort"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture);
         using var process = Process.Start(start)!;
         var stderr = process.StandardError.ReadToEndAsync();
         try

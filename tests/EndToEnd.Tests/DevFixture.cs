@@ -1,4 +1,3 @@
-using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
@@ -53,9 +52,9 @@ public class DevFixture : IAsyncLifetime
                 return await DevEnvironment.StartAsync(new DevModeOptions
                 {
                     KubeconfigPath = Path.Combine(_root, "kubeconfig"),
-                    ApiPort = FreePort(),
-                    SiloPort = FreePort(),
-                    GatewayPort = FreePort(),
+                    ApiPort = FreePorts.Next(),
+                    SiloPort = FreePorts.Next(),
+                    GatewayPort = FreePorts.Next(),
                     Configuration = configuration,
                     ConfigureServices = ConfigureServices,
                     NotaryConnection = NotaryConnection,
@@ -144,14 +143,6 @@ public class DevFixture : IAsyncLifetime
     }
 
     public string WriteText(string name, string content) => Write(name, System.Text.Encoding.UTF8.GetBytes(content));
-
-    /// <summary>A port free on 127.0.0.1 now.</summary>
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }
 
 [CollectionDefinition(Name)]

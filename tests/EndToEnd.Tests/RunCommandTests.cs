@@ -23,9 +23,9 @@ public sealed class RunCommandTests : IDisposable
             ["AWS_REGION"] = string.Empty,
             ["AWS_DEFAULT_REGION"] = string.Empty,
             ["Notary__Api__Address"] = "127.0.0.1",
-            ["Notary__Api__Port"] = DevFixture.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Notary__Cluster__SiloPort"] = DevFixture.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Notary__Cluster__GatewayPort"] = DevFixture.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Notary__Api__Port"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Notary__Cluster__SiloPort"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Notary__Cluster__GatewayPort"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
         };
         foreach (var (key, value) in environment)
         {

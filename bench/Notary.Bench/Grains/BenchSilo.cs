@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -43,7 +41,7 @@ public sealed class BenchSilo : IAsyncDisposable
         builder.Logging.AddFilter("Orleans.Runtime.Silo", LogLevel.Error);
         builder.UseOrleans(silo => silo
             // Free ports, not Orleans' defaults: other silos may run on this machine.
-            .UseLocalhostClustering(FreePort(), FreePort())
+            .UseLocalhostClustering(FreePorts.Next(), FreePorts.Next())
             .AddMemoryGrainStorage(GrainStorage.Name, o => o.UseNotarySerializer())
             .UseInMemoryReminderService());
         var services = builder.Services;
@@ -69,13 +67,6 @@ public sealed class BenchSilo : IAsyncDisposable
         await _host.StopAsync(stop.Token);
         _host.Dispose();
         Ports.Authority.Dispose();
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
 

@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -83,7 +81,7 @@ public sealed class ScaleSilo : IAsyncDisposable
             throw new InvalidOperationException(validation.FailureMessage);
         }
 
-        builder.UseOrleans(silo => cluster.Apply(silo, FreePort(), FreePort()));
+        builder.UseOrleans(silo => cluster.Apply(silo, FreePorts.Next(), FreePorts.Next()));
         var services = builder.Services;
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<IStatusWriter>(new LedgerStatusWriter(world.Ledger));
@@ -134,13 +132,6 @@ public sealed class ScaleSilo : IAsyncDisposable
     {
         await _host.StopAsync().ConfigureAwait(false);
         _host.Dispose();
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private sealed class Disposables(params IDisposable[] items) : IDisposable

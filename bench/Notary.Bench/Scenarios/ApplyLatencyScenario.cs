@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using k8s;
@@ -87,13 +85,13 @@ public sealed class ApplyLatencyScenario : IScenario
             throw new ArgumentException("--controller floor writes Certificates' status only; it takes no --keystores yes");
         }
 
-        await using var bare = floor ? await DevClusterServer.StartAsync(new DevClusterOptions { Port = FreePort(), CrdDirectories = [NotaryHost.CrdDirectory] }, cancellationToken) : null;
+        await using var bare = floor ? await DevClusterServer.StartAsync(new DevClusterOptions { Port = FreePorts.Next(), CrdDirectories = [NotaryHost.CrdDirectory] }, cancellationToken) : null;
         await using var dev = floor ? null : await DevEnvironment.StartAsync(new DevModeOptions
         {
             KubeconfigPath = Path.Combine(root, "kubeconfig"),
-            ApiPort = FreePort(),
-            SiloPort = FreePort(),
-            GatewayPort = FreePort(),
+            ApiPort = FreePorts.Next(),
+            SiloPort = FreePorts.Next(),
+            GatewayPort = FreePorts.Next(),
             Configuration = configuration,
             ConfigureServices = services =>
             {
@@ -460,11 +458,4 @@ public sealed class ApplyLatencyScenario : IScenario
         Metadata = new V1ObjectMeta { Name = KeystoreName(name), NamespaceProperty = Namespace },
         Spec = new KeystoreSpec { Fqdn = Fqdn(name), CertName = name },
     };
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

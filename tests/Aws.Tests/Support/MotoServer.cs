@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using Amazon.Runtime;
 
 namespace Notary.Aws.Tests.Support;
@@ -67,7 +65,7 @@ public sealed class MotoServer : IAsyncLifetime, IAsyncDisposable
         // tried again on another port.
         for (var attempt = 1; ; attempt++)
         {
-            if (await StartOnceAsync(FreePort()))
+            if (await StartOnceAsync(FreePorts.Next()))
             {
                 return;
             }
@@ -93,13 +91,6 @@ public sealed class MotoServer : IAsyncLifetime, IAsyncDisposable
         return ValueTask.CompletedTask;
     }
 
-    /// <summary>A loopback port nobody listens on right now.</summary>
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     /// <summary>False when the server exited before answering (e.g. its port was taken).</summary>
     private async Task<bool> StartOnceAsync(int port)

@@ -44,7 +44,7 @@ public sealed class SiloProcess : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        var apiPort = DevFixture.FreePort();
+        var apiPort = FreePorts.Next();
         foreach (var argument in new[] { Silo, "run", "--kubeconfig", kubeconfig, "--api-port", apiPort.ToString(CultureInfo.InvariantCulture) })
         {
             start.ArgumentList.Add(argument);
@@ -104,5 +104,5 @@ public sealed class SiloProcess : IAsyncDisposable
         return ValueTask.CompletedTask;
     }
 
-    private static string Port() => DevFixture.FreePort().ToString(CultureInfo.InvariantCulture);
+    private static string Port() => FreePorts.Next().ToString(CultureInfo.InvariantCulture);
 }

@@ -67,7 +67,7 @@ public sealed class KubernetesHostingRbacTests
             using var host = new HostBuilder()
                 .UseOrleans(silo =>
                 {
-                    silo.UseLocalhostClustering(DevFixture.FreePort(), DevFixture.FreePort(), serviceId: "notary", clusterId: "notary");
+                    silo.UseLocalhostClustering(FreePorts.Next(), FreePorts.Next(), serviceId: "notary", clusterId: "notary");
                     NotaryClusterOptions.AddKubernetesHosting(silo, cluster.ClientConfiguration(token.Status.Token));
                 })
                 .Build();

@@ -27,7 +27,7 @@ public sealed class RedisServer : IAsyncDisposable
 
     public static async Task<RedisServer> StartAsync()
     {
-        var port = DevFixture.FreePort();
+        var port = FreePorts.Next();
         var start = new ProcessStartInfo("redis-server")
         {
             RedirectStandardOutput = true,

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using k8s;
 using Microsoft.Extensions.DependencyInjection;
 using Notary.Grains.Abstractions;
@@ -15,7 +14,7 @@ public sealed class DevHostFixture : IAsyncLifetime
 {
     private readonly string _root = Path.Combine(Path.GetTempPath(), "notary-silo-tests-" + Guid.NewGuid().ToString("N")[..8]);
 
-    public int ApiPort { get; } = FreePort();
+    public int ApiPort { get; } = FreePorts.Next();
 
     public DevEnvironment Dev { get; private set; } = null!;
 
@@ -26,8 +25,8 @@ public sealed class DevHostFixture : IAsyncLifetime
         {
             KubeconfigPath = Path.Combine(_root, "kubeconfig"),
             ApiPort = ApiPort,
-            SiloPort = FreePort(),
-            GatewayPort = FreePort(),
+            SiloPort = FreePorts.Next(),
+            GatewayPort = FreePorts.Next(),
         });
     }
 
@@ -35,14 +34,6 @@ public sealed class DevHostFixture : IAsyncLifetime
     {
         await Dev.DisposeAsync();
         Directory.Delete(_root, recursive: true);
-    }
-
-    /// <summary>A port free on 127.0.0.1 now.</summary>
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
 

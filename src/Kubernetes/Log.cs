@@ -20,15 +20,6 @@ internal static partial class Log
     [LoggerMessage(EventId = 2011, Level = LogLevel.Debug, Message = "{Kind} {Resource} is gone; its Event {Reason} is recorded without a uid")]
     public static partial void EventTargetGone(ILogger logger, ResourceKind kind, ResourceKey resource, string reason);
 
-    [LoggerMessage(EventId = 2012, Level = LogLevel.Debug, Message = "Recording Event {Reason} on {Kind} {Resource} failed (attempt {Attempt}, {ErrorType}); trying again")]
-    public static partial void EventRetried(ILogger logger, string reason, ResourceKind kind, ResourceKey resource, int attempt, string errorType);
-
-    [LoggerMessage(EventId = 2013, Level = LogLevel.Warning, Message = "Event {Reason} on {Kind} {Resource} was not recorded ({ErrorType}): {Error}")]
-    public static partial void EventDropped(ILogger logger, string reason, ResourceKind kind, ResourceKey resource, string errorType, string error);
-
-    [LoggerMessage(EventId = 2014, Level = LogLevel.Warning, Message = "Stopping: {Count} queued Events were not recorded within the shutdown time")]
-    public static partial void EventsAbandoned(ILogger logger, int count);
-
     [LoggerMessage(EventId = 2020, Level = LogLevel.Information, Message = "Created Secret {Secret} for {Kind} {Resource}")]
     public static partial void SecretCreated(ILogger logger, string secret, ResourceKind kind, ResourceKey resource);
 

@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Notary.Grains.Abstractions.Ports;
 using Notary.Grains.Issuers;
@@ -34,11 +33,7 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<KubernetesStatusWriter>();
         services.TryAddSingleton<IStatusWriter>(sp => sp.GetRequiredService<KubernetesStatusWriter>());
         services.TryAddSingleton<KubernetesEventRecorder>();
-        // The grains' Events are queued and recorded in the background (QueuedEventRecorder says
-        // why); the watcher and the restarter use KubernetesEventRecorder itself.
-        services.TryAddSingleton(sp => new QueuedEventRecorder(sp.GetRequiredService<KubernetesEventRecorder>(), sp.GetRequiredService<ILogger<QueuedEventRecorder>>()));
-        services.TryAddSingleton<IEventRecorder>(sp => sp.GetRequiredService<QueuedEventRecorder>());
-        services.AddHostedService(sp => sp.GetRequiredService<QueuedEventRecorder>());
+        services.TryAddSingleton<IEventRecorder>(sp => sp.GetRequiredService<KubernetesEventRecorder>());
         services.TryAddSingleton<KubernetesSecretStore>();
         services.TryAddSingleton<ISecretStore>(sp => sp.GetRequiredService<KubernetesSecretStore>());
         services.TryAddSingleton<KubernetesMetadataSource>();

@@ -43,9 +43,7 @@ public sealed class HostingTests(WatcherCluster cluster)
 
         Assert.True(host.Services.GetRequiredService<LeaderElectedWatcher>().IsLeading);
         Assert.IsType<KubernetesStatusWriter>(host.Services.GetRequiredService<IStatusWriter>());
-        // The grains' Events go through the queue, which the host starts and drains on stop.
-        var events = Assert.IsType<QueuedEventRecorder>(host.Services.GetRequiredService<IEventRecorder>());
-        Assert.Contains(events, host.Services.GetServices<IHostedService>());
+        Assert.IsType<KubernetesEventRecorder>(host.Services.GetRequiredService<IEventRecorder>());
         Assert.IsType<KubernetesSecretStore>(host.Services.GetRequiredService<ISecretStore>());
         Assert.IsType<KubernetesMetadataSource>(host.Services.GetRequiredService<IServiceMetadataSource>());
         Assert.IsType<KubernetesCertificateAuthoritySource>(host.Services.GetRequiredService<ICertificateAuthoritySource>());

@@ -10,14 +10,18 @@ namespace Notary.Testing;
 /// Binding port 0 instead hands out a port from the ephemeral range, the range every outgoing
 /// connection on the machine draws from too: between that check and the server's own bind another
 /// process's connection could take the port, and CI runs failed with "address already in use".
-/// Below the range only processes that choose ports explicitly compete; a random choice among
-/// thousands, never repeated within this process, makes that unlikely.
+/// Below the range only processes that choose ports explicitly compete: test projects run as
+/// parallel processes, so each port chosen is also reserved with a lock file under
+/// /tmp/notary-test-ports (an exclusive advisory lock, which .NET takes for FileShare.None on Unix
+/// and the kernel drops when the process exits) and held for the process' lifetime.
 /// </summary>
 internal static class FreePorts
 {
     private const int Lowest = 20000;
     private const int EphemeralDefault = 32768;
     private static readonly HashSet<int> Given = [];
+    private static readonly List<FileStream> Reservations = [];
+    private static readonly string LockDirectory = Path.Combine(Path.GetTempPath(), "notary-test-ports");
     private static readonly Lazy<int> EphemeralLow = new(ReadEphemeralLow);
 
     /// <summary>A loopback port nobody listens on right now, outside the ephemeral range.</summary>
@@ -35,9 +39,19 @@ internal static class FreePorts
                 }
             }
 
-            if (IsFree(port))
+            if (Reserve(port) is { } reservation)
             {
-                return port;
+                if (IsFree(port))
+                {
+                    lock (Reservations)
+                    {
+                        Reservations.Add(reservation);
+                    }
+
+                    return port;
+                }
+
+                reservation.Dispose();
             }
         }
 
@@ -45,6 +59,20 @@ internal static class FreePorts
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>The port's lock file, or null when another process holds it.</summary>
+    private static FileStream? Reserve(int port)
+    {
+        try
+        {
+            Directory.CreateDirectory(LockDirectory);
+            return new FileStream(Path.Combine(LockDirectory, port.ToString(CultureInfo.InvariantCulture) + ".lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
     }
 
     private static bool IsFree(int port)

@@ -36,8 +36,8 @@ public sealed class BenchSilo : IAsyncDisposable
         // a console that prints thousands of lines would be measured along with the grains.
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        // The silo's start-up advice (use server GC) is not about the grains; the bench keeps
-        // workstation GC as every scenario of this executable does.
+        // The silo's start-up advice (about the GC mode) is not about the grains; the executable
+        // runs with Server GC, the product's (Notary.Bench.csproj).
         builder.Logging.AddFilter("Orleans.Runtime.Silo", LogLevel.Error);
         builder.UseOrleans(silo => silo
             // Free ports, not Orleans' defaults: other silos may run on this machine.

@@ -85,7 +85,7 @@ public sealed class ApplyLatencyScenario : IScenario
             throw new ArgumentException("--controller floor writes Certificates' status only; it takes no --keystores yes");
         }
 
-        await using var bare = floor ? await DevClusterServer.StartAsync(new DevClusterOptions { Port = FreePorts.Next(), CrdDirectories = [NotaryHost.CrdDirectory] }, cancellationToken) : null;
+        await using var bare = floor ? await DevClusterServer.StartAsync(new DevClusterOptions { Port = 0, CrdDirectories = [NotaryHost.CrdDirectory] }, cancellationToken) : null;
         await using var dev = floor ? null : await DevEnvironment.StartAsync(new DevModeOptions
         {
             KubeconfigPath = Path.Combine(root, "kubeconfig"),

@@ -91,7 +91,6 @@ public sealed class MotoServer : IAsyncLifetime, IAsyncDisposable
         return ValueTask.CompletedTask;
     }
 
-
     /// <summary>False when the server exited before answering (e.g. its port was taken).</summary>
     private async Task<bool> StartOnceAsync(int port)
     {

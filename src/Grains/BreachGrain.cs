@@ -316,6 +316,10 @@ public sealed class BreachGrain(
 
     private async Task SaveAsync(BreachReport report)
     {
+        // BreachReport is [Immutable], so Orleans serializes it without a copy, on another thread
+        // (GetAsync's answer, the state write): it must not hold the list Update goes on changing
+        // (a CI run failed with "Collection was modified" while a poll serialized the report).
+        report = report with { Items = [.. report.Items] };
         _report = report;
         state.State.Report = report;
         await Persistence.SaveAsync(state, DeactivateOnIdle);

@@ -508,8 +508,7 @@ public sealed class CertificateGrain(
             return;
         }
 
-        var (valid, problem) = CertificatePolicy.Validate(S.Spec);
-        if (problem is not null || CheckIssuer(S.Spec) is not null)
+        if (!HasValidSpec(out var valid))
         {
             // The spec became invalid (or its issuer went) while an issuance was in progress: the
             // apply reported it, and nothing continues until a new apply fixes it, which starts

@@ -37,7 +37,7 @@ public sealed class ApplyLatencyScenario : IScenario
     private const int DefaultWarmUp = 5;
     // Rounds of N certificates before the measured one (--warm-up-rounds R), see the warm-up.
     // Three: after two, tiered compilation (with its instrumented tier) still compiled up to
-    // ~90 ms of methods during some measured bursts; after three, 1-10 ms (bench/RESULTS.md).
+    // ~90 ms of methods during some measured bursts; after three, 1-6 ms in 12 of 13 runs (bench/RESULTS.md).
     private const int DefaultWarmUpRounds = 3;
 
     public string Name => "apply-latency";

@@ -30,13 +30,20 @@ public sealed class CertificateAuthority : IDisposable
     private readonly X509Certificate2 _certificate;
     private readonly AsymmetricAlgorithm _key;
     private readonly IReadOnlyList<string> _chainPem;
+    private readonly X509SignatureGenerator _signatureGenerator;
+    private readonly HashAlgorithmName _hash;
     private readonly Lock _signing = new();
+    private X509Extension? _authorityKeyIdentifier;
     private bool _disposed;
 
     private CertificateAuthority(X509Certificate2 certificate, AsymmetricAlgorithm key, IReadOnlyList<string> issuersPem)
     {
         _certificate = certificate;
         _key = key;
+        _signatureGenerator = SignatureGenerator(key);
+        _hash = HashFor(key);
+        NotBefore = ToUtc(certificate.NotBefore);
+        NotAfter = ToUtc(certificate.NotAfter);
         CertificatePem = Pem.Write(Pem.CertificateLabel, certificate.RawData);
         _chainPem = [CertificatePem, .. issuersPem];
     }
@@ -140,9 +147,9 @@ public sealed class CertificateAuthority : IDisposable
     /// </summary>
     public IReadOnlyList<string> ChainPem => _chainPem;
 
-    public DateTimeOffset NotAfter => ToUtc(_certificate.NotAfter);
+    public DateTimeOffset NotAfter { get; }
 
-    public DateTimeOffset NotBefore => ToUtc(_certificate.NotBefore);
+    public DateTimeOffset NotBefore { get; }
 
     public string ExportPrivateKeyPem()
     {
@@ -210,36 +217,40 @@ public sealed class CertificateAuthority : IDisposable
             usages |= X509KeyUsageFlags.KeyEncipherment;
         }
 
-        var leafRequest = NewRequest(subject.Build(), leafKey, _key);
-        leafRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
-        leafRequest.CertificateExtensions.Add(new X509KeyUsageExtension(usages, true));
-        leafRequest.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid(ServerAuthOid), new Oid(ClientAuthOid)], false));
+        // In the order the leaves have always carried them (CertificateRequest wrote them before CertificateEncoder did).
+        var subjectPublicKeyInfo = leafKey.ExportSubjectPublicKeyInfo();
+        X509Extension[] extensions =
+        [
+            new X509BasicConstraintsExtension(false, false, 0, true),
+            new X509KeyUsageExtension(usages, true),
+            new X509EnhancedKeyUsageExtension([new Oid(ServerAuthOid), new Oid(ClientAuthOid)], false),
 
-        // With an empty subject RFC 5280 requires the SAN to be critical.
-        leafRequest.CertificateExtensions.Add(san.Build(critical: request.Fqdn.Length > MaxCommonNameLength));
-        leafRequest.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(leafRequest.PublicKey, false));
-        leafRequest.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(_certificate, true, false));
+            // With an empty subject RFC 5280 requires the SAN to be critical.
+            san.Build(critical: request.Fqdn.Length > MaxCommonNameLength),
+            new X509SubjectKeyIdentifierExtension(PublicKey.CreateFromSubjectPublicKeyInfo(subjectPublicKeyInfo, out _), false),
 
+            // The CA's own key identifier: the same for every leaf, so made once (and only when
+            // first needed: an imported CA without one fails here, at issuance, as it always did).
+            _authorityKeyIdentifier ??= X509AuthorityKeyIdentifierExtension.CreateFromCertificate(_certificate, true, false),
+        ];
+
+        var serialNumber = NewSerialNumber();
+        notBefore = TruncateToSeconds(notBefore);
+        notAfter = TruncateToSeconds(notAfter);
         byte[] leafDer;
-        string serial;
-        DateTime issuedNotBefore, issuedNotAfter;
         lock (_signing)
         {
-            // Read back from the certificate just made (already decoded), not from a second parse of its DER.
-            using var leaf = leafRequest.Create(_certificate.SubjectName, SignatureGenerator(_key), notBefore, notAfter, NewSerialNumber());
-            leafDer = leaf.RawData;
-            serial = leaf.SerialNumber;
-            issuedNotBefore = leaf.NotBefore;
-            issuedNotAfter = leaf.NotAfter;
+            leafDer = CertificateEncoder.Encode(_certificate.SubjectName, subject.Build(), subjectPublicKeyInfo, serialNumber, notBefore, notAfter, extensions, _signatureGenerator, _hash);
         }
 
         return new IssuedCertificate(
             Pem.Write(Pem.CertificateLabel, leafDer),
             _chainPem,
             Pem.ExportPkcs8(leafKey),
-            serial,
-            ToUtc(issuedNotBefore),
-            ToUtc(issuedNotAfter));
+            // NewSerialNumber's 16 bytes are the DER INTEGER's content, as X509Certificate2.SerialNumber shows it.
+            Convert.ToHexString(serialNumber),
+            notBefore,
+            notAfter);
     }
 
     public void Dispose()
@@ -259,7 +270,7 @@ public sealed class CertificateAuthority : IDisposable
     /// <summary>A request for <paramref name="subjectKey"/> whose hash suits the signer's key.</summary>
     private static CertificateRequest NewRequest(X500DistinguishedName subject, AsymmetricAlgorithm subjectKey, AsymmetricAlgorithm signerKey)
     {
-        var hash = signerKey is ECDsa { KeySize: > 256 } ? HashAlgorithmName.SHA384 : HashAlgorithmName.SHA256;
+        var hash = HashFor(signerKey);
         return subjectKey switch
         {
             RSA rsa => new CertificateRequest(subject, rsa, hash, RSASignaturePadding.Pkcs1),
@@ -267,6 +278,10 @@ public sealed class CertificateAuthority : IDisposable
             _ => throw new PkiException($"key type {subjectKey.GetType().Name} is not supported"),
         };
     }
+
+    /// <summary>The hash a signature by <paramref name="signerKey"/> uses: SHA-384 for P-384, else SHA-256.</summary>
+    private static HashAlgorithmName HashFor(AsymmetricAlgorithm signerKey) =>
+        signerKey is ECDsa { KeySize: > 256 } ? HashAlgorithmName.SHA384 : HashAlgorithmName.SHA256;
 
     private static X509SignatureGenerator SignatureGenerator(AsymmetricAlgorithm key) => key switch
     {

@@ -31,19 +31,28 @@ public sealed class ReadyWatch : IAsyncDisposable
     public static async Task<ReadyWatch> StartAsync(IKubernetes client, string ns, string plural, CancellationToken cancellationToken)
     {
         var watch = new ReadyWatch(plural);
-        var list = (JsonElement)await client.CustomObjects.ListNamespacedCustomObjectAsync(NotaryResources.Group, NotaryResources.Version, ns, plural, cancellationToken: cancellationToken);
-        var resourceVersion = list.GetProperty("metadata").GetProperty("resourceVersion").GetString();
-        foreach (var item in list.GetProperty("items").EnumerateArray())
-        {
-            watch.Observe(item);
-        }
-
+        var resourceVersion = await watch.ListAsync(client, ns, cancellationToken).ConfigureAwait(false);
         watch._loop = watch.RunAsync(client, ns, resourceVersion);
         return watch;
     }
 
+    /// <summary>Lists, observes every item, and returns the list's resourceVersion to watch from.</summary>
+    private async Task<string?> ListAsync(IKubernetes client, string ns, CancellationToken cancellationToken)
+    {
+        var list = (JsonElement)await client.CustomObjects.ListNamespacedCustomObjectAsync(NotaryResources.Group, NotaryResources.Version, ns, Plural, cancellationToken: cancellationToken).ConfigureAwait(false);
+        foreach (var item in list.GetProperty("items").EnumerateArray())
+        {
+            Observe(item);
+        }
+
+        return list.GetProperty("metadata").GetProperty("resourceVersion").GetString();
+    }
+
     /// <summary>When <paramref name="name"/> was first seen Ready=True (a Stopwatch timestamp).</summary>
     public Task<long> ReadyAsync(string name) => Slot(name).Task;
+
+    /// <summary>For a timeout's message: how many events arrived and whether the watch still runs.</summary>
+    public string Describe() => $"the watch on {Plural} received {Events} events and {(_loop.IsCompleted ? "has ended" : "is running")}";
 
     /// <summary>Throws if the watch ended with an error (it must run for the whole scenario).</summary>
     public void ThrowIfFailed()
@@ -57,21 +66,46 @@ public sealed class ReadyWatch : IAsyncDisposable
     private TaskCompletionSource<long> Slot(string name) =>
         _ready.GetOrAdd(name, _ => new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously));
 
+    /// <summary>
+    /// Watches until disposed. The API server closes a watch that falls behind (DevCluster after
+    /// 1,000 undelivered events, as a real one does), so, like any informer, this re-watches from
+    /// the last resourceVersion it saw, and relists when that is too old (410 Gone).
+    /// </summary>
     private async Task RunAsync(IKubernetes client, string ns, string? resourceVersion)
     {
         try
         {
-            var events = client.CustomObjects.WatchListNamespacedCustomObjectAsync(
-                NotaryResources.Group, NotaryResources.Version, ns, Plural,
-                resourceVersion: resourceVersion, timeoutSeconds: 3600, onError: e => _failure ??= e, cancellationToken: _stop.Token);
-            await foreach (var (type, value) in events.WithCancellation(_stop.Token).ConfigureAwait(false))
+            while (!_stop.IsCancellationRequested)
             {
-                // Timestamp first, before any parsing, as close to arrival as the client gets.
-                var at = Stopwatch.GetTimestamp();
-                Interlocked.Increment(ref _events);
-                if (type is WatchEventType.Added or WatchEventType.Modified)
+                Exception? error = null;
+                var events = client.CustomObjects.WatchListNamespacedCustomObjectAsync(
+                    NotaryResources.Group, NotaryResources.Version, ns, Plural,
+                    resourceVersion: resourceVersion, allowWatchBookmarks: true, timeoutSeconds: 3600, onError: e => error ??= e, cancellationToken: _stop.Token);
+                await foreach (var (type, value) in events.WithCancellation(_stop.Token).ConfigureAwait(false))
                 {
-                    Observe(value is JsonElement element ? element : JsonSerializer.SerializeToElement(value), at);
+                    // Timestamp first, before any parsing, as close to arrival as the client gets.
+                    var at = Stopwatch.GetTimestamp();
+                    Interlocked.Increment(ref _events);
+                    var element = value is JsonElement e ? e : JsonSerializer.SerializeToElement(value);
+                    if (element.TryGetProperty("metadata", out var metadata) && metadata.TryGetProperty("resourceVersion", out var version))
+                    {
+                        resourceVersion = version.GetString();
+                    }
+
+                    if (type is WatchEventType.Added or WatchEventType.Modified)
+                    {
+                        Observe(element, at);
+                    }
+                }
+
+                // KubernetesClient reports an ERROR event (410 Gone among them) through onError and ends the stream.
+                if (error is KubernetesException { Status.Code: 410 })
+                {
+                    resourceVersion = await ListAsync(client, ns, _stop.Token).ConfigureAwait(false);
+                }
+                else if (error is not null)
+                {
+                    throw error;
                 }
             }
         }

@@ -119,7 +119,7 @@ public sealed class ApplyLatencyScenario : IScenario
             // and the promotion to optimized code happens in the *next* burst, on its CPU. A
             // controller that has run for a while has long finished that: measure that state.
             var warm = await CreateAllAsync(client, Enumerable.Range(0, warmUp).Select(i => $"w{i}").ToList(), algorithm, withKeystores, cancellationToken);
-            await WaitAllAsync(certificates, keystores, warm, withKeystores, timeout, cancellationToken);
+            await WaitAllAsync(client, certificates, keystores, warm, withKeystores, timeout, cancellationToken);
             output.WriteLine($"warm-up: {warmUp} certificates Ready");
             for (var round = 1; round <= warmUpRounds; round++)
             {
@@ -127,7 +127,7 @@ public sealed class ApplyLatencyScenario : IScenario
                 var roundJit = System.Runtime.JitInfo.GetCompiledMethodCount();
                 var roundJitTime = System.Runtime.JitInfo.GetCompilationTime();
                 var burst = await CreateAllAsync(client, Enumerable.Range(0, count).Select(i => $"r{round}-{i}").ToList(), algorithm, withKeystores, cancellationToken);
-                await WaitAllAsync(certificates, keystores, burst, withKeystores, timeout, cancellationToken);
+                await WaitAllAsync(client, certificates, keystores, burst, withKeystores, timeout, cancellationToken);
                 output.WriteLine($"warm-up round {round}: before it the JIT compiled {jitted} methods in {jitMsQuiet:F0} ms{(quiet ? "" : " (not quiet after 60 s)")}; " +
                     $"during its {count} certificates {System.Runtime.JitInfo.GetCompiledMethodCount() - roundJit} methods in {(System.Runtime.JitInfo.GetCompilationTime() - roundJitTime).TotalMilliseconds:F0} ms");
             }
@@ -157,7 +157,7 @@ public sealed class ApplyLatencyScenario : IScenario
             var started = Stopwatch.GetTimestamp();
             var created = await CreateAllAsync(client, names, algorithm, withKeystores, cancellationToken);
             var createdAll = Stopwatch.GetTimestamp();
-            await WaitAllAsync(certificates, keystores, created, withKeystores, timeout, cancellationToken);
+            await WaitAllAsync(client, certificates, keystores, created, withKeystores, timeout, cancellationToken);
             var readyAll = Stopwatch.GetTimestamp();
             var allocatedMeasured = GC.GetTotalAllocatedBytes() - allocated;
             var cpuMs = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds;
@@ -273,7 +273,7 @@ public sealed class ApplyLatencyScenario : IScenario
         return [.. await Task.WhenAll(creates).ConfigureAwait(false)];
     }
 
-    private static async Task WaitAllAsync(ReadyWatch certificates, ReadyWatch keystores, IReadOnlyList<Created> created, bool withKeystores, TimeSpan timeout, CancellationToken cancellationToken)
+    private static async Task WaitAllAsync(k8s.Kubernetes client, ReadyWatch certificates, ReadyWatch keystores, IReadOnlyList<Created> created, bool withKeystores, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var all = created.Select(c => (Task)certificates.ReadyAsync(c.Name))
             .Concat(withKeystores ? created.Select(c => (Task)keystores.ReadyAsync(c.Keystore)) : [])
@@ -289,8 +289,18 @@ public sealed class ApplyLatencyScenario : IScenario
             var missing = created.Where(c => !certificates.ReadyAsync(c.Name).IsCompleted).Select(c => c.Name)
                 .Concat(withKeystores ? created.Where(c => !keystores.ReadyAsync(c.Keystore).IsCompleted).Select(c => c.Keystore) : [])
                 .ToList();
-            throw new InvalidOperationException($"{missing.Count} resources not Ready after {timeout.TotalSeconds} s, e.g. {string.Join(", ", missing.Take(10))}");
+            throw new InvalidOperationException($"{missing.Count} resources not Ready after {timeout.TotalSeconds} s, e.g. {string.Join(", ", missing.Take(10))}; " +
+                $"{certificates.Describe()}; {keystores.Describe()}; {await ReadyInApiServerAsync(client, NotaryResources.CertificatePlural, cancellationToken).ConfigureAwait(false)}");
         }
+    }
+
+    /// <summary>What the API server says, to tell a stalled controller from a watch that missed events.</summary>
+    private static async Task<string> ReadyInApiServerAsync(k8s.Kubernetes client, string plural, CancellationToken cancellationToken)
+    {
+        var items = KubernetesJson.Deserialize<CertificateList>(KubernetesJson.Serialize(
+            await client.CustomObjects.ListNamespacedCustomObjectAsync(NotaryResources.Group, NotaryResources.Version, Namespace, plural, cancellationToken: cancellationToken).ConfigureAwait(false))).Items;
+        return $"the API server holds {items.Count} {plural}, {items.Count(i => i.Status?.GetCondition(ConditionTypes.Ready)?.Status == ConditionStatuses.True)} Ready, " +
+            $"{items.Count(i => i.Metadata.Finalizers?.Count > 0)} with a finalizer";
     }
 
     /// <summary>

@@ -41,6 +41,23 @@ internal static class CertificateEncoder
         X509SignatureGenerator generator,
         HashAlgorithmName hash)
     {
+        // What CertificateRequest.Create refused, refused here too: this encoder trusts its caller
+        // for the content, not for the shape.
+        if (serialNumber.IsEmpty || serialNumber[0] >= 0x80 || (serialNumber.Length > 1 && serialNumber[0] == 0 && serialNumber[1] < 0x80))
+        {
+            throw new ArgumentException("the serial number must be a positive, minimally encoded big-endian integer", nameof(serialNumber));
+        }
+
+        if (notAfter < notBefore)
+        {
+            throw new ArgumentException($"notAfter {notAfter:O} is before notBefore {notBefore:O}", nameof(notAfter));
+        }
+
+        if (extensions.Select(e => e.Oid?.Value).Distinct(StringComparer.Ordinal).Count() != extensions.Count)
+        {
+            throw new ArgumentException("an extension appears twice", nameof(extensions));
+        }
+
         var algorithm = generator.GetSignatureAlgorithmIdentifier(hash);
         var tbs = new AsnWriter(AsnEncodingRules.DER);
         using (tbs.PushSequence())

@@ -89,6 +89,67 @@ public sealed class CertificateEncoderTests
         Assert.NotEqual(0, refused.ExitCode);
     }
 
+    public static TheoryData<string, double, double> Validities => new()
+    {
+        // CA lifetime days, leaf lifetime days: capped at the CA's notAfter, a fraction of a second, past 2049 (GeneralizedTime)
+        { "capped", 30, 365 },
+        { "fraction", 3650, 90.000005 },
+        { "after 2049", 365 * 40, 365 * 28 },
+    };
+
+    [Theory]
+    [MemberData(nameof(Validities))]
+    public void What_issue_returns_is_what_the_certificate_says(string what, double caDays, double leafDays)
+    {
+        using var ca = TestPki.NewCa(lifetime: TimeSpan.FromDays(caDays));
+        var issued = TestPki.Issue(ca, "svc-a.ns-a.svc.cluster.local", lifetime: TimeSpan.FromDays(leafDays));
+
+        using var leaf = TestPki.Parse(issued.CertificatePem);
+        Assert.True(issued.SerialNumber == leaf.SerialNumber, what);
+        Assert.Equal(new DateTimeOffset(leaf.NotBefore).ToUniversalTime(), issued.NotBefore);
+        Assert.Equal(new DateTimeOffset(leaf.NotAfter).ToUniversalTime(), issued.NotAfter);
+        Assert.True(issued.NotAfter <= ca.NotAfter, what);
+        CertificateAuthorityTests.AssertChainVerifies(issued, ca.CertificatePem, TestPki.Now);
+    }
+
+    [Fact]
+    public void One_ca_issues_from_many_threads_at_once()
+    {
+        using var ca = TestPki.NewCa();
+        var issued = new IssuedCertificate[64];
+        Parallel.For(0, issued.Length, new ParallelOptions { MaxDegreeOfParallelism = 8 }, i =>
+            issued[i] = TestPki.Issue(ca, $"svc-{i}.ns-a.svc.cluster.local"));
+
+        Assert.Equal(issued.Length, issued.Select(i => i.SerialNumber).Distinct().Count());
+        for (var i = 0; i < issued.Length; i++)
+        {
+            using var leaf = TestPki.Parse(issued[i].CertificatePem);
+            Assert.Equal($"svc-{i}.ns-a.svc.cluster.local", leaf.GetNameInfo(X509NameType.DnsName, false));
+            CertificateAuthorityTests.AssertChainVerifies(issued[i], ca.CertificatePem, TestPki.Now);
+        }
+    }
+
+    [Fact]
+    public void Refuses_what_certificate_request_refused()
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var generator = X509SignatureGenerator.CreateForECDsa(key);
+        var name = new X500DistinguishedName("CN=x");
+        var spki = key.ExportSubjectPublicKeyInfo();
+        var at = TestPki.Now;
+        X509Extension[] none = [];
+        byte[] Encode(byte[] serial, DateTimeOffset notAfter, X509Extension[] extensions) =>
+            CertificateEncoder.Encode(name, name, spki, serial, at, notAfter, extensions, generator, HashAlgorithmName.SHA256);
+
+        Assert.Throws<ArgumentException>(() => Encode([], at, none));
+        Assert.Throws<ArgumentException>(() => Encode([0x80, 0x01], at, none)); // negative
+        Assert.Throws<ArgumentException>(() => Encode([0x00, 0x01], at, none)); // not minimal
+        Assert.Throws<ArgumentException>(() => Encode([0x01], at.AddSeconds(-1), none));
+        var constraints = new X509BasicConstraintsExtension(false, false, 0, true);
+        Assert.Throws<ArgumentException>(() => Encode([0x01], at, [constraints, constraints]));
+        Assert.NotEmpty(Encode([0x00, 0x80], at, [constraints])); // a leading zero where the next byte needs it
+    }
+
     private static string At => TestPki.Now.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     private static X509SignatureGenerator Generator(AsymmetricAlgorithm key) => key switch

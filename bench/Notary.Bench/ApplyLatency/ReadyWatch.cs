@@ -52,7 +52,16 @@ public sealed class ReadyWatch : IAsyncDisposable
     public Task<long> ReadyAsync(string name) => Slot(name).Task;
 
     /// <summary>For a timeout's message: how many events arrived and whether the watch still runs.</summary>
-    public string Describe() => $"the watch on {Plural} received {Events} events and {(_loop.IsCompleted ? "has ended" : "is running")}";
+    public string Describe() => $"the watch on {Plural} received {Events} events, was re-opened {Rewatches} times, relisted {Relists} times and {(_loop.IsCompleted ? "has ended" : "is running")}";
+
+    /// <summary>Times the API server closed the watch and it was opened again from the last resourceVersion.</summary>
+    public int Rewatches => _rewatches;
+
+    /// <summary>Times the watch relisted (410 Gone): objects found Ready by a relist carry the relist's time.</summary>
+    public int Relists => _relists;
+
+    private int _rewatches;
+    private int _relists;
 
     /// <summary>Throws if the watch ended with an error (it must run for the whole scenario).</summary>
     public void ThrowIfFailed()
@@ -69,43 +78,79 @@ public sealed class ReadyWatch : IAsyncDisposable
     /// <summary>
     /// Watches until disposed. The API server closes a watch that falls behind (DevCluster after
     /// 1,000 undelivered events, as a real one does), so, like any informer, this re-watches from
-    /// the last resourceVersion it saw, and relists when that is too old (410 Gone).
+    /// the last resourceVersion it saw, and relists when that is too old (410 Gone, as an ERROR
+    /// event or as the watch request's answer). A watch that ends without delivering anything is
+    /// retried after a growing pause, never in a busy loop. Objects found Ready by a relist are
+    /// timestamped at the relist, later than they became Ready: <see cref="Relists"/> says whether
+    /// a run's figures contain such times.
     /// </summary>
     private async Task RunAsync(IKubernetes client, string ns, string? resourceVersion)
     {
+        var pause = TimeSpan.Zero;
         try
         {
             while (!_stop.IsCancellationRequested)
             {
-                Exception? error = null;
-                var events = client.CustomObjects.WatchListNamespacedCustomObjectAsync(
-                    NotaryResources.Group, NotaryResources.Version, ns, Plural,
-                    resourceVersion: resourceVersion, allowWatchBookmarks: true, timeoutSeconds: 3600, onError: e => error ??= e, cancellationToken: _stop.Token);
-                await foreach (var (type, value) in events.WithCancellation(_stop.Token).ConfigureAwait(false))
+                var gone = false;
+                var delivered = 0;
+                try
                 {
-                    // Timestamp first, before any parsing, as close to arrival as the client gets.
-                    var at = Stopwatch.GetTimestamp();
-                    Interlocked.Increment(ref _events);
-                    var element = value is JsonElement e ? e : JsonSerializer.SerializeToElement(value);
-                    if (element.TryGetProperty("metadata", out var metadata) && metadata.TryGetProperty("resourceVersion", out var version))
+                    var events = client.CustomObjects.WatchListNamespacedCustomObjectAsync(
+                        NotaryResources.Group, NotaryResources.Version, ns, Plural,
+                        resourceVersion: resourceVersion, allowWatchBookmarks: true, timeoutSeconds: 3600,
+                        onError: e =>
+                        {
+                            // KubernetesClient reports an ERROR event (410 Gone among them) here; the server then ends the stream.
+                            if (e is KubernetesException { Status.Code: 410 })
+                            {
+                                gone = true;
+                            }
+                            else
+                            {
+                                _failure ??= e;
+                            }
+                        },
+                        cancellationToken: _stop.Token);
+                    await foreach (var (type, value) in events.WithCancellation(_stop.Token).ConfigureAwait(false))
                     {
-                        resourceVersion = version.GetString();
-                    }
+                        // Timestamp first, before any parsing, as close to arrival as the client gets.
+                        var at = Stopwatch.GetTimestamp();
+                        Interlocked.Increment(ref _events);
+                        delivered++;
+                        var element = value is JsonElement e ? e : JsonSerializer.SerializeToElement(value);
+                        if (element.TryGetProperty("metadata", out var metadata) && metadata.TryGetProperty("resourceVersion", out var version))
+                        {
+                            resourceVersion = version.GetString();
+                        }
 
-                    if (type is WatchEventType.Added or WatchEventType.Modified)
-                    {
-                        Observe(element, at);
+                        if (type is WatchEventType.Added or WatchEventType.Modified)
+                        {
+                            Observe(element, at);
+                        }
                     }
                 }
-
-                // KubernetesClient reports an ERROR event (410 Gone among them) through onError and ends the stream.
-                if (error is KubernetesException { Status.Code: 410 })
+                catch (k8s.Autorest.HttpOperationException ex) when (ex.Response.StatusCode == System.Net.HttpStatusCode.Gone)
                 {
+                    gone = true;
+                }
+                catch (EndOfStreamException)
+                {
+                    // The server ended the watch before its first line: watch again.
+                }
+
+                ThrowIfFailed();
+                if (gone)
+                {
+                    Interlocked.Increment(ref _relists);
                     resourceVersion = await ListAsync(client, ns, _stop.Token).ConfigureAwait(false);
+                    continue;
                 }
-                else if (error is not null)
+
+                Interlocked.Increment(ref _rewatches);
+                pause = delivered > 0 ? TimeSpan.Zero : TimeSpan.FromMilliseconds(Math.Clamp(pause.TotalMilliseconds * 2, 50, 2_000));
+                if (pause > TimeSpan.Zero)
                 {
-                    throw error;
+                    await Task.Delay(pause, _stop.Token).ConfigureAwait(false);
                 }
             }
         }

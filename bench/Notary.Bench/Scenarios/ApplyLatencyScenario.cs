@@ -180,6 +180,12 @@ public sealed class ApplyLatencyScenario : IScenario
             output.WriteLine($"load average at start: {load}; at end: {File.ReadAllText("/proc/loadavg").Trim()}");
             output.WriteLine($"creates all answered after {Ms(started, createdAll):F0} ms; all Ready after {Ms(started, readyAll):F0} ms; " +
                 $"{statusWrites} status writes for {count} certificates{(withKeystores ? $" and {count} keystores" : "")}; {allocatedMeasured / count / 1024} KiB allocated and {cpuMs / count:F1} ms of CPU per certificate");
+            if (certificates.Rewatches + certificates.Relists + keystores.Rewatches + keystores.Relists > 0)
+            {
+                // Over the whole run: a relist timestamps what it finds Ready late (see ReadyWatch).
+                output.WriteLine($"the client's watches were re-opened {certificates.Rewatches + keystores.Rewatches} times and relisted {certificates.Relists + keystores.Relists} times during the run");
+            }
+
             output.WriteLine($"while measured: the JIT compiled {jitMethodsMeasured} methods in {jitMs:F0} ms; {gcs} collections paused {gcPauseMs:F0} ms");
             jitLog?.Report(output);
             allocLog?.Report(output, count);
@@ -289,14 +295,26 @@ public sealed class ApplyLatencyScenario : IScenario
             var missing = created.Where(c => !certificates.ReadyAsync(c.Name).IsCompleted).Select(c => c.Name)
                 .Concat(withKeystores ? created.Where(c => !keystores.ReadyAsync(c.Keystore).IsCompleted).Select(c => c.Keystore) : [])
                 .ToList();
+            string server;
+            try
+            {
+                server = await ReadyInApiServerAsync(client, NotaryResources.CertificatePlural, cancellationToken).ConfigureAwait(false)
+                    + (withKeystores ? "; " + await ReadyInApiServerAsync(client, NotaryResources.KeystorePlural, cancellationToken).ConfigureAwait(false) : "");
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                server = $"listing them failed too: {ex.Message}";
+            }
+
             throw new InvalidOperationException($"{missing.Count} resources not Ready after {timeout.TotalSeconds} s, e.g. {string.Join(", ", missing.Take(10))}; " +
-                $"{certificates.Describe()}; {keystores.Describe()}; {await ReadyInApiServerAsync(client, NotaryResources.CertificatePlural, cancellationToken).ConfigureAwait(false)}");
+                $"{certificates.Describe()}; {keystores.Describe()}; {server}");
         }
     }
 
     /// <summary>What the API server says, to tell a stalled controller from a watch that missed events.</summary>
     private static async Task<string> ReadyInApiServerAsync(k8s.Kubernetes client, string plural, CancellationToken cancellationToken)
     {
+        // Only metadata and conditions are read, which Certificates and Keystores share.
         var items = KubernetesJson.Deserialize<CertificateList>(KubernetesJson.Serialize(
             await client.CustomObjects.ListNamespacedCustomObjectAsync(NotaryResources.Group, NotaryResources.Version, Namespace, plural, cancellationToken: cancellationToken).ConfigureAwait(false))).Items;
         return $"the API server holds {items.Count} {plural}, {items.Count(i => i.Status?.GetCondition(ConditionTypes.Ready)?.Status == ConditionStatuses.True)} Ready, " +

@@ -243,8 +243,16 @@ public sealed class BreachGrain(
                     $"breach {report.Id} ({report.Mode.ToString().ToLowerInvariant()}{(lift ? ", lifted" : string.Empty)})", CancellationToken.None);
                 foreach (var i in workloadIndexes)
                 {
-                    var hit = restarted.Any(w => w.Kind == items[i].Kind && w.Name == items[i].Name);
-                    Update(items, i, hit ? BreachItemStatus.Completed : BreachItemStatus.Failed, hit ? null : "not restarted (rate-limited, or no longer uses the Secret)");
+                    // A deferred restart is accepted: it happens at the end of the rate limit's interval
+                    // (unless a restart after the change made it unnecessary, or Notary stops first,
+                    // which the restarter logs as a warning). Completed, saying when.
+                    var hit = restarted.FirstOrDefault(w => w.Workload.Kind == items[i].Kind && w.Workload.Name == items[i].Name);
+                    Update(items, i, hit is null ? BreachItemStatus.Failed : BreachItemStatus.Completed, hit switch
+                    {
+                        null => "not restarted: it no longer uses a changed Secret, or it is gone",
+                        { DeferredUntil: { } until } => $"restart scheduled at {until.UtcDateTime:yyyy-MM-ddTHH:mm:ssZ}: it was restarted less than the minimum interval between restarts ago",
+                        _ => null,
+                    });
                 }
             }
             catch (Exception ex)

@@ -71,10 +71,10 @@ public sealed class KubernetesWorkloadRestarter : IWorkloadRestarter, IDisposabl
     /// change. A workload the API refuses to patch does not stop the others; the failures are
     /// thrown together at the end, described without the request.
     /// </summary>
-    public async Task<IReadOnlyList<WorkloadRef>> RestartAsync(string @namespace, IReadOnlyCollection<string> secretNames, bool onlyOptedIn, string reason, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<WorkloadRestart>> RestartAsync(string @namespace, IReadOnlyCollection<string> secretNames, bool onlyOptedIn, string reason, CancellationToken cancellationToken)
     {
         var users = await FindUsersAsync(@namespace, secretNames, cancellationToken).ConfigureAwait(false);
-        var accepted = new List<WorkloadRef>();
+        var accepted = new List<WorkloadRestart>();
         var failures = new List<KubernetesApiException>();
         foreach (var (workload, used) in users)
         {
@@ -90,7 +90,7 @@ public sealed class KubernetesWorkloadRestarter : IWorkloadRestarter, IDisposabl
             if (decision.DeferredUntil is { } until)
             {
                 Log.RestartDeferred(_logger, workload.Ref, until, _restarts.MinRestartInterval);
-                accepted.Add(workload.Ref);
+                accepted.Add(new WorkloadRestart(workload.Ref, until));
                 continue;
             }
 
@@ -98,7 +98,7 @@ public sealed class KubernetesWorkloadRestarter : IWorkloadRestarter, IDisposabl
             {
                 if (await RestartNowAsync(workload, [request], now, cancellationToken).ConfigureAwait(false))
                 {
-                    accepted.Add(workload.Ref);
+                    accepted.Add(new WorkloadRestart(workload.Ref));
                 }
             }
             catch (HttpOperationException ex)

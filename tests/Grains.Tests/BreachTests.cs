@@ -115,6 +115,26 @@ public sealed class BreachTests(ClusterFixture fx)
     }
 
     [Fact]
+    public async Task A_restart_the_rate_limit_defers_is_reported_with_when_it_happens()
+    {
+        var (ns, pay) = await ServicesAsync(2);
+        var until = new DateTimeOffset(2031, 5, 6, 7, 9, 9, TimeSpan.Zero);
+        fx.Workloads.Deferred[new WorkloadRef(ns, "Deployment", "c1")] = until;
+        var request = new BreachRequest(pay, BreachMode.Rotate, "key leaked (restart deferred)", DryRun: false, "incident-bot");
+
+        await Breach(request).StartAsync(request);
+        var report = await FinishedAsync(Breach(request));
+
+        Assert.Equal(BreachPhase.Completed, report.Phase);
+        var deferred = Assert.Single(report.Items, i => i.Kind == "Deployment" && i.Name == "c1");
+        Assert.Equal(BreachItemStatus.Completed, deferred.Status);
+        Assert.StartsWith("restart scheduled at 2031-05-06T07:09:09Z", deferred.Reason, StringComparison.Ordinal);
+        var now = Assert.Single(report.Items, i => i.Kind == "Deployment" && i.Name == "c0");
+        Assert.Equal((BreachItemStatus.Completed, (string?)null), (now.Status, now.Reason));
+        Assert.Equal(["c0", "pay"], fx.Workloads.Restarts(ns).Select(r => r.Workload.Name).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public async Task Quarantine_takes_the_certificate_out_of_every_truststore_and_lifting_puts_it_back()
     {
         var (ns, pay) = await ServicesAsync(2);

@@ -24,10 +24,20 @@ public interface IWorkloadRestarter
     /// Restarts those workloads by setting the pod template annotation <c>notary.dev/restartedAt</c>
     /// (rate-limited per workload); with <paramref name="onlyOptedIn"/>, only those annotated
     /// <c>notary.dev/reload: "true"</c>. Returns the workloads restarted, including those whose
-    /// restart the rate limit deferred to the end of its interval (they restart then).
+    /// restart the rate limit deferred to the end of its interval (they restart then, and say when).
     /// </summary>
-    Task<IReadOnlyList<WorkloadRef>> RestartAsync(string @namespace, IReadOnlyCollection<string> secretNames, bool onlyOptedIn, string reason, CancellationToken cancellationToken);
+    Task<IReadOnlyList<WorkloadRestart>> RestartAsync(string @namespace, IReadOnlyCollection<string> secretNames, bool onlyOptedIn, string reason, CancellationToken cancellationToken);
 }
+
+/// <summary>
+/// A workload a restart was accepted for: restarted now, or, when <paramref name="DeferredUntil"/>
+/// is set, at that time (it was restarted less than the rate limit's interval ago; requests inside
+/// the interval are coalesced into that one restart).
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record WorkloadRestart(
+    [property: Id(0)] WorkloadRef Workload,
+    [property: Id(1)] DateTimeOffset? DeferredUntil = null);
 
 /// <summary>An alert about a certificate (SPEC.md "Alerts").</summary>
 [GenerateSerializer, Immutable]

@@ -68,7 +68,10 @@ public sealed class FakeWorkloadRestarter : IWorkloadRestarter
     public Task<IReadOnlyList<WorkloadRef>> FindAsync(string @namespace, IReadOnlyCollection<string> secretNames, CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyList<WorkloadRef>>([.. _workloads.Where(w => w.Key.Namespace == @namespace && w.Value.Any(secretNames.Contains)).Select(w => w.Key).OrderBy(w => w.Name, StringComparer.Ordinal)]);
 
-    public async Task<IReadOnlyList<WorkloadRef>> RestartAsync(string @namespace, IReadOnlyCollection<string> secretNames, bool onlyOptedIn, string reason, CancellationToken cancellationToken)
+    /// <summary>Workloads whose restart the (pretend) rate limit defers, to when.</summary>
+    public ConcurrentDictionary<WorkloadRef, DateTimeOffset> Deferred { get; } = new();
+
+    public async Task<IReadOnlyList<WorkloadRestart>> RestartAsync(string @namespace, IReadOnlyCollection<string> secretNames, bool onlyOptedIn, string reason, CancellationToken cancellationToken)
     {
         _requests.Enqueue((@namespace, [.. secretNames], onlyOptedIn));
         if (Failing.ContainsKey(@namespace))
@@ -83,11 +86,11 @@ public sealed class FakeWorkloadRestarter : IWorkloadRestarter
         }
 
         var found = await FindAsync(@namespace, secretNames, cancellationToken);
-        foreach (var workload in found)
+        foreach (var workload in found.Where(w => !Deferred.ContainsKey(w)))
         {
             _restarts.Enqueue((workload, reason));
         }
 
-        return found;
+        return [.. found.Select(w => new WorkloadRestart(w, Deferred.TryGetValue(w, out var until) ? until : null))];
     }
 }

@@ -96,7 +96,7 @@ public sealed class WorkloadRestarterTests(ClusterFixture cluster)
 
         var restarted = await restarter.RestartAsync(ns, [Secret], onlyOptedIn: false, "Keystore shop/api was rebuilt (renewal)", CancellationToken.None);
 
-        Assert.Equal([new WorkloadRef(ns, kind, "api")], restarted);
+        Assert.Equal([new WorkloadRestart(new WorkloadRef(ns, kind, "api"))], restarted);
         var (metadata, template) = await ReadAsync(ns, kind, "api");
         Assert.Equal("2031-05-06T07:08:09Z", template.Annotations[KubernetesWorkloadRestarter.RestartedAtAnnotation]);
         Assert.Equal("true", template.Annotations["prometheus.io/scrape"]);
@@ -123,7 +123,7 @@ public sealed class WorkloadRestarterTests(ClusterFixture cluster)
 
         var renewed = await restarter.RestartAsync(ns, [Secret], onlyOptedIn: true, "renewal", CancellationToken.None);
 
-        Assert.Equal(["on-template", "on-workload"], renewed.Select(w => w.Name).Order(StringComparer.Ordinal));
+        Assert.Equal(["on-template", "on-workload"], renewed.Select(w => w.Workload.Name).Order(StringComparer.Ordinal));
         Assert.Equal(2, (await ReadAsync(ns, WorkloadKinds.Deployment, "on-workload")).Metadata.Generation);
         Assert.Equal(2, (await ReadAsync(ns, WorkloadKinds.StatefulSet, "on-template")).Metadata.Generation);
         Assert.Equal(1, (await ReadAsync(ns, WorkloadKinds.Deployment, "said-false")).Metadata.Generation);
@@ -149,11 +149,13 @@ public sealed class WorkloadRestarterTests(ClusterFixture cluster)
         using var restarter = Restarter(time, TimeSpan.FromMinutes(1));
         var api = new WorkloadRef(ns, WorkloadKinds.Deployment, "api");
 
-        Assert.Equal([api], await restarter.RestartAsync(ns, ["api-keystore"], false, "keystore rebuilt", CancellationToken.None));
+        // The first restarts now; the others are accepted and say when the one coalesced restart happens.
+        var end = Start + TimeSpan.FromMinutes(1);
+        Assert.Equal([new WorkloadRestart(api)], await restarter.RestartAsync(ns, ["api-keystore"], false, "keystore rebuilt", CancellationToken.None));
         time.Advance(TimeSpan.FromSeconds(10));
-        Assert.Equal([api], await restarter.RestartAsync(ns, ["api-truststore"], false, "truststore rebuilt", CancellationToken.None));
+        Assert.Equal([new WorkloadRestart(api, end)], await restarter.RestartAsync(ns, ["api-truststore"], false, "truststore rebuilt", CancellationToken.None));
         time.Advance(TimeSpan.FromSeconds(10));
-        Assert.Equal([api], await restarter.RestartAsync(ns, ["api-truststore"], false, "truststore rebuilt", CancellationToken.None));
+        Assert.Equal([new WorkloadRestart(api, end)], await restarter.RestartAsync(ns, ["api-truststore"], false, "truststore rebuilt", CancellationToken.None));
 
         // Within the interval: still the first restart only.
         var (metadata, template) = await ReadAsync(ns, WorkloadKinds.Deployment, "api");

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Notary.Grains.Abstractions;
 using Notary.Grains.Abstractions.Ports;
@@ -250,7 +251,8 @@ public sealed class BreachGrain(
                     Update(items, i, hit is null ? BreachItemStatus.Failed : BreachItemStatus.Completed, hit switch
                     {
                         null => "not restarted: it no longer uses a changed Secret, or it is gone",
-                        { DeferredUntil: { } until } => $"restart scheduled at {until.UtcDateTime:yyyy-MM-ddTHH:mm:ssZ}: it was restarted less than the minimum interval between restarts ago",
+                        { DeferredUntil: { } until } => string.Create(CultureInfo.InvariantCulture,
+                            $"restart scheduled at {until.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss'Z'}: it was restarted less than the minimum interval between restarts ago"),
                         _ => null,
                     });
                 }

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Net;
 using k8s;
 using k8s.Autorest;
 using k8s.Models;
@@ -72,17 +71,17 @@ internal sealed class Informer<T>(IResourceSource<T> source, NotaryWatcherOption
             {
                 return;
             }
-            catch (Exception ex) when (IsGone(ex))
+            catch (Exception ex) when (WatchErrors.IsGone(ex))
             {
                 Log.WatchGone(logger, Name, ResourceVersion);
                 Volatile.Write(ref _resourceVersion, null);
             }
-            catch (Exception ex) when (IsEndOfStream(ex))
+            catch (Exception ex) when (WatchErrors.IsEndOfStream(ex))
             {
                 // The server ended a watch before its first event (its timeout, or a restart).
                 Log.WatchClosed(logger, Name, _delivered, ResourceVersion);
             }
-            catch (Exception ex) when (_delivered > 0 && IsTransport(ex))
+            catch (Exception ex) when (_delivered > 0 && WatchErrors.IsTransport(ex))
             {
                 // A healthy watch lost its connection (API server restart, load balancer): routine.
                 Log.WatchInterrupted(logger, Name, ex.Message, ResourceVersion);
@@ -167,7 +166,7 @@ internal sealed class Informer<T>(IResourceSource<T> source, NotaryWatcherOption
         var gone = false;
         void OnError(Exception error)
         {
-            if (IsGone(error))
+            if (WatchErrors.IsGone(error))
             {
                 gone = true;
             }
@@ -243,19 +242,6 @@ internal sealed class Informer<T>(IResourceSource<T> source, NotaryWatcherOption
         _cache[key] = current;
         handler.OnUpsert(key, current);
     }
-
-    private static bool IsGone(Exception exception) => exception switch
-    {
-        HttpOperationException { Response.StatusCode: HttpStatusCode.Gone } => true,
-        KubernetesException { Status: { } status } => status.Code == (int)HttpStatusCode.Gone || status.Reason is "Expired" or "Gone",
-        _ => exception.InnerException is { } inner && IsGone(inner),
-    };
-
-    private static bool IsTransport(Exception exception) =>
-        exception is HttpRequestException or IOException || (exception.InnerException is { } inner && IsTransport(inner));
-
-    private static bool IsEndOfStream(Exception exception) =>
-        exception is EndOfStreamException || (exception.InnerException is { } inner && IsEndOfStream(inner));
 
     private static string Describe(Exception exception) =>
         exception is HttpOperationException http ? KubernetesApiErrors.Describe(http) : exception.Message;

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using k8s;
 using Notary.Kubernetes.Models;
+using Notary.Watcher;
 
 namespace Notary.Bench.ApplyLatency;
 
@@ -101,7 +102,7 @@ public sealed class ReadyWatch : IAsyncDisposable
                         onError: e =>
                         {
                             // KubernetesClient reports an ERROR event (410 Gone among them) here; the server then ends the stream.
-                            if (e is KubernetesException { Status.Code: 410 })
+                            if (WatchErrors.IsGone(e))
                             {
                                 gone = true;
                             }
@@ -129,11 +130,11 @@ public sealed class ReadyWatch : IAsyncDisposable
                         }
                     }
                 }
-                catch (k8s.Autorest.HttpOperationException ex) when (ex.Response.StatusCode == System.Net.HttpStatusCode.Gone)
+                catch (Exception ex) when (WatchErrors.IsGone(ex))
                 {
                     gone = true;
                 }
-                catch (EndOfStreamException)
+                catch (Exception ex) when (WatchErrors.IsEndOfStream(ex))
                 {
                     // The server ended the watch before its first line: watch again.
                 }

@@ -311,12 +311,16 @@ public sealed class ApplyLatencyScenario : IScenario
         }
     }
 
+    /// <summary>The benchmark namespace's <paramref name="plural"/>, typed (the client answers untyped JSON).</summary>
+    private static async Task<TList> ListAsync<TList>(k8s.Kubernetes client, string plural, CancellationToken cancellationToken) =>
+        KubernetesJson.Deserialize<TList>(KubernetesJson.Serialize(
+            await client.CustomObjects.ListNamespacedCustomObjectAsync(NotaryResources.Group, NotaryResources.Version, Namespace, plural, cancellationToken: cancellationToken).ConfigureAwait(false)));
+
     /// <summary>What the API server says, to tell a stalled controller from a watch that missed events.</summary>
     private static async Task<string> ReadyInApiServerAsync(k8s.Kubernetes client, string plural, CancellationToken cancellationToken)
     {
         // Only metadata and conditions are read, which Certificates and Keystores share.
-        var items = KubernetesJson.Deserialize<CertificateList>(KubernetesJson.Serialize(
-            await client.CustomObjects.ListNamespacedCustomObjectAsync(NotaryResources.Group, NotaryResources.Version, Namespace, plural, cancellationToken: cancellationToken).ConfigureAwait(false))).Items;
+        var items = (await ListAsync<CertificateList>(client, plural, cancellationToken).ConfigureAwait(false)).Items;
         return $"the API server holds {items.Count} {plural}, {items.Count(i => i.Status?.GetCondition(ConditionTypes.Ready)?.Status == ConditionStatuses.True)} Ready, " +
             $"{items.Count(i => i.Metadata.Finalizers?.Count > 0)} with a finalizer";
     }
@@ -330,8 +334,7 @@ public sealed class ApplyLatencyScenario : IScenario
     /// </summary>
     private static async Task VerifyAsync(k8s.Kubernetes client, IGrainFactory? grains, IReadOnlyList<Created> created, bool withKeystores, CancellationToken cancellationToken)
     {
-        var certificates = KubernetesJson.Deserialize<CertificateList>(KubernetesJson.Serialize(
-            await client.CustomObjects.ListNamespacedCustomObjectAsync(NotaryResources.Group, NotaryResources.Version, Namespace, NotaryResources.CertificatePlural, cancellationToken: cancellationToken)))
+        var certificates = (await ListAsync<CertificateList>(client, NotaryResources.CertificatePlural, cancellationToken))
             .Items.ToDictionary(c => c.Metadata.Name, StringComparer.Ordinal);
         foreach (var c in created)
         {
@@ -360,8 +363,7 @@ public sealed class ApplyLatencyScenario : IScenario
             return;
         }
 
-        var keystores = KubernetesJson.Deserialize<KeystoreList>(KubernetesJson.Serialize(
-            await client.CustomObjects.ListNamespacedCustomObjectAsync(NotaryResources.Group, NotaryResources.Version, Namespace, NotaryResources.KeystorePlural, cancellationToken: cancellationToken)))
+        var keystores = (await ListAsync<KeystoreList>(client, NotaryResources.KeystorePlural, cancellationToken))
             .Items.ToDictionary(k => k.Metadata.Name, StringComparer.Ordinal);
         var secrets = (await client.CoreV1.ListNamespacedSecretAsync(Namespace, cancellationToken: cancellationToken)).Items.ToDictionary(s => s.Metadata.Name, StringComparer.Ordinal);
         foreach (var c in created)

@@ -234,13 +234,14 @@ public sealed class CertificateAuthority : IDisposable
             _authorityKeyIdentifier ??= X509AuthorityKeyIdentifierExtension.CreateFromCertificate(_certificate, true, false),
         ];
 
+        var subjectName = subject.Build();
         var serialNumber = NewSerialNumber();
         notBefore = TruncateToSeconds(notBefore);
         notAfter = TruncateToSeconds(notAfter);
         byte[] leafDer;
         lock (_signing)
         {
-            leafDer = CertificateEncoder.Encode(_certificate.SubjectName, subject.Build(), subjectPublicKeyInfo, serialNumber, notBefore, notAfter, extensions, _signatureGenerator, _hash);
+            leafDer = CertificateEncoder.Encode(_certificate.SubjectName, subjectName, subjectPublicKeyInfo, serialNumber, notBefore, notAfter, extensions, _signatureGenerator, _hash);
         }
 
         return new IssuedCertificate(

@@ -13,7 +13,7 @@ public enum BreachMode
 }
 
 /// <summary>A breach report as the HTTP API received it, with who reported it.</summary>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("notary.BreachRequest")]
 public sealed record BreachRequest(
     [property: Id(0)] ResourceKey Certificate,
     [property: Id(1)] BreachMode Mode,
@@ -47,7 +47,7 @@ public static class BreachPhase
 /// One item of a breach: the Certificate (Kind Certificate), a Keystore or Truststore, or a
 /// workload (Deployment, StatefulSet, DaemonSet) to restart.
 /// </summary>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("notary.BreachItem")]
 public sealed record BreachItem(
     [property: Id(0)] string Kind,
     [property: Id(1)] string Namespace,
@@ -56,7 +56,7 @@ public sealed record BreachItem(
     [property: Id(4)] string? Reason = null);
 
 /// <summary>A breach and its progress, as GET /v1/breaches/{id} shows it.</summary>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("notary.BreachReport")]
 public sealed record BreachReport
 {
     [Id(0)] public required string Id { get; init; }
@@ -78,6 +78,7 @@ public sealed record BreachReport
 /// One breach, keyed by its id (<see cref="BreachIds.For"/>): the same report twice is the same
 /// breach, so it never rotates twice.
 /// </summary>
+[Alias("notary.IBreachGrain")]
 public interface IBreachGrain : IGrainWithStringKey
 {
     /// <summary>

@@ -3,7 +3,7 @@ using Orleans.Concurrency;
 namespace Notary.Grains.Abstractions;
 
 /// <summary>The public part of an issued certificate: what a truststore needs, no private key.</summary>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("notary.PublicMaterial")]
 public sealed record PublicMaterial(
     [property: Id(0)] string Arn,
     [property: Id(1)] string CertificatePem,
@@ -17,7 +17,7 @@ public sealed record PublicMaterial(
 /// <see cref="Exists"/> is false when no Certificate resource exists (never applied, or deleted).
 /// Only keystores fetch the private key, separately (<see cref="ICertificateGrain.GetIssuedMaterialAsync"/>).
 /// </summary>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("notary.CertificateSnapshot")]
 public sealed record CertificateSnapshot(
     [property: Id(0)] ResourceKey Resource,
     [property: Id(1)] bool Exists,
@@ -27,12 +27,13 @@ public sealed record CertificateSnapshot(
     [property: Id(5)] bool Quarantined = false);
 
 /// <summary>A grain that follows certificates: it is told when one changes (issued, re-issued, deleted).</summary>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("notary.SubscriberRef")]
 public sealed record SubscriberRef(
     [property: Id(0)] ResourceKind Kind,
     [property: Id(1)] string Key);
 
 /// <summary>A store grain: notified of certificate and metadata changes.</summary>
+[Alias("notary.ICertificateSubscriber")]
 public interface ICertificateSubscriber : IGrainWithStringKey
 {
     /// <summary>
@@ -60,6 +61,7 @@ public interface ICertificateSubscriber : IGrainWithStringKey
 }
 
 /// <summary>One Certificate resource, keyed "namespace/name".</summary>
+[Alias("notary.ICertificateGrain")]
 public interface ICertificateGrain : IGrainWithStringKey
 {
     /// <summary>Applies the desired spec: issues on first apply or when a change affects the certificate.</summary>
@@ -98,7 +100,7 @@ public interface ICertificateGrain : IGrainWithStringKey
 }
 
 /// <summary>Where a Certificate of a given name lives: the index truststores use for references without a namespace.</summary>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("notary.TagRegistration")]
 public sealed record TagRegistration(
     [property: Id(0)] string Namespace,
     [property: Id(1)] string Fqdn);
@@ -107,6 +109,7 @@ public sealed record TagRegistration(
 /// Index of the Certificates named TAG across all namespaces, keyed by the name. Truststores
 /// watch a tag to learn when a certificate of that name appears, moves or goes away.
 /// </summary>
+[Alias("notary.ICertificateTagGrain")]
 public interface ICertificateTagGrain : IGrainWithStringKey
 {
     Task RegisterAsync(TagRegistration registration);
@@ -120,6 +123,7 @@ public interface ICertificateTagGrain : IGrainWithStringKey
 }
 
 /// <summary>One Keystore resource, keyed "namespace/name".</summary>
+[Alias("notary.IKeystoreGrain")]
 public interface IKeystoreGrain : ICertificateSubscriber
 {
     /// <summary>
@@ -136,6 +140,7 @@ public interface IKeystoreGrain : ICertificateSubscriber
 }
 
 /// <summary>One Truststore resource, keyed "namespace/name".</summary>
+[Alias("notary.ITruststoreGrain")]
 public interface ITruststoreGrain : ICertificateSubscriber
 {
     /// <summary>
@@ -155,6 +160,7 @@ public interface ITruststoreGrain : ICertificateSubscriber
 /// One metadata Secret, keyed "namespace/secretName": remembers which stores use it, so a
 /// change to the Secret rebuilds exactly those stores.
 /// </summary>
+[Alias("notary.IMetadataSecretGrain")]
 public interface IMetadataSecretGrain : IGrainWithStringKey
 {
     Task SubscribeAsync(SubscriberRef subscriber);

@@ -3,7 +3,7 @@ namespace Notary.Grains.Abstractions;
 /// <summary>
 /// The identity of a namespaced resource, and the key of its grain: "namespace/name".
 /// </summary>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("notary.ResourceKey")]
 public readonly record struct ResourceKey(
     [property: Id(0)] string Namespace,
     [property: Id(1)] string Name)

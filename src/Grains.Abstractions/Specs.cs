@@ -5,7 +5,7 @@ namespace Notary.Grains.Abstractions;
 // that slipped past a schema is reported precisely by the grain instead of failing a mapping.
 
 /// <summary>Spec of a Certificate (SPEC.md "Certificate").</summary>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("notary.CertificateSpec")]
 public sealed record CertificateSpec
 {
     /// <summary>"Public" or "Private".</summary>
@@ -22,7 +22,7 @@ public sealed record CertificateSpec
 }
 
 /// <summary>A truststore reference to another service's Certificate.</summary>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("notary.TrustReference")]
 public sealed record TrustReference
 {
     /// <summary>Name of the Certificate.</summary>
@@ -34,7 +34,7 @@ public sealed record TrustReference
 }
 
 /// <summary>Spec of a Keystore (SPEC.md "Keystore").</summary>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("notary.KeystoreSpec")]
 public sealed record KeystoreSpec
 {
     [Id(0)] public required string Fqdn { get; init; }
@@ -45,7 +45,7 @@ public sealed record KeystoreSpec
 }
 
 /// <summary>Spec of a Truststore (SPEC.md "Truststore").</summary>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("notary.TruststoreSpec")]
 public sealed record TruststoreSpec
 {
     [Id(0)] public required string Fqdn { get; init; }
@@ -57,7 +57,7 @@ public sealed record TruststoreSpec
 }
 
 /// <summary>Where a resource came from: its Kubernetes uid and metadata.generation.</summary>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("notary.ResourceVersionInfo")]
 public sealed record ResourceVersionInfo(
     [property: Id(0)] string Uid,
     [property: Id(1)] long Generation);

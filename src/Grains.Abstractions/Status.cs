@@ -42,7 +42,7 @@ public static class Reasons
 }
 
 /// <summary>A Kubernetes-style status condition.</summary>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("notary.StatusCondition")]
 public sealed record StatusCondition(
     [property: Id(0)] string Type,
     [property: Id(1)] string Status,
@@ -52,7 +52,7 @@ public sealed record StatusCondition(
     [property: Id(5)] long ObservedGeneration);
 
 /// <summary>Status of a Certificate (SPEC.md).</summary>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("notary.CertificateStatus")]
 public sealed record CertificateStatus
 {
     [Id(0)] public string? Arn { get; init; }
@@ -73,7 +73,7 @@ public sealed record CertificateStatus
 }
 
 /// <summary>Status of a Keystore or Truststore (SPEC.md).</summary>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("notary.StoreStatus")]
 public sealed record StoreStatus
 {
     /// <summary>The secret store's identifier of the stored secret.</summary>

@@ -8,7 +8,7 @@ using Notary.Grains.Policies;
 namespace Notary.Grains;
 
 /// <summary>Persisted state of a Certificate. The material is kept so stores can be rebuilt after a restart.</summary>
-[GenerateSerializer]
+[GenerateSerializer, Alias("notary.CertificateState")]
 public sealed class CertificateState
 {
     [Id(0)] public CertificateSpec? Spec { get; set; }
@@ -128,7 +128,7 @@ public sealed class CertificateState
 /// An issuance in progress: the issuer's ticket, and what it was started for. Persisted before
 /// the issuer is asked to continue, so a restarted or moved grain continues the same issuance.
 /// </summary>
-[GenerateSerializer]
+[GenerateSerializer, Alias("notary.PendingIssuance")]
 public sealed record PendingIssuance
 {
     [Id(0)] public required string Ticket { get; init; }

@@ -2,7 +2,7 @@ using Notary.Grains.Abstractions;
 
 namespace Notary.Grains;
 
-[GenerateSerializer]
+[GenerateSerializer, Alias("notary.CertificateTagState")]
 public sealed class CertificateTagState
 {
     /// <summary>Namespace to fqdn of each Certificate with this name.</summary>

@@ -2,7 +2,7 @@ using Notary.Grains.Abstractions;
 
 namespace Notary.Grains;
 
-[GenerateSerializer]
+[GenerateSerializer, Alias("notary.MetadataSecretState")]
 public sealed class MetadataSecretState
 {
     [Id(0)] public HashSet<SubscriberRef> Subscribers { get; set; } = [];

@@ -7,7 +7,7 @@ using Notary.Pki;
 namespace Notary.Grains;
 
 /// <summary>Persisted state of a Keystore or Truststore.</summary>
-[GenerateSerializer]
+[GenerateSerializer, Alias("notary.StoreState`1")]
 public sealed class StoreState<TSpec>
     where TSpec : class
 {

@@ -22,7 +22,7 @@ namespace Notary.Grains;
 /// (empty) base layer that a class does not have. Its ToString names no key; its equality
 /// compares the byte arrays by reference, and nothing compares materials.
 /// </remarks>
-[GenerateSerializer]
+[GenerateSerializer, Alias("notary.StoredMaterial")]
 public sealed record StoredMaterial
 {
     private const string CertificateLabel = "CERTIFICATE";

@@ -1,13 +1,13 @@
 namespace Notary.Grains.Abstractions.Ports;
 
 /// <summary>A private key the issuer must generate: "RSA" 2048/3072/4096 or "ECDSA" 256/384.</summary>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("notary.PrivateKeyRequest")]
 public sealed record PrivateKeyRequest(
     [property: Id(0)] string Algorithm,
     [property: Id(1)] int Size);
 
 /// <summary>One issuance: what the certificate must contain and who asks for it.</summary>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("notary.IssueRequest")]
 public sealed record IssueRequest
 {
     [Id(0)] public required ResourceKey Resource { get; init; }
@@ -57,7 +57,7 @@ public enum RetireReason
 }
 
 /// <summary>A DNS record a public CA needs before it issues (DNS validation).</summary>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("notary.ValidationRecord")]
 public sealed record ValidationRecord(
     [property: Id(0)] string Name,
     [property: Id(1)] string Type,
@@ -67,7 +67,7 @@ public sealed record ValidationRecord(
 /// The outcome of one issuance step: either the certificate (<see cref="Material"/>), or an
 /// issuance still in progress, with the <see cref="Ticket"/> to continue it and when to look again.
 /// </summary>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("notary.IssueProgress")]
 public sealed record IssueProgress
 {
     [Id(0)] public IssuedMaterial? Material { get; init; }
@@ -90,7 +90,7 @@ public sealed record IssueProgress
 /// What an issuer returns: the certificate, its issuer chain (issuer first, root last, never the
 /// leaf) and the PKCS#8 PEM private key. ToString never prints the key.
 /// </summary>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("notary.IssuedMaterial")]
 public sealed record IssuedMaterial(
     [property: Id(0)] string Arn,
     [property: Id(1)] string CertificatePem,

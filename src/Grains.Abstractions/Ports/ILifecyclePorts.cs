@@ -1,7 +1,7 @@
 namespace Notary.Grains.Abstractions.Ports;
 
 /// <summary>A Deployment, StatefulSet or DaemonSet.</summary>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("notary.WorkloadRef")]
 public sealed record WorkloadRef(
     [property: Id(0)] string Namespace,
     [property: Id(1)] string Kind,
@@ -34,13 +34,13 @@ public interface IWorkloadRestarter
 /// is set, at that time (it was restarted less than the rate limit's interval ago; requests inside
 /// the interval are coalesced into that one restart).
 /// </summary>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("notary.WorkloadRestart")]
 public sealed record WorkloadRestart(
     [property: Id(0)] WorkloadRef Workload,
     [property: Id(1)] DateTimeOffset? DeferredUntil = null);
 
 /// <summary>An alert about a certificate (SPEC.md "Alerts").</summary>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("notary.Alert")]
 public sealed record Alert
 {
     /// <summary>ExpiringSoon, RenewalFailed, ...: the same word as the Warning Event's reason.</summary>

@@ -16,7 +16,7 @@ public sealed record StoreWrite(
 }
 
 /// <summary>Where a store was written: the store's identifier and the location services fetch it from.</summary>
-[GenerateSerializer, Immutable]
+[GenerateSerializer, Immutable, Alias("notary.StoredLocation")]
 public sealed record StoredLocation(
     [property: Id(0)] string Arn,
     [property: Id(1)] string Location);

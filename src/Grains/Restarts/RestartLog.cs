@@ -4,8 +4,10 @@ using Notary.Grains.Abstractions.Ports;
 namespace Notary.Grains.Restarts;
 
 /// <summary>
-/// The log lines of workload restarts. Their event ids are the ones the Kubernetes restarter
-/// used before the policy moved into the grains, so that log queries keep working.
+/// The log lines of workload restarts. The messages the Kubernetes restarter wrote before the
+/// policy moved into the grains keep their event ids (2061-2067), so that log queries keep
+/// working; 2064 ("dropped: Notary is stopping") is retired, since a deferred restart no longer
+/// is; new messages take new ids.
 /// </summary>
 internal static partial class RestartLog
 {
@@ -18,7 +20,7 @@ internal static partial class RestartLog
     [LoggerMessage(EventId = 2063, Level = LogLevel.Warning, Message = "Could not restart {Workload}: {Error}")]
     public static partial void Failed(ILogger logger, WorkloadRef workload, string error);
 
-    [LoggerMessage(EventId = 2064, Level = LogLevel.Warning, Message = "Could not register the reminder of the deferred restart of {Workload} ({ErrorType}): {Error}; it happens only if this activation lives until {Until:O}")]
+    [LoggerMessage(EventId = 2080, Level = LogLevel.Warning, Message = "Could not register the reminder of the deferred restart of {Workload} ({ErrorType}): {Error}; it happens only if this activation lives until {Until:O}")]
     public static partial void ReminderFailed(ILogger logger, WorkloadRef workload, string errorType, string error, DateTimeOffset until);
 
     [LoggerMessage(EventId = 2065, Level = LogLevel.Debug, Message = "{Workload} is gone; not restarted")]
@@ -30,6 +32,6 @@ internal static partial class RestartLog
     [LoggerMessage(EventId = 2067, Level = LogLevel.Error, Message = "The deferred restart of {Workload} failed ({ErrorType}): {Error}; it is dropped")]
     public static partial void DeferredFailed(ILogger logger, WorkloadRef workload, string errorType, string error);
 
-    [LoggerMessage(EventId = 2069, Level = LogLevel.Warning, Message = "Could not unregister the deferred restart reminder of {Workload} ({ErrorType}): {Error}; it finds nothing to do when it comes")]
+    [LoggerMessage(EventId = 2081, Level = LogLevel.Warning, Message = "Could not unregister the deferred restart reminder of {Workload} ({ErrorType}): {Error}; it finds nothing to do when it comes")]
     public static partial void ReminderNotRemoved(ILogger logger, WorkloadRef workload, string errorType, string error);
 }

@@ -16,7 +16,8 @@ public static class RestartPolicy
     /// </summary>
     public static DateTimeOffset? DeferUntil(DateTimeOffset now, DateTimeOffset? lastRestart, DateTimeOffset? annotated, TimeSpan interval)
     {
-        var last = Max(lastRestart, annotated is { } a ? Min(a, now) : null);
+        var seen = annotated is { } a ? new[] { a, now }.Min() : (DateTimeOffset?)null;
+        var last = new[] { lastRestart, seen }.Max();
         return last is { } l && interval > TimeSpan.Zero && now - l < interval ? l + interval : null;
     }
 
@@ -32,8 +33,4 @@ public static class RestartPolicy
     /// <summary>The annotation's precision: whole seconds.</summary>
     public static DateTimeOffset TruncateToSeconds(DateTimeOffset value) =>
         new(value.UtcTicks - (value.UtcTicks % TimeSpan.TicksPerSecond), TimeSpan.Zero);
-
-    private static DateTimeOffset? Max(DateTimeOffset? a, DateTimeOffset? b) => a is null ? b : b is null ? a : a > b ? a : b;
-
-    private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
 }

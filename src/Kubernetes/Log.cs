@@ -65,27 +65,6 @@ internal static partial class Log
     [LoggerMessage(EventId = 2060, Level = LogLevel.Information, Message = "Restarted {Workload} (uses Secret {Secrets}): {Reason}")]
     public static partial void WorkloadRestarted(ILogger logger, WorkloadRef workload, string secrets, string reason);
 
-    [LoggerMessage(EventId = 2061, Level = LogLevel.Debug, Message = "{Workload} uses a changed Secret but is not annotated {Annotation}: \"true\"; not restarted")]
-    public static partial void RestartNotOptedIn(ILogger logger, WorkloadRef workload, string annotation);
-
-    [LoggerMessage(EventId = 2062, Level = LogLevel.Information, Message = "{Workload} was restarted less than {Interval} ago; its restart is deferred to {Until:O}")]
-    public static partial void RestartDeferred(ILogger logger, WorkloadRef workload, DateTimeOffset until, TimeSpan interval);
-
-    [LoggerMessage(EventId = 2063, Level = LogLevel.Warning, Message = "Could not restart {Workload}: {Error}")]
-    public static partial void RestartFailed(ILogger logger, WorkloadRef workload, string error);
-
-    [LoggerMessage(EventId = 2064, Level = LogLevel.Warning, Message = "The deferred restart of {Workload} is dropped: Notary is stopping")]
-    public static partial void DeferredRestartDropped(ILogger logger, WorkloadRef workload);
-
-    [LoggerMessage(EventId = 2065, Level = LogLevel.Debug, Message = "{Workload} is gone; not restarted")]
-    public static partial void DeferredRestartGone(ILogger logger, WorkloadRef workload);
-
-    [LoggerMessage(EventId = 2066, Level = LogLevel.Information, Message = "{Workload} was restarted at {RestartedAt:O}, after the change; its deferred restart is not needed")]
-    public static partial void DeferredRestartUnneeded(ILogger logger, WorkloadRef workload, DateTimeOffset restartedAt);
-
-    [LoggerMessage(EventId = 2067, Level = LogLevel.Error, Message = "The deferred restart of {Workload} failed")]
-    public static partial void DeferredRestartError(ILogger logger, WorkloadRef workload, Exception exception);
-
     [LoggerMessage(EventId = 2068, Level = LogLevel.Warning, Message = "Restarted {Workload} but could not record its Event: {Error}")]
     public static partial void RestartEventFailed(ILogger logger, WorkloadRef workload, string error);
 

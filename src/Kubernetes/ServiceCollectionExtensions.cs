@@ -11,10 +11,9 @@ public static class ServiceCollectionExtensions
 {
     /// <summary>
     /// Registers the Kubernetes adapters for the grains' ports (status writer, Event recorder,
-    /// Secret store, metadata source, built-in CA source, workload restarter), the finalizer
+    /// Secret store, metadata source, built-in CA source, workload finder and patcher), the finalizer
     /// helper and the HTTP API's access reviewer (TokenReview, SubjectAccessReview), with
-    /// <see cref="NotaryKubernetesOptions"/> bound from <c>Notary:Kubernetes</c> and
-    /// <see cref="NotaryRestartOptions"/> from <c>Notary:Restarts</c>, validated on start. The host registers <see cref="k8s.IKubernetes"/> itself (from its kubeconfig or the
+    /// <see cref="NotaryKubernetesOptions"/> bound from <c>Notary:Kubernetes</c>, validated on start. The host registers <see cref="k8s.IKubernetes"/> itself (from its kubeconfig or the
     /// in-cluster configuration). Safe to call more than once.
     /// </summary>
     public static IServiceCollection AddNotaryKubernetes(this IServiceCollection services, IConfiguration configuration)
@@ -24,10 +23,6 @@ public static class ServiceCollectionExtensions
             .Bind(configuration.GetSection(NotaryKubernetesOptions.SectionName))
             .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<NotaryKubernetesOptions>, NotaryKubernetesOptionsValidator>());
-        services.AddOptions<NotaryRestartOptions>()
-            .Bind(configuration.GetSection(NotaryRestartOptions.SectionName))
-            .ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<NotaryRestartOptions>, NotaryRestartOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
 
         services.TryAddSingleton<KubernetesStatusWriter>();
@@ -40,8 +35,9 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<IServiceMetadataSource>(sp => sp.GetRequiredService<KubernetesMetadataSource>());
         services.TryAddSingleton<KubernetesCertificateAuthoritySource>();
         services.TryAddSingleton<ICertificateAuthoritySource>(sp => sp.GetRequiredService<KubernetesCertificateAuthoritySource>());
-        services.TryAddSingleton<KubernetesWorkloadRestarter>();
-        services.TryAddSingleton<IWorkloadRestarter>(sp => sp.GetRequiredService<KubernetesWorkloadRestarter>());
+        services.TryAddSingleton<KubernetesWorkloads>();
+        services.TryAddSingleton<IWorkloadFinder>(sp => sp.GetRequiredService<KubernetesWorkloads>());
+        services.TryAddSingleton<IWorkloadPatcher>(sp => sp.GetRequiredService<KubernetesWorkloads>());
         services.TryAddSingleton<ResourceFinalizers>();
         services.TryAddSingleton<IAccessReviewer, KubernetesAccessReviewer>();
         return services;

@@ -5,6 +5,7 @@ using Notary.Aws.Acm;
 using Notary.Grains;
 using Notary.Grains.Abstractions.Ports;
 using Notary.Grains.Issuers;
+using Notary.Grains.Restarts;
 using Notary.Silo.Alerts;
 using Notary.Silo.Metrics;
 using Notary.Watcher;
@@ -128,7 +129,9 @@ public static class NotaryHost
         services.AddNotaryBreachApi();
         settings.ConfigureServices?.Invoke(services);
 
-        // Lifecycle adapters (the workload restarter comes with the Kubernetes adapters above).
+        // Lifecycle: workload restarts go through one restart grain per workload (its finder and
+        // patcher come with the Kubernetes adapters above); alerts and metrics.
+        services.AddNotaryWorkloadRestarts(builder.Configuration);
         services.AddNotaryAlerts(builder.Configuration);
         services.AddNotaryMetrics();
 

@@ -88,8 +88,10 @@ public sealed class RbacTests(WatcherCluster cluster, ITestOutputHelper output)
         using var ca = new KubernetesCertificateAuthoritySource(client, options, TimeProvider.System, new LoggerAdapter<KubernetesCertificateAuthoritySource>(logs.CreateLogger("ca")));
         await ca.GetAsync(CancellationToken.None);
         await cluster.Client.AppsV1.CreateNamespacedDeploymentAsync(Resources.Deployment(ns, "web", secretName: "web"), ns);
-        using var restarter = new KubernetesWorkloadRestarter(client, events, Options.Create(new NotaryRestartOptions()), options, TimeProvider.System, new LoggerAdapter<KubernetesWorkloadRestarter>(logs.CreateLogger("restarter")));
-        Assert.Single(await restarter.RestartAsync(ns, ["web"], onlyOptedIn: false, "breach", CancellationToken.None));
+        var workloads = new KubernetesWorkloads(client, events, options, new LoggerAdapter<KubernetesWorkloads>(logs.CreateLogger("workloads")));
+        var web = Assert.Single(await workloads.FindAsync(ns, ["web"], CancellationToken.None));
+        Assert.NotNull(await workloads.ReadAsync(web.Workload, CancellationToken.None));
+        Assert.True(await workloads.RestartAsync(web.Workload, DateTimeOffset.UtcNow, web.Secrets, ["breach"], CancellationToken.None));
 
         Assert.Equal(1L, (await cluster.Client.GetAsync<Certificate>(ns, "web"))!.Status!.Revision);
         Assert.Equal(2L, (await cluster.Client.AppsV1.ReadNamespacedDeploymentAsync("web", ns)).Metadata.Generation);

@@ -11,9 +11,10 @@ public sealed record WorkloadRef(
 }
 
 /// <summary>
-/// Port: rolling restarts of the workloads that use changed Secrets. A workload uses a Secret
-/// when its pod template mounts it as a volume or projected volume, or reads it through env
-/// (secretKeyRef) or envFrom (secretRef).
+/// Rolling restarts of the workloads that use changed Secrets, for the grains that change them.
+/// A workload uses a Secret when its pod template mounts it as a volume or projected volume, or
+/// reads it through env (secretKeyRef) or envFrom (secretRef). Implemented in the grains over
+/// <see cref="IWorkloadFinder"/> and one restart grain per workload, which keeps the rate limit.
 /// </summary>
 public interface IWorkloadRestarter
 {

@@ -1,26 +1,27 @@
-using System.Collections.Concurrent;
 using System.Globalization;
 using k8s;
 using k8s.Models;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 using Notary.Grains.Abstractions.Ports;
 
 namespace Notary.Kubernetes.Tests.Adapters;
 
+/// <summary>
+/// The Kubernetes side of workload restarts: which workloads use a Secret, and the patch that
+/// rolls one (with its Event). The rate limit, coalescing and deferral are the restart grain's:
+/// tests/Grains.Tests/WorkloadRestartTests.cs.
+/// </summary>
 [Collection(AdapterCollection.Name)]
 public sealed class WorkloadRestarterTests(ClusterFixture cluster)
 {
     private const string Secret = "api-tls";
     private static readonly DateTimeOffset Start = new(2031, 5, 6, 7, 8, 9, TimeSpan.Zero);
 
-    private KubernetesWorkloadRestarter Restarter(TimeProvider time, TimeSpan? interval = null, ILogger<KubernetesWorkloadRestarter>? logger = null, IKubernetes? client = null) => new(
+    private KubernetesWorkloads Workloads(TimeProvider? time = null, IKubernetes? client = null) => new(
         client ?? cluster.Client,
-        new KubernetesEventRecorder(client ?? cluster.Client, ClusterFixture.Options(), time, ClusterFixture.Log<KubernetesEventRecorder>()),
-        Microsoft.Extensions.Options.Options.Create(new NotaryRestartOptions { MinRestartInterval = interval ?? TimeSpan.FromMinutes(1) }),
+        new KubernetesEventRecorder(client ?? cluster.Client, ClusterFixture.Options(), time ?? TimeProvider.System, ClusterFixture.Log<KubernetesEventRecorder>()),
         ClusterFixture.Options(),
-        time,
-        logger ?? ClusterFixture.Log<KubernetesWorkloadRestarter>());
+        ClusterFixture.Log<KubernetesWorkloads>());
 
     /// <summary>Every way a pod template can use a Secret, and ways that only look alike.</summary>
     public static TheoryData<string, Action<V1PodSpec>, bool> Uses => new()
@@ -54,7 +55,7 @@ public sealed class WorkloadRestarterTests(ClusterFixture cluster)
             }
         }
 
-        await CreateAsync(ns, WorkloadKinds.StatefulSet, "db", s => s.Volumes = [new() { Name = "tls", Secret = new() { SecretName = Secret } }]);
+        await CreateAsync(ns, WorkloadKinds.StatefulSet, "db", s => s.Volumes = [new() { Name = "tls", Secret = new() { SecretName = Secret } }, new() { Name = "other", Secret = new() { SecretName = "db-password" } }]);
         await CreateAsync(ns, WorkloadKinds.DaemonSet, "agent", s => s.Containers[0].EnvFrom = [new() { SecretRef = new() { Name = Secret } }]);
         await CreateAsync(ns, WorkloadKinds.DaemonSet, "agent-cm", s => s.Containers[0].EnvFrom = [new() { ConfigMapRef = new() { Name = Secret } }]);
         expected.Add(new WorkloadRef(ns, WorkloadKinds.StatefulSet, "db"));
@@ -64,12 +65,18 @@ public sealed class WorkloadRestarterTests(ClusterFixture cluster)
         var elsewhere = await cluster.NamespaceAsync();
         await CreateAsync(elsewhere, WorkloadKinds.Deployment, "volume", s => s.Volumes = [new() { Name = "tls", Secret = new() { SecretName = Secret } }]);
 
-        using var restarter = Restarter(TimeProvider.System);
-        var found = await restarter.FindAsync(ns, [Secret, "not-used-by-anyone"], CancellationToken.None);
+        var workloads = Workloads();
+        var found = await workloads.FindAsync(ns, [Secret, "not-used-by-anyone"], CancellationToken.None);
 
-        Assert.Equal(expected.OrderBy(w => w.ToString(), StringComparer.Ordinal), found.OrderBy(w => w.ToString(), StringComparer.Ordinal));
-        Assert.Empty(await restarter.FindAsync(ns, ["not-used-by-anyone"], CancellationToken.None));
-        Assert.Empty(await restarter.FindAsync(ns, [], CancellationToken.None));
+        Assert.Equal(expected.OrderBy(w => w.ToString(), StringComparer.Ordinal), found.Select(w => w.Workload).OrderBy(w => w.ToString(), StringComparer.Ordinal));
+        Assert.All(found, w => Assert.Equal([Secret], w.Secrets));
+        Assert.All(found, w => Assert.Null(w.RestartedAt));
+        Assert.Empty(await workloads.FindAsync(ns, ["not-used-by-anyone"], CancellationToken.None));
+        Assert.Empty(await workloads.FindAsync(ns, [], CancellationToken.None));
+
+        // Read one by one: every Secret it uses.
+        var db = await workloads.ReadAsync(new WorkloadRef(ns, WorkloadKinds.StatefulSet, "db"), CancellationToken.None);
+        Assert.Equal(["api-tls", "db-password"], db!.Secrets);
     }
 
     [Theory]
@@ -79,7 +86,7 @@ public sealed class WorkloadRestarterTests(ClusterFixture cluster)
         var spec = new V1PodSpec { Containers = [Container("app")] };
         use(spec);
 
-        Assert.True(uses == KubernetesWorkloadRestarter.SecretsUsedBy(spec).Contains(Secret), way);
+        Assert.True(uses == KubernetesWorkloads.SecretsUsedBy(spec).Contains(Secret), way);
     }
 
     [Theory]
@@ -91,14 +98,14 @@ public sealed class WorkloadRestarterTests(ClusterFixture cluster)
         var ns = await cluster.NamespaceAsync();
         await CreateAsync(ns, kind, "api", s => s.Volumes = [new() { Name = "tls", Secret = new() { SecretName = Secret } }], templateAnnotations: new() { ["prometheus.io/scrape"] = "true" });
         await CreateAsync(ns, kind, "bystander", _ => { });
-        var time = new FakeTimeProvider(Start);
-        using var restarter = Restarter(time);
+        var workloads = Workloads(new FakeTimeProvider(Start));
 
-        var restarted = await restarter.RestartAsync(ns, [Secret], onlyOptedIn: false, "Keystore shop/api was rebuilt (renewal)", CancellationToken.None);
+        // The time is cut to whole seconds, as kubectl rollout restart writes its own annotation.
+        var restarted = await workloads.RestartAsync(new WorkloadRef(ns, kind, "api"), Start.AddMilliseconds(750), [Secret], ["Keystore shop/api was rebuilt (renewal)"], CancellationToken.None);
 
-        Assert.Equal([new WorkloadRestart(new WorkloadRef(ns, kind, "api"))], restarted);
+        Assert.True(restarted);
         var (metadata, template) = await ReadAsync(ns, kind, "api");
-        Assert.Equal("2031-05-06T07:08:09Z", template.Annotations[KubernetesWorkloadRestarter.RestartedAtAnnotation]);
+        Assert.Equal("2031-05-06T07:08:09Z", template.Annotations[KubernetesWorkloads.RestartedAtAnnotation]);
         Assert.Equal("true", template.Annotations["prometheus.io/scrape"]);
         Assert.Equal(2, metadata.Generation);
         Assert.Equal(1, (await ReadAsync(ns, kind, "bystander")).Metadata.Generation);
@@ -107,139 +114,105 @@ public sealed class WorkloadRestarterTests(ClusterFixture cluster)
         Assert.Equal(("Normal", "Restarted", "apps/v1", kind, "api"), (recorded.Type, recorded.Reason, recorded.InvolvedObject.ApiVersion, recorded.InvolvedObject.Kind, recorded.InvolvedObject.Name));
         Assert.Contains("Keystore shop/api was rebuilt (renewal)", recorded.Message, StringComparison.Ordinal);
         Assert.Contains($"Secret {Secret}", recorded.Message, StringComparison.Ordinal);
+
+        // What the grain reads back: the restart, to the second.
+        var read = await workloads.ReadAsync(new WorkloadRef(ns, kind, "api"), CancellationToken.None);
+        Assert.Equal(Start, read!.RestartedAt);
+    }
+
+    [Fact]
+    public async Task The_Event_names_every_coalesced_Secret_and_reason_and_says_when_the_pods_roll_later()
+    {
+        var ns = await cluster.NamespaceAsync();
+        await CreateAsync(ns, WorkloadKinds.Deployment, "api", s => s.Volumes = [new() { Name = "tls", Secret = new() { SecretName = Secret } }]);
+        await cluster.Client.AppsV1.PatchNamespacedDeploymentAsync(new V1Patch("""{"spec":{"paused":true}}""", V1Patch.PatchType.MergePatch), "api", ns);
+
+        Assert.True(await Workloads().RestartAsync(new WorkloadRef(ns, WorkloadKinds.Deployment, "api"), Start, ["api-keystore", "api-truststore"], ["keystore rebuilt", "truststore rebuilt"], CancellationToken.None));
+
+        var recorded = Assert.Single((await cluster.Client.CoreV1.ListNamespacedEventAsync(ns)).Items, e => e.Reason == KubernetesWorkloads.RestartedReason);
+        Assert.Contains("Secret api-keystore, api-truststore changed: keystore rebuilt; truststore rebuilt", recorded.Message, StringComparison.Ordinal);
+        Assert.Contains("the Deployment is paused", recorded.Message, StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task Only_opted_in_workloads_restart_on_renewal_and_all_of_them_on_a_breach()
     {
+        // The adapter says who opted in; the restarter in the grains restarts only those on renewal.
         var ns = await cluster.NamespaceAsync();
         void Mount(V1PodSpec s) => s.Volumes = [new() { Name = "tls", Secret = new() { SecretName = Secret } }];
-        var reload = new Dictionary<string, string> { [KubernetesWorkloadRestarter.ReloadAnnotation] = "true" };
+        var reload = new Dictionary<string, string> { [KubernetesWorkloads.ReloadAnnotation] = "true" };
         await CreateAsync(ns, WorkloadKinds.Deployment, "on-workload", Mount, annotations: reload);
         await CreateAsync(ns, WorkloadKinds.StatefulSet, "on-template", Mount, templateAnnotations: reload);
-        await CreateAsync(ns, WorkloadKinds.Deployment, "said-false", Mount, annotations: new() { [KubernetesWorkloadRestarter.ReloadAnnotation] = "false" });
+        await CreateAsync(ns, WorkloadKinds.Deployment, "said-false", Mount, annotations: new() { [KubernetesWorkloads.ReloadAnnotation] = "false" });
         await CreateAsync(ns, WorkloadKinds.DaemonSet, "silent", Mount);
-        using var restarter = Restarter(new FakeTimeProvider(Start));
+        var workloads = Workloads();
 
-        var renewed = await restarter.RestartAsync(ns, [Secret], onlyOptedIn: true, "renewal", CancellationToken.None);
+        var found = await workloads.FindAsync(ns, [Secret], CancellationToken.None);
 
-        Assert.Equal(["on-template", "on-workload"], renewed.Select(w => w.Workload.Name).Order(StringComparer.Ordinal));
-        Assert.Equal(2, (await ReadAsync(ns, WorkloadKinds.Deployment, "on-workload")).Metadata.Generation);
-        Assert.Equal(2, (await ReadAsync(ns, WorkloadKinds.StatefulSet, "on-template")).Metadata.Generation);
-        Assert.Equal(1, (await ReadAsync(ns, WorkloadKinds.Deployment, "said-false")).Metadata.Generation);
-        Assert.Equal(1, (await ReadAsync(ns, WorkloadKinds.DaemonSet, "silent")).Metadata.Generation);
-
-        var breach = await restarter.RestartAsync(ns, [Secret], onlyOptedIn: false, "breach", CancellationToken.None);
-
-        Assert.Equal(4, breach.Count);
-        Assert.Equal(2, (await ReadAsync(ns, WorkloadKinds.Deployment, "said-false")).Metadata.Generation);
-        Assert.Equal(2, (await ReadAsync(ns, WorkloadKinds.DaemonSet, "silent")).Metadata.Generation);
+        Assert.Equal(4, found.Count);
+        Assert.Equal(["on-template", "on-workload"], found.Where(w => w.OptedIn).Select(w => w.Workload.Name).Order(StringComparer.Ordinal));
+        Assert.True((await workloads.ReadAsync(new WorkloadRef(ns, WorkloadKinds.StatefulSet, "on-template"), CancellationToken.None))!.OptedIn);
+        Assert.False((await workloads.ReadAsync(new WorkloadRef(ns, WorkloadKinds.Deployment, "said-false"), CancellationToken.None))!.OptedIn);
     }
 
     [Fact]
-    public async Task Restarts_asked_for_within_the_interval_are_coalesced_into_one_at_its_end()
-    {
-        var ns = await cluster.NamespaceAsync();
-        await CreateAsync(ns, WorkloadKinds.Deployment, "api", s => s.Volumes =
-        [
-            new() { Name = "keystore", Secret = new() { SecretName = "api-keystore" } },
-            new() { Name = "truststore", Secret = new() { SecretName = "api-truststore" } },
-        ]);
-        var time = new FakeTimeProvider(Start);
-        using var restarter = Restarter(time, TimeSpan.FromMinutes(1));
-        var api = new WorkloadRef(ns, WorkloadKinds.Deployment, "api");
-
-        // The first restarts now; the others are accepted and say when the one coalesced restart happens.
-        var end = Start + TimeSpan.FromMinutes(1);
-        Assert.Equal([new WorkloadRestart(api)], await restarter.RestartAsync(ns, ["api-keystore"], false, "keystore rebuilt", CancellationToken.None));
-        time.Advance(TimeSpan.FromSeconds(10));
-        Assert.Equal([new WorkloadRestart(api, end)], await restarter.RestartAsync(ns, ["api-truststore"], false, "truststore rebuilt", CancellationToken.None));
-        time.Advance(TimeSpan.FromSeconds(10));
-        Assert.Equal([new WorkloadRestart(api, end)], await restarter.RestartAsync(ns, ["api-truststore"], false, "truststore rebuilt", CancellationToken.None));
-
-        // Within the interval: still the first restart only.
-        var (metadata, template) = await ReadAsync(ns, WorkloadKinds.Deployment, "api");
-        Assert.Equal((2L, "2031-05-06T07:08:09Z"), (metadata.Generation!.Value, template.Annotations[KubernetesWorkloadRestarter.RestartedAtAnnotation]));
-
-        // At the end of the interval, one restart for both requests.
-        time.Advance(TimeSpan.FromSeconds(39));
-        Assert.Equal(2L, (await ReadAsync(ns, WorkloadKinds.Deployment, "api")).Metadata.Generation);
-        time.Advance(TimeSpan.FromSeconds(1));
-        var after = await EventuallyAsync(() => ReadAsync(ns, WorkloadKinds.Deployment, "api"), w => w.Metadata.Generation == 3, "the deferred restart");
-        Assert.Equal("2031-05-06T07:09:09Z", after.Template.Annotations[KubernetesWorkloadRestarter.RestartedAtAnnotation]);
-
-        var events = (await cluster.Client.CoreV1.ListNamespacedEventAsync(ns, fieldSelector: $"involvedObject.uid={metadata.Uid}")).Items;
-        Assert.Equal(2, events.Count);
-        var coalesced = Assert.Single(events, e => e.Message.Contains("07:09:09Z", StringComparison.Ordinal));
-        Assert.Contains("Secret api-truststore changed: truststore rebuilt", coalesced.Message, StringComparison.Ordinal);
-
-        // The window starts again from the deferred restart.
-        time.Advance(TimeSpan.FromSeconds(30));
-        await restarter.RestartAsync(ns, ["api-keystore"], false, "again", CancellationToken.None);
-        Assert.Equal(3L, (await ReadAsync(ns, WorkloadKinds.Deployment, "api")).Metadata.Generation);
-        time.Advance(TimeSpan.FromSeconds(30));
-        await EventuallyAsync(() => ReadAsync(ns, WorkloadKinds.Deployment, "api"), w => w.Metadata.Generation == 4, "the next deferred restart");
-    }
-
-    [Fact]
-    public async Task The_interval_is_read_from_the_annotation_so_another_instance_respects_it_and_a_restart_since_makes_the_deferred_one_unneeded()
+    public async Task The_last_restart_is_read_from_the_annotation_whoever_wrote_it()
     {
         var ns = await cluster.NamespaceAsync();
         await CreateAsync(ns, WorkloadKinds.Deployment, "api", s => s.Volumes = [new() { Name = "tls", Secret = new() { SecretName = Secret } }]);
-        var time = new FakeTimeProvider(Start);
-        var logs = new ListLogger<KubernetesWorkloadRestarter>();
-        using var first = Restarter(time);
-        using var second = Restarter(time, logger: logs);
+        var api = new WorkloadRef(ns, WorkloadKinds.Deployment, "api");
+        var workloads = Workloads();
 
-        await first.RestartAsync(ns, [Secret], false, "first", CancellationToken.None);
-        time.Advance(TimeSpan.FromSeconds(5));
-        await second.RestartAsync(ns, [Secret], false, "second", CancellationToken.None);
-        Assert.Equal(2L, (await ReadAsync(ns, WorkloadKinds.Deployment, "api")).Metadata.Generation);
+        await workloads.RestartAsync(api, Start, [Secret], ["first"], CancellationToken.None);
+        Assert.Equal(Start, Assert.Single(await workloads.FindAsync(ns, [Secret], CancellationToken.None)).RestartedAt);
 
-        // Someone restarts it after the second request (a third instance whose window had ended, say).
-        time.Advance(TimeSpan.FromSeconds(5));
+        // Someone else restarts it (another Notary instance, by hand).
+        var later = Start.AddSeconds(10);
         await cluster.Client.AppsV1.PatchNamespacedDeploymentAsync(
             new V1Patch(
-                """{"spec":{"template":{"metadata":{"annotations":{"notary.dev/restartedAt":"STAMP"}}}}}""".Replace("STAMP", Stamp(time.GetUtcNow()), StringComparison.Ordinal),
+                """{"spec":{"template":{"metadata":{"annotations":{"notary.dev/restartedAt":"STAMP"}}}}}""".Replace("STAMP", Stamp(later), StringComparison.Ordinal),
                 V1Patch.PatchType.MergePatch), "api", ns);
-        time.Advance(TimeSpan.FromSeconds(50));
 
-        await EventuallyAsync(() => Task.FromResult(logs.Lines), lines => lines.Any(l => l.Contains("is not needed", StringComparison.Ordinal)), "the deferred restart to be dropped");
-        Assert.Equal(3L, (await ReadAsync(ns, WorkloadKinds.Deployment, "api")).Metadata.Generation);
+        Assert.Equal(later, (await workloads.ReadAsync(api, CancellationToken.None))!.RestartedAt);
+
+        // An annotation Notary cannot read counts as none.
+        await cluster.Client.AppsV1.PatchNamespacedDeploymentAsync(
+            new V1Patch("""{"spec":{"template":{"metadata":{"annotations":{"notary.dev/restartedAt":"yesterday"}}}}}""", V1Patch.PatchType.MergePatch), "api", ns);
+        Assert.Null((await workloads.ReadAsync(api, CancellationToken.None))!.RestartedAt);
     }
 
     [Fact]
     public async Task A_namespace_without_workloads_has_nothing_to_restart()
     {
         var ns = await cluster.NamespaceAsync();
-        using var restarter = Restarter(new FakeTimeProvider(Start));
+        var workloads = Workloads();
+        var gone = new WorkloadRef(ns, WorkloadKinds.Deployment, "gone");
 
-        Assert.Empty(await restarter.FindAsync(ns, [Secret], CancellationToken.None));
-        Assert.Empty(await restarter.RestartAsync(ns, [Secret], onlyOptedIn: false, "breach", CancellationToken.None));
+        Assert.Empty(await workloads.FindAsync(ns, [Secret], CancellationToken.None));
+        Assert.Null(await workloads.ReadAsync(gone, CancellationToken.None));
+        Assert.False(await workloads.RestartAsync(gone, Start, [Secret], ["breach"], CancellationToken.None));
+        Assert.Empty((await cluster.Client.CoreV1.ListNamespacedEventAsync(ns)).Items);
     }
 
     [Fact]
-    public async Task A_workload_that_cannot_be_patched_does_not_stop_the_others()
+    public async Task A_refused_patch_is_thrown_naming_the_workload_without_the_request()
     {
         var ns = await cluster.NamespaceAsync();
         using var client = await RbacClientAsync(ns, [new() { ApiGroups = ["apps"], Resources = ["deployments", "statefulsets", "daemonsets"], Verbs = ["list"] },
             new() { ApiGroups = ["apps"], Resources = ["statefulsets"], Verbs = ["patch"] }, EventsRule]);
         await CreateAsync(ns, WorkloadKinds.Deployment, "api", s => s.Volumes = [new() { Name = "tls", Secret = new() { SecretName = Secret } }]);
         await CreateAsync(ns, WorkloadKinds.StatefulSet, "db", s => s.Volumes = [new() { Name = "tls", Secret = new() { SecretName = Secret } }]);
-        var time = new FakeTimeProvider(Start);
-        using var restarter = Restarter(time, client: client);
+        var workloads = Workloads(client: client);
 
-        var error = await Assert.ThrowsAsync<KubernetesApiException>(() => restarter.RestartAsync(ns, [Secret], false, "breach", CancellationToken.None));
+        var error = await Assert.ThrowsAsync<KubernetesApiException>(() => workloads.RestartAsync(new WorkloadRef(ns, WorkloadKinds.Deployment, "api"), Start, [Secret], ["breach"], CancellationToken.None));
 
         Assert.Equal(System.Net.HttpStatusCode.Forbidden, error.StatusCode);
         Assert.Contains($"Deployment {ns}/api", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(Secret, error.Message, StringComparison.Ordinal);
+        Assert.Null(error.InnerException);
+        Assert.Equal(1L, (await ReadAsync(ns, WorkloadKinds.Deployment, "api")).Metadata.Generation);
+        Assert.True(await workloads.RestartAsync(new WorkloadRef(ns, WorkloadKinds.StatefulSet, "db"), Start, [Secret], ["breach"], CancellationToken.None));
         Assert.Equal(2L, (await ReadAsync(ns, WorkloadKinds.StatefulSet, "db")).Metadata.Generation);
-
-        // The failed one was not counted as restarted: a retry restarts it at once rather than at the end of the interval.
-        await cluster.Client.RbacAuthorizationV1.PatchNamespacedRoleAsync(
-            new V1Patch("""{"rules":[{"apiGroups":["apps"],"resources":["deployments","statefulsets","daemonsets"],"verbs":["list","patch"]},{"apiGroups":[""],"resources":["events"],"verbs":["create","patch"]}]}""", V1Patch.PatchType.MergePatch), "restarter", ns);
-        await restarter.RestartAsync(ns, [Secret], false, "breach", CancellationToken.None);
-        Assert.Equal(2L, (await ReadAsync(ns, WorkloadKinds.Deployment, "api")).Metadata.Generation);
     }
 
     /// <summary>The RBAC rows of src/Kubernetes/README.md the restarter needs, and no more.</summary>
@@ -261,38 +234,22 @@ public sealed class WorkloadRestarterTests(ClusterFixture cluster)
             await CreateAsync(ns, kind, "api", s => s.Volumes = [new() { Name = "tls", Secret = new() { SecretName = Secret } }]);
         }
 
-        var time = new FakeTimeProvider(Start);
-        using var restarter = Restarter(time, client: client);
+        var workloads = Workloads(client: client);
 
-        Assert.Equal(3, (await restarter.FindAsync(ns, [Secret], CancellationToken.None)).Count);
-        Assert.Equal(3, (await restarter.RestartAsync(ns, [Secret], false, "breach", CancellationToken.None)).Count);
-        time.Advance(TimeSpan.FromSeconds(1));
-        await restarter.RestartAsync(ns, [Secret], false, "breach again", CancellationToken.None);
-        await restarter.RestartAsync(ns, [Secret], false, "breach again", CancellationToken.None);
-        time.Advance(TimeSpan.FromMinutes(1));
-
+        Assert.Equal(3, (await workloads.FindAsync(ns, [Secret], CancellationToken.None)).Count);
         foreach (var kind in WorkloadKinds.All)
         {
-            await EventuallyAsync(() => ReadAsync(ns, kind, "api"), w => w.Metadata.Generation == 3, $"the deferred restart of the {kind}");
+            var workload = new WorkloadRef(ns, kind, "api");
+            Assert.NotNull(await workloads.ReadAsync(workload, CancellationToken.None));
+            Assert.True(await workloads.RestartAsync(workload, Start, [Secret], ["breach"], CancellationToken.None));
+            Assert.True(await workloads.RestartAsync(workload, Start.AddMinutes(1), [Secret], ["breach again"], CancellationToken.None));
+            Assert.Equal(3L, (await ReadAsync(ns, kind, "api")).Metadata.Generation);
         }
 
-        // One Event per restart: the first three, then the three deferred ones.
+        // One Event per restart.
         var events = (await cluster.Client.CoreV1.ListNamespacedEventAsync(ns)).Items;
-        Assert.Equal(3, events.Count(e => e.Reason == KubernetesWorkloadRestarter.RestartedReason && e.Message.Contains("breach again", StringComparison.Ordinal)));
-        Assert.Equal(6, events.Count(e => e.Reason == KubernetesWorkloadRestarter.RestartedReason));
-    }
-
-    [Fact]
-    public void Restart_options_are_validated_with_a_message_that_says_how_to_fix_them()
-    {
-        var validator = new NotaryRestartOptionsValidator();
-        Assert.True(validator.Validate(null, new NotaryRestartOptions()).Succeeded);
-        Assert.True(validator.Validate(null, new NotaryRestartOptions { MinRestartInterval = TimeSpan.Zero }).Succeeded);
-
-        var negative = validator.Validate(null, new NotaryRestartOptions { MinRestartInterval = TimeSpan.FromSeconds(-1) });
-        var long_ = validator.Validate(null, new NotaryRestartOptions { MinRestartInterval = TimeSpan.FromDays(2) });
-
-        Assert.All(new[] { negative, long_ }, result => Assert.Contains("Notary:Restarts:MinRestartInterval", Assert.Single(result.Failures!), StringComparison.Ordinal));
+        Assert.Equal(3, events.Count(e => e.Reason == KubernetesWorkloads.RestartedReason && e.Message.Contains("breach again", StringComparison.Ordinal)));
+        Assert.Equal(6, events.Count(e => e.Reason == KubernetesWorkloads.RestartedReason));
     }
 
     private static string Stamp(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
@@ -357,43 +314,5 @@ public sealed class WorkloadRestarterTests(ClusterFixture cluster)
         var denied = await Assert.ThrowsAsync<k8s.Autorest.HttpOperationException>(() => client.AppsV1.ReadNamespacedDeploymentAsync("api", ns));
         Assert.Equal(System.Net.HttpStatusCode.Forbidden, denied.Response.StatusCode);
         return client;
-    }
-
-    private static async Task<T> EventuallyAsync<T>(Func<Task<T>> probe, Func<T, bool> condition, string what)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
-        while (true)
-        {
-            var value = await probe();
-            if (condition(value))
-            {
-                return value;
-            }
-
-            try
-            {
-                await Task.Delay(TimeSpan.FromMilliseconds(25), timeout.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                throw new TimeoutException($"Timed out waiting for {what}; last value: {value}");
-            }
-        }
-    }
-
-    /// <summary>Keeps the formatted log lines.</summary>
-    private sealed class ListLogger<T> : ILogger<T>
-    {
-        private readonly ConcurrentQueue<string> _lines = new();
-
-        public IReadOnlyList<string> Lines => [.. _lines];
-
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            _lines.Enqueue(formatter(state, exception));
     }
 }

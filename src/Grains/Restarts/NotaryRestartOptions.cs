@@ -1,9 +1,9 @@
 using Microsoft.Extensions.Options;
 
-namespace Notary.Kubernetes;
+namespace Notary.Grains.Restarts;
 
 /// <summary>
-/// How Notary restarts the workloads that use changed Secrets (configuration section
+/// How often Notary restarts one workload that uses changed Secrets (configuration section
 /// <c>Notary:Restarts</c>, or environment variables such as <c>Notary__Restarts__MinRestartInterval</c>).
 /// </summary>
 public sealed class NotaryRestartOptions
@@ -12,15 +12,16 @@ public sealed class NotaryRestartOptions
 
     /// <summary>
     /// The shortest time between two restarts of one workload. A restart asked for sooner is not
-    /// lost: every request inside the interval is coalesced into one restart at its end (unless
-    /// someone restarted the workload in between). A renewal rewrites a keystore and a truststore
-    /// moments apart; this turns the two rollouts into at most two, the last one after both
-    /// Secrets changed. Zero turns the limit off.
+    /// lost: every request inside the interval, from any silo, is coalesced into one restart at
+    /// its end (unless someone restarted the workload in between), kept in the workload's
+    /// restart grain with a reminder so that it happens even if the silo that deferred it stops.
+    /// A renewal rewrites a keystore and a truststore moments apart; this turns the two rollouts
+    /// into at most two, the last one after both Secrets changed. Zero turns the limit off.
     /// </summary>
     public TimeSpan MinRestartInterval { get; set; } = TimeSpan.FromMinutes(1);
 }
 
-/// <summary>Refuses values the restarter cannot work with, saying how to fix them.</summary>
+/// <summary>Refuses values the restart grains cannot work with, saying how to fix them.</summary>
 public sealed class NotaryRestartOptionsValidator : IValidateOptions<NotaryRestartOptions>
 {
     public static readonly TimeSpan MaxInterval = TimeSpan.FromHours(24);

@@ -5,13 +5,6 @@ using Notary.Grains.Abstractions.Ports;
 
 namespace Notary.Grains;
 
-/// <summary>Persisted state of a breach: the request and the progress of every item.</summary>
-[GenerateSerializer]
-public sealed class BreachState
-{
-    [Id(0)] public BreachReport? Report { get; set; }
-}
-
 /// <summary>
 /// One reported breach (SPEC.md "Breach"), keyed by <see cref="BreachIds.For"/>, so that the
 /// same report twice finds the first and never rotates twice. Rotate: re-key and re-issue the

@@ -1,4 +1,3 @@
-using System.Collections.Frozen;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Notary.Grains.Abstractions;
@@ -6,144 +5,6 @@ using Notary.Grains.Abstractions.Ports;
 using Notary.Grains.Policies;
 
 namespace Notary.Grains;
-
-/// <summary>Persisted state of a Certificate. The material is kept so stores can be rebuilt after a restart.</summary>
-[GenerateSerializer]
-public sealed class CertificateState
-{
-    [Id(0)] public CertificateSpec? Spec { get; set; }
-    [Id(1)] public ResourceVersionInfo? Origin { get; set; }
-    /// <summary>Saved as <see cref="IssuedMaterial"/> before, which loads as this (see <see cref="StoredMaterial"/>).</summary>
-    [Id(2)] public StoredMaterial? Material { get; set; }
-    /// <summary>The spec the current material was issued for.</summary>
-    [Id(3)] public CertificateSpec? IssuedFor { get; set; }
-    [Id(4)] public long Revision { get; set; }
-    [Id(5)] public DateTimeOffset? RenewalTime { get; set; }
-    [Id(6)] public List<StatusCondition> Conditions { get; set; } = [];
-    // The two sets below are empty for most certificates: null until needed, so that a resident
-    // activation does not hold two empty HashSets (128 B). Same [Id]s and types as when they were
-    // public properties, so saved state loads unchanged.
-    [Id(7)] private HashSet<SubscriberRef>? _subscribers;
-    /// <summary>The fqdn registered in the tag index, null when not registered.</summary>
-    [Id(8)] public string? RegisteredFqdn { get; set; }
-    /// <summary>
-    /// The origin whose apply reached a final outcome (issued, nothing to do, or a problem only a
-    /// spec change can fix). A transient failure leaves it behind, so the next apply retries.
-    /// </summary>
-    [Id(9)] public ResourceVersionInfo? Reconciled { get; set; }
-    /// <summary>An issuance the issuer has started but not finished (ACM: requested, not yet exported).</summary>
-    [Id(10)] public PendingIssuance? Pending { get; set; }
-    /// <summary>Alert thresholds already alerted for the current certificate (cleared by each issuance).</summary>
-    [Id(11)] private HashSet<TimeSpan>? _alertsSent;
-    /// <summary>Consecutive failed renewals, and when the next attempt is due.</summary>
-    [Id(12)] public int RenewalFailures { get; set; }
-    [Id(13)] public DateTimeOffset? NextRenewalAttempt { get; set; }
-    /// <summary>Taken out of every truststore by a breach quarantine, until lifted.</summary>
-    [Id(14)] public bool Quarantined { get; set; }
-    /// <summary>
-    /// When the lifecycle reminder last registered is due, saved only once the registration
-    /// succeeded: a resync leaves a reminder that still wakes the grain in time alone instead of
-    /// writing it again (one reminder-table write per certificate per restart saved).
-    /// </summary>
-    [Id(15)] public DateTimeOffset? ReminderDue { get; set; }
-    /// <summary>The continuation reminder is registered (see <c>CertificateGrain.ContinueReminder</c>): only then is it unregistered.</summary>
-    [Id(16)] public bool ContinueRegistered { get; set; }
-
-    /// <summary>The keystores and truststores using this certificate.</summary>
-    public IReadOnlyCollection<SubscriberRef> Subscribers => (IReadOnlyCollection<SubscriberRef>?)_subscribers ?? [];
-
-    public bool AddSubscriber(SubscriberRef subscriber) => (_subscribers ??= []).Add(subscriber);
-
-    public bool RemoveSubscriber(SubscriberRef subscriber)
-    {
-        var removed = _subscribers?.Remove(subscriber) ?? false;
-        if (_subscribers is { Count: 0 })
-        {
-            _subscribers = null;
-        }
-
-        return removed;
-    }
-
-    public IReadOnlySet<TimeSpan> AlertsSent => (IReadOnlySet<TimeSpan>?)_alertsSent ?? FrozenSet<TimeSpan>.Empty;
-
-    public void AddAlertSent(TimeSpan threshold) => (_alertsSent ??= []).Add(threshold);
-
-    public void ClearAlertsSent() => _alertsSent = null;
-
-    /// <summary>What a deleted certificate keeps: its subscribers and its revision.</summary>
-    public CertificateState Deleted() => new() { _subscribers = _subscribers, Revision = Revision };
-
-    /// <summary>
-    /// Read from storage, every value is a copy of its own: the spec twice (the spec and the one
-    /// issued for, equal once issued), the origin twice (applied and reconciled), and strings
-    /// that every certificate repeats. Points equal values at one instance, so that a resident
-    /// activation holds each once; nothing changes in what the state says.
-    /// </summary>
-    public void Compact()
-    {
-        if (Spec is not null)
-        {
-            Spec = SharedText.Of(Spec);
-            if (IssuedFor is not null && SameValue(IssuedFor, Spec))
-            {
-                IssuedFor = Spec;
-            }
-        }
-
-        if (Reconciled is not null && Reconciled == Origin)
-        {
-            Reconciled = Origin;
-        }
-
-        if (_subscribers is { Count: 0 })
-        {
-            _subscribers = null;
-        }
-
-        if (_alertsSent is { Count: 0 })
-        {
-            _alertsSent = null;
-        }
-
-        if (Material is { ChainPem.Count: > 0 } material)
-        {
-            // 1.3 KB per certificate for an ECDSA root, 2.5 KB for RSA 3072: the same text for
-            // every certificate of one CA.
-            material.ChainPem = SharedText.Of(material.ChainPem);
-        }
-
-        for (var i = 0; i < Conditions.Count; i++)
-        {
-            Conditions[i] = SharedText.Of(Conditions[i]);
-        }
-    }
-
-    /// <summary>Equal in every field (record equality compares the alternative names by reference).</summary>
-    public static bool SameValue(CertificateSpec a, CertificateSpec b) =>
-        ReferenceEquals(a, b) || (a with { Alt = b.Alt } == b && a.Alt.SequenceEqual(b.Alt, StringComparer.Ordinal));
-}
-
-/// <summary>
-/// An issuance in progress: the issuer's ticket, and what it was started for. Persisted before
-/// the issuer is asked to continue, so a restarted or moved grain continues the same issuance.
-/// </summary>
-[GenerateSerializer]
-public sealed record PendingIssuance
-{
-    [Id(0)] public required string Ticket { get; init; }
-    [Id(1)] public required IssuePurpose Purpose { get; init; }
-    /// <summary>The spec the issuance was started for; a changed spec abandons it.</summary>
-    [Id(2)] public required CertificateSpec For { get; init; }
-    [Id(3)] public required ResourceVersionInfo Origin { get; init; }
-    [Id(4)] public string Reason { get; init; } = Reasons.Issuing;
-    [Id(5)] public string Message { get; init; } = string.Empty;
-    [Id(6)] public IReadOnlyList<ValidationRecord> ValidationRecords { get; init; } = [];
-    [Id(7)] public string EventReason { get; init; } = "Issued";
-    [Id(8)] public string Why { get; init; } = string.Empty;
-    /// <summary>How many times the ticket has been continued (the issuer backs off by it).</summary>
-    [Id(9)] public int Steps { get; init; }
-}
 
 /// <summary>
 /// One Certificate: validates its spec, issues through the issuer port when the certificate must
@@ -192,30 +53,30 @@ public sealed class CertificateGrain(
     private IGrainTimer? _continue;
     private int _failures;
 
-    private CertificateState S => state.State;
+    private CertificateState State => state.State;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         var key = ResourceKey.Parse(this.GetPrimaryKeyString());
         // Many certificates share a namespace: one copy of its name for all their activations.
         _resource = key with { Namespace = SharedText.Of(key.Namespace)! };
-        S.Compact();
+        State.Compact();
         return Task.CompletedTask;
     }
 
     public async Task<CertificateStatus> ApplyAsync(CertificateSpec spec, ResourceVersionInfo origin)
     {
-        if (S.Origin is { } current && current.Uid == origin.Uid && origin.Generation < current.Generation)
+        if (State.Origin is { } current && current.Uid == origin.Uid && origin.Generation < current.Generation)
         {
             Log.Stale(logger, nameof(ResourceKind.Certificate), _resource.ToString(), origin.Generation, current.Generation);
             return BuildStatus();
         }
 
-        var done = S.Reconciled == origin && S.Spec is not null && CertificatePolicy.SameSpec(S.Spec, spec);
+        var done = State.Reconciled == origin && State.Spec is not null && CertificatePolicy.SameSpec(State.Spec, spec);
         // A resync sends the same spec and origin again, as new objects: keep the ones held (the
         // spec issued for and the origin reconciled point at them too) and let these go.
-        S.Spec = S.Spec is not null && CertificateState.SameValue(S.Spec, spec) ? S.Spec : SharedText.Of(spec);
-        S.Origin = S.Reconciled == origin ? S.Reconciled : origin;
+        State.Spec = State.Spec is not null && CertificateState.SameValue(State.Spec, spec) ? State.Spec : SharedText.Of(spec);
+        State.Origin = State.Reconciled == origin ? State.Reconciled : origin;
         if (done)
         {
             // A resync of what was already applied: publish again in case the last write failed,
@@ -230,37 +91,37 @@ public sealed class CertificateGrain(
         problem ??= CheckIssuer(spec);
         if (problem is not null)
         {
-            S.Reconciled = origin;
+            State.Reconciled = origin;
             return await NotReadyAsync(problem);
         }
 
-        if (S.Material is not null && S.IssuedFor is not null && !CertificatePolicy.AffectsCertificate(S.IssuedFor, spec))
+        if (State.Material is not null && State.IssuedFor is not null && !CertificatePolicy.AffectsCertificate(State.IssuedFor, spec))
         {
             // Nothing the certificate contains changed (e.g. only renewBefore): move the renewal time.
-            S.RenewalTime = CertificatePolicy.RenewalTime(S.Material.NotBefore, S.Material.NotAfter, valid!.RenewBefore);
-            SetReady(Reasons.Issued, $"Certificate is valid until {S.Material.NotAfter:O}.");
-            ConditionList.Remove(S.Conditions, Conditions.Issuing);
-            S.Reconciled = origin;
+            State.RenewalTime = CertificatePolicy.RenewalTime(State.Material.NotBefore, State.Material.NotAfter, valid!.RenewBefore);
+            SetReady(Reasons.Issued, $"Certificate is valid until {State.Material.NotAfter:O}.");
+            ConditionList.Remove(State.Conditions, Conditions.Issuing);
+            State.Reconciled = origin;
             await SaveAsync();
             await PublishAsync();
             await ScheduleLifecycleAsync();
             return BuildStatus();
         }
 
-        return S.Material is null
+        return State.Material is null
             ? await IssueAsync(valid!, IssuePurpose.Issue, "Issued", "the certificate was created")
             : await IssueAsync(valid!, IssuePurpose.Issue, "Reissued", "the spec changed");
     }
 
     public async Task<CertificateStatus> ReissueAsync(string reason)
     {
-        if (S.Spec is null)
+        if (State.Spec is null)
         {
             throw new InvalidOperationException($"Certificate {_resource} does not exist.");
         }
 
-        var (valid, problem) = CertificatePolicy.Validate(S.Spec);
-        problem ??= CheckIssuer(S.Spec);
+        var (valid, problem) = CertificatePolicy.Validate(State.Spec);
+        problem ??= CheckIssuer(State.Spec);
         if (problem is not null)
         {
             return await NotReadyAsync(problem);
@@ -271,30 +132,30 @@ public sealed class CertificateGrain(
 
     public async Task DeleteAsync()
     {
-        if (S.Spec is null && S.RegisteredFqdn is null)
+        if (State.Spec is null && State.RegisteredFqdn is null)
         {
             return;
         }
 
-        if (S.RegisteredFqdn is not null)
+        if (State.RegisteredFqdn is not null)
         {
             await GrainFactory.GetGrain<ICertificateTagGrain>(_resource.Name).UnregisterAsync(_resource.Namespace);
         }
 
         // Let go of what the issuer holds first: when that fails, the delete fails and is
         // retried (the finalizer keeps the resource), with the state still naming what to retire.
-        await RetireAsync(S.Pending?.Ticket, RetireReason.Deleted, throwOnFailure: true);
-        await RetireAsync(S.Material?.Arn, RetireReason.Deleted, throwOnFailure: true);
+        await RetireAsync(State.Pending?.Ticket, RetireReason.Deleted, throwOnFailure: true);
+        await RetireAsync(State.Material?.Arn, RetireReason.Deleted, throwOnFailure: true);
         CancelContinuation();
         await ForgetContinuationAsync();
 
         await UnregisterLifecycleAsync();
         metrics.CertificateRemoved(_resource);
-        var uid = S.Origin?.Uid;
+        var uid = State.Origin?.Uid;
         // Subscribers stay: a Certificate created again under this name serves them again. The
         // revision stays too, so that a re-created certificate never repeats a revision a store
         // was built from.
-        state.State = S.Deleted();
+        state.State = State.Deleted();
         await SaveAsync();
         _reporter.Reset();
         Log.Deleted(logger, nameof(ResourceKind.Certificate), _resource.ToString());
@@ -304,25 +165,25 @@ public sealed class CertificateGrain(
 
     public Task<CertificateSnapshot> GetSnapshotAsync()
     {
-        var spec = S.Spec;
+        var spec = State.Spec;
         // Material issued for an older spec (a change whose re-issue has not succeeded) is not
         // this certificate any more: stores keep what they have rather than rebuild from it.
         var material = CurrentMaterial();
         var published = material is null ? null : new PublicMaterial(material.Arn, material.CertificatePem, material.ChainPem, material.SerialNumber, material.NotAfter);
-        return Task.FromResult(new CertificateSnapshot(_resource, spec is not null, spec?.Fqdn, S.Revision, published, S.Quarantined));
+        return Task.FromResult(new CertificateSnapshot(_resource, spec is not null, spec?.Fqdn, State.Revision, published, State.Quarantined));
     }
 
     public Task<IssuedMaterial?> GetIssuedMaterialAsync(long revision) =>
-        Task.FromResult(revision == S.Revision ? CurrentMaterial()?.ToIssued() : null);
+        Task.FromResult(revision == State.Revision ? CurrentMaterial()?.ToIssued() : null);
 
     private StoredMaterial? CurrentMaterial() =>
-        S.Spec is not null && S.IssuedFor is not null && !CertificatePolicy.AffectsCertificate(S.IssuedFor, S.Spec) ? S.Material : null;
+        State.Spec is not null && State.IssuedFor is not null && !CertificatePolicy.AffectsCertificate(State.IssuedFor, State.Spec) ? State.Material : null;
 
-    public Task<CertificateStatus?> GetStatusAsync() => Task.FromResult(S.Spec is null ? null : BuildStatus());
+    public Task<CertificateStatus?> GetStatusAsync() => Task.FromResult(State.Spec is null ? null : BuildStatus());
 
     public async Task SubscribeAsync(SubscriberRef subscriber)
     {
-        if (S.AddSubscriber(subscriber))
+        if (State.AddSubscriber(subscriber))
         {
             await SaveAsync();
         }
@@ -330,7 +191,7 @@ public sealed class CertificateGrain(
 
     public async Task UnsubscribeAsync(SubscriberRef subscriber)
     {
-        if (S.RemoveSubscriber(subscriber))
+        if (State.RemoveSubscriber(subscriber))
         {
             await SaveAsync();
         }
@@ -338,13 +199,13 @@ public sealed class CertificateGrain(
 
     private async Task<CertificateStatus> IssueAsync(ValidCertificateSpec valid, IssuePurpose purpose, string eventReason, string why)
     {
-        var spec = S.Spec!;
+        var spec = State.Spec!;
         var issuer = issuers.Resolve(spec.Issuer)!;
-        if (S.Pending is { } abandoned && !(abandoned.Purpose == purpose && CertificatePolicy.SameSpec(abandoned.For, spec) && !CertificatePolicy.AffectsCertificate(abandoned.For, spec)))
+        if (State.Pending is { } abandoned && !(abandoned.Purpose == purpose && CertificatePolicy.SameSpec(abandoned.For, spec) && !CertificatePolicy.AffectsCertificate(abandoned.For, spec)))
         {
             // The spec changed (or a rotation overtook) while an issuance was in progress: start
             // over, and let the issuer drop what it had started.
-            S.Pending = null;
+            State.Pending = null;
             await RetireAsync(abandoned.Ticket, RetireReason.Replaced, throwOnFailure: false);
         }
 
@@ -355,17 +216,17 @@ public sealed class CertificateGrain(
             var request = new IssueRequest
             {
                 Resource = _resource,
-                Origin = S.Pending?.Origin ?? S.Origin!,
+                Origin = State.Pending?.Origin ?? State.Origin!,
                 Type = spec.Type,
                 Fqdn = spec.Fqdn,
                 Alt = spec.Alt,
                 Lifetime = valid.Lifetime,
                 Key = valid.Key,
-                Revision = S.Revision,
+                Revision = State.Revision,
                 Purpose = purpose,
-                CurrentArn = S.Material?.Arn,
-                Ticket = S.Pending?.Ticket,
-                Step = S.Pending?.Steps ?? 0,
+                CurrentArn = State.Material?.Arn,
+                Ticket = State.Pending?.Ticket,
+                Step = State.Pending?.Steps ?? 0,
             };
 
             IssueProgress progress;
@@ -377,8 +238,8 @@ public sealed class CertificateGrain(
             catch (IssuerRejectedException ex)
             {
                 // Final for this spec: adapters word these messages for users (no secret in them).
-                S.Reconciled = S.Origin;
-                S.Pending = null;
+                State.Reconciled = State.Origin;
+                State.Pending = null;
                 _failures = 0;
                 metrics.Count(_resource, "failed");
                 return await IssuanceFailedAsync(new Problem(ex.Reason, $"Issuer \"{issuer.Name}\" rejected the certificate: {ex.Message}"));
@@ -418,19 +279,19 @@ public sealed class CertificateGrain(
 
     private async Task<CertificateStatus> CompleteAsync(ValidCertificateSpec valid, ICertificateIssuer issuer, IssuedMaterial material, IssuePurpose purpose, string eventReason, string why)
     {
-        var previous = S.Material?.Arn;
+        var previous = State.Material?.Arn;
         var rotated = purpose == IssuePurpose.Rotate;
-        S.ClearAlertsSent();
-        S.RenewalFailures = 0;
-        S.NextRenewalAttempt = null;
-        S.Material = StoredMaterial.From(material);
-        S.IssuedFor = S.Spec;
-        S.Reconciled = S.Origin;
-        S.Pending = null;
-        S.Revision++;
-        S.RenewalTime = CertificatePolicy.RenewalTime(material.NotBefore, material.NotAfter, valid.RenewBefore);
+        State.ClearAlertsSent();
+        State.RenewalFailures = 0;
+        State.NextRenewalAttempt = null;
+        State.Material = StoredMaterial.From(material);
+        State.IssuedFor = State.Spec;
+        State.Reconciled = State.Origin;
+        State.Pending = null;
+        State.Revision++;
+        State.RenewalTime = CertificatePolicy.RenewalTime(material.NotBefore, material.NotAfter, valid.RenewBefore);
         SetReady(Reasons.Issued, $"Certificate is valid until {material.NotAfter:O}.");
-        ConditionList.Remove(S.Conditions, Conditions.Issuing);
+        ConditionList.Remove(State.Conditions, Conditions.Issuing);
         // The lifecycle reminder is registered before the state is saved, so that one write
         // persists both the certificate and when its reminder is due: an issuance costs one state
         // write (a Redis round trip in production), not two. A failed registration does not hold
@@ -439,14 +300,14 @@ public sealed class CertificateGrain(
         await TryScheduleLifecycleAsync();
         // Persist before anyone hears of it: a crash after this point loses no certificate.
         await SaveAsync();
-        Log.Issued(logger, _resource.ToString(), material.SerialNumber, S.Revision, material.NotAfter);
+        Log.Issued(logger, _resource.ToString(), material.SerialNumber, State.Revision, material.NotAfter);
         // Status first: Ready=True is what kubectl wait, a GitOps sync and the subscribed stores
         // wait for, so the Event (an audit record nobody waits on) no longer delays it by a
         // round trip to the API server.
         await PublishAsync();
-        NotifySubscribers(S.Revision);
-        await _reporter.EventAsync(_resource, S.Origin?.Uid, EventSeverity.Normal, eventReason,
-            $"Issued serial {material.SerialNumber} (revision {S.Revision}) by {issuer.Name} because {why}; valid until {material.NotAfter:O}.");
+        NotifySubscribers(State.Revision);
+        await _reporter.EventAsync(_resource, State.Origin?.Uid, EventSeverity.Normal, eventReason,
+            $"Issued serial {material.SerialNumber} (revision {State.Revision}) by {issuer.Name} because {why}; valid until {material.NotAfter:O}.");
         metrics.Count(_resource, purpose == IssuePurpose.Renew ? "renewed" : "issued");
         await ForgetContinuationAsync();
         if (previous is not null && previous != material.Arn)
@@ -470,29 +331,29 @@ public sealed class CertificateGrain(
         {
             Ticket = progress.Ticket ?? throw new InvalidOperationException("An issuer reported progress without a ticket."),
             Purpose = purpose,
-            For = S.Spec!,
-            Origin = S.Pending?.Origin ?? S.Origin!,
+            For = State.Spec!,
+            Origin = State.Pending?.Origin ?? State.Origin!,
             Reason = progress.Reason,
             Message = progress.Message,
             ValidationRecords = progress.ValidationRecords,
             EventReason = eventReason,
             Why = why,
         };
-        var changed = S.Pending is null || S.Pending.Ticket != pending.Ticket || S.Pending.Reason != pending.Reason;
-        pending = pending with { Steps = S.Pending?.Ticket == pending.Ticket ? S.Pending.Steps + 1 : 0 };
-        S.Pending = pending;
+        var changed = State.Pending is null || State.Pending.Ticket != pending.Ticket || State.Pending.Reason != pending.Reason;
+        pending = pending with { Steps = State.Pending?.Ticket == pending.Ticket ? State.Pending.Steps + 1 : 0 };
+        State.Pending = pending;
         var now = time.GetUtcNow();
-        var generation = S.Origin?.Generation ?? 0;
-        ConditionList.Set(S.Conditions, Conditions.Issuing, Conditions.True, progress.Reason, progress.Message, now, generation);
+        var generation = State.Origin?.Generation ?? 0;
+        ConditionList.Set(State.Conditions, Conditions.Issuing, Conditions.True, progress.Reason, progress.Message, now, generation);
         if (!HasValidMaterial())
         {
-            ConditionList.Set(S.Conditions, Conditions.Ready, Conditions.False, progress.Reason, progress.Message, now, generation);
+            ConditionList.Set(State.Conditions, Conditions.Ready, Conditions.False, progress.Reason, progress.Message, now, generation);
         }
 
         await SaveAsync();
         if (changed && progress.Reason == Reasons.PendingValidation)
         {
-            await _reporter.EventAsync(_resource, S.Origin?.Uid, EventSeverity.Normal, Reasons.PendingValidation, progress.Message);
+            await _reporter.EventAsync(_resource, State.Origin?.Uid, EventSeverity.Normal, Reasons.PendingValidation, progress.Message);
         }
 
         await PublishAsync();
@@ -503,7 +364,7 @@ public sealed class CertificateGrain(
     private async Task ContinueAsync(bool? registered = null)
     {
         _continue = null;
-        if (S.Spec is null)
+        if (State.Spec is null)
         {
             return;
         }
@@ -517,15 +378,15 @@ public sealed class CertificateGrain(
             return;
         }
 
-        if (S.Pending is { } pending)
+        if (State.Pending is { } pending)
         {
             await IssueAsync(valid!, pending.Purpose, pending.EventReason, pending.Why);
         }
-        else if (S.Reconciled != S.Origin)
+        else if (State.Reconciled != State.Origin)
         {
             // A transient failure left the apply unfinished: the same decision ApplyAsync makes.
-            var first = S.Material is null;
-            if (first || S.IssuedFor is null || CertificatePolicy.AffectsCertificate(S.IssuedFor, S.Spec))
+            var first = State.Material is null;
+            if (first || State.IssuedFor is null || CertificatePolicy.AffectsCertificate(State.IssuedFor, State.Spec))
             {
                 await IssueAsync(valid!, IssuePurpose.Issue, first ? "Issued" : "Reissued", first ? "the certificate was created" : "the spec changed");
             }
@@ -538,7 +399,7 @@ public sealed class CertificateGrain(
         _continue = this.RegisterGrainTimer(
             async _ => await ContinueAsync(),
             new GrainTimerCreationOptions { DueTime = delay, Period = Timeout.InfiniteTimeSpan, Interleave = false });
-        if (S.ContinueRegistered || !HasWorkToContinue())
+        if (State.ContinueRegistered || !HasWorkToContinue())
         {
             // A failed renewal leaves nothing to continue: the lifecycle reminder retries it.
             return;
@@ -557,7 +418,7 @@ public sealed class CertificateGrain(
             return;
         }
 
-        S.ContinueRegistered = true;
+        State.ContinueRegistered = true;
         await SaveAsync();
     }
 
@@ -566,13 +427,13 @@ public sealed class CertificateGrain(
     /// unfinished, for a spec that can be issued. An issuance in progress whose spec became invalid
     /// (or whose issuer went) waits for the apply that fixes it, which starts again.
     /// </summary>
-    private bool HasWorkToContinue() => S.Spec is not null && (S.Pending is not null || S.Reconciled != S.Origin) && HasValidSpec(out _);
+    private bool HasWorkToContinue() => State.Spec is not null && (State.Pending is not null || State.Reconciled != State.Origin) && HasValidSpec(out _);
 
     /// <summary>Unregisters the continuation reminder; a failure leaves it to find nothing to do and try again.</summary>
     /// <param name="registered">Whether it is registered, when known better than the state (a tick proves it is).</param>
     private async Task ForgetContinuationAsync(bool? registered = null)
     {
-        if (!(registered ?? S.ContinueRegistered))
+        if (!(registered ?? State.ContinueRegistered))
         {
             return;
         }
@@ -590,9 +451,9 @@ public sealed class CertificateGrain(
             return;
         }
 
-        if (S.ContinueRegistered)
+        if (State.ContinueRegistered)
         {
-            S.ContinueRegistered = false;
+            State.ContinueRegistered = false;
             await SaveAsync();
         }
     }
@@ -635,7 +496,7 @@ public sealed class CertificateGrain(
             return;
         }
 
-        var issuer = issuers.Resolve(S.Spec?.Issuer);
+        var issuer = issuers.Resolve(State.Spec?.Issuer);
         if (issuer is null)
         {
             return;
@@ -653,38 +514,38 @@ public sealed class CertificateGrain(
     }
 
     private bool HasValidMaterial() =>
-        S.Material is not null && S.IssuedFor is not null && S.Spec is not null
-        && !CertificatePolicy.AffectsCertificate(S.IssuedFor, S.Spec) && S.Material.NotAfter > time.GetUtcNow();
+        State.Material is not null && State.IssuedFor is not null && State.Spec is not null
+        && !CertificatePolicy.AffectsCertificate(State.IssuedFor, State.Spec) && State.Material.NotAfter > time.GetUtcNow();
 
     public Task<IReadOnlyList<SubscriberRef>> GetSubscribersAsync() =>
-        Task.FromResult<IReadOnlyList<SubscriberRef>>([.. S.Subscribers.OrderBy(s => s.Kind).ThenBy(s => s.Key, StringComparer.Ordinal)]);
+        Task.FromResult<IReadOnlyList<SubscriberRef>>([.. State.Subscribers.OrderBy(s => s.Kind).ThenBy(s => s.Key, StringComparer.Ordinal)]);
 
     public async Task<CertificateStatus> SetQuarantinedAsync(bool quarantined, string reason)
     {
-        if (S.Spec is null)
+        if (State.Spec is null)
         {
             throw new InvalidOperationException($"Certificate {_resource} does not exist.");
         }
 
-        if (S.Quarantined == quarantined)
+        if (State.Quarantined == quarantined)
         {
             return BuildStatus();
         }
 
-        S.Quarantined = quarantined;
+        State.Quarantined = quarantined;
         var now = time.GetUtcNow();
-        var generation = S.Origin?.Generation ?? 0;
+        var generation = State.Origin?.Generation ?? 0;
         if (quarantined)
         {
-            ConditionList.Set(S.Conditions, Conditions.Compromised, Conditions.True, "Quarantined", $"Quarantined: {reason}. Truststores no longer trust it until the quarantine is lifted.", now, generation);
+            ConditionList.Set(State.Conditions, Conditions.Compromised, Conditions.True, "Quarantined", $"Quarantined: {reason}. Truststores no longer trust it until the quarantine is lifted.", now, generation);
         }
         else
         {
-            ConditionList.Set(S.Conditions, Conditions.Compromised, Conditions.False, "QuarantineLifted", $"The quarantine was lifted: {reason}.", now, generation);
+            ConditionList.Set(State.Conditions, Conditions.Compromised, Conditions.False, "QuarantineLifted", $"The quarantine was lifted: {reason}.", now, generation);
         }
 
         await SaveAsync();
-        await _reporter.EventAsync(_resource, S.Origin?.Uid, quarantined ? EventSeverity.Warning : EventSeverity.Normal,
+        await _reporter.EventAsync(_resource, State.Origin?.Uid, quarantined ? EventSeverity.Warning : EventSeverity.Normal,
             quarantined ? "Quarantined" : "QuarantineLifted", quarantined ? $"Certificate quarantined: {reason}." : $"Quarantine lifted: {reason}.");
         await PublishAsync();
         // Revision 0: nothing was issued, but what truststores may contain changed.
@@ -706,7 +567,7 @@ public sealed class CertificateGrain(
         }
 
         // A new activation may receive a reminder an older one registered: all from the state.
-        if (S.Spec is null || S.Material is null)
+        if (State.Spec is null || State.Material is null)
         {
             await UnregisterLifecycleAsync();
             return;
@@ -718,38 +579,38 @@ public sealed class CertificateGrain(
     /// <summary>Renews, alerts and reports expiry as <see cref="LifecyclePolicy"/> decides, then sets the next wake-up.</summary>
     private async Task RunLifecycleAsync()
     {
-        var material = S.Material!;
+        var material = State.Material!;
         var now = time.GetUtcNow();
         var thresholds = lifecycle.Value.EffectiveThresholds;
-        var plan = LifecyclePolicy.Plan(now, material.NotAfter, S.RenewalTime ?? material.NotAfter, S.NextRenewalAttempt, S.Pending is not null, thresholds, S.AlertsSent);
+        var plan = LifecyclePolicy.Plan(now, material.NotAfter, State.RenewalTime ?? material.NotAfter, State.NextRenewalAttempt, State.Pending is not null, thresholds, State.AlertsSent);
 
         if (plan.RenewNow && HasValidSpec(out var valid))
         {
-            var before = S.Revision;
+            var before = State.Revision;
             await IssueAsync(valid!, IssuePurpose.Renew, "Renewed", "its renewal time came");
-            if (S.Revision == before && S.Pending is null)
+            if (State.Revision == before && State.Pending is null)
             {
                 await RenewalFailedAsync();
             }
 
             now = time.GetUtcNow();
-            material = S.Material!;
-            plan = LifecyclePolicy.Plan(now, material.NotAfter, S.RenewalTime ?? material.NotAfter, S.NextRenewalAttempt, S.Pending is not null, thresholds, S.AlertsSent);
+            material = State.Material!;
+            plan = LifecyclePolicy.Plan(now, material.NotAfter, State.RenewalTime ?? material.NotAfter, State.NextRenewalAttempt, State.Pending is not null, thresholds, State.AlertsSent);
         }
 
         if (plan.Alert is { } threshold)
         {
             foreach (var passed in plan.AlertsPassed)
             {
-                S.AddAlertSent(passed);
+                State.AddAlertSent(passed);
             }
 
             await SaveAsync();
-            var message = $"Certificate expires at {material.NotAfter:O} (within {LifecyclePolicy.Describe(threshold)}) and has not been renewed{(S.RenewalFailures > 0 ? $": {S.RenewalFailures} renewal attempt(s) failed" : string.Empty)}.";
+            var message = $"Certificate expires at {material.NotAfter:O} (within {LifecyclePolicy.Describe(threshold)}) and has not been renewed{(State.RenewalFailures > 0 ? $": {State.RenewalFailures} renewal attempt(s) failed" : string.Empty)}.";
             await AlertAsync("ExpiringSoon", message);
         }
 
-        if (now >= material.NotAfter && S.Conditions.Any(c => c.Type == Conditions.Ready && c.Status == Conditions.True))
+        if (now >= material.NotAfter && State.Conditions.Any(c => c.Type == Conditions.Ready && c.Status == Conditions.True))
         {
             await NotReadyAsync(new Problem(Reasons.Expired, $"The certificate expired at {material.NotAfter:O} and could not be renewed."));
         }
@@ -759,24 +620,24 @@ public sealed class CertificateGrain(
 
     private async Task RenewalFailedAsync()
     {
-        S.RenewalFailures++;
-        var delay = LifecyclePolicy.RenewalBackoff(S.RenewalFailures);
-        S.NextRenewalAttempt = time.GetUtcNow() + delay;
+        State.RenewalFailures++;
+        var delay = LifecyclePolicy.RenewalBackoff(State.RenewalFailures);
+        State.NextRenewalAttempt = time.GetUtcNow() + delay;
         await SaveAsync();
-        var cause = S.Conditions.FirstOrDefault(c => c.Type == Conditions.Issuing && c.Status == Conditions.False)?.Message
-            ?? S.Conditions.FirstOrDefault(c => c.Type == Conditions.Ready && c.Status == Conditions.False)?.Message
+        var cause = State.Conditions.FirstOrDefault(c => c.Type == Conditions.Issuing && c.Status == Conditions.False)?.Message
+            ?? State.Conditions.FirstOrDefault(c => c.Type == Conditions.Ready && c.Status == Conditions.False)?.Message
             ?? "the issuer did not issue";
-        await AlertAsync(Reasons.RenewalFailed, $"Renewal attempt {S.RenewalFailures} failed ({cause}); the current certificate stays in use until {S.Material!.NotAfter:O}; next attempt at {S.NextRenewalAttempt:O}.");
+        await AlertAsync(Reasons.RenewalFailed, $"Renewal attempt {State.RenewalFailures} failed ({cause}); the current certificate stays in use until {State.Material!.NotAfter:O}; next attempt at {State.NextRenewalAttempt:O}.");
     }
 
     /// <summary>A Warning Event on the Certificate and, where configured, the alert sink (webhook).</summary>
     private async Task AlertAsync(string reason, string message)
     {
         Log.Alert(logger, _resource.ToString(), reason, message);
-        await _reporter.EventAsync(_resource, S.Origin?.Uid, EventSeverity.Warning, reason, message);
+        await _reporter.EventAsync(_resource, State.Origin?.Uid, EventSeverity.Warning, reason, message);
         try
         {
-            await alerts.SendAsync(new Alert { Reason = reason, Resource = _resource, Message = message, NotAfter = S.Material?.NotAfter, At = time.GetUtcNow(), Arn = S.Material?.Arn }, CancellationToken.None);
+            await alerts.SendAsync(new Alert { Reason = reason, Resource = _resource, Message = message, NotAfter = State.Material?.NotAfter, At = time.GetUtcNow(), Arn = State.Material?.Arn }, CancellationToken.None);
         }
         catch (Exception ex)
         {
@@ -793,7 +654,7 @@ public sealed class CertificateGrain(
         }
         catch (Exception ex)
         {
-            S.ReminderDue = null;
+            State.ReminderDue = null;
             Log.ReminderFailed(logger, _resource.ToString(), ex.GetType().Name, ex.Message);
         }
     }
@@ -811,7 +672,7 @@ public sealed class CertificateGrain(
     /// <param name="save">false: the caller saves the state (with <see cref="CertificateState.ReminderDue"/>) itself.</param>
     private async Task ScheduleLifecycleAsync(DateTimeOffset? nextWake = null, bool keepInTime = false, bool save = true)
     {
-        if (S.Spec is null || S.Material is null)
+        if (State.Spec is null || State.Material is null)
         {
             return;
         }
@@ -819,7 +680,7 @@ public sealed class CertificateGrain(
         var now = time.GetUtcNow();
         if (nextWake is null)
         {
-            var plan = LifecyclePolicy.Plan(now, S.Material.NotAfter, S.RenewalTime ?? S.Material.NotAfter, S.NextRenewalAttempt, S.Pending is not null, lifecycle.Value.EffectiveThresholds, S.AlertsSent);
+            var plan = LifecyclePolicy.Plan(now, State.Material.NotAfter, State.RenewalTime ?? State.Material.NotAfter, State.NextRenewalAttempt, State.Pending is not null, lifecycle.Value.EffectiveThresholds, State.AlertsSent);
             // Something due already (a silo was down at the time, or the clock moved on): at once.
             nextWake = plan.RenewNow || plan.Alert is not null ? now : plan.NextWake;
         }
@@ -832,14 +693,14 @@ public sealed class CertificateGrain(
         var max = lifecycle.Value.MaxReminderDelay;
         var due = nextWake.Value - now;
         due = due < TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : due > max ? max : due;
-        if (keepInTime && S.ReminderDue is { } registered && registered > now && registered <= now + due)
+        if (keepInTime && State.ReminderDue is { } registered && registered > now && registered <= now + due)
         {
             return;
         }
 
         // The period only matters if a tick is missed; every tick re-registers from the plan.
         await this.RegisterOrUpdateReminder(LifecycleReminder, due, max);
-        S.ReminderDue = now + due;
+        State.ReminderDue = now + due;
         if (save)
         {
             await SaveAsync();
@@ -854,10 +715,10 @@ public sealed class CertificateGrain(
             await this.UnregisterReminder(reminder);
         }
 
-        if (S.ReminderDue is not null)
+        if (State.ReminderDue is not null)
         {
             // Saved, or a later resync would take the reminder for registered.
-            S.ReminderDue = null;
+            State.ReminderDue = null;
             if (save)
             {
                 await SaveAsync();
@@ -868,12 +729,12 @@ public sealed class CertificateGrain(
     private bool HasValidSpec(out ValidCertificateSpec? valid)
     {
         valid = null;
-        if (S.Spec is null || CheckIssuer(S.Spec) is not null)
+        if (State.Spec is null || CheckIssuer(State.Spec) is not null)
         {
             return false;
         }
 
-        var (checkedSpec, problem) = CertificatePolicy.Validate(S.Spec);
+        var (checkedSpec, problem) = CertificatePolicy.Validate(State.Spec);
         valid = checkedSpec;
         return problem is null;
     }
@@ -882,7 +743,7 @@ public sealed class CertificateGrain(
     {
         var status = BuildStatus();
         await _reporter.PublishAsync(_resource, status);
-        metrics.CertificateObserved(_resource, S.Material?.NotAfter, S.RenewalTime, status.IsReady);
+        metrics.CertificateObserved(_resource, State.Material?.NotAfter, State.RenewalTime, status.IsReady);
     }
 
     private Problem? CheckIssuer(CertificateSpec spec)
@@ -913,11 +774,11 @@ public sealed class CertificateGrain(
             return await NotReadyAsync(problem);
         }
 
-        var changed = ConditionList.Set(S.Conditions, Conditions.Issuing, Conditions.False, problem.Reason, problem.Message, time.GetUtcNow(), S.Origin?.Generation ?? 0);
+        var changed = ConditionList.Set(State.Conditions, Conditions.Issuing, Conditions.False, problem.Reason, problem.Message, time.GetUtcNow(), State.Origin?.Generation ?? 0);
         await SaveAsync();
         if (changed)
         {
-            await _reporter.EventAsync(_resource, S.Origin?.Uid, EventSeverity.Warning, problem.Reason, problem.Message);
+            await _reporter.EventAsync(_resource, State.Origin?.Uid, EventSeverity.Warning, problem.Reason, problem.Message);
         }
 
         await PublishAsync();
@@ -926,12 +787,12 @@ public sealed class CertificateGrain(
 
     private async Task<CertificateStatus> NotReadyAsync(Problem problem)
     {
-        var changed = ConditionList.Set(S.Conditions, Conditions.Ready, Conditions.False, problem.Reason, problem.Message, time.GetUtcNow(), S.Origin?.Generation ?? 0);
+        var changed = ConditionList.Set(State.Conditions, Conditions.Ready, Conditions.False, problem.Reason, problem.Message, time.GetUtcNow(), State.Origin?.Generation ?? 0);
         await SaveAsync();
         if (changed)
         {
             Log.NotReady(logger, nameof(ResourceKind.Certificate), _resource.ToString(), problem.Reason, problem.Message);
-            await _reporter.EventAsync(_resource, S.Origin?.Uid, EventSeverity.Warning, problem.Reason, problem.Message);
+            await _reporter.EventAsync(_resource, State.Origin?.Uid, EventSeverity.Warning, problem.Reason, problem.Message);
         }
 
         await PublishAsync();
@@ -939,25 +800,25 @@ public sealed class CertificateGrain(
     }
 
     private void SetReady(string reason, string message) =>
-        ConditionList.Set(S.Conditions, Conditions.Ready, Conditions.True, reason, message, time.GetUtcNow(), S.Origin?.Generation ?? 0);
+        ConditionList.Set(State.Conditions, Conditions.Ready, Conditions.True, reason, message, time.GetUtcNow(), State.Origin?.Generation ?? 0);
 
     private Task SaveAsync() => Persistence.SaveAsync(state, DeactivateOnIdle);
 
     private async Task RegisterTagAsync(string fqdn)
     {
-        if (S.RegisteredFqdn == fqdn)
+        if (State.RegisteredFqdn == fqdn)
         {
             return;
         }
 
         await GrainFactory.GetGrain<ICertificateTagGrain>(_resource.Name).RegisterAsync(new TagRegistration(_resource.Namespace, fqdn));
-        S.RegisteredFqdn = fqdn;
+        State.RegisteredFqdn = fqdn;
     }
 
     private void NotifySubscribers(long revision)
     {
         var key = _resource.ToString();
-        foreach (var subscriber in S.Subscribers)
+        foreach (var subscriber in State.Subscribers)
         {
             // One-way calls: they return once sent, so this does not wait on any rebuild.
             _ = Subscribers.Get(GrainFactory, subscriber).OnCertificateChangedAsync(key, revision);
@@ -966,20 +827,20 @@ public sealed class CertificateGrain(
 
     private CertificateStatus BuildStatus() => new()
     {
-        Arn = S.Material?.Arn,
-        SerialNumber = S.Material?.SerialNumber,
-        NotBefore = S.Material?.NotBefore,
-        NotAfter = S.Material?.NotAfter,
-        RenewalTime = S.RenewalTime,
-        Revision = S.Revision,
-        Tags = S.Spec is null ? new Dictionary<string, string>() : new Dictionary<string, string>
+        Arn = State.Material?.Arn,
+        SerialNumber = State.Material?.SerialNumber,
+        NotBefore = State.Material?.NotBefore,
+        NotAfter = State.Material?.NotAfter,
+        RenewalTime = State.RenewalTime,
+        Revision = State.Revision,
+        Tags = State.Spec is null ? new Dictionary<string, string>() : new Dictionary<string, string>
         {
             ["notary.dev/namespace"] = _resource.Namespace,
             ["notary.dev/name"] = _resource.Name,
-            ["notary.dev/fqdn"] = S.Spec.Fqdn,
+            ["notary.dev/fqdn"] = State.Spec.Fqdn,
         },
-        Conditions = [.. S.Conditions],
-        ObservedGeneration = S.Origin?.Generation ?? 0,
-        ValidationRecords = S.Pending?.ValidationRecords ?? [],
+        Conditions = [.. State.Conditions],
+        ObservedGeneration = State.Origin?.Generation ?? 0,
+        ValidationRecords = State.Pending?.ValidationRecords ?? [],
     };
 }

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Notary.Grains.Abstractions;
 using Notary.Grains.Abstractions.Ports;
+using Notary.Grains.Policies;
 
 namespace Notary.Grains;
 
@@ -64,6 +65,22 @@ internal sealed class Reporter(IStatusWriter statusWriter, IEventRecorder events
         catch (Exception ex)
         {
             Log.EventFailed(logger, kind.ToString(), resource.ToString(), ex.GetType().Name, ex.Message);
+        }
+    }
+
+    /// <summary>
+    /// The not-ready path every grain shares: sets Ready=False with the problem, saves the
+    /// state, and when the condition changed logs it and records a Warning Event. The caller
+    /// publishes the status after.
+    /// </summary>
+    public async Task NotReadyAsync(ResourceKey resource, string? uid, List<StatusCondition> conditions, Problem problem, DateTimeOffset now, long generation, Func<Task> save)
+    {
+        var changed = ConditionList.Set(conditions, Conditions.Ready, Conditions.False, problem.Reason, problem.Message, now, generation);
+        await save();
+        if (changed)
+        {
+            Log.NotReady(logger, kind.ToString(), resource.ToString(), problem.Reason, problem.Message);
+            await EventAsync(resource, uid, EventSeverity.Warning, problem.Reason, problem.Message);
         }
     }
 

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Notary.Grains.Abstractions;
 using Notary.Grains.Abstractions.Ports;
 using Notary.Grains.Policies;
+using Notary.Grains.Retry;
 using Notary.Pki;
 
 namespace Notary.Grains;
@@ -11,7 +12,10 @@ namespace Notary.Grains;
 /// subscriptions, and the rule that a failed attempt never replaces the stored store (the
 /// store is written only once a complete new one is built, and the status says why not).
 /// </summary>
-public abstract class StoreGrain<TSpec>(
+// This part: apply, rebuild and delete, the reconcile that builds and writes the store, and what
+// the store reports. Retries (StoreGrain.Retry.cs) and subscriptions (StoreGrain.Subscriptions.cs)
+// are parts of their own.
+public abstract partial class StoreGrain<TSpec>(
     IPersistentState<StoreState<TSpec>> state,
     IServiceMetadataSource metadataSource,
     ISecretStore secretStore,
@@ -22,35 +26,12 @@ public abstract class StoreGrain<TSpec>(
     StoreWriteGate gate,
     TimeProvider time,
     ILogger logger,
-    ResourceKind kind) : Grain, IRemindable
+    ResourceKind kind) : Grain
     where TSpec : class
 {
-    /// <summary>
-    /// Backs up the retry timer of a transient failure. A grain timer lives only as long as its
-    /// activation, and Orleans drops activations that still have one pending: on a silo's death
-    /// it deactivates every activation whose directory entry that silo held, and it collects idle
-    /// ones. Nobody else would call such a store again (the watcher had its answer, a
-    /// certificate's notification came and went) until the next resync, minutes later.
-    /// </summary>
-    public const string RetryReminder = "retry";
-
-    /// <summary>How often the retry reminder fires: Orleans' shortest reminder period.</summary>
-    public static readonly TimeSpan RetryReminderPeriod = TimeSpan.FromMinutes(1);
-
     private readonly Reporter _reporter = new(statusWriter, events, logger, kind);
 
     protected ResourceKey Resource { get; private set; }
-
-    private IGrainTimer? _retry;
-    private int _failures;
-
-    // This reconcile ended in a transient failure and scheduled a retry.
-    private bool _retrying;
-
-    /// <summary>First retry delay after a transient failure; doubles per failure up to <see cref="MaxRetryDelay"/>.</summary>
-    public static readonly TimeSpan FirstRetryDelay = TimeSpan.FromSeconds(1);
-
-    public static readonly TimeSpan MaxRetryDelay = TimeSpan.FromMinutes(5);
 
     protected StoreState<TSpec> State => state.State;
 
@@ -79,9 +60,9 @@ public abstract class StoreGrain<TSpec>(
 
     public async Task<StoreStatus> ApplyAsync(TSpec spec, ResourceVersionInfo origin)
     {
-        if (State.Origin is { } current && current.Uid == origin.Uid && origin.Generation < current.Generation)
+        if (StaleGeneration.IsStale(State.Origin, origin))
         {
-            Log.Stale(logger, kind.ToString(), Resource.ToString(), origin.Generation, current.Generation);
+            Log.Stale(logger, kind.ToString(), Resource.ToString(), origin.Generation, State.Origin!.Generation);
             return BuildStatus();
         }
 
@@ -136,8 +117,7 @@ public abstract class StoreGrain<TSpec>(
             return;
         }
 
-        _retry?.Dispose();
-        _retry = null;
+        _retry?.Cancel();
         if (State.RetryRegistered)
         {
             // Not a reminder-table read per delete. A reminder whose registration was not
@@ -146,7 +126,7 @@ public abstract class StoreGrain<TSpec>(
         }
 
         var uid = State.Origin?.Uid;
-        using (var step = Step())
+        using (var step = PortCall.Start(time))
         {
             await secretStore.DeleteAsync(Resource, kind, step.Token);
         }
@@ -204,128 +184,6 @@ public abstract class StoreGrain<TSpec>(
 
             return status;
         }
-    }
-
-    /// <summary>
-    /// Bounds one call to the secret store well inside Orleans' 30 s call timeout: a slow store
-    /// (a cloud API retrying throttled calls) fails this turn and is retried later, instead of
-    /// making every caller of the grain time out.
-    /// </summary>
-    private CancellationTokenSource Step() => new(TimeSpan.FromSeconds(20), time);
-
-    /// <summary>
-    /// A transient failure: try again after a delay that doubles per failure, capped, and make
-    /// sure the retry reminder exists in case this activation goes before its timer fires. The
-    /// state is saved by the caller, which records the failure.
-    /// </summary>
-    /// <param name="cause">What failed: a silo that is down (a grain call refused) is retried within <see cref="ClusterFailures.MaxUnavailableSiloRetryDelay"/>.</param>
-    /// <param name="write">The write itself failed: retries write even a store whose contents are current, until one succeeds.</param>
-    private async Task ScheduleRetryAsync(Exception cause, bool write)
-    {
-        _retrying = true;
-        _failures++;
-        State.MustWrite |= write;
-        var max = ClusterFailures.IsUnavailableSilo(cause) ? ClusterFailures.MaxUnavailableSiloRetryDelay : MaxRetryDelay;
-        var delay = TimeSpan.FromTicks(Math.Min(max.Ticks, FirstRetryDelay.Ticks << Math.Min(_failures - 1, 20)));
-        _retry?.Dispose();
-        _retry = this.RegisterGrainTimer(
-            async _ => await OnRetryAsync(),
-            new GrainTimerCreationOptions { DueTime = delay, Period = Timeout.InfiniteTimeSpan, Interleave = false });
-        if (State.RetryRegistered)
-        {
-            return;
-        }
-
-        try
-        {
-            // Once per run of failures, not per retry: one write to the reminder table.
-            await this.RegisterOrUpdateReminder(RetryReminder, RetryReminderPeriod, RetryReminderPeriod);
-            State.RetryRegistered = true;
-        }
-        catch (Exception ex)
-        {
-            // The reminder service may be what failed (its silo is down): the timer still
-            // retries, and the next failure registers the reminder again.
-            Log.RetryReminderFailed(logger, kind.ToString(), Resource.ToString(), ex.GetType().Name, ex.Message);
-        }
-    }
-
-    private async Task OnRetryAsync()
-    {
-        if (State.Spec is not null)
-        {
-            // After a failure before the write (a grain call, the metadata), a store stored and
-            // current is left as it is: rewriting its Secret would change it for nothing.
-            await ReconcileAsync(force: State.MustWrite);
-        }
-    }
-
-    /// <summary>No transient failure is outstanding: cancel the timer and the reminder.</summary>
-    private async Task StopRetryingAsync()
-    {
-        _failures = 0;
-        _retry?.Dispose();
-        _retry = null;
-        if (State.RetryRegistered)
-        {
-            await ForgetRetryAsync();
-            await SaveAsync();
-        }
-    }
-
-    /// <summary>Unregisters the retry reminder; a failure leaves it to find nothing to retry and try again.</summary>
-    private async Task ForgetRetryAsync()
-    {
-        try
-        {
-            if (await this.GetReminder(RetryReminder) is { } reminder)
-            {
-                await this.UnregisterReminder(reminder);
-            }
-
-            State.RetryRegistered = false;
-        }
-        catch (Exception ex)
-        {
-            Log.RetryReminderFailed(logger, kind.ToString(), Resource.ToString(), ex.GetType().Name, ex.Message);
-        }
-    }
-
-    /// <summary>
-    /// The retry reminder: a transient failure is still outstanding and no activation holds its
-    /// timer (this one was created by the tick, or dropped the timer): retry now.
-    /// </summary>
-    public async Task ReceiveReminder(string reminderName, TickStatus status)
-    {
-        if (reminderName != RetryReminder)
-        {
-            return;
-        }
-
-        if (State.Spec is null)
-        {
-            // Deleted (and its state cleared, so nothing is saved): nothing left to retry.
-            await ForgetRetryAsync();
-            return;
-        }
-
-        // A tick proves the reminder registered, whatever the state says: the save that would
-        // have recorded it may have failed (and dropped the activation with its timer).
-        State.RetryRegistered = true;
-        if (IsReady())
-        {
-            // Recovered while unregistering failed.
-            await StopRetryingAsync();
-            return;
-        }
-
-        if (_retry is not null)
-        {
-            // This activation's own timer is pending and comes at the delay the backoff chose.
-            return;
-        }
-
-        await ReconcileAsync(force: State.MustWrite);
     }
 
     private async Task<StoreStatus> TryReconcileAsync(bool force)
@@ -413,7 +271,7 @@ public abstract class StoreGrain<TSpec>(
         StoredLocation stored;
         try
         {
-            using var step = Step();
+            using var step = PortCall.Start(time);
             stored = await secretStore.PutAsync(write, step.Token);
         }
         catch (SecretStoreRejectedException ex)
@@ -461,82 +319,11 @@ public abstract class StoreGrain<TSpec>(
         return BuildStatus();
     }
 
-    /// <summary>
-    /// New certificates in the store (a renewal, a re-issue): workloads that use its Secret and
-    /// opted in with <c>notary.dev/reload: "true"</c> get a rolling restart. A breach restarts
-    /// every workload itself; the restarter coalesces the two.
-    /// </summary>
-    private async Task ReloadOptedInAsync()
-    {
-        try
-        {
-            using var step = Step();
-            await restarter.RestartAsync(Resource.Namespace, [Resource.Name], onlyOptedIn: true, $"{kind} {Resource} was rebuilt with new certificates", step.Token);
-        }
-        catch (Exception ex)
-        {
-            // The store is written; a failed reload is reported in the log and not retried (the
-            // next rebuild reloads again).
-            Log.ReloadFailed(logger, kind.ToString(), Resource.ToString(), ex.GetType().Name, ex.Message);
-        }
-    }
-
     private async Task<StoreStatus> NotReadyAsync(Problem problem)
     {
-        var changed = ConditionList.Set(State.Conditions, Conditions.Ready, Conditions.False, problem.Reason, problem.Message, time.GetUtcNow(), State.Origin?.Generation ?? 0);
-        await SaveAsync();
-        if (changed)
-        {
-            Log.NotReady(logger, kind.ToString(), Resource.ToString(), problem.Reason, problem.Message);
-            await _reporter.EventAsync(Resource, State.Origin?.Uid, EventSeverity.Warning, problem.Reason, problem.Message);
-        }
-
+        await _reporter.NotReadyAsync(Resource, State.Origin?.Uid, State.Conditions, problem, time.GetUtcNow(), State.Origin?.Generation ?? 0, SaveAsync);
         await PublishAsync();
         return BuildStatus();
-    }
-
-    /// <summary>Subscribes to the desired certificates and unsubscribes from the others, in parallel.</summary>
-    protected async Task SyncCertificatesAsync(IReadOnlySet<string> desired)
-    {
-        var added = desired.Where(k => !State.Certificates.Contains(k)).ToList();
-        var removed = State.Certificates.Where(k => !desired.Contains(k)).ToList();
-        if (added.Count == 0 && removed.Count == 0)
-        {
-            return;
-        }
-
-        await Task.WhenAll(
-            added.Select(k => GrainFactory.GetGrain<ICertificateGrain>(k).SubscribeAsync(Self))
-                .Concat(removed.Select(k => GrainFactory.GetGrain<ICertificateGrain>(k).UnsubscribeAsync(Self))));
-        State.Certificates = new HashSet<string>(desired, StringComparer.Ordinal);
-        await SaveAsync();
-    }
-
-    private async Task SyncMetadataAsync(string? desired)
-    {
-        if (State.MetadataSecret == desired)
-        {
-            return;
-        }
-
-        if (State.MetadataSecret is not null)
-        {
-            await GrainFactory.GetGrain<IMetadataSecretGrain>(State.MetadataSecret).UnsubscribeAsync(Self);
-        }
-
-        if (desired is not null)
-        {
-            await GrainFactory.GetGrain<IMetadataSecretGrain>(desired).SubscribeAsync(Self);
-        }
-
-        State.MetadataSecret = desired;
-        await SaveAsync();
-    }
-
-    protected async Task<IReadOnlyDictionary<ResourceKey, CertificateSnapshot>> SnapshotsAsync(IEnumerable<ResourceKey> certificates)
-    {
-        var snapshots = await Task.WhenAll(certificates.Distinct().Select(k => GrainFactory.GetGrain<ICertificateGrain>(k.ToString()).GetSnapshotAsync()));
-        return snapshots.ToDictionary(s => s.Resource);
     }
 
     private async Task PublishAsync()

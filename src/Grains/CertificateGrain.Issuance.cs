@@ -16,7 +16,7 @@ public sealed partial class CertificateGrain
     {
         var spec = State.Spec!;
         var issuer = issuers.Resolve(spec.Issuer)!;
-        if (IssueDecision.Abandons(State.Pending, purpose, spec) && State.Pending is { } abandoned)
+        if (State.Pending is { } abandoned && IssueDecision.Abandons(abandoned, purpose, spec))
         {
             // The spec changed (or a rotation overtook) while an issuance was in progress: start
             // over, and let the issuer drop what it had started.

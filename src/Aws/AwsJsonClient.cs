@@ -199,11 +199,8 @@ public sealed class AwsJsonClient
     /// Full jitter (AWS Architecture Blog, "Exponential Backoff And Jitter"): a uniformly random
     /// delay up to base·2^(attempt-1), capped; spreads out clients throttled at the same moment.
     /// </summary>
-    internal static TimeSpan Backoff(int attempt, TimeSpan baseDelay, TimeSpan maxDelay, double fraction)
-    {
-        var ceiling = Math.Min(maxDelay.TotalMilliseconds, baseDelay.TotalMilliseconds * Math.Pow(2, Math.Min(attempt - 1, 30)));
-        return TimeSpan.FromMilliseconds(ceiling * Math.Clamp(fraction, 0, 1));
-    }
+    internal static TimeSpan Backoff(int attempt, TimeSpan baseDelay, TimeSpan maxDelay, double fraction) =>
+        new Grains.Abstractions.Retry.ExponentialBackoff(baseDelay, maxDelay).FullJitter(attempt - 1, fraction);
 
     /// <summary>Whether an error answer is worth another attempt: throttling and transient codes, 429 and 5xx.</summary>
     internal static bool IsRetryable(HttpStatusCode status, string code) =>

@@ -5,15 +5,8 @@ using Notary.Grains.Abstractions.Ports;
 
 namespace Notary.Grains;
 
-/// <summary>Persisted state of a breach: the request and the progress of every item.</summary>
-[GenerateSerializer, Alias("notary.BreachState")]
-public sealed class BreachState
-{
-    [Id(0)] public BreachReport? Report { get; set; }
-}
-
 /// <summary>
-/// One reported breach (SPEC.md "Breach"), keyed by <see cref="BreachIds.For"/>, so that the
+/// One reported breach of a certificate, keyed by <see cref="BreachIds.For"/>, so that the
 /// same report twice finds the first and never rotates twice. Rotate: re-key and re-issue the
 /// certificate (the old one revoked where the issuer can), rebuild every keystore and truststore
 /// that has it, in parallel, then restart the workloads that mount any changed Secret.

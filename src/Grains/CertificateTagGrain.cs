@@ -2,14 +2,6 @@ using Notary.Grains.Abstractions;
 
 namespace Notary.Grains;
 
-[GenerateSerializer, Alias("notary.CertificateTagState")]
-public sealed class CertificateTagState
-{
-    /// <summary>Namespace to fqdn of each Certificate with this name.</summary>
-    [Id(0)] public Dictionary<string, string> Registrations { get; set; } = new(StringComparer.Ordinal);
-    [Id(1)] public HashSet<SubscriberRef> Watchers { get; set; } = [];
-}
-
 /// <summary>
 /// The index of Certificates named TAG across namespaces, one grain per name so that lookups
 /// spread over the cluster. Truststores whose references carry no namespace resolve here and

@@ -24,8 +24,6 @@ public sealed class KeystoreGrain(
     ILogger<KeystoreGrain> logger)
     : StoreGrain<KeystoreSpec>(state, metadataSource, secretStore, statusWriter, events, metrics, restarter, gate, time, logger, ResourceKind.Keystore), IKeystoreGrain
 {
-    protected override string Fqdn(KeystoreSpec spec) => spec.Fqdn;
-
     protected override string? Format(KeystoreSpec spec) => spec.Format;
 
     protected override string? MetadataSecretName(KeystoreSpec spec) => spec.MetadataSecret;
@@ -40,7 +38,7 @@ public sealed class KeystoreGrain(
         var snapshot = (await SnapshotsAsync([certificate]))[certificate];
         if (!snapshot.Exists)
         {
-            return (null, S.BuiltFrom.ContainsKey(key)
+            return (null, State.BuiltFrom.ContainsKey(key)
                 ? new Problem(Reasons.CertificateDeleted, $"spec.certName: Certificate {key} was deleted; the store keeps its last contents")
                 : new Problem(Reasons.CertificateNotFound, $"spec.certName: Certificate {key} does not exist"));
         }

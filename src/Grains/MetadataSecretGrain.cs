@@ -2,12 +2,6 @@ using Notary.Grains.Abstractions;
 
 namespace Notary.Grains;
 
-[GenerateSerializer, Alias("notary.MetadataSecretState")]
-public sealed class MetadataSecretState
-{
-    [Id(0)] public HashSet<SubscriberRef> Subscribers { get; set; } = [];
-}
-
 /// <summary>
 /// One metadata Secret ("namespace/secretName"): the stores that use it subscribe, and the
 /// watcher reports every change of the Secret here, so exactly those stores rebuild (a fixed

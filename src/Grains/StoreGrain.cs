@@ -2,63 +2,20 @@ using Microsoft.Extensions.Logging;
 using Notary.Grains.Abstractions;
 using Notary.Grains.Abstractions.Ports;
 using Notary.Grains.Policies;
+using Notary.Grains.Retry;
 using Notary.Pki;
 
 namespace Notary.Grains;
-
-/// <summary>Persisted state of a Keystore or Truststore.</summary>
-[GenerateSerializer, Alias("notary.StoreState`1")]
-public sealed class StoreState<TSpec>
-    where TSpec : class
-{
-    [Id(0)] public TSpec? Spec { get; set; }
-    [Id(1)] public ResourceVersionInfo? Origin { get; set; }
-    /// <summary>Certificate key to the revision the stored store was built from.</summary>
-    [Id(2)] public Dictionary<string, long> BuiltFrom { get; set; } = new(StringComparer.Ordinal);
-    [Id(3)] public StoredLocation? Stored { get; set; }
-    [Id(4)] public List<string> Entries { get; set; } = [];
-    [Id(5)] public List<StatusCondition> Conditions { get; set; } = [];
-    /// <summary>Certificates this store is subscribed to.</summary>
-    [Id(6)] public HashSet<string> Certificates { get; set; } = new(StringComparer.Ordinal);
-    /// <summary>Tags this store watches in the tag index.</summary>
-    [Id(7)] public HashSet<string> Tags { get; set; } = new(StringComparer.Ordinal);
-    /// <summary>The metadata Secret ("namespace/name") this store is subscribed to.</summary>
-    [Id(8)] public string? MetadataSecret { get; set; }
-    /// <summary>The generation the stored store was built for.</summary>
-    [Id(9)] public long BuiltGeneration { get; set; }
-    /// <summary>
-    /// SHA-256 over a per-store random salt and the metadata the stored store was built with: a
-    /// metadata notification that changes nothing (a resync) rebuilds nothing.
-    /// </summary>
-    [Id(10)] public string? MetadataFingerprint { get; set; }
-    [Id(11)] public byte[] MetadataSalt { get; set; } = [];
-    /// <summary>Certificates left out of the stored store because they are quarantined.</summary>
-    [Id(12)] public HashSet<string> Excluded { get; set; } = new(StringComparer.Ordinal);
-    /// <summary>
-    /// A write failed and none succeeded since: the next attempt writes even an unchanged store.
-    /// Persisted, because the activation that saw the failure may not be the one that retries.
-    /// </summary>
-    [Id(13)] public bool MustWrite { get; set; }
-    /// <summary>The retry reminder is registered (see <c>StoreGrain.RetryReminder</c>): only then is it unregistered.</summary>
-    [Id(14)] public bool RetryRegistered { get; set; }
-}
-
-/// <summary>
-/// A store ready to be built: the certificate revisions it uses, and the encoding, left to run
-/// only when the store actually changes (encryption is the expensive part).
-/// </summary>
-public sealed record StoreBuild(IReadOnlyDictionary<string, long> BuiltFrom, Func<(StoreWrite Write, IReadOnlyList<string> Entries)> Encode)
-{
-    /// <summary>Certificates the store leaves out (quarantined): a change here rebuilds like a new revision.</summary>
-    public IReadOnlySet<string> Excluded { get; init; } = new HashSet<string>(StringComparer.Ordinal);
-}
 
 /// <summary>
 /// What Keystore and Truststore grains share: apply and delete, the metadata Secret, the
 /// subscriptions, and the rule that a failed attempt never replaces the stored store (the
 /// store is written only once a complete new one is built, and the status says why not).
 /// </summary>
-public abstract class StoreGrain<TSpec>(
+// This part: apply, rebuild and delete, the reconcile that builds and writes the store, and what
+// the store reports. Retries (StoreGrain.Retry.cs) and subscriptions (StoreGrain.Subscriptions.cs)
+// are parts of their own.
+public abstract partial class StoreGrain<TSpec>(
     IPersistentState<StoreState<TSpec>> state,
     IServiceMetadataSource metadataSource,
     ISecretStore secretStore,
@@ -69,44 +26,19 @@ public abstract class StoreGrain<TSpec>(
     StoreWriteGate gate,
     TimeProvider time,
     ILogger logger,
-    ResourceKind kind) : Grain, IRemindable
+    ResourceKind kind) : Grain
     where TSpec : class
 {
-    /// <summary>
-    /// Backs up the retry timer of a transient failure. A grain timer lives only as long as its
-    /// activation, and Orleans drops activations that still have one pending: on a silo's death
-    /// it deactivates every activation whose directory entry that silo held, and it collects idle
-    /// ones. Nobody else would call such a store again (the watcher had its answer, a
-    /// certificate's notification came and went) until the next resync, minutes later.
-    /// </summary>
-    public const string RetryReminder = "retry";
-
-    /// <summary>How often the retry reminder fires: Orleans' shortest reminder period.</summary>
-    public static readonly TimeSpan RetryReminderPeriod = TimeSpan.FromMinutes(1);
-
     private readonly Reporter _reporter = new(statusWriter, events, logger, kind);
 
     protected ResourceKey Resource { get; private set; }
 
-    private IGrainTimer? _retry;
-    private int _failures;
-
-    // This reconcile ended in a transient failure and scheduled a retry.
-    private bool _retrying;
-
-    /// <summary>First retry delay after a transient failure; doubles per failure up to <see cref="MaxRetryDelay"/>.</summary>
-    public static readonly TimeSpan FirstRetryDelay = TimeSpan.FromSeconds(1);
-
-    public static readonly TimeSpan MaxRetryDelay = TimeSpan.FromMinutes(5);
-
-    protected StoreState<TSpec> S => state.State;
+    protected StoreState<TSpec> State => state.State;
 
     /// <summary>Persists the state; a failed write drops the activation (see <see cref="Persistence"/>).</summary>
     protected Task SaveAsync() => Persistence.SaveAsync(state, DeactivateOnIdle);
 
     protected SubscriberRef Self => new(kind, Resource.ToString());
-
-    protected abstract string Fqdn(TSpec spec);
 
     protected abstract string? Format(TSpec spec);
 
@@ -128,28 +60,28 @@ public abstract class StoreGrain<TSpec>(
 
     public async Task<StoreStatus> ApplyAsync(TSpec spec, ResourceVersionInfo origin)
     {
-        if (S.Origin is { } current && current.Uid == origin.Uid && origin.Generation < current.Generation)
+        if (StaleGeneration.IsStale(State.Origin, origin))
         {
-            Log.Stale(logger, kind.ToString(), Resource.ToString(), origin.Generation, current.Generation);
+            Log.Stale(logger, kind.ToString(), Resource.ToString(), origin.Generation, State.Origin!.Generation);
             return BuildStatus();
         }
 
         // The same spec and generation (a resync) still reconciles, without forcing: it checks the
         // certificates' revisions and rebuilds only what a lost notification left behind.
-        var sameGeneration = S.Origin == origin && S.Spec is not null && SameSpec(S.Spec, spec);
-        S.Spec = spec;
-        S.Origin = origin;
+        var sameGeneration = State.Origin == origin && State.Spec is not null && SameSpec(State.Spec, spec);
+        State.Spec = spec;
+        State.Origin = origin;
         return await ReconcileAsync(force: !sameGeneration, throwOnFailure: true);
     }
 
     public async Task OnCertificateChangedAsync(string certificateKey, long revision)
     {
-        if (S.Spec is null)
+        if (State.Spec is null)
         {
             return;
         }
 
-        if (revision > 0 && S.BuiltFrom.TryGetValue(certificateKey, out var built) && built == revision && IsReady())
+        if (revision > 0 && State.BuiltFrom.TryGetValue(certificateKey, out var built) && built == revision && IsReady())
         {
             return;
         }
@@ -158,11 +90,11 @@ public abstract class StoreGrain<TSpec>(
     }
 
     public async Task<StoreStatus> RebuildAsync() =>
-        S.Spec is null ? BuildStatus() : await ReconcileAsync(force: false);
+        State.Spec is null ? BuildStatus() : await ReconcileAsync(force: false);
 
     public async Task OnMetadataChangedAsync()
     {
-        if (S.Spec is not null)
+        if (State.Spec is not null)
         {
             // Rebuilds when the metadata the store was built with changed (see MetadataFingerprint).
             await ReconcileAsync(force: false);
@@ -172,7 +104,7 @@ public abstract class StoreGrain<TSpec>(
     public async Task OnStoredSecretDeletedAsync()
     {
         // Only a store that exists and had been written; after our own delete the state is empty.
-        if (S.Spec is not null && S.Stored is not null)
+        if (State.Spec is not null && State.Stored is not null)
         {
             await ReconcileAsync(force: true);
         }
@@ -180,22 +112,21 @@ public abstract class StoreGrain<TSpec>(
 
     public async Task DeleteAsync()
     {
-        if (S.Spec is null && S.Stored is null && S.Certificates.Count == 0)
+        if (State.Spec is null && State.Stored is null && State.Certificates.Count == 0)
         {
             return;
         }
 
-        _retry?.Dispose();
-        _retry = null;
-        if (S.RetryRegistered)
+        _retry?.Cancel();
+        if (State.RetryRegistered)
         {
             // Not a reminder-table read per delete. A reminder whose registration was not
             // recorded finds the state cleared at its next tick and unregisters itself then.
             await ForgetRetryAsync();
         }
 
-        var uid = S.Origin?.Uid;
-        using (var step = Step())
+        var uid = State.Origin?.Uid;
+        using (var step = PortCall.Start(time))
         {
             await secretStore.DeleteAsync(Resource, kind, step.Token);
         }
@@ -211,7 +142,7 @@ public abstract class StoreGrain<TSpec>(
         await _reporter.EventAsync(Resource, uid, EventSeverity.Normal, Reasons.Deleted, $"Deleted the stored {kind.ToString().ToLowerInvariant()}.");
     }
 
-    public Task<StoreStatus?> GetStatusAsync() => Task.FromResult(S.Spec is null ? null : BuildStatus());
+    public Task<StoreStatus?> GetStatusAsync() => Task.FromResult(State.Spec is null ? null : BuildStatus());
 
     /// <param name="force">
     /// Rebuild even when the certificates are the revisions already stored: a new spec or new
@@ -255,131 +186,9 @@ public abstract class StoreGrain<TSpec>(
         }
     }
 
-    /// <summary>
-    /// Bounds one call to the secret store well inside Orleans' 30 s call timeout: a slow store
-    /// (a cloud API retrying throttled calls) fails this turn and is retried later, instead of
-    /// making every caller of the grain time out.
-    /// </summary>
-    private CancellationTokenSource Step() => new(TimeSpan.FromSeconds(20), time);
-
-    /// <summary>
-    /// A transient failure: try again after a delay that doubles per failure, capped, and make
-    /// sure the retry reminder exists in case this activation goes before its timer fires. The
-    /// state is saved by the caller, which records the failure.
-    /// </summary>
-    /// <param name="cause">What failed: a silo that is down (a grain call refused) is retried within <see cref="ClusterFailures.MaxUnavailableSiloRetryDelay"/>.</param>
-    /// <param name="write">The write itself failed: retries write even a store whose contents are current, until one succeeds.</param>
-    private async Task ScheduleRetryAsync(Exception cause, bool write)
-    {
-        _retrying = true;
-        _failures++;
-        S.MustWrite |= write;
-        var max = ClusterFailures.IsUnavailableSilo(cause) ? ClusterFailures.MaxUnavailableSiloRetryDelay : MaxRetryDelay;
-        var delay = TimeSpan.FromTicks(Math.Min(max.Ticks, FirstRetryDelay.Ticks << Math.Min(_failures - 1, 20)));
-        _retry?.Dispose();
-        _retry = this.RegisterGrainTimer(
-            async _ => await OnRetryAsync(),
-            new GrainTimerCreationOptions { DueTime = delay, Period = Timeout.InfiniteTimeSpan, Interleave = false });
-        if (S.RetryRegistered)
-        {
-            return;
-        }
-
-        try
-        {
-            // Once per run of failures, not per retry: one write to the reminder table.
-            await this.RegisterOrUpdateReminder(RetryReminder, RetryReminderPeriod, RetryReminderPeriod);
-            S.RetryRegistered = true;
-        }
-        catch (Exception ex)
-        {
-            // The reminder service may be what failed (its silo is down): the timer still
-            // retries, and the next failure registers the reminder again.
-            Log.RetryReminderFailed(logger, kind.ToString(), Resource.ToString(), ex.GetType().Name, ex.Message);
-        }
-    }
-
-    private async Task OnRetryAsync()
-    {
-        if (S.Spec is not null)
-        {
-            // After a failure before the write (a grain call, the metadata), a store stored and
-            // current is left as it is: rewriting its Secret would change it for nothing.
-            await ReconcileAsync(force: S.MustWrite);
-        }
-    }
-
-    /// <summary>No transient failure is outstanding: cancel the timer and the reminder.</summary>
-    private async Task StopRetryingAsync()
-    {
-        _failures = 0;
-        _retry?.Dispose();
-        _retry = null;
-        if (S.RetryRegistered)
-        {
-            await ForgetRetryAsync();
-            await SaveAsync();
-        }
-    }
-
-    /// <summary>Unregisters the retry reminder; a failure leaves it to find nothing to retry and try again.</summary>
-    private async Task ForgetRetryAsync()
-    {
-        try
-        {
-            if (await this.GetReminder(RetryReminder) is { } reminder)
-            {
-                await this.UnregisterReminder(reminder);
-            }
-
-            S.RetryRegistered = false;
-        }
-        catch (Exception ex)
-        {
-            Log.RetryReminderFailed(logger, kind.ToString(), Resource.ToString(), ex.GetType().Name, ex.Message);
-        }
-    }
-
-    /// <summary>
-    /// The retry reminder: a transient failure is still outstanding and no activation holds its
-    /// timer (this one was created by the tick, or dropped the timer): retry now.
-    /// </summary>
-    public async Task ReceiveReminder(string reminderName, TickStatus status)
-    {
-        if (reminderName != RetryReminder)
-        {
-            return;
-        }
-
-        if (S.Spec is null)
-        {
-            // Deleted (and its state cleared, so nothing is saved): nothing left to retry.
-            await ForgetRetryAsync();
-            return;
-        }
-
-        // A tick proves the reminder registered, whatever the state says: the save that would
-        // have recorded it may have failed (and dropped the activation with its timer).
-        S.RetryRegistered = true;
-        if (IsReady())
-        {
-            // Recovered while unregistering failed.
-            await StopRetryingAsync();
-            return;
-        }
-
-        if (_retry is not null)
-        {
-            // This activation's own timer is pending and comes at the delay the backoff chose.
-            return;
-        }
-
-        await ReconcileAsync(force: S.MustWrite);
-    }
-
     private async Task<StoreStatus> TryReconcileAsync(bool force)
     {
-        var spec = S.Spec!;
+        var spec = State.Spec!;
         var (format, formatProblem) = StoreBuilder.ParseFormat(Format(spec));
         if (formatProblem is not null)
         {
@@ -408,13 +217,13 @@ public abstract class StoreGrain<TSpec>(
             return await NotReadyAsync(problem);
         }
 
-        if (S.MetadataSalt.Length == 0)
+        if (State.MetadataSalt.Length == 0)
         {
-            S.MetadataSalt = System.Security.Cryptography.RandomNumberGenerator.GetBytes(16);
+            State.MetadataSalt = System.Security.Cryptography.RandomNumberGenerator.GetBytes(16);
         }
 
-        var fingerprint = metadata!.Fingerprint(S.MetadataSalt);
-        force |= fingerprint != S.MetadataFingerprint;
+        var fingerprint = metadata!.Fingerprint(State.MetadataSalt);
+        force |= fingerprint != State.MetadataFingerprint;
 
         StoreBuild? build;
         try
@@ -431,13 +240,13 @@ public abstract class StoreGrain<TSpec>(
             return await NotReadyAsync(problem);
         }
 
-        if (!force && StoredAndCurrentSoFar() && S.BuiltGeneration == S.Origin!.Generation && SameRevisions(S.BuiltFrom, build!.BuiltFrom) && S.Excluded.SetEquals(build.Excluded))
+        if (!force && StoredAndCurrentSoFar() && State.BuiltGeneration == State.Origin!.Generation && SameRevisions(State.BuiltFrom, build!.BuiltFrom) && State.Excluded.SetEquals(build.Excluded))
         {
             if (!IsReady())
             {
                 // Only a reconcile failed (a silo died under a grain call): the stored store is
                 // still exactly this one, so it is Ready again without being written again.
-                ConditionList.Set(S.Conditions, Conditions.Ready, Conditions.True, Reasons.Stored, $"Stored at {S.Stored!.Location}.", time.GetUtcNow(), S.Origin.Generation);
+                ConditionList.Set(State.Conditions, Conditions.Ready, Conditions.True, Reasons.Stored, $"Stored at {State.Stored!.Location}.", time.GetUtcNow(), State.Origin.Generation);
                 await SaveAsync();
                 await PublishAsync();
             }
@@ -462,7 +271,7 @@ public abstract class StoreGrain<TSpec>(
         StoredLocation stored;
         try
         {
-            using var step = Step();
+            using var step = PortCall.Start(time);
             stored = await secretStore.PutAsync(write, step.Token);
         }
         catch (SecretStoreRejectedException ex)
@@ -482,23 +291,23 @@ public abstract class StoreGrain<TSpec>(
             return await NotReadyAsync(new Problem(Reasons.StoreFailed, $"Writing the store failed ({ex.GetType().Name}); Notary retries, and its log has the details."));
         }
 
-        var first = S.Stored is null;
-        var contentsChanged = !first && (!SameRevisions(S.BuiltFrom, build.BuiltFrom) || !S.Excluded.SetEquals(build.Excluded));
-        var firstOrChanged = first || contentsChanged || S.BuiltGeneration != S.Origin!.Generation;
-        S.Excluded = new HashSet<string>(build.Excluded, StringComparer.Ordinal);
-        S.Stored = stored;
-        S.MustWrite = false;
-        S.BuiltFrom = new Dictionary<string, long>(build.BuiltFrom, StringComparer.Ordinal);
-        S.Entries = [.. entries];
-        S.BuiltGeneration = S.Origin!.Generation;
-        S.MetadataFingerprint = fingerprint;
-        ConditionList.Set(S.Conditions, Conditions.Ready, Conditions.True, Reasons.Stored, $"Stored at {stored.Location}.", time.GetUtcNow(), S.Origin.Generation);
+        var first = State.Stored is null;
+        var contentsChanged = !first && (!SameRevisions(State.BuiltFrom, build.BuiltFrom) || !State.Excluded.SetEquals(build.Excluded));
+        var firstOrChanged = first || contentsChanged || State.BuiltGeneration != State.Origin!.Generation;
+        State.Excluded = new HashSet<string>(build.Excluded, StringComparer.Ordinal);
+        State.Stored = stored;
+        State.MustWrite = false;
+        State.BuiltFrom = new Dictionary<string, long>(build.BuiltFrom, StringComparer.Ordinal);
+        State.Entries = [.. entries];
+        State.BuiltGeneration = State.Origin!.Generation;
+        State.MetadataFingerprint = fingerprint;
+        ConditionList.Set(State.Conditions, Conditions.Ready, Conditions.True, Reasons.Stored, $"Stored at {stored.Location}.", time.GetUtcNow(), State.Origin.Generation);
         await SaveAsync();
         var revisions = string.Join(", ", build.BuiltFrom.Select(r => $"{r.Key}@{r.Value}"));
         Log.Stored(logger, kind.ToString(), Resource.ToString(), stored.Location, revisions);
         if (firstOrChanged)
         {
-            await _reporter.EventAsync(Resource, S.Origin?.Uid, EventSeverity.Normal, Reasons.Stored, $"Stored at {stored.Location}, built from {revisions}.");
+            await _reporter.EventAsync(Resource, State.Origin?.Uid, EventSeverity.Normal, Reasons.Stored, $"Stored at {stored.Location}, built from {revisions}.");
         }
 
         await PublishAsync();
@@ -510,82 +319,11 @@ public abstract class StoreGrain<TSpec>(
         return BuildStatus();
     }
 
-    /// <summary>
-    /// New certificates in the store (a renewal, a re-issue): workloads that use its Secret and
-    /// opted in with <c>notary.dev/reload: "true"</c> get a rolling restart. A breach restarts
-    /// every workload itself; the restarter coalesces the two.
-    /// </summary>
-    private async Task ReloadOptedInAsync()
-    {
-        try
-        {
-            using var step = Step();
-            await restarter.RestartAsync(Resource.Namespace, [Resource.Name], onlyOptedIn: true, $"{kind} {Resource} was rebuilt with new certificates", step.Token);
-        }
-        catch (Exception ex)
-        {
-            // The store is written; a failed reload is reported in the log and not retried (the
-            // next rebuild reloads again).
-            Log.ReloadFailed(logger, kind.ToString(), Resource.ToString(), ex.GetType().Name, ex.Message);
-        }
-    }
-
     private async Task<StoreStatus> NotReadyAsync(Problem problem)
     {
-        var changed = ConditionList.Set(S.Conditions, Conditions.Ready, Conditions.False, problem.Reason, problem.Message, time.GetUtcNow(), S.Origin?.Generation ?? 0);
-        await SaveAsync();
-        if (changed)
-        {
-            Log.NotReady(logger, kind.ToString(), Resource.ToString(), problem.Reason, problem.Message);
-            await _reporter.EventAsync(Resource, S.Origin?.Uid, EventSeverity.Warning, problem.Reason, problem.Message);
-        }
-
+        await _reporter.NotReadyAsync(Resource, State.Origin?.Uid, State.Conditions, problem, time.GetUtcNow(), State.Origin?.Generation ?? 0, SaveAsync);
         await PublishAsync();
         return BuildStatus();
-    }
-
-    /// <summary>Subscribes to the desired certificates and unsubscribes from the others, in parallel.</summary>
-    protected async Task SyncCertificatesAsync(IReadOnlySet<string> desired)
-    {
-        var added = desired.Where(k => !S.Certificates.Contains(k)).ToList();
-        var removed = S.Certificates.Where(k => !desired.Contains(k)).ToList();
-        if (added.Count == 0 && removed.Count == 0)
-        {
-            return;
-        }
-
-        await Task.WhenAll(
-            added.Select(k => GrainFactory.GetGrain<ICertificateGrain>(k).SubscribeAsync(Self))
-                .Concat(removed.Select(k => GrainFactory.GetGrain<ICertificateGrain>(k).UnsubscribeAsync(Self))));
-        S.Certificates = new HashSet<string>(desired, StringComparer.Ordinal);
-        await SaveAsync();
-    }
-
-    private async Task SyncMetadataAsync(string? desired)
-    {
-        if (S.MetadataSecret == desired)
-        {
-            return;
-        }
-
-        if (S.MetadataSecret is not null)
-        {
-            await GrainFactory.GetGrain<IMetadataSecretGrain>(S.MetadataSecret).UnsubscribeAsync(Self);
-        }
-
-        if (desired is not null)
-        {
-            await GrainFactory.GetGrain<IMetadataSecretGrain>(desired).SubscribeAsync(Self);
-        }
-
-        S.MetadataSecret = desired;
-        await SaveAsync();
-    }
-
-    protected async Task<IReadOnlyDictionary<ResourceKey, CertificateSnapshot>> SnapshotsAsync(IEnumerable<ResourceKey> certificates)
-    {
-        var snapshots = await Task.WhenAll(certificates.Distinct().Select(k => GrainFactory.GetGrain<ICertificateGrain>(k.ToString()).GetSnapshotAsync()));
-        return snapshots.ToDictionary(s => s.Resource);
     }
 
     private async Task PublishAsync()
@@ -595,7 +333,7 @@ public abstract class StoreGrain<TSpec>(
         metrics.StoreObserved(kind, Resource, status.IsReady);
     }
 
-    private bool IsReady() => S.Conditions.Any(c => c.Type == Conditions.Ready && c.Status == Conditions.True);
+    private bool IsReady() => State.Conditions.Any(c => c.Type == Conditions.Ready && c.Status == Conditions.True);
 
     /// <summary>
     /// Stored, and either Ready or not Ready only because a reconcile failed before writing
@@ -604,19 +342,19 @@ public abstract class StoreGrain<TSpec>(
     /// meanwhile still forces a rebuild, through its fingerprint.
     /// </summary>
     private bool StoredAndCurrentSoFar() =>
-        !S.MustWrite && S.Stored is not null
-        && (IsReady() || S.Conditions.Any(c => c.Type == Conditions.Ready && c.Reason is Reasons.ReconcileFailed or Reasons.MetadataUnavailable));
+        !State.MustWrite && State.Stored is not null
+        && (IsReady() || State.Conditions.Any(c => c.Type == Conditions.Ready && c.Reason is Reasons.ReconcileFailed or Reasons.MetadataUnavailable));
 
     private static bool SameRevisions(Dictionary<string, long> a, IReadOnlyDictionary<string, long> b) =>
         a.Count == b.Count && a.All(kv => b.TryGetValue(kv.Key, out var v) && v == kv.Value);
 
     private StoreStatus BuildStatus() => new()
     {
-        Arn = S.Stored?.Arn,
-        Location = S.Stored?.Location,
-        CertificateRevisions = new Dictionary<string, long>(S.BuiltFrom, StringComparer.Ordinal),
-        Entries = [.. S.Entries],
-        Conditions = [.. S.Conditions],
-        ObservedGeneration = S.Origin?.Generation ?? 0,
+        Arn = State.Stored?.Arn,
+        Location = State.Stored?.Location,
+        CertificateRevisions = new Dictionary<string, long>(State.BuiltFrom, StringComparer.Ordinal),
+        Entries = [.. State.Entries],
+        Conditions = [.. State.Conditions],
+        ObservedGeneration = State.Origin?.Generation ?? 0,
     };
 }

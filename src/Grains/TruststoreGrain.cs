@@ -25,8 +25,6 @@ public sealed class TruststoreGrain(
     ILogger<TruststoreGrain> logger)
     : StoreGrain<TruststoreSpec>(state, metadataSource, secretStore, statusWriter, events, metrics, restarter, gate, time, logger, ResourceKind.Truststore), ITruststoreGrain
 {
-    protected override string Fqdn(TruststoreSpec spec) => spec.Fqdn;
-
     protected override string? Format(TruststoreSpec spec) => spec.Format;
 
     protected override string? MetadataSecretName(TruststoreSpec spec) => spec.MetadataSecret;
@@ -47,7 +45,7 @@ public sealed class TruststoreGrain(
         }
 
         var snapshots = await SnapshotsAsync(references.Select(r => r.Certificate));
-        problem = TrustResolution.Check(references, snapshots, S.BuiltFrom.Keys.ToHashSet(StringComparer.Ordinal));
+        problem = TrustResolution.Check(references, snapshots, State.BuiltFrom.Keys.ToHashSet(StringComparer.Ordinal));
         if (problem is not null)
         {
             return (null, problem);
@@ -71,13 +69,13 @@ public sealed class TruststoreGrain(
     /// <summary>Watches the desired tags (resolving them), unwatches the others.</summary>
     private async Task<IReadOnlyDictionary<string, IReadOnlyList<TagRegistration>>> WatchTagsAsync(IReadOnlySet<string> desired)
     {
-        var removed = S.Tags.Where(t => !desired.Contains(t)).ToList();
+        var removed = State.Tags.Where(t => !desired.Contains(t)).ToList();
         var resolving = desired.Select(async tag => (tag, registrations: await GrainFactory.GetGrain<ICertificateTagGrain>(tag).ResolveAndWatchAsync(Self))).ToList();
         await Task.WhenAll(removed.Select(t => GrainFactory.GetGrain<ICertificateTagGrain>(t).UnwatchAsync(Self)));
         var results = await Task.WhenAll(resolving);
-        if (removed.Count > 0 || desired.Any(t => !S.Tags.Contains(t)))
+        if (removed.Count > 0 || desired.Any(t => !State.Tags.Contains(t)))
         {
-            S.Tags = new HashSet<string>(desired, StringComparer.Ordinal);
+            State.Tags = new HashSet<string>(desired, StringComparer.Ordinal);
             await SaveAsync();
         }
 

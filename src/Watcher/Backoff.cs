@@ -16,8 +16,7 @@ internal sealed class Backoff(TimeSpan initial, TimeSpan max)
 
     public static TimeSpan Delay(int failures, TimeSpan initial, TimeSpan max)
     {
-        var ceiling = Math.Min(max.Ticks, initial.Ticks * Math.Pow(2, Math.Clamp(failures, 0, 40)));
-        var jitter = 0.5 + (RandomNumberGenerator.GetInt32(0, 1001) / 2000.0);
-        return TimeSpan.FromTicks((long)(ceiling * jitter));
+        // Equal jitter: between half and all of the ceiling.
+        return new Grains.Abstractions.Retry.ExponentialBackoff(initial, max, MaxDoublings: 40).EqualJitter(failures, RandomNumberGenerator.GetInt32(0, 1001) / 1000.0);
     }
 }

@@ -226,7 +226,7 @@ public sealed partial class AcmIssuer(IAcmApi acm, IOptions<AcmIssuerOptions> op
 
     /// <summary>Doubles per look at the same ticket, capped.</summary>
     private TimeSpan Poll(TimeSpan first, IssueRequest request) =>
-        TimeSpan.FromTicks(Math.Min(O.MaxPollInterval.Ticks, first.Ticks << Math.Min(request.Step, 16)));
+        new Grains.Abstractions.Retry.ExponentialBackoff(first, O.MaxPollInterval, MaxDoublings: 16).Delay(request.Step);
 
     private static Exception Translate(AwsServiceException ex) => RequestErrors.Contains(ex.ErrorCode)
         ? new IssuerRejectedException("AcmRequestRejected", $"ACM {ex.Operation} refused the request: {ex.ErrorCode}: {ex.AwsMessage}")

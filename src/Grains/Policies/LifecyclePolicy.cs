@@ -1,3 +1,5 @@
+using Notary.Grains.Abstractions.Retry;
+
 namespace Notary.Grains.Policies;
 
 /// <summary>What a certificate must do now, and when to look again.</summary>
@@ -9,6 +11,9 @@ public sealed record LifecyclePlan(bool RenewNow, TimeSpan? Alert, IReadOnlyList
 /// </summary>
 public static class LifecyclePolicy
 {
+    /// <summary>Failed renewals: 1 minute doubling, capped at an hour.</summary>
+    private static readonly ExponentialBackoff RenewalRetry = new(TimeSpan.FromMinutes(1), TimeSpan.FromHours(1), MaxDoublings: 20);
+
     /// <summary>
     /// Decides at <paramref name="now"/>: renew when the renewal time has come (and a failed
     /// renewal's backoff has passed); alert once per threshold (30d, 7d, 1d before expiry by
@@ -52,8 +57,7 @@ public static class LifecyclePolicy
     }
 
     /// <summary>The delay before the next renewal attempt after <paramref name="failures"/> failures: 1 minute doubling, capped at an hour.</summary>
-    public static TimeSpan RenewalBackoff(int failures) =>
-        TimeSpan.FromTicks(Math.Min(TimeSpan.FromHours(1).Ticks, TimeSpan.FromMinutes(1).Ticks << Math.Min(Math.Max(failures - 1, 0), 20)));
+    public static TimeSpan RenewalBackoff(int failures) => RenewalRetry.AfterFailures(failures);
 
     /// <summary>Words a threshold for people: "30 days", "1 day", "12 hours".</summary>
     public static string Describe(TimeSpan span) =>

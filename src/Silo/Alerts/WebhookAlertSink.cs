@@ -66,12 +66,8 @@ public sealed class WebhookAlertSink : BackgroundService, IAlertSink
     /// ("equal jitter", <paramref name="jitter"/> in [0, 1)), so that many Notary instances
     /// failing together do not retry in step.
     /// </summary>
-    public static TimeSpan Backoff(int failedAttempts, TimeSpan initial, TimeSpan max, double jitter)
-    {
-        var exponential = initial.TotalMilliseconds * Math.Pow(2, Math.Clamp(failedAttempts - 1, 0, 30));
-        var capped = Math.Min(exponential, max.TotalMilliseconds);
-        return TimeSpan.FromMilliseconds((capped / 2) + (capped / 2 * Math.Clamp(jitter, 0, 1)));
-    }
+    public static TimeSpan Backoff(int failedAttempts, TimeSpan initial, TimeSpan max, double jitter) =>
+        new Grains.Abstractions.Retry.ExponentialBackoff(initial, max).EqualJitter(failedAttempts - 1, jitter);
 
     /// <summary>The JSON body of an alert: reason, namespace, name, message, notAfter, at, arn (times in UTC, RFC 3339).</summary>
     public static byte[] Serialize(Alert alert)

@@ -1,0 +1,82 @@
+using Notary.Grains.Abstractions;
+using Notary.Grains.Abstractions.Ports;
+
+namespace Notary.Grains;
+
+// Who uses the certificate: the stores subscribed to it (told of every change), the quarantine
+// that takes it out of every truststore, and its entry in the tag index.
+public sealed partial class CertificateGrain
+{
+    public async Task SubscribeAsync(SubscriberRef subscriber)
+    {
+        if (State.AddSubscriber(subscriber))
+        {
+            await SaveAsync();
+        }
+    }
+
+    public async Task UnsubscribeAsync(SubscriberRef subscriber)
+    {
+        if (State.RemoveSubscriber(subscriber))
+        {
+            await SaveAsync();
+        }
+    }
+
+    public Task<IReadOnlyList<SubscriberRef>> GetSubscribersAsync() =>
+        Task.FromResult<IReadOnlyList<SubscriberRef>>([.. State.Subscribers.OrderBy(s => s.Kind).ThenBy(s => s.Key, StringComparer.Ordinal)]);
+
+    public async Task<CertificateStatus> SetQuarantinedAsync(bool quarantined, string reason)
+    {
+        if (State.Spec is null)
+        {
+            throw new InvalidOperationException($"Certificate {_resource} does not exist.");
+        }
+
+        if (State.Quarantined == quarantined)
+        {
+            return BuildStatus();
+        }
+
+        State.Quarantined = quarantined;
+        var now = time.GetUtcNow();
+        var generation = State.Origin?.Generation ?? 0;
+        if (quarantined)
+        {
+            ConditionList.Set(State.Conditions, Conditions.Compromised, Conditions.True, "Quarantined", $"Quarantined: {reason}. Truststores no longer trust it until the quarantine is lifted.", now, generation);
+        }
+        else
+        {
+            ConditionList.Set(State.Conditions, Conditions.Compromised, Conditions.False, "QuarantineLifted", $"The quarantine was lifted: {reason}.", now, generation);
+        }
+
+        await SaveAsync();
+        await _reporter.EventAsync(_resource, State.Origin?.Uid, quarantined ? EventSeverity.Warning : EventSeverity.Normal,
+            quarantined ? "Quarantined" : "QuarantineLifted", quarantined ? $"Certificate quarantined: {reason}." : $"Quarantine lifted: {reason}.");
+        await PublishAsync();
+        // Revision 0: nothing was issued, but what truststores may contain changed.
+        NotifySubscribers(0);
+        return BuildStatus();
+    }
+
+    private async Task RegisterTagAsync(string fqdn)
+    {
+        if (State.RegisteredFqdn == fqdn)
+        {
+            return;
+        }
+
+        await GrainFactory.GetGrain<ICertificateTagGrain>(_resource.Name).RegisterAsync(new TagRegistration(_resource.Namespace, fqdn));
+        State.RegisteredFqdn = fqdn;
+    }
+
+    private void NotifySubscribers(long revision)
+    {
+        var key = _resource.ToString();
+        foreach (var subscriber in State.Subscribers)
+        {
+            // One-way calls: they return once sent, so this does not wait on any rebuild.
+            _ = Subscribers.Get(GrainFactory, subscriber).OnCertificateChangedAsync(key, revision);
+        }
+    }
+}

@@ -1,0 +1,122 @@
+using System.Collections.Frozen;
+using Notary.Grains.Abstractions;
+using Notary.Grains.Abstractions.Ports;
+
+namespace Notary.Grains;
+
+/// <summary>Persisted state of a Certificate. The material is kept so stores can be rebuilt after a restart.</summary>
+[GenerateSerializer, Alias("notary.CertificateState")]
+public sealed class CertificateState
+{
+    [Id(0)] public CertificateSpec? Spec { get; set; }
+    [Id(1)] public ResourceVersionInfo? Origin { get; set; }
+    /// <summary>Saved as <see cref="IssuedMaterial"/> before, which loads as this (see <see cref="StoredMaterial"/>).</summary>
+    [Id(2)] public StoredMaterial? Material { get; set; }
+    /// <summary>The spec the current material was issued for.</summary>
+    [Id(3)] public CertificateSpec? IssuedFor { get; set; }
+    [Id(4)] public long Revision { get; set; }
+    [Id(5)] public DateTimeOffset? RenewalTime { get; set; }
+    [Id(6)] public List<StatusCondition> Conditions { get; set; } = [];
+    // The two sets below are empty for most certificates: null until needed, so that a resident
+    // activation does not hold two empty HashSets (128 B). Same [Id]s and types as when they were
+    // public properties, so saved state loads unchanged.
+    [Id(7)] private HashSet<SubscriberRef>? _subscribers;
+    /// <summary>The fqdn registered in the tag index, null when not registered.</summary>
+    [Id(8)] public string? RegisteredFqdn { get; set; }
+    /// <summary>
+    /// The origin whose apply reached a final outcome (issued, nothing to do, or a problem only a
+    /// spec change can fix). A transient failure leaves it behind, so the next apply retries.
+    /// </summary>
+    [Id(9)] public ResourceVersionInfo? Reconciled { get; set; }
+    /// <summary>An issuance the issuer has started but not finished (ACM: requested, not yet exported).</summary>
+    [Id(10)] public PendingIssuance? Pending { get; set; }
+    /// <summary>Alert thresholds already alerted for the current certificate (cleared by each issuance).</summary>
+    [Id(11)] private HashSet<TimeSpan>? _alertsSent;
+    /// <summary>Consecutive failed renewals, and when the next attempt is due.</summary>
+    [Id(12)] public int RenewalFailures { get; set; }
+    [Id(13)] public DateTimeOffset? NextRenewalAttempt { get; set; }
+    /// <summary>Taken out of every truststore by a breach quarantine, until lifted.</summary>
+    [Id(14)] public bool Quarantined { get; set; }
+    /// <summary>
+    /// When the lifecycle reminder last registered is due, saved only once the registration
+    /// succeeded: a resync leaves a reminder that still wakes the grain in time alone instead of
+    /// writing it again (one reminder-table write per certificate per restart saved).
+    /// </summary>
+    [Id(15)] public DateTimeOffset? ReminderDue { get; set; }
+    /// <summary>The continuation reminder is registered (see <c>CertificateGrain.ContinueReminder</c>): only then is it unregistered.</summary>
+    [Id(16)] public bool ContinueRegistered { get; set; }
+
+    /// <summary>The keystores and truststores using this certificate.</summary>
+    public IReadOnlyCollection<SubscriberRef> Subscribers => (IReadOnlyCollection<SubscriberRef>?)_subscribers ?? [];
+
+    public bool AddSubscriber(SubscriberRef subscriber) => (_subscribers ??= []).Add(subscriber);
+
+    public bool RemoveSubscriber(SubscriberRef subscriber)
+    {
+        var removed = _subscribers?.Remove(subscriber) ?? false;
+        if (_subscribers is { Count: 0 })
+        {
+            _subscribers = null;
+        }
+
+        return removed;
+    }
+
+    public IReadOnlySet<TimeSpan> AlertsSent => (IReadOnlySet<TimeSpan>?)_alertsSent ?? FrozenSet<TimeSpan>.Empty;
+
+    public void AddAlertSent(TimeSpan threshold) => (_alertsSent ??= []).Add(threshold);
+
+    public void ClearAlertsSent() => _alertsSent = null;
+
+    /// <summary>What a deleted certificate keeps: its subscribers and its revision.</summary>
+    public CertificateState Deleted() => new() { _subscribers = _subscribers, Revision = Revision };
+
+    /// <summary>
+    /// Read from storage, every value is a copy of its own: the spec twice (the spec and the one
+    /// issued for, equal once issued), the origin twice (applied and reconciled), and strings
+    /// that every certificate repeats. Points equal values at one instance, so that a resident
+    /// activation holds each once; nothing changes in what the state says.
+    /// </summary>
+    public void Compact()
+    {
+        if (Spec is not null)
+        {
+            Spec = SharedText.Of(Spec);
+            if (IssuedFor is not null && SameValue(IssuedFor, Spec))
+            {
+                IssuedFor = Spec;
+            }
+        }
+
+        if (Reconciled is not null && Reconciled == Origin)
+        {
+            Reconciled = Origin;
+        }
+
+        if (_subscribers is { Count: 0 })
+        {
+            _subscribers = null;
+        }
+
+        if (_alertsSent is { Count: 0 })
+        {
+            _alertsSent = null;
+        }
+
+        if (Material is { ChainPem.Count: > 0 } material)
+        {
+            // 1.3 KB per certificate for an ECDSA root, 2.5 KB for RSA 3072: the same text for
+            // every certificate of one CA.
+            material.ChainPem = SharedText.Of(material.ChainPem);
+        }
+
+        for (var i = 0; i < Conditions.Count; i++)
+        {
+            Conditions[i] = SharedText.Of(Conditions[i]);
+        }
+    }
+
+    /// <summary>Equal in every field (record equality compares the alternative names by reference).</summary>
+    public static bool SameValue(CertificateSpec a, CertificateSpec b) =>
+        ReferenceEquals(a, b) || (a with { Alt = b.Alt } == b && a.Alt.SequenceEqual(b.Alt, StringComparer.Ordinal));
+}

@@ -1,0 +1,12 @@
+using Notary.Grains.Abstractions;
+
+namespace Notary.Grains;
+
+/// <summary>Persisted state of a tag: the Certificates of that name and the truststores watching it.</summary>
+[GenerateSerializer, Alias("notary.CertificateTagState")]
+public sealed class CertificateTagState
+{
+    /// <summary>Namespace to fqdn of each Certificate with this name.</summary>
+    [Id(0)] public Dictionary<string, string> Registrations { get; set; } = new(StringComparer.Ordinal);
+    [Id(1)] public HashSet<SubscriberRef> Watchers { get; set; } = [];
+}

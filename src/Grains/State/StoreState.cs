@@ -1,0 +1,41 @@
+using Notary.Grains.Abstractions;
+using Notary.Grains.Abstractions.Ports;
+
+namespace Notary.Grains;
+
+/// <summary>Persisted state of a Keystore or Truststore.</summary>
+[GenerateSerializer, Alias("notary.StoreState`1")]
+public sealed class StoreState<TSpec>
+    where TSpec : class
+{
+    [Id(0)] public TSpec? Spec { get; set; }
+    [Id(1)] public ResourceVersionInfo? Origin { get; set; }
+    /// <summary>Certificate key to the revision the stored store was built from.</summary>
+    [Id(2)] public Dictionary<string, long> BuiltFrom { get; set; } = new(StringComparer.Ordinal);
+    [Id(3)] public StoredLocation? Stored { get; set; }
+    [Id(4)] public List<string> Entries { get; set; } = [];
+    [Id(5)] public List<StatusCondition> Conditions { get; set; } = [];
+    /// <summary>Certificates this store is subscribed to.</summary>
+    [Id(6)] public HashSet<string> Certificates { get; set; } = new(StringComparer.Ordinal);
+    /// <summary>Tags this store watches in the tag index.</summary>
+    [Id(7)] public HashSet<string> Tags { get; set; } = new(StringComparer.Ordinal);
+    /// <summary>The metadata Secret ("namespace/name") this store is subscribed to.</summary>
+    [Id(8)] public string? MetadataSecret { get; set; }
+    /// <summary>The generation the stored store was built for.</summary>
+    [Id(9)] public long BuiltGeneration { get; set; }
+    /// <summary>
+    /// SHA-256 over a per-store random salt and the metadata the stored store was built with: a
+    /// metadata notification that changes nothing (a resync) rebuilds nothing.
+    /// </summary>
+    [Id(10)] public string? MetadataFingerprint { get; set; }
+    [Id(11)] public byte[] MetadataSalt { get; set; } = [];
+    /// <summary>Certificates left out of the stored store because they are quarantined.</summary>
+    [Id(12)] public HashSet<string> Excluded { get; set; } = new(StringComparer.Ordinal);
+    /// <summary>
+    /// A write failed and none succeeded since: the next attempt writes even an unchanged store.
+    /// Persisted, because the activation that saw the failure may not be the one that retries.
+    /// </summary>
+    [Id(13)] public bool MustWrite { get; set; }
+    /// <summary>The retry reminder is registered (see <c>StoreGrain.RetryReminder</c>): only then is it unregistered.</summary>
+    [Id(14)] public bool RetryRegistered { get; set; }
+}

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Options;
 
-namespace Notary.Kubernetes;
+namespace Notary.Adapters.Kubernetes;
 
 /// <summary>
 /// How Notary restarts the workloads that use changed Secrets (configuration section

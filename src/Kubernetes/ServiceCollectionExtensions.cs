@@ -2,28 +2,26 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using Notary.CustomResources;
 using Notary.Grains.Abstractions.Ports;
-using Notary.Grains.Issuers;
 
-namespace Notary.Kubernetes;
+namespace Notary.Adapters.Kubernetes;
 
 public static class ServiceCollectionExtensions
 {
     /// <summary>
     /// Registers the Kubernetes adapters for the grains' ports (status writer, Event recorder,
-    /// Secret store, metadata source, built-in CA source, workload restarter), the finalizer
-    /// helper and the HTTP API's access reviewer (TokenReview, SubjectAccessReview), with
+    /// metadata source, built-in CA source, workload restarter) and the HTTP API's access reviewer
+    /// (TokenReview, SubjectAccessReview), bound to their ports, and the Secret store
+    /// (<see cref="KubernetesSecretStore"/>, which the host binds to ISecretStore when it is the
+    /// configured store), with
     /// <see cref="NotaryKubernetesOptions"/> bound from <c>Notary:Kubernetes</c> and
     /// <see cref="NotaryRestartOptions"/> from <c>Notary:Restarts</c>, validated on start. The host registers <see cref="k8s.IKubernetes"/> itself (from its kubeconfig or the
     /// in-cluster configuration). Safe to call more than once.
     /// </summary>
     public static IServiceCollection AddNotaryKubernetes(this IServiceCollection services, IConfiguration configuration)
     {
-        // Bound from the configuration the host passes, so that a host (or a test) need not register IConfiguration.
-        services.AddOptions<NotaryKubernetesOptions>()
-            .Bind(configuration.GetSection(NotaryKubernetesOptions.SectionName))
-            .ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<NotaryKubernetesOptions>, NotaryKubernetesOptionsValidator>());
+        services.AddNotaryKubernetesOptions(configuration);
         services.AddOptions<NotaryRestartOptions>()
             .Bind(configuration.GetSection(NotaryRestartOptions.SectionName))
             .ValidateOnStart();
@@ -34,16 +32,26 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<IStatusWriter>(sp => sp.GetRequiredService<KubernetesStatusWriter>());
         services.TryAddSingleton<KubernetesEventRecorder>();
         services.TryAddSingleton<IEventRecorder>(sp => sp.GetRequiredService<KubernetesEventRecorder>());
+        // Not bound to ISecretStore here: the host chooses the store (Kubernetes or Secrets Manager).
         services.TryAddSingleton<KubernetesSecretStore>();
-        services.TryAddSingleton<ISecretStore>(sp => sp.GetRequiredService<KubernetesSecretStore>());
         services.TryAddSingleton<KubernetesMetadataSource>();
         services.TryAddSingleton<IServiceMetadataSource>(sp => sp.GetRequiredService<KubernetesMetadataSource>());
         services.TryAddSingleton<KubernetesCertificateAuthoritySource>();
         services.TryAddSingleton<ICertificateAuthoritySource>(sp => sp.GetRequiredService<KubernetesCertificateAuthoritySource>());
         services.TryAddSingleton<KubernetesWorkloadRestarter>();
         services.TryAddSingleton<IWorkloadRestarter>(sp => sp.GetRequiredService<KubernetesWorkloadRestarter>());
-        services.TryAddSingleton<ResourceFinalizers>();
         services.TryAddSingleton<IAccessReviewer, KubernetesAccessReviewer>();
+        return services;
+    }
+
+    /// <summary>
+    /// Binds the Kubernetes Secret store as the <see cref="ISecretStore"/> (the default store;
+    /// the host calls this or AddNotarySecretsManagerStore, not both). Registers the adapters first.
+    /// </summary>
+    public static IServiceCollection AddNotaryKubernetesSecretStore(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddNotaryKubernetes(configuration);
+        services.Replace(ServiceDescriptor.Singleton<ISecretStore>(sp => sp.GetRequiredService<KubernetesSecretStore>()));
         return services;
     }
 }

@@ -2,7 +2,6 @@ using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Notary.Grains.Abstractions;
 using Notary.Grains.Abstractions.Ports;
-using Notary.Kubernetes;
 
 namespace Notary.Silo;
 
@@ -263,7 +262,7 @@ public sealed class BreachApi(IBreachService breaches, IAccessReviewer reviewer,
         {
             user = await reviewer.AuthenticateAsync(value[scheme.Length..].Trim(), context.RequestAborted);
         }
-        catch (Exception ex) when (ex is KubernetesApiException or HttpRequestException)
+        catch (ExternalServiceException ex)
         {
             return (null, Unavailable(call, "TokenReview", ex));
         }
@@ -285,7 +284,7 @@ public sealed class BreachApi(IBreachService breaches, IAccessReviewer reviewer,
         {
             decision = await reviewer.CanAccessBreachesAsync(user, verb, @namespace, cancellationToken);
         }
-        catch (Exception ex) when (ex is KubernetesApiException or HttpRequestException)
+        catch (ExternalServiceException ex)
         {
             return Unavailable(call, "SubjectAccessReview", ex);
         }

@@ -2,8 +2,8 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Notary.CustomResources;
 using Notary.Grains.Abstractions;
-using Notary.Kubernetes;
 
 namespace Notary.Silo;
 

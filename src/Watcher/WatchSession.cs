@@ -1,9 +1,10 @@
 using k8s;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
+using Notary.CustomResources;
+using Notary.CustomResources.Models;
 using Notary.Grains.Abstractions;
-using Notary.Kubernetes;
-using Notary.Kubernetes.Models;
+using Notary.Grains.Abstractions.Ports;
 
 namespace Notary.Watcher;
 
@@ -24,7 +25,7 @@ public sealed class WatchSession
         IKubernetes client,
         IResourceEventSink sink,
         ResourceFinalizers finalizers,
-        KubernetesEventRecorder events,
+        IEventRecorder events,
         NotaryWatcherOptions options,
         TimeProvider time,
         ILoggerFactory loggers)
@@ -53,7 +54,7 @@ public sealed class WatchSession
         IResourceSource<V1Secret> secrets,
         IResourceEventSink sink,
         ResourceFinalizers finalizers,
-        KubernetesEventRecorder events,
+        IEventRecorder events,
         NotaryWatcherOptions options,
         TimeProvider time,
         ILoggerFactory loggers)

@@ -2,7 +2,7 @@ using System.Text.Json;
 using System.Threading.Channels;
 using k8s;
 using k8s.Models;
-using Notary.Kubernetes.Models;
+using Notary.CustomResources.Models;
 
 namespace Notary.Bench.ApplyLatency;
 

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text.Json;
 using k8s;
-using Notary.Kubernetes.Models;
+using Notary.CustomResources.Models;
 using Notary.Watcher;
 
 namespace Notary.Bench.ApplyLatency;

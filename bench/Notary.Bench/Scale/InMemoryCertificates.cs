@@ -3,7 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Text.Json;
 using k8s;
 using k8s.Models;
-using Notary.Kubernetes.Models;
+using Notary.CustomResources.Models;
 using Notary.Watcher;
 
 namespace Notary.Bench.Scale;

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using Notary.Grains.Abstractions;
 using Notary.Grains.Abstractions.Ports;
-using Notary.Grains.Issuers;
 using Notary.Pki;
 
 namespace Notary.Bench.Scale;

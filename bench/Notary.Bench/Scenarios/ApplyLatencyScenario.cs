@@ -5,11 +5,11 @@ using System.Text;
 using k8s;
 using k8s.Models;
 using Microsoft.Extensions.DependencyInjection;
+using Notary.Adapters.Kubernetes;
 using Notary.Bench.ApplyLatency;
+using Notary.CustomResources.Models;
 using Notary.DevCluster;
 using Notary.Grains.Abstractions.Ports;
-using Notary.Kubernetes;
-using Notary.Kubernetes.Models;
 using Notary.Silo;
 using Notary.Watcher;
 

@@ -4,9 +4,10 @@ using k8s;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
+using Notary.CustomResources;
 using Notary.Grains.Abstractions.Ports;
 
-namespace Notary.Kubernetes.Tests.Adapters;
+namespace Notary.Adapters.Kubernetes.Tests.Adapters;
 
 [Collection(AdapterCollection.Name)]
 public sealed class WorkloadRestarterTests(ClusterFixture cluster)

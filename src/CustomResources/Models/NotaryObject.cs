@@ -2,7 +2,7 @@ using System.Text.Json.Serialization;
 using k8s;
 using k8s.Models;
 
-namespace Notary.Kubernetes.Models;
+namespace Notary.CustomResources.Models;
 
 /// <summary>
 /// The shell every Notary custom resource shares: apiVersion, kind, metadata, spec and status.

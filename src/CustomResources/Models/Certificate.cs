@@ -1,7 +1,7 @@
 using System.Text.Json.Serialization;
 using k8s.Models;
 
-namespace Notary.Kubernetes.Models;
+namespace Notary.CustomResources.Models;
 
 // The C# property names camel-case to the JSON names on purpose: KubernetesYaml ignores
 // [JsonPropertyName] and camel-cases the property name instead, so both spellings must agree.

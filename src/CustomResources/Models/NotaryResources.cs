@@ -1,4 +1,4 @@
-namespace Notary.Kubernetes.Models;
+namespace Notary.CustomResources.Models;
 
 /// <summary>
 /// Names of Notary's custom resources, as declared by the CRD manifests in charts/notary/crds

@@ -6,10 +6,11 @@ using k8s.Autorest;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Notary.CustomResources;
+using Notary.CustomResources.Models;
 using Notary.Grains.Abstractions;
-using Notary.Kubernetes.Models;
 
-namespace Notary.Kubernetes;
+namespace Notary.Watcher;
 
 /// <summary>
 /// Puts Notary's finalizer (notary.dev/cleanup) on its resources and takes it off once the

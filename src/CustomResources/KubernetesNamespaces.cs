@@ -4,7 +4,7 @@ using k8s.Autorest;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
 
-namespace Notary.Kubernetes;
+namespace Notary.CustomResources;
 
 /// <summary>Creates Notary's own namespace when it is missing (dev mode; the chart creates it in production).</summary>
 public static class KubernetesNamespaces

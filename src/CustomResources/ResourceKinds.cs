@@ -1,7 +1,7 @@
+using Notary.CustomResources.Models;
 using Notary.Grains.Abstractions;
-using Notary.Kubernetes.Models;
 
-namespace Notary.Kubernetes;
+namespace Notary.CustomResources;
 
 /// <summary>The Kubernetes names of each <see cref="ResourceKind"/>.</summary>
 public static class ResourceKinds

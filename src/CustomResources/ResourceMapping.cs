@@ -1,9 +1,9 @@
 using k8s;
 using k8s.Models;
 using Notary.Grains.Abstractions;
-using Model = Notary.Kubernetes.Models;
+using Model = Notary.CustomResources.Models;
 
-namespace Notary.Kubernetes;
+namespace Notary.CustomResources;
 
 /// <summary>
 /// Pure translations between the custom resources (Models) and what the grains speak

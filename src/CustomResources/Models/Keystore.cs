@@ -1,7 +1,7 @@
 using System.Text.Json.Serialization;
 using k8s.Models;
 
-namespace Notary.Kubernetes.Models;
+namespace Notary.CustomResources.Models;
 
 /// <summary>A service's private key and chain as a PKCS12 or JKS file (notary.dev/v1alpha1 Keystore).</summary>
 [KubernetesEntity(Group = KubeGroup, ApiVersion = KubeApiVersion, Kind = KubeKind, PluralName = KubePluralName)]

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Options;
 using Notary.Pki;
 
-namespace Notary.Kubernetes;
+namespace Notary.CustomResources;
 
 /// <summary>
 /// How Notary's Kubernetes adapters behave (configuration section <c>Notary:Kubernetes</c>, or

@@ -1,8 +1,9 @@
 using System.Net;
 using System.Text.Json;
 using k8s.Autorest;
+using Notary.Grains.Abstractions.Ports;
 
-namespace Notary.Kubernetes;
+namespace Notary.CustomResources;
 
 /// <summary>
 /// Reads API server errors. KubernetesClient's <see cref="HttpOperationException"/> keeps the
@@ -58,7 +59,7 @@ public static class KubernetesApiErrors
 }
 
 /// <summary>An API server error, described without the request that caused it.</summary>
-public sealed class KubernetesApiException : Exception
+public sealed class KubernetesApiException : ExternalServiceException
 {
     public KubernetesApiException() { }
 
@@ -66,8 +67,5 @@ public sealed class KubernetesApiException : Exception
 
     public KubernetesApiException(string message, Exception inner) : base(message, inner) { }
 
-    public KubernetesApiException(HttpStatusCode? statusCode, string message) : base(message) => StatusCode = statusCode;
-
-    /// <summary>The HTTP status the API server answered with; null when there was no answer.</summary>
-    public HttpStatusCode? StatusCode { get; }
+    public KubernetesApiException(HttpStatusCode? statusCode, string message) : base(statusCode, message) { }
 }

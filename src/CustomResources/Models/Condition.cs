@@ -1,6 +1,6 @@
 using System.Text.Json.Serialization;
 
-namespace Notary.Kubernetes.Models;
+namespace Notary.CustomResources.Models;
 
 /// <summary>
 /// One aspect of a resource's state, shaped like metav1.Condition so that kubectl and other

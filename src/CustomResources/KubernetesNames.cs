@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 
-namespace Notary.Kubernetes;
+namespace Notary.CustomResources;
 
 /// <summary>Kubernetes' own rules for names and label values (apimachinery validation).</summary>
 public static partial class KubernetesNames

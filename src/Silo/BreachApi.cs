@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Notary.Api.Contracts;
 using Notary.Grains.Abstractions;
 using Notary.Grains.Abstractions.Ports;
 
@@ -8,7 +9,7 @@ namespace Notary.Silo;
 /// <summary>Registers and maps the breach API (SPEC.md "Breach").</summary>
 public static class BreachApiEndpoints
 {
-    public const string BasePath = "/v1/breaches";
+    public const string BasePath = BreachJson.BasePath;
 
     /// <summary>The breach service of the silo (<see cref="GrainBreachService"/>) unless one is registered, and the API's handlers.</summary>
     public static IServiceCollection AddNotaryBreachApi(this IServiceCollection services)

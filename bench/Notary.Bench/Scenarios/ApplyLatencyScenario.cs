@@ -8,6 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Notary.Adapters.Kubernetes;
 using Notary.Bench.ApplyLatency;
 using Notary.CustomResources.Models;
+using Notary.Dev;
 using Notary.DevCluster;
 using Notary.Grains.Abstractions.Ports;
 using Notary.Silo;

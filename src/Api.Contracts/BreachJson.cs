@@ -5,7 +5,7 @@ using System.Text.Json.Serialization;
 using Notary.CustomResources;
 using Notary.Grains.Abstractions;
 
-namespace Notary.Silo;
+namespace Notary.Api.Contracts;
 
 /// <summary>
 /// The breach API's wire format, shared by the HTTP API and the <c>breach</c> command: camelCase
@@ -14,6 +14,9 @@ namespace Notary.Silo;
 /// </summary>
 public static class BreachJson
 {
+    /// <summary>Where the breach API is served on Notary's HTTP API.</summary>
+    public const string BasePath = "/v1/breaches";
+
     /// <summary>A reason longer than this is refused: it is a note for people, and it goes into Events.</summary>
     public const int MaxReasonLength = 1024;
 

@@ -1,9 +1,11 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Text.Json;
+using Notary.Api.Contracts;
 using Notary.Grains.Abstractions;
 using Notary.Pki;
 
-namespace Notary.Silo;
+namespace Notary.Cli;
 
 /// <summary>What the <c>breach</c> command was asked to do.</summary>
 public sealed record BreachCommandOptions
@@ -43,10 +45,10 @@ public sealed class BreachCommand(HttpClient http, BreachCommandOptions options,
     public const string DefaultServer = "http://127.0.0.1:8080";
 
     public const string Usage = """
-          dotnet run --project src/Silo -- breach NAMESPACE/NAME --mode rotate|quarantine --reason TEXT
+          dotnet run --project src/Cli -- breach NAMESPACE/NAME --mode rotate|quarantine --reason TEXT
                  [--dry-run] [--server URL] [--token TOKEN] [--timeout DURATION]
-          dotnet run --project src/Silo -- breach status ID [--server URL] [--token TOKEN] [--timeout DURATION]
-          dotnet run --project src/Silo -- breach lift ID [--server URL] [--token TOKEN]
+          dotnet run --project src/Cli -- breach status ID [--server URL] [--token TOKEN] [--timeout DURATION]
+          dotnet run --project src/Cli -- breach lift ID [--server URL] [--token TOKEN]
         """;
 
     public const string Help = """
@@ -263,7 +265,7 @@ public sealed class BreachCommand(HttpClient http, BreachCommandOptions options,
     private async Task<int> ReportAsync(CancellationToken cancellationToken)
     {
         var submission = new BreachSubmission(options.Target, options.Mode, options.Reason, options.DryRun);
-        var (report, failure) = await SendAsync(HttpMethod.Post, BreachApiEndpoints.BasePath, submission, cancellationToken);
+        var (report, failure) = await SendAsync(HttpMethod.Post, BreachJson.BasePath, submission, cancellationToken);
         if (report is null)
         {
             return await FailAsync(failure!);
@@ -281,7 +283,7 @@ public sealed class BreachCommand(HttpClient http, BreachCommandOptions options,
 
     private async Task<int> StatusAsync(CancellationToken cancellationToken)
     {
-        var (report, failure) = await SendAsync(HttpMethod.Get, $"{BreachApiEndpoints.BasePath}/{options.Target}", null, cancellationToken);
+        var (report, failure) = await SendAsync(HttpMethod.Get, $"{BreachJson.BasePath}/{options.Target}", null, cancellationToken);
         if (report is null)
         {
             return await FailAsync(failure!);
@@ -293,7 +295,7 @@ public sealed class BreachCommand(HttpClient http, BreachCommandOptions options,
 
     private async Task<int> LiftAsync(CancellationToken cancellationToken)
     {
-        var (report, failure) = await SendAsync(HttpMethod.Delete, $"{BreachApiEndpoints.BasePath}/{options.Target}", null, cancellationToken);
+        var (report, failure) = await SendAsync(HttpMethod.Delete, $"{BreachJson.BasePath}/{options.Target}", null, cancellationToken);
         if (report is null)
         {
             return await FailAsync(failure!);
@@ -321,7 +323,7 @@ public sealed class BreachCommand(HttpClient http, BreachCommandOptions options,
 
             await Task.Delay(delay, cancellationToken);
             delay = TimeSpan.FromTicks(Math.Min(MaxPoll.Ticks, delay.Ticks * 2));
-            var (next, failure) = await SendAsync(HttpMethod.Get, $"{BreachApiEndpoints.BasePath}/{report.Id}", null, cancellationToken);
+            var (next, failure) = await SendAsync(HttpMethod.Get, $"{BreachJson.BasePath}/{report.Id}", null, cancellationToken);
             if (next is not null)
             {
                 report = next;

@@ -1,6 +1,7 @@
 using Notary.DevCluster;
+using Notary.Silo;
 
-namespace Notary.Silo;
+namespace Notary.Dev;
 
 /// <summary>Options of <c>dev</c> mode.</summary>
 public sealed record DevModeOptions

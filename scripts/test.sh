@@ -55,11 +55,11 @@ rm -f "$log"
 # produces is verified, so the benchmark cannot rot. Full runs are not part of the tests.
 if [ "$status" -eq 0 ]; then
   dotnet run --no-build -c Release --project bench/Pki.Bench -- --smoke > /dev/null || { echo "bench smoke run failed"; status=1; }
-  dotnet run --no-build -c Release --project bench/Notary.Bench -- issuance --count 10 > /dev/null || { echo "bench issuance smoke run failed"; status=1; }
-  dotnet run --no-build -c Release --project bench/Notary.Bench -- fanout --count 10 > /dev/null || { echo "bench fanout smoke run failed"; status=1; }
-  dotnet run --no-build -c Release --project bench/Notary.Bench -- scale --count 200 > /dev/null || { echo "bench scale smoke run failed"; status=1; }
-  dotnet run --no-build -c Release --project bench/Notary.Bench -- apply-latency --count 5 --warm-up-rounds 0 > /dev/null || { echo "bench apply-latency smoke run failed"; status=1; }
-  dotnet run --no-build -c Release --project bench/Notary.Bench -- apply-latency --count 5 --warm-up-rounds 0 --controller floor > /dev/null || { echo "bench apply-latency floor smoke run failed"; status=1; }
+  dotnet run --no-build -c Release --project bench/Bench -- issuance --count 10 > /dev/null || { echo "bench issuance smoke run failed"; status=1; }
+  dotnet run --no-build -c Release --project bench/Bench -- fanout --count 10 > /dev/null || { echo "bench fanout smoke run failed"; status=1; }
+  dotnet run --no-build -c Release --project bench/Bench -- scale --count 200 > /dev/null || { echo "bench scale smoke run failed"; status=1; }
+  dotnet run --no-build -c Release --project bench/Bench -- apply-latency --count 5 --warm-up-rounds 0 > /dev/null || { echo "bench apply-latency smoke run failed"; status=1; }
+  dotnet run --no-build -c Release --project bench/Bench -- apply-latency --count 5 --warm-up-rounds 0 --controller floor > /dev/null || { echo "bench apply-latency floor smoke run failed"; status=1; }
 fi
 
 # The image's build step, as the Dockerfile runs it (no Docker engine here): the silo publishes,

@@ -6,7 +6,7 @@ using Notary.Grains.Abstractions.Ports;
 
 namespace Notary.Silo;
 
-/// <summary>Registers and maps the breach API (SPEC.md "Breach").</summary>
+/// <summary>Registers and maps the breach API: report, follow and lift breaches under <see cref="BasePath"/>, authorized by Kubernetes RBAC.</summary>
 public static class BreachApiEndpoints
 {
     public const string BasePath = BreachJson.BasePath;

@@ -45,7 +45,7 @@ public sealed class WatchSession
 
     /// <summary>
     /// A session over the given sources: the API server's in production, in-memory lists in the
-    /// scale benchmark (bench/Notary.Bench), so that it measures this very relist and forwarding.
+    /// scale benchmark (bench/Bench), so that it measures this very relist and forwarding.
     /// </summary>
     internal WatchSession(
         IResourceSource<Certificate> certificates,

@@ -5,7 +5,7 @@ using Notary.Pki;
 namespace Notary.Grains.Policies;
 
 /// <summary>
-/// Builds the files of a keystore or truststore Secret (SPEC.md "Where stores go"): the store
+/// Builds the files of a keystore or truststore Secret: the store
 /// file under the name the service expects, plus PEM companions. Pure apart from the random
 /// salts of the encryption.
 /// </summary>

@@ -37,7 +37,7 @@ public sealed class BenchSilo : IAsyncDisposable
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         // The silo's start-up advice (about the GC mode) is not about the grains; the executable
-        // runs with Server GC, the product's (Notary.Bench.csproj).
+        // runs with Server GC, the product's (Bench.csproj).
         builder.Logging.AddFilter("Orleans.Runtime.Silo", LogLevel.Error);
         builder.UseOrleans(silo => silo
             // Free ports, not Orleans' defaults: other silos may run on this machine.

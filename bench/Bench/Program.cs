@@ -1,4 +1,4 @@
-// Notary's benchmarks: `dotnet run -c Release --project bench/Notary.Bench -- SCENARIO [--count N]`.
+// Notary's benchmarks: `dotnet run -c Release --project bench/Bench -- SCENARIO [--count N]`.
 // Each run prints its progress, then one line `RESULT SCENARIO key=value ...` (bench/RESULTS.md
 // records them with the commit). Exit 0 on a result, 1 when the scenario failed, 2 on bad usage.
 using System.Reflection;

@@ -5,7 +5,7 @@ namespace Notary.Bench;
 /// <summary>The command line: SCENARIO [--count N] [--option value ...].</summary>
 public sealed record BenchArgs(string Scenario, int? Count, IReadOnlyDictionary<string, string> Options)
 {
-    public const string Usage = "usage: dotnet run -c Release --project bench/Notary.Bench -- SCENARIO [--count N] [--name value ...]";
+    public const string Usage = "usage: dotnet run -c Release --project bench/Bench -- SCENARIO [--count N] [--name value ...]";
 
     /// <summary>--count, or the scenario's default.</summary>
     public int CountOr(int defaultCount) => Count ?? defaultCount;

@@ -45,12 +45,12 @@ public static class ServiceCollectionExtensions
     }
 
     /// <summary>
-    /// Binds the Kubernetes Secret store as the <see cref="ISecretStore"/> (the default store;
-    /// the host calls this or AddNotarySecretsManagerStore, not both). Registers the adapters first.
+    /// Binds the Kubernetes Secret store (registered by <see cref="AddNotaryKubernetes"/>) as the
+    /// <see cref="ISecretStore"/>: the default store. The host calls this or
+    /// AddNotarySecretsManagerStore, not both.
     /// </summary>
-    public static IServiceCollection AddNotaryKubernetesSecretStore(this IServiceCollection services, IConfiguration configuration)
+    public static IServiceCollection AddNotaryKubernetesSecretStore(this IServiceCollection services)
     {
-        services.AddNotaryKubernetes(configuration);
         services.Replace(ServiceDescriptor.Singleton<ISecretStore>(sp => sp.GetRequiredService<KubernetesSecretStore>()));
         return services;
     }

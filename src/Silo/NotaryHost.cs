@@ -113,7 +113,7 @@ public static class NotaryHost
         }
         else
         {
-            services.AddNotaryKubernetesSecretStore(builder.Configuration);
+            services.AddNotaryKubernetesSecretStore();
         }
 
         services.AddNotaryWatcher(builder.Configuration);

@@ -20,7 +20,7 @@ public sealed class HostingTests(WatcherCluster cluster)
         builder.Services.AddSingleton<IKubernetes>(_ => new k8s.Kubernetes(cluster.Server.ClientConfiguration()));
         builder.Services.AddSingleton<IResourceEventSink>(sink);
         builder.Services.AddNotaryWatcher(builder.Configuration);
-        builder.Services.AddNotaryKubernetesSecretStore(builder.Configuration);
+        builder.Services.AddNotaryKubernetes(builder.Configuration).AddNotaryKubernetesSecretStore();
         return builder.Build();
     }
 

@@ -19,6 +19,8 @@ RUN --mount=type=cache,id=notary-nuget,target=/root/.nuget/packages \
 COPY .editorconfig ./
 COPY src/ src/
 COPY charts/notary/crds/ charts/notary/crds/
+# Only the production host: src/Silo references neither src/Dev nor src/DevCluster nor src/Cli
+# (tests/Architecture.Tests), so the image carries no in-memory API server.
 RUN --mount=type=cache,id=notary-nuget,target=/root/.nuget/packages \
     dotnet publish src/Silo/Silo.csproj -c Release -o /app --no-restore --no-self-contained -p:UseAppHost=false
 

@@ -55,21 +55,26 @@ rm -f "$log"
 # produces is verified, so the benchmark cannot rot. Full runs are not part of the tests.
 if [ "$status" -eq 0 ]; then
   dotnet run --no-build -c Release --project bench/Pki.Bench -- --smoke > /dev/null || { echo "bench smoke run failed"; status=1; }
-  dotnet run --no-build -c Release --project bench/Notary.Bench -- issuance --count 10 > /dev/null || { echo "bench issuance smoke run failed"; status=1; }
-  dotnet run --no-build -c Release --project bench/Notary.Bench -- fanout --count 10 > /dev/null || { echo "bench fanout smoke run failed"; status=1; }
-  dotnet run --no-build -c Release --project bench/Notary.Bench -- scale --count 200 > /dev/null || { echo "bench scale smoke run failed"; status=1; }
-  dotnet run --no-build -c Release --project bench/Notary.Bench -- apply-latency --count 5 --warm-up-rounds 0 > /dev/null || { echo "bench apply-latency smoke run failed"; status=1; }
-  dotnet run --no-build -c Release --project bench/Notary.Bench -- apply-latency --count 5 --warm-up-rounds 0 --controller floor > /dev/null || { echo "bench apply-latency floor smoke run failed"; status=1; }
+  dotnet run --no-build -c Release --project bench/Bench -- issuance --count 10 > /dev/null || { echo "bench issuance smoke run failed"; status=1; }
+  dotnet run --no-build -c Release --project bench/Bench -- fanout --count 10 > /dev/null || { echo "bench fanout smoke run failed"; status=1; }
+  dotnet run --no-build -c Release --project bench/Bench -- scale --count 200 > /dev/null || { echo "bench scale smoke run failed"; status=1; }
+  dotnet run --no-build -c Release --project bench/Bench -- apply-latency --count 5 --warm-up-rounds 0 > /dev/null || { echo "bench apply-latency smoke run failed"; status=1; }
+  dotnet run --no-build -c Release --project bench/Bench -- apply-latency --count 5 --warm-up-rounds 0 --controller floor > /dev/null || { echo "bench apply-latency floor smoke run failed"; status=1; }
 fi
 
 # The image's build step, as the Dockerfile runs it (no Docker engine here): the silo publishes,
-# framework-dependent, with the CRDs beside it. After the tests: publishing without an apphost
-# rebuilds src/Silo's Release output, which the tests above run as built.
+# framework-dependent, with the CRDs beside it, and without the in-memory API server, dev mode or
+# the CLI (the production image must not carry them). After the tests: publishing without an
+# apphost rebuilds src/Silo's Release output, which the tests above run as built.
 if [ "$status" -eq 0 ]; then
   publish=$(mktemp -d)
   if dotnet publish src/Silo/Silo.csproj -c Release -o "$publish" --no-restore --no-self-contained -p:UseAppHost=false > "$publish.log" 2>&1 \
     && [ -f "$publish/Notary.Silo.dll" ] && [ -f "$publish/crds/certificates.yaml" ]; then
-    echo "dotnet publish (as the Dockerfile runs it): ok"
+    if [ -e "$publish/Notary.DevCluster.dll" ] || [ -e "$publish/Notary.Dev.dll" ] || [ -e "$publish/Notary.Cli.dll" ]; then
+      echo "dotnet publish (as the Dockerfile runs it) put DevCluster, dev mode or the CLI into the production output"; status=1
+    else
+      echo "dotnet publish (as the Dockerfile runs it): ok, without DevCluster"
+    fi
   else
     cat "$publish.log"; echo "dotnet publish (as the Dockerfile runs it) failed"; status=1
   fi

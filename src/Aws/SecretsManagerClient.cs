@@ -53,10 +53,6 @@ public sealed class SecretsManagerClient(AwsJsonClient client)
     public Task<DeleteSecretResponse> DeleteSecretAsync(string secretId, int recoveryWindowInDays, CancellationToken cancellationToken) =>
         Transport.InvokeAsync(DeleteSecret, new DeleteSecretRequest { SecretId = secretId, RecoveryWindowInDays = recoveryWindowInDays }, cancellationToken);
 
-    /// <summary>Deletes at once, without a recovery window (tests and clean-ups; the store never does).</summary>
-    public Task<DeleteSecretResponse> ForceDeleteSecretAsync(string secretId, CancellationToken cancellationToken) =>
-        Transport.InvokeAsync(DeleteSecret, new DeleteSecretRequest { SecretId = secretId, ForceDeleteWithoutRecovery = true }, cancellationToken);
-
     /// <summary>Cancels a scheduled deletion.</summary>
     public Task<RestoreSecretResponse> RestoreSecretAsync(string secretId, CancellationToken cancellationToken) =>
         Transport.InvokeAsync(RestoreSecret, new RestoreSecretRequest { SecretId = secretId }, cancellationToken);

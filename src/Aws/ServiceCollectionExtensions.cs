@@ -10,8 +10,8 @@ namespace Notary.Aws;
 public static class ServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers the AWS Secrets Manager store as the <see cref="ISecretStore"/> (replacing one
-    /// registered before, e.g. the Kubernetes Secret store), with
+    /// Registers the AWS Secrets Manager store as the <see cref="ISecretStore"/> (the host calls
+    /// this or AddNotaryKubernetesSecretStore, not both), with
     /// <see cref="SecretsManagerStoreOptions"/> bound from <c>Notary:Store:SecretsManager</c> and
     /// validated on start. Credentials come from the SDK's default chain (IRSA web identity on
     /// EKS). Safe to call more than once.

@@ -3,7 +3,7 @@ using System.Text;
 
 namespace Notary.Grains.Abstractions;
 
-/// <summary>What incident tooling asks for when a certificate is compromised (SPEC.md "Breach").</summary>
+/// <summary>What incident tooling asks for when a certificate is compromised: rotate it, or quarantine it until lifted.</summary>
 public enum BreachMode
 {
     /// <summary>Re-key and re-issue, rebuild every store that has it, restart the workloads.</summary>

@@ -4,7 +4,7 @@ namespace Notary.Grains.Abstractions;
 // Values the CRD schema restricts (enums, patterns) are kept as strings here so that a value
 // that slipped past a schema is reported precisely by the grain instead of failing a mapping.
 
-/// <summary>Spec of a Certificate (SPEC.md "Certificate").</summary>
+/// <summary>Spec of a Certificate: its type, names, issuer, lifetime, renewal window and key.</summary>
 [GenerateSerializer, Immutable, Alias("notary.CertificateSpec")]
 public sealed record CertificateSpec
 {
@@ -33,7 +33,7 @@ public sealed record TrustReference
     [Id(2)] public string? Namespace { get; init; }
 }
 
-/// <summary>Spec of a Keystore (SPEC.md "Keystore").</summary>
+/// <summary>Spec of a Keystore: which certificate to package for which service, in which format, with the passwords and paths of which metadata Secret.</summary>
 [GenerateSerializer, Immutable, Alias("notary.KeystoreSpec")]
 public sealed record KeystoreSpec
 {
@@ -44,7 +44,7 @@ public sealed record KeystoreSpec
     [Id(3)] public string? MetadataSecret { get; init; }
 }
 
-/// <summary>Spec of a Truststore (SPEC.md "Truststore").</summary>
+/// <summary>Spec of a Truststore: which service's own, upstream, downstream and CA certificates it trusts, in which format, with which metadata Secret.</summary>
 [GenerateSerializer, Immutable, Alias("notary.TruststoreSpec")]
 public sealed record TruststoreSpec
 {

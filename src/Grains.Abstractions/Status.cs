@@ -51,7 +51,7 @@ public sealed record StatusCondition(
     [property: Id(4)] DateTimeOffset LastTransitionTime,
     [property: Id(5)] long ObservedGeneration);
 
-/// <summary>Status of a Certificate (SPEC.md).</summary>
+/// <summary>Status of a Certificate, as the grain reports it into the resource's status subresource: conditions, serial, validity, renewal time.</summary>
 [GenerateSerializer, Immutable, Alias("notary.CertificateStatus")]
 public sealed record CertificateStatus
 {
@@ -72,7 +72,7 @@ public sealed record CertificateStatus
     public bool IsReady => Condition(Abstractions.Conditions.Ready)?.Status == Abstractions.Conditions.True;
 }
 
-/// <summary>Status of a Keystore or Truststore (SPEC.md).</summary>
+/// <summary>Status of a Keystore or Truststore, as the grain reports it into the resource's status subresource: conditions and where the store was written.</summary>
 [GenerateSerializer, Immutable, Alias("notary.StoreStatus")]
 public sealed record StoreStatus
 {

@@ -6,7 +6,7 @@ using Notary.Grains.Abstractions.Ports;
 namespace Notary.Grains;
 
 /// <summary>
-/// One reported breach of a certificate, keyed by <see cref="BreachIds.For"/>, so that the
+/// One reported breach, keyed by <see cref="BreachIds.For"/>, so that the
 /// same report twice finds the first and never rotates twice. Rotate: re-key and re-issue the
 /// certificate (the old one revoked where the issuer can), rebuild every keystore and truststore
 /// that has it, in parallel, then restart the workloads that mount any changed Secret.
@@ -123,7 +123,7 @@ public sealed class BreachGrain(
         items.AddRange(stores.Select(s => new BreachItem(s.Kind.ToString(), s.Key.Namespace, s.Key.Name, BreachItemStatus.Pending)));
         foreach (var group in stores.GroupBy(s => s.Key.Namespace, StringComparer.Ordinal))
         {
-            // A store's Kubernetes Secret has the store's name (SPEC.md "Where stores go").
+            // A store's Kubernetes Secret has the store's name (the Kubernetes Secret store writes it so).
             var workloads = await restarter.FindAsync(group.Key, [.. group.Select(s => s.Key.Name).Distinct(StringComparer.Ordinal)], CancellationToken.None);
             items.AddRange(workloads.Select(w => new BreachItem(w.Kind, w.Namespace, w.Name, BreachItemStatus.Pending)));
         }

@@ -2,39 +2,11 @@ using k8s;
 using k8s.Autorest;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
-using Notary.Kubernetes.Models;
+using Notary.CustomResources;
+using Notary.CustomResources.Models;
+using Notary.Grains.Abstractions.Ports;
 
-namespace Notary.Kubernetes;
-
-/// <summary>A caller whose bearer token the API server vouched for (TokenReview's userInfo).</summary>
-public sealed record AuthenticatedUser(
-    string Name,
-    string Uid,
-    IReadOnlyList<string> Groups,
-    IReadOnlyDictionary<string, IReadOnlyList<string>> Extra)
-{
-    public override string ToString() => Name;
-}
-
-/// <summary>What the API server's authorizer said; <see cref="Reason"/> is its explanation, often empty.</summary>
-public sealed record AccessDecision(bool Allowed, string Reason);
-
-/// <summary>
-/// Who is calling Notary's HTTP API, and may they: Kubernetes decides both, so that the
-/// cluster's own tokens and RBAC govern the breach API.
-/// </summary>
-public interface IAccessReviewer
-{
-    /// <summary>The user behind <paramref name="bearerToken"/>, or null when the token is not valid.</summary>
-    Task<AuthenticatedUser?> AuthenticateAsync(string bearerToken, CancellationToken cancellationToken);
-
-    /// <summary>Whether <paramref name="user"/> may <paramref name="verb"/> breaches.notary.dev in <paramref name="namespace"/>.</summary>
-    Task<AccessDecision> CanAccessBreachesAsync(AuthenticatedUser user, string verb, string @namespace, CancellationToken cancellationToken);
-
-    /// <summary>Whether <paramref name="user"/> may report a breach of a certificate in <paramref name="namespace"/>.</summary>
-    Task<AccessDecision> CanCreateBreachAsync(AuthenticatedUser user, string @namespace, CancellationToken cancellationToken) =>
-        CanAccessBreachesAsync(user, "create", @namespace, cancellationToken);
-}
+namespace Notary.Adapters.Kubernetes;
 
 /// <summary>
 /// Adapter for <see cref="IAccessReviewer"/>: TokenReview (authentication.k8s.io/v1) for the
@@ -43,7 +15,8 @@ public interface IAccessReviewer
 /// Breaches are not a stored resource: RBAC rules may name any resource, so a Role granting
 /// <c>create</c> on <c>breaches.notary.dev</c> is how a cluster admin lets someone report one.
 /// The request of a TokenReview carries the token, so API errors are rethrown sanitized
-/// (<see cref="KubernetesApiException"/>, built from the response's Status message alone).
+/// (<see cref="KubernetesApiException"/>, built from the response's Status message alone); a
+/// request that got no answer is rethrown as the port's <see cref="ExternalServiceException"/>.
 /// </summary>
 public sealed class KubernetesAccessReviewer(IKubernetes client, ILogger<KubernetesAccessReviewer> logger) : IAccessReviewer
 {
@@ -67,6 +40,10 @@ public sealed class KubernetesAccessReviewer(IKubernetes client, ILogger<Kuberne
         catch (HttpOperationException ex)
         {
             throw KubernetesApiErrors.Sanitize(ex, "TokenReview");
+        }
+        catch (HttpRequestException ex)
+        {
+            throw new ExternalServiceException($"TokenReview failed: {ex.Message}", ex);
         }
 
         var status = review.Status;
@@ -115,6 +92,10 @@ public sealed class KubernetesAccessReviewer(IKubernetes client, ILogger<Kuberne
         catch (HttpOperationException ex)
         {
             throw KubernetesApiErrors.Sanitize(ex, "SubjectAccessReview");
+        }
+        catch (HttpRequestException ex)
+        {
+            throw new ExternalServiceException($"SubjectAccessReview failed: {ex.Message}", ex);
         }
 
         var status = answer.Status;

@@ -4,10 +4,11 @@ using k8s.Autorest;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Notary.Grains.Issuers;
+using Notary.CustomResources;
+using Notary.Grains.Abstractions.Ports;
 using Notary.Pki;
 
-namespace Notary.Kubernetes;
+namespace Notary.Adapters.Kubernetes;
 
 /// <summary>
 /// Adapter for <see cref="ICertificateAuthoritySource"/>: the built-in CA's root, kept in the

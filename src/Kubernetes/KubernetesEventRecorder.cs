@@ -5,11 +5,12 @@ using k8s.Autorest;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Notary.CustomResources;
+using Notary.CustomResources.Models;
 using Notary.Grains.Abstractions;
 using Notary.Grains.Abstractions.Ports;
-using Notary.Kubernetes.Models;
 
-namespace Notary.Kubernetes;
+namespace Notary.Adapters.Kubernetes;
 
 /// <summary>
 /// Adapter for <see cref="IEventRecorder"/>: records core/v1 Events on Notary's resources, as

@@ -1,9 +1,10 @@
 using System.Text;
 using k8s;
 using k8s.Autorest;
+using Notary.CustomResources;
 using Notary.Grains.Abstractions.Ports;
 
-namespace Notary.Kubernetes;
+namespace Notary.Adapters.Kubernetes;
 
 /// <summary>
 /// Adapter for <see cref="IServiceMetadataSource"/>: reads a service's metadata Secret and

@@ -5,10 +5,11 @@ using k8s.Autorest;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Notary.CustomResources;
 using Notary.Grains.Abstractions;
 using Notary.Grains.Abstractions.Ports;
 
-namespace Notary.Kubernetes;
+namespace Notary.Adapters.Kubernetes;
 
 /// <summary>
 /// Adapter for <see cref="ISecretStore"/>, SPEC "Kubernetes Secret store": each Keystore or
@@ -22,10 +23,10 @@ public sealed class KubernetesSecretStore(
     IOptions<NotaryKubernetesOptions> options,
     ILogger<KubernetesSecretStore> logger) : ISecretStore
 {
-    public const string ManagedByLabel = "app.kubernetes.io/managed-by";
-    public const string ManagedByValue = "notary";
-    public const string KindLabel = "notary.dev/kind";
-    public const string NameLabel = "notary.dev/name";
+    public const string ManagedByLabel = SecretLabels.ManagedBy;
+    public const string ManagedByValue = SecretLabels.ManagedByValue;
+    public const string KindLabel = SecretLabels.Kind;
+    public const string NameLabel = SecretLabels.Name;
 
     private const int MaxAttempts = 8;
 

@@ -4,11 +4,12 @@ using k8s.Autorest;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Notary.CustomResources;
 using Notary.Grains.Abstractions;
 using Notary.Grains.Abstractions.Ports;
-using NotaryResources = Notary.Kubernetes.Models.NotaryResources;
+using NotaryResources = Notary.CustomResources.Models.NotaryResources;
 
-namespace Notary.Kubernetes;
+namespace Notary.Adapters.Kubernetes;
 
 /// <summary>
 /// Adapter for <see cref="IStatusWriter"/>: publishes a grain's status as the status subresource

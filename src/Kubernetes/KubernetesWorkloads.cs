@@ -5,9 +5,10 @@ using k8s.Autorest;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Notary.CustomResources;
 using Notary.Grains.Abstractions.Ports;
 
-namespace Notary.Kubernetes;
+namespace Notary.Adapters.Kubernetes;
 
 /// <summary>
 /// Adapter for <see cref="IWorkloadFinder"/> and <see cref="IWorkloadPatcher"/>: finds the

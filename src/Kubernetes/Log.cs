@@ -3,7 +3,7 @@ using Notary.Grains.Abstractions;
 using Notary.Grains.Abstractions.Ports;
 using Notary.Pki;
 
-namespace Notary.Kubernetes;
+namespace Notary.Adapters.Kubernetes;
 
 /// <summary>The adapters' log lines. Names, kinds and status codes only: never Secret data or keys.</summary>
 internal static partial class Log
@@ -49,18 +49,6 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 2032, Level = LogLevel.Information, Message = "Another Notary instance created the built-in CA Secret {Secret} first; using that one")]
     public static partial void CaLostRace(ILogger logger, string secret);
-
-    [LoggerMessage(EventId = 2040, Level = LogLevel.Information, Message = "Created namespace {Namespace}")]
-    public static partial void NamespaceCreated(ILogger logger, string @namespace);
-
-    [LoggerMessage(EventId = 2050, Level = LogLevel.Debug, Message = "Added finalizer {Finalizer} to {Kind} {Resource}")]
-    public static partial void FinalizerAdded(ILogger logger, string finalizer, ResourceKind kind, ResourceKey resource);
-
-    [LoggerMessage(EventId = 2051, Level = LogLevel.Debug, Message = "Removed finalizer {Finalizer} from {Kind} {Resource}")]
-    public static partial void FinalizerRemoved(ILogger logger, string finalizer, ResourceKind kind, ResourceKey resource);
-
-    [LoggerMessage(EventId = 2052, Level = LogLevel.Debug, Message = "{Kind} {Resource} changed while Notary patched its finalizers (attempt {Attempt}); reading it again")]
-    public static partial void FinalizerConflict(ILogger logger, ResourceKind kind, ResourceKey resource, int attempt);
 
     [LoggerMessage(EventId = 2060, Level = LogLevel.Information, Message = "Restarted {Workload} (uses Secret {Secrets}): {Reason}")]
     public static partial void WorkloadRestarted(ILogger logger, WorkloadRef workload, string secrets, string reason);

@@ -1,36 +1,33 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Options;
+using Notary.CustomResources;
 using Notary.Grains.Abstractions.Ports;
-using Notary.Grains.Issuers;
 
-namespace Notary.Kubernetes;
+namespace Notary.Adapters.Kubernetes;
 
 public static class ServiceCollectionExtensions
 {
     /// <summary>
     /// Registers the Kubernetes adapters for the grains' ports (status writer, Event recorder,
-    /// Secret store, metadata source, built-in CA source, workload finder and patcher), the finalizer
-    /// helper and the HTTP API's access reviewer (TokenReview, SubjectAccessReview), with
-    /// <see cref="NotaryKubernetesOptions"/> bound from <c>Notary:Kubernetes</c>, validated on start. The host registers <see cref="k8s.IKubernetes"/> itself (from its kubeconfig or the
+    /// Secret store, metadata source, built-in CA source, workload finder and patcher) and the HTTP
+    /// API's access reviewer (TokenReview, SubjectAccessReview), bound to their ports, and the Secret
+    /// store (<see cref="KubernetesSecretStore"/>, which the host binds to ISecretStore when it is the
+    /// configured store), with <see cref="NotaryKubernetesOptions"/> bound from <c>Notary:Kubernetes</c>,
+    /// validated on start. The host registers <see cref="k8s.IKubernetes"/> itself (from its kubeconfig or the
     /// in-cluster configuration). Safe to call more than once.
     /// </summary>
     public static IServiceCollection AddNotaryKubernetes(this IServiceCollection services, IConfiguration configuration)
     {
-        // Bound from the configuration the host passes, so that a host (or a test) need not register IConfiguration.
-        services.AddOptions<NotaryKubernetesOptions>()
-            .Bind(configuration.GetSection(NotaryKubernetesOptions.SectionName))
-            .ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<NotaryKubernetesOptions>, NotaryKubernetesOptionsValidator>());
+        services.AddNotaryKubernetesOptions(configuration);
         services.TryAddSingleton(TimeProvider.System);
 
         services.TryAddSingleton<KubernetesStatusWriter>();
         services.TryAddSingleton<IStatusWriter>(sp => sp.GetRequiredService<KubernetesStatusWriter>());
         services.TryAddSingleton<KubernetesEventRecorder>();
         services.TryAddSingleton<IEventRecorder>(sp => sp.GetRequiredService<KubernetesEventRecorder>());
+        // Not bound to ISecretStore here: the host chooses the store (Kubernetes or Secrets Manager).
         services.TryAddSingleton<KubernetesSecretStore>();
-        services.TryAddSingleton<ISecretStore>(sp => sp.GetRequiredService<KubernetesSecretStore>());
         services.TryAddSingleton<KubernetesMetadataSource>();
         services.TryAddSingleton<IServiceMetadataSource>(sp => sp.GetRequiredService<KubernetesMetadataSource>());
         services.TryAddSingleton<KubernetesCertificateAuthoritySource>();
@@ -38,8 +35,18 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<KubernetesWorkloads>();
         services.TryAddSingleton<IWorkloadFinder>(sp => sp.GetRequiredService<KubernetesWorkloads>());
         services.TryAddSingleton<IWorkloadPatcher>(sp => sp.GetRequiredService<KubernetesWorkloads>());
-        services.TryAddSingleton<ResourceFinalizers>();
         services.TryAddSingleton<IAccessReviewer, KubernetesAccessReviewer>();
+        return services;
+    }
+
+    /// <summary>
+    /// Binds the Kubernetes Secret store (registered by <see cref="AddNotaryKubernetes"/>) as the
+    /// <see cref="ISecretStore"/>: the default store. The host calls this or
+    /// AddNotarySecretsManagerStore, not both.
+    /// </summary>
+    public static IServiceCollection AddNotaryKubernetesSecretStore(this IServiceCollection services)
+    {
+        services.Replace(ServiceDescriptor.Singleton<ISecretStore>(sp => sp.GetRequiredService<KubernetesSecretStore>()));
         return services;
     }
 }

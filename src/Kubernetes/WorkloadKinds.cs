@@ -1,4 +1,4 @@
-namespace Notary.Kubernetes;
+namespace Notary.Adapters.Kubernetes;
 
 /// <summary>The workload kinds Notary restarts, as the API spells them.</summary>
 public static class WorkloadKinds

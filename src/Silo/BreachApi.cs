@@ -1,15 +1,15 @@
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Notary.Api.Contracts;
 using Notary.Grains.Abstractions;
 using Notary.Grains.Abstractions.Ports;
-using Notary.Kubernetes;
 
 namespace Notary.Silo;
 
-/// <summary>Registers and maps the breach API (SPEC.md "Breach").</summary>
+/// <summary>Registers and maps the breach API: report, follow and lift breaches under <see cref="BasePath"/>, authorized by Kubernetes RBAC.</summary>
 public static class BreachApiEndpoints
 {
-    public const string BasePath = "/v1/breaches";
+    public const string BasePath = BreachJson.BasePath;
 
     /// <summary>The breach service of the silo (<see cref="GrainBreachService"/>) unless one is registered, and the API's handlers.</summary>
     public static IServiceCollection AddNotaryBreachApi(this IServiceCollection services)
@@ -263,7 +263,7 @@ public sealed class BreachApi(IBreachService breaches, IAccessReviewer reviewer,
         {
             user = await reviewer.AuthenticateAsync(value[scheme.Length..].Trim(), context.RequestAborted);
         }
-        catch (Exception ex) when (ex is KubernetesApiException or HttpRequestException)
+        catch (ExternalServiceException ex)
         {
             return (null, Unavailable(call, "TokenReview", ex));
         }
@@ -285,7 +285,7 @@ public sealed class BreachApi(IBreachService breaches, IAccessReviewer reviewer,
         {
             decision = await reviewer.CanAccessBreachesAsync(user, verb, @namespace, cancellationToken);
         }
-        catch (Exception ex) when (ex is KubernetesApiException or HttpRequestException)
+        catch (ExternalServiceException ex)
         {
             return Unavailable(call, "SubjectAccessReview", ex);
         }

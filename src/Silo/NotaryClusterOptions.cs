@@ -90,7 +90,7 @@ public sealed class NotaryClusterOptions
     /// <summary>
     /// Configures Orleans: clustering, reminders and the grain storage the grains use
     /// (<see cref="GrainStorage.Name"/>, with Orleans' own serializer either way). Public so that
-    /// the scale benchmark (bench/Notary.Bench) runs a silo configured exactly as the product's.
+    /// the scale benchmark (bench/Bench) runs a silo configured exactly as the product's.
     /// </summary>
     public void Apply(ISiloBuilder silo, int siloPort, int gatewayPort)
     {

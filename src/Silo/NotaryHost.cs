@@ -1,5 +1,6 @@
 using k8s;
 using Microsoft.Extensions.Options;
+using Notary.Adapters.Kubernetes;
 using Notary.Aws;
 using Notary.Aws.Acm;
 using Notary.Grains;
@@ -97,7 +98,7 @@ public static class NotaryHost
         // Stated rather than left to the framework's default: the chart's terminationGracePeriodSeconds
         // must exceed it, so that a silo hands over its grains and its Lease before it is killed.
         services.Configure<HostOptions>(o => o.ShutdownTimeout = ShutdownTimeout);
-        services.AddSingleton<IKubernetes>(_ => new k8s.Kubernetes(settings.Kubernetes));
+        services.AddSingleton<IKubernetes>(_ => new Kubernetes(settings.Kubernetes));
         var backends = BackendOptions.From(builder.Configuration);
         services.AddOptions<BackendOptions>().Configure(o =>
         {
@@ -105,10 +106,15 @@ public static class NotaryHost
             o.StoreType = backends.StoreType;
         }).ValidateOnStart();
         services.AddSingleton<IValidateOptions<BackendOptions>, BackendOptionsValidator>();
+        // The host alone wires adapters to ports: the Kubernetes adapters always, then exactly one store.
+        services.AddNotaryKubernetes(builder.Configuration);
         if (backends.StoreType == BackendOptions.SecretsManagerStore)
         {
-            // Registered before the watcher's Kubernetes adapters, which only fill what is missing.
             services.AddNotarySecretsManagerStore(builder.Configuration);
+        }
+        else
+        {
+            services.AddNotaryKubernetesSecretStore();
         }
 
         services.AddNotaryWatcher(builder.Configuration);
@@ -127,13 +133,15 @@ public static class NotaryHost
         services.AddSingleton<StoreWriteGate>();
         services.AddHealthChecks();
         services.AddNotaryBreachApi();
-        settings.ConfigureServices?.Invoke(services);
 
         // Lifecycle: workload restarts go through one restart grain per workload (its finder and
         // patcher come with the Kubernetes adapters above); alerts and metrics.
         services.AddNotaryWorkloadRestarts(builder.Configuration);
         services.AddNotaryAlerts(builder.Configuration);
         services.AddNotaryMetrics();
+
+        // Last, so that a test's registration of a service replaces the host's.
+        settings.ConfigureServices?.Invoke(services);
 
         var app = builder.Build();
         // Probes exist in every environment, not only in Development.

@@ -3,7 +3,7 @@ using k8s;
 using k8s.Autorest;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
-using Notary.Kubernetes;
+using Notary.CustomResources;
 
 namespace Notary.Watcher;
 

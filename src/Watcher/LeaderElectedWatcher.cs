@@ -5,7 +5,8 @@ using k8s.LeaderElection.ResourceLock;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Notary.Kubernetes;
+using Notary.CustomResources;
+using Notary.Grains.Abstractions.Ports;
 
 namespace Notary.Watcher;
 
@@ -31,7 +32,7 @@ public sealed class LeaderElectedWatcher : BackgroundService
         IKubernetes client,
         IResourceEventSink sink,
         ResourceFinalizers finalizers,
-        KubernetesEventRecorder events,
+        IEventRecorder events,
         IOptions<NotaryWatcherOptions> options,
         IOptions<NotaryKubernetesOptions> kubernetesOptions,
         TimeProvider time,

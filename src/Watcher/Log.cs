@@ -71,4 +71,13 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 3034, Level = LogLevel.Information, Message = "{Identity} released Lease {Lease}")]
     public static partial void Released(ILogger logger, string identity, string lease);
+
+    [LoggerMessage(EventId = 2050, Level = LogLevel.Debug, Message = "Added finalizer {Finalizer} to {Kind} {Resource}")]
+    public static partial void FinalizerAdded(ILogger logger, string finalizer, ResourceKind kind, ResourceKey resource);
+
+    [LoggerMessage(EventId = 2051, Level = LogLevel.Debug, Message = "Removed finalizer {Finalizer} from {Kind} {Resource}")]
+    public static partial void FinalizerRemoved(ILogger logger, string finalizer, ResourceKind kind, ResourceKey resource);
+
+    [LoggerMessage(EventId = 2052, Level = LogLevel.Debug, Message = "{Kind} {Resource} changed while Notary patched its finalizers (attempt {Attempt}); reading it again")]
+    public static partial void FinalizerConflict(ILogger logger, ResourceKind kind, ResourceKey resource, int attempt);
 }

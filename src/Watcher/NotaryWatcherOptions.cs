@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Options;
-using Notary.Kubernetes;
+using Notary.CustomResources;
 
 namespace Notary.Watcher;
 

@@ -1,9 +1,9 @@
 using k8s;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
+using Notary.CustomResources;
 using Notary.Grains.Abstractions;
 using Notary.Grains.Abstractions.Ports;
-using Notary.Kubernetes;
 
 namespace Notary.Watcher;
 
@@ -25,7 +25,7 @@ internal sealed class ResourceReconciler<T>(
     NotaryKind<T> kind,
     IResourceEventSink sink,
     ResourceFinalizers finalizers,
-    KubernetesEventRecorder events,
+    IEventRecorder events,
     MetadataSecretIndex metadataSecrets,
     ILogger logger) : IReconciler<T>
     where T : class, IKubernetesObject<V1ObjectMeta>
@@ -121,8 +121,8 @@ internal sealed class ResourceReconciler<T>(
             try
             {
                 await events.RecordAsync(
-                    kind.Kind,
                     resource,
+                    kind.Kind,
                     origin.Uid,
                     EventSeverity.Normal,
                     CleanedUpReason,
@@ -233,8 +233,8 @@ internal sealed class MetadataSecretReconciler(IResourceEventSink sink, Metadata
     {
         var labels = secret?.Metadata?.Labels;
         if (labels is null
-            || !labels.TryGetValue(Notary.Kubernetes.KubernetesSecretStore.ManagedByLabel, out var managedBy) || managedBy != Notary.Kubernetes.KubernetesSecretStore.ManagedByValue
-            || !labels.TryGetValue(Notary.Kubernetes.KubernetesSecretStore.KindLabel, out var kind)
+            || !labels.TryGetValue(SecretLabels.ManagedBy, out var managedBy) || managedBy != SecretLabels.ManagedByValue
+            || !labels.TryGetValue(SecretLabels.Kind, out var kind)
             || !Enum.TryParse<ResourceKind>(kind, out var parsed) || parsed == ResourceKind.Certificate)
         {
             return null;

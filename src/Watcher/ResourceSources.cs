@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using k8s;
 using k8s.Models;
-using Notary.Kubernetes.Models;
+using Notary.CustomResources.Models;
 
 namespace Notary.Watcher;
 

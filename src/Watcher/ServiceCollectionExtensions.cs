@@ -2,7 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
-using Notary.Kubernetes;
+using Notary.CustomResources;
 
 namespace Notary.Watcher;
 
@@ -12,12 +12,16 @@ public static class ServiceCollectionExtensions
     /// Registers the leader-elected watcher as a hosted service, forwarding to the grains
     /// (<see cref="GrainForwarder"/>, unless an <see cref="IResourceEventSink"/> is registered
     /// first), with <see cref="NotaryWatcherOptions"/> bound from <c>Notary:Watcher</c> and
-    /// validated on start. Adds the Kubernetes adapters it uses; the host registers
-    /// <see cref="k8s.IKubernetes"/> and, for the forwarder, Orleans.
+    /// <see cref="NotaryKubernetesOptions"/> from <c>Notary:Kubernetes</c>, validated on start,
+    /// and its finalizer helper. It wires no adapter: the host registers
+    /// <see cref="k8s.IKubernetes"/>, the <see cref="Grains.Abstractions.Ports.IEventRecorder"/>
+    /// it records cleanup Events with and, for the forwarder, Orleans.
     /// </summary>
     public static IServiceCollection AddNotaryWatcher(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddNotaryKubernetes(configuration);
+        services.AddNotaryKubernetesOptions(configuration);
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<ResourceFinalizers>();
         services.AddOptions<NotaryWatcherOptions>()
             .Bind(configuration.GetSection(NotaryWatcherOptions.SectionName))
             .ValidateOnStart();

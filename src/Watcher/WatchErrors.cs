@@ -6,7 +6,7 @@ namespace Notary.Watcher;
 
 /// <summary>
 /// How a list or watch failed, as every watch loop needs to tell it: the informer here, and the
-/// benchmarks' client watch (bench/Notary.Bench ReadyWatch), which re-watches the same way.
+/// benchmarks' client watch (bench/Bench ReadyWatch), which re-watches the same way.
 /// </summary>
 internal static class WatchErrors
 {

@@ -1,9 +1,10 @@
 using k8s;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
+using Notary.CustomResources;
+using Notary.CustomResources.Models;
 using Notary.Grains.Abstractions;
-using Notary.Kubernetes;
-using Notary.Kubernetes.Models;
+using Notary.Grains.Abstractions.Ports;
 
 namespace Notary.Watcher;
 
@@ -24,7 +25,7 @@ public sealed class WatchSession
         IKubernetes client,
         IResourceEventSink sink,
         ResourceFinalizers finalizers,
-        KubernetesEventRecorder events,
+        IEventRecorder events,
         NotaryWatcherOptions options,
         TimeProvider time,
         ILoggerFactory loggers)
@@ -44,7 +45,7 @@ public sealed class WatchSession
 
     /// <summary>
     /// A session over the given sources: the API server's in production, in-memory lists in the
-    /// scale benchmark (bench/Notary.Bench), so that it measures this very relist and forwarding.
+    /// scale benchmark (bench/Bench), so that it measures this very relist and forwarding.
     /// </summary>
     internal WatchSession(
         IResourceSource<Certificate> certificates,
@@ -53,7 +54,7 @@ public sealed class WatchSession
         IResourceSource<V1Secret> secrets,
         IResourceEventSink sink,
         ResourceFinalizers finalizers,
-        KubernetesEventRecorder events,
+        IEventRecorder events,
         NotaryWatcherOptions options,
         TimeProvider time,
         ILoggerFactory loggers)

@@ -12,12 +12,12 @@ namespace Notary.EndToEnd.Tests;
 [Collection(BreachCollection.Name)]
 public sealed class BreachCommandTests(BreachFixture fx, ITestOutputHelper output)
 {
-    private static readonly string Silo = Path.Combine(AppContext.BaseDirectory, "Notary.Silo.dll");
+    private static readonly string Cli = Path.Combine(AppContext.BaseDirectory, "Notary.Cli.dll");
 
     /// <summary>Runs <c>breach ARGS</c> with <c>NOTARY_TOKEN</c> (the way the usage recommends) and the dev host's URL.</summary>
     private async Task<ToolResult> BreachAsync(string? token, params string[] args)
     {
-        var result = await ToolRunner.RunAsync("dotnet", [Silo, "breach", .. args], timeout: TimeSpan.FromSeconds(60), environment: new Dictionary<string, string>
+        var result = await ToolRunner.RunAsync("dotnet", [Cli, "breach", .. args], timeout: TimeSpan.FromSeconds(60), environment: new Dictionary<string, string>
         {
             ["NOTARY_TOKEN"] = token ?? string.Empty,
             ["NOTARY_SERVER"] = fx.Dev.ApiUrl.ToString(),

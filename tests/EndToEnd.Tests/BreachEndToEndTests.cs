@@ -16,7 +16,7 @@ namespace Notary.EndToEnd.Tests;
 [Collection(RealBreachCollection.Name)]
 public sealed class BreachEndToEndTests(RealBreachFixture fx, ITestOutputHelper output)
 {
-    private static readonly string Silo = Path.Combine(AppContext.BaseDirectory, "Notary.Silo.dll");
+    private static readonly string Cli = Path.Combine(AppContext.BaseDirectory, "Notary.Cli.dll");
 
     [Fact]
     public async Task A_breach_needs_a_valid_token_and_create_on_breaches_in_the_namespace_which_a_Role_grants()
@@ -221,7 +221,7 @@ public sealed class BreachEndToEndTests(RealBreachFixture fx, ITestOutputHelper 
         const string reason = "key on a stolen laptop";
 
         string[] args = ["breach", $"{ns}/api", "--mode", "rotate", "--reason", reason, "--server", fx.Dev.ApiUrl.ToString(), "--timeout", "60s"];
-        var result = await ToolRunner.RunAsync("dotnet", [Silo, .. args, "--token", token], timeout: TimeSpan.FromSeconds(90));
+        var result = await ToolRunner.RunAsync("dotnet", [Cli, .. args, "--token", token], timeout: TimeSpan.FromSeconds(90));
         output.WriteLine($"$ {string.Join(' ', args)} --token (redacted)\n{result}");
 
         Assert.True(result.ExitCode == 0, result.ToString());

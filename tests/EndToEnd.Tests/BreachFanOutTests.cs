@@ -4,7 +4,7 @@ using System.Text;
 using k8s;
 using k8s.Models;
 using Xunit.Abstractions;
-using Models = Notary.Kubernetes.Models;
+using Models = Notary.CustomResources.Models;
 
 namespace Notary.EndToEnd.Tests;
 

@@ -6,7 +6,7 @@ namespace Notary.EndToEnd.Tests;
 /// <summary>The README's first command as a user runs it: the real binary, its flags, its banner, its kubeconfig, its shutdown.</summary>
 public sealed class DevCommandTests : IDisposable
 {
-    private static readonly string Silo = Path.Combine(AppContext.BaseDirectory, "Notary.Silo.dll");
+    private static readonly string Dev = Path.Combine(AppContext.BaseDirectory, "Notary.Dev.dll");
     private readonly string _root = Directory.CreateTempSubdirectory("notary-dev-cmd-").FullName;
 
     public void Dispose() => Directory.Delete(_root, recursive: true);
@@ -14,11 +14,11 @@ public sealed class DevCommandTests : IDisposable
     [Fact]
     public async Task Help_and_bad_arguments()
     {
-        var help = await ToolRunner.RunAsync("dotnet", Silo, "dev", "--help");
+        var help = await ToolRunner.RunAsync("dotnet", Dev, "--help");
         Assert.Equal(0, help.ExitCode);
         Assert.Contains("--kubeconfig", help.StdOut, StringComparison.Ordinal);
 
-        var bad = await ToolRunner.RunAsync("dotnet", Silo, "dev", "--api-port", "http");
+        var bad = await ToolRunner.RunAsync("dotnet", Dev, "--api-port", "http");
         Assert.Equal(2, bad.ExitCode);
         Assert.Contains("--api-port \"http\" is not a port number", bad.StdErr, StringComparison.Ordinal);
     }
@@ -28,7 +28,7 @@ public sealed class DevCommandTests : IDisposable
     {
         var kubeconfig = Path.Combine(_root, "dev", "kubeconfig");
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = _root };
-        foreach (var arg in new[] { Silo, "dev", "--kubeconfig", kubeconfig, "--api-port", FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture) })
+        foreach (var arg in new[] { Dev, "--kubeconfig", kubeconfig, "--api-port", FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture) })
         {
             start.ArgumentList.Add(arg);
         }

@@ -1,8 +1,8 @@
 using System.Net.Sockets;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
+using Notary.Dev;
 using Notary.Pki.Tests.Support;
-using Notary.Silo;
 
 namespace Notary.EndToEnd.Tests;
 

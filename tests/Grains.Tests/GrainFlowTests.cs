@@ -5,7 +5,7 @@ using Notary.Grains.Tests.Fakes;
 
 namespace Notary.Grains.Tests;
 
-/// <summary>The grain flows of SPEC.md through a real in-process Orleans cluster.</summary>
+/// <summary>The grain flows (issue, subscribe, rebuild, renew, delete) through a real in-process Orleans cluster.</summary>
 [Collection(ClusterCollection.Name)]
 public sealed class GrainFlowTests(ClusterFixture fx)
 {

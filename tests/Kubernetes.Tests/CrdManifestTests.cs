@@ -1,9 +1,9 @@
 using System.Text.Json;
 using k8s.Models;
-using Notary.Kubernetes.Models;
-using Notary.Kubernetes.Tests.Support;
+using Notary.Adapters.Kubernetes.Tests.Support;
+using Notary.CustomResources.Models;
 
-namespace Notary.Kubernetes.Tests;
+namespace Notary.Adapters.Kubernetes.Tests;
 
 /// <summary>The CRD manifests declare exactly the resources, fields and columns the spec asks for.</summary>
 public sealed class CrdManifestTests

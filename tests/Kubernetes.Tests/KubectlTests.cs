@@ -1,9 +1,9 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using k8s;
-using Notary.Kubernetes.Tests.Support;
+using Notary.Adapters.Kubernetes.Tests.Support;
 
-namespace Notary.Kubernetes.Tests;
+namespace Notary.Adapters.Kubernetes.Tests;
 
 /// <summary>
 /// Real kubectl (v1.32, Go's YAML parser and Kubernetes' own CRD type) reads the manifests the

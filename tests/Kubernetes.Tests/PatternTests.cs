@@ -1,7 +1,7 @@
 using System.Text.RegularExpressions;
-using Notary.Kubernetes.Tests.Support;
+using Notary.Adapters.Kubernetes.Tests.Support;
 
-namespace Notary.Kubernetes.Tests;
+namespace Notary.Adapters.Kubernetes.Tests;
 
 /// <summary>
 /// The patterns exactly as the manifests declare them, against tables of valid and invalid input.

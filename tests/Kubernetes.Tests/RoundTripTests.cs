@@ -2,10 +2,10 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using k8s;
 using k8s.Models;
-using Notary.Kubernetes.Models;
-using Notary.Kubernetes.Tests.Support;
+using Notary.Adapters.Kubernetes.Tests.Support;
+using Notary.CustomResources.Models;
 
-namespace Notary.Kubernetes.Tests;
+namespace Notary.Adapters.Kubernetes.Tests;
 
 /// <summary>
 /// What KubernetesJson writes from the models is valid against the CRD schemas, and reads back to

@@ -2,10 +2,10 @@ using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using k8s.Models;
-using Notary.Kubernetes.Models;
-using Notary.Kubernetes.Tests.Support;
+using Notary.Adapters.Kubernetes.Tests.Support;
+using Notary.CustomResources.Models;
 
-namespace Notary.Kubernetes.Tests;
+namespace Notary.Adapters.Kubernetes.Tests;
 
 /// <summary>
 /// The C# models and the CRD schemas name the same fields with compatible types, so nothing the

@@ -174,7 +174,7 @@ public sealed class BuildingBlockTests
 
         var watcher = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<NotaryWatcherOptions>>().Value);
         Assert.Contains("Workers", watcher.Message, StringComparison.Ordinal);
-        var kubernetes = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<Kubernetes.NotaryKubernetesOptions>>().Value);
+        var kubernetes = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<CustomResources.NotaryKubernetesOptions>>().Value);
         Assert.Contains("is not a namespace name", kubernetes.Message, StringComparison.Ordinal);
     }
 }
@@ -191,7 +191,7 @@ public sealed class ReadingTests
              "spec":{"type":"Private","fqdn":"a.b","alt":"not-a-list"}}
             """);
 
-        var item = CustomResourceSource<Kubernetes.Models.Certificate>.Read(k8s.WatchEventType.Modified, document.RootElement);
+        var item = CustomResourceSource<CustomResources.Models.Certificate>.Read(k8s.WatchEventType.Modified, document.RootElement);
 
         Assert.Null(item.Object);
         Assert.Equal(("shop/api", "42"), (item.Key, item.ResourceVersion));
@@ -208,12 +208,12 @@ public sealed class ReadingTests
              "spec":{"type":"Private","fqdn":"a.b"}}
             """);
 
-        var certificate = CustomResourceSource<Kubernetes.Models.Certificate>.Read(k8s.WatchEventType.Added, document.RootElement).Object!;
+        var certificate = CustomResourceSource<CustomResources.Models.Certificate>.Read(k8s.WatchEventType.Added, document.RootElement).Object!;
 
-        Assert.Same(Kubernetes.Models.NotaryResources.ApiVersion, certificate.ApiVersion);
-        Assert.Same(Kubernetes.Models.Certificate.KubeKind, certificate.Kind);
+        Assert.Same(CustomResources.Models.NotaryResources.ApiVersion, certificate.ApiVersion);
+        Assert.Same(CustomResources.Models.Certificate.KubeKind, certificate.Kind);
         Assert.Equal(["example.com/other", "notary.dev/cleanup"], certificate.Metadata.Finalizers);
-        Assert.Same(Kubernetes.Models.NotaryResources.CleanupFinalizer, certificate.Metadata.Finalizers[1]);
+        Assert.Same(CustomResources.Models.NotaryResources.CleanupFinalizer, certificate.Metadata.Finalizers[1]);
     }
 
     [Fact]
@@ -221,7 +221,7 @@ public sealed class ReadingTests
     {
         using var document = System.Text.Json.JsonDocument.Parse("""{"kind":"Certificate","apiVersion":"notary.dev/v1alpha1","metadata":{"resourceVersion":"77"}}""");
 
-        var item = CustomResourceSource<Kubernetes.Models.Certificate>.Read(k8s.WatchEventType.Bookmark, document.RootElement);
+        var item = CustomResourceSource<CustomResources.Models.Certificate>.Read(k8s.WatchEventType.Bookmark, document.RootElement);
 
         Assert.Equal((k8s.WatchEventType.Bookmark, (string?)null, "77"), (item.Type, item.Key, item.ResourceVersion));
         Assert.Null(item.Object);

@@ -1,5 +1,4 @@
-using Notary.Kubernetes;
-using Notary.Kubernetes.Models;
+using Notary.CustomResources.Models;
 using Notary.Watcher.Tests.Support;
 using Xunit.Abstractions;
 using Action = Notary.Watcher.Tests.Support.Action;

@@ -3,9 +3,8 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using Notary.Adapters.Kubernetes;
 using Notary.Grains.Abstractions.Ports;
-using Notary.Grains.Issuers;
-using Notary.Kubernetes;
 using Notary.Watcher.Tests.Support;
 
 namespace Notary.Watcher.Tests;
@@ -21,6 +20,7 @@ public sealed class HostingTests(WatcherCluster cluster)
         builder.Services.AddSingleton<IKubernetes>(_ => new k8s.Kubernetes(cluster.Server.ClientConfiguration()));
         builder.Services.AddSingleton<IResourceEventSink>(sink);
         builder.Services.AddNotaryWatcher(builder.Configuration);
+        builder.Services.AddNotaryKubernetes(builder.Configuration).AddNotaryKubernetesSecretStore();
         return builder.Build();
     }
 

@@ -1,7 +1,8 @@
 using System.Diagnostics;
 using k8s;
 using Microsoft.Extensions.Options;
-using Notary.Kubernetes;
+using Notary.Adapters.Kubernetes;
+using Notary.CustomResources;
 using Notary.Watcher.Tests.Support;
 using Xunit.Abstractions;
 

@@ -1,9 +1,10 @@
 using System.Text;
 using k8s;
 using k8s.Models;
+using Notary.Adapters.Kubernetes;
+using Notary.CustomResources;
+using Notary.CustomResources.Models;
 using Notary.Grains.Abstractions;
-using Notary.Kubernetes;
-using Notary.Kubernetes.Models;
 using Notary.Watcher.Tests.Support;
 using Xunit.Abstractions;
 using Abs = Notary.Grains.Abstractions;
@@ -75,12 +76,12 @@ public sealed class WatcherTests(WatcherCluster cluster, ITestOutputHelper outpu
         await cluster.Client.CreateAsync(new Keystore
         {
             Metadata = new V1ObjectMeta { Name = "api", NamespaceProperty = ns },
-            Spec = new Kubernetes.Models.KeystoreSpec { Fqdn = "api.shop", CertName = "api", Format = StoreFormats.Jks, MetadataSecret = "api-metadata" },
+            Spec = new CustomResources.Models.KeystoreSpec { Fqdn = "api.shop", CertName = "api", Format = StoreFormats.Jks, MetadataSecret = "api-metadata" },
         });
         await cluster.Client.CreateAsync(new Truststore
         {
             Metadata = new V1ObjectMeta { Name = "api-trust", NamespaceProperty = ns },
-            Spec = new Kubernetes.Models.TruststoreSpec
+            Spec = new CustomResources.Models.TruststoreSpec
             {
                 Fqdn = "api.shop",
                 CertName = "api",
@@ -108,12 +109,12 @@ public sealed class WatcherTests(WatcherCluster cluster, ITestOutputHelper outpu
         await cluster.Client.CreateAsync(new Keystore
         {
             Metadata = new V1ObjectMeta { Name = "api", NamespaceProperty = ns },
-            Spec = new Kubernetes.Models.KeystoreSpec { Fqdn = "api.shop", CertName = "api", MetadataSecret = "api-metadata" },
+            Spec = new CustomResources.Models.KeystoreSpec { Fqdn = "api.shop", CertName = "api", MetadataSecret = "api-metadata" },
         });
         await cluster.Client.CreateAsync(new Truststore
         {
             Metadata = new V1ObjectMeta { Name = "api", NamespaceProperty = ns },
-            Spec = new Kubernetes.Models.TruststoreSpec { Fqdn = "api.shop", CertName = "api" },
+            Spec = new CustomResources.Models.TruststoreSpec { Fqdn = "api.shop", CertName = "api" },
         });
         await _sink.WaitAsync(d => d.Count(x => x.Action == Action.Apply && x.Key == $"{ns}/api") == 2, "both stores");
 

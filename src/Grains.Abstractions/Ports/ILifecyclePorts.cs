@@ -40,7 +40,7 @@ public sealed record WorkloadRestart(
     [property: Id(0)] WorkloadRef Workload,
     [property: Id(1)] DateTimeOffset? DeferredUntil = null);
 
-/// <summary>An alert about a certificate (SPEC.md "Alerts").</summary>
+/// <summary>An alert about a certificate (expiring soon, renewal failed, ...), sent besides the Warning Event of the same reason.</summary>
 [GenerateSerializer, Immutable, Alias("notary.Alert")]
 public sealed record Alert
 {

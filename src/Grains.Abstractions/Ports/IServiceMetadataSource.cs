@@ -6,7 +6,7 @@ public sealed record MetadataSecretContent(bool SecretExists, string? MetadataJs
     public override string ToString() => $"MetadataSecretContent {{ SecretExists = {SecretExists}, HasMetadata = {MetadataJson is not null} }}";
 }
 
-/// <summary>Port: reads a service's metadata Secret (SPEC.md "The per-service metadata Secret").</summary>
+/// <summary>Port: reads a service's metadata Secret (where its stores go, their file names and passwords).</summary>
 public interface IServiceMetadataSource
 {
     Task<MetadataSecretContent> ReadAsync(string @namespace, string secretName, CancellationToken cancellationToken);

@@ -4,15 +4,6 @@ using Notary.Pki;
 namespace Notary.Grains.Issuers;
 
 /// <summary>
-/// Port: where the built-in CA's root comes from. The Kubernetes adapter keeps it in a Secret
-/// in Notary's namespace, created on first start or imported by the operator.
-/// </summary>
-public interface ICertificateAuthoritySource
-{
-    Task<CertificateAuthority> GetAsync(CancellationToken cancellationToken);
-}
-
-/// <summary>
 /// Issuer adapter for the built-in CA: issues Private certificates from the root that
 /// <see cref="ICertificateAuthoritySource"/> provides. It cannot issue Public certificates
 /// (no public CA trusts it), and says so.

@@ -5,9 +5,8 @@ using Notary.Pki;
 namespace Notary.Grains.Policies;
 
 /// <summary>
-/// Builds the files of a keystore or truststore as the secret store writes them (a Kubernetes
-/// Secret of the store's name, or a secret in AWS Secrets Manager): the store file under the
-/// name the service expects, plus PEM companions. Pure apart from the random
+/// Builds the files of a keystore or truststore Secret: the store
+/// file under the name the service expects, plus PEM companions. Pure apart from the random
 /// salts of the encryption.
 /// </summary>
 public static class StoreBuilder

@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Text;
 using Notary.Grains.Abstractions;
 using Notary.Grains.Abstractions.Ports;
-using Notary.Grains.Issuers;
 using Notary.Pki;
 
 namespace Notary.Grains.Tests.Fakes;

@@ -1,8 +1,9 @@
 using System.Net;
 using k8s;
 using k8s.Models;
+using Notary.CustomResources;
 
-namespace Notary.Kubernetes.Tests.Adapters;
+namespace Notary.Adapters.Kubernetes.Tests.Adapters;
 
 /// <summary>
 /// TokenReview and SubjectAccessReview against DevCluster, with Notary's client holding only the

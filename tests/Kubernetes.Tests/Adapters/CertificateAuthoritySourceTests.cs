@@ -4,9 +4,10 @@ using System.Text;
 using k8s;
 using k8s.Autorest;
 using k8s.Models;
+using Notary.CustomResources;
 using Notary.Pki;
 
-namespace Notary.Kubernetes.Tests.Adapters;
+namespace Notary.Adapters.Kubernetes.Tests.Adapters;
 
 [Collection(AdapterCollection.Name)]
 public sealed class CertificateAuthoritySourceTests(ClusterFixture cluster)

@@ -2,10 +2,11 @@ using k8s;
 using k8s.Models;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Notary.Adapters.Kubernetes.Tests.Support;
+using Notary.CustomResources;
 using Notary.DevCluster;
-using Notary.Kubernetes.Tests.Support;
 
-namespace Notary.Kubernetes.Tests.Adapters;
+namespace Notary.Adapters.Kubernetes.Tests.Adapters;
 
 /// <summary>One DevCluster (with the chart's CRDs) and a KubernetesClient per test collection; a fresh namespace per test.</summary>
 public sealed class ClusterFixture : IAsyncLifetime

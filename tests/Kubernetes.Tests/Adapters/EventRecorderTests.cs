@@ -1,11 +1,11 @@
 using k8s;
 using k8s.Models;
 using Microsoft.Extensions.Time.Testing;
+using Notary.CustomResources.Models;
 using Notary.Grains.Abstractions;
 using Notary.Grains.Abstractions.Ports;
-using Notary.Kubernetes.Models;
 
-namespace Notary.Kubernetes.Tests.Adapters;
+namespace Notary.Adapters.Kubernetes.Tests.Adapters;
 
 [Collection(AdapterCollection.Name)]
 public sealed class EventRecorderTests(ClusterFixture cluster)

@@ -2,10 +2,11 @@ using System.Net;
 using k8s;
 using k8s.Autorest;
 using k8s.Models;
+using Notary.CustomResources.Models;
 using Notary.Grains.Abstractions;
-using Notary.Kubernetes.Models;
+using Notary.Watcher;
 
-namespace Notary.Kubernetes.Tests.Adapters;
+namespace Notary.Adapters.Kubernetes.Tests.Adapters;
 
 [Collection(AdapterCollection.Name)]
 public sealed class FinalizerTests(ClusterFixture cluster)

@@ -2,7 +2,7 @@ using Notary.Grains.Abstractions;
 using Notary.Grains.Abstractions.Ports;
 using Abs = Notary.Grains.Abstractions;
 
-namespace Notary.Kubernetes.Tests.Adapters;
+namespace Notary.Adapters.Kubernetes.Tests.Adapters;
 
 /// <summary>What the adapters write, as real kubectl shows it: describe with Events, jsonpath, wait, printer columns.</summary>
 [Collection(AdapterCollection.Name)]

@@ -2,7 +2,7 @@ using System.Text;
 using k8s;
 using k8s.Models;
 
-namespace Notary.Kubernetes.Tests.Adapters;
+namespace Notary.Adapters.Kubernetes.Tests.Adapters;
 
 [Collection(AdapterCollection.Name)]
 public sealed class MetadataSourceTests(ClusterFixture cluster)

@@ -1,8 +1,8 @@
 using k8s;
 using k8s.Models;
-using Notary.Kubernetes.Models;
+using Notary.CustomResources.Models;
 
-namespace Notary.Kubernetes.Tests.Adapters;
+namespace Notary.Adapters.Kubernetes.Tests.Adapters;
 
 /// <summary>Notary objects created and read through KubernetesClient's generic custom-object calls.</summary>
 internal static class Objects

@@ -1,4 +1,5 @@
-namespace Notary.Kubernetes.Tests.Adapters;
+using Notary.CustomResources;
+namespace Notary.Adapters.Kubernetes.Tests.Adapters;
 
 public sealed class OptionsTests
 {

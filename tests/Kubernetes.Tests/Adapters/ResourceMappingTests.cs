@@ -2,12 +2,14 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using k8s;
 using k8s.Models;
+using Notary.Adapters.Kubernetes.Tests.Support;
+using Notary.CustomResources;
+using Notary.CustomResources.Models;
 using Notary.Grains.Abstractions;
-using Notary.Kubernetes.Models;
-using Notary.Kubernetes.Tests.Support;
 using Abs = Notary.Grains.Abstractions;
+using Models = Notary.CustomResources.Models;
 
-namespace Notary.Kubernetes.Tests.Adapters;
+namespace Notary.Adapters.Kubernetes.Tests.Adapters;
 
 /// <summary>ResourceMapping, table by table: specs into grain specs, grain status into the status subresource.</summary>
 public sealed class ResourceMappingTests

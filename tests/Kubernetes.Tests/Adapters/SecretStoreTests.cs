@@ -5,7 +5,7 @@ using k8s.Models;
 using Notary.Grains.Abstractions;
 using Notary.Grains.Abstractions.Ports;
 
-namespace Notary.Kubernetes.Tests.Adapters;
+namespace Notary.Adapters.Kubernetes.Tests.Adapters;
 
 [Collection(AdapterCollection.Name)]
 public sealed class SecretStoreTests(ClusterFixture cluster)

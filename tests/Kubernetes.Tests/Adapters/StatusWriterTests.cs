@@ -1,8 +1,8 @@
+using Notary.CustomResources.Models;
 using Notary.Grains.Abstractions;
-using Notary.Kubernetes.Models;
 using Abs = Notary.Grains.Abstractions;
 
-namespace Notary.Kubernetes.Tests.Adapters;
+namespace Notary.Adapters.Kubernetes.Tests.Adapters;
 
 [Collection(AdapterCollection.Name)]
 public sealed class StatusWriterTests(ClusterFixture cluster)

@@ -2,9 +2,10 @@ using System.Globalization;
 using k8s;
 using k8s.Models;
 using Microsoft.Extensions.Time.Testing;
+using Notary.CustomResources;
 using Notary.Grains.Abstractions.Ports;
 
-namespace Notary.Kubernetes.Tests.Adapters;
+namespace Notary.Adapters.Kubernetes.Tests.Adapters;
 
 /// <summary>
 /// The Kubernetes side of workload restarts: which workloads use a Secret, and the patch that

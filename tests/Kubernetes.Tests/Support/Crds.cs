@@ -2,7 +2,7 @@ using System.Text.Json;
 using k8s;
 using k8s.Models;
 
-namespace Notary.Kubernetes.Tests.Support;
+namespace Notary.Adapters.Kubernetes.Tests.Support;
 
 /// <summary>The chart's CRD manifests, as copied next to the test assembly, and ways into their schemas.</summary>
 internal static class Crds

@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 
-namespace Notary.Kubernetes.Tests.Support;
+namespace Notary.Adapters.Kubernetes.Tests.Support;
 
 /// <summary>
 /// Compiles a CRD pattern so that .NET matches what the API server (Go RE2) matches. The one

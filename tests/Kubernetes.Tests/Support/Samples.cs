@@ -1,7 +1,7 @@
 using k8s.Models;
-using Notary.Kubernetes.Models;
+using Notary.CustomResources.Models;
 
-namespace Notary.Kubernetes.Tests.Support;
+namespace Notary.Adapters.Kubernetes.Tests.Support;
 
 /// <summary>Objects with every field set, as the controller and a user would write them.</summary>
 internal static class Samples

@@ -3,7 +3,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using k8s.Models;
 
-namespace Notary.Kubernetes.Tests.Support;
+namespace Notary.Adapters.Kubernetes.Tests.Support;
 
 /// <summary>
 /// Checks a JSON document against a CRD's structural schema, for the keywords the Notary CRDs use:

@@ -1,6 +1,7 @@
 using System.Net;
 using k8s;
 using Microsoft.Extensions.DependencyInjection;
+using Notary.Dev;
 using Notary.Grains.Abstractions;
 using Notary.Grains.Abstractions.Ports;
 using Notary.Silo.Metrics;

@@ -1,9 +1,10 @@
 using k8s;
 using k8s.Models;
 using Microsoft.Extensions.Options;
+using Notary.Adapters.Kubernetes;
+using Notary.CustomResources;
+using Notary.CustomResources.Models;
 using Notary.DevCluster;
-using Notary.Kubernetes;
-using Notary.Kubernetes.Models;
 
 namespace Notary.Watcher.Tests.Support;
 

@@ -1,0 +1,84 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Notary.Grains;
+using Notary.Grains.Abstractions.Ports;
+using Notary.Grains.Issuers;
+using Notary.Grains.Tests.Fakes;
+
+namespace Notary.Bench.Grains;
+
+/// <summary>
+/// One in-process Orleans silo hosting Notary's real grains, configured as dev mode configures
+/// it (localhost clustering, memory grain storage named <see cref="GrainStorage.Name"/>
+/// with Notary's serializer, in-memory reminders), with the in-memory ports of the grain tests
+/// and the built-in CA (an ECDSA P-256 root). The grain factory is the silo's own client.
+/// </summary>
+public sealed class BenchSilo : IAsyncDisposable
+{
+    private readonly IHost _host;
+
+    private BenchSilo(IHost host, BenchPorts ports)
+    {
+        _host = host;
+        Ports = ports;
+    }
+
+    public BenchPorts Ports { get; }
+
+    public IGrainFactory Grains => _host.Services.GetRequiredService<IGrainFactory>();
+
+    public static async Task<BenchSilo> StartAsync(CancellationToken cancellationToken)
+    {
+        var ports = new BenchPorts();
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        // Warnings and errors only: the grains log every issuance and store at Information, and
+        // a console that prints thousands of lines would be measured along with the grains.
+        builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        // The silo's start-up advice (about the GC mode) is not about the grains; the executable
+        // runs with Server GC, the product's (Bench.csproj).
+        builder.Logging.AddFilter("Orleans.Runtime.Silo", LogLevel.Error);
+        builder.UseOrleans(silo => silo
+            // Free ports, not Orleans' defaults: other silos may run on this machine.
+            .UseLocalhostClustering(FreePorts.Next(), FreePorts.Next())
+            .AddMemoryGrainStorage(GrainStorage.Name, o => o.UseNotarySerializer())
+            .UseInMemoryReminderService());
+        var services = builder.Services;
+        services.AddSingleton<ISecretStore>(ports.Store);
+        services.AddSingleton<IStatusWriter>(ports.Status);
+        services.AddSingleton<IEventRecorder>(ports.Events);
+        services.AddSingleton<IServiceMetadataSource>(ports.Metadata);
+        services.AddSingleton<IAlertSink>(ports.Alerts);
+        services.AddSingleton<INotaryMetrics>(ports.Metrics);
+        services.AddSingleton<IWorkloadRestarter>(ports.Workloads);
+        services.AddSingleton<IIssuerResolver>(new IssuerResolver([new BuiltInIssuer(ports.Authority, TimeProvider.System)], BuiltInIssuer.DefaultName));
+        services.AddSingleton(TimeProvider.System);
+        // As the host registers it (default limit): stores encode and write a bounded number at a time.
+        services.AddSingleton<StoreWriteGate>();
+        var host = builder.Build();
+        await host.StartAsync(cancellationToken);
+        return new BenchSilo(host, ports);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await _host.StopAsync(stop.Token);
+        _host.Dispose();
+        Ports.Authority.Dispose();
+    }
+}
+
+/// <summary>The in-memory ports the silo's grains use, kept for the scenario to inspect.</summary>
+public sealed class BenchPorts
+{
+    public InMemorySecretStore Store { get; } = new();
+    public RevisionWatch Status { get; } = new(new RecordingStatusWriter());
+    public RecordingEventRecorder Events { get; } = new();
+    public InMemoryMetadataSource Metadata { get; } = new();
+    public InMemoryCertificateAuthoritySource Authority { get; } = new();
+    public RecordingAlertSink Alerts { get; } = new();
+    public RecordingMetrics Metrics { get; } = new();
+    public FakeWorkloadRestarter Workloads { get; } = new();
+}

@@ -1,0 +1,3 @@
+using Notary.Cli;
+
+return await CliHost.RunAsync(args);

@@ -1,0 +1,3 @@
+using Notary.Dev;
+
+return await DevHost.RunAsync(args);

@@ -153,6 +153,28 @@ public sealed class LifecycleTests(LifecycleClusterFixture fx)
         Assert.Contains("within 1 day", alerts[2].Message, StringComparison.Ordinal);
         Assert.All(alerts, a => Assert.Equal(notAfter, a.NotAfter));
         Assert.Equal(3, fx.Events.For(key).Count(e => e.Reason == Reasons.ExpiringSoon && e.Severity == EventSeverity.Warning));
+
+        // Then it expires: its renewal (12 hours before) keeps failing, and at notAfter it turns
+        // Ready=False/Expired, in the grain's status, in the status written and in the metrics.
+        fx.Issuer.FailFor(key);
+        try
+        {
+            fx.Time.SetUtcNow(notAfter - TimeSpan.FromHours(11));
+            await FireAsync(key);
+            Assert.True((await CertGrain(key).GetStatusAsync())!.IsReady, "before expiry, a failed renewal keeps the certificate Ready");
+            fx.Time.SetUtcNow(notAfter + TimeSpan.FromMinutes(1));
+            await FireAsync(key);
+            var expired = (await CertGrain(key).GetStatusAsync())!;
+            Assert.Equal(1, expired.Revision);
+            Assert.Equal((Conditions.False, Reasons.Expired), (expired.Condition(Conditions.Ready)!.Status, expired.Condition(Conditions.Ready)!.Reason));
+            var written = await fx.Status.WaitCertificateAsync(key, s => !s.IsReady, "Ready=False written");
+            Assert.Equal(Reasons.Expired, written.Condition(Conditions.Ready)!.Reason);
+            Assert.False(fx.Metrics.Certificate(key)!.Value.Ready);
+        }
+        finally
+        {
+            fx.Issuer.Recover(key);
+        }
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
 using Notary.Grains.Abstractions;
 using Notary.Grains.Abstractions.Ports;
+using Notary.Grains.Tests.Fakes;
 
 namespace Notary.Grains.Tests;
 

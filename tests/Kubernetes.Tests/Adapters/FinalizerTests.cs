@@ -8,6 +8,7 @@ using Notary.Kubernetes.Models;
 namespace Notary.Kubernetes.Tests.Adapters;
 
 [Collection(AdapterCollection.Name)]
+[Trait("Category", "Slow")]
 public sealed class FinalizerTests(ClusterFixture cluster)
 {
     private const string Other = "example.com/keep";

@@ -9,6 +9,7 @@ using Notary.Grains.Abstractions.Ports;
 namespace Notary.Kubernetes.Tests.Adapters;
 
 [Collection(AdapterCollection.Name)]
+[Trait("Category", "Slow")]
 public sealed class WorkloadRestarterTests(ClusterFixture cluster)
 {
     private const string Secret = "api-tls";

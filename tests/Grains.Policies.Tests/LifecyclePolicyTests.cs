@@ -71,6 +71,8 @@ public sealed class LifecyclePolicyTests
     [InlineData(0.5, 20, 0.8, false, new[] { 30.0, 7.0, 1.0 }, 0.0)]  // renew now, every alert sent: expiry itself
     [InlineData(2, 20, 1.5, true, new[] { 30.0 }, 1.0)]               // in progress: no renewal wake; the 7d alert is now, the 1d one next
     [InlineData(-1, 20, -0.5, true, new[] { 30.0, 7.0, 1.0 }, null)]  // expired, renewal in progress: nothing to wait for
+    [InlineData(0, 20, -0.5, true, new[] { 30.0, 7.0, 1.0 }, null)]   // at the expiry instant itself: not a wake-up any more
+    [InlineData(10, -10, null, false, new[] { 7.0 }, 1.0)]            // a threshold already sent is not waited for, even ahead
     public void Next_wake_is_the_earliest_thing_still_to_do(double now, double renewal, double? retry, bool inProgress, double[] sent, double? next)
     {
         var plan = Plan(now, renewal, retry, inProgress, Sent(sent));

@@ -80,6 +80,7 @@ public sealed class CertificatePolicyTests
         { Spec(duration: "2160h"), Spec(duration: null), true },
         { Spec(duration: "bad"), Spec(duration: "worse"), false },
         { Spec(duration: "bad"), Spec(duration: "1h"), true },
+        { Spec(duration: "bad"), Spec(duration: null), true },
         { Spec(algorithm: "ecdsa"), Spec(algorithm: "ECDSA"), false },
         { Spec(algorithm: null), Spec(algorithm: "rsa"), false },
         { Spec(algorithm: "ECDSA"), Spec(algorithm: "ECDSA", size: 256), false },

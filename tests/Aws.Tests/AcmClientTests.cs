@@ -9,6 +9,7 @@ namespace Notary.Aws.Tests;
 
 /// <summary>The ACM client against moto, through the real HTTP stack (RenewCertificate and RevokeCertificate, which moto lacks, are in JsonClientTests).</summary>
 [Collection(MotoCollection.Name)]
+[Trait("Category", "Slow")]
 public sealed class AcmClientTests(MotoFixture fixture)
 {
     private readonly AcmClient _acm = new(new AwsJsonClient(fixture.Http, AwsServiceInfo.Acm, fixture.Moto.ClientOptions(), MotoServer.Credentials));

@@ -13,6 +13,7 @@ namespace Notary.Aws.Tests;
 /// retried; persistent throttling gives up after MaxAttempts.
 /// </summary>
 [Collection(FaultCollection.Name)]
+[Trait("Category", "Slow")]
 public sealed class FaultTests(FaultFixture fixture) : IAsyncLifetime
 {
     private readonly TestLog _log = new();

@@ -8,6 +8,7 @@ namespace Notary.Aws.Tests;
 
 /// <summary>The Secrets Manager store against moto, through the real HTTP stack.</summary>
 [Collection(MotoCollection.Name)]
+[Trait("Category", "Slow")]
 public sealed class SecretsManagerStoreTests
 {
     private readonly SecretsManagerClient _client;

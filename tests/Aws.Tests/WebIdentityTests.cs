@@ -16,6 +16,7 @@ namespace Notary.Aws.Tests;
 /// instance metadata.
 /// </remarks>
 [Collection(FaultCollection.Name)]
+[Trait("Category", "Slow")]
 public sealed class WebIdentityTests(FaultFixture fixture)
 {
     [Fact]

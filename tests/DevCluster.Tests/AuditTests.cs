@@ -2,6 +2,7 @@ namespace Notary.DevCluster.Tests;
 
 /// <summary>The audit: every authenticated request, by whom, with the attributes RBAC judged and its answer.</summary>
 [Collection("kubectl")]
+[Trait("Category", "Slow")]
 public sealed class AuditTests(KubectlFixture fx)
 {
     [Fact]

@@ -9,6 +9,7 @@ namespace Notary.DevCluster.Tests;
 
 /// <summary>DevCluster driven by KubernetesClient, the library Notary's watcher and adapters use.</summary>
 [Collection("client")]
+[Trait("Category", "Slow")]
 public sealed class ClientTests(ClientFixture fx)
 {
     private const string Group = "notary.dev";

@@ -5,6 +5,7 @@ namespace Notary.DevCluster.Tests;
 
 /// <summary>The injected faults behave as a real API server's failures do, and a client can recover from each.</summary>
 [Collection("faults")]
+[Trait("Category", "Slow")]
 public sealed class FaultTests(FaultsFixture fx)
 {
     private static V1Secret Secret(string name) => new() { Metadata = new V1ObjectMeta { Name = name }, StringData = new Dictionary<string, string> { ["k"] = name } };

@@ -6,6 +6,7 @@ namespace Notary.DevCluster.Tests;
 
 /// <summary>DevCluster driven by real kubectl v1.32, as a user drives a cluster.</summary>
 [Collection("kubectl")]
+[Trait("Category", "Slow")]
 public sealed class KubectlTests(KubectlFixture fx)
 {
     private static string CertYaml(string ns, string name, string fqdn, string type = "Private") => $"""

@@ -4,6 +4,7 @@ namespace Notary.EndToEnd.Tests;
 
 /// <summary>SPEC's bad-input cases through kubectl: refused by the schema, or Ready=False with a reason, a message and a Warning event.</summary>
 [Collection(DevCollection.Name)]
+[Trait("Category", "Slow")]
 public sealed class BadInputTests(DevFixture fx)
 {
     private const string Metadata = """{"tlsStoreRootPath":"/etc/tls","tlsKeyStorePassword":"ks-password","tlsTrustStorePassword":"ts-password"}""";

@@ -9,6 +9,7 @@ namespace Notary.EndToEnd.Tests;
 /// by DevCluster's TokenReview and RBAC (SubjectAccessReview), and the fake breach service.
 /// </summary>
 [Collection(BreachCollection.Name)]
+[Trait("Category", "Slow")]
 public sealed class BreachApiTests(BreachFixture fx)
 {
     private static object Body(string certificate, string mode = "rotate", string reason = "key found in a public repository", bool dryRun = false) =>

@@ -10,6 +10,7 @@ namespace Notary.EndToEnd.Tests;
 /// (real tokens and RBAC, the fake breach service), its output and its exit codes.
 /// </summary>
 [Collection(BreachCollection.Name)]
+[Trait("Category", "Slow")]
 public sealed class BreachCommandTests(BreachFixture fx, ITestOutputHelper output)
 {
     private static readonly string Cli = Path.Combine(AppContext.BaseDirectory, "Notary.Cli.dll");

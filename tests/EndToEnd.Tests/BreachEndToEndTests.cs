@@ -14,6 +14,7 @@ namespace Notary.EndToEnd.Tests;
 /// kubectl, reported over real HTTP and with the real <c>breach</c> command.
 /// </summary>
 [Collection(RealBreachCollection.Name)]
+[Trait("Category", "Slow")]
 public sealed class BreachEndToEndTests(RealBreachFixture fx, ITestOutputHelper output)
 {
     private static readonly string Cli = Path.Combine(AppContext.BaseDirectory, "Notary.Cli.dll");

@@ -18,6 +18,7 @@ namespace Notary.EndToEnd.Tests;
 /// summary line in the output says which.
 /// </summary>
 [Collection(RealBreachCollection.Name)]
+[Trait("Category", "Slow")]
 public sealed class BreachFanOutTests(RealBreachFixture fx, ITestOutputHelper output)
 {
     private const int Clients = 200;

@@ -23,6 +23,7 @@ public sealed class DashboardCollection : ICollectionFixture<DashboardFixture>
 /// browser download is never used. And the Prometheus metrics of the same certificate over HTTP.
 /// </summary>
 [Collection(DashboardCollection.Name)]
+[Trait("Category", "Slow")]
 public sealed class DashboardTests(DashboardFixture fx) : IAsyncLifetime
 {
     private const string Chromium = "/usr/bin/chromium";

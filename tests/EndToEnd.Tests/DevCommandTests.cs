@@ -4,6 +4,7 @@ using Notary.Pki.Tests.Support;
 namespace Notary.EndToEnd.Tests;
 
 /// <summary>The README's first command as a user runs it: the real binary, its flags, its banner, its kubeconfig, its shutdown.</summary>
+[Trait("Category", "Slow")]
 public sealed class DevCommandTests : IDisposable
 {
     private static readonly string Dev = Path.Combine(AppContext.BaseDirectory, "Notary.Dev.dll");

@@ -4,6 +4,7 @@ namespace Notary.EndToEnd.Tests;
 
 /// <summary>The README walk-through, through real kubectl: everything Ready, the stores usable by Java, deletion cleaning up.</summary>
 [Collection(DevCollection.Name)]
+[Trait("Category", "Slow")]
 public sealed class ExamplesTests(DevFixture fx)
 {
     private static readonly string Examples = Path.Combine(AppContext.BaseDirectory, "examples");

@@ -6,6 +6,7 @@ namespace Notary.EndToEnd.Tests;
 /// The production command's refusals, as an operator meets them: the real binary, wrong
 /// settings, and a message that says what to fix (exit code 1 or 2, no stack trace).
 /// </summary>
+[Trait("Category", "Slow")]
 public sealed class RunCommandTests : IDisposable
 {
     private static readonly string Silo = Path.Combine(AppContext.BaseDirectory, "Notary.Silo.dll");

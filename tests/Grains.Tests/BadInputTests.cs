@@ -6,6 +6,7 @@ namespace Notary.Grains.Tests;
 
 /// <summary>Every SPEC bad-input case: Ready=False with a reason and a message naming the culprit, a Warning event, nothing stored lost.</summary>
 [Collection(ClusterCollection.Name)]
+[Trait("Category", "Slow")]
 public sealed class BadInputTests(ClusterFixture fx)
 {
     private static ResourceVersionInfo V(long generation) => new("uid-1", generation);

@@ -7,6 +7,7 @@ namespace Notary.Grains.Tests;
 
 /// <summary>Breaches through the grains: dry run, rotate, quarantine and lift, idempotency, fan-out with a broken dependent.</summary>
 [Collection(ClusterCollection.Name)]
+[Trait("Category", "Slow")]
 public sealed class BreachTests(ClusterFixture fx)
 {
     private const string TrustPassword = "ts-secret-1";

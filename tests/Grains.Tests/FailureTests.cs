@@ -6,6 +6,7 @@ namespace Notary.Grains.Tests;
 
 /// <summary>Transient failures in the middle of work: nothing is lost, and the work completes on retry.</summary>
 [Collection(ClusterCollection.Name)]
+[Trait("Category", "Slow")]
 public sealed class FailureTests(ClusterFixture fx) : IDisposable
 {
     private static ResourceVersionInfo V(long generation) => new("uid-1", generation);

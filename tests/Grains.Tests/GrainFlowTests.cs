@@ -7,6 +7,7 @@ namespace Notary.Grains.Tests;
 
 /// <summary>The grain flows (issue, subscribe, rebuild, renew, delete) through a real in-process Orleans cluster.</summary>
 [Collection(ClusterCollection.Name)]
+[Trait("Category", "Slow")]
 public sealed class GrainFlowTests(ClusterFixture fx)
 {
     private const string KeyPassword = "ks-secret-1";

@@ -87,6 +87,7 @@ public sealed class LifecycleCollection : ICollectionFixture<LifecycleClusterFix
 
 /// <summary>Renewal and alerts on reminders, against a clock the tests move.</summary>
 [Collection(LifecycleCollection.Name)]
+[Trait("Category", "Slow")]
 public sealed class LifecycleTests(LifecycleClusterFixture fx)
 {
     internal static ResourceVersionInfo V(long generation) => new("uid-" + Guid.NewGuid().ToString("N")[..8], generation);
@@ -153,6 +154,33 @@ public sealed class LifecycleTests(LifecycleClusterFixture fx)
         Assert.Contains("within 1 day", alerts[2].Message, StringComparison.Ordinal);
         Assert.All(alerts, a => Assert.Equal(notAfter, a.NotAfter));
         Assert.Equal(3, fx.Events.For(key).Count(e => e.Reason == Reasons.ExpiringSoon && e.Severity == EventSeverity.Warning));
+
+        // Then it expires: its renewal (12 hours before) keeps failing, and at notAfter it turns
+        // Ready=False/Expired, in the grain's status, in the status written and in the metrics.
+        // (The wake-up at expiry falls within the backoff of the last failed attempt, so it does
+        // not try again: a failed attempt on an expired certificate reports IssueFailed instead.)
+        fx.Issuer.FailFor(key);
+        try
+        {
+            fx.Time.SetUtcNow(notAfter - TimeSpan.FromHours(11));
+            await FireAsync(key);
+            fx.Time.SetUtcNow(notAfter - TimeSpan.FromSeconds(30));
+            await FireAsync(key);
+            Assert.Equal(2, fx.Alerts.For(key).Count(a => a.Reason == Reasons.RenewalFailed));
+            Assert.True((await CertGrain(key).GetStatusAsync())!.IsReady, "before expiry, a failed renewal keeps the certificate Ready");
+            fx.Time.SetUtcNow(notAfter + TimeSpan.FromMinutes(1));
+            await FireAsync(key);
+            var expired = (await CertGrain(key).GetStatusAsync())!;
+            Assert.Equal(1, expired.Revision);
+            Assert.Equal((Conditions.False, Reasons.Expired), (expired.Condition(Conditions.Ready)!.Status, expired.Condition(Conditions.Ready)!.Reason));
+            var written = await fx.Status.WaitCertificateAsync(key, s => !s.IsReady, "Ready=False written");
+            Assert.Equal(Reasons.Expired, written.Condition(Conditions.Ready)!.Reason);
+            Assert.False(fx.Metrics.Certificate(key)!.Value.Ready);
+        }
+        finally
+        {
+            fx.Issuer.Recover(key);
+        }
     }
 
     [Fact]

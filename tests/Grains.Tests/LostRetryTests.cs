@@ -14,6 +14,7 @@ namespace Notary.Grains.Tests;
 /// timer that survived would be visible (it fires only when the test moves the clock).
 /// </summary>
 [Collection(LifecycleCollection.Name)]
+[Trait("Category", "Slow")]
 public sealed class LostRetryTests(LifecycleClusterFixture fx) : IDisposable
 {
     public void Dispose()

@@ -9,6 +9,7 @@ namespace Notary.Grains.Tests;
 /// (so a resync of an unchanged certificate still writes nothing, and a change still writes).
 /// </summary>
 [Collection(ClusterCollection.Name)]
+[Trait("Category", "Slow")]
 public sealed class ResidentActivationTests(ClusterFixture fx)
 {
     private static ResourceVersionInfo V(long generation) => new("uid-1", generation);

@@ -5,6 +5,7 @@ namespace Notary.Grains.Tests;
 
 /// <summary>No password, private key or store byte in any log line, status or event.</summary>
 [Collection(ClusterCollection.Name)]
+[Trait("Category", "Slow")]
 public sealed class SecretHygieneTests(ClusterFixture fx)
 {
     [Fact]

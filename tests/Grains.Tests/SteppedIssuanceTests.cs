@@ -10,6 +10,7 @@ namespace Notary.Grains.Tests;
 /// request, and lets the issuer retire what it no longer uses.
 /// </summary>
 [Collection(ClusterCollection.Name)]
+[Trait("Category", "Slow")]
 public sealed class SteppedIssuanceTests(ClusterFixture fx)
 {
     private static ResourceVersionInfo V(long generation, string uid = "uid-1") => new(uid, generation);

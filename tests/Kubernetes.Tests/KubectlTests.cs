@@ -12,6 +12,7 @@ namespace Notary.Adapters.Kubernetes.Tests;
 /// object, which catches YAML that Go reads differently (unquoted True, colons in plain scalars,
 /// backslashes in patterns) and anything kubectl refuses to parse.
 /// </summary>
+[Trait("Category", "Slow")]
 public sealed class KubectlTests
 {
     private const string Kubectl = "/usr/bin/kubectl";

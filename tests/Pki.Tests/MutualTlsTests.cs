@@ -8,6 +8,7 @@ namespace Notary.Pki.Tests;
 /// hostname against its fqdn. Each run starts a JVM, so the cases are few and each asserts both
 /// sides.
 /// </summary>
+[Trait("Category", "Slow")]
 public sealed class MutualTlsTests(InteropFixture pki) : IClassFixture<InteropFixture>
 {
     private static readonly TimeSpan JavaTimeout = TimeSpan.FromSeconds(90);

@@ -3,6 +3,7 @@ using Notary.Pki.Tests.Support;
 namespace Notary.Pki.Tests;
 
 /// <summary>Every store Notary writes, read back by keytool (Java 17) and OpenSSL 3 without -legacy.</summary>
+[Trait("Category", "Slow")]
 public sealed class StoreInteropTests(InteropFixture pki) : IClassFixture<InteropFixture>
 {
     private const string KeystorePassword = "keystore-secret";

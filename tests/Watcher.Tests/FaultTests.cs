@@ -18,6 +18,7 @@ public sealed class FaultCollection : ICollectionFixture<WatcherCluster>
 /// changed and deleted, history compacted (410 Gone, relist), the API server restarted.
 /// </summary>
 [Collection(FaultCollection.Name)]
+[Trait("Category", "Slow")]
 public sealed class FaultTests(WatcherCluster cluster, ITestOutputHelper output)
 {
     private const string Certificates = "certificates.notary.dev";

@@ -11,6 +11,7 @@ namespace Notary.Watcher.Tests;
 
 /// <summary>AddNotaryWatcher in a generic host: the adapters resolve, the watcher leads and forwards, bad options stop the start.</summary>
 [Collection(WatcherCollection.Name)]
+[Trait("Category", "Slow")]
 public sealed class HostingTests(WatcherCluster cluster)
 {
     private IHost Build(RecordingSink sink, Dictionary<string, string?> settings)

@@ -19,6 +19,7 @@ public sealed class LeaderElectionCollection : ICollectionFixture<WatcherCluster
 /// leads and forwards, the other stands by and takes over when the leader stops or is cut off.
 /// </summary>
 [Collection(LeaderElectionCollection.Name)]
+[Trait("Category", "Slow")]
 public sealed class LeaderElectionTests(WatcherCluster cluster, ITestOutputHelper output) : IAsyncLifetime
 {
     private readonly List<IAsyncDisposable> _cleanup = [];
@@ -49,8 +50,9 @@ public sealed class LeaderElectionTests(WatcherCluster cluster, ITestOutputHelpe
 
         var stopped = Stopwatch.StartNew();
         await leader.StopAsync();
-        await Resources.EventuallyAsync(() => Task.FromResult(standby.Watcher.IsLeading), leading => leading, "the standby to lead");
+        await Resources.EventuallyAsync(() => Task.FromResult(standby.Watcher.IsLeading), leading => leading, "the standby to lead", TakeoverBound);
         output.WriteLine($"took over {stopped.Elapsed.TotalSeconds:0.0} s after the leader stopped");
+        AssertNeverTwoLeaders(leader, standby);
         Assert.Equal(standby.Watcher.Identity, await HolderAsync(lease));
         Assert.Contains(leader.Logs.Lines, line => line.EventId.Id == 3034);
 
@@ -71,11 +73,15 @@ public sealed class LeaderElectionTests(WatcherCluster cluster, ITestOutputHelpe
         var (leader, standby) = await LeaderAsync(a, b);
         var leaderProxy = leader == a ? proxyA : proxyB;
 
+        var cutOff = Stopwatch.StartNew();
         leaderProxy.Pause();
-        await Resources.EventuallyAsync(() => Task.FromResult(standby.Watcher.IsLeading), leading => leading, "the standby to lead", TimeSpan.FromSeconds(30));
+        await Resources.EventuallyAsync(() => Task.FromResult(standby.Watcher.IsLeading), leading => leading, "the standby to lead", TakeoverBound);
+        output.WriteLine($"took over {cutOff.Elapsed.TotalSeconds:0.0} s after the leader was cut off (bound {TakeoverBound.TotalSeconds} s)");
+        Assert.True(cutOff.Elapsed <= TakeoverBound, $"the standby took {cutOff.Elapsed.TotalSeconds:0.0} s to lead; the lease bounds it to {TakeoverBound.TotalSeconds} s");
 
         // The old leader gave up before the standby could take over: never two leaders at once.
         Assert.False(leader.Watcher.IsLeading);
+        AssertNeverTwoLeaders(leader, standby);
         Assert.Contains(leader.Logs.Lines, line => line.EventId.Id == 3031);
         Assert.Equal(standby.Watcher.Identity, await HolderAsync(lease));
 
@@ -91,6 +97,69 @@ public sealed class LeaderElectionTests(WatcherCluster cluster, ITestOutputHelpe
             "the old leader to see the new one");
         Assert.False(leader.Watcher.IsLeading);
         Assert.DoesNotContain(leader.Sink.Deliveries, d => d.Key == $"{ns}/api");
+        AssertNeverTwoLeaders(leader, standby);
+    }
+
+    /// <summary>
+    /// How long a standby may take to lead once the leader is gone: the leader's lease runs out
+    /// (at most a lease duration after its last renewal), the standby notices at its next retry,
+    /// with room for a loaded machine: 3 lease durations and a renew deadline (11 s here).
+    /// </summary>
+    private static TimeSpan TakeoverBound
+    {
+        get
+        {
+            var options = WatcherCluster.FastOptions();
+            return (3 * options.LeaseDuration) + options.RenewDeadline;
+        }
+    }
+
+    /// <summary>
+    /// Each contender's leading periods, from its "now leads" line (3030) to its "no longer leads"
+    /// (3031) or "shutting down" (3035) line; one without such a line runs to now.
+    /// </summary>
+    private static List<(long Start, long End)> LeadingPeriods(Contender contender)
+    {
+        var periods = new List<(long Start, long End)>();
+        long? start = null;
+        foreach (var line in contender.Logs.Lines)
+        {
+            if (line.EventId.Id == 3030)
+            {
+                Assert.True(start is null, $"{contender.Watcher.Identity} started leading twice without stopping");
+                start = line.Timestamp;
+            }
+            else if (line.EventId.Id is 3031 or 3035 && start is { } began)
+            {
+                periods.Add((began, line.Timestamp));
+                start = null;
+            }
+        }
+
+        if (start is { } open)
+        {
+            // No line says when it stopped: as far as anyone can tell, it leads until now.
+            periods.Add((open, Stopwatch.GetTimestamp()));
+        }
+
+        return periods;
+    }
+
+    /// <summary>Never two leaders: no leading period of one contender overlaps one of the other.</summary>
+    private static void AssertNeverTwoLeaders(Contender a, Contender b)
+    {
+        var periodsOfA = LeadingPeriods(a);
+        var periodsOfB = LeadingPeriods(b);
+        Assert.NotEmpty(periodsOfA.Concat(periodsOfB));
+        foreach (var (startA, endA) in periodsOfA)
+        {
+            foreach (var (startB, endB) in periodsOfB)
+            {
+                Assert.True(
+                    endA <= startB || endB <= startA,
+                    $"{a.Watcher.Identity} led from {startA} to {endA} and {b.Watcher.Identity} from {startB} to {endB} (Stopwatch ticks): two leaders at once");
+            }
+        }
     }
 
     private Contender Start(IKubernetes client, string lease, string identity)

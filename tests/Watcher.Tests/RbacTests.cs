@@ -20,6 +20,7 @@ namespace Notary.Watcher.Tests;
 /// permissions below, and nothing more: the RBAC the chart must grant.
 /// </summary>
 [Collection(WatcherCollection.Name)]
+[Trait("Category", "Slow")]
 public sealed class RbacTests(WatcherCluster cluster, ITestOutputHelper output)
 {
     /// <summary>Cluster-wide: the resources of every namespace, their status and finalizers, Secrets, Events, workloads to restart.</summary>

@@ -23,6 +23,7 @@ public sealed class WatcherCollection : ICollectionFixture<WatcherCluster>
 /// and the finalizer flow.
 /// </summary>
 [Collection(WatcherCollection.Name)]
+[Trait("Category", "Slow")]
 public sealed class WatcherTests(WatcherCluster cluster, ITestOutputHelper output)
 {
     private readonly CapturingLoggerProvider _logs = new(output);

@@ -10,6 +10,7 @@ namespace Notary.Aws.Tests.Acm;
 
 /// <summary>The ACM issuer, its adapter and the JSON client together against moto's ACM.</summary>
 [Collection(MotoCollection.Name)]
+[Trait("Category", "Slow")]
 public sealed class AcmIssuerMotoTests(MotoFixture fx)
 {
     private AcmClient Client => AwsClients.CreateAcm(fx.Moto.ClientOptions(), fx.Http, NullLoggerFactory.Instance, credentials: MotoServer.Credentials);

@@ -12,6 +12,7 @@ namespace Notary.EndToEnd.Tests.Aws;
 /// Ready, without duplicates in AWS, without a retry storm.
 /// </summary>
 [Collection(AwsCollection.Name)]
+[Trait("Category", "Slow")]
 public sealed class AwsFaultTests(AwsFixture fx, ITestOutputHelper output)
 {
     private const int Services = 4;

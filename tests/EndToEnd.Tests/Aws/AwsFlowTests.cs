@@ -11,6 +11,7 @@ namespace Notary.EndToEnd.Tests.Aws;
 /// certificate, a key ACM cannot issue, and deletion cleaning up in AWS.
 /// </summary>
 [Collection(AwsCollection.Name)]
+[Trait("Category", "Slow")]
 public sealed class AwsFlowTests(AwsFixture fx)
 {
     private Task<string> ApplyAsync(string yaml) => fx.OkAsync("apply", "-f", fx.WriteText(Guid.NewGuid().ToString("N") + ".yaml", yaml));

@@ -9,6 +9,7 @@ namespace Notary.EndToEnd.Tests.Aws;
 /// ACM creating a certificate and the silo hearing of it, and credentials from web identity.
 /// </summary>
 [Collection(AwsCollection.Name)]
+[Trait("Category", "Slow")]
 public sealed class AwsSiloProcessTests(AwsFixture fx)
 {
     private static readonly TimeSpan HookTimeout = TimeSpan.FromSeconds(90);

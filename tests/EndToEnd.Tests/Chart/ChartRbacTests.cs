@@ -47,6 +47,7 @@ public sealed class ChartRbacCollection : ICollectionFixture<ChartRbacFixture>
 /// every (verb, group, resource) Notary's client made must be granted, and every granted one made.
 /// </summary>
 [Collection(ChartRbacCollection.Name)]
+[Trait("Category", "Slow")]
 public sealed class ChartRbacTests(ChartRbacFixture fx)
 {
     /// <summary>

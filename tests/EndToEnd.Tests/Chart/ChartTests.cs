@@ -9,6 +9,7 @@ namespace Notary.EndToEnd.Tests.Chart;
 /// endpoints, non-root, read-only root, the pod's identity from the downward API, IRSA, RBAC
 /// exactly the README's table, no wildcard).
 /// </summary>
+[Trait("Category", "Slow")]
 public sealed class ChartTests
 {
     private static readonly string[] AwsValues =

@@ -21,6 +21,7 @@ namespace Notary.EndToEnd.Tests.Chart;
 /// Manager, Redis from a Secret, a webhook from a Secret, dashboard, JSON logs) is read by the real
 /// host into its options with the values' meaning (no variable the code ignores, no misspelt key).
 /// </summary>
+[Trait("Category", "Slow")]
 public sealed class ChartValuesTests
 {
     /// <summary>A production install: every backend on, credentials in Secrets.</summary>

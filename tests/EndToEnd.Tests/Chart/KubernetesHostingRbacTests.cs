@@ -26,6 +26,7 @@ public sealed class ProcessEnvironmentCollection
 /// cannot show this: there Notary is no silo in a pod.
 /// </summary>
 [Collection(ProcessEnvironmentCollection.Name)]
+[Trait("Category", "Slow")]
 public sealed class KubernetesHostingRbacTests
 {
     private const string Namespace = "notary";

@@ -16,6 +16,7 @@ namespace Notary.EndToEnd.Tests.Chart;
 /// reaches them: read from the compiled production assemblies, a call graph from every method
 /// outside the clients into the clients' methods, to the operation fields they load.
 /// </summary>
+[Trait("Category", "Slow")]
 public sealed class ReadmeIamPolicyTests
 {
     /// <summary>Declared operations only tests send, each with why production code does not.</summary>

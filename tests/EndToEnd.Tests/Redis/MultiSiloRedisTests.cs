@@ -20,6 +20,7 @@ public sealed class RedisSiloCollection
 /// resources are being created.
 /// </summary>
 [Collection(RedisSiloCollection.Name)]
+[Trait("Category", "Slow")]
 public sealed partial class MultiSiloRedisTests
 {
     // Below the tool runner's own 90 s, so a wait that runs out fails the assert that prints the silos' output.
@@ -41,10 +42,12 @@ public sealed partial class MultiSiloRedisTests
                 silos[identity] = SiloProcess.Start(cluster.Kubeconfig, Configuration(redis, identity), new Dictionary<string, string?>());
             }
 
-            // Renewed by its reminder about a minute after issuance: after the kill.
+            // Renewed by its reminder three minutes after issuance: after the kill, even when a
+            // loaded machine makes the batches below slow.
             await cluster.ApplyAsync(RenewingCertificate(ns, "renewing", $"renewing.{ns}.svc"));
             await ReadyAsync(cluster, silos, ns, ["cert/renewing"]);
             var renewingIssued = (await CertificateStatusesAsync(cluster, ns, ["renewing"]))["renewing"];
+            var renewalTime = Status(await cluster.OkAsync("get", "cert", "renewing", "-n", ns, "-o", "json")).GetProperty("renewalTime").GetDateTimeOffset();
             var leader = await LeaseHolderAsync(cluster);
             Assert.True(leader is not null && silos.ContainsKey(leader), $"The Lease is held by \"{leader}\", not by one of the silos.");
             var victim = silos[leader!];
@@ -127,20 +130,23 @@ public sealed partial class MultiSiloRedisTests
                 Assert.True(secretsAfter.TryGetValue(secret, out var now) && now == version, $"Secret {secret} changed from resourceVersion {version} to {now}: a store was rebuilt.");
             }
 
-            // The renewal reminder registered before the kill fires once, on a survivor.
+            // The renewal reminder registered before the kill fires once, on a survivor: waited
+            // for until two minutes past the renewal time.
             var renewed = renewingBefore;
-            deadline = DateTime.UtcNow + TimeSpan.FromSeconds(120);
+            var renewalDeadline = renewalTime.UtcDateTime + TimeSpan.FromSeconds(120);
+            deadline = renewalDeadline > DateTime.UtcNow ? renewalDeadline : DateTime.UtcNow + TimeSpan.FromSeconds(120);
             while (renewed == renewingBefore && DateTime.UtcNow < deadline)
             {
                 await Task.Delay(1000);
                 renewed = (await CertificateStatusesAsync(cluster, ns, ["renewing"]))["renewing"];
             }
 
-            Assert.True(renewed != renewingBefore, $"The certificate was not renewed: {renewed}\n{Outputs(silos)}");
+            Assert.True(renewed != renewingBefore, $"The certificate was not renewed by {deadline:O} (renewal time {renewalTime:O}): {renewed}\n{Outputs(silos)}");
             Assert.Equal(renewingBefore.Revision + 1, renewed.Revision);
-            await Task.Delay(TimeSpan.FromSeconds(3));
+            // The survivor that renewed counts it (its /metrics may lag the status a moment): once.
+            var renewals = await RealBreachFixture.UntilAsync(() => RenewalsAsync(survivors), r => r.GetValueOrDefault("renewing") >= 1, "a survivor to count the renewal");
+            Assert.Equal(1, renewals.GetValueOrDefault("renewing"));
             Assert.Equal(renewed, (await CertificateStatusesAsync(cluster, ns, ["renewing"]))["renewing"]);
-            Assert.Equal(1, (await RenewalsAsync(survivors)).GetValueOrDefault("renewing"));
         }
         finally
         {
@@ -175,7 +181,7 @@ public sealed partial class MultiSiloRedisTests
         ["Logging:LogLevel:Orleans.Runtime.GrainDirectory"] = "Information",
     };
 
-    /// <summary>The shortest lifetime there is, renewed a minute after issuance.</summary>
+    /// <summary>A short lifetime, renewed three minutes after issuance.</summary>
     private static string RenewingCertificate(string ns, string name, string fqdn) => $$"""
         apiVersion: notary.dev/v1alpha1
         kind: Certificate
@@ -183,8 +189,8 @@ public sealed partial class MultiSiloRedisTests
         spec:
           type: Private
           fqdn: {{fqdn}}
-          duration: 10m
-          renewBefore: 9m
+          duration: 20m
+          renewBefore: 17m
           privateKey: {algorithm: ECDSA, size: 256}
         """;
 

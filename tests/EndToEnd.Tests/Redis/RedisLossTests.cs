@@ -1,3 +1,6 @@
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using System.Text.Json;
 using Notary.EndToEnd.Tests.Aws;
 using static Notary.EndToEnd.Tests.Aws.Manifests;
 using static Notary.EndToEnd.Tests.Redis.MultiSiloRedisTests;
@@ -8,9 +11,10 @@ namespace Notary.EndToEnd.Tests.Redis;
 /// What README.md ("Backup and restore") says a loss of Redis does, shown with a real redis-server:
 /// a silo restarted on the same Redis keeps its certificates (the grain state is there), a silo
 /// restarted on an emptied Redis issues every certificate again (new serial, revision from the
-/// start) and writes its keystore again.
+/// start) and writes its keystore again, with the new certificate and key in it.
 /// </summary>
 [Collection(RedisSiloCollection.Name)]
+[Trait("Category", "Slow")]
 public sealed class RedisLossTests
 {
     [Fact]
@@ -60,6 +64,22 @@ public sealed class RedisLossTests
                 "the keystore Secret to be written again",
                 seconds: 90);
             await ReadyAsync(cluster, silos, ns, ["cert/pay", "ks/pay-ks"]);
+
+            // Rewritten with the new certificate, not only touched: its PEM files and its store
+            // file hold the serial in the status, with the key that matches it.
+            var current = (await CertificateStatusesAsync(cluster, ns, ["pay"]))["pay"];
+            Assert.Equal(reissued, current);
+            var keystore = await SecretDataAsync(cluster, ns, "pay-ks");
+            using (var leaf = X509Certificate2.CreateFromPem(Encoding.ASCII.GetString(keystore["tls.crt"]), Encoding.ASCII.GetString(keystore["tls.key"])))
+            {
+                Assert.Equal(current.Serial, leaf.SerialNumber.ToUpperInvariant());
+                Assert.True(leaf.HasPrivateKey);
+            }
+
+            var file = X509CertificateLoader.LoadPkcs12Collection(keystore["keystore.p12"], KeystorePassword);
+            var withKey = Assert.Single(file, c => c.HasPrivateKey);
+            Assert.Equal(current.Serial, withKey.SerialNumber.ToUpperInvariant());
+            Assert.DoesNotContain(file, c => c.SerialNumber.Equals(issued.Serial, StringComparison.OrdinalIgnoreCase));
         }
         finally
         {
@@ -68,6 +88,13 @@ public sealed class RedisLossTests
                 await silo.DisposeAsync();
             }
         }
+    }
+
+    /// <summary>A Secret's data, decoded.</summary>
+    private static async Task<Dictionary<string, byte[]>> SecretDataAsync(StandaloneCluster cluster, string ns, string name)
+    {
+        using var json = JsonDocument.Parse(await cluster.OkAsync("get", "secret", name, "-n", ns, "-o", "json"));
+        return json.RootElement.GetProperty("data").EnumerateObject().ToDictionary(p => p.Name, p => Convert.FromBase64String(p.Value.GetString()!), StringComparer.Ordinal);
     }
 
     private static async Task StopAsync(SiloProcess silo)

@@ -10,6 +10,7 @@ namespace Notary.Adapters.Kubernetes.Tests.Adapters;
 /// two review rules of README's RBAC table (a ServiceAccount token, not the admin's).
 /// </summary>
 [Collection(AdapterCollection.Name)]
+[Trait("Category", "Slow")]
 public sealed class AccessReviewerTests(ClusterFixture cluster)
 {
     /// <summary>The rules Notary needs for the breach API's reviews (src/Kubernetes/README.md).</summary>

@@ -10,6 +10,7 @@ using Notary.Pki;
 namespace Notary.Adapters.Kubernetes.Tests.Adapters;
 
 [Collection(AdapterCollection.Name)]
+[Trait("Category", "Slow")]
 public sealed class CertificateAuthoritySourceTests(ClusterFixture cluster)
 {
     /// <summary>Each test keeps its CA in a namespace of its own, as if it were Notary's.</summary>

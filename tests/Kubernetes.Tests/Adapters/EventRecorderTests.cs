@@ -8,6 +8,7 @@ using Notary.Grains.Abstractions.Ports;
 namespace Notary.Adapters.Kubernetes.Tests.Adapters;
 
 [Collection(AdapterCollection.Name)]
+[Trait("Category", "Slow")]
 public sealed class EventRecorderTests(ClusterFixture cluster)
 {
     private KubernetesEventRecorder Recorder(TimeProvider? time = null) => new(

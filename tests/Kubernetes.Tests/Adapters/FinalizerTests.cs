@@ -9,6 +9,7 @@ using Notary.Watcher;
 namespace Notary.Adapters.Kubernetes.Tests.Adapters;
 
 [Collection(AdapterCollection.Name)]
+[Trait("Category", "Slow")]
 public sealed class FinalizerTests(ClusterFixture cluster)
 {
     private const string Other = "example.com/keep";

@@ -6,6 +6,7 @@ namespace Notary.Adapters.Kubernetes.Tests.Adapters;
 
 /// <summary>What the adapters write, as real kubectl shows it: describe with Events, jsonpath, wait, printer columns.</summary>
 [Collection(AdapterCollection.Name)]
+[Trait("Category", "Slow")]
 public sealed class KubectlAdapterTests(ClusterFixture cluster)
 {
     [Fact]

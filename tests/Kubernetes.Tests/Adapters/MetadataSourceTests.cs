@@ -5,6 +5,7 @@ using k8s.Models;
 namespace Notary.Adapters.Kubernetes.Tests.Adapters;
 
 [Collection(AdapterCollection.Name)]
+[Trait("Category", "Slow")]
 public sealed class MetadataSourceTests(ClusterFixture cluster)
 {
     [Fact]

@@ -8,6 +8,7 @@ using Notary.Grains.Abstractions.Ports;
 namespace Notary.Adapters.Kubernetes.Tests.Adapters;
 
 [Collection(AdapterCollection.Name)]
+[Trait("Category", "Slow")]
 public sealed class SecretStoreTests(ClusterFixture cluster)
 {
     private KubernetesSecretStore Store() => new(cluster.Client, ClusterFixture.Options(), ClusterFixture.Log<KubernetesSecretStore>());

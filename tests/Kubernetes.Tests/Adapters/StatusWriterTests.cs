@@ -5,6 +5,7 @@ using Abs = Notary.Grains.Abstractions;
 namespace Notary.Adapters.Kubernetes.Tests.Adapters;
 
 [Collection(AdapterCollection.Name)]
+[Trait("Category", "Slow")]
 public sealed class StatusWriterTests(ClusterFixture cluster)
 {
     private static readonly DateTimeOffset T0 = new(2026, 11, 22, 16, 17, 0, TimeSpan.Zero);

@@ -13,6 +13,7 @@ namespace Notary.Adapters.Kubernetes.Tests.Adapters;
 /// tests/Grains.Tests/WorkloadRestartTests.cs.
 /// </summary>
 [Collection(AdapterCollection.Name)]
+[Trait("Category", "Slow")]
 public sealed class WorkloadRestarterTests(ClusterFixture cluster)
 {
     private const string Secret = "api-tls";

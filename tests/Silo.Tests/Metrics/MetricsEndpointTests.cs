@@ -39,6 +39,7 @@ public sealed class DevHostFixture : IAsyncLifetime
 }
 
 /// <summary>The host serves its metrics at /metrics on the HTTP API, from a registry of its own.</summary>
+[Trait("Category", "Slow")]
 public sealed class MetricsEndpointTests(DevHostFixture host) : IClassFixture<DevHostFixture>
 {
     [Fact]

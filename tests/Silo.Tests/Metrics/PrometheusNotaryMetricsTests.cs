@@ -112,4 +112,36 @@ public sealed class PrometheusNotaryMetricsTests
         metrics.StoreRemoved(ResourceKind.Truststore, Api);
         Assert.DoesNotContain(await ScrapeAsync(), s => s.Has(("name", "api")));
     }
+    /// <summary>
+    /// The names dashboards, alerting rules and the README use, written out: a rename in the
+    /// code (constants included) must fail here, not only in someone's Grafana.
+    /// </summary>
+    [Fact]
+    public async Task The_exported_names_and_labels_are_the_documented_ones()
+    {
+        var metrics = Metrics();
+        metrics.CertificateObserved(Api, NotAfter, NotAfter.AddDays(-30), ready: true);
+        metrics.Count(Api, "issued");
+        metrics.Count(Api, "renewed");
+        metrics.Count(Api, "failed");
+        metrics.StoreObserved(ResourceKind.Keystore, Api, ready: true);
+        metrics.StoreObserved(ResourceKind.Truststore, Api, ready: false);
+
+        var samples = (await ScrapeAsync()).Where(s => s.Name.StartsWith("notary_", StringComparison.Ordinal)).ToList();
+        Assert.Equal(
+            [
+                "notary_certificate_expiration_timestamp_seconds",
+                "notary_certificate_failures_total",
+                "notary_certificate_issuances_total",
+                "notary_certificate_ready_status",
+                "notary_certificate_renewal_timestamp_seconds",
+                "notary_certificate_renewals_total",
+                "notary_store_ready_status{kind=Keystore}",
+                "notary_store_ready_status{kind=Truststore}",
+            ],
+            samples.Select(s => s.Labels.TryGetValue("kind", out var kind) ? $"{s.Name}{{kind={kind}}}" : s.Name).Order(StringComparer.Ordinal));
+        Assert.All(samples, s => Assert.True(s.Has(("namespace", "shop"), ("name", "api")), $"{s.Name} is labelled with namespace and name"));
+        Assert.Equal(NotAfter.ToUnixTimeSeconds(), samples.Single(s => s.Name == "notary_certificate_expiration_timestamp_seconds").Value);
+        Assert.Equal(1, samples.Single(s => s.Name == "notary_certificate_ready_status").Value);
+    }
 }

@@ -1,10 +1,15 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Xunit.Abstractions;
 
 namespace Notary.Watcher.Tests.Support;
 
-public sealed record LogLine(string Category, LogLevel Level, EventId EventId, string Message);
+public sealed record LogLine(string Category, LogLevel Level, EventId EventId, string Message)
+{
+    /// <summary>When the line was written (<see cref="Stopwatch.GetTimestamp"/>), to order lines of several loggers.</summary>
+    public long Timestamp { get; init; } = Stopwatch.GetTimestamp();
+}
 
 /// <summary>Keeps every log line (to assert which paths ran, and that no secret was logged) and echoes them to the test output.</summary>
 public sealed class CapturingLoggerProvider(ITestOutputHelper? output = null) : ILoggerProvider, ILoggerFactory

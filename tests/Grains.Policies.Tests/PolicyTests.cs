@@ -1,8 +1,7 @@
 using Notary.Grains.Abstractions;
 using Notary.Grains.Abstractions.Ports;
-using Notary.Grains.Policies;
 
-namespace Notary.Grains.Tests;
+namespace Notary.Grains.Policies.Tests;
 
 /// <summary>The pure decisions, table by table.</summary>
 public sealed class PolicyTests

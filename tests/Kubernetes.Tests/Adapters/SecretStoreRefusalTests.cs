@@ -4,7 +4,7 @@ using k8s;
 using Notary.Grains.Abstractions;
 using Notary.Grains.Abstractions.Ports;
 
-namespace Notary.Kubernetes.Tests.Adapters;
+namespace Notary.Adapters.Kubernetes.Tests.Adapters;
 
 /// <summary>
 /// A Secret the API server refuses to create (over 1 MiB: 422 "Too long", or 413 from a proxy in

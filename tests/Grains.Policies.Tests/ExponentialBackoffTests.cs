@@ -1,7 +1,6 @@
 using Notary.Grains.Abstractions.Retry;
-using Notary.Grains.Policies;
 
-namespace Notary.Grains.Tests.Retry;
+namespace Notary.Grains.Policies.Tests;
 
 /// <summary>The one backoff policy, and the parameters each user keeps.</summary>
 public sealed class ExponentialBackoffTests

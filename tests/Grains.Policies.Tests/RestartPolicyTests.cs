@@ -1,9 +1,8 @@
 using Notary.Grains.Abstractions;
 using Notary.Grains.Abstractions.Ports;
-using Notary.Grains.Policies;
 using Notary.Grains.Restarts;
 
-namespace Notary.Grains.Tests;
+namespace Notary.Grains.Policies.Tests;
 
 /// <summary>The rate limit of workload restarts, table by table.</summary>
 public sealed class RestartPolicyTests

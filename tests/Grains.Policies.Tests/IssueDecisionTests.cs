@@ -1,8 +1,7 @@
 using Notary.Grains.Abstractions;
 using Notary.Grains.Abstractions.Ports;
-using Notary.Grains.Policies;
 
-namespace Notary.Grains.Tests.Policies;
+namespace Notary.Grains.Policies.Tests;
 
 /// <summary>The issue decision both paths of a Certificate call, check by check (pure: no cluster).</summary>
 public sealed class IssueDecisionTests

@@ -70,8 +70,8 @@ public sealed class BreachCommand(HttpClient http, BreachCommandOptions options,
                   failed or Notary refused, 2 for bad arguments.
         """;
 
-    private static readonly TimeSpan FirstPoll = TimeSpan.FromMilliseconds(250);
-    private static readonly TimeSpan MaxPoll = TimeSpan.FromSeconds(5);
+    /// <summary>Following a breach polls after 250 ms, doubling up to every 5 s.</summary>
+    private static readonly Grains.Abstractions.Retry.ExponentialBackoff Poll = new(TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(5));
     private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(30);
 
     /// <summary>Runs <c>breach ARGS</c> (the arguments after "breach") against the console.</summary>
@@ -310,7 +310,7 @@ public sealed class BreachCommand(HttpClient http, BreachCommandOptions options,
     {
         _followedId = report.Id;
         await stdout.WriteLineAsync($"Following breach {Show(report.Id)} (up to {GoDuration.Format(options.Timeout)}; Ctrl-C stops following, not the breach)...");
-        var delay = FirstPoll;
+        var polls = 0;
         var last = string.Empty;
         while (!report.Done)
         {
@@ -321,8 +321,7 @@ public sealed class BreachCommand(HttpClient http, BreachCommandOptions options,
                 last = progress;
             }
 
-            await Task.Delay(delay, cancellationToken);
-            delay = TimeSpan.FromTicks(Math.Min(MaxPoll.Ticks, delay.Ticks * 2));
+            await Task.Delay(Poll.Delay(polls++), cancellationToken);
             var (next, failure) = await SendAsync(HttpMethod.Get, $"{BreachJson.BasePath}/{report.Id}", null, cancellationToken);
             if (next is not null)
             {

@@ -211,6 +211,16 @@ public sealed partial class CertificateGrain
     {
         if (!HasValidMaterial())
         {
+            if (State.Material is { } expired && CurrentMaterial() is not null)
+            {
+                // The certificate of this spec expired and renewing it failed again: it stays
+                // Ready=False/Expired (the README's promise), and the failure shows as Issuing=False,
+                // as it does while the certificate is still valid. The Expired message does not
+                // change with each attempt, so a retry records no new Event.
+                ConditionList.Set(State.Conditions, Conditions.Issuing, Conditions.False, problem.Reason, problem.Message, time.GetUtcNow(), State.Origin?.Generation ?? 0);
+                problem = new Problem(Reasons.Expired, $"The certificate expired at {expired.NotAfter:O} and could not be renewed.");
+            }
+
             return await NotReadyAsync(problem);
         }
 

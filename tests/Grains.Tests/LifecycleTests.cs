@@ -157,8 +157,8 @@ public sealed class LifecycleTests(LifecycleClusterFixture fx)
 
         // Then it expires: its renewal (12 hours before) keeps failing, and at notAfter it turns
         // Ready=False/Expired, in the grain's status, in the status written and in the metrics.
-        // (The wake-up at expiry falls within the backoff of the last failed attempt, so it does
-        // not try again: a failed attempt on an expired certificate reports IssueFailed instead.)
+        // The wake-up at expiry falls within the backoff of the last failed attempt; the next
+        // attempt, after expiry, fails too and the certificate stays Expired (the failure in Issuing).
         fx.Issuer.FailFor(key);
         try
         {
@@ -176,6 +176,14 @@ public sealed class LifecycleTests(LifecycleClusterFixture fx)
             var written = await fx.Status.WaitCertificateAsync(key, s => !s.IsReady, "Ready=False written");
             Assert.Equal(Reasons.Expired, written.Condition(Conditions.Ready)!.Reason);
             Assert.False(fx.Metrics.Certificate(key)!.Value.Ready);
+
+            fx.Time.SetUtcNow(notAfter + TimeSpan.FromHours(2));
+            await FireAsync(key);
+            Assert.Equal(3, fx.Alerts.For(key).Count(a => a.Reason == Reasons.RenewalFailed));
+            var still = (await CertGrain(key).GetStatusAsync())!;
+            Assert.Equal((Conditions.False, Reasons.Expired), (still.Condition(Conditions.Ready)!.Status, still.Condition(Conditions.Ready)!.Reason));
+            Assert.Equal(Conditions.False, still.Condition(Conditions.Issuing)!.Status);
+            Assert.Equal(1, fx.Events.For(key).Count(e => e.Reason == Reasons.Expired));
         }
         finally
         {

@@ -238,8 +238,8 @@ public sealed class BreachGrain(
                 foreach (var i in workloadIndexes)
                 {
                     // A deferred restart is accepted: it happens at the end of the rate limit's interval
-                    // (unless a restart after the change made it unnecessary, or Notary stops first,
-                    // which the restarter logs as a warning). Completed, saying when.
+                    // (unless a restart after the change made it unnecessary), kept by the workload's
+                    // restart grain with a reminder, so a silo's death does not lose it. Completed, saying when.
                     var hit = restarted.FirstOrDefault(w => w.Workload.Kind == items[i].Kind && w.Workload.Name == items[i].Name);
                     Update(items, i, hit is null ? BreachItemStatus.Failed : BreachItemStatus.Completed, hit switch
                     {

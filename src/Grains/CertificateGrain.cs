@@ -71,8 +71,14 @@ public sealed partial class CertificateGrain(
                 return await NotReadyAsync(notReady.Problem);
             case IssueOutcome.MoveRenewalTime move:
                 State.RenewalTime = CertificatePolicy.RenewalTime(State.Material!.NotBefore, State.Material.NotAfter, move.Valid.RenewBefore);
-                SetReady(Reasons.Issued, $"Certificate is valid until {State.Material.NotAfter:O}.");
-                ConditionList.Remove(State.Conditions, Conditions.Issuing);
+                if (HasValidMaterial())
+                {
+                    // An expired certificate stays Ready=False/Expired: a new renewBefore does not
+                    // make it valid again (and its failed renewal stays in Issuing).
+                    SetReady(Reasons.Issued, $"Certificate is valid until {State.Material.NotAfter:O}.");
+                    ConditionList.Remove(State.Conditions, Conditions.Issuing);
+                }
+
                 State.Reconciled = origin;
                 await SaveAsync();
                 await PublishAsync();

@@ -184,6 +184,11 @@ public sealed class LifecycleTests(LifecycleClusterFixture fx)
             Assert.Equal((Conditions.False, Reasons.Expired), (still.Condition(Conditions.Ready)!.Status, still.Condition(Conditions.Ready)!.Reason));
             Assert.Equal(Conditions.False, still.Condition(Conditions.Issuing)!.Status);
             Assert.Equal(1, fx.Events.For(key).Count(e => e.Reason == Reasons.Expired));
+
+            // A new renewBefore moves the renewal time only: it does not make the expired certificate Ready again.
+            var moved = await CertGrain(key).ApplyAsync(Cert($"svc.{key.Namespace}.svc", "2160h", "13h"), V(2));
+            Assert.Equal((Conditions.False, Reasons.Expired), (moved.Condition(Conditions.Ready)!.Status, moved.Condition(Conditions.Ready)!.Reason));
+            Assert.Equal(1, moved.Revision);
         }
         finally
         {

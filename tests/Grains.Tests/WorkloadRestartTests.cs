@@ -243,6 +243,35 @@ public sealed class WorkloadRestartTests(RestartClusterFixture fx)
     }
 
     [Fact]
+    public async Task A_breach_over_many_workloads_restarts_every_one_but_never_more_than_eight_patches_at_once()
+    {
+        // Twenty workloads mount one truststore: one burst of twenty PATCHes could meet the API
+        // server's rate limit, so at most GrainWorkloadRestarter.MaxConcurrentRequests run at once.
+        var ns = "r-" + Guid.NewGuid().ToString("N")[..10];
+        var workloads = Enumerable.Range(0, 20).Select(i => new WorkloadRef(ns, "Deployment", $"w{i:D2}")).ToList();
+        foreach (var workload in workloads)
+        {
+            fx.Workloads.Add(workload, optedIn: false, "shared-truststore");
+        }
+
+        Now();
+        fx.Workloads.PatchDelay = TimeSpan.FromMilliseconds(100);
+        fx.Workloads.ResetInFlight();
+        try
+        {
+            var restarted = await _restarter.RestartAsync(ns, ["shared-truststore"], false, "breach b-2", CancellationToken.None);
+
+            Assert.Equal(workloads.Select(w => new WorkloadRestart(w)), restarted.OrderBy(r => r.Workload.Name, StringComparer.Ordinal));
+            Assert.All(workloads, w => Assert.Single(fx.Workloads.Restarts(w)));
+            Assert.InRange(fx.Workloads.MaxInFlight, 2, 8);
+        }
+        finally
+        {
+            fx.Workloads.PatchDelay = TimeSpan.Zero;
+        }
+    }
+
+    [Fact]
     public async Task Several_failures_are_thrown_together()
     {
         var ns = NewWorkload().Namespace;

@@ -12,13 +12,20 @@ namespace Notary.Grains.Restarts;
 /// <summary>
 /// <see cref="IWorkloadRestarter"/> for the grains that rebuild stores and handle breaches:
 /// asks the <see cref="IWorkloadFinder"/> which workloads use the Secrets, then asks each
-/// workload's <see cref="IWorkloadRestartGrain"/>, all at once, to restart it; the grain decides
-/// now or later. A workload that cannot be restarted does not stop the others: the failures are
+/// workload's <see cref="IWorkloadRestartGrain"/> to restart it, at most
+/// <see cref="MaxConcurrentRequests"/> at a time; the grain decides now or later. A workload that cannot be restarted does not stop the others: the failures are
 /// thrown together at the end. A singleton in the silo; the grain factory comes from the silo's
 /// container (Orleans registers <see cref="IGrainFactory"/> there).
 /// </summary>
 public sealed class GrainWorkloadRestarter(IWorkloadFinder finder, IGrainFactory grains, ILogger<GrainWorkloadRestarter> logger) : IWorkloadRestarter
 {
+    /// <summary>
+    /// Restart requests in flight for one call: each may PATCH a workload and record an Event, and
+    /// a breach in a namespace of hundreds of workloads must not send them all to the API server
+    /// in one burst (its rate limit would answer 429, and the breach items would fail).
+    /// </summary>
+    public const int MaxConcurrentRequests = 8;
+
     public async Task<IReadOnlyList<WorkloadRef>> FindAsync(string @namespace, IReadOnlyCollection<string> secretNames, CancellationToken cancellationToken) =>
         [.. (await finder.FindAsync(@namespace, secretNames, cancellationToken)).Select(found => found.Workload)];
 
@@ -43,7 +50,8 @@ public sealed class GrainWorkloadRestarter(IWorkloadFinder finder, IGrainFactory
             wanted.Add(workload);
         }
 
-        var outcomes = await Task.WhenAll(wanted.Select(workload => RequestAsync(workload, reason, onlyOptedIn, cancellationToken)));
+        using var gate = new SemaphoreSlim(MaxConcurrentRequests);
+        var outcomes = await Task.WhenAll(wanted.Select(workload => RequestAsync(gate, workload, reason, onlyOptedIn, cancellationToken)));
         var failures = outcomes.Where(o => o.Error is not null).Select(o => o.Error!).ToList();
         if (failures.Count == 1)
         {
@@ -57,8 +65,9 @@ public sealed class GrainWorkloadRestarter(IWorkloadFinder finder, IGrainFactory
         return [.. outcomes.Where(o => o.Restart is not null).Select(o => o.Restart!)];
     }
 
-    private async Task<(WorkloadRestart? Restart, Exception? Error)> RequestAsync(WorkloadSnapshot workload, string reason, bool onlyOptedIn, CancellationToken cancellationToken)
+    private async Task<(WorkloadRestart? Restart, Exception? Error)> RequestAsync(SemaphoreSlim gate, WorkloadSnapshot workload, string reason, bool onlyOptedIn, CancellationToken cancellationToken)
     {
+        await gate.WaitAsync(cancellationToken);
         try
         {
             var grain = grains.GetGrain<IWorkloadRestartGrain>(WorkloadRestartKeys.Of(workload.Workload));
@@ -70,6 +79,10 @@ public sealed class GrainWorkloadRestarter(IWorkloadFinder finder, IGrainFactory
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             return (null, ex);
+        }
+        finally
+        {
+            gate.Release();
         }
     }
 }

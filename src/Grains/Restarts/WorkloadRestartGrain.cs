@@ -57,9 +57,15 @@ public sealed class WorkloadRestartGrain(
         var entry = new DeferredRestartRequest([.. request.Secrets], request.Reason, request.OnlyOptedIn);
         if (S.Deferred is { } deferred)
         {
-            // Coalesced: the deferred restart covers this request too.
-            S.Deferred = deferred with { Requests = [.. deferred.Requests, entry] };
-            await SaveAsync();
+            // Coalesced: the deferred restart covers this request too. A request equal to one
+            // already held (a store rebuilt again and again within the interval) adds nothing, so
+            // the state stays as small as the distinct Secrets and reasons.
+            if (!deferred.Requests.Any(held => held.Reason == entry.Reason && held.OnlyOptedIn == entry.OnlyOptedIn && held.Secrets.SequenceEqual(entry.Secrets, StringComparer.Ordinal)))
+            {
+                S.Deferred = deferred with { Requests = [.. deferred.Requests, entry] };
+                await SaveAsync();
+            }
+
             if (deferred.Due <= now)
             {
                 // Its timer did not run it (it failed to, or this activation missed it): now.

@@ -16,6 +16,17 @@ public sealed class FakeWorkloads : IWorkloadFinder, IWorkloadPatcher
 
     public Signal Changed { get; } = new();
 
+    /// <summary>How long each patch takes (real time), so that a test sees how many run at once.</summary>
+    public TimeSpan PatchDelay { get; set; }
+
+    private int _inFlight;
+    private int _maxInFlight;
+
+    /// <summary>The most patches that were in flight at once since <see cref="ResetInFlight"/>.</summary>
+    public int MaxInFlight => Volatile.Read(ref _maxInFlight);
+
+    public void ResetInFlight() => Volatile.Write(ref _maxInFlight, 0);
+
     /// <summary>Workloads whose patch the (pretend) API server refuses.</summary>
     public ConcurrentDictionary<WorkloadRef, bool> Refused { get; } = new();
 
@@ -44,7 +55,30 @@ public sealed class FakeWorkloads : IWorkloadFinder, IWorkloadPatcher
     public Task<bool> RestartAsync(WorkloadRef workload, DateTimeOffset at, IReadOnlyCollection<string> secrets, IReadOnlyCollection<string> reasons, CancellationToken cancellationToken) =>
         RestartAsync(workload, at, secrets, reasons, silo: null);
 
-    public Task<bool> RestartAsync(WorkloadRef workload, DateTimeOffset at, IReadOnlyCollection<string> secrets, IReadOnlyCollection<string> reasons, string? silo)
+    public async Task<bool> RestartAsync(WorkloadRef workload, DateTimeOffset at, IReadOnlyCollection<string> secrets, IReadOnlyCollection<string> reasons, string? silo)
+    {
+        var inFlight = Interlocked.Increment(ref _inFlight);
+        try
+        {
+            int max;
+            while (inFlight > (max = Volatile.Read(ref _maxInFlight)) && Interlocked.CompareExchange(ref _maxInFlight, inFlight, max) != max)
+            {
+            }
+
+            if (PatchDelay > TimeSpan.Zero)
+            {
+                await Task.Delay(PatchDelay);
+            }
+
+            return Patch(workload, at, secrets, reasons, silo);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _inFlight);
+        }
+    }
+
+    private bool Patch(WorkloadRef workload, DateTimeOffset at, IReadOnlyCollection<string> secrets, IReadOnlyCollection<string> reasons, string? silo)
     {
         if (Refused.ContainsKey(workload))
         {
@@ -53,13 +87,13 @@ public sealed class FakeWorkloads : IWorkloadFinder, IWorkloadPatcher
 
         if (!_workloads.TryGetValue(workload, out var declared))
         {
-            return Task.FromResult(false);
+            return false;
         }
 
         _workloads[workload] = declared with { RestartedAt = RestartPolicy.TruncateToSeconds(at) };
         _restarts.Enqueue(new Restarted(workload, at, [.. secrets], [.. reasons], silo, DateTimeOffset.UtcNow));
         Changed.Pulse();
-        return Task.FromResult(true);
+        return true;
     }
 
     private static WorkloadSnapshot Snapshot(WorkloadRef workload, Declared declared, IReadOnlyList<string> secrets) =>

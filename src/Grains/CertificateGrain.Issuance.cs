@@ -211,7 +211,7 @@ public sealed partial class CertificateGrain
     {
         if (!HasValidMaterial())
         {
-            if (State.Material is { } expired && CurrentMaterial() is not null)
+            if (CurrentMaterial() is { } expired)
             {
                 // The certificate of this spec expired and renewing it failed again: it stays
                 // Ready=False/Expired (the README's promise), and the failure shows as Issuing=False,

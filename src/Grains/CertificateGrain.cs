@@ -109,9 +109,7 @@ public sealed partial class CertificateGrain(
             throw new InvalidOperationException($"Certificate {_resource} does not exist.");
         }
 
-        var (valid, problem) = CertificatePolicy.Validate(State.Spec);
-        problem ??= CheckIssuer(State.Spec);
-        if (problem is not null)
+        if (SpecProblem(State.Spec, out var valid) is { } problem)
         {
             return await NotReadyAsync(problem);
         }
@@ -173,14 +171,14 @@ public sealed partial class CertificateGrain(
     private bool HasValidSpec(out ValidCertificateSpec? valid)
     {
         valid = null;
-        if (State.Spec is null || CheckIssuer(State.Spec) is not null)
-        {
-            return false;
-        }
+        return State.Spec is not null && SpecProblem(State.Spec, out valid) is null;
+    }
 
-        var (checkedSpec, problem) = CertificatePolicy.Validate(State.Spec);
-        valid = checkedSpec;
-        return problem is null;
+    /// <summary>What keeps <paramref name="spec"/> from being issued (its validation first, then its issuer), as <see cref="IssueDecision"/> orders them; null when nothing does.</summary>
+    private Problem? SpecProblem(CertificateSpec spec, out ValidCertificateSpec? valid)
+    {
+        (valid, var problem) = CertificatePolicy.Validate(spec);
+        return problem ?? CheckIssuer(spec);
     }
 
     private async Task PublishAsync()

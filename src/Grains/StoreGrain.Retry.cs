@@ -31,6 +31,8 @@ public abstract partial class StoreGrain<TSpec> : IRemindable, IDurableRetryOwne
     // Created at the first transient failure: most stores never need one.
     private DurableRetry? _retry;
 
+    private DurableRetry Retries => _retry ??= new(this, RetryReminder, RetryReminderPeriod, RetryBackoff);
+
     // This reconcile ended in a transient failure and scheduled a retry.
     private bool _retrying;
 
@@ -45,7 +47,7 @@ public abstract partial class StoreGrain<TSpec> : IRemindable, IDurableRetryOwne
     {
         _retrying = true;
         State.MustWrite |= write;
-        var retry = _retry ??= new(this, RetryReminder, RetryReminderPeriod, RetryBackoff);
+        var retry = Retries;
         retry.Schedule(retry.NextFailureDelay(ClusterFailures.IsUnavailableSilo(cause) ? ClusterFailures.MaxUnavailableSiloRetryDelay : MaxRetryDelay));
         // Once per run of failures, not per retry: one write to the reminder table. A failure
         // (the reminder service's silo is down) leaves the timer to retry, and the next failure
@@ -76,7 +78,7 @@ public abstract partial class StoreGrain<TSpec> : IRemindable, IDurableRetryOwne
     }
 
     /// <summary>Unregisters the retry reminder; a failure leaves it to find nothing to retry and try again.</summary>
-    private Task<bool> ForgetRetryAsync() => (_retry ??= new(this, RetryReminder, RetryReminderPeriod, RetryBackoff)).ForgetReminderAsync();
+    private Task<bool> ForgetRetryAsync() => Retries.ForgetReminderAsync();
 
     bool IDurableRetryOwner.RetryReminderRegistered
     {

@@ -247,7 +247,7 @@ public sealed class WorkloadRestartTests(RestartClusterFixture fx)
     {
         // Twenty workloads mount one truststore: one burst of twenty PATCHes could meet the API
         // server's rate limit, so at most GrainWorkloadRestarter.MaxConcurrentRequests run at once.
-        var ns = "r-" + Guid.NewGuid().ToString("N")[..10];
+        var ns = NewWorkload().Namespace;
         var workloads = Enumerable.Range(0, 20).Select(i => new WorkloadRef(ns, "Deployment", $"w{i:D2}")).ToList();
         foreach (var workload in workloads)
         {

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Notary.Grains.Abstractions;
 using Notary.Grains.Abstractions.Ports;
 using Notary.Grains.Policies;
+using Notary.Grains.Retry;
 
 namespace Notary.Grains.Restarts;
 
@@ -30,20 +31,17 @@ public sealed class WorkloadRestartGrain(
     /// <summary>Orleans' shortest reminder period: after the first tick at the due time, the reminder comes back until the restart clears it.</summary>
     public static readonly TimeSpan ReminderPeriod = TimeSpan.FromMinutes(1);
 
-    /// <summary>The longest one read or patch of the workload may take.</summary>
-    private static readonly TimeSpan StepTimeout = TimeSpan.FromSeconds(20);
-
     private WorkloadRef _workload = null!;
     private IGrainTimer? _timer;
 
-    private WorkloadRestartState S => state.State;
+    private WorkloadRestartState State => state.State;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _workload = WorkloadRestartKeys.Parse(this.GetPrimaryKeyString());
 
         // A new activation (after a silo died, say) picks the deferred restart up from the state.
-        if (S.Deferred is { } deferred)
+        if (State.Deferred is { } deferred)
         {
             ScheduleTimer(deferred.Due);
         }
@@ -55,14 +53,14 @@ public sealed class WorkloadRestartGrain(
     {
         var now = time.GetUtcNow();
         var entry = new DeferredRestartRequest([.. request.Secrets], request.Reason, request.OnlyOptedIn);
-        if (S.Deferred is { } deferred)
+        if (State.Deferred is { } deferred)
         {
             // Coalesced: the deferred restart covers this request too. A request equal to one
             // already held (a store rebuilt again and again within the interval) adds nothing, so
             // the state stays as small as the distinct Secrets and reasons.
             if (!deferred.Requests.Any(held => held.Reason == entry.Reason && held.OnlyOptedIn == entry.OnlyOptedIn && held.Secrets.SequenceEqual(entry.Secrets, StringComparer.Ordinal)))
             {
-                S.Deferred = deferred with { Requests = [.. deferred.Requests, entry] };
+                State.Deferred = deferred with { Requests = [.. deferred.Requests, entry] };
                 await SaveAsync();
             }
 
@@ -76,7 +74,7 @@ public sealed class WorkloadRestartGrain(
         }
 
         var interval = options.Value.MinRestartInterval;
-        if (RestartPolicy.DeferUntil(now, S.LastRestart, request.ObservedRestartedAt, interval) is { } due)
+        if (RestartPolicy.DeferUntil(now, State.LastRestart, request.ObservedRestartedAt, interval) is { } due)
         {
             await DeferAsync(new DeferredRestart(due, now, [entry]), now);
             RestartLog.Deferred(logger, _workload, due, interval);
@@ -86,7 +84,7 @@ public sealed class WorkloadRestartGrain(
         bool restarted;
         try
         {
-            using var step = new CancellationTokenSource(StepTimeout, time);
+            using var step = PortCall.Start(time);
             restarted = await patcher.RestartAsync(_workload, now, request.Secrets, [request.Reason], step.Token);
         }
         catch (Exception ex)
@@ -102,7 +100,7 @@ public sealed class WorkloadRestartGrain(
             return null;
         }
 
-        S.LastRestart = now;
+        State.LastRestart = now;
         await SaveAsync();
         return new WorkloadRestart(_workload);
     }
@@ -133,7 +131,7 @@ public sealed class WorkloadRestartGrain(
             RestartLog.ReminderFailed(logger, _workload, ex.GetType().Name, ex.Message, deferred.Due);
         }
 
-        S.Deferred = deferred;
+        State.Deferred = deferred;
         await SaveAsync();
         ScheduleTimer(deferred.Due);
     }
@@ -146,7 +144,7 @@ public sealed class WorkloadRestartGrain(
     /// </summary>
     private async Task RunDeferredAsync()
     {
-        if (S.Deferred is not { } deferred)
+        if (State.Deferred is not { } deferred)
         {
             await ForgetReminderAsync();
             return;
@@ -161,7 +159,7 @@ public sealed class WorkloadRestartGrain(
 
         try
         {
-            using var step = new CancellationTokenSource(StepTimeout, time);
+            using var step = PortCall.Start(time);
             var current = await patcher.ReadAsync(_workload, step.Token);
             var requests = current is null ? [] : deferred.Requests.Where(r => !r.OnlyOptedIn || current.OptedIn).ToList();
             if (current is null)
@@ -183,7 +181,7 @@ public sealed class WorkloadRestartGrain(
                 [.. requests.Select(r => r.Reason).Distinct(StringComparer.Ordinal)],
                 step.Token))
             {
-                S.LastRestart = now;
+                State.LastRestart = now;
             }
             else
             {
@@ -195,7 +193,7 @@ public sealed class WorkloadRestartGrain(
             RestartLog.DeferredFailed(logger, _workload, ex.GetType().Name, ex.Message);
         }
 
-        S.Deferred = null;
+        State.Deferred = null;
         await SaveAsync();
         _timer?.Dispose();
         _timer = null;

@@ -6,7 +6,8 @@ namespace Notary.Pki.Tests;
 /// A real TLS handshake in the JVM (java/MutualTls.java) between two services whose stores
 /// Notary built: the server needs a client certificate, the client verifies the server's
 /// hostname against its fqdn. Each run starts a JVM, so the cases are few and each asserts both
-/// sides.
+/// sides. Truststores are Pinned (the default) unless a case says Issuers: a certificate from
+/// the same CA that the truststore does not list is refused.
 /// </summary>
 [Trait("Category", "Slow")]
 public sealed class MutualTlsTests(InteropFixture pki) : IClassFixture<InteropFixture>
@@ -29,6 +30,59 @@ public sealed class MutualTlsTests(InteropFixture pki) : IClassFixture<InteropFi
         AssertSays(run, $"SERVER SAW CN={InteropFixture.FqdnB}");
     }
 
+    [Theory]
+    [InlineData(StoreFormat.Pkcs12)]
+    [InlineData(StoreFormat.Jks)]
+    public async Task A_client_from_the_same_ca_that_the_pinned_truststore_does_not_list_is_refused(StoreFormat format)
+    {
+        using var dir = new TempDirectory();
+        var a = Service(dir, format, "a", pki.RsaA, "ns-a", "svc-a", upstream: [Source(pki.B, "ns-b", "svc-b")]);
+
+        // svc-d has a certificate from svc-a's own CA and trusts svc-a, but svc-a does not list svc-d.
+        var d = Service(dir, format, "d", pki.D, "ns-d", "svc-d", upstream: [Source(pki.RsaA, "ns-a", "svc-a")]);
+
+        var run = await RunAsync(dir, format, server: a, client: d, expectedFqdn: InteropFixture.FqdnA);
+
+        Assert.NotEqual(0, run.ExitCode);
+        // svc-d sent its certificate (the server lists no acceptable issuers), and the server's
+        // PKIX validation found no trust anchor for it: only svc-a's and svc-b's leaves are trusted.
+        AssertSays(run, "SERVER FAILED: javax.net.ssl.SSLHandshakeException: PKIX path building failed");
+        AssertNeverSays(run, "SERVER SAW");
+        AssertNeverSays(run, "HANDSHAKE OK");
+    }
+
+    [Theory]
+    [InlineData(StoreFormat.Pkcs12)]
+    [InlineData(StoreFormat.Jks)]
+    public async Task In_issuers_mode_the_unlisted_client_from_the_same_ca_is_accepted(StoreFormat format)
+    {
+        // The trade-off Issuers mode makes: trusting the CA trusts everything it signs.
+        using var dir = new TempDirectory();
+        var a = Service(dir, format, "a", pki.RsaA, "ns-a", "svc-a", upstream: [Source(pki.B, "ns-b", "svc-b")], mode: TrustMode.Issuers);
+        var d = Service(dir, format, "d", pki.D, "ns-d", "svc-d", upstream: [Source(pki.RsaA, "ns-a", "svc-a")]);
+
+        var run = await RunAsync(dir, format, server: a, client: d, expectedFqdn: InteropFixture.FqdnA);
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        AssertSays(run, $"SERVER SAW CN={InteropFixture.FqdnD}");
+    }
+
+    [Fact]
+    public async Task A_java_server_with_default_settings_and_a_pinned_truststore_gets_no_client_certificate()
+    {
+        // Why the README tells Java servers with a Pinned truststore to disable the
+        // certificate_authorities extension: by default the server names its pinned leaves as the
+        // acceptable issuers, and the client's default key manager has no certificate issued by one.
+        using var dir = new TempDirectory();
+        var a = Service(dir, StoreFormat.Pkcs12, "a", pki.RsaA, "ns-a", "svc-a", upstream: [Source(pki.B, "ns-b", "svc-b")]);
+        var b = Service(dir, StoreFormat.Pkcs12, "b", pki.B, "ns-b", "svc-b", downstream: [Source(pki.RsaA, "ns-a", "svc-a")]);
+
+        var run = await RunAsync(dir, StoreFormat.Pkcs12, server: a, client: b, expectedFqdn: InteropFixture.FqdnA, jvm: ["-Djdk.tls.server.disableExtensions="]);
+
+        Assert.NotEqual(0, run.ExitCode);
+        AssertSays(run, "SERVER FAILED: javax.net.ssl.SSLHandshakeException: Empty client certificate chain");
+    }
+
     [Fact]
     public async Task A_client_from_a_root_the_server_does_not_trust_is_refused()
     {
@@ -41,16 +95,15 @@ public sealed class MutualTlsTests(InteropFixture pki) : IClassFixture<InteropFi
         var run = await RunAsync(dir, StoreFormat.Pkcs12, server: a, client: c, expectedFqdn: InteropFixture.FqdnA);
 
         Assert.NotEqual(0, run.ExitCode);
-        // The server's certificate request names the CAs it trusts; svc-c's key manager has no
-        // certificate from them, sends none, and the server (needClientAuth) refuses the handshake.
-        AssertSays(run, "SERVER FAILED: javax.net.ssl.SSLHandshakeException: Empty client certificate chain");
+        // svc-c sends its certificate; the server finds no trust anchor for it.
+        AssertSays(run, "SERVER FAILED: javax.net.ssl.SSLHandshakeException: PKIX path building failed");
         // The client sees either the alert or a broken pipe, depending on timing.
         AssertSays(run, "CLIENT FAILED: ");
         AssertNeverSays(run, "SERVER SAW");
     }
 
     [Fact]
-    public async Task A_client_expecting_another_fqdn_rejects_the_server()
+    public async Task A_listed_server_presenting_a_certificate_for_another_name_is_refused()
     {
         using var dir = new TempDirectory();
         var a = Service(dir, StoreFormat.Jks, "a", pki.RsaA, "ns-a", "svc-a", upstream: [Source(pki.B, "ns-b", "svc-b")]);
@@ -72,12 +125,12 @@ public sealed class MutualTlsTests(InteropFixture pki) : IClassFixture<InteropFi
     private static TrustSource Source(IssuedCertificate certificate, string ns, string name) => TestPki.Source(ns, name, certificate);
 
     /// <summary>Writes one service's keystore and the truststore TruststorePolicy selects for it.</summary>
-    private static ServiceStores Service(TempDirectory dir, StoreFormat format, string id, IssuedCertificate certificate, string ns, string name, TrustSource[]? upstream = null, TrustSource[]? downstream = null)
+    private static ServiceStores Service(TempDirectory dir, StoreFormat format, string id, IssuedCertificate certificate, string ns, string name, TrustSource[]? upstream = null, TrustSource[]? downstream = null, TrustMode mode = TrustMode.Pinned)
     {
         var extension = Tools.Extension(format);
         var keystorePassword = $"keystore-{id}-secret";
         var truststorePassword = $"truststore-{id}-secret";
-        var entries = TruststorePolicy.Select(Source(certificate, ns, name), upstream ?? [], downstream ?? []);
+        var entries = TruststorePolicy.Select(Source(certificate, ns, name), upstream ?? [], downstream ?? [], mode);
         return new ServiceStores(
             dir.Write($"{id}-keystore.{extension}", StoreEncoder.BuildKeystore(format, name, certificate, keystorePassword)),
             keystorePassword,
@@ -85,13 +138,14 @@ public sealed class MutualTlsTests(InteropFixture pki) : IClassFixture<InteropFi
             truststorePassword);
     }
 
-    private static Task<ToolResult> RunAsync(TempDirectory dir, StoreFormat format, ServiceStores server, ServiceStores client, string expectedFqdn)
+    private static Task<ToolResult> RunAsync(TempDirectory dir, StoreFormat format, ServiceStores server, ServiceStores client, string expectedFqdn, string[]? jvm = null)
     {
         var program = Path.Combine(AppContext.BaseDirectory, "java", "MutualTls.java");
         return ToolRunner.RunAsync(
             "java",
             [
                 .. Tools.FastJvm,
+                .. jvm ?? [],
                 program, Tools.StoreType(format),
                 server.Keystore, server.KeystorePassword, server.Truststore, server.TruststorePassword,
                 client.Keystore, client.KeystorePassword, client.Truststore, client.TruststorePassword,

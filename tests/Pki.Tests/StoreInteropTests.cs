@@ -193,7 +193,7 @@ public sealed class StoreInteropTests(InteropFixture pki) : IClassFixture<Intero
         [.. TruststorePolicy.Select(
             TestPki.Source("ns-a", "svc-a", pki.RsaA),
             [TestPki.Source("ns-b", "svc-b", pki.B)],
-            [TestPki.Source("ns-c", "svc-c", pki.C)])];
+            [TestPki.Source("ns-c", "svc-c", pki.C)], TrustMode.Issuers)];
 
     private static string Block(string text, string label)
     {

@@ -10,6 +10,7 @@ public sealed class InteropFixture : IDisposable
     public const string FqdnA = "svc-a.ns-a.svc.cluster.local";
     public const string FqdnB = "svc-b.ns-b.svc.cluster.local";
     public const string FqdnC = "svc-c.ns-c.svc.cluster.local";
+    public const string FqdnD = "svc-d.ns-d.svc.cluster.local";
 
     public InteropFixture()
     {
@@ -20,6 +21,7 @@ public sealed class InteropFixture : IDisposable
         EcA = TestPki.Issue(Ca, FqdnA, new KeySpec(KeyAlgorithm.Ecdsa, 384), now);
         B = TestPki.Issue(Ca, FqdnB, KeySpec.Default, now);
         C = TestPki.Issue(OtherCa, FqdnC, new KeySpec(KeyAlgorithm.Ecdsa, 256), now);
+        D = TestPki.Issue(Ca, FqdnD, KeySpec.Default, now);
     }
 
     public CertificateAuthority Ca { get; }
@@ -36,6 +38,9 @@ public sealed class InteropFixture : IDisposable
 
     /// <summary>svc-c (ECDSA P-256) from a different root.</summary>
     public IssuedCertificate C { get; }
+
+    /// <summary>svc-d (RSA 2048) from the same root as svc-a and svc-b: a stranger the pinned stores do not list.</summary>
+    public IssuedCertificate D { get; }
 
     public IssuedCertificate A(KeyAlgorithm algorithm) => algorithm == KeyAlgorithm.Rsa ? RsaA : EcA;
 

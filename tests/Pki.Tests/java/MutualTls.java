@@ -8,6 +8,13 @@
 // EXPECTED_SERVER_FQDN (endpoint identification "HTTPS", SNI set to it), as a service in the
 // cluster would. Prints "HANDSHAKE OK <server subject>" and "SERVER SAW <client subject>" and
 // exits 0 only when both sides completed the handshake and exchanged one line.
+//
+// The server runs as the README ("Trust modes") tells a Java service with a Pinned truststore
+// to run: with -Djdk.tls.server.disableExtensions=certificate_authorities. Otherwise the
+// server's CertificateRequest names the subjects of its trusted certificates (the pinned
+// leaves) as the acceptable issuers, and Java's default key manager then finds no client
+// certificate issued by one of them and sends none. Pass
+// -Djdk.tls.server.disableExtensions= (empty) to run a server with Java's defaults.
 
 import java.io.BufferedReader;
 import java.io.FileInputStream;
@@ -37,6 +44,9 @@ public class MutualTls {
             System.err.println("usage: MutualTls STORETYPE SERVER_KS SERVER_KS_PASS SERVER_TS SERVER_TS_PASS"
                 + " CLIENT_KS CLIENT_KS_PASS CLIENT_TS CLIENT_TS_PASS EXPECTED_SERVER_FQDN");
             System.exit(2);
+        }
+        if (System.getProperty("jdk.tls.server.disableExtensions") == null) {
+            System.setProperty("jdk.tls.server.disableExtensions", "certificate_authorities");
         }
         String type = args[0];
         SSLContext serverContext = context(type, args[1], args[2], args[3], args[4]);

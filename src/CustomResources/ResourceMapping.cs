@@ -53,6 +53,7 @@ public static class ResourceMapping
         Downstream = spec.Downstream is null ? [] : [.. spec.Downstream.Select(ToReference)],
         Format = NullIfEmpty(spec.Format),
         MetadataSecret = NullIfEmpty(spec.MetadataSecret),
+        Trust = NullIfEmpty(spec.Trust),
     };
 
     public static TrustReference ToReference(Model.PeerReference peer) => new()
@@ -102,6 +103,9 @@ public static class ResourceMapping
             ? null
             : new SortedDictionary<string, long>(status.CertificateRevisions.ToDictionary(), StringComparer.Ordinal),
         Entries = status.Entries.Count == 0 ? null : [.. status.Entries],
+        References = status.References.Count == 0
+            ? null
+            : [.. status.References.Select(r => new Model.BoundReferenceStatus { Tag = r.Tag, Namespace = r.Namespace, Uid = NullIfEmpty(r.Uid) })],
         Conditions = ToModel(status.Conditions),
         ObservedGeneration = status.ObservedGeneration,
     };

@@ -103,7 +103,8 @@ public interface ICertificateGrain : IGrainWithStringKey
 [GenerateSerializer, Immutable, Alias("notary.TagRegistration")]
 public sealed record TagRegistration(
     [property: Id(0)] string Namespace,
-    [property: Id(1)] string Fqdn);
+    [property: Id(1)] string Fqdn,
+    [property: Id(2)] string? Uid = null);
 
 /// <summary>
 /// Index of the Certificates named TAG across all namespaces, keyed by the name. Truststores

@@ -54,6 +54,8 @@ public sealed record TruststoreSpec
     [Id(3)] public IReadOnlyList<TrustReference> Downstream { get; init; } = [];
     [Id(4)] public string? Format { get; init; }
     [Id(5)] public string? MetadataSecret { get; init; }
+    /// <summary>"Pinned" (default: the listed services' leaves only) or "Issuers" (also their CAs).</summary>
+    [Id(6)] public string? Trust { get; init; }
 }
 
 /// <summary>Where a resource came from: its Kubernetes uid and metadata.generation.</summary>

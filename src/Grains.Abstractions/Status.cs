@@ -6,6 +6,8 @@ public static class Conditions
     public const string Ready = "Ready";
     public const string Issuing = "Issuing";
     public const string Compromised = "Compromised";
+    /// <summary>A truststore in Issuers mode: True, with the sentence naming the CAs it trusts wholesale.</summary>
+    public const string TrustsIssuers = "TrustsIssuers";
     public const string True = "True";
     public const string False = "False";
     public const string Unknown = "Unknown";
@@ -33,6 +35,10 @@ public static class Reasons
     public const string UnresolvedReference = "UnresolvedReference";
     public const string AmbiguousReference = "AmbiguousReference";
     public const string FqdnMismatch = "FqdnMismatch";
+    /// <summary>The reason of TrustsIssuers=True.</summary>
+    public const string IssuersMode = "IssuersMode";
+    /// <summary>A Warning Event: a same-named Certificate in another namespace is ignored by a bound reference.</summary>
+    public const string ReferenceBound = "ReferenceBound";
     public const string MetadataUnavailable = "MetadataUnavailable";
     public const string Deleted = "Deleted";
     public const string PendingValidation = "PendingValidation";
@@ -86,8 +92,21 @@ public sealed record StoreStatus
     [Id(3)] public IReadOnlyList<string> Entries { get; init; } = [];
     [Id(4)] public IReadOnlyList<StatusCondition> Conditions { get; init; } = [];
     [Id(5)] public long ObservedGeneration { get; init; }
+    /// <summary>Truststore references without a namespace and the Certificate each is bound to.</summary>
+    [Id(6)] public IReadOnlyList<BoundReference> References { get; init; } = [];
 
     public StatusCondition? Condition(string type) => Conditions.FirstOrDefault(c => c.Type == type);
 
     public bool IsReady => Condition(Abstractions.Conditions.Ready)?.Status == Abstractions.Conditions.True;
 }
+
+/// <summary>
+/// A truststore reference without a namespace, bound to the Certificate it first resolved to
+/// (its namespace and metadata.uid): kept while that Certificate exists, so a same-named one
+/// created later elsewhere never replaces it.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("notary.BoundReference")]
+public sealed record BoundReference(
+    [property: Id(0)] string Tag,
+    [property: Id(1)] string Namespace,
+    [property: Id(2)] string? Uid);

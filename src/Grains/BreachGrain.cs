@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Logging;
 using Notary.Grains.Abstractions;
 using Notary.Grains.Abstractions.Ports;
@@ -145,6 +146,9 @@ public sealed class BreachGrain(
         var certificate = GrainFactory.GetGrain<ICertificateGrain>(report.Certificate.ToString());
         var items = report.Items.ToList();
 
+        // The CA that signed the certificate before the breach: Issuers-mode truststores keep trusting it.
+        var vouching = IssuerOf(await certificate.GetSnapshotAsync());
+
         // 1. The certificate itself.
         long revision;
         try
@@ -212,6 +216,12 @@ public sealed class BreachGrain(
                 {
                     Update(items, i, BreachItemStatus.Failed, $"still built from revision {built}, not {revision}");
                 }
+                else if (!lift && status.Condition(Conditions.TrustsIssuers)?.Status == Conditions.True)
+                {
+                    // Rebuilt, but in Issuers mode it trusts the CA, which still vouches for the old certificate.
+                    Update(items, i, BreachItemStatus.Failed,
+                        $"spec.trust is Issuers: the truststore trusts the CA \"{vouching}\", which still vouches for the old certificate of {report.Certificate}; set spec.trust to Pinned for the {(report.Mode == BreachMode.Rotate ? "rotation" : "quarantine")} to take effect");
+                }
                 else
                 {
                     Update(items, i, BreachItemStatus.Completed);
@@ -269,6 +279,18 @@ public sealed class BreachGrain(
         }
 
         await FinishAsync(items, null);
+    }
+
+    /// <summary>The issuer's subject of the certificate's current leaf, or a description when none is issued.</summary>
+    private static string IssuerOf(CertificateSnapshot snapshot)
+    {
+        if (snapshot.Material is null)
+        {
+            return "unknown (no certificate is issued)";
+        }
+
+        using var leaf = X509Certificate2.CreateFromPem(snapshot.Material.CertificatePem);
+        return leaf.Issuer;
     }
 
     /// <summary>

@@ -66,7 +66,7 @@ public sealed partial class CertificateGrain
             return;
         }
 
-        await GrainFactory.GetGrain<ICertificateTagGrain>(_resource.Name).RegisterAsync(new TagRegistration(_resource.Namespace, fqdn));
+        await GrainFactory.GetGrain<ICertificateTagGrain>(_resource.Name).RegisterAsync(new TagRegistration(_resource.Namespace, fqdn, State.Origin?.Uid));
         State.RegisteredFqdn = fqdn;
     }
 

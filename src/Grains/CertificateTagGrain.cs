@@ -12,12 +12,23 @@ public sealed class CertificateTagGrain(
 {
     public async Task RegisterAsync(TagRegistration registration)
     {
-        if (state.State.Registrations.TryGetValue(registration.Namespace, out var fqdn) && fqdn == registration.Fqdn)
+        var uid = string.IsNullOrEmpty(registration.Uid) ? null : registration.Uid;
+        if (state.State.Registrations.TryGetValue(registration.Namespace, out var fqdn) && fqdn == registration.Fqdn
+            && state.State.Uids.GetValueOrDefault(registration.Namespace) == uid)
         {
             return;
         }
 
         state.State.Registrations[registration.Namespace] = registration.Fqdn;
+        if (uid is null)
+        {
+            state.State.Uids.Remove(registration.Namespace);
+        }
+        else
+        {
+            state.State.Uids[registration.Namespace] = uid;
+        }
+
         await SaveAsync();
         NotifyWatchers(registration.Namespace);
         LeaveWhenAlone();
@@ -25,6 +36,7 @@ public sealed class CertificateTagGrain(
 
     public async Task UnregisterAsync(string @namespace)
     {
+        state.State.Uids.Remove(@namespace);
         if (state.State.Registrations.Remove(@namespace))
         {
             await SaveAsync();
@@ -59,7 +71,7 @@ public sealed class CertificateTagGrain(
             await SaveAsync();
         }
 
-        return [.. state.State.Registrations.OrderBy(r => r.Key, StringComparer.Ordinal).Select(r => new TagRegistration(r.Key, r.Value))];
+        return [.. state.State.Registrations.OrderBy(r => r.Key, StringComparer.Ordinal).Select(r => new TagRegistration(r.Key, r.Value, state.State.Uids.GetValueOrDefault(r.Key)))];
     }
 
     public async Task UnwatchAsync(SubscriberRef watcher)

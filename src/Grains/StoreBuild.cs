@@ -1,4 +1,5 @@
 using Notary.Grains.Abstractions.Ports;
+using Notary.Grains.Policies;
 
 namespace Notary.Grains;
 
@@ -10,4 +11,20 @@ public sealed record StoreBuild(IReadOnlyDictionary<string, long> BuiltFrom, Fun
 {
     /// <summary>Certificates the store leaves out (quarantined): a change here rebuilds like a new revision.</summary>
     public IReadOnlySet<string> Excluded { get; init; } = new HashSet<string>(StringComparer.Ordinal);
+
+    /// <summary>
+    /// How the contents are chosen besides the revisions (a truststore's trust mode): a store
+    /// built with another key is rebuilt even when no revision changed. Null for a keystore.
+    /// </summary>
+    public string? Key { get; init; }
+
+    /// <summary>
+    /// Set when this is the part of the store that can be built while the store has a problem
+    /// (a truststore stuck on a reference still drops a quarantined certificate): it is written,
+    /// and the store stays Ready=False with this problem.
+    /// </summary>
+    public Problem? Problem { get; init; }
+
+    /// <summary>Runs once the store is written, before the state is saved (the truststore's TrustsIssuers condition).</summary>
+    public Action? OnStored { get; init; }
 }

@@ -40,6 +40,8 @@ public abstract partial class StoreGrain<TSpec>(
 
     protected SubscriberRef Self => new(kind, Resource.ToString());
 
+    protected DateTimeOffset Now => time.GetUtcNow();
+
     protected abstract string? Format(TSpec spec);
 
     protected abstract string? MetadataSecretName(TSpec spec);
@@ -240,7 +242,7 @@ public abstract partial class StoreGrain<TSpec>(
             return await NotReadyAsync(problem);
         }
 
-        if (!force && StoredAndCurrentSoFar() && State.BuiltGeneration == State.Origin!.Generation && SameRevisions(State.BuiltFrom, build!.BuiltFrom) && State.Excluded.SetEquals(build.Excluded))
+        if (!force && build!.Problem is null && StoredAndCurrentSoFar() && State.BuiltGeneration == State.Origin!.Generation && SameRevisions(State.BuiltFrom, build.BuiltFrom) && State.Excluded.SetEquals(build.Excluded) && State.BuiltKey == build.Key)
         {
             if (!IsReady())
             {
@@ -292,7 +294,7 @@ public abstract partial class StoreGrain<TSpec>(
         }
 
         var first = State.Stored is null;
-        var contentsChanged = !first && (!SameRevisions(State.BuiltFrom, build.BuiltFrom) || !State.Excluded.SetEquals(build.Excluded));
+        var contentsChanged = !first && (!SameRevisions(State.BuiltFrom, build.BuiltFrom) || !State.Excluded.SetEquals(build.Excluded) || State.BuiltKey != build.Key);
         var firstOrChanged = first || contentsChanged || State.BuiltGeneration != State.Origin!.Generation;
         State.Excluded = new HashSet<string>(build.Excluded, StringComparer.Ordinal);
         State.Stored = stored;
@@ -301,7 +303,13 @@ public abstract partial class StoreGrain<TSpec>(
         State.Entries = [.. entries];
         State.BuiltGeneration = State.Origin!.Generation;
         State.MetadataFingerprint = fingerprint;
-        ConditionList.Set(State.Conditions, Conditions.Ready, Conditions.True, Reasons.Stored, $"Stored at {stored.Location}.", time.GetUtcNow(), State.Origin.Generation);
+        State.BuiltKey = build.Key;
+        build.OnStored?.Invoke();
+        if (build.Problem is null)
+        {
+            ConditionList.Set(State.Conditions, Conditions.Ready, Conditions.True, Reasons.Stored, $"Stored at {stored.Location}.", time.GetUtcNow(), State.Origin.Generation);
+        }
+
         await SaveAsync();
         var revisions = string.Join(", ", build.BuiltFrom.Select(r => $"{r.Key}@{r.Value}"));
         Log.Stored(logger, kind.ToString(), Resource.ToString(), stored.Location, revisions);
@@ -310,7 +318,16 @@ public abstract partial class StoreGrain<TSpec>(
             await _reporter.EventAsync(Resource, State.Origin?.Uid, EventSeverity.Normal, Reasons.Stored, $"Stored at {stored.Location}, built from {revisions}.");
         }
 
-        await PublishAsync();
+        if (build.Problem is not null)
+        {
+            // Written as far as it could be built; the store still has its problem.
+            await NotReadyAsync(build.Problem);
+        }
+        else
+        {
+            await PublishAsync();
+        }
+
         if (contentsChanged)
         {
             await ReloadOptedInAsync();
@@ -318,6 +335,10 @@ public abstract partial class StoreGrain<TSpec>(
 
         return BuildStatus();
     }
+
+    /// <summary>A Warning Event on the store's resource.</summary>
+    protected Task WarnAsync(string reason, string message) =>
+        _reporter.EventAsync(Resource, State.Origin?.Uid, EventSeverity.Warning, reason, message);
 
     private async Task<StoreStatus> NotReadyAsync(Problem problem)
     {
@@ -356,5 +377,6 @@ public abstract partial class StoreGrain<TSpec>(
         Entries = [.. State.Entries],
         Conditions = [.. State.Conditions],
         ObservedGeneration = State.Origin?.Generation ?? 0,
+        References = [.. State.Bindings],
     };
 }

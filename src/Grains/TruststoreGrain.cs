@@ -7,10 +7,12 @@ using Notary.Pki;
 namespace Notary.Grains;
 
 /// <summary>
-/// One Truststore: the service's own certificate, its upstream and downstream certificates and
-/// their CA certificates as trusted entries. References without a namespace are resolved through
-/// the tag index and watched there, so a truststore named before its certificates exist becomes
-/// Ready on its own once they are issued.
+/// One Truststore: the leaf certificates of the service and of its upstream and downstream
+/// services (Pinned, the default), or those and their CA certificates (Issuers). References
+/// without a namespace are resolved through the tag index, watched there, and bound to the
+/// Certificate they first resolve to (status.references), so a truststore named before its
+/// certificates exist becomes Ready on its own once they are issued, and a same-named
+/// Certificate created later elsewhere never takes a binding's place.
 /// </summary>
 public sealed class TruststoreGrain(
     [PersistentState("truststore", GrainStorage.Name)] IPersistentState<StoreState<TruststoreSpec>> state,
@@ -35,36 +37,145 @@ public sealed class TruststoreGrain(
 
     protected override async Task<(StoreBuild? Build, Problem? Problem)> BuildAsync(TruststoreSpec spec, StoreFormat format, ServiceMetadata metadata)
     {
-        var lookups = await WatchTagsAsync(TrustResolution.TagsToLookUp(spec));
-        var (references, problem) = TrustResolution.Resolve(Resource.Namespace, spec, lookups);
-        // Subscribe to whatever resolved, even when something did not: the store hears of all of them.
-        await SyncCertificatesAsync(references.Select(r => r.Certificate.ToString()).ToHashSet(StringComparer.Ordinal));
+        var (mode, problem) = TrustResolution.ParseTrust(spec.Trust);
         if (problem is not null)
         {
             return (null, problem);
         }
 
+        var lookups = await WatchTagsAsync(TrustResolution.TagsToLookUp(spec));
+        var resolution = TrustResolution.Resolve(Resource.Namespace, spec, lookups, State.Bindings);
+        await KeepBindingsAsync(resolution);
+        var references = resolution.Resolved;
+        var keys = references.Select(r => r.Certificate.ToString()).ToHashSet(StringComparer.Ordinal);
+        problem = resolution.Problem;
+        if (problem is not null)
+        {
+            // Subscribe to whatever resolved, and stay subscribed to what the stored store holds:
+            // a quarantine of one of those must still reach it (see LastContentsAsync).
+            await SyncCertificatesAsync(keys.Union(State.BuiltFrom.Keys).ToHashSet(StringComparer.Ordinal));
+            return await LastContentsAsync(spec, format, metadata, mode, problem);
+        }
+
+        await SyncCertificatesAsync(keys);
         var snapshots = await SnapshotsAsync(references.Select(r => r.Certificate));
         problem = TrustResolution.Check(references, snapshots, State.BuiltFrom.Keys.ToHashSet(StringComparer.Ordinal));
         if (problem is not null)
         {
-            return (null, problem);
+            return await LastContentsAsync(spec, format, metadata, mode, problem);
         }
 
         var builtFrom = snapshots.Values.ToDictionary(s => s.Resource.ToString(), s => s.Revision, StringComparer.Ordinal);
         // A quarantined certificate (breach) leaves every truststore but its service's own, which
         // trusting itself changes nothing for others; it returns when the quarantine is lifted.
         var ownKey = references[0].Certificate;
-        var excluded = snapshots.Values.Where(s => s.Quarantined && s.Resource != ownKey).Select(s => s.Resource.ToString()).ToHashSet(StringComparer.Ordinal);
-        return (new StoreBuild(builtFrom, () =>
-        {
-            var (own, upstream, downstream) = TrustResolution.Sources(references, snapshots);
-            bool Kept(TrustSource source) => !excluded.Contains($"{source.Namespace}/{source.Name}");
-            return StoreBuilder.Truststore(Resource, spec.Fqdn, format, metadata, TruststorePolicy.Select(own, [.. upstream.Where(Kept)], [.. downstream.Where(Kept)]));
-        }) { Excluded = excluded }, null);
+        var excluded = Quarantined(snapshots.Values, ownKey);
+        var (own, upstream, downstream) = TrustResolution.Sources(references, snapshots);
+        bool Kept(TrustSource source) => !excluded.Contains($"{source.Namespace}/{source.Name}");
+        return (Build(spec, format, metadata, mode, builtFrom, excluded, own, [.. upstream.Where(Kept), .. downstream.Where(Kept)], null), null);
     }
 
     protected override Task ReleaseAsync() => WatchTagsAsync(new HashSet<string>());
+
+    /// <summary>
+    /// The store cannot be built as its spec says (a reference does not resolve, a certificate
+    /// was deleted, ...), so it keeps its last contents, except that a certificate quarantined
+    /// (or released) since must leave (or return) all the same: the certificates the stored store
+    /// was built from are built again with the current quarantines, and the store stays
+    /// Ready=False with its problem. Certificates of those that no longer have an issued
+    /// certificate (deleted) cannot be built again and are left out of that rebuild.
+    /// </summary>
+    private async Task<(StoreBuild? Build, Problem? Problem)> LastContentsAsync(TruststoreSpec spec, StoreFormat format, ServiceMetadata metadata, TrustMode mode, Problem problem)
+    {
+        if (State.Stored is null || State.BuiltFrom.Count == 0)
+        {
+            return (null, problem);
+        }
+
+        var ownKey = new ResourceKey(Resource.Namespace, spec.CertName);
+        var snapshots = await SnapshotsAsync(State.BuiltFrom.Keys.Select(ResourceKey.Parse));
+        var excluded = Quarantined(snapshots.Values, ownKey);
+        if (excluded.SetEquals(State.Excluded))
+        {
+            return (null, problem);
+        }
+
+        var usable = snapshots.Values
+            .Where(s => s.Exists && s.Material is not null)
+            .OrderBy(s => s.Resource == ownKey ? 0 : 1).ThenBy(s => s.Resource.ToString(), StringComparer.Ordinal)
+            .Select(s => new TrustSource(s.Resource.Namespace, s.Resource.Name, s.Material!.CertificatePem, s.Material.ChainPem))
+            .Where(s => !excluded.Contains($"{s.Namespace}/{s.Name}"))
+            .ToList();
+        if (usable.Count == 0)
+        {
+            return (null, problem);
+        }
+
+        var builtFrom = snapshots.Values.Where(s => s.Exists && s.Material is not null).ToDictionary(s => s.Resource.ToString(), s => s.Revision, StringComparer.Ordinal);
+        var note = excluded.Count == 0
+            ? " The last contents were rebuilt with the certificates whose quarantine was lifted."
+            : $" The last contents were rebuilt without the quarantined {string.Join(", ", excluded.Order(StringComparer.Ordinal))}.";
+        var stillNotReady = problem with { Message = problem.Message + note };
+        return (Build(spec, format, metadata, mode, builtFrom, excluded, usable[0], usable.Skip(1).ToList(), stillNotReady), null);
+    }
+
+    private StoreBuild Build(
+        TruststoreSpec spec, StoreFormat format, ServiceMetadata metadata, TrustMode mode,
+        Dictionary<string, long> builtFrom, HashSet<string> excluded, TrustSource own, IReadOnlyList<TrustSource> peers, Problem? problem)
+    {
+        IReadOnlyList<string> caSubjects = [];
+        return new StoreBuild(builtFrom, () =>
+        {
+            var entries = TruststorePolicy.Select(own, peers, [], mode);
+            caSubjects = TruststorePolicy.IssuerSubjects(entries);
+            return StoreBuilder.Truststore(Resource, spec.Fqdn, format, metadata, entries);
+        })
+        {
+            Excluded = excluded,
+            Key = mode.ToString(),
+            Problem = problem,
+            OnStored = () => SetTrustsIssuers(mode, caSubjects),
+        };
+    }
+
+    /// <summary>Issuers mode says in its status what it trusts wholesale; Pinned has no such condition.</summary>
+    private void SetTrustsIssuers(TrustMode mode, IReadOnlyList<string> caSubjects)
+    {
+        if (mode == TrustMode.Issuers)
+        {
+            ConditionList.Set(State.Conditions, Conditions.TrustsIssuers, Conditions.True, Reasons.IssuersMode,
+                TrustResolution.TrustsIssuersMessage(caSubjects), Now, State.Origin?.Generation ?? 0);
+        }
+        else
+        {
+            ConditionList.Remove(State.Conditions, Conditions.TrustsIssuers);
+        }
+    }
+
+    private static HashSet<string> Quarantined(IEnumerable<CertificateSnapshot> snapshots, ResourceKey ownKey) =>
+        snapshots.Where(s => s.Quarantined && s.Resource != ownKey).Select(s => s.Resource.ToString()).ToHashSet(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Records the bindings the resolution keeps, and reports once, by a Warning Event, each
+    /// same-named Certificate a binding ignores.
+    /// </summary>
+    private async Task KeepBindingsAsync(Resolution resolution)
+    {
+        var shadows = resolution.Shadowed.ToDictionary(s => s.Key, StringComparer.Ordinal);
+        var fresh = shadows.Values.Where(s => !State.ShadowsReported.Contains(s.Key)).ToList();
+        if (State.Bindings.SequenceEqual(resolution.Bindings) && fresh.Count == 0 && State.ShadowsReported.SetEquals(shadows.Keys))
+        {
+            return;
+        }
+
+        State.Bindings = [.. resolution.Bindings];
+        State.ShadowsReported = new HashSet<string>(shadows.Keys, StringComparer.Ordinal);
+        await SaveAsync();
+        foreach (var shadow in fresh)
+        {
+            await WarnAsync(Reasons.ReferenceBound, shadow.Message);
+        }
+    }
 
     /// <summary>Watches the desired tags (resolving them), unwatches the others.</summary>
     private async Task<IReadOnlyDictionary<string, IReadOnlyList<TagRegistration>>> WatchTagsAsync(IReadOnlySet<string> desired)

@@ -49,6 +49,20 @@ public sealed class TruststoreSpec
     /// <summary>Name of the Secret, in the same namespace, that holds the service's store metadata.</summary>
     [JsonPropertyName("metadataSecret")]
     public string MetadataSecret { get; set; } = StoreDefaults.MetadataSecret;
+
+    /// <summary>One of <see cref="TrustModes"/>: the listed services' leaves only, or also their CAs.</summary>
+    [JsonPropertyName("trust")]
+    public string Trust { get; set; } = TrustModes.Pinned;
+}
+
+/// <summary>The values of a Truststore's spec.trust.</summary>
+public static class TrustModes
+{
+    /// <summary>The default: exactly the leaf certificates of the service and its peers, no CA.</summary>
+    public const string Pinned = "Pinned";
+
+    /// <summary>The leaves and every CA of their chains: everything those CAs sign is trusted.</summary>
+    public const string Issuers = "Issuers";
 }
 
 /// <summary>A Certificate a truststore trusts, named by tag and the fqdn it must have.</summary>
@@ -85,4 +99,24 @@ public sealed class TruststoreStatus : ResourceStatus
     /// <summary>The aliases in the stored truststore.</summary>
     [JsonPropertyName("entries")]
     public IList<string>? Entries { get; set; }
+
+    /// <summary>References without a namespace, bound to the Certificate they first resolved to.</summary>
+    [JsonPropertyName("references")]
+    public IList<BoundReferenceStatus>? References { get; set; }
+}
+
+/// <summary>A reference without a namespace, bound to one Certificate while that Certificate exists.</summary>
+public sealed class BoundReferenceStatus
+{
+    /// <summary>The reference's tag: the Certificate's name.</summary>
+    [JsonPropertyName("tag")]
+    public string Tag { get; set; } = string.Empty;
+
+    /// <summary>The namespace the tag was resolved to.</summary>
+    [JsonPropertyName("namespace")]
+    public string Namespace { get; set; } = string.Empty;
+
+    /// <summary>The bound Certificate's metadata.uid.</summary>
+    [JsonPropertyName("uid")]
+    public string? Uid { get; set; }
 }

@@ -38,4 +38,14 @@ public sealed class StoreState<TSpec>
     [Id(13)] public bool MustWrite { get; set; }
     /// <summary>The retry reminder is registered (see <c>StoreGrain.RetryReminder</c>): only then is it unregistered.</summary>
     [Id(14)] public bool RetryRegistered { get; set; }
+    /// <summary>
+    /// <see cref="StoreBuild.Key"/> of the stored store (a truststore's trust mode). Null in a
+    /// truststore stored before trust modes existed: it is rebuilt (Pinned, without CA entries)
+    /// at its next reconcile.
+    /// </summary>
+    [Id(15)] public string? BuiltKey { get; set; }
+    /// <summary>Truststore references without a namespace and the Certificate each is bound to.</summary>
+    [Id(16)] public List<BoundReference> Bindings { get; set; } = [];
+    /// <summary>Same-named Certificates a binding ignores that were already reported by a Warning Event (<see cref="Policies.ShadowedReference.Key"/>).</summary>
+    [Id(17)] public HashSet<string> ShadowsReported { get; set; } = new(StringComparer.Ordinal);
 }

@@ -226,8 +226,9 @@ public sealed class GrainFlowTests(ClusterFixture fx)
         await CertGrain(other, tag).ApplyAsync(Cert(F(tag, other)), V(1));
 
         var ready = await fx.Status.WaitReadyAsync(ResourceKind.Truststore, new ResourceKey(ns, "me"));
-        Assert.Equal([$"me.{ns}", $"{tag}.{other}"], ready.Entries.Take(2));
-        Assert.Single(ready.Entries, e => e.StartsWith("ca-", StringComparison.Ordinal));
+        // Pinned (the default): the two leaves and no CA entry.
+        Assert.Equal([$"me.{ns}", $"{tag}.{other}"], ready.Entries);
+        Assert.Equal([new BoundReference(tag, other, "uid-1")], ready.References);
     }
 
     [Fact]

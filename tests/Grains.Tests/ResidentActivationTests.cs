@@ -43,7 +43,7 @@ public sealed class ResidentActivationTests(ClusterFixture fx)
 
         // Its state answers: a truststore without a namespace finds the certificate.
         var watcher = new SubscriberRef(ResourceKind.Truststore, $"{ns}/watcher");
-        Assert.Equal([new TagRegistration(ns, fqdn)], await tag.ResolveAndWatchAsync(watcher));
+        Assert.Equal([new TagRegistration(ns, fqdn, "uid-1")], await tag.ResolveAndWatchAsync(watcher));
     }
 
     [Fact]

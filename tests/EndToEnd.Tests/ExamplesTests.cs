@@ -65,7 +65,8 @@ public sealed class ExamplesTests(DevFixture fx)
         Assert.Contains("Entry type: PrivateKeyEntry", keystore.StdOut, StringComparison.Ordinal);
         var truststore = await ToolRunner.RunAsync("keytool", "-list", "-keystore", files["orders-truststore.p12"], "-storepass", "orders-ts-pass");
         Assert.True(truststore.ExitCode == 0, truststore.ToString());
-        Assert.Equal(4, truststore.StdOut.Split('\n').Count(l => l.Contains("trustedCertEntry", StringComparison.Ordinal))); // orders, payments, frontend, the CA
+        // Pinned (the default): orders, payments, frontend, and no CA.
+        Assert.Equal(3, truststore.StdOut.Split('\n').Count(l => l.Contains("trustedCertEntry", StringComparison.Ordinal)));
 
         // frontend calls orders (PKCS12 on both sides), orders calls payments (JKS server).
         await HandshakeAsync(

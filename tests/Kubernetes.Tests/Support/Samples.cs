@@ -69,13 +69,15 @@ internal static class Samples
             ],
             Format = StoreFormats.Pkcs12,
             MetadataSecret = StoreDefaults.MetadataSecret,
+            Trust = TrustModes.Pinned,
         },
         Status = new TruststoreStatus
         {
             Arn = "k8s://test-service/secrets/test-service-trust",
             Location = "k8s://test-service/secrets/test-service-trust",
             CertificateRevision = new Dictionary<string, long> { ["test-service/test-service"] = 2, ["orders/orders"] = 1, ["edge/gateway"] = 5, ["jobs/batch"] = 1 },
-            Entries = ["test-service", "orders", "gateway", "batch", "notary-root-ca"],
+            Entries = ["test-service.test-service", "orders.orders", "gateway.edge", "batch.jobs"],
+            References = [new BoundReferenceStatus { Tag = "gateway", Namespace = "edge", Uid = "6b1f3c2e-0d4a-4c1e-9f0b-2a7d5e8c1b43" }],
             ObservedGeneration = 2,
             Conditions = [new Condition { Type = ConditionTypes.Ready, Status = ConditionStatuses.True, Reason = "Stored", Message = "Stored in Secret test-service-trust", LastTransitionTime = Issued, ObservedGeneration = 2 }],
         },

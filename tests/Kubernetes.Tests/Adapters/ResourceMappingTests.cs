@@ -87,20 +87,20 @@ public sealed class ResourceMappingTests
             "references with and without a namespace",
             new Models.TruststoreSpec
             {
-                Fqdn = "a.b", CertName = "api", Format = "PKCS12", MetadataSecret = "m",
+                Fqdn = "a.b", CertName = "api", Format = "PKCS12", MetadataSecret = "m", Trust = "Issuers",
                 Upstream = [new PeerReference { Tag = "orders", Fqdn = "orders.o", Namespace = "orders" }],
                 Downstream = [new PeerReference { Tag = "gw", Fqdn = "gw.e" }, new PeerReference { Tag = "batch", Fqdn = "b.j", Namespace = "" }],
             },
             new Abs.TruststoreSpec
             {
-                Fqdn = "a.b", CertName = "api", Format = "PKCS12", MetadataSecret = "m",
+                Fqdn = "a.b", CertName = "api", Format = "PKCS12", MetadataSecret = "m", Trust = "Issuers",
                 Upstream = [new TrustReference { Tag = "orders", Fqdn = "orders.o", Namespace = "orders" }],
                 Downstream = [new TrustReference { Tag = "gw", Fqdn = "gw.e" }, new TrustReference { Tag = "batch", Fqdn = "b.j" }],
             }
         },
         {
             "empty lists",
-            new Models.TruststoreSpec { Fqdn = "a.b", CertName = "api", Format = "", MetadataSecret = "" },
+            new Models.TruststoreSpec { Fqdn = "a.b", CertName = "api", Format = "", MetadataSecret = "", Trust = "" },
             new Abs.TruststoreSpec { Fqdn = "a.b", CertName = "api" }
         },
     };
@@ -112,7 +112,7 @@ public sealed class ResourceMappingTests
         var mapped = ResourceMapping.ToSpec(model);
 
         Assert.True(
-            (expected.Fqdn, expected.CertName, expected.Format, expected.MetadataSecret) == (mapped.Fqdn, mapped.CertName, mapped.Format, mapped.MetadataSecret)
+            (expected.Fqdn, expected.CertName, expected.Format, expected.MetadataSecret, expected.Trust) == (mapped.Fqdn, mapped.CertName, mapped.Format, mapped.MetadataSecret, mapped.Trust)
             && expected.Upstream.SequenceEqual(mapped.Upstream) && expected.Downstream.SequenceEqual(mapped.Downstream),
             because);
     }
@@ -208,8 +208,11 @@ public sealed class ResourceMappingTests
             Entries = ["api", "orders", "notary-built-in-root-ca"],
             Conditions = [new StatusCondition(Conditions.Ready, Conditions.False, Reasons.MetadataMissing, "Secret shop/notary-metadata has no key metadata.json.", T0, 2)],
             ObservedGeneration = 2,
+            References = [new BoundReference("orders", "orders", "uid-o"), new BoundReference("old", "legacy", null)],
         });
 
+        Assert.Equal([("orders", "orders", "uid-o"), ("old", "legacy", null)], model.References!.Select(r => (r.Tag, r.Namespace, r.Uid)));
+        Assert.Null(ResourceMapping.ToTruststoreModel(new StoreStatus()).References);
         Assert.Equal(2, model.CertificateRevision!["shop/api"]);
         Assert.Equal(1, model.CertificateRevision["orders/orders"]);
         Assert.Equal(["api", "orders", "notary-built-in-root-ca"], model.Entries);

@@ -48,22 +48,25 @@ public sealed class TruststoreGrain(
         await KeepBindingsAsync(resolution);
         var references = resolution.Resolved;
         var keys = references.Select(r => r.Certificate.ToString()).ToHashSet(StringComparer.Ordinal);
+        // Subscribe to whatever resolved, even when something did not, and stay subscribed to
+        // what the stored store holds until it is replaced: a quarantine of one of those must
+        // still reach a store that cannot be built (see LastContentsAsync).
+        await SyncCertificatesAsync(keys.Union(State.BuiltFrom.Keys).ToHashSet(StringComparer.Ordinal));
         problem = resolution.Problem;
         if (problem is not null)
         {
-            // Subscribe to whatever resolved, and stay subscribed to what the stored store holds:
-            // a quarantine of one of those must still reach it (see LastContentsAsync).
-            await SyncCertificatesAsync(keys.Union(State.BuiltFrom.Keys).ToHashSet(StringComparer.Ordinal));
             return await LastContentsAsync(spec, format, metadata, mode, problem);
         }
 
-        await SyncCertificatesAsync(keys);
         var snapshots = await SnapshotsAsync(references.Select(r => r.Certificate));
         problem = TrustResolution.Check(references, snapshots, State.BuiltFrom.Keys.ToHashSet(StringComparer.Ordinal));
         if (problem is not null)
         {
             return await LastContentsAsync(spec, format, metadata, mode, problem);
         }
+
+        // Built as the spec says: the certificates only the stored store held are dropped.
+        await SyncCertificatesAsync(keys);
 
         var builtFrom = snapshots.Values.ToDictionary(s => s.Resource.ToString(), s => s.Revision, StringComparer.Ordinal);
         // A quarantined certificate (breach) leaves every truststore but its service's own, which

@@ -108,16 +108,32 @@ public sealed class BadInputTests(DevFixture fx)
         await ApplyAsync(Cert(other1, tag, $"{tag}.{other1}.svc"));
         await fx.OkAsync("wait", "--for=condition=Ready", "ts/me-truststore", "-n", ns, "--timeout=60s");
 
-        // A second certificate of that name elsewhere makes the reference ambiguous.
+        // The reference is bound to the Certificate it resolved to: a second certificate of that
+        // name elsewhere is ignored (a Warning Event names the binding), the store stays Ready.
+        Assert.Equal($"{tag} {other1}", await fx.OkAsync("get", "ts", "me-truststore", "-n", ns, "-o", "jsonpath={.status.references[0].tag} {.status.references[0].namespace}"));
         await ApplyAsync(Cert(other2, tag, $"{tag}.{other2}.svc"));
+        var other3 = await NamespaceAsync();
+        await ApplyAsync(Cert(other3, tag, $"{tag}.{other3}.svc"));
+        var deadline = DateTimeOffset.UtcNow.AddSeconds(60);
+        while (!System.Text.RegularExpressions.Regex.IsMatch(await fx.OkAsync("describe", "ts", "me-truststore", "-n", ns), @"Warning\s+ReferenceBound"))
+        {
+            Assert.True(DateTimeOffset.UtcNow < deadline, "no ReferenceBound Warning Event on the truststore within 60 s");
+            await Task.Delay(200);
+        }
+
+        var (reason, _) = await ReadyConditionAsync("ts", ns, "me-truststore");
+        Assert.Equal("Stored", reason);
+
+        // Deleting the bound Certificate looks the tag up again: two are left, so it is ambiguous.
+        await fx.OkAsync("delete", "cert", tag, "-n", other1, "--timeout=60s");
         await WaitReasonAsync("ts", ns, "me-truststore", "AmbiguousReference");
         var (_, ambiguous) = await ReadyConditionAsync("ts", ns, "me-truststore");
-        Assert.Contains(other1, ambiguous, StringComparison.Ordinal);
         Assert.Contains(other2, ambiguous, StringComparison.Ordinal);
+        Assert.Contains(other3, ambiguous, StringComparison.Ordinal);
 
         // Pinning the namespace but naming the wrong fqdn is a mismatch.
         await fx.OkAsync("patch", "ts", "me-truststore", "-n", ns, "--type", "merge", "-p",
-            $"{{\"spec\":{{\"upstream\":[{{\"tag\":\"{tag}\",\"fqdn\":\"wrong.example\",\"namespace\":\"{other1}\"}}]}}}}");
+            $"{{\"spec\":{{\"upstream\":[{{\"tag\":\"{tag}\",\"fqdn\":\"wrong.example\",\"namespace\":\"{other2}\"}}]}}}}");
         await WaitReasonAsync("ts", ns, "me-truststore", "FqdnMismatch");
         Assert.Matches(@"Warning\s+FqdnMismatch", await fx.OkAsync("describe", "ts", "me-truststore", "-n", ns));
     }

@@ -31,7 +31,7 @@ public sealed class AwsFlowTests(AwsFixture fx)
             Certificate(ns, "orders", orders, algorithm: "RSA", size: 2048),
             Certificate(ns, "payments", payments),
             Keystore(ns, "orders-keystore", orders, "orders", "PKCS12"),
-            Truststore(ns, "orders-truststore", orders, "orders", "payments", payments, "JKS")));
+            Truststore(ns, "orders-truststore", orders, "orders", "payments", payments, "JKS", trust: "Issuers")));
         await fx.OkAsync("wait", "--for=condition=Ready", "certificates,keystores,truststores", "--all", "-n", ns, "--timeout=90s");
 
         // Each Certificate's status names its ACM certificate, and says what ACM says of it.
@@ -99,8 +99,9 @@ public sealed class AwsFlowTests(AwsFixture fx)
             Assert.Contains($"CN={ca}", keystore.StdOut, StringComparison.Ordinal);
         }
 
-        // The truststore: a trustedCertEntry for its own certificate, the upstream one, and every
-        // distinct CA of their chains; the aliases are those the status lists.
+        // The truststore (trust: Issuers, so that ACM's chain is in it): a trustedCertEntry for its
+        // own certificate, the upstream one, and every distinct CA of their chains; the aliases
+        // are those the status lists.
         var truststore = await KeytoolListAsync(files["orders-truststore"], "JKS", TruststorePassword);
         Assert.True(truststore.ExitCode == 0, truststore.ToString());
         var entries = (await StatusAsync("ts", ns, "orders-truststore")).GetProperty("entries").EnumerateArray().Select(e => e.GetString()!).ToList();

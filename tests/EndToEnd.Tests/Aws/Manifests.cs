@@ -39,7 +39,7 @@ internal static class Manifests
         spec: {fqdn: {{fqdn}}, certName: {{certName}}, format: {{format}}}
         """;
 
-    public static string Truststore(string ns, string name, string fqdn, string certName, string upstreamTag, string upstreamFqdn, string format = "JKS") => $$"""
+    public static string Truststore(string ns, string name, string fqdn, string certName, string upstreamTag, string upstreamFqdn, string format = "JKS", string trust = "Pinned") => $$"""
         apiVersion: notary.dev/v1alpha1
         kind: Truststore
         metadata: {name: {{name}}, namespace: {{ns}}}
@@ -47,6 +47,7 @@ internal static class Manifests
           fqdn: {{fqdn}}
           certName: {{certName}}
           format: {{format}}
+          trust: {{trust}}
           upstream: [{tag: {{upstreamTag}}, fqdn: {{upstreamFqdn}}, namespace: {{ns}}}]
           downstream: []
         """;

@@ -63,6 +63,7 @@ public sealed class TrustModeTests(ClusterFixture fx)
         Assert.True(pinned.IsReady, pinned.Condition(Conditions.Ready)?.Message);
         Assert.Equal([$"me.{ns}", $"up.{ns}"], pinned.Entries);
         Assert.Null(pinned.Condition(Conditions.TrustsIssuers));
+        Assert.Equal(2, CaCrtCount(key));
         Assert.True(await VerifiesAsync(key, up));
         Assert.False(await VerifiesAsync(key, stranger));
 
@@ -70,6 +71,7 @@ public sealed class TrustModeTests(ClusterFixture fx)
         Assert.True(issuers.IsReady);
         Assert.Equal(3, issuers.Entries.Count);
         Assert.StartsWith("ca-", issuers.Entries[2], StringComparison.Ordinal);
+        Assert.Equal(3, CaCrtCount(key));
         var condition = issuers.Condition(Conditions.TrustsIssuers)!;
         Assert.Equal(Conditions.True, condition.Status);
         Assert.Equal(Reasons.IssuersMode, condition.Reason);
@@ -206,6 +208,13 @@ public sealed class TrustModeTests(ClusterFixture fx)
         // The pinned store refuses the old certificate; the Issuers one still accepts it, as reported.
         Assert.False(await VerifiesAsync(new ResourceKey(ns, "narrow"), pay));
         Assert.True(await VerifiesAsync(new ResourceKey(ns, "wide"), pay));
+    }
+
+    /// <summary>The certificates in the stored ca.crt: the same as the store's entries.</summary>
+    private int CaCrtCount(ResourceKey truststore)
+    {
+        var pem = Encoding.ASCII.GetString(fx.Store.Get(ResourceKind.Truststore, truststore)!.Files["ca.crt"]);
+        return pem.Split("-----BEGIN CERTIFICATE-----").Length - 1;
     }
 
     private static string IssuerOf(string pem)

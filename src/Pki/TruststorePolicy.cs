@@ -103,7 +103,9 @@ public static class TruststorePolicy
     {
         ArgumentNullException.ThrowIfNull(entries);
         var subjects = new List<string>();
-        foreach (var entry in entries.Where(e => e.Alias.StartsWith("ca-", StringComparison.Ordinal)))
+        // CA aliases never hold a '.', leaf aliases ("{name}.{namespace}") always do: a
+        // Certificate named "ca-api" is not taken for a CA.
+        foreach (var entry in entries.Where(e => e.Alias.StartsWith("ca-", StringComparison.Ordinal) && !e.Alias.Contains('.', StringComparison.Ordinal)))
         {
             using var certificate = X509Certificate2.CreateFromPem(entry.CertificatePem);
             subjects.Add(certificate.Subject);

@@ -62,6 +62,8 @@ public sealed class TruststorePolicyTests(TruststoreFixture pki) : IClassFixture
         Assert.Equal([pki.Own.CertificatePem, pki.Up2.CertificatePem, pki.Up1.CertificatePem, pki.Down1.CertificatePem], entries.Select(e => e.CertificatePem));
         Assert.Equal(entries, TruststorePolicy.Select(Own, [TestPki.Source("ns-c", "svc-c", pki.Up2), TestPki.Source("ns-b", "svc-b", pki.Up1)], [TestPki.Source("ns-d", "svc-d", pki.Down1)], TrustMode.Pinned));
         Assert.Empty(TruststorePolicy.IssuerSubjects(entries));
+        // A Certificate named like a CA alias is still a leaf.
+        Assert.Empty(TruststorePolicy.IssuerSubjects(TruststorePolicy.Select(TestPki.Source("ns-b", "ca-b", pki.Up1), [], [])));
     }
 
     [Fact]

@@ -1,0 +1,106 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Notary.Grains.Abstractions;
+using Notary.Grains.Abstractions.Ports;
+using Notary.Grains.Policies;
+
+namespace Notary.Grains;
+
+// The name policy (NamePolicy) of this certificate: evaluated before every issuance (apply,
+// continuation, renewal, re-issue), against the CertificatePolicies the policy grain holds and
+// the labels of the certificate's namespace. A refused certificate is Ready=False/PolicyDenied
+// (with a Warning Event, through NotReadyAsync) and waits in the policy grain, which wakes it on
+// the next policy change. An issued certificate is never revoked by a policy change: the policy
+// decides its next issuance.
+public sealed partial class CertificateGrain : ICertificatePolicySubscriber
+{
+    // The verdict for the spec it was evaluated for (in memory: every path that may issue
+    // evaluates first). Null: allowed, or not evaluated yet.
+    private Problem? _policyProblem;
+    private CertificateSpec? _policyFor;
+
+    /// <summary>The policy's refusal of the current spec, as last evaluated; null when allowed (or not evaluated).</summary>
+    private Problem? PolicyProblem() => ReferenceEquals(_policyFor, State.Spec) ? _policyProblem : null;
+
+    /// <summary>
+    /// Evaluates the name policy for the current spec (one that fails validation or names no
+    /// configured issuer is left to those checks). A refusal registers the certificate with the
+    /// policy grain before it is final, so that a policy applied meanwhile wakes it.
+    /// </summary>
+    private async Task EvaluatePolicyAsync()
+    {
+        var spec = State.Spec;
+        _policyFor = spec;
+        _policyProblem = null;
+        if (spec is null || CertificatePolicy.Validate(spec).Valid is not { } valid || issuers.Resolve(spec.Issuer) is not { } issuer)
+        {
+            return;
+        }
+
+        var request = new NameRequest(_resource.Namespace, spec.Type, [spec.Fqdn, .. spec.Alt], issuer.Name, valid.Lifetime, valid.Key.Algorithm);
+        var domain = ServiceProvider.GetService<IOptions<PolicyOptions>>()?.Value.ClusterDomain ?? NamePolicy.DefaultClusterDomain;
+        var labelSource = ServiceProvider.GetService<INamespaceLabelSource>();
+        var labels = labelSource is null
+            ? new Dictionary<string, string> { [KubernetesNamespaceNameLabel] = _resource.Namespace }
+            : await labelSource.GetLabelsAsync(_resource.Namespace, CancellationToken.None);
+        var policies = PolicyGrain;
+        var problem = NamePolicy.Check(request, labels, await policies.GetPoliciesAsync(), domain);
+        var key = _resource.ToString();
+        if (problem is not null)
+        {
+            await policies.WaitAsync(key);
+            problem = NamePolicy.Check(request, labels, await policies.GetPoliciesAsync(), domain);
+        }
+
+        if (problem is null && IsPolicyDenied())
+        {
+            await policies.StopWaitingAsync(key);
+        }
+
+        _policyProblem = problem;
+    }
+
+    /// <summary>A CertificatePolicy was applied, changed or deleted: a certificate it refused evaluates again and is issued when allowed.</summary>
+    public async Task OnPoliciesChangedAsync()
+    {
+        if (State.Spec is null || State.Origin is null)
+        {
+            await PolicyGrain.StopWaitingAsync(_resource.ToString());
+            return;
+        }
+
+        if (!IsPolicyDenied())
+        {
+            return;
+        }
+
+        await EvaluatePolicyAsync();
+        switch (Decide(IssueTrigger.Apply))
+        {
+            case IssueOutcome.NotReady notReady:
+                await NotReadyAsync(notReady.Problem);
+                break;
+            case IssueOutcome.Issue issue:
+                await IssueAsync(issue.Valid, issue.Purpose, issue.EventReason, issue.Why);
+                break;
+            default:
+                // The current certificate already holds the spec (refused after it was issued):
+                // valid again as it is, and the lifecycle renews it as planned.
+                if (HasValidMaterial())
+                {
+                    SetReady(Reasons.Issued, $"Certificate is valid until {State.Material!.NotAfter:O}.");
+                    await SaveAsync();
+                }
+
+                await PublishAsync();
+                break;
+        }
+    }
+
+    private const string KubernetesNamespaceNameLabel = "kubernetes.io/metadata.name";
+
+    private ICertificatePolicyGrain PolicyGrain => GrainFactory.GetGrain<ICertificatePolicyGrain>(ICertificatePolicyGrain.ClusterKey);
+
+    private bool IsPolicyDenied() =>
+        State.Conditions.Any(c => c.Type == Conditions.Ready && c.Status == Conditions.False && c.Reason == Reasons.PolicyDenied);
+}

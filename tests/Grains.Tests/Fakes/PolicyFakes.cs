@@ -1,0 +1,35 @@
+using System.Collections.Concurrent;
+using Notary.Grains.Abstractions.Ports;
+
+namespace Notary.Grains.Tests.Fakes;
+
+/// <summary>
+/// Namespace labels as a real API server has them (<c>kubernetes.io/metadata.name</c>), plus
+/// what a test sets. Namespaces named <c>p-…</c> (<see cref="ClusterFixture.NewPublicNamespace"/>)
+/// carry <see cref="PublicLabel"/>, which the fixture's CertificatePolicy lets have Public certificates.
+/// </summary>
+public sealed class InMemoryNamespaceLabels : INamespaceLabelSource
+{
+    public const string PublicLabel = "notary.test/public";
+
+    private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, string>> _labels = new(StringComparer.Ordinal);
+
+    public void Set(string @namespace, string key, string value) =>
+        _labels.GetOrAdd(@namespace, _ => new(StringComparer.Ordinal))[key] = value;
+
+    public Task<IReadOnlyDictionary<string, string>> GetLabelsAsync(string @namespace, CancellationToken cancellationToken)
+    {
+        var labels = new Dictionary<string, string>(StringComparer.Ordinal) { ["kubernetes.io/metadata.name"] = @namespace };
+        if (@namespace.StartsWith("p-", StringComparison.Ordinal))
+        {
+            labels[PublicLabel] = "true";
+        }
+
+        foreach (var (key, value) in _labels.GetValueOrDefault(@namespace) ?? new())
+        {
+            labels[key] = value;
+        }
+
+        return Task.FromResult<IReadOnlyDictionary<string, string>>(labels);
+    }
+}

@@ -42,14 +42,25 @@ public sealed partial class CertificateGrain : ICertificatePolicySubscriber
         var labelSource = ServiceProvider.GetService<INamespaceLabelSource>();
         var labels = labelSource is null
             ? new Dictionary<string, string> { [KubernetesNamespaceNameLabel] = _resource.Namespace }
-            : await labelSource.GetLabelsAsync(_resource.Namespace, CancellationToken.None);
+            : await labelSource.GetLabelsAsync(_resource.Namespace, CancellationToken.None) ?? new Dictionary<string, string>();
+        // Which namespaces named by two-label names (SERVICE.NAMESPACE) exist; without a label
+        // source only the certificate's own is known.
+        var existing = new HashSet<string>(StringComparer.Ordinal) { _resource.Namespace };
+        foreach (var candidate in NamePolicy.TwoLabelNamespaces(request.Names))
+        {
+            if (labelSource is not null && await labelSource.GetLabelsAsync(candidate, CancellationToken.None) is not null)
+            {
+                existing.Add(candidate);
+            }
+        }
+
         var policies = PolicyGrain;
-        var problem = NamePolicy.Check(request, labels, await policies.GetPoliciesAsync(), domain);
+        var problem = NamePolicy.Check(request, labels, await policies.GetPoliciesAsync(), domain, existing.Contains);
         var key = _resource.ToString();
         if (problem is not null)
         {
             await policies.WaitAsync(key);
-            problem = NamePolicy.Check(request, labels, await policies.GetPoliciesAsync(), domain);
+            problem = NamePolicy.Check(request, labels, await policies.GetPoliciesAsync(), domain, existing.Contains);
         }
 
         if (problem is null && IsPolicyDenied())

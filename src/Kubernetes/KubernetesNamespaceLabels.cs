@@ -11,15 +11,15 @@ namespace Notary.Adapters.Kubernetes;
 /// get namespaces) and kept <see cref="CacheFor"/>, so that a burst of Certificates in one
 /// namespace reads it once. A label change therefore counts for evaluations from at most that
 /// long later (the next apply, renewal or CertificatePolicy change of a Certificate). A missing
-/// namespace has no labels.
+/// namespace is null (it decides whether a two-label name SERVICE.NAMESPACE is in-cluster).
 /// </summary>
 public sealed class KubernetesNamespaceLabels(IKubernetes client, TimeProvider time) : INamespaceLabelSource
 {
     public static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(30);
 
-    private readonly ConcurrentDictionary<string, (DateTimeOffset At, IReadOnlyDictionary<string, string> Labels)> _cache = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (DateTimeOffset At, IReadOnlyDictionary<string, string>? Labels)> _cache = new(StringComparer.Ordinal);
 
-    public async Task<IReadOnlyDictionary<string, string>> GetLabelsAsync(string @namespace, CancellationToken cancellationToken)
+    public async Task<IReadOnlyDictionary<string, string>?> GetLabelsAsync(string @namespace, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
         if (_cache.TryGetValue(@namespace, out var cached) && now - cached.At < CacheFor)
@@ -27,7 +27,7 @@ public sealed class KubernetesNamespaceLabels(IKubernetes client, TimeProvider t
             return cached.Labels;
         }
 
-        IReadOnlyDictionary<string, string> labels;
+        IReadOnlyDictionary<string, string>? labels;
         try
         {
             var found = await client.CoreV1.ReadNamespaceAsync(@namespace, cancellationToken: cancellationToken).ConfigureAwait(false);
@@ -35,7 +35,7 @@ public sealed class KubernetesNamespaceLabels(IKubernetes client, TimeProvider t
         }
         catch (HttpOperationException ex) when (ex.IsNotFound())
         {
-            labels = new Dictionary<string, string>();
+            labels = null;
         }
         catch (HttpOperationException ex)
         {

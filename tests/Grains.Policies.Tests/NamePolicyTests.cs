@@ -67,6 +67,23 @@ public sealed class NamePolicyTests
         Assert.Contains(refusal, problem.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("api.payments", true, "payments")]
+    [InlineData("pay.internal", false, null)]
+    [InlineData("example.com", false, null)]
+    [InlineData("api.payments.svc", false, "payments")]
+    public void A_two_label_name_is_in_cluster_only_when_its_namespace_exists(string name, bool exists, string? owner)
+    {
+        var known = exists ? new HashSet<string> { name.Split('.')[^1] } : [];
+        Assert.Equal(owner, NamePolicy.InClusterNamespace(name, Domain, out var inCluster, known.Contains));
+        Assert.Equal(owner is not null, inCluster);
+        Assert.Equal(owner is null, NamePolicy.Check(Request("team-a", name), Labels("team-a"), [], Domain, known.Contains) is null);
+    }
+
+    [Fact]
+    public void The_namespaces_of_two_label_names_are_listed_for_lookup() =>
+        Assert.Equal(["payments", "internal"], NamePolicy.TwoLabelNamespaces(["api.payments", "a.b.c", "x.payments", "Pay.Internal.", "single"]));
+
     [Fact]
     public void The_refusal_message_names_the_name_the_rule_and_both_namespaces() =>
         Assert.Equal(

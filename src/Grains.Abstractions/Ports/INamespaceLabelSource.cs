@@ -6,6 +6,6 @@ namespace Notary.Grains.Abstractions.Ports;
 /// </summary>
 public interface INamespaceLabelSource
 {
-    /// <summary>The namespace's labels; empty when it does not exist.</summary>
-    Task<IReadOnlyDictionary<string, string>> GetLabelsAsync(string @namespace, CancellationToken cancellationToken);
+    /// <summary>The namespace's labels; null when it does not exist.</summary>
+    Task<IReadOnlyDictionary<string, string>?> GetLabelsAsync(string @namespace, CancellationToken cancellationToken);
 }

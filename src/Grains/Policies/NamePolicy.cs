@@ -22,9 +22,10 @@ public sealed record NameRequest(string Namespace, string Type, IReadOnlyList<st
 /// other name is allowed. The in-cluster namespace of a name is the label before <c>svc</c> in
 /// <c>…NAMESPACE.svc</c> and <c>…NAMESPACE.svc.CLUSTER_DOMAIN</c> (so <c>pod.a.b.svc…</c> belongs
 /// to <c>b</c>), and the second label of a two-label name <c>SERVICE.NAMESPACE</c> (which
-/// resolves through the pods' DNS search path: an apex such as <c>example.com</c> therefore
-/// needs a CertificatePolicy pattern). <c>svc</c> and <c>svc.CLUSTER_DOMAIN</c> themselves
-/// belong to no namespace and are refused.</item>
+/// resolves through the pods' DNS search path) when a namespace of that name exists: so
+/// <c>api.payments</c> is payments' alone, while <c>example.com</c> or <c>pay.internal</c> are
+/// ordinary names as long as no namespace <c>com</c> or <c>internal</c> exists. <c>svc</c> and
+/// <c>svc.CLUSTER_DOMAIN</c> themselves belong to no namespace and are refused.</item>
 /// <item>CertificatePolicies selecting the namespace (namespaceSelector; empty selects all): the
 /// Certificate must be allowed by at least one of them. A policy allows a name that matches one
 /// of its dnsNames patterns or that the default would allow; wildcards only with
@@ -43,7 +44,12 @@ public static partial class NamePolicy
     public const string Private = "Private";
 
     /// <summary>Whether the request is allowed; the refusal (Reason PolicyDenied) otherwise.</summary>
-    public static Problem? Check(NameRequest request, IReadOnlyDictionary<string, string> namespaceLabels, IReadOnlyList<NamedCertificatePolicy> policies, string clusterDomain)
+    /// <param name="request">What the Certificate asks for.</param>
+    /// <param name="namespaceLabels">The labels of the Certificate's namespace.</param>
+    /// <param name="policies">Every CertificatePolicy of the cluster.</param>
+    /// <param name="clusterDomain">The cluster's DNS domain (Notary:Policy:ClusterDomain).</param>
+    /// <param name="namespaceExists">Whether a namespace exists (for two-label names); null: assume it does.</param>
+    public static Problem? Check(NameRequest request, IReadOnlyDictionary<string, string> namespaceLabels, IReadOnlyList<NamedCertificatePolicy> policies, string clusterDomain, Func<string, bool>? namespaceExists = null)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(policies);
@@ -65,14 +71,14 @@ public static partial class NamePolicy
         string? message;
         if (selecting.Count == 0)
         {
-            message = Refusal(request, null, domain) is { } refusal ? $"{refusal.Subject} is refused by the default policy: {refusal.Rule}" : null;
+            message = Refusal(request, null, domain, namespaceExists) is { } refusal ? $"{refusal.Subject} is refused by the default policy: {refusal.Rule}" : null;
         }
         else
         {
             var refusals = new List<string>();
             foreach (var policy in selecting)
             {
-                if (Refusal(request, policy.Spec, domain) is not { } refusal)
+                if (Refusal(request, policy.Spec, domain, namespaceExists) is not { } refusal)
                 {
                     return null;
                 }
@@ -254,9 +260,12 @@ public static partial class NamePolicy
     /// <summary>
     /// The namespace an in-cluster service name belongs to: <paramref name="inCluster"/> tells
     /// whether the name is inside the cluster's service domain; the result is null for the
-    /// domain itself (svc, svc.CLUSTER_DOMAIN), which belongs to no namespace.
+    /// domain itself (svc, svc.CLUSTER_DOMAIN), which belongs to no namespace. A two-label name
+    /// is in-cluster when <paramref name="namespaceExists"/> (null: always) says its second label
+    /// names a namespace.
     /// </summary>
-    public static string? InClusterNamespace(string name, string clusterDomain, out bool inCluster)
+    /// <returns>The namespace, or null.</returns>
+    public static string? InClusterNamespace(string name, string clusterDomain, out bool inCluster, Func<string, bool>? namespaceExists = null)
     {
         var labels = Labels(name);
         var domain = Labels(NormalizeDomain(clusterDomain));
@@ -276,18 +285,18 @@ public static partial class NamePolicy
             return svc == 0 ? null : labels[svc - 1];
         }
 
-        inCluster = labels.Length == 2;
+        inCluster = labels.Length == 2 && (namespaceExists?.Invoke(labels[1]) ?? true);
         return inCluster ? labels[1] : null;
     }
 
     private readonly record struct Refused(string Subject, string Rule);
 
     /// <summary>The first thing <paramref name="policy"/> (null: the default policy) refuses in the request.</summary>
-    private static Refused? Refusal(NameRequest request, CertificatePolicySpec? policy, string domain)
+    private static Refused? Refusal(NameRequest request, CertificatePolicySpec? policy, string domain, Func<string, bool>? namespaceExists)
     {
         foreach (var name in request.Names)
         {
-            if (NameRefusal(request.Namespace, name, policy, domain) is { } rule)
+            if (NameRefusal(request.Namespace, name, policy, domain, namespaceExists) is { } rule)
             {
                 return new Refused($"dnsName \"{name}\"", rule);
             }
@@ -327,7 +336,7 @@ public static partial class NamePolicy
     }
 
     /// <summary>Why <paramref name="policy"/> (null: the default) refuses one name; null when it allows it.</summary>
-    private static string? NameRefusal(string @namespace, string name, CertificatePolicySpec? policy, string domain)
+    private static string? NameRefusal(string @namespace, string name, CertificatePolicySpec? policy, string domain, Func<string, bool>? namespaceExists)
     {
         var wildcard = name.StartsWith("*.", StringComparison.Ordinal) || name == "*";
         if (wildcard && policy?.Wildcards != true)
@@ -342,7 +351,7 @@ public static partial class NamePolicy
             return null;
         }
 
-        var owner = InClusterNamespace(name, domain, out var inCluster);
+        var owner = InClusterNamespace(name, domain, out var inCluster, namespaceExists);
         if (!inCluster || string.Equals(owner, @namespace, StringComparison.OrdinalIgnoreCase))
         {
             return null;
@@ -353,6 +362,10 @@ public static partial class NamePolicy
             : $"in-cluster service names are only for their own namespace ({owner}, not {@namespace})";
         return policy is null ? rule : $"no spec.dnsNames pattern matches it, and {rule}";
     }
+
+    /// <summary>The namespaces that two-label names among <paramref name="names"/> would belong to, for the caller to look up.</summary>
+    public static IReadOnlyList<string> TwoLabelNamespaces(IEnumerable<string> names) =>
+        [.. names.Select(Labels).Where(labels => labels.Length == 2).Select(labels => labels[1]).Distinct(StringComparer.Ordinal)];
 
     private static string[] Labels(string name) => name.TrimEnd('.').ToLowerInvariant().Split('.');
 

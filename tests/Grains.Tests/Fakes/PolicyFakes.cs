@@ -7,6 +7,7 @@ namespace Notary.Grains.Tests.Fakes;
 /// Namespace labels as a real API server has them (<c>kubernetes.io/metadata.name</c>), plus
 /// what a test sets. Namespaces named <c>p-…</c> (<see cref="ClusterFixture.NewPublicNamespace"/>)
 /// carry <see cref="PublicLabel"/>, which the fixture's CertificatePolicy lets have Public certificates.
+/// The test namespaces (t-…, p-…, l-…) exist, and those a test sets labels for; no other.
 /// </summary>
 public sealed class InMemoryNamespaceLabels : INamespaceLabelSource
 {
@@ -17,8 +18,13 @@ public sealed class InMemoryNamespaceLabels : INamespaceLabelSource
     public void Set(string @namespace, string key, string value) =>
         _labels.GetOrAdd(@namespace, _ => new(StringComparer.Ordinal))[key] = value;
 
-    public Task<IReadOnlyDictionary<string, string>> GetLabelsAsync(string @namespace, CancellationToken cancellationToken)
+    public Task<IReadOnlyDictionary<string, string>?> GetLabelsAsync(string @namespace, CancellationToken cancellationToken)
     {
+        if (!(@namespace.StartsWith("t-", StringComparison.Ordinal) || @namespace.StartsWith("p-", StringComparison.Ordinal) || @namespace.StartsWith("l-", StringComparison.Ordinal) || _labels.ContainsKey(@namespace)))
+        {
+            return Task.FromResult<IReadOnlyDictionary<string, string>?>(null);
+        }
+
         var labels = new Dictionary<string, string>(StringComparer.Ordinal) { ["kubernetes.io/metadata.name"] = @namespace };
         if (@namespace.StartsWith("p-", StringComparison.Ordinal))
         {
@@ -30,6 +36,6 @@ public sealed class InMemoryNamespaceLabels : INamespaceLabelSource
             labels[key] = value;
         }
 
-        return Task.FromResult<IReadOnlyDictionary<string, string>>(labels);
+        return Task.FromResult<IReadOnlyDictionary<string, string>?>(labels);
     }
 }

@@ -19,6 +19,9 @@ public sealed partial class CertificateGrain : ICertificatePolicySubscriber
     private Problem? _policyProblem;
     private CertificateSpec? _policyFor;
 
+    // Whether this certificate is (as far as this activation knows) in the policy grain's waiting set.
+    private bool _waitingForPolicy;
+
     /// <summary>The policy's refusal of the current spec, as last evaluated; null when allowed (or not evaluated).</summary>
     private Problem? PolicyProblem() => ReferenceEquals(_policyFor, State.Spec) ? _policyProblem : null;
 
@@ -60,12 +63,14 @@ public sealed partial class CertificateGrain : ICertificatePolicySubscriber
         if (problem is not null)
         {
             await policies.WaitAsync(key);
+            _waitingForPolicy = true;
             problem = NamePolicy.Check(request, labels, await policies.GetPoliciesAsync(), domain, existing.Contains);
         }
 
-        if (problem is null && IsPolicyDenied())
+        if (problem is null && (_waitingForPolicy || IsPolicyDenied()))
         {
             await policies.StopWaitingAsync(key);
+            _waitingForPolicy = false;
         }
 
         _policyProblem = problem;
@@ -74,14 +79,27 @@ public sealed partial class CertificateGrain : ICertificatePolicySubscriber
     /// <summary>A CertificatePolicy was applied, changed or deleted: a certificate it refused evaluates again and is issued when allowed.</summary>
     public async Task OnPoliciesChangedAsync()
     {
+        _waitingForPolicy = true;
         if (State.Spec is null || State.Origin is null)
         {
             await PolicyGrain.StopWaitingAsync(_resource.ToString());
+            _waitingForPolicy = false;
             return;
         }
 
         if (!IsPolicyDenied())
         {
+            // An issued certificate whose renewal the policies refused: renew now when it is
+            // due (the lifecycle evaluates again); otherwise only stop waiting once allowed.
+            if (State.Material is not null && State.Pending is null && State.RenewalTime is { } renewal && renewal <= time.GetUtcNow())
+            {
+                await RunLifecycleAsync();
+            }
+            else
+            {
+                await EvaluatePolicyAsync();
+            }
+
             return;
         }
 

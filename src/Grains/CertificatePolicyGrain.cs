@@ -1,5 +1,7 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Notary.Grains.Abstractions;
+using Notary.Grains.Abstractions.Ports;
 using Notary.Grains.Policies;
 
 namespace Notary.Grains;
@@ -8,12 +10,18 @@ namespace Notary.Grains;
 /// The cluster's CertificatePolicies (one activation, key "cluster"): holds them for the
 /// Certificates to evaluate (<see cref="NamePolicy"/>), and wakes every Certificate they refused
 /// when one is applied, changed or deleted, so a refused Certificate is issued as soon as a
-/// policy allows it, without a retry timer.
+/// policy allows it, without a retry timer. Each policy's status says whether it is applied
+/// (Ready=True) or ignored for an invalid field (Ready=False/InvalidPolicy).
 /// </summary>
 public sealed class CertificatePolicyGrain(
     [PersistentState("certificatepolicies", GrainStorage.Name)] IPersistentState<CertificatePolicyState> state,
-    ILogger<CertificatePolicyGrain> logger) : Grain, ICertificatePolicyGrain
+    ILogger<CertificatePolicyGrain> logger,
+    TimeProvider time) : Grain, ICertificatePolicyGrain
 {
+    public const string InvalidPolicy = "InvalidPolicy";
+
+    public const string Applied = "Applied";
+
     private CertificatePolicyState State => state.State;
 
     public async Task ApplyAsync(string name, CertificatePolicySpec spec, ResourceVersionInfo origin)
@@ -24,7 +32,8 @@ public sealed class CertificatePolicyGrain(
             return;
         }
 
-        if (NamePolicy.Validate(spec) is { } problem)
+        var problem = NamePolicy.Validate(spec);
+        if (problem is not null)
         {
             PolicyLog.Invalid(logger, name, problem);
         }
@@ -34,6 +43,30 @@ public sealed class CertificatePolicyGrain(
         await SaveAsync();
         PolicyLog.Applied(logger, name, origin.Generation, State.Waiting.Count);
         WakeWaiting();
+        await PublishAsync(name, origin.Generation, problem);
+    }
+
+    /// <summary>The policy's Ready condition; a failed write is logged and written again by the next resync of the policy.</summary>
+    private async Task PublishAsync(string name, long generation, string? problem)
+    {
+        if (ServiceProvider.GetService<ICertificatePolicyStatusWriter>() is not { } writer)
+        {
+            return;
+        }
+
+        var ready = problem is null
+            ? new StatusCondition(Conditions.Ready, Conditions.True, Applied, "The policy is applied to the Certificates of the namespaces it selects.", time.GetUtcNow(), generation)
+            : new StatusCondition(Conditions.Ready, Conditions.False, InvalidPolicy, $"The policy is ignored: {problem}.", time.GetUtcNow(), generation);
+        try
+        {
+            await writer.WriteAsync(name, ready, generation, CancellationToken.None);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            PolicyLog.StatusFailed(logger, name, ex.GetType().Name, ex.Message);
+            // Let the next resync (same origin) write it again.
+            State.Origins.Remove(name);
+        }
     }
 
     public async Task DeleteAsync(string name)

@@ -13,4 +13,7 @@ internal static partial class PolicyLog
 
     [LoggerMessage(902, LogLevel.Warning, "CertificatePolicy {Name} is invalid and ignored: {Problem}")]
     public static partial void Invalid(ILogger logger, string name, string problem);
+
+    [LoggerMessage(903, LogLevel.Warning, "CertificatePolicy {Name}: writing its status failed ({ErrorType}): {Message}")]
+    public static partial void StatusFailed(ILogger logger, string name, string errorType, string message);
 }

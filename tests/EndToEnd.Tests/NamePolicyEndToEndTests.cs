@@ -71,6 +71,9 @@ public sealed class NamePolicyEndToEndTests(DevFixture fx)
                   dnsNames: [{fqdn}]
                 """);
 
+            await fx.OkAsync("wait", "--for=condition=Ready", $"certificatepolicy/{policy}", "--timeout=60s");
+            Assert.Equal("Applied", await fx.OkAsync("get", "certificatepolicy", policy, "-o", "jsonpath={.status.conditions[?(@.type==\"Ready\")].reason}"));
+
             // Issued without any change to the Certificate: the policy change woke it.
             await fx.OkAsync("wait", "--for=condition=Ready", "certificate/impostor", "-n", "intruder", "--timeout=60s");
             Assert.Equal("1", await fx.OkAsync("get", "certificate", "impostor", "-n", "intruder", "-o", "jsonpath={.metadata.generation}"));

@@ -29,6 +29,7 @@ public sealed class ClusterFixture : IAsyncLifetime
     public RecordingMetrics Metrics { get; } = new();
     public FakeWorkloadRestarter Workloads { get; } = new();
     public InMemoryNamespaceLabels NamespaceLabels { get; } = new();
+    public RecordingPolicyStatus PolicyStatus { get; } = new();
     public InProcessTestCluster Cluster { get; private set; } = null!;
 
     public IGrainFactory Grains => Cluster.Client;
@@ -56,6 +57,7 @@ public sealed class ClusterFixture : IAsyncLifetime
             host.Services.AddSingleton<INotaryMetrics>(Metrics);
             host.Services.AddSingleton<IWorkloadRestarter>(Workloads);
             host.Services.AddSingleton<INamespaceLabelSource>(NamespaceLabels);
+            host.Services.AddSingleton<ICertificatePolicyStatusWriter>(PolicyStatus);
             host.Services.AddSingleton<StoreWriteGate>();
             host.Services.AddSingleton<IIssuerResolver>(new IssuerResolver([Issuer, Stepping], BuiltInIssuer.DefaultName));
             host.Services.AddSingleton(TimeProvider.System);

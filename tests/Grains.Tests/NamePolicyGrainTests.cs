@@ -147,4 +147,32 @@ public sealed class NamePolicyGrainTests(ClusterFixture fx)
         Assert.Equal(0, IssuerCalls(key));
         await Policies.DeleteAsync($"late-{intruder}");
     }
+
+    [Fact]
+    public async Task An_invalid_policy_is_Ready_False_InvalidPolicy_and_ignored_a_valid_one_Ready_True()
+    {
+        var ns = ClusterFixture.NewNamespace();
+        var name = $"invalid-{ns}";
+        await Policies.ApplyAsync(name, For(ns) with { DnsNames = ["a..b"], Types = ["Public"] }, V(1, name));
+        try
+        {
+            var ready = fx.PolicyStatus.Ready(name)!;
+            Assert.Equal((Conditions.False, "InvalidPolicy"), (ready.Status, ready.Reason));
+            Assert.Equal("The policy is ignored: spec.dnsNames[0] \"a..b\" is not a valid pattern: label \"\" is not a lowercase DNS label, \"*\" or a leading \"**\".", ready.Message);
+
+            // Ignored: it does not let the namespace have Public certificates, and says so.
+            var key = new ResourceKey(ns, "web");
+            var denied = await CertGrain(key).ApplyAsync(Cert($"web.{ns}.example.com", type: "Public"), V(1));
+            Assert.Contains($"(CertificatePolicy \"{name}\" is invalid and ignored: ", denied.Condition(Conditions.Ready)!.Message, StringComparison.Ordinal);
+
+            // Fixed: applied, and the refused certificate is issued.
+            await Policies.ApplyAsync(name, For(ns) with { Types = ["Public"] }, V(2, name));
+            Assert.Equal((Conditions.True, "Applied"), (fx.PolicyStatus.Ready(name)!.Status, fx.PolicyStatus.Ready(name)!.Reason));
+            await fx.Status.WaitCertificateAsync(key, s => s.IsReady, "Ready=True once the policy was fixed");
+        }
+        finally
+        {
+            await Policies.DeleteAsync(name);
+        }
+    }
 }

@@ -29,6 +29,7 @@ public sealed class RbacTests(WatcherCluster cluster, ITestOutputHelper output)
         new() { ApiGroups = [NotaryResources.Group], Resources = ["certificates", "keystores", "truststores"], Verbs = ["get", "list", "watch", "patch"] },
         new() { ApiGroups = [NotaryResources.Group], Resources = ["certificates/status", "keystores/status", "truststores/status"], Verbs = ["patch"] },
         new() { ApiGroups = [NotaryResources.Group], Resources = ["certificatepolicies"], Verbs = ["list", "watch"] },
+        new() { ApiGroups = [NotaryResources.Group], Resources = ["certificatepolicies/status"], Verbs = ["patch"] },
         new() { ApiGroups = [""], Resources = ["namespaces"], Verbs = ["get"] },
         new() { ApiGroups = [""], Resources = ["secrets"], Verbs = ["get", "list", "watch", "create", "update", "delete"] },
         new() { ApiGroups = [""], Resources = ["events"], Verbs = ["create", "patch"] },
@@ -76,6 +77,11 @@ public sealed class RbacTests(WatcherCluster cluster, ITestOutputHelper output)
                 new CertificatePolicy { Metadata = new V1ObjectMeta { Name = policy }, Spec = new() { DnsNames = ["*.example.com"] } },
                 NotaryResources.Group, NotaryResources.Version, CertificatePolicy.KubePluralName);
             await sink.WaitAsync(d => d.Any(x => x.Key == policy && x.Action == Support.Action.PolicyApply), "the policy to be forwarded");
+            await new KubernetesCertificatePolicyStatusWriter(client, options).WriteAsync(
+                policy, new StatusCondition(Conditions.Ready, Conditions.True, "Applied", "Applied.", DateTimeOffset.UtcNow, 1), 1, CancellationToken.None);
+            var written = KubernetesJson.Deserialize<CertificatePolicy>(KubernetesJson.Serialize(
+                await cluster.Client.CustomObjects.GetClusterCustomObjectAsync(NotaryResources.Group, NotaryResources.Version, CertificatePolicy.KubePluralName, policy)));
+            Assert.Equal("Applied", written.Status?.GetCondition("Ready")?.Reason);
             await cluster.Client.CustomObjects.DeleteClusterCustomObjectAsync(NotaryResources.Group, NotaryResources.Version, CertificatePolicy.KubePluralName, policy);
         }
         finally

@@ -95,6 +95,11 @@ public sealed class ChartRbacTests(ChartRbacFixture fx)
             + Workload("StatefulSet", ns, "pay-db", "pay-ks")
             + Workload("DaemonSet", ns, "pay-agent", "pay-ks"));
         await fx.ReadyAsync(ns);
+        // A CertificatePolicy: watched, and its status written.
+        var policy = $"rbac-{ns}";
+        await fx.ApplyAsync($"apiVersion: notary.dev/v1alpha1\nkind: CertificatePolicy\nmetadata: {{name: {policy}}}\nspec:\n  namespaceSelector: {{matchLabels: {{kubernetes.io/metadata.name: {ns}}}}}\n  dnsNames: [\"*.example.com\"]\n");
+        await fx.OkAsync("wait", "--for=condition=Ready", $"certificatepolicy/{policy}", "--timeout=60s");
+        await fx.OkAsync("delete", "certificatepolicy", policy);
 
         // A breach rotation: TokenReview, SubjectAccessReview, re-keying, store rewrites, a restart.
         var (token, _) = await fx.ServiceAccountAsync(ns, "oncall", "create");

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Notary.Grains.Abstractions;
 using Notary.Grains.Abstractions.Ports;
 
 namespace Notary.Grains.Tests.Fakes;
@@ -37,5 +38,19 @@ public sealed class InMemoryNamespaceLabels : INamespaceLabelSource
         }
 
         return Task.FromResult<IReadOnlyDictionary<string, string>?>(labels);
+    }
+}
+
+/// <summary>The CertificatePolicies' statuses as the grain last wrote them, by name.</summary>
+public sealed class RecordingPolicyStatus : ICertificatePolicyStatusWriter
+{
+    private readonly ConcurrentDictionary<string, StatusCondition> _ready = new(StringComparer.Ordinal);
+
+    public StatusCondition? Ready(string name) => _ready.GetValueOrDefault(name);
+
+    public Task WriteAsync(string name, StatusCondition ready, long observedGeneration, CancellationToken cancellationToken)
+    {
+        _ready[name] = ready;
+        return Task.CompletedTask;
     }
 }

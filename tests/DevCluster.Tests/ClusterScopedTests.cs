@@ -120,4 +120,19 @@ public sealed class ClusterScopedTests(KubectlFixture fx)
         Assert.Contains("cannot delete resource \"certificatepolicies\" in API group \"notary.dev\" at the cluster scope", delete.Stderr, StringComparison.Ordinal);
         (await fx.KubectlAsync("delete", "certificatepolicy", name)).Ok();
     }
+
+    [Fact]
+    public async Task The_READMEs_example_policy_is_accepted_as_written()
+    {
+        var lines = File.ReadAllLines(DevClusterFixture.RepoPath("README.md"));
+        var section = Array.IndexOf(lines, "## Name policy");
+        Assert.True(section >= 0, "README.md has no \"## Name policy\" section");
+        var start = Array.FindIndex(lines, section, l => l == "```yaml") + 1;
+        var end = Array.FindIndex(lines, start, l => l == "```");
+        Assert.True(start > section && end > start, "no ```yaml block in README.md's Name policy");
+        var yaml = string.Join("\n", lines[start..end]);
+
+        var applied = (await fx.KubectlAsync("apply", "--dry-run=server", "-f", fx.WriteFile("readme-policy.yaml", yaml))).Ok().Stdout;
+        Assert.Contains("certificatepolicy.notary.dev/intruder-may-have-orders created (server dry run)", applied, StringComparison.Ordinal);
+    }
 }

@@ -21,6 +21,8 @@ public static class Reasons
     public const string InvalidSpec = "InvalidSpec";
     public const string UnknownIssuer = "UnknownIssuer";
     public const string UnsupportedType = "UnsupportedType";
+    /// <summary>The name policy (default, or a CertificatePolicy) refuses a name, type, issuer, key or lifetime.</summary>
+    public const string PolicyDenied = "PolicyDenied";
     public const string IssueFailed = "IssueFailed";
     public const string Stored = "Stored";
     public const string StoreFailed = "StoreFailed";

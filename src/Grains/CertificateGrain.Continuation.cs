@@ -36,6 +36,7 @@ public sealed partial class CertificateGrain : IDurableRetryOwner
             return;
         }
 
+        await EvaluatePolicyAsync();
         switch (Decide(IssueTrigger.Continue))
         {
             case IssueOutcome.NotReady:

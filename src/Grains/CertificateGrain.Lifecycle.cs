@@ -42,6 +42,12 @@ public sealed partial class CertificateGrain
         var thresholds = lifecycle.Value.EffectiveThresholds;
         var plan = LifecyclePolicy.Plan(now, material.NotAfter, State.RenewalTime ?? material.NotAfter, State.NextRenewalAttempt, State.Pending is not null, thresholds, State.AlertsSent);
 
+        if (plan.RenewNow)
+        {
+            // A renewal is an issuance: the name policy decides it too.
+            await EvaluatePolicyAsync();
+        }
+
         if (plan.RenewNow && HasValidSpec(out var valid))
         {
             var before = State.Revision;

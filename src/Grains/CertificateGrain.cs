@@ -53,6 +53,11 @@ public sealed partial class CertificateGrain(
         // spec issued for and the origin reconciled point at them too) and let these go.
         State.Spec = State.Spec is not null && CertificateState.SameValue(State.Spec, spec) ? State.Spec : SharedText.Of(spec);
         State.Origin = State.Reconciled == origin ? State.Reconciled : origin;
+        if (!done)
+        {
+            await EvaluatePolicyAsync();
+        }
+
         var decision = Decide(IssueTrigger.Apply, alreadyApplied: done);
         if (decision is IssueOutcome.AlreadyApplied)
         {
@@ -100,7 +105,7 @@ public sealed partial class CertificateGrain(
         State.Pending,
         Unreconciled: State.Reconciled != State.Origin,
         AlreadyApplied: alreadyApplied,
-        IssuerProblem: alreadyApplied ? null : CheckIssuer(State.Spec!)));
+        IssuerProblem: alreadyApplied ? null : CheckIssuer(State.Spec!) ?? PolicyProblem()));
 
     public async Task<CertificateStatus> ReissueAsync(string reason)
     {
@@ -109,6 +114,7 @@ public sealed partial class CertificateGrain(
             throw new InvalidOperationException($"Certificate {_resource} does not exist.");
         }
 
+        await EvaluatePolicyAsync();
         if (SpecProblem(State.Spec, out var valid) is { } problem)
         {
             return await NotReadyAsync(problem);
@@ -174,11 +180,11 @@ public sealed partial class CertificateGrain(
         return State.Spec is not null && SpecProblem(State.Spec, out valid) is null;
     }
 
-    /// <summary>What keeps <paramref name="spec"/> from being issued (its validation first, then its issuer), as <see cref="IssueDecision"/> orders them; null when nothing does.</summary>
+    /// <summary>What keeps <paramref name="spec"/> from being issued (its validation first, then its issuer, then the name policy), as <see cref="IssueDecision"/> orders them; null when nothing does.</summary>
     private Problem? SpecProblem(CertificateSpec spec, out ValidCertificateSpec? valid)
     {
         (valid, var problem) = CertificatePolicy.Validate(spec);
-        return problem ?? CheckIssuer(spec);
+        return problem ?? CheckIssuer(spec) ?? PolicyProblem();
     }
 
     private async Task PublishAsync()

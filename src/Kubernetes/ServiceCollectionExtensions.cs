@@ -10,7 +10,7 @@ public static class ServiceCollectionExtensions
 {
     /// <summary>
     /// Registers the Kubernetes adapters for the grains' ports (status writer, Event recorder,
-    /// Secret store, metadata source, built-in CA source, workload finder and patcher) and the HTTP
+    /// Secret store, metadata source, built-in CA source, workload finder and patcher, namespace labels, CertificatePolicy status) and the HTTP
     /// API's access reviewer (TokenReview, SubjectAccessReview), bound to their ports, and the Secret
     /// store (<see cref="KubernetesSecretStore"/>, which the host binds to ISecretStore when it is the
     /// configured store), with <see cref="NotaryKubernetesOptions"/> bound from <c>Notary:Kubernetes</c>,
@@ -36,6 +36,8 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<IWorkloadFinder>(sp => sp.GetRequiredService<KubernetesWorkloads>());
         services.TryAddSingleton<IWorkloadPatcher>(sp => sp.GetRequiredService<KubernetesWorkloads>());
         services.TryAddSingleton<IAccessReviewer, KubernetesAccessReviewer>();
+        services.TryAddSingleton<INamespaceLabelSource, KubernetesNamespaceLabels>();
+        services.TryAddSingleton<ICertificatePolicyStatusWriter, KubernetesCertificatePolicyStatusWriter>();
         return services;
     }
 

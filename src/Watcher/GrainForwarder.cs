@@ -25,6 +25,12 @@ public sealed class GrainForwarder(IGrainFactory grains) : IResourceEventSink
     public Task MetadataSecretChangedAsync(ResourceKey secret, CancellationToken cancellationToken) =>
         grains.GetGrain<IMetadataSecretGrain>(secret.ToString()).ChangedAsync();
 
+    public Task ApplyCertificatePolicyAsync(string name, CertificatePolicySpec spec, ResourceVersionInfo origin, CancellationToken cancellationToken) =>
+        grains.GetGrain<ICertificatePolicyGrain>(ICertificatePolicyGrain.ClusterKey).ApplyAsync(name, spec, origin);
+
+    public Task DeleteCertificatePolicyAsync(string name, CancellationToken cancellationToken) =>
+        grains.GetGrain<ICertificatePolicyGrain>(ICertificatePolicyGrain.ClusterKey).DeleteAsync(name);
+
     public Task StoredSecretDeletedAsync(ResourceKind kind, ResourceKey store, CancellationToken cancellationToken) => kind switch
     {
         ResourceKind.Keystore => grains.GetGrain<IKeystoreGrain>(store.ToString()).OnStoredSecretDeletedAsync(),

@@ -21,6 +21,12 @@ public interface IResourceEventSink
     /// <summary>A metadata Secret that some Keystore or Truststore names was created, changed or deleted.</summary>
     Task MetadataSecretChangedAsync(ResourceKey secret, CancellationToken cancellationToken);
 
+    /// <summary>A CertificatePolicy (cluster-scoped, by name) was created or changed.</summary>
+    Task ApplyCertificatePolicyAsync(string name, CertificatePolicySpec spec, ResourceVersionInfo origin, CancellationToken cancellationToken);
+
+    /// <summary>A CertificatePolicy was deleted.</summary>
+    Task DeleteCertificatePolicyAsync(string name, CancellationToken cancellationToken);
+
     /// <summary>A Secret that Notary wrote for a Keystore or Truststore (by its labels) was deleted.</summary>
     Task StoredSecretDeletedAsync(ResourceKind kind, ResourceKey store, CancellationToken cancellationToken);
 }

@@ -170,6 +170,9 @@ internal sealed class CustomResourceSource<T>(IKubernetes client, string plural,
             case Truststore truststore:
                 truststore.Status = null;
                 break;
+            case CertificatePolicy policy:
+                policy.Status = null;
+                break;
         }
 
         return resource;

@@ -9,8 +9,8 @@ using Notary.Grains.Abstractions.Ports;
 namespace Notary.Watcher;
 
 /// <summary>
-/// One term of watching: list+watch of Certificates, Keystores, Truststores (all namespaces) and
-/// the metadata Secrets they name, each forwarded to <see cref="IResourceEventSink"/>, until
+/// One term of watching: list+watch of Certificates, Keystores, Truststores (all namespaces),
+/// CertificatePolicies (cluster-scoped) and the metadata Secrets they name, each forwarded to <see cref="IResourceEventSink"/>, until
 /// cancelled. The leader runs one per term of leadership; what it forwarded is forgotten with it,
 /// so a new leader forwards everything once (the grains ignore what they already have).
 /// </summary>
@@ -20,6 +20,7 @@ public sealed class WatchSession
     private readonly Controller<Keystore> _keystores;
     private readonly Controller<Truststore> _truststores;
     private readonly Controller<V1Secret> _secrets;
+    private readonly Controller<CertificatePolicy>? _policies;
 
     public WatchSession(
         IKubernetes client,
@@ -39,13 +40,15 @@ public sealed class WatchSession
             events,
             options,
             time,
-            loggers)
+            loggers,
+            new CustomResourceSource<CertificatePolicy>(client, CertificatePolicy.KubePluralName, options.WatchTimeout))
     {
     }
 
     /// <summary>
     /// A session over the given sources: the API server's in production, in-memory lists in the
     /// scale benchmark (bench/Bench), so that it measures this very relist and forwarding.
+    /// Without <paramref name="policies"/> no CertificatePolicy is watched (the benchmark).
     /// </summary>
     internal WatchSession(
         IResourceSource<Certificate> certificates,
@@ -57,7 +60,8 @@ public sealed class WatchSession
         IEventRecorder events,
         NotaryWatcherOptions options,
         TimeProvider time,
-        ILoggerFactory loggers)
+        ILoggerFactory loggers,
+        IResourceSource<CertificatePolicy>? policies = null)
     {
         var logger = loggers.CreateLogger<WatchSession>();
         var index = new MetadataSecretIndex();
@@ -86,11 +90,17 @@ public sealed class WatchSession
             options,
             time,
             logger);
+        if (policies is not null)
+        {
+            _policies = new Controller<CertificatePolicy>(new Informer<CertificatePolicy>(policies, options, time, logger), new CertificatePolicyReconciler(sink, logger), options, time, logger);
+        }
     }
+
+    private IEnumerable<Informer<CertificatePolicy>> PolicyInformers => _policies is null ? [] : [_policies.Informer];
 
     /// <summary>Completes once each resource type has been listed for the first time.</summary>
     public Task Synced => Task.WhenAll(
-        _certificates.Informer.Synced, _keystores.Informer.Synced, _truststores.Informer.Synced, _secrets.Informer.Synced);
+        [_certificates.Informer.Synced, _keystores.Informer.Synced, _truststores.Informer.Synced, _secrets.Informer.Synced, .. PolicyInformers.Select(i => i.Synced)]);
 
     /// <summary>The last resourceVersion each loop saw, by resource ("certificates.notary.dev", "secrets" ...); null while relisting.</summary>
     public IReadOnlyDictionary<string, string?> ResourceVersions => new Dictionary<string, string?>
@@ -99,12 +109,13 @@ public sealed class WatchSession
         [_keystores.Informer.Name] = _keystores.Informer.ResourceVersion,
         [_truststores.Informer.Name] = _truststores.Informer.ResourceVersion,
         [_secrets.Informer.Name] = _secrets.Informer.ResourceVersion,
-    };
+    }.Concat(PolicyInformers.Select(i => KeyValuePair.Create(i.Name, i.ResourceVersion))).ToDictionary();
 
     /// <summary>Runs until <paramref name="cancellationToken"/> is cancelled; never throws for an API failure.</summary>
     public Task RunAsync(CancellationToken cancellationToken) => Task.WhenAll(
         _certificates.RunAsync(cancellationToken),
         _keystores.RunAsync(cancellationToken),
         _truststores.RunAsync(cancellationToken),
-        _secrets.RunAsync(cancellationToken));
+        _secrets.RunAsync(cancellationToken),
+        _policies?.RunAsync(cancellationToken) ?? Task.CompletedTask);
 }

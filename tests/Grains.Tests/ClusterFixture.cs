@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Notary.Grains.Abstractions;
 using Notary.Grains.Abstractions.Ports;
 using Notary.Grains.Issuers;
 using Notary.Grains.Tests.Fakes;
@@ -27,6 +28,8 @@ public sealed class ClusterFixture : IAsyncLifetime
     public RecordingAlertSink Alerts { get; } = new();
     public RecordingMetrics Metrics { get; } = new();
     public FakeWorkloadRestarter Workloads { get; } = new();
+    public InMemoryNamespaceLabels NamespaceLabels { get; } = new();
+    public RecordingPolicyStatus PolicyStatus { get; } = new();
     public InProcessTestCluster Cluster { get; private set; } = null!;
 
     public IGrainFactory Grains => Cluster.Client;
@@ -53,6 +56,8 @@ public sealed class ClusterFixture : IAsyncLifetime
             host.Services.AddSingleton<IAlertSink>(Alerts);
             host.Services.AddSingleton<INotaryMetrics>(Metrics);
             host.Services.AddSingleton<IWorkloadRestarter>(Workloads);
+            host.Services.AddSingleton<INamespaceLabelSource>(NamespaceLabels);
+            host.Services.AddSingleton<ICertificatePolicyStatusWriter>(PolicyStatus);
             host.Services.AddSingleton<StoreWriteGate>();
             host.Services.AddSingleton<IIssuerResolver>(new IssuerResolver([Issuer, Stepping], BuiltInIssuer.DefaultName));
             host.Services.AddSingleton(TimeProvider.System);
@@ -61,6 +66,15 @@ public sealed class ClusterFixture : IAsyncLifetime
         });
         Cluster = builder.Build();
         await Cluster.DeployAsync();
+        // The default name policy refuses Public certificates: namespaces of NewPublicNamespace may have them.
+        await Grains.GetGrain<ICertificatePolicyGrain>(ICertificatePolicyGrain.ClusterKey).ApplyAsync(
+            "tests-public",
+            new CertificatePolicySpec
+            {
+                NamespaceSelector = new LabelSelector { MatchLabels = new Dictionary<string, string> { [InMemoryNamespaceLabels.PublicLabel] = "true" } },
+                Types = ["Private", "Public"],
+            },
+            new ResourceVersionInfo("tests-public", 1));
     }
 
     public async Task DisposeAsync()
@@ -70,6 +84,9 @@ public sealed class ClusterFixture : IAsyncLifetime
     }
 
     public static string NewNamespace() => "t-" + Guid.NewGuid().ToString("N")[..10];
+
+    /// <summary>A namespace the fixture's CertificatePolicy "tests-public" lets have Public certificates.</summary>
+    public static string NewPublicNamespace() => "p-" + Guid.NewGuid().ToString("N")[..10];
 }
 
 [CollectionDefinition(Name)]

@@ -24,7 +24,7 @@ public sealed class SteppedIssuanceTests(ClusterFixture fx)
     [Fact]
     public async Task A_stepped_issuance_finishes_in_one_apply_when_each_step_says_continue()
     {
-        var key = new ResourceKey(ClusterFixture.NewNamespace(), "api");
+        var key = new ResourceKey(ClusterFixture.NewPublicNamespace(), "api");
         var status = await CertGrain(key).ApplyAsync(Cert($"api.{key.Namespace}.svc"), V(1));
 
         Assert.True(status.IsReady, status.Condition(Conditions.Ready)?.Message);
@@ -40,7 +40,7 @@ public sealed class SteppedIssuanceTests(ClusterFixture fx)
     [Fact]
     public async Task Pending_validation_shows_the_records_and_becomes_ready_on_its_own_with_one_ticket()
     {
-        var key = new ResourceKey(ClusterFixture.NewNamespace(), "web");
+        var key = new ResourceKey(ClusterFixture.NewPublicNamespace(), "web");
         var fqdn = $"web.{key.Namespace}.example.com";
         var stepping = new SteppingIssuerScope(fx.Stepping);
         fx.Stepping.Validated = false;
@@ -78,7 +78,7 @@ public sealed class SteppedIssuanceTests(ClusterFixture fx)
     [Fact]
     public async Task A_deactivated_grain_continues_the_pending_issuance_it_persisted()
     {
-        var key = new ResourceKey(ClusterFixture.NewNamespace(), "pay");
+        var key = new ResourceKey(ClusterFixture.NewPublicNamespace(), "pay");
         var fqdn = $"pay.{key.Namespace}.example.com";
         using (new SteppingIssuerScope(fx.Stepping))
         {
@@ -99,7 +99,7 @@ public sealed class SteppedIssuanceTests(ClusterFixture fx)
     [Fact]
     public async Task A_spec_change_while_pending_retires_the_started_issuance_and_starts_anew()
     {
-        var key = new ResourceKey(ClusterFixture.NewNamespace(), "api");
+        var key = new ResourceKey(ClusterFixture.NewPublicNamespace(), "api");
         string firstTicket;
         using (new SteppingIssuerScope(fx.Stepping))
         {
@@ -120,7 +120,7 @@ public sealed class SteppedIssuanceTests(ClusterFixture fx)
     [Fact]
     public async Task Reissue_and_rotation_retire_the_replaced_certificate_and_delete_retires_the_current_one()
     {
-        var key = new ResourceKey(ClusterFixture.NewNamespace(), "api");
+        var key = new ResourceKey(ClusterFixture.NewPublicNamespace(), "api");
         var first = await CertGrain(key).ApplyAsync(Cert($"api.{key.Namespace}.example.com"), V(1));
         var second = await CertGrain(key).ApplyAsync(Cert($"api2.{key.Namespace}.example.com"), V(2));
         Assert.Contains((first.Arn!, RetireReason.Replaced), fx.Stepping.Retired);
@@ -137,7 +137,7 @@ public sealed class SteppedIssuanceTests(ClusterFixture fx)
     [Fact]
     public async Task A_transient_failure_is_retried_on_a_timer_without_another_apply()
     {
-        var key = new ResourceKey(ClusterFixture.NewNamespace(), "flaky");
+        var key = new ResourceKey(ClusterFixture.NewPublicNamespace(), "flaky");
         var spec = new CertificateSpec { Type = "Private", Fqdn = $"flaky.{key.Namespace}.svc", KeyAlgorithm = "ECDSA", KeySize = 256 };
         fx.Issuer.FailFor(key);
         var failed = await CertGrain(key).ApplyAsync(spec, V(1));

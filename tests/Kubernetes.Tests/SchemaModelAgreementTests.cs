@@ -18,6 +18,7 @@ public sealed class SchemaModelAgreementTests
         { NotaryResources.CertificatePlural, typeof(Certificate) },
         { NotaryResources.KeystorePlural, typeof(Keystore) },
         { NotaryResources.TruststorePlural, typeof(Truststore) },
+        { CertificatePolicy.KubePluralName, typeof(CertificatePolicy) },
     };
 
     [Theory]

@@ -28,6 +28,9 @@ public sealed class RbacTests(WatcherCluster cluster, ITestOutputHelper output)
     [
         new() { ApiGroups = [NotaryResources.Group], Resources = ["certificates", "keystores", "truststores"], Verbs = ["get", "list", "watch", "patch"] },
         new() { ApiGroups = [NotaryResources.Group], Resources = ["certificates/status", "keystores/status", "truststores/status"], Verbs = ["patch"] },
+        new() { ApiGroups = [NotaryResources.Group], Resources = ["certificatepolicies"], Verbs = ["list", "watch"] },
+        new() { ApiGroups = [NotaryResources.Group], Resources = ["certificatepolicies/status"], Verbs = ["patch"] },
+        new() { ApiGroups = [""], Resources = ["namespaces"], Verbs = ["get"] },
         new() { ApiGroups = [""], Resources = ["secrets"], Verbs = ["get", "list", "watch", "create", "update", "delete"] },
         new() { ApiGroups = [""], Resources = ["events"], Verbs = ["create", "patch"] },
         new() { ApiGroups = ["apps"], Resources = ["deployments", "statefulsets", "daemonsets"], Verbs = ["list", "patch"] },
@@ -68,6 +71,18 @@ public sealed class RbacTests(WatcherCluster cluster, ITestOutputHelper output)
             await cluster.Client.DeleteAsync<Certificate>(ns, "api");
             await sink.WaitAsync(d => d.Any(x => x.Key == $"{ns}/api" && x.Action == Support.Action.Delete), "the delete");
             await Resources.EventuallyAsync(() => cluster.Client.GetAsync<Certificate>(ns, "api"), c => c is null, "the finalizer to come off");
+            // CertificatePolicies (cluster-scoped) are listed and watched too.
+            var policy = "rbac-" + Guid.NewGuid().ToString("N")[..8];
+            await cluster.Client.CustomObjects.CreateClusterCustomObjectAsync(
+                new CertificatePolicy { Metadata = new V1ObjectMeta { Name = policy }, Spec = new() { DnsNames = ["*.example.com"] } },
+                NotaryResources.Group, NotaryResources.Version, CertificatePolicy.KubePluralName);
+            await sink.WaitAsync(d => d.Any(x => x.Key == policy && x.Action == Support.Action.PolicyApply), "the policy to be forwarded");
+            await new KubernetesCertificatePolicyStatusWriter(client, options).WriteAsync(
+                policy, new StatusCondition(Conditions.Ready, Conditions.True, "Applied", "Applied.", DateTimeOffset.UtcNow, 1), 1, CancellationToken.None);
+            var written = KubernetesJson.Deserialize<CertificatePolicy>(KubernetesJson.Serialize(
+                await cluster.Client.CustomObjects.GetClusterCustomObjectAsync(NotaryResources.Group, NotaryResources.Version, CertificatePolicy.KubePluralName, policy)));
+            Assert.Equal("Applied", written.Status?.GetCondition("Ready")?.Reason);
+            await cluster.Client.CustomObjects.DeleteClusterCustomObjectAsync(NotaryResources.Group, NotaryResources.Version, CertificatePolicy.KubePluralName, policy);
         }
         finally
         {
@@ -94,6 +109,9 @@ public sealed class RbacTests(WatcherCluster cluster, ITestOutputHelper output)
         var web = Assert.Single(await workloads.FindAsync(ns, ["web"], CancellationToken.None));
         Assert.NotNull(await workloads.ReadAsync(web.Workload, CancellationToken.None));
         Assert.True(await workloads.RestartAsync(web.Workload, DateTimeOffset.UtcNow, web.Secrets, ["breach"], CancellationToken.None));
+        var labels = new KubernetesNamespaceLabels(client, TimeProvider.System);
+        Assert.Equal(ns, (await labels.GetLabelsAsync(ns, CancellationToken.None))?["kubernetes.io/metadata.name"]);
+        Assert.Null(await labels.GetLabelsAsync("no-such-" + Guid.NewGuid().ToString("N")[..8], CancellationToken.None));
 
         Assert.Equal(1L, (await cluster.Client.GetAsync<Certificate>(ns, "web"))!.Status!.Revision);
         Assert.Equal(2L, (await cluster.Client.AppsV1.ReadNamespacedDeploymentAsync("web", ns)).Metadata.Generation);

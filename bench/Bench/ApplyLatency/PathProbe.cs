@@ -54,6 +54,12 @@ public sealed class ProbedSink(IResourceEventSink inner, PathProbe probe) : IRes
 
     public Task StoredSecretDeletedAsync(ResourceKind kind, ResourceKey store, CancellationToken cancellationToken) =>
         inner.StoredSecretDeletedAsync(kind, store, cancellationToken);
+
+    public Task ApplyCertificatePolicyAsync(string name, CertificatePolicySpec spec, ResourceVersionInfo origin, CancellationToken cancellationToken) =>
+        inner.ApplyCertificatePolicyAsync(name, spec, origin, cancellationToken);
+
+    public Task DeleteCertificatePolicyAsync(string name, CancellationToken cancellationToken) =>
+        inner.DeleteCertificatePolicyAsync(name, cancellationToken);
 }
 
 /// <summary>The grains' status writer, timed: the real KubernetesStatusWriter behind it.</summary>

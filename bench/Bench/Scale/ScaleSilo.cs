@@ -170,4 +170,10 @@ internal sealed class LedgerSink(GrainForwarder inner, CertificateLedger ledger)
 
     public Task StoredSecretDeletedAsync(ResourceKind kind, ResourceKey store, CancellationToken cancellationToken) =>
         inner.StoredSecretDeletedAsync(kind, store, cancellationToken);
+
+    public Task ApplyCertificatePolicyAsync(string name, Notary.Grains.Abstractions.CertificatePolicySpec spec, ResourceVersionInfo origin, CancellationToken cancellationToken) =>
+        inner.ApplyCertificatePolicyAsync(name, spec, origin, cancellationToken);
+
+    public Task DeleteCertificatePolicyAsync(string name, CancellationToken cancellationToken) =>
+        inner.DeleteCertificatePolicyAsync(name, cancellationToken);
 }

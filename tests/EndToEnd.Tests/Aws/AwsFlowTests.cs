@@ -167,6 +167,8 @@ public sealed class AwsFlowTests(AwsFixture fx)
         var ns = UniqueNamespace("aws-public");
         var fqdn = $"shop-{ns}.example.com";
         await fx.OkAsync("create", "namespace", ns);
+        // The default name policy refuses Public certificates: a CertificatePolicy lets this namespace have them.
+        await ApplyAsync($"apiVersion: notary.dev/v1alpha1\nkind: CertificatePolicy\nmetadata: {{name: public-{ns}}}\nspec:\n  namespaceSelector: {{matchLabels: {{kubernetes.io/metadata.name: {ns}}}}}\n  types: [Public, Private]\n");
         await ApplyAsync(Certificate(ns, "shop", fqdn, type: "Public", algorithm: "RSA", size: 2048));
 
         // moto keeps the certificate in PENDING_VALIDATION for a few seconds.

@@ -73,13 +73,12 @@ public sealed class ChartRbacTests(ChartRbacFixture fx)
     ];
 
     /// <summary>
-    /// Calls Notary makes but does without when refused, so the chart does not grant them: reading
-    /// or creating its own namespace (src/Kubernetes/README.md: "without the right, it is assumed
-    /// to exist").
+    /// Calls Notary makes but does without when refused, so the chart does not grant them:
+    /// creating its own namespace (src/Kubernetes/README.md: "without the right, it is assumed
+    /// to exist"). Reading namespaces is granted: the name policy reads their labels.
     /// </summary>
     private static readonly HashSet<(string Scope, string Group, string Resource, string Verb)> Optional =
     [
-        ("cluster", "", "namespaces", "get"),
         ("cluster", "", "namespaces", "create"),
     ];
 
@@ -96,6 +95,11 @@ public sealed class ChartRbacTests(ChartRbacFixture fx)
             + Workload("StatefulSet", ns, "pay-db", "pay-ks")
             + Workload("DaemonSet", ns, "pay-agent", "pay-ks"));
         await fx.ReadyAsync(ns);
+        // A CertificatePolicy: watched, and its status written.
+        var policy = $"rbac-{ns}";
+        await fx.ApplyAsync($"apiVersion: notary.dev/v1alpha1\nkind: CertificatePolicy\nmetadata: {{name: {policy}}}\nspec:\n  namespaceSelector: {{matchLabels: {{kubernetes.io/metadata.name: {ns}}}}}\n  dnsNames: [\"*.example.com\"]\n");
+        await fx.OkAsync("wait", "--for=condition=Ready", $"certificatepolicy/{policy}", "--timeout=60s");
+        await fx.OkAsync("delete", "certificatepolicy", policy);
 
         // A breach rotation: TokenReview, SubjectAccessReview, re-keying, store rewrites, a restart.
         var (token, _) = await fx.ServiceAccountAsync(ns, "oncall", "create");

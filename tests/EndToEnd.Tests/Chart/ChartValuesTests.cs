@@ -54,6 +54,8 @@ public sealed class ChartValuesTests
             name: notary-webhook
             key: url
           thresholds: ["14.00:00:00", "2.00:00:00"]
+        policy:
+          clusterDomain: corp.internal
         dashboard:
           enabled: true
         logging:
@@ -146,6 +148,7 @@ public sealed class ChartValuesTests
         var lifecycle = Options<LifecycleOptions>(app);
         checks["Notary__Alerts__Thresholds__0"] = v => Assert.Equal(TimeSpan.FromDays(14), lifecycle.Thresholds[0]);
         checks["Notary__Alerts__Thresholds__1"] = v => Assert.Equal(TimeSpan.FromDays(2), lifecycle.Thresholds[1]);
+        checks["Notary__Policy__ClusterDomain"] = v => Assert.Equal("corp.internal", Options<PolicyOptions>(app).ClusterDomain);
         checks["Notary__Kubernetes__Namespace"] = v => Assert.Equal(ns, Options<NotaryKubernetesOptions>(app).Namespace);
         checks["Notary__Dashboard__Enabled"] = v => Assert.Contains(Routes(app), r => r.StartsWith(NotaryHost.DashboardPath + "/", StringComparison.Ordinal));
         checks["Notary__Logging__Json"] = v => Assert.Equal(ConsoleFormatterNames.Json, app.Services.GetRequiredService<IOptionsMonitor<ConsoleLoggerOptions>>().CurrentValue.FormatterName);

@@ -8,6 +8,8 @@ public enum Action
     Delete,
     SecretChanged,
     StoredSecretDeleted,
+    PolicyApply,
+    PolicyDelete,
 }
 
 /// <summary>One delivery: what the watcher forwarded, with the incarnation (uid) and generation it named.</summary>
@@ -95,6 +97,12 @@ public sealed class RecordingSink : IResourceEventSink
 
     public Task StoredSecretDeletedAsync(ResourceKind kind, ResourceKey store, CancellationToken cancellationToken) =>
         Record(new Delivery(Action.StoredSecretDeleted, kind, store.ToString(), null, 0, null));
+
+    public Task ApplyCertificatePolicyAsync(string name, CertificatePolicySpec spec, ResourceVersionInfo origin, CancellationToken cancellationToken) =>
+        Record(new Delivery(Action.PolicyApply, null, name, origin.Uid, origin.Generation, spec));
+
+    public Task DeleteCertificatePolicyAsync(string name, CancellationToken cancellationToken) =>
+        Record(new Delivery(Action.PolicyDelete, null, name, null, 0, null));
 
     private Task Record(Delivery delivery)
     {

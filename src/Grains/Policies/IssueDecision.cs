@@ -24,7 +24,7 @@ public enum IssueTrigger
 /// <param name="Pending">An issuance the issuer started and has not finished.</param>
 /// <param name="Unreconciled">The applied origin has not reached a final outcome (a transient failure left it behind).</param>
 /// <param name="AlreadyApplied">Apply only: the same spec and origin were applied and reconciled before (a resync).</param>
-/// <param name="IssuerProblem">Why the spec's issuer cannot issue it (unknown issuer, unsupported type), or null.</param>
+/// <param name="IssuerProblem">Why the spec cannot be issued beyond its validation: its issuer cannot issue it (unknown issuer, unsupported type), or the name policy refuses it (PolicyDenied); null when neither.</param>
 public sealed record IssueSnapshot(
     IssueTrigger Trigger,
     CertificateSpec Spec,

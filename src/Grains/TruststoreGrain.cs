@@ -56,12 +56,29 @@ public sealed class TruststoreGrain(
         // trusting itself changes nothing for others; it returns when the quarantine is lifted.
         var ownKey = references[0].Certificate;
         var excluded = snapshots.Values.Where(s => s.Quarantined && s.Resource != ownKey).Select(s => s.Resource.ToString()).ToHashSet(StringComparer.Ordinal);
+        // Make-before-break: the certificates truststores trust beside the current ones (compared
+        // by serial, so that a keystore switch that changes nothing here rebuilds nothing), and
+        // the rolls this store acknowledges once it holds their new certificate.
+        var alsoTrusted = snapshots.Values.Where(s => !excluded.Contains(s.Resource.ToString()))
+            .SelectMany(s => (s.AlsoTrusted ?? []).Select(m => $"{s.Resource}#{m.SerialNumber}")).ToHashSet(StringComparer.Ordinal);
+        var rolling = snapshots.Values.Where(s => s.Rolling).ToDictionary(s => s.Resource.ToString(), s => s.Revision, StringComparer.Ordinal);
         return (new StoreBuild(builtFrom, () =>
         {
             var (own, upstream, downstream) = TrustResolution.Sources(references, snapshots);
             bool Kept(TrustSource source) => !excluded.Contains($"{source.Namespace}/{source.Name}");
             return StoreBuilder.Truststore(Resource, spec.Fqdn, format, metadata, TruststorePolicy.Select(own, [.. upstream.Where(Kept)], [.. downstream.Where(Kept)]));
-        }) { Excluded = excluded }, null);
+        }) { Excluded = excluded, AlsoTrusted = alsoTrusted, Rolling = rolling }, null);
+    }
+
+    protected override Task OnHoldsAsync(IReadOnlyDictionary<string, long> rolling)
+    {
+        foreach (var (certificate, revision) in rolling)
+        {
+            // One-way: the certificate grain never waits on a truststore, nor this one on it.
+            _ = GrainFactory.GetGrain<ICertificateGrain>(certificate).AcknowledgeTrustAsync(Self, revision);
+        }
+
+        return Task.CompletedTask;
     }
 
     protected override Task ReleaseAsync() => WatchTagsAsync(new HashSet<string>());

@@ -7,8 +7,12 @@ namespace Notary.Pki;
 /// <summary>
 /// A certificate a truststore trusts, with its chain (issuer first, root last). Name and
 /// Namespace identify the Certificate resource and give the entry's alias.
+/// <paramref name="AlsoTrustedPem"/>: further certificates of the same resource to trust beside
+/// it (make-before-break: the one its keystore still serves during a renewal, then the previous
+/// ones until their overlap ends), each a PEM whose first block is the leaf and whose further
+/// blocks are its chain.
 /// </summary>
-public sealed record TrustSource(string Namespace, string Name, string CertificatePem, IReadOnlyList<string> ChainPem);
+public sealed record TrustSource(string Namespace, string Name, string CertificatePem, IReadOnlyList<string> ChainPem, IReadOnlyList<string>? AlsoTrustedPem = null);
 
 /// <summary>
 /// Which certificates belong in a truststore, as a pure function: the service's own
@@ -17,7 +21,8 @@ public sealed record TrustSource(string Namespace, string Name, string Certifica
 /// are deterministic.
 /// </summary>
 /// <remarks>
-/// Order: own, upstream in list order, downstream in list order, then the CA certificates in
+/// Order: own, upstream in list order, downstream in list order (each followed by its further
+/// trusted certificates, aliased "{name}.{namespace}-{first 8 hex of SHA-256}"), then the CA certificates in
 /// order of first appearance in those sources' chains. A certificate is identified by the
 /// SHA-256 of its DER; when it is reached twice the first alias wins. Leaf aliases are
 /// "{name}.{namespace}"; CA aliases are "ca-{sanitized CN}-{first 8 hex of SHA-256}", so two
@@ -45,6 +50,14 @@ public static class TruststorePolicy
             var what = $"certificate {source.Namespace}/{source.Name}";
             var leaf = NonEmpty(Pem.ReadCertificates(source.CertificatePem, what), what)[0];
             Add(entries, seen, aliases, LeafAlias(source), leaf, what);
+            foreach (var alsoPem in source.AlsoTrustedPem ?? [])
+            {
+                var alsoWhat = $"further trusted certificate of {source.Namespace}/{source.Name}";
+                var blocks = NonEmpty(Pem.ReadCertificates(alsoPem, alsoWhat), alsoWhat);
+                Add(entries, seen, aliases, AlsoTrustedAlias(source, blocks[0]), blocks[0], alsoWhat);
+                authorities.AddRange(blocks.Skip(1).Select(der => (der, alsoWhat)));
+            }
+
             var index = 0;
             foreach (var chainPem in source.ChainPem ?? [])
             {
@@ -71,6 +84,10 @@ public static class TruststorePolicy
     }
 
     private static string LeafAlias(TrustSource source) => $"{source.Name}.{source.Namespace}".ToLowerInvariant();
+
+    /// <summary>"{name}.{namespace}-{first 8 hex of SHA-256 of the DER}": the current certificate keeps the plain alias.</summary>
+    private static string AlsoTrustedAlias(TrustSource source, byte[] der) =>
+        $"{LeafAlias(source)}-{Convert.ToHexStringLower(SHA256.HashData(der))[..8]}";
 
     private static void Add(List<TrustedEntry> entries, HashSet<string> seen, Dictionary<string, string> aliases, string? alias, byte[] der, string what)
     {

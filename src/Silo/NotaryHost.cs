@@ -128,6 +128,8 @@ public static class NotaryHost
         services.AddSingleton<IIssuerResolver>(sp => new IssuerResolver(sp.GetServices<ICertificateIssuer>(), defaultIssuer));
         services.AddOptions<LifecycleOptions>().Bind(builder.Configuration.GetSection(LifecycleOptions.SectionName)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<LifecycleOptions>, LifecycleOptionsValidator>();
+        services.AddOptions<RotationOptions>().Bind(builder.Configuration.GetSection(RotationOptions.SectionName)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<RotationOptions>, RotationOptionsValidator>();
         services.AddOptions<StoreWriteOptions>().Bind(builder.Configuration.GetSection(StoreWriteOptions.SectionName)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<StoreWriteOptions>, StoreWriteOptionsValidator>();
         services.AddSingleton<StoreWriteGate>();

@@ -108,7 +108,8 @@ public static class TrustResolution
             sources.Where(s => s.Field.StartsWith("spec.downstream", StringComparison.Ordinal)).Select(s => s.Source).ToList());
 
         static TrustSource ToSource(CertificateSnapshot snapshot) =>
-            new(snapshot.Resource.Namespace, snapshot.Resource.Name, snapshot.Material!.CertificatePem, snapshot.Material.ChainPem);
+            new(snapshot.Resource.Namespace, snapshot.Resource.Name, snapshot.Material!.CertificatePem, snapshot.Material.ChainPem,
+                snapshot.AlsoTrusted is { Count: > 0 } also ? [.. also.Select(m => string.Join('\n', [m.CertificatePem, .. m.ChainPem]))] : null);
     }
 
     /// <summary>One problem for several: the first one's reason, every message.</summary>

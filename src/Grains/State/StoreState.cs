@@ -38,4 +38,10 @@ public sealed class StoreState<TSpec>
     [Id(13)] public bool MustWrite { get; set; }
     /// <summary>The retry reminder is registered (see <c>StoreGrain.RetryReminder</c>): only then is it unregistered.</summary>
     [Id(14)] public bool RetryRegistered { get; set; }
+    /// <summary>
+    /// The further certificates the stored truststore trusts beside the current ones during a
+    /// make-before-break roll or overlap ("namespace/name#serial"): a change here rebuilds like a
+    /// new revision. Null when none (keystores, and truststores outside a roll).
+    /// </summary>
+    [Id(20)] public HashSet<string>? AlsoTrusted { get; set; }
 }

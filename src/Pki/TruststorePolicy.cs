@@ -50,19 +50,19 @@ public static class TruststorePolicy
             var what = $"certificate {source.Namespace}/{source.Name}";
             var leaf = NonEmpty(Pem.ReadCertificates(source.CertificatePem, what), what)[0];
             Add(entries, seen, aliases, LeafAlias(source), leaf, what);
+            var index = 0;
+            foreach (var chainPem in source.ChainPem ?? [])
+            {
+                var chainWhat = $"chain certificate #{index++} of {source.Namespace}/{source.Name}";
+                authorities.AddRange(NonEmpty(Pem.ReadCertificates(chainPem, chainWhat), chainWhat).Select(der => (der, chainWhat)));
+            }
+
             foreach (var alsoPem in source.AlsoTrustedPem ?? [])
             {
                 var alsoWhat = $"further trusted certificate of {source.Namespace}/{source.Name}";
                 var blocks = NonEmpty(Pem.ReadCertificates(alsoPem, alsoWhat), alsoWhat);
                 Add(entries, seen, aliases, AlsoTrustedAlias(source, blocks[0]), blocks[0], alsoWhat);
                 authorities.AddRange(blocks.Skip(1).Select(der => (der, alsoWhat)));
-            }
-
-            var index = 0;
-            foreach (var chainPem in source.ChainPem ?? [])
-            {
-                var chainWhat = $"chain certificate #{index++} of {source.Namespace}/{source.Name}";
-                authorities.AddRange(NonEmpty(Pem.ReadCertificates(chainPem, chainWhat), chainWhat).Select(der => (der, chainWhat)));
             }
         }
 

@@ -54,6 +54,10 @@ public sealed class ChartValuesTests
             name: notary-webhook
             key: url
           thresholds: ["14.00:00:00", "2.00:00:00"]
+        rotation:
+          propagationDelay: "00:02:00"
+          overlap: "7.00:00:00"
+          maxWait: "12:00:00"
         dashboard:
           enabled: true
         logging:
@@ -146,6 +150,10 @@ public sealed class ChartValuesTests
         var lifecycle = Options<LifecycleOptions>(app);
         checks["Notary__Alerts__Thresholds__0"] = v => Assert.Equal(TimeSpan.FromDays(14), lifecycle.Thresholds[0]);
         checks["Notary__Alerts__Thresholds__1"] = v => Assert.Equal(TimeSpan.FromDays(2), lifecycle.Thresholds[1]);
+        var rotation = Options<RotationOptions>(app);
+        checks["Notary__Rotation__PropagationDelay"] = v => Assert.Equal(TimeSpan.FromMinutes(2), rotation.PropagationDelay);
+        checks["Notary__Rotation__Overlap"] = v => Assert.Equal(TimeSpan.FromDays(7), rotation.Overlap);
+        checks["Notary__Rotation__MaxWait"] = v => Assert.Equal(TimeSpan.FromHours(12), rotation.MaxWait);
         checks["Notary__Kubernetes__Namespace"] = v => Assert.Equal(ns, Options<NotaryKubernetesOptions>(app).Namespace);
         checks["Notary__Dashboard__Enabled"] = v => Assert.Contains(Routes(app), r => r.StartsWith(NotaryHost.DashboardPath + "/", StringComparison.Ordinal));
         checks["Notary__Logging__Json"] = v => Assert.Equal(ConsoleFormatterNames.Json, app.Services.GetRequiredService<IOptionsMonitor<ConsoleLoggerOptions>>().CurrentValue.FormatterName);

@@ -58,6 +58,8 @@ public sealed class RollTests(LifecycleClusterFixture fx)
 
         var ks = new ResourceKey(ns, "svc");
         Assert.True((await fx.Grains.GetGrain<IKeystoreGrain>(ks.ToString()).ApplyAsync(new KeystoreSpec { Fqdn = F("svc"), CertName = "svc" }, LifecycleTests.V(1))).IsReady);
+        // The client's keystore, for the handshakes.
+        Assert.True((await fx.Grains.GetGrain<IKeystoreGrain>($"{ns}/a").ApplyAsync(new KeystoreSpec { Fqdn = F("a"), CertName = "a" }, LifecycleTests.V(1))).IsReady);
         var up = new TrustReference { Tag = "svc", Fqdn = F("svc"), Namespace = ns };
         var truststores = new[] { new ResourceKey(ns, "a"), new ResourceKey(ns, "b") };
         foreach (var ts in truststores)
@@ -154,6 +156,11 @@ public sealed class RollTests(LifecycleClusterFixture fx)
             Assert.Single(history, h => Serials(h.Write, TrustPassword).Contains(renewed.SerialNumber!));
         }
 
+        // As pods see it: every keystore version, while published, completes a real Java handshake
+        // with every version of each dependent truststore a pod may still read (published, or
+        // replaced less than the propagation delay before).
+        await AssertHandshakesAsync(s, fx.Time.GetUtcNow());
+
         // The previous certificate stays trusted until it expires, and only then is it retired.
         Assert.DoesNotContain(fx.Stepping.Retired, r => r.Arn == s.First.Arn);
         fx.Time.SetUtcNow(s.First.NotAfter!.Value);
@@ -166,6 +173,65 @@ public sealed class RollTests(LifecycleClusterFixture fx)
 
         Assert.Contains((s.First.Arn!, RetireReason.Replaced), fx.Stepping.Retired);
         Assert.Null((await CertGrain(s.Svc).GetStatusAsync())!.PreviousSerialNumber);
+    }
+
+    private async Task AssertHandshakesAsync(Setup s, DateTimeOffset end)
+    {
+        var dir = Directory.CreateTempSubdirectory("notary-roll-").FullName;
+        try
+        {
+            var client = fx.Store.Get(ResourceKind.Keystore, new ResourceKey(s.Ns, "a"))!;
+            string File(StoreWrite write, int version)
+            {
+                var path = Path.Combine(dir, $"{write.Resource.Name}-{write.Kind}-{version}.p12");
+                System.IO.File.WriteAllBytes(path, write.Files[write.PrimaryFileName]);
+                return path;
+            }
+
+            var clientKs = File(client, 0);
+            var keystores = fx.Store.History(ResourceKind.Keystore, s.Keystore);
+            var lines = new List<string>();
+            foreach (var ts in s.Truststores)
+            {
+                var truststores = fx.Store.History(ResourceKind.Truststore, ts);
+                for (var i = 0; i < keystores.Count; i++)
+                {
+                    var from = keystores[i].At!.Value;
+                    var until = i + 1 < keystores.Count ? keystores[i + 1].At!.Value : end;
+                    for (var j = 0; j < truststores.Count; j++)
+                    {
+                        var readUntil = (j + 1 < truststores.Count ? truststores[j + 1].At!.Value : end) + Delay;
+                        if (truststores[j].At!.Value < until && from < readUntil)
+                        {
+                            // Server: svc with that keystore version; both sides trust with the
+                            // client's truststore version (it holds the client's own certificate).
+                            var trust = File(truststores[j].Write, j);
+                            lines.Add(string.Join('\t', $"{ts.Name}:ks{i}-ts{j}", File(keystores[i].Write, i), KeyPassword, trust, TrustPassword, clientKs, KeyPassword, trust, TrustPassword, $"svc.{s.Ns}.svc"));
+                        }
+                    }
+                }
+            }
+
+            Assert.True(lines.Count >= 4, $"only {lines.Count} pairs");
+            var pairs = Path.Combine(dir, "pairs.tsv");
+            await System.IO.File.WriteAllLinesAsync(pairs, lines);
+            var java = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("java", ["-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", Path.Combine(AppContext.BaseDirectory, "java", "MutualTlsBatch.java"), pairs])
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+            })!;
+            var output = await java.StandardOutput.ReadToEndAsync();
+            var errors = await java.StandardError.ReadToEndAsync();
+            await java.WaitForExitAsync();
+            Assert.True(java.ExitCode == 0, errors);
+            var results = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.Equal(lines.Count, results.Length);
+            Assert.All(results, r => Assert.StartsWith("OK ", r, StringComparison.Ordinal));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
     }
 
     [Fact]

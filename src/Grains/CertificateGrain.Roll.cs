@@ -104,6 +104,13 @@ public sealed partial class CertificateGrain
     {
         var dirty = forceSave;
         var publish = false;
+        if (State.Roll is not null && State.Serving is null)
+        {
+            // Nothing served apart from the newest: no roll is left to finish.
+            State.Roll = null;
+            dirty = true;
+        }
+
         switch (CurrentStep())
         {
             case RollStep.Switch @switch:
@@ -220,8 +227,9 @@ public sealed partial class CertificateGrain
         {
             next = wait.Pending.Count > 0 && now + RenotifyInterval < wait.Until ? now + RenotifyInterval : wait.Until;
         }
-        else if (State.Roll is not null)
+        else if (State.Roll is not null && State.Serving is not null)
         {
+            // A switch is due (the caller switches): look again at once should it not happen.
             next = now;
         }
 

@@ -189,6 +189,10 @@ public sealed class RollTests(LifecycleClusterFixture fx)
             }
 
             var clientKs = File(client, 0);
+            // The server (svc) trusts the client with a's truststore, which holds a's own
+            // certificate as a trusted entry: Java then checks no validity dates of it, which the
+            // fake clock (months ahead of Java's) would fail.
+            var serverTrust = File(fx.Store.Get(ResourceKind.Truststore, s.Truststores[0])!, 1000);
             var keystores = fx.Store.History(ResourceKind.Keystore, s.Keystore);
             var lines = new List<string>();
             foreach (var ts in s.Truststores)
@@ -203,10 +207,10 @@ public sealed class RollTests(LifecycleClusterFixture fx)
                         var readUntil = (j + 1 < truststores.Count ? truststores[j + 1].At!.Value : end) + Delay;
                         if (truststores[j].At!.Value < until && from < readUntil)
                         {
-                            // Server: svc with that keystore version; both sides trust with the
-                            // client's truststore version (it holds the client's own certificate).
+                            // Server: svc with that keystore version; the client verifies it
+                            // with that version of the dependent truststore.
                             var trust = File(truststores[j].Write, j);
-                            lines.Add(string.Join('\t', $"{ts.Name}:ks{i}-ts{j}", File(keystores[i].Write, i), KeyPassword, trust, TrustPassword, clientKs, KeyPassword, trust, TrustPassword, $"svc.{s.Ns}.svc"));
+                            lines.Add(string.Join('\t', $"{ts.Name}:ks{i}-ts{j}", File(keystores[i].Write, i), KeyPassword, serverTrust, TrustPassword, clientKs, KeyPassword, trust, TrustPassword, $"svc.{s.Ns}.svc"));
                         }
                     }
                 }

@@ -74,6 +74,7 @@ public static class ResourceMapping
         NotBefore = status.NotBefore,
         NotAfter = status.NotAfter,
         RenewalTime = status.RenewalTime,
+        PreviousSerialNumber = NullIfEmpty(status.PreviousSerialNumber),
         Revision = status.Revision,
         Tags = status.Tags.Count == 0 ? null : new Dictionary<string, string>(status.Tags, StringComparer.Ordinal),
         ValidationRecords = status.ValidationRecords.Count == 0

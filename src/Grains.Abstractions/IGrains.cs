@@ -16,6 +16,11 @@ public sealed record PublicMaterial(
 /// material. <see cref="Material"/> is null while no certificate matching the spec is issued.
 /// <see cref="Exists"/> is false when no Certificate resource exists (never applied, or deleted).
 /// Only keystores fetch the private key, separately (<see cref="ICertificateGrain.GetIssuedMaterialAsync"/>).
+/// During a make-before-break roll <see cref="Material"/> is the new certificate (truststores
+/// trust it under the certificate's own alias), <see cref="AlsoTrusted"/> holds the certificates
+/// truststores must go on trusting beside it (the one keystores still serve, then the previous
+/// ones until their overlap ends), and <see cref="KeystoreRevision"/> is the revision keystores
+/// build from (null: <see cref="Revision"/>).
 /// </summary>
 [GenerateSerializer, Immutable, Alias("notary.CertificateSnapshot")]
 public sealed record CertificateSnapshot(
@@ -24,7 +29,16 @@ public sealed record CertificateSnapshot(
     [property: Id(2)] string? Fqdn,
     [property: Id(3)] long Revision,
     [property: Id(4)] PublicMaterial? Material,
-    [property: Id(5)] bool Quarantined = false);
+    [property: Id(5)] bool Quarantined = false,
+    [property: Id(6)] IReadOnlyList<PublicMaterial>? AlsoTrusted = null,
+    [property: Id(7)] long? KeystoreRevision = null)
+{
+    /// <summary>The revision a keystore builds from: the one it serves, which lags behind <see cref="Revision"/> during a roll.</summary>
+    public long ServedRevision => KeystoreRevision ?? Revision;
+
+    /// <summary>A roll is in progress: truststores trust the new certificate, keystores still serve an older one.</summary>
+    public bool Rolling => KeystoreRevision is { } served && served != Revision;
+}
 
 /// <summary>A grain that follows certificates: it is told when one changes (issued, re-issued, deleted).</summary>
 [GenerateSerializer, Immutable, Alias("notary.SubscriberRef")]
@@ -97,6 +111,14 @@ public interface ICertificateGrain : IGrainWithStringKey
 
     /// <summary>Quarantines (truststores drop it, Compromised=True) or lifts the quarantine.</summary>
     Task<CertificateStatus> SetQuarantinedAsync(bool quarantined, string reason);
+
+    /// <summary>
+    /// A truststore tells the certificate that its stored store holds <paramref name="revision"/>
+    /// (make-before-break: the keystore switches once every dependent truststore holds it). One-way:
+    /// the truststore never waits on the certificate, which never calls a truststore back.
+    /// </summary>
+    [OneWay]
+    Task AcknowledgeTrustAsync(SubscriberRef truststore, long revision);
 }
 
 /// <summary>Where a Certificate of a given name lives: the index truststores use for references without a namespace.</summary>

@@ -47,6 +47,12 @@ public static class Reasons
     public const string Expired = "Expired";
     public const string RenewalFailed = "RenewalFailed";
     public const string ExpiringSoon = "ExpiringSoon";
+    /// <summary>Issuing=True during a roll: the new certificate is being written to the dependent truststores.</summary>
+    public const string WaitingForTruststores = "WaitingForTruststores";
+    /// <summary>Issuing=True during a roll: every dependent truststore holds the new certificate; the keystore switches after the propagation delay.</summary>
+    public const string Propagating = "Propagating";
+    /// <summary>Warning Event: the keystore switched before every dependent truststore held the new certificate (Rotation:MaxWait, or the old certificate's expiry).</summary>
+    public const string TruststoresLeftBehind = "TruststoresLeftBehind";
 }
 
 /// <summary>A Kubernetes-style status condition.</summary>
@@ -74,6 +80,12 @@ public sealed record CertificateStatus
     [Id(8)] public long ObservedGeneration { get; init; }
     /// <summary>DNS records a Public certificate waits for (Ready=False/PendingValidation); empty otherwise.</summary>
     [Id(9)] public IReadOnlyList<Ports.ValidationRecord> ValidationRecords { get; init; } = [];
+    /// <summary>
+    /// The certificate the current one replaces while the two overlap: the one the keystore still
+    /// serves during a make-before-break roll, then the one truststores keep trusting until it
+    /// expires (or Rotation:Overlap ends); null when nothing overlaps.
+    /// </summary>
+    [Id(10)] public string? PreviousSerialNumber { get; init; }
 
     public StatusCondition? Condition(string type) => Conditions.FirstOrDefault(c => c.Type == type);
 

@@ -94,8 +94,42 @@ public sealed partial class CertificateGrain
 
     private async Task<CertificateStatus> CompleteAsync(ValidCertificateSpec valid, ICertificateIssuer issuer, IssuedMaterial material, IssuePurpose purpose, string eventReason, string why)
     {
-        var previous = State.Material?.Arn;
+        var now = time.GetUtcNow();
         var rotated = purpose == IssuePurpose.Rotate;
+        // What keystores serve now, and an unserved certificate a roll in progress was putting
+        // into truststores (replaced by this one before any keystore served it).
+        var served = State.Serving ?? State.Material;
+        var servedRevision = State.Serving is null ? State.Revision : State.ServingRevision;
+        var unserved = State.Serving is null ? null : State.Material;
+        var retire = new List<(string Arn, RetireReason Reason)>();
+        if (unserved is not null)
+        {
+            retire.Add((unserved.Arn, RetireReason.Replaced));
+        }
+
+        // Make-before-break (CertificateGrain.Roll.cs) for a renewal or spec-change re-issue of a
+        // certificate still valid; a rotate (breach) drops every older certificate at once, and
+        // an expired one has nothing left to keep working.
+        var roll = !rotated && served is not null && served.NotAfter > now;
+        if (rotated)
+        {
+            retire.AddRange(DropRollAndOverlap().Select(arn => (arn, RetireReason.Compromised)));
+            if (served is not null)
+            {
+                retire.Add((served.Arn, RetireReason.Compromised));
+            }
+        }
+        else if (!roll)
+        {
+            State.Serving = null;
+            State.ServingRevision = 0;
+            State.Roll = null;
+            if (served is not null)
+            {
+                retire.Add((served.Arn, RetireReason.Replaced));
+            }
+        }
+
         State.ClearAlertsSent();
         State.RenewalFailures = 0;
         State.NextRenewalAttempt = null;
@@ -107,6 +141,11 @@ public sealed partial class CertificateGrain
         State.RenewalTime = CertificatePolicy.RenewalTime(material.NotBefore, material.NotAfter, valid.RenewBefore);
         SetReady(Reasons.Issued, $"Certificate is valid until {material.NotAfter:O}.");
         ConditionList.Remove(State.Conditions, Conditions.Issuing);
+        if (roll)
+        {
+            BeginRoll(served!, servedRevision, now);
+        }
+
         // The lifecycle reminder is registered before the state is saved, so that one write
         // persists both the certificate and when its reminder is due: an issuance costs one state
         // write (a Redis round trip in production), not two. A failed registration does not hold
@@ -125,11 +164,18 @@ public sealed partial class CertificateGrain
             $"Issued serial {material.SerialNumber} (revision {State.Revision}) by {issuer.Name} because {why}; valid until {material.NotAfter:O}.");
         metrics.Count(_resource, purpose == IssuePurpose.Renew ? "renewed" : "issued");
         await ForgetContinuationAsync();
-        if (previous is not null && previous != material.Arn)
+        // The roll's phase (or its switch at once, when nothing depends on it), and the reminder
+        // for its next step; after a rotate, the reminder of an overlap that no longer exists goes.
+        await AdvanceRollAsync();
+        foreach (var (arn, reason) in retire.DistinctBy(r => r.Arn))
         {
-            // The old certificate is out of every store once subscribers rebuild; a failure here
-            // leaves an unused certificate at the issuer, never a broken service.
-            await RetireAsync(previous, rotated ? RetireReason.Compromised : RetireReason.Replaced, throwOnFailure: false);
+            if (!InUse(arn))
+            {
+                // Out of every store once subscribers rebuild (a replaced certificate that keystores
+                // served is retired only when its overlap ends, see DropEndedOverlapsAsync); a
+                // failure here leaves an unused certificate at the issuer, never a broken service.
+                await RetireAsync(arn, reason, throwOnFailure: false);
+            }
         }
 
         return BuildStatus();

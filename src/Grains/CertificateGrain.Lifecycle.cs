@@ -19,6 +19,12 @@ public sealed partial class CertificateGrain
             return;
         }
 
+        if (reminderName == RollReminder)
+        {
+            await OnRollReminderAsync();
+            return;
+        }
+
         if (reminderName != LifecycleReminder)
         {
             return;

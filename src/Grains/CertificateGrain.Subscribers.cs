@@ -79,4 +79,14 @@ public sealed partial class CertificateGrain
             _ = Subscribers.Get(GrainFactory, subscriber).OnCertificateChangedAsync(key, revision);
         }
     }
+
+    /// <summary>Notifies the named truststores only (a roll asking the ones it still waits for again).</summary>
+    private void Notify(long revision, IEnumerable<string> truststores)
+    {
+        var key = _resource.ToString();
+        foreach (var truststore in truststores)
+        {
+            _ = Subscribers.Get(GrainFactory, new SubscriberRef(ResourceKind.Truststore, truststore)).OnCertificateChangedAsync(key, revision);
+        }
+    }
 }

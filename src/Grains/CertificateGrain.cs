@@ -22,6 +22,7 @@ public sealed partial class CertificateGrain(
     IAlertSink alerts,
     INotaryMetrics metrics,
     IOptions<LifecycleOptions> lifecycle,
+    IOptions<RotationOptions> rotation,
     TimeProvider time,
     ILogger<CertificateGrain> logger) : Grain, ICertificateGrain, IRemindable
 {
@@ -138,11 +139,19 @@ public sealed partial class CertificateGrain(
         // Let go of what the issuer holds first: when that fails, the delete fails and is
         // retried (the finalizer keeps the resource), with the state still naming what to retire.
         await RetireAsync(State.Pending?.Ticket, RetireReason.Deleted, throwOnFailure: true);
-        await RetireAsync(State.Material?.Arn, RetireReason.Deleted, throwOnFailure: true);
+        foreach (var arn in new[] { State.Material?.Arn, State.Serving?.Arn }.Concat(State.Previous?.Select(p => p.Arn) ?? []).OfType<string>().Distinct(StringComparer.Ordinal))
+        {
+            await RetireAsync(arn, RetireReason.Deleted, throwOnFailure: true);
+        }
+
         CancelContinuation();
         await ForgetContinuationAsync();
 
         await UnregisterLifecycleAsync();
+        State.Serving = null;
+        State.Roll = null;
+        State.Previous = null;
+        await ScheduleRollAsync();
         metrics.CertificateRemoved(_resource);
         var uid = State.Origin?.Uid;
         // Subscribers stay: a Certificate created again under this name serves them again. The
@@ -163,11 +172,15 @@ public sealed partial class CertificateGrain(
         // this certificate any more: stores keep what they have rather than rebuild from it.
         var material = CurrentMaterial();
         var published = material is null ? null : new PublicMaterial(material.Arn, material.CertificatePem, material.ChainPem, material.SerialNumber, material.NotAfter);
-        return Task.FromResult(new CertificateSnapshot(_resource, spec is not null, spec?.Fqdn, State.Revision, published, State.Quarantined));
+        // During a roll keystores build from the served revision, truststores trust both (and the
+        // previous certificates until their overlap ends): see CertificateGrain.Roll.cs.
+        return Task.FromResult(new CertificateSnapshot(_resource, spec is not null, spec?.Fqdn, State.Revision, published, State.Quarantined,
+            material is null ? null : AlsoTrusted(), State.Serving is null ? null : State.ServingRevision));
     }
 
     public Task<IssuedMaterial?> GetIssuedMaterialAsync(long revision) =>
-        Task.FromResult(revision == State.Revision ? CurrentMaterial()?.ToIssued() : null);
+        Task.FromResult(State.Serving is { } serving && revision == State.ServingRevision ? serving.ToIssued()
+            : revision == State.Revision ? CurrentMaterial()?.ToIssued() : null);
 
     private StoredMaterial? CurrentMaterial() =>
         State.Spec is not null && State.IssuedFor is not null && !CertificatePolicy.AffectsCertificate(State.IssuedFor, State.Spec) ? State.Material : null;
@@ -239,5 +252,6 @@ public sealed partial class CertificateGrain(
         Conditions = [.. State.Conditions],
         ObservedGeneration = State.Origin?.Generation ?? 0,
         ValidationRecords = State.Pending?.ValidationRecords ?? [],
+        PreviousSerialNumber = State.Serving?.SerialNumber ?? State.Previous?.LastOrDefault()?.SerialNumber,
     };
 }

@@ -53,15 +53,16 @@ public sealed class KeystoreGrain(
             return (null, new Problem(Reasons.CertificateNotReady, $"spec.certName: Certificate {key} has not been issued yet"));
         }
 
-        // Only keystores fetch the private key, and only of the revision just checked.
-        var material = await GrainFactory.GetGrain<ICertificateGrain>(key).GetIssuedMaterialAsync(snapshot.Revision);
+        // Only keystores fetch the private key, and only of the revision just checked: the one it
+        // serves, which stays behind the newest during a make-before-break roll.
+        var material = await GrainFactory.GetGrain<ICertificateGrain>(key).GetIssuedMaterialAsync(snapshot.ServedRevision);
         if (material is null)
         {
             return (null, new Problem(Reasons.CertificateNotReady, $"spec.certName: Certificate {key} changed while the keystore was being built; it is rebuilt when the new certificate is issued"));
         }
 
         return (new StoreBuild(
-            new Dictionary<string, long> { [key] = snapshot.Revision },
+            new Dictionary<string, long> { [key] = snapshot.ServedRevision },
             () => (StoreBuilder.Keystore(Resource, spec.Fqdn, format, metadata, spec.CertName, material), [spec.CertName])), null);
     }
 }

@@ -67,4 +67,17 @@ internal static partial class Log
 
     [LoggerMessage(20, LogLevel.Warning, "{Kind} {Resource}: registering or unregistering its retry reminder failed ({ErrorType}): {Message}")]
     public static partial void RetryReminderFailed(ILogger logger, string kind, string resource, string errorType, string message);
+
+    // 160-169: make-before-break rolls (a block of their own, so parallel additions do not collide).
+    [LoggerMessage(160, LogLevel.Information, "Certificate {Resource}: roll of serial {Serial} started; the keystore switches at the latest at {Deadline:O}")]
+    public static partial void RollStarted(ILogger logger, string resource, string serial, DateTimeOffset deadline);
+
+    [LoggerMessage(161, LogLevel.Information, "Certificate {Resource}: keystores switched to serial {Serial} ({Cause}); {LeftBehind} truststore(s) left behind")]
+    public static partial void RollSwitched(ILogger logger, string resource, string serial, string cause, int leftBehind);
+
+    [LoggerMessage(162, LogLevel.Information, "Certificate {Resource}: previous serial {Serial} left the truststores")]
+    public static partial void PreviousDropped(ILogger logger, string resource, string serial);
+
+    [LoggerMessage(163, LogLevel.Warning, "Certificate {Resource}: registering or unregistering its roll reminder failed ({ErrorType}): {Message}")]
+    public static partial void RollReminderFailed(ILogger logger, string resource, string errorType, string message);
 }

@@ -27,4 +27,10 @@ public sealed record StoreBuild(IReadOnlyDictionary<string, long> BuiltFrom, Fun
 
     /// <summary>Runs once the store is written, before the state is saved (the truststore's TrustsIssuers condition).</summary>
     public Action? OnStored { get; init; }
+
+    /// <summary>Further certificates trusted during a roll or overlap ("namespace/name#serial"): a change here rebuilds like a new revision.</summary>
+    public IReadOnlySet<string> AlsoTrusted { get; init; } = new HashSet<string>(StringComparer.Ordinal);
+
+    /// <summary>Certificates in a make-before-break roll and the revision this store holds: acknowledged to them once stored.</summary>
+    public IReadOnlyDictionary<string, long> Rolling { get; init; } = new Dictionary<string, long>(StringComparer.Ordinal);
 }

@@ -51,6 +51,12 @@ public abstract partial class StoreGrain<TSpec>(
     /// <summary>Resolves the certificates, keeps the subscriptions in step, and builds the store, or says why it cannot.</summary>
     protected abstract Task<(StoreBuild? Build, Problem? Problem)> BuildAsync(TSpec spec, StoreFormat format, ServiceMetadata metadata);
 
+    /// <summary>
+    /// The stored store holds <paramref name="rolling"/> (certificate key to revision): a
+    /// truststore acknowledges that to certificates in a make-before-break roll.
+    /// </summary>
+    protected virtual Task OnHoldsAsync(IReadOnlyDictionary<string, long> rolling) => Task.CompletedTask;
+
     /// <summary>Drops every subscription specific to the kind (the tag watches of a truststore).</summary>
     protected virtual Task ReleaseAsync() => Task.CompletedTask;
 
@@ -85,6 +91,8 @@ public abstract partial class StoreGrain<TSpec>(
 
         if (revision > 0 && State.BuiltFrom.TryGetValue(certificateKey, out var built) && built == revision && IsReady())
         {
+            // Already holds it (a roll notifying again, or its keystore switch): say so again.
+            await OnHoldsAsync(new Dictionary<string, long>(StringComparer.Ordinal) { [certificateKey] = revision });
             return;
         }
 
@@ -242,8 +250,9 @@ public abstract partial class StoreGrain<TSpec>(
             return await NotReadyAsync(problem);
         }
 
-        if (!force && build!.Problem is null && StoredAndCurrentSoFar() && State.BuiltGeneration == State.Origin!.Generation && SameRevisions(State.BuiltFrom, build.BuiltFrom) && State.Excluded.SetEquals(build.Excluded) && State.BuiltKey == build.Key)
+        if (!force && build!.Problem is null && StoredAndCurrentSoFar() && State.BuiltGeneration == State.Origin!.Generation && SameRevisions(State.BuiltFrom, build.BuiltFrom) && State.Excluded.SetEquals(build.Excluded) && State.BuiltKey == build.Key && SameAlsoTrusted(build))
         {
+            await OnHoldsAsync(build.Rolling);
             if (!IsReady())
             {
                 // Only a reconcile failed (a silo died under a grain call): the stored store is
@@ -294,9 +303,10 @@ public abstract partial class StoreGrain<TSpec>(
         }
 
         var first = State.Stored is null;
-        var contentsChanged = !first && (!SameRevisions(State.BuiltFrom, build.BuiltFrom) || !State.Excluded.SetEquals(build.Excluded) || State.BuiltKey != build.Key);
+        var contentsChanged = !first && (!SameRevisions(State.BuiltFrom, build.BuiltFrom) || !State.Excluded.SetEquals(build.Excluded) || State.BuiltKey != build.Key || !SameAlsoTrusted(build));
         var firstOrChanged = first || contentsChanged || State.BuiltGeneration != State.Origin!.Generation;
         State.Excluded = new HashSet<string>(build.Excluded, StringComparer.Ordinal);
+        State.AlsoTrusted = build.AlsoTrusted.Count == 0 ? null : new HashSet<string>(build.AlsoTrusted, StringComparer.Ordinal);
         State.Stored = stored;
         State.MustWrite = false;
         State.BuiltFrom = new Dictionary<string, long>(build.BuiltFrom, StringComparer.Ordinal);
@@ -333,6 +343,7 @@ public abstract partial class StoreGrain<TSpec>(
             await ReloadOptedInAsync();
         }
 
+        await OnHoldsAsync(build.Rolling);
         return BuildStatus();
     }
 
@@ -365,6 +376,9 @@ public abstract partial class StoreGrain<TSpec>(
     private bool StoredAndCurrentSoFar() =>
         !State.MustWrite && State.Stored is not null
         && (IsReady() || State.Conditions.Any(c => c.Type == Conditions.Ready && c.Reason is Reasons.ReconcileFailed or Reasons.MetadataUnavailable));
+
+    private bool SameAlsoTrusted(StoreBuild build) =>
+        State.AlsoTrusted is null ? build.AlsoTrusted.Count == 0 : State.AlsoTrusted.SetEquals(build.AlsoTrusted);
 
     private static bool SameRevisions(Dictionary<string, long> a, IReadOnlyDictionary<string, long> b) =>
         a.Count == b.Count && a.All(kv => b.TryGetValue(kv.Key, out var v) && v == kv.Value);

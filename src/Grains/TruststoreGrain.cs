@@ -75,7 +75,18 @@ public sealed class TruststoreGrain(
         var excluded = Quarantined(snapshots.Values, ownKey);
         var (own, upstream, downstream) = TrustResolution.Sources(references, snapshots);
         bool Kept(TrustSource source) => !excluded.Contains($"{source.Namespace}/{source.Name}");
-        return (Build(spec, format, metadata, mode, builtFrom, excluded, own, [.. upstream.Where(Kept), .. downstream.Where(Kept)], null), null);
+        return (Build(spec, format, metadata, mode, builtFrom, excluded, snapshots.Values, own, [.. upstream.Where(Kept), .. downstream.Where(Kept)], null), null);
+    }
+
+    protected override Task OnHoldsAsync(IReadOnlyDictionary<string, long> rolling)
+    {
+        foreach (var (certificate, revision) in rolling)
+        {
+            // One-way: the certificate grain never waits on a truststore, nor this one on it.
+            _ = GrainFactory.GetGrain<ICertificateGrain>(certificate).AcknowledgeTrustAsync(Self, revision);
+        }
+
+        return Task.CompletedTask;
     }
 
     protected override Task ReleaseAsync() => WatchTagsAsync(new HashSet<string>());
@@ -106,7 +117,7 @@ public sealed class TruststoreGrain(
         var usable = snapshots.Values
             .Where(s => s.Exists && s.Material is not null)
             .OrderBy(s => s.Resource == ownKey ? 0 : 1).ThenBy(s => s.Resource.ToString(), StringComparer.Ordinal)
-            .Select(s => new TrustSource(s.Resource.Namespace, s.Resource.Name, s.Material!.CertificatePem, s.Material.ChainPem))
+            .Select(TrustResolution.ToSource)
             .Where(s => !excluded.Contains($"{s.Namespace}/{s.Name}"))
             .ToList();
         if (usable.Count == 0)
@@ -119,13 +130,19 @@ public sealed class TruststoreGrain(
             ? " The last contents were rebuilt with the certificates whose quarantine was lifted."
             : $" The last contents were rebuilt without the quarantined {string.Join(", ", excluded.Order(StringComparer.Ordinal))}.";
         var stillNotReady = problem with { Message = problem.Message + note };
-        return (Build(spec, format, metadata, mode, builtFrom, excluded, usable[0], usable.Skip(1).ToList(), stillNotReady), null);
+        return (Build(spec, format, metadata, mode, builtFrom, excluded, snapshots.Values.Where(s => s.Exists && s.Material is not null), usable[0], usable.Skip(1).ToList(), stillNotReady), null);
     }
 
     private StoreBuild Build(
         TruststoreSpec spec, StoreFormat format, ServiceMetadata metadata, TrustMode mode,
-        Dictionary<string, long> builtFrom, HashSet<string> excluded, TrustSource own, IReadOnlyList<TrustSource> peers, Problem? problem)
+        Dictionary<string, long> builtFrom, HashSet<string> excluded, IEnumerable<CertificateSnapshot> built, TrustSource own, IReadOnlyList<TrustSource> peers, Problem? problem)
     {
+        // Make-before-break: the certificates truststores trust beside the current ones (compared
+        // by serial, so that a keystore switch that changes nothing here rebuilds nothing), and
+        // the rolls this store acknowledges once it holds their new certificate.
+        var kept = built.Where(s => !excluded.Contains(s.Resource.ToString())).ToList();
+        var alsoTrusted = kept.SelectMany(s => (s.AlsoTrusted ?? []).Select(m => $"{s.Resource}#{m.SerialNumber}")).ToHashSet(StringComparer.Ordinal);
+        var rolling = kept.Where(s => s.Rolling).ToDictionary(s => s.Resource.ToString(), s => s.Revision, StringComparer.Ordinal);
         IReadOnlyList<string> caSubjects = [];
         return new StoreBuild(builtFrom, () =>
         {
@@ -135,6 +152,8 @@ public sealed class TruststoreGrain(
         })
         {
             Excluded = excluded,
+            AlsoTrusted = alsoTrusted,
+            Rolling = rolling,
             Key = mode.ToString(),
             Problem = problem,
             OnStored = () => SetTrustsIssuers(mode, caSubjects),

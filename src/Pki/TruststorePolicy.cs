@@ -62,6 +62,16 @@ public static class TruststorePolicy
             var what = $"certificate {source.Namespace}/{source.Name}";
             var leaf = NonEmpty(Pem.ReadCertificates(source.CertificatePem, what), what)[0];
             Add(entries, seen, aliases, LeafAlias(source), leaf, what);
+            if (mode == TrustMode.Issuers)
+            {
+                var index = 0;
+                foreach (var chainPem in source.ChainPem ?? [])
+                {
+                    var chainWhat = $"chain certificate #{index++} of {source.Namespace}/{source.Name}";
+                    authorities.AddRange(NonEmpty(Pem.ReadCertificates(chainPem, chainWhat), chainWhat).Select(der => (der, chainWhat)));
+                }
+            }
+
             var also = 0;
             foreach (var alsoPem in source.AlsoTrustedPem ?? [])
             {
@@ -73,16 +83,6 @@ public static class TruststorePolicy
                     // A further certificate's PEM may carry its chain after the leaf (a renewal
                     // from another CA): those CAs are trusted too.
                     authorities.AddRange(blocks.Skip(1).Select(der => (der, $"{alsoWhat}, chain")));
-                }
-            }
-
-            if (mode == TrustMode.Issuers)
-            {
-                var index = 0;
-                foreach (var chainPem in source.ChainPem ?? [])
-                {
-                    var chainWhat = $"chain certificate #{index++} of {source.Namespace}/{source.Name}";
-                    authorities.AddRange(NonEmpty(Pem.ReadCertificates(chainPem, chainWhat), chainWhat).Select(der => (der, chainWhat)));
                 }
             }
         }

@@ -130,6 +130,8 @@ public static class NotaryHost
         services.AddSingleton<IValidateOptions<LifecycleOptions>, LifecycleOptionsValidator>();
         services.AddOptions<PolicyOptions>().Bind(builder.Configuration.GetSection(PolicyOptions.SectionName)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<PolicyOptions>, PolicyOptionsValidator>();
+        services.AddOptions<RotationOptions>().Bind(builder.Configuration.GetSection(RotationOptions.SectionName)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<RotationOptions>, RotationOptionsValidator>();
         services.AddOptions<StoreWriteOptions>().Bind(builder.Configuration.GetSection(StoreWriteOptions.SectionName)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<StoreWriteOptions>, StoreWriteOptionsValidator>();
         services.AddSingleton<StoreWriteGate>();

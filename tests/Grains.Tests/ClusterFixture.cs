@@ -61,6 +61,9 @@ public sealed class ClusterFixture : IAsyncLifetime
             host.Services.AddSingleton<StoreWriteGate>();
             host.Services.AddSingleton<IIssuerResolver>(new IssuerResolver([Issuer, Stepping], BuiltInIssuer.DefaultName));
             host.Services.AddSingleton(TimeProvider.System);
+            // Make-before-break on the real clock: a roll's keystore switches 2 s after its
+            // truststores hold the new certificate, not the production 90 s.
+            host.Services.Configure<RotationOptions>(o => o.PropagationDelay = TimeSpan.FromSeconds(2));
             host.Logging.SetMinimumLevel(LogLevel.Debug);
             host.Logging.AddProvider(Logs);
         });

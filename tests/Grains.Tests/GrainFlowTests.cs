@@ -116,7 +116,8 @@ public sealed class GrainFlowTests(ClusterFixture fx)
             var stored = fx.Store.Get(ResourceKind.Truststore, new ResourceKey(ns, ts))!;
             var serials = ReadPkcs12(stored.Files["truststore.p12"], TrustPassword).Select(c => c.SerialNumber).ToList();
             Assert.Contains(b2.SerialNumber, serials);
-            Assert.DoesNotContain(b1.SerialNumber, serials);
+            // Make-before-break: the previous certificate stays trusted beside it until it expires.
+            Assert.Contains(b1.SerialNumber, serials);
             Assert.Contains($"{b}.{ns}", status.Entries);
         }
 

@@ -123,11 +123,17 @@ public sealed class SteppedIssuanceTests(ClusterFixture fx)
         var key = new ResourceKey(ClusterFixture.NewPublicNamespace(), "api");
         var first = await CertGrain(key).ApplyAsync(Cert($"api.{key.Namespace}.example.com"), V(1));
         var second = await CertGrain(key).ApplyAsync(Cert($"api2.{key.Namespace}.example.com"), V(2));
-        Assert.Contains((first.Arn!, RetireReason.Replaced), fx.Stepping.Retired);
+        // Make-before-break: the replaced certificate stays trusted (and at the issuer) until its
+        // overlap ends; only then is it retired.
+        Assert.DoesNotContain(fx.Stepping.Retired, r => r.Arn == first.Arn);
+        Assert.Equal(first.SerialNumber, second.PreviousSerialNumber);
 
         var rotated = await CertGrain(key).ReissueAsync("a breach was reported");
         Assert.Equal(3, rotated.Revision);
         Assert.Contains((second.Arn!, RetireReason.Compromised), fx.Stepping.Retired);
+        // A rotate ends every overlap at once: the previous certificate goes too.
+        Assert.Contains((first.Arn!, RetireReason.Compromised), fx.Stepping.Retired);
+        Assert.Null(rotated.PreviousSerialNumber);
         Assert.Contains(CallsFor(key), c => c.Purpose == IssuePurpose.Rotate && c.CurrentArn == second.Arn);
 
         await CertGrain(key).DeleteAsync();

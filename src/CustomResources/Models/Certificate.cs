@@ -109,6 +109,10 @@ public sealed class CertificateStatus : ResourceStatus
     [JsonPropertyName("renewalTime")]
     public DateTimeOffset? RenewalTime { get; set; }
 
+    /// <summary>Serial number of the certificate the current one replaces while they overlap (make-before-break renewal).</summary>
+    [JsonPropertyName("previousSerialNumber")]
+    public string? PreviousSerialNumber { get; set; }
+
     /// <summary>How many times the certificate has been issued.</summary>
     [JsonPropertyName("revision")]
     public long? Revision { get; set; }

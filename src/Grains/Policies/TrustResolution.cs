@@ -183,10 +183,12 @@ public static class TrustResolution
             sources[0].Source,
             sources.Where(s => s.Field.StartsWith("spec.upstream", StringComparison.Ordinal)).Select(s => s.Source).ToList(),
             sources.Where(s => s.Field.StartsWith("spec.downstream", StringComparison.Ordinal)).Select(s => s.Source).ToList());
-
-        static TrustSource ToSource(CertificateSnapshot snapshot) =>
-            new(snapshot.Resource.Namespace, snapshot.Resource.Name, snapshot.Material!.CertificatePem, snapshot.Material.ChainPem);
     }
+
+    /// <summary>The trust source of an issued certificate: its current leaf and chain, and the further certificates trusted beside it during a roll.</summary>
+    public static TrustSource ToSource(CertificateSnapshot snapshot) =>
+        new(snapshot.Resource.Namespace, snapshot.Resource.Name, snapshot.Material!.CertificatePem, snapshot.Material.ChainPem,
+            snapshot.AlsoTrusted is { Count: > 0 } also ? [.. also.Select(m => string.Join('\n', [m.CertificatePem, .. m.ChainPem]))] : null);
 
     /// <summary>A binding made before uids were recorded (or a registration without one) matches by namespace alone.</summary>
     private static bool SameUid(string? bound, string? registered) =>

@@ -45,6 +45,19 @@ public sealed class CertificateState
     [Id(15)] public DateTimeOffset? ReminderDue { get; set; }
     /// <summary>The continuation reminder is registered (see <c>CertificateGrain.ContinueReminder</c>): only then is it unregistered.</summary>
     [Id(16)] public bool ContinueRegistered { get; set; }
+    /// <summary>
+    /// During a make-before-break roll: the material the keystore keeps serving until the switch
+    /// (<see cref="Material"/> is the new one, already in dependents' truststores); null otherwise.
+    /// </summary>
+    [Id(17)] public StoredMaterial? Serving { get; set; }
+    /// <summary>The revision of <see cref="Serving"/>.</summary>
+    [Id(18)] public long ServingRevision { get; set; }
+    /// <summary>The roll in progress (null when none): its deadline and the truststores that hold the new certificate.</summary>
+    [Id(19)] public RollState? Roll { get; set; }
+    /// <summary>Replaced certificates that dependents' truststores still trust (overlap); null when none.</summary>
+    [Id(20)] public List<TrustedPrevious>? Previous { get; set; }
+    /// <summary>The roll reminder is registered: only then is it unregistered.</summary>
+    [Id(21)] public bool RollReminderRegistered { get; set; }
 
     /// <summary>The keystores and truststores using this certificate.</summary>
     public IReadOnlyCollection<SubscriberRef> Subscribers => (IReadOnlyCollection<SubscriberRef>?)_subscribers ?? [];
@@ -101,6 +114,16 @@ public sealed class CertificateState
         if (_alertsSent is { Count: 0 })
         {
             _alertsSent = null;
+        }
+
+        if (Serving is { ChainPem.Count: > 0 } serving)
+        {
+            serving.ChainPem = SharedText.Of(serving.ChainPem);
+        }
+
+        if (Previous is { Count: 0 })
+        {
+            Previous = null;
         }
 
         if (Material is { ChainPem.Count: > 0 } material)

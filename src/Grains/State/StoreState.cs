@@ -48,4 +48,10 @@ public sealed class StoreState<TSpec>
     [Id(16)] public List<BoundReference> Bindings { get; set; } = [];
     /// <summary>Same-named Certificates a binding ignores that were already reported by a Warning Event (<see cref="Policies.ShadowedReference.Key"/>).</summary>
     [Id(17)] public HashSet<string> ShadowsReported { get; set; } = new(StringComparer.Ordinal);
+    /// <summary>
+    /// The further certificates the stored truststore trusts beside the current ones during a
+    /// make-before-break roll or overlap ("namespace/name#serial"): a change here rebuilds like a
+    /// new revision. Null when none (keystores, and truststores outside a roll).
+    /// </summary>
+    [Id(20)] public HashSet<string>? AlsoTrusted { get; set; }
 }

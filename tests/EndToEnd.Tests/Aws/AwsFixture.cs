@@ -95,6 +95,11 @@ public sealed class AwsFixture : DevFixture
             ["Notary:Issuer:Acm:ValidationPollInterval"] = "00:00:01",
             ["Notary:Issuer:Acm:MaxPollInterval"] = "00:00:02",
             ["Notary:Store:SecretsManager:RecoveryWindowDays"] = "7",
+            // Make-before-break in seconds, and no overlap: a re-issue switches the keystore 1 s
+            // after its truststores hold the new certificate, and the replaced one leaves them
+            // (and ACM) at once rather than at its expiry.
+            ["Notary:Rotation:PropagationDelay"] = "00:00:01",
+            ["Notary:Rotation:Overlap"] = "00:00:00",
         };
         foreach (var section in new[] { "Notary:Issuer:Acm", "Notary:Store:SecretsManager" })
         {

@@ -56,6 +56,10 @@ public sealed class ChartValuesTests
           thresholds: ["14.00:00:00", "2.00:00:00"]
         policy:
           clusterDomain: corp.internal
+        rotation:
+          propagationDelay: "00:02:00"
+          overlap: "7.00:00:00"
+          maxWait: "12:00:00"
         dashboard:
           enabled: true
         logging:
@@ -149,6 +153,10 @@ public sealed class ChartValuesTests
         checks["Notary__Alerts__Thresholds__0"] = v => Assert.Equal(TimeSpan.FromDays(14), lifecycle.Thresholds[0]);
         checks["Notary__Alerts__Thresholds__1"] = v => Assert.Equal(TimeSpan.FromDays(2), lifecycle.Thresholds[1]);
         checks["Notary__Policy__ClusterDomain"] = v => Assert.Equal("corp.internal", Options<PolicyOptions>(app).ClusterDomain);
+        var rotation = Options<RotationOptions>(app);
+        checks["Notary__Rotation__PropagationDelay"] = v => Assert.Equal(TimeSpan.FromMinutes(2), rotation.PropagationDelay);
+        checks["Notary__Rotation__Overlap"] = v => Assert.Equal(TimeSpan.FromDays(7), rotation.Overlap);
+        checks["Notary__Rotation__MaxWait"] = v => Assert.Equal(TimeSpan.FromHours(12), rotation.MaxWait);
         checks["Notary__Kubernetes__Namespace"] = v => Assert.Equal(ns, Options<NotaryKubernetesOptions>(app).Namespace);
         checks["Notary__Dashboard__Enabled"] = v => Assert.Contains(Routes(app), r => r.StartsWith(NotaryHost.DashboardPath + "/", StringComparison.Ordinal));
         checks["Notary__Logging__Json"] = v => Assert.Equal(ConsoleFormatterNames.Json, app.Services.GetRequiredService<IOptionsMonitor<ConsoleLoggerOptions>>().CurrentValue.FormatterName);

@@ -85,6 +85,7 @@ public sealed class InMemorySecretStore : ISecretStore
 
         Interlocked.Increment(ref _puts);
         _stores[(write.Kind, write.Resource)] = write;
+        _history.Enqueue((write, Clock?.GetUtcNow()));
         Changed.Pulse();
         var location = $"k8s://{write.Resource.Namespace}/secrets/{write.Resource.Name}";
         return Task.FromResult(new StoredLocation(location, location));
@@ -98,6 +99,12 @@ public sealed class InMemorySecretStore : ISecretStore
     }
 
     public StoreWrite? Get(ResourceKind kind, ResourceKey resource) => _stores.GetValueOrDefault((kind, resource));
+
+    private readonly ConcurrentQueue<(StoreWrite Write, DateTimeOffset? At)> _history = new();
+
+    /// <summary>Every successful write of one store, in order, stamped by <see cref="Clock"/> when set.</summary>
+    public IReadOnlyList<(StoreWrite Write, DateTimeOffset? At)> History(ResourceKind kind, ResourceKey resource) =>
+        [.. _history.Where(h => h.Write.Kind == kind && h.Write.Resource == resource)];
 }
 
 /// <summary>Records every status written and lets tests wait for one.</summary>

@@ -1,0 +1,102 @@
+namespace Notary.Grains.Policies;
+
+/// <summary>Why a roll's keystore switch happened.</summary>
+public enum SwitchCause
+{
+    /// <summary>Every dependent truststore holds the new certificate and the propagation delay passed.</summary>
+    AllWritten,
+    /// <summary><c>Rotation:MaxWait</c> ran out before every dependent truststore held it.</summary>
+    MaxWait,
+    /// <summary>The old certificate's expiry (less the propagation delay) came first.</summary>
+    Expiry,
+}
+
+/// <summary>What a roll does now.</summary>
+public abstract record RollStep
+{
+    private RollStep()
+    {
+    }
+
+    /// <summary>Switch the keystore now; <see cref="LeftBehind"/> names the truststores that do not hold the new certificate.</summary>
+    public sealed record Switch(SwitchCause Cause, IReadOnlyList<string> LeftBehind) : RollStep;
+
+    /// <summary>Wait until <see cref="Until"/> (or an acknowledgement), showing <see cref="Phase"/> (a condition reason).</summary>
+    public sealed record Wait(DateTimeOffset Until, string Phase, IReadOnlyList<string> Pending) : RollStep;
+}
+
+/// <summary>
+/// A roll as the policy sees it: the time, its bounds (<see cref="Deadline"/>, which is the old
+/// certificate's expiry bound when <see cref="DeadlineIsExpiry"/>), the dependent truststores and
+/// those that acknowledged holding the new certificate, and when the last of them did
+/// (<see cref="AllWrittenAt"/>, null while some have not).
+/// </summary>
+public sealed record RollSnapshot(
+    DateTimeOffset Now,
+    DateTimeOffset Deadline,
+    bool DeadlineIsExpiry,
+    DateTimeOffset? AllWrittenAt,
+    IReadOnlyCollection<string> Truststores,
+    IReadOnlySet<string> Acknowledged,
+    TimeSpan PropagationDelay);
+
+/// <summary>
+/// Make-before-break renewal as pure decisions: when the keystore of a renewed certificate
+/// switches to it, and how long the previous certificate stays trusted.
+/// </summary>
+public static class RollPolicy
+{
+    /// <summary>
+    /// The latest the keystore may switch: <paramref name="maxWait"/> after the roll started, and
+    /// never later than the old certificate's expiry less the propagation delay (pods must read
+    /// the new keystore before the old certificate stops being valid). Never before the start.
+    /// </summary>
+    public static (DateTimeOffset At, bool IsExpiry) Deadline(DateTimeOffset started, DateTimeOffset oldNotAfter, TimeSpan maxWait, TimeSpan propagationDelay)
+    {
+        var byWait = started + maxWait;
+        var byExpiry = oldNotAfter - propagationDelay;
+        if (byExpiry < byWait)
+        {
+            return (byExpiry < started ? started : byExpiry, true);
+        }
+
+        return (byWait, false);
+    }
+
+    /// <summary>
+    /// Switch once every dependent truststore holds the new certificate and the propagation delay
+    /// has passed since the last one was written (at once when nothing depends on it: nothing to
+    /// propagate), or at the deadline, whatever is left behind. Otherwise wait for the earlier of
+    /// the two.
+    /// </summary>
+    public static RollStep Step(RollSnapshot roll)
+    {
+        var pending = roll.Truststores.Where(t => !roll.Acknowledged.Contains(t)).Order(StringComparer.Ordinal).ToList();
+        if (pending.Count == 0)
+        {
+            var switchAt = roll.Truststores.Count == 0 ? roll.Now : (roll.AllWrittenAt ?? roll.Now) + roll.PropagationDelay;
+            if (switchAt <= roll.Now)
+            {
+                return new RollStep.Switch(SwitchCause.AllWritten, []);
+            }
+
+            if (roll.Deadline <= roll.Now)
+            {
+                return new RollStep.Switch(roll.DeadlineIsExpiry ? SwitchCause.Expiry : SwitchCause.MaxWait, []);
+            }
+
+            return new RollStep.Wait(switchAt < roll.Deadline ? switchAt : roll.Deadline, Abstractions.Reasons.Propagating, []);
+        }
+
+        if (roll.Deadline <= roll.Now)
+        {
+            return new RollStep.Switch(roll.DeadlineIsExpiry ? SwitchCause.Expiry : SwitchCause.MaxWait, pending);
+        }
+
+        return new RollStep.Wait(roll.Deadline, Abstractions.Reasons.WaitingForTruststores, pending);
+    }
+
+    /// <summary>Until when the replaced certificate stays in dependents' truststores: its expiry, or the end of the configured overlap if sooner.</summary>
+    public static DateTimeOffset TrustedUntil(DateTimeOffset switchedAt, DateTimeOffset oldNotAfter, TimeSpan? overlap) =>
+        overlap is { } o && switchedAt + o < oldNotAfter ? switchedAt + o : oldNotAfter;
+}

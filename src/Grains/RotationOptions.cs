@@ -1,0 +1,65 @@
+using Microsoft.Extensions.Options;
+
+namespace Notary.Grains;
+
+/// <summary>
+/// Make-before-break renewal (configuration section <c>Notary:Rotation</c>, e.g.
+/// <c>Notary__Rotation__PropagationDelay=00:01:30</c>). A renewal or spec-change re-issue first
+/// puts the new certificate into every dependent truststore beside the current one, waits until
+/// all are written plus <see cref="PropagationDelay"/>, then switches the service's keystore; the
+/// previous certificate stays trusted until it expires or <see cref="Overlap"/> ends.
+/// </summary>
+public sealed class RotationOptions
+{
+    public const string SectionName = "Notary:Rotation";
+
+    /// <summary>
+    /// How long after the last dependent truststore is written the keystore switches: 90 s by
+    /// default, the kubelet's refresh of mounted Secrets (its sync period, 60 s, plus its cache
+    /// TTL), so that every pod reads the new truststore before a peer presents the new certificate.
+    /// </summary>
+    public TimeSpan PropagationDelay { get; set; } = TimeSpan.FromSeconds(90);
+
+    /// <summary>
+    /// How long the previous certificate stays in dependents' truststores after the keystore
+    /// switched; unset (the default): until it expires. A shorter overlap takes it out sooner,
+    /// for pods that read their keystore only at start and restart within that time.
+    /// </summary>
+    public TimeSpan? Overlap { get; set; }
+
+    /// <summary>
+    /// The longest the keystore waits for dependent truststores that cannot be written (a missing
+    /// metadata Secret, a failing secret store): then it switches anyway, with a Warning Event
+    /// naming the truststores left behind. 24 hours by default: the old certificate stays valid
+    /// meanwhile (a renewal starts a third of the lifetime before expiry, and the wait never runs
+    /// past that expiry), so waiting costs nothing, while switching early breaks the calls of the
+    /// peers left behind; a day covers an outage of the secret store and the time for someone to
+    /// act on the truststore's Ready=False.
+    /// </summary>
+    public TimeSpan MaxWait { get; set; } = TimeSpan.FromHours(24);
+}
+
+/// <summary>Refuses rotation settings that cannot work, saying how to fix them.</summary>
+public sealed class RotationOptionsValidator : IValidateOptions<RotationOptions>
+{
+    public ValidateOptionsResult Validate(string? name, RotationOptions options)
+    {
+        var failures = new List<string>();
+        if (options.PropagationDelay < TimeSpan.Zero || options.PropagationDelay > TimeSpan.FromHours(1))
+        {
+            failures.Add($"{RotationOptions.SectionName}:PropagationDelay {options.PropagationDelay} must be between 0 and 1 hour (default 00:01:30, the kubelet's Secret refresh), e.g. Notary__Rotation__PropagationDelay=00:01:30.");
+        }
+
+        if (options.Overlap is { } overlap && overlap < TimeSpan.Zero)
+        {
+            failures.Add($"{RotationOptions.SectionName}:Overlap {overlap} must not be negative; leave it unset to keep the previous certificate trusted until it expires, e.g. Notary__Rotation__Overlap=7.00:00:00.");
+        }
+
+        if (options.MaxWait < options.PropagationDelay || options.MaxWait > TimeSpan.FromDays(30))
+        {
+            failures.Add($"{RotationOptions.SectionName}:MaxWait {options.MaxWait} must be at least PropagationDelay ({options.PropagationDelay}) and at most 30 days (default 1.00:00:00), e.g. Notary__Rotation__MaxWait=1.00:00:00.");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}

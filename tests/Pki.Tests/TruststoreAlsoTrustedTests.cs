@@ -10,12 +10,12 @@ namespace Notary.Pki.Tests;
 public sealed class TruststoreAlsoTrustedTests(TruststoreFixture pki) : IClassFixture<TruststoreFixture>
 {
     [Fact]
-    public void Further_certificates_of_a_source_follow_it_under_a_hashed_alias_with_their_chain_CAs()
+    public void Further_certificates_of_a_source_follow_it_under_a_hashed_alias_with_their_chain_CAs_in_Issuers_mode()
     {
         // Up2 stands in for an older certificate of svc-a, issued by another root.
         var older = string.Join('\n', [pki.Up2.CertificatePem, .. pki.Up2.ChainPem]);
         var own = TestPki.Source("ns-a", "svc-a", pki.Own) with { AlsoTrustedPem = [older] };
-        var entries = TruststorePolicy.Select(own, [TestPki.Source("ns-b", "svc-b", pki.Up1)], []);
+        var entries = TruststorePolicy.Select(own, [TestPki.Source("ns-b", "svc-b", pki.Up1)], [], TrustMode.Issuers);
 
         Assert.Equal(
             [
@@ -27,6 +27,16 @@ public sealed class TruststoreAlsoTrustedTests(TruststoreFixture pki) : IClassFi
             ],
             entries.Select(e => e.Alias));
         Assert.Equal(TestPki.Parse(pki.Up2.CertificatePem).RawData, TestPki.Parse(entries[1].CertificatePem).RawData);
+    }
+
+    [Fact]
+    public void Pinned_further_certificates_are_leaves_only()
+    {
+        var older = string.Join('\n', [pki.Up2.CertificatePem, .. pki.Up2.ChainPem]);
+        var own = TestPki.Source("ns-a", "svc-a", pki.Own) with { AlsoTrustedPem = [older] };
+        var entries = TruststorePolicy.Select(own, [TestPki.Source("ns-b", "svc-b", pki.Up1)], []);
+
+        Assert.Equal(["svc-a.ns-a", $"svc-a.ns-a-{TruststoreFixture.Hash8(pki.Up2.CertificatePem)}", "svc-b.ns-b"], entries.Select(e => e.Alias));
     }
 
     [Fact]

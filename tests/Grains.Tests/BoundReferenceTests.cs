@@ -27,9 +27,12 @@ public sealed class BoundReferenceTests(ClusterFixture fx)
         var tag = "ledger-" + Guid.NewGuid().ToString("N")[..8];
         var (home, impostor, third) = (ClusterFixture.NewNamespace(), ClusterFixture.NewNamespace(), ClusterFixture.NewNamespace());
         var key = new ResourceKey(ns, "orders");
+        // Not an in-cluster service name: the name policy lets every namespace claim it, so the
+        // impostors below are issued and only the binding keeps them out.
+        var tagFqdn = $"{tag}.ledger.example";
         await CertGrain(ns, "orders").ApplyAsync(Cert(F("orders", ns)), new("uid-orders", 1));
-        await CertGrain(home, tag).ApplyAsync(Cert(F(tag, home)), new("uid-home", 1));
-        var spec = new TruststoreSpec { Fqdn = F("orders", ns), CertName = "orders", Upstream = [new TrustReference { Tag = tag, Fqdn = F(tag, home) }] };
+        await CertGrain(home, tag).ApplyAsync(Cert(tagFqdn), new("uid-home", 1));
+        var spec = new TruststoreSpec { Fqdn = F("orders", ns), CertName = "orders", Upstream = [new TrustReference { Tag = tag, Fqdn = tagFqdn }] };
         var truststore = fx.Grains.GetGrain<ITruststoreGrain>(key.ToString());
 
         var bound = await truststore.ApplyAsync(spec, new("uid-ts", 1));
@@ -38,7 +41,7 @@ public sealed class BoundReferenceTests(ClusterFixture fx)
         Assert.Equal([$"orders.{ns}", $"{tag}.{home}"], bound.Entries);
 
         // The impostor even claims the bound Certificate's fqdn: it is ignored, not ambiguous.
-        await CertGrain(impostor, tag).ApplyAsync(Cert(F(tag, home)), new("uid-impostor", 1));
+        await CertGrain(impostor, tag).ApplyAsync(Cert(tagFqdn), new("uid-impostor", 1));
         using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30)))
         {
             while (Warnings(key).Count == 0)
@@ -60,7 +63,7 @@ public sealed class BoundReferenceTests(ClusterFixture fx)
 
         // With two candidates left, deleting the bound one makes the reference ambiguous, as an
         // unbound one would be.
-        await CertGrain(third, tag).ApplyAsync(Cert(F(tag, home)), new("uid-third", 1));
+        await CertGrain(third, tag).ApplyAsync(Cert(tagFqdn), new("uid-third", 1));
         await CertGrain(home, tag).DeleteAsync();
         var ambiguous = await fx.Status.WaitReasonAsync(ResourceKind.Truststore, key, Reasons.AmbiguousReference);
         Assert.Empty(ambiguous.References);

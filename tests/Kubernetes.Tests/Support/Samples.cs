@@ -28,6 +28,7 @@ internal static class Samples
             NotBefore = Issued,
             NotAfter = Issued.AddDays(90),
             RenewalTime = Issued.AddDays(60).AddTicks(1234567),
+            PreviousSerialNumber = "0a1b2c3d4e5e",
             Revision = 2,
             Tags = new Dictionary<string, string> { ["notary.dev/namespace"] = "test-service", ["notary.dev/name"] = "test-service" },
             ObservedGeneration = 3,

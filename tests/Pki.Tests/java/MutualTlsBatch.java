@@ -36,6 +36,11 @@ public class MutualTlsBatch {
     private static final int TIMEOUT_MS = 15_000;
 
     public static void main(String[] args) throws Exception {
+        // As MutualTls.java: the servers run as the README ("Trust modes") tells a Java service
+        // with a Pinned truststore to run, or the client would send no certificate.
+        if (System.getProperty("jdk.tls.server.disableExtensions") == null) {
+            System.setProperty("jdk.tls.server.disableExtensions", "certificate_authorities");
+        }
         for (String line : Files.readAllLines(Path.of(args[0]), StandardCharsets.UTF_8)) {
             if (line.isBlank()) {
                 continue;

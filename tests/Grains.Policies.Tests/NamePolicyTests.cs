@@ -46,6 +46,8 @@ public sealed class NamePolicyTests
         { "team-a", "example.com", "(com, not team-a)" },
         { "team-a", "svc.cluster.local", "the cluster's service domain itself" },
         { "team-a", "svc", "the cluster's service domain itself" },
+        { "team-a", "cluster.local", "(local, not team-a)" },
+        { "team-a", "*", "wildcard names are not allowed" },
         { "team-a", "*.team-a.svc.cluster.local", "wildcard names are not allowed" },
         { "team-a", "*.example.com", "wildcard names are not allowed" },
     };
@@ -355,4 +357,53 @@ public sealed class NamePolicyTests
     [InlineData("bad..domain", false)]
     public void The_cluster_domain_option_is_validated(string domain, bool valid) =>
         Assert.Equal(valid, new PolicyOptionsValidator().Validate(null, new PolicyOptions { ClusterDomain = domain }).Succeeded);
+
+    [Fact]
+    public void Valid_policies_validate_every_operator_type_and_algorithm()
+    {
+        var spec = new CertificatePolicySpec
+        {
+            NamespaceSelector = new LabelSelector
+            {
+                MatchExpressions =
+                [
+                    new LabelRequirement { Key = "a", Operator = "In", Values = ["x"] },
+                    new LabelRequirement { Key = "b", Operator = "NotIn", Values = ["y"] },
+                    new LabelRequirement { Key = "c", Operator = "Exists" },
+                    new LabelRequirement { Key = "d", Operator = "DoesNotExist" },
+                ],
+            },
+            Types = ["Private", "Public"],
+            KeyAlgorithms = ["RSA", "ECDSA"],
+            MaxDuration = "720h",
+            DnsNames = ["*.example.com", "**.example.org"],
+        };
+        Assert.Null(NamePolicy.Validate(spec));
+
+        var second = spec with { NamespaceSelector = new LabelSelector { MatchExpressions = [spec.NamespaceSelector!.MatchExpressions[0], new LabelRequirement { Key = "z", Operator = "Bogus", Values = ["v"] }] } };
+        Assert.StartsWith("spec.namespaceSelector.matchExpressions[1].operator \"Bogus\"", NamePolicy.Validate(second), StringComparison.Ordinal);
+        Assert.False(NamePolicy.Selects(second.NamespaceSelector, Labels("team-a", ("a", "x"), ("z", "v"))));
+    }
+
+    [Fact]
+    public void Refusals_by_restricting_fields_name_the_value_and_the_whole_list()
+    {
+        var policy = Policy("r", new() { Types = ["Private", "Public"], Issuers = ["acm", "vault"], KeyAlgorithms = ["ECDSA", "ECDSA"], MaxDuration = "720h" });
+        Assert.Equal("duration 2160h0m0s is refused by CertificatePolicy \"r\": longer than its maxDuration 720h.", NamePolicy.Check(Request("team-a", "api.team-a.svc"), Labels("team-a"), [policy], Domain)!.Message);
+        Assert.Equal("issuer \"builtin\" is refused by CertificatePolicy \"r\": its issuers are acm, vault.", NamePolicy.Check(Request("team-a", "api.team-a.svc", days: 30), Labels("team-a"), [policy], Domain)!.Message);
+        Assert.Equal("key algorithm \"RSA\" is refused by CertificatePolicy \"r\": its keyAlgorithms are ECDSA, ECDSA.", NamePolicy.Check(Request("team-a", "api.team-a.svc", issuer: "acm", days: 30), Labels("team-a"), [policy], Domain)!.Message);
+        var types = Policy("t", new() { Types = ["Public", "Public"] });
+        Assert.Equal("type \"Private\" is refused by CertificatePolicy \"t\": its types are Public, Public.", NamePolicy.Check(Request("team-a", "api.team-a.svc"), Labels("team-a"), [types], Domain)!.Message);
+    }
+
+    [Fact]
+    public void Several_invalid_policies_are_each_named_once()
+    {
+        var problem = NamePolicy.Check(Request("team-a", "api.kube-system.svc"), Labels("team-a"), [Policy("b", new() { MaxDuration = "x" }), Policy("a", new() { Types = ["Secret"] })], Domain);
+        Assert.Equal(
+            "dnsName \"api.kube-system.svc\" is refused by the default policy: in-cluster service names are only for their own namespace (kube-system, not team-a) "
+            + "(CertificatePolicy \"a\" is invalid and ignored: spec.types: \"Secret\" is not Private or Public; CertificatePolicy \"b\" is invalid and ignored: spec.maxDuration: "
+            + NamePolicy.Validate(new CertificatePolicySpec { MaxDuration = "x" })!["spec.maxDuration: ".Length..] + ").",
+            problem!.Message);
+    }
 }

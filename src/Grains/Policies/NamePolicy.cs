@@ -101,7 +101,8 @@ public static partial class NamePolicy
             message += $" ({string.Join("; ", invalid)})";
         }
 
-        return new Problem(Abstractions.Reasons.PolicyDenied, message.EndsWith('.') ? message : message + ".");
+        // No rule text ends with a full stop: the message gets one.
+        return new Problem(Abstractions.Reasons.PolicyDenied, message + ".");
     }
 
     /// <summary>What is wrong with a policy's spec (patterns, selector, maxDuration, enums); null when valid.</summary>

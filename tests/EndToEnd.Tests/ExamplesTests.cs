@@ -78,6 +78,18 @@ public sealed class ExamplesTests(DevFixture fx)
             client: (files["orders-keystore.p12"], "orders-ks-pass", files["orders-truststore.p12"], "orders-ts-pass"),
             "payments.payments.svc.cluster.local");
 
+        // The walk-through's isolation: frontend cannot call payments directly. The client side
+        // here trusts payments (it borrows orders' truststore), so what refuses is payments' own
+        // pinned truststore, which lists only orders: the CA that signed frontend is in none.
+        var refused = await ToolRunner.RunAsync("java", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", MutualTls, "JKS",
+            files["payments-keystore.jks"], "payments-ks-pass", files["payments-truststore.jks"], "payments-ts-pass",
+            files["frontend-keystore.p12"], "frontend-ks-pass", files["orders-truststore.p12"], "orders-ts-pass",
+            "payments.payments.svc.cluster.local");
+        Assert.True(refused.ExitCode != 0, refused.ToString());
+        Assert.DoesNotContain("HANDSHAKE OK", refused.StdOut, StringComparison.Ordinal);
+        Assert.Contains("SERVER FAILED", refused.StdOut + refused.StdErr, StringComparison.Ordinal);
+        Assert.Contains("PKIX path", refused.StdOut + refused.StdErr, StringComparison.Ordinal);
+
         // Deleting a store waits on Notary's finalizer, which removes the stored Secret.
         await fx.OkAsync("delete", "ks", "orders-keystore", "-n", "orders", "--timeout=60s");
         var gone = await fx.KubectlAsync("get", "secret", "orders-keystore", "-n", "orders");

@@ -109,7 +109,19 @@ public sealed class TruststoreGrain(
         var ownKey = new ResourceKey(Resource.Namespace, spec.CertName);
         var snapshots = await SnapshotsAsync(State.BuiltFrom.Keys.Select(ResourceKey.Parse));
         var excluded = Quarantined(snapshots.Values, ownKey);
-        if (excluded.SetEquals(State.Excluded))
+        // Rebuilt when a quarantine changed, and when every certificate it was built from can
+        // still be built and one of them changed (a peer's renewal roll, a rotate, the end of an
+        // overlap): a store stuck on one reference must not keep a rotated-away certificate, nor
+        // miss a peer's new one until that peer's keystore switches without it. A certificate
+        // that can no longer be built (deleted, or its spec changed and not re-issued yet) keeps
+        // the store's last contents, the peer's currently served one included.
+        var allBuildable = snapshots.Values.All(s => s.Exists && s.Material is not null);
+        var peersChanged = allBuildable && (
+            !snapshots.Values.All(s => State.BuiltFrom.TryGetValue(s.Resource.ToString(), out var built) && built == s.Revision)
+            || !snapshots.Values.Where(s => !excluded.Contains(s.Resource.ToString()))
+                .SelectMany(s => (s.AlsoTrusted ?? []).Select(m => $"{s.Resource}#{m.SerialNumber}"))
+                .ToHashSet(StringComparer.Ordinal).SetEquals(State.AlsoTrusted ?? []));
+        if (excluded.SetEquals(State.Excluded) && !peersChanged)
         {
             return (null, problem);
         }
@@ -127,7 +139,7 @@ public sealed class TruststoreGrain(
 
         var builtFrom = snapshots.Values.Where(s => s.Exists && s.Material is not null).ToDictionary(s => s.Resource.ToString(), s => s.Revision, StringComparer.Ordinal);
         var note = excluded.Count == 0
-            ? " The last contents were rebuilt with the certificates whose quarantine was lifted."
+            ? " The last contents were rebuilt with the current certificates of the services it held."
             : $" The last contents were rebuilt without the quarantined {string.Join(", ", excluded.Order(StringComparer.Ordinal))}.";
         var stillNotReady = problem with { Message = problem.Message + note };
         return (Build(spec, format, metadata, mode, builtFrom, excluded, snapshots.Values.Where(s => s.Exists && s.Material is not null), usable[0], usable.Skip(1).ToList(), stillNotReady), null);

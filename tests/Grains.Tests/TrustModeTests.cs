@@ -183,6 +183,33 @@ public sealed class TrustModeTests(ClusterFixture fx)
         Assert.True(await VerifiesAsync(key, pay));
     }
 
+    [Fact]
+    public async Task A_truststore_stuck_on_an_ambiguous_reference_still_follows_a_rotate_of_a_peer_it_holds()
+    {
+        var ns = Onboard();
+        var old = await LeafAsync(ns, "pay");
+        await LeafAsync(ns, "me");
+        var key = new ResourceKey(ns, "me");
+        Assert.True((await TsGrain(ns, "me").ApplyAsync(Trusting(ns, "me", null, "pay"), V(1))).IsReady);
+
+        var dup = "dup-" + Guid.NewGuid().ToString("N")[..8];
+        var (a, b) = (ClusterFixture.NewNamespace(), ClusterFixture.NewNamespace());
+        await CertGrain(a, dup).ApplyAsync(Cert(F(dup, a)), V(1));
+        await CertGrain(b, dup).ApplyAsync(Cert(F(dup, b)), V(1));
+        var spec = Trusting(ns, "me", null, "pay");
+        var stuck = await TsGrain(ns, "me").ApplyAsync(spec with { Upstream = [.. spec.Upstream, new TrustReference { Tag = dup, Fqdn = F(dup, a) }] }, V(2));
+        Assert.Equal(Reasons.AmbiguousReference, stuck.Condition(Conditions.Ready)!.Reason);
+        var before = (await TsGrain(ns, "me").GetStatusAsync())!.CertificateRevisions[$"{ns}/pay"];
+
+        // A breach rotates pay: the stuck store must not keep trusting the old key.
+        await CertGrain(ns, "pay").ReissueAsync("leaked");
+        var rotated = (await CertGrain(ns, "pay").GetSnapshotAsync()).Material!.CertificatePem;
+        var after = await fx.Status.WaitStoreAsync(ResourceKind.Truststore, key, s => s.CertificateRevisions[$"{ns}/pay"] > before, "the stuck store takes pay's rotated certificate");
+        Assert.Equal(Reasons.AmbiguousReference, after.Condition(Conditions.Ready)!.Reason);
+        Assert.False(await VerifiesAsync(key, old));
+        Assert.True(await VerifiesAsync(key, rotated));
+    }
+
     [Theory]
     [InlineData(BreachMode.Quarantine)]
     [InlineData(BreachMode.Rotate)]

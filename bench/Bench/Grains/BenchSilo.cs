@@ -54,6 +54,13 @@ public sealed class BenchSilo : IAsyncDisposable
         services.AddSingleton<IWorkloadRestarter>(ports.Workloads);
         services.AddSingleton<IIssuerResolver>(new IssuerResolver([new BuiltInIssuer(ports.Authority, TimeProvider.System)], BuiltInIssuer.DefaultName));
         services.AddSingleton(TimeProvider.System);
+        // Make-before-break without its waits: the fanout's renewal measures the writes a roll
+        // costs (every dependent truststore twice), not the kubelet's refresh it waits for.
+        services.Configure<RotationOptions>(o =>
+        {
+            o.PropagationDelay = TimeSpan.Zero;
+            o.Overlap = TimeSpan.Zero;
+        });
         // As the host registers it (default limit): stores encode and write a bounded number at a time.
         services.AddSingleton<StoreWriteGate>();
         var host = builder.Build();

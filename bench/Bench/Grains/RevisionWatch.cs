@@ -14,16 +14,24 @@ namespace Notary.Bench.Grains;
 /// </summary>
 public sealed class RevisionWatch(RecordingStatusWriter inner) : IStatusWriter
 {
-    private volatile Expectation? _expectation;
+    private volatile Expectation[] _expectations = [];
 
     public RecordingStatusWriter Recorded => inner;
 
-    /// <summary>Starts watching; the task completes once <paramref name="count"/> distinct truststores are Ready at <paramref name="revision"/> or later.</summary>
-    public Task Expect(string certificateKey, long revision, int count)
+    /// <summary>
+    /// Starts watching (replacing what was watched); the task completes once <paramref name="count"/>
+    /// distinct truststores are Ready at <paramref name="revision"/> or later and, where given,
+    /// satisfy <paramref name="also"/> (e.g. no longer hold a previous certificate).
+    /// </summary>
+    public Task Expect(string certificateKey, long revision, int count, Func<StoreStatus, bool>? also = null) =>
+        ExpectAll([(certificateKey, revision, count, also)])[0];
+
+    /// <summary>Several expectations watched at once (the two halves of a make-before-break roll).</summary>
+    public IReadOnlyList<Task> ExpectAll(IReadOnlyList<(string CertificateKey, long Revision, int Count, Func<StoreStatus, bool>? Also)> expectations)
     {
-        var expectation = new Expectation(certificateKey, revision, count);
-        _expectation = expectation;
-        return expectation.Done.Task;
+        var created = expectations.Select(e => new Expectation(e.CertificateKey, e.Revision, e.Count, e.Also)).ToArray();
+        _expectations = created;
+        return [.. created.Select(e => e.Done.Task)];
     }
 
     public Task WriteCertificateStatusAsync(ResourceKey resource, CertificateStatus status, CancellationToken cancellationToken) =>
@@ -31,15 +39,18 @@ public sealed class RevisionWatch(RecordingStatusWriter inner) : IStatusWriter
 
     public Task WriteStoreStatusAsync(ResourceKey resource, ResourceKind kind, StoreStatus status, CancellationToken cancellationToken)
     {
-        if (kind == ResourceKind.Truststore && _expectation is { } expectation)
+        if (kind == ResourceKind.Truststore)
         {
-            expectation.Observe(resource, status);
+            foreach (var expectation in _expectations)
+            {
+                expectation.Observe(resource, status);
+            }
         }
 
         return inner.WriteStoreStatusAsync(resource, kind, status, cancellationToken);
     }
 
-    private sealed class Expectation(string certificateKey, long revision, int count)
+    private sealed class Expectation(string certificateKey, long revision, int count, Func<StoreStatus, bool>? also)
     {
         private readonly ConcurrentDictionary<ResourceKey, bool> _rebuilt = new();
 
@@ -48,7 +59,7 @@ public sealed class RevisionWatch(RecordingStatusWriter inner) : IStatusWriter
         public void Observe(ResourceKey resource, StoreStatus status)
         {
             if (status.IsReady && status.CertificateRevisions.TryGetValue(certificateKey, out var built) && built >= revision
-                && _rebuilt.TryAdd(resource, true) && _rebuilt.Count >= count)
+                && (also is null || also(status)) && _rebuilt.TryAdd(resource, true) && _rebuilt.Count >= count)
             {
                 Done.TrySetResult();
             }

@@ -70,6 +70,20 @@ public static class Services
         }
     }
 
+    /// <summary>Whether a keystore holds the private key of the certificate with <paramref name="serial"/>.</summary>
+    public static bool HoldsSerial(StoreWrite write, string serial)
+    {
+        try
+        {
+            CheckKeystore(write, serial, "keystore");
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>Decodes a truststore and checks which serials it trusts.</summary>
     public static void CheckTruststore(StoreWrite? write, IEnumerable<string> present, IEnumerable<string> absent, string what)
     {

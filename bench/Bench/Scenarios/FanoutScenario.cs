@@ -53,11 +53,79 @@ public sealed class FanoutScenario : IScenario
         output.WriteLine($"breach path: {fanout.Describe(count, "truststore")}");
         output.WriteLine($"ceiling before: {ceilingBefore.Describe(count, "truststore")}");
         output.WriteLine($"ceiling after: {ceilingAfter.Describe(count, "truststore")}; load average {Services.LoadAverage()}");
-        return new BenchResult(Name)
+        var result = new BenchResult(Name)
             .Add("count", count)
             .Add("seconds", fanout.Wall.TotalSeconds, 3)
             .Add("ceiling_seconds", ceiling.TotalSeconds, 3)
             .Add("ratio", ceiling / fanout.Wall, 3);
+        if (args.Option("renew", "true") != "true")
+        {
+            return result;
+        }
+
+        // The cost of make-before-break: the same fan renewed (a spec-change re-issue, as a
+        // renewal is ordered), where every truststore is written twice: the new certificate
+        // beside the old one, then, after the keystore switched, without the old one (the bench
+        // silo runs with PropagationDelay and Overlap zero, so only the writes are measured).
+        output.WriteLine($"load average {Services.LoadAverage()}: renewing {fan.Namespace}/{Trusted} make-before-break");
+        var (held, renewed, writes) = await RenewAsync(silo, fan with { Trusted = rotated }, timeout, output, cancellationToken);
+        output.WriteLine($"renewal: new certificate in every truststore after {held.TotalSeconds:0.000} s; old one out of every truststore after {renewed.Wall.TotalSeconds:0.000} s; {writes} truststore writes");
+        return result
+            .Add("renew_hold_seconds", held.TotalSeconds, 3)
+            .Add("renew_seconds", renewed.Wall.TotalSeconds, 3)
+            .Add("renew_ceiling_seconds", 2 * ceiling.TotalSeconds, 3)
+            .Add("renew_ratio", 2 * ceiling / renewed.Wall, 3)
+            .Add("renew_writes", writes)
+            .Add("renew_vs_rotate", renewed.Wall / fanout.Wall, 3);
+    }
+
+    /// <summary>
+    /// Renews the trusted certificate make-before-break (a new generation with another duration)
+    /// and waits, timed, until every truststore holds the new certificate, then until every one
+    /// holds it alone; checks the keystore switched and counts the truststores' writes.
+    /// </summary>
+    private static async Task<(TimeSpan Held, Cost Cost, int Writes)> RenewAsync(BenchSilo silo, Fan fan, TimeSpan timeout, TextWriter output, CancellationToken cancellationToken)
+    {
+        var key = new ResourceKey(fan.Namespace, Trusted);
+        var certificate = silo.Grains.GetGrain<ICertificateGrain>(key.ToString());
+        var keystore = silo.Grains.GetGrain<IKeystoreGrain>($"{fan.Namespace}/{Trusted}-ks");
+        Check((await keystore.ApplyAsync(Services.Keystore(fan.Namespace, Trusted), Services.Origin)).IsReady, $"Keystore {key}-ks is not Ready");
+        var old = (await certificate.GetStatusAsync())!;
+        var stores = fan.Clients.Select(c => new ResourceKey(fan.Namespace, c.Name + "-ts")).ToArray();
+        var writesBefore = stores.Sum(s => silo.Ports.Store.History(ResourceKind.Truststore, s).Count);
+        var previousAlias = $"{Trusted}.{fan.Namespace}-";
+        var watches = silo.Ports.Status.ExpectAll(
+        [
+            (key.ToString(), old.Revision + 1, stores.Length, null),
+            (key.ToString(), old.Revision + 1, stores.Length, s => !s.Entries.Any(e => e.StartsWith(previousAlias, StringComparison.Ordinal))),
+        ]);
+
+        var cost = Cost.Start();
+        var clock = Stopwatch.StartNew();
+        var spec = Services.Certificate(fan.Namespace, Trusted) with { Duration = "2000h" };
+        var applied = await certificate.ApplyAsync(spec, Services.Origin with { Generation = Services.Origin.Generation + 1 });
+        Check(applied.IsReady, $"Certificate {key} is not Ready after the renewal's apply");
+        await watches[0].WaitAsync(timeout, cancellationToken);
+        var held = clock.Elapsed;
+        await watches[1].WaitAsync(timeout, cancellationToken);
+        cost.Stop();
+
+        var status = (await certificate.GetStatusAsync())!;
+        Check(status.Revision == old.Revision + 1 && status.SerialNumber != old.SerialNumber, $"Certificate {key} was not renewed once (revision {status.Revision})");
+        using (var deadline = new CancellationTokenSource(timeout))
+        {
+            // The keystore switched before the old certificate left (its rebuild is not timed).
+            while (silo.Ports.Store.Get(ResourceKind.Keystore, new ResourceKey(fan.Namespace, Trusted + "-ks")) is not { } stored || !Services.HoldsSerial(stored, status.SerialNumber!))
+            {
+                await Task.Delay(20, deadline.Token);
+            }
+        }
+
+        Parallel.ForEach(stores, new ParallelOptions { CancellationToken = cancellationToken }, store =>
+            Services.CheckTruststore(silo.Ports.Store.Get(ResourceKind.Truststore, store), [status.SerialNumber!], [old.SerialNumber!], $"Truststore {store}"));
+        var writes = stores.Sum(s => silo.Ports.Store.History(ResourceKind.Truststore, s).Count) - writesBefore;
+        output.WriteLine($"renewed {key}: serial {old.SerialNumber} -> {status.SerialNumber}");
+        return (held, cost, writes);
     }
 
     /// <summary>The services of one namespace: the trusted certificate and every client's own certificate.</summary>

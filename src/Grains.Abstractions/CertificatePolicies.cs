@@ -66,6 +66,13 @@ public interface ICertificatePolicyGrain : IGrainWithStringKey
 
     Task DeleteAsync(string name);
 
+    /// <summary>
+    /// The CertificatePolicies that exist (uid by name), from a full list the watcher took: every
+    /// other policy held is deleted (one deleted while no watcher saw it: a leader failover, an
+    /// outage), and so is one held under another uid (deleted and created again).
+    /// </summary>
+    Task PruneAsync(IReadOnlyDictionary<string, string> existing);
+
     /// <summary>Read-only and interleaving: a woken Certificate asks for the policies while the grain is still waking others.</summary>
     [Orleans.Concurrency.AlwaysInterleave]
     Task<IReadOnlyList<NamedCertificatePolicy>> GetPoliciesAsync();

@@ -67,6 +67,11 @@ public sealed partial class CertificateGrain
             material = State.Material!;
             plan = LifecyclePolicy.Plan(now, material.NotAfter, State.RenewalTime ?? material.NotAfter, State.NextRenewalAttempt, State.Pending is not null, thresholds, State.AlertsSent);
         }
+        else if (plan.RenewNow)
+        {
+            // The spec or the name policy refuses the renewal: not attempted, but said (once).
+            await RenewalRefusedAsync();
+        }
 
         if (plan.Alert is { } threshold)
         {

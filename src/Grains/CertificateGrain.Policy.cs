@@ -26,6 +26,18 @@ public sealed partial class CertificateGrain : ICertificatePolicySubscriber
     private Problem? PolicyProblem() => ReferenceEquals(_policyFor, State.Spec) ? _policyProblem : null;
 
     /// <summary>
+    /// The policy's refusal for an issuance of <paramref name="purpose"/>: none for a rotate of
+    /// exactly what the current certificate was issued for (a breach rotate replaces the key, not
+    /// the names; a policy tightened since issuance decides the next renewal or spec change).
+    /// </summary>
+    private Problem? PolicyProblem(IssuePurpose? purpose) => RotatesIssuedNames(purpose) ? null : PolicyProblem();
+
+    /// <summary>Whether an issuance of <paramref name="purpose"/> is a rotate of exactly the names (and all else) the current certificate holds.</summary>
+    private bool RotatesIssuedNames(IssuePurpose? purpose) =>
+        purpose == IssuePurpose.Rotate && State.Spec is not null && State.Material is not null && State.IssuedFor is not null
+        && !CertificatePolicy.AffectsCertificate(State.IssuedFor, State.Spec);
+
+    /// <summary>
     /// Evaluates the name policy for the current spec (one that fails validation or names no
     /// configured issuer is left to those checks). A refusal registers the certificate with the
     /// policy grain before it is final, so that a policy applied meanwhile wakes it.
@@ -124,6 +136,31 @@ public sealed partial class CertificateGrain : ICertificatePolicySubscriber
                 await PublishAsync();
                 break;
         }
+    }
+
+    /// <summary>
+    /// A due renewal the spec or the name policy refuses (README "Name policy"): Issuing=False
+    /// with the refusal's reason (PolicyDenied), and one RenewalFailed alert (a Warning Event and
+    /// the alert sink) with its message, not one per lifecycle tick: only when the refusal is new
+    /// or its message changed. The certificate stays Ready while valid; the policy grain wakes it
+    /// (it waits there) when a policy change may allow the renewal.
+    /// </summary>
+    private async Task RenewalRefusedAsync()
+    {
+        if (State.Spec is null || State.Material is not { } material || SpecProblem(State.Spec, out _, IssuePurpose.Renew) is not { } problem)
+        {
+            return;
+        }
+
+        var message = $"Renewal refused: {problem.Message} The current certificate stays in use until {material.NotAfter:O}.";
+        if (!ConditionList.Set(State.Conditions, Conditions.Issuing, Conditions.False, problem.Reason, message, time.GetUtcNow(), State.Origin?.Generation ?? 0))
+        {
+            return;
+        }
+
+        await SaveAsync();
+        await PublishAsync();
+        await AlertAsync(Reasons.RenewalFailed, message);
     }
 
     private const string KubernetesNamespaceNameLabel = "kubernetes.io/metadata.name";

@@ -106,7 +106,7 @@ public sealed partial class CertificateGrain(
         State.Pending,
         Unreconciled: State.Reconciled != State.Origin,
         AlreadyApplied: alreadyApplied,
-        IssuerProblem: alreadyApplied ? null : CheckIssuer(State.Spec!) ?? PolicyProblem()));
+        IssuerProblem: alreadyApplied ? null : CheckIssuer(State.Spec!) ?? PolicyProblem(State.Pending?.Purpose)));
 
     public async Task<CertificateStatus> ReissueAsync(string reason)
     {
@@ -115,8 +115,14 @@ public sealed partial class CertificateGrain(
             throw new InvalidOperationException($"Certificate {_resource} does not exist.");
         }
 
-        await EvaluatePolicyAsync();
-        if (SpecProblem(State.Spec, out var valid) is { } problem)
+        // A rotate of exactly the names already issued is not a new name: the policy is not asked
+        // (a policy tightened since must not keep a compromised key in use, README "Name policy").
+        if (!RotatesIssuedNames(IssuePurpose.Rotate))
+        {
+            await EvaluatePolicyAsync();
+        }
+
+        if (SpecProblem(State.Spec, out var valid, IssuePurpose.Rotate) is { } problem)
         {
             return await NotReadyAsync(problem);
         }
@@ -194,10 +200,11 @@ public sealed partial class CertificateGrain(
     }
 
     /// <summary>What keeps <paramref name="spec"/> from being issued (its validation first, then its issuer, then the name policy), as <see cref="IssueDecision"/> orders them; null when nothing does.</summary>
-    private Problem? SpecProblem(CertificateSpec spec, out ValidCertificateSpec? valid)
+    // purpose: the issuance asked about; null: the one in progress, if any.
+    private Problem? SpecProblem(CertificateSpec spec, out ValidCertificateSpec? valid, IssuePurpose? purpose = null)
     {
         (valid, var problem) = CertificatePolicy.Validate(spec);
-        return problem ?? CheckIssuer(spec) ?? PolicyProblem();
+        return problem ?? CheckIssuer(spec) ?? PolicyProblem(purpose ?? State.Pending?.Purpose);
     }
 
     private async Task PublishAsync()

@@ -82,6 +82,33 @@ public sealed class CertificatePolicyGrain(
         WakeWaiting();
     }
 
+    public async Task PruneAsync(IReadOnlyDictionary<string, string> existing)
+    {
+        ArgumentNullException.ThrowIfNull(existing);
+        // A held policy whose origin is unknown (its status write failed) is judged by name alone.
+        var gone = State.Policies.Keys
+            .Where(name => !existing.TryGetValue(name, out var uid) || (State.Origins.TryGetValue(name, out var origin) && origin.Uid != uid))
+            .ToList();
+        if (gone.Count == 0)
+        {
+            return;
+        }
+
+        foreach (var name in gone)
+        {
+            State.Policies.Remove(name);
+            State.Origins.Remove(name);
+        }
+
+        await SaveAsync();
+        foreach (var name in gone)
+        {
+            PolicyLog.Pruned(logger, name, State.Waiting.Count);
+        }
+
+        WakeWaiting();
+    }
+
     public Task<IReadOnlyList<NamedCertificatePolicy>> GetPoliciesAsync() =>
         Task.FromResult<IReadOnlyList<NamedCertificatePolicy>>([.. State.Policies.Select(p => new NamedCertificatePolicy(p.Key, p.Value))]);
 

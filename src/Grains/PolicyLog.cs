@@ -16,4 +16,7 @@ internal static partial class PolicyLog
 
     [LoggerMessage(903, LogLevel.Warning, "CertificatePolicy {Name}: writing its status failed ({ErrorType}): {Message}")]
     public static partial void StatusFailed(ILogger logger, string name, string errorType, string message);
+
+    [LoggerMessage(904, LogLevel.Information, "CertificatePolicy {Name} no longer exists (missing from the watcher's list): deleted; waking {Waiting} refused certificates")]
+    public static partial void Pruned(ILogger logger, string name, int waiting);
 }

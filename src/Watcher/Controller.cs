@@ -17,6 +17,12 @@ internal interface IReconciler<in T>
     /// <param name="resync">Forward even what was already forwarded.</param>
     /// <param name="cancellationToken">Cancelled when the session ends.</param>
     Task ReconcileAsync(string key, T? current, T? lastKnown, bool resync, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// After each full list of the informer (and each resync): a reconciler whose target keeps a
+    /// set of its own (the CertificatePolicies) prunes what no longer exists. A failure is retried with backoff.
+    /// </summary>
+    Task ListedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }
 
 /// <summary>
@@ -54,6 +60,11 @@ internal sealed class Controller<T>(
         _queue.Add(key);
     }
 
+    /// <summary>Queued after each full list and each resync; never a key of an object ("namespace/name", or "/name").</summary>
+    internal const string ListedKey = "\0listed";
+
+    public void OnListed() => _queue.Add(ListedKey);
+
     public void OnDelete(string key, T lastKnown)
     {
         reconciler.Observe(key, null);
@@ -77,6 +88,12 @@ internal sealed class Controller<T>(
             catch (OperationCanceledException)
             {
                 return;
+            }
+
+            if (key == ListedKey)
+            {
+                await ListedAsync(cancellationToken).ConfigureAwait(false);
+                continue;
             }
 
             // The object first, its tombstone second: the informer drops an object from its cache
@@ -139,6 +156,27 @@ internal sealed class Controller<T>(
         }
     }
 
+    private async Task ListedAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await reconciler.ListedAsync(cancellationToken).ConfigureAwait(false);
+            _queue.Forget(ListedKey);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex)
+        {
+            var delay = _queue.AddAfterFailure(ListedKey, cancellationToken, ClusterFailures.IsUnavailableSilo(ex) ? ClusterFailures.MaxUnavailableSiloRetryDelay : null);
+            Log.ForwardFailed(logger, informer.Name, "(listed)", ex.GetType().Name, ex.Message, delay);
+        }
+        finally
+        {
+            _queue.Done(ListedKey);
+        }
+    }
+
     private async Task ResyncAsync(CancellationToken cancellationToken)
     {
         using var timer = new PeriodicTimer(options.ResyncPeriod, time);
@@ -156,6 +194,8 @@ internal sealed class Controller<T>(
                 {
                     _queue.Add(key);
                 }
+
+                OnListed();
 
                 Log.Resync(logger, informer.Name, keys.Count);
             }

@@ -31,6 +31,9 @@ public sealed class GrainForwarder(IGrainFactory grains) : IResourceEventSink
     public Task DeleteCertificatePolicyAsync(string name, CancellationToken cancellationToken) =>
         grains.GetGrain<ICertificatePolicyGrain>(ICertificatePolicyGrain.ClusterKey).DeleteAsync(name);
 
+    public Task CertificatePoliciesListedAsync(IReadOnlyDictionary<string, string> existing, CancellationToken cancellationToken) =>
+        grains.GetGrain<ICertificatePolicyGrain>(ICertificatePolicyGrain.ClusterKey).PruneAsync(existing);
+
     public Task StoredSecretDeletedAsync(ResourceKind kind, ResourceKey store, CancellationToken cancellationToken) => kind switch
     {
         ResourceKind.Keystore => grains.GetGrain<IKeystoreGrain>(store.ToString()).OnStoredSecretDeletedAsync(),

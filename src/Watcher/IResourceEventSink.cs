@@ -27,6 +27,9 @@ public interface IResourceEventSink
     /// <summary>A CertificatePolicy was deleted.</summary>
     Task DeleteCertificatePolicyAsync(string name, CancellationToken cancellationToken);
 
+    /// <summary>After a full list: the CertificatePolicies that exist (uid by name); any other one held is deleted.</summary>
+    Task CertificatePoliciesListedAsync(IReadOnlyDictionary<string, string> existing, CancellationToken cancellationToken);
+
     /// <summary>A Secret that Notary wrote for a Keystore or Truststore (by its labels) was deleted.</summary>
     Task StoredSecretDeletedAsync(ResourceKind kind, ResourceKey store, CancellationToken cancellationToken);
 }

@@ -13,6 +13,9 @@ internal interface IInformerHandler<in T>
     void OnUpsert(string key, T current);
 
     void OnDelete(string key, T lastKnown);
+
+    /// <summary>A full list is in (the session's first, or a relist after 410 Gone): every upsert and delete it implied was reported.</summary>
+    void OnListed();
 }
 
 /// <summary>
@@ -157,6 +160,7 @@ internal sealed class Informer<T>(IResourceSource<T> source, NotaryWatcherOption
 
         Volatile.Write(ref _resourceVersion, list.ResourceVersion);
         Log.Listed(logger, Name, listed.Count, removed, list.ResourceVersion);
+        handler.OnListed();
         _synced.TrySetResult();
     }
 

@@ -116,6 +116,39 @@ public sealed class BreachTests(ClusterFixture fx)
     }
 
     [Fact]
+    public async Task Rotate_of_the_names_already_issued_is_not_blocked_by_a_policy_tightened_since()
+    {
+        var (ns, pay) = await ServicesAsync(1);
+        var old = (await fx.Grains.GetGrain<ICertificateGrain>(pay.ToString()).GetStatusAsync())!;
+        var policies = fx.Grains.GetGrain<ICertificatePolicyGrain>(ICertificatePolicyGrain.ClusterKey);
+        var policy = $"acm-only-{ns}";
+        // Tightened after issuance: the namespace may only use acm from now on.
+        await policies.ApplyAsync(policy, new CertificatePolicySpec
+        {
+            NamespaceSelector = new LabelSelector { MatchLabels = new Dictionary<string, string> { ["kubernetes.io/metadata.name"] = ns } },
+            Issuers = ["acm"],
+        }, new ResourceVersionInfo(policy, 1));
+        try
+        {
+            var request = new BreachRequest(pay, BreachMode.Rotate, "key leaked after the policy tightened", DryRun: false, "incident-bot");
+            await Breach(request).StartAsync(request);
+            var report = await FinishedAsync(Breach(request));
+
+            Assert.Equal(BreachPhase.Completed, report.Phase);
+            var rotated = (await fx.Grains.GetGrain<ICertificateGrain>(pay.ToString()).GetStatusAsync())!;
+            Assert.Equal(old.Revision + 1, rotated.Revision);
+            Assert.True(rotated.IsReady);
+            var serials = TrustedSerials(ns, "c0-ts");
+            Assert.Contains(rotated.SerialNumber, serials);
+            Assert.DoesNotContain(old.SerialNumber, serials);
+        }
+        finally
+        {
+            await policies.DeleteAsync(policy);
+        }
+    }
+
+    [Fact]
     public async Task A_restart_the_rate_limit_defers_is_reported_with_when_it_happens()
     {
         var (ns, pay) = await ServicesAsync(2);

@@ -149,6 +149,40 @@ public sealed class NamePolicyGrainTests(ClusterFixture fx)
     }
 
     [Fact]
+    public async Task A_policy_missing_from_the_watchers_list_or_held_under_another_uid_is_deleted_and_the_others_stay()
+    {
+        var ns = ClusterFixture.NewNamespace();
+        var (gone, kept, recreated) = ($"gone-{ns}", $"kept-{ns}", $"recreated-{ns}");
+        var key = new ResourceKey(ns, "web");
+        await Policies.ApplyAsync(gone, For(ns) with { Types = ["Public"] }, V(1, "uid-gone"));
+        await Policies.ApplyAsync(kept, For(ns) with { DnsNames = ["*.kept.example.com"] }, V(1, "uid-kept"));
+        await Policies.ApplyAsync(recreated, For(ns) with { DnsNames = ["*.recreated.example.com"] }, V(1, "uid-old"));
+        try
+        {
+            var existing = (await Policies.GetPoliciesAsync()).Select(p => p.Name)
+                .Where(n => n != gone && n != recreated).ToDictionary(n => n, n => n == kept ? "uid-kept" : "uid-unknown", StringComparer.Ordinal);
+            existing[recreated] = "uid-new";
+
+            await Policies.PruneAsync(existing);
+
+            var names = (await Policies.GetPoliciesAsync()).Select(p => p.Name).ToList();
+            Assert.DoesNotContain(gone, names);
+            Assert.DoesNotContain(recreated, names);
+            Assert.Contains(kept, names);
+            // The deleted permissive policy no longer lets the namespace have Public certificates.
+            var denied = await CertGrain(key).ApplyAsync(Cert($"web.{ns}.example.com", type: "Public"), V(1));
+            Assert.Equal(Reasons.PolicyDenied, denied.Condition(Conditions.Ready)?.Reason);
+            Assert.Equal(0, IssuerCalls(key));
+        }
+        finally
+        {
+            await Policies.DeleteAsync(gone);
+            await Policies.DeleteAsync(kept);
+            await Policies.DeleteAsync(recreated);
+        }
+    }
+
+    [Fact]
     public async Task An_invalid_policy_is_Ready_False_InvalidPolicy_and_ignored_a_valid_one_Ready_True()
     {
         var ns = ClusterFixture.NewNamespace();

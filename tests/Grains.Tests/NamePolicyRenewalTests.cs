@@ -1,4 +1,5 @@
 using Notary.Grains.Abstractions;
+using Notary.Grains.Abstractions.Ports;
 
 namespace Notary.Grains.Tests;
 
@@ -42,11 +43,23 @@ public sealed class NamePolicyRenewalTests(LifecycleClusterFixture fx)
             Assert.Equal(issued.Revision, refused.Revision);
             Assert.Equal(issued.SerialNumber, refused.SerialNumber);
             Assert.True(refused.IsReady);
+            // Said once: Issuing=False/PolicyDenied, one RenewalFailed alert and Warning Event with the policy's words.
+            var issuing = refused.Condition(Conditions.Issuing)!;
+            Assert.Equal((Conditions.False, Reasons.PolicyDenied), (issuing.Status, issuing.Reason));
+            Assert.Contains($"CertificatePolicy \"{policy}\"", issuing.Message, StringComparison.Ordinal);
+            var alert = Assert.Single(fx.Alerts.For(key), a => a.Reason == Reasons.RenewalFailed);
+            Assert.Equal(issuing.Message, alert.Message);
+            Assert.Single(fx.Events.For(key), e => e.Reason == Reasons.RenewalFailed && e.Severity == EventSeverity.Warning && e.Message == issuing.Message);
+            fx.Time.Advance(TimeSpan.FromHours(1));
+            await FireAsync(key);
+            Assert.Single(fx.Alerts.For(key), a => a.Reason == Reasons.RenewalFailed);
+            Assert.Single(fx.Events.For(key), e => e.Reason == Reasons.RenewalFailed);
 
             await Policies.ApplyAsync(policy, Only(key.Namespace, "stepping", "builtin"), new ResourceVersionInfo(policy, 2));
             var renewed = await fx.Status.WaitCertificateAsync(key, s => s.Revision == issued.Revision + 1, "renewed once the policy allowed it");
             Assert.NotEqual(issued.SerialNumber, renewed.SerialNumber);
             Assert.True(renewed.IsReady);
+            Assert.Null(renewed.Condition(Conditions.Issuing));
         }
         finally
         {

@@ -60,6 +60,9 @@ public sealed class ProbedSink(IResourceEventSink inner, PathProbe probe) : IRes
 
     public Task DeleteCertificatePolicyAsync(string name, CancellationToken cancellationToken) =>
         inner.DeleteCertificatePolicyAsync(name, cancellationToken);
+
+    public Task CertificatePoliciesListedAsync(IReadOnlyDictionary<string, string> existing, CancellationToken cancellationToken) =>
+        inner.CertificatePoliciesListedAsync(existing, cancellationToken);
 }
 
 /// <summary>The grains' status writer, timed: the real KubernetesStatusWriter behind it.</summary>

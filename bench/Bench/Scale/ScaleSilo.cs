@@ -176,4 +176,7 @@ internal sealed class LedgerSink(GrainForwarder inner, CertificateLedger ledger)
 
     public Task DeleteCertificatePolicyAsync(string name, CancellationToken cancellationToken) =>
         inner.DeleteCertificatePolicyAsync(name, cancellationToken);
+
+    public Task CertificatePoliciesListedAsync(IReadOnlyDictionary<string, string> existing, CancellationToken cancellationToken) =>
+        inner.CertificatePoliciesListedAsync(existing, cancellationToken);
 }

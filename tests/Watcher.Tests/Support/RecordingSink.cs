@@ -10,6 +10,7 @@ public enum Action
     StoredSecretDeleted,
     PolicyApply,
     PolicyDelete,
+    PoliciesListed,
 }
 
 /// <summary>One delivery: what the watcher forwarded, with the incarnation (uid) and generation it named.</summary>
@@ -103,6 +104,10 @@ public sealed class RecordingSink : IResourceEventSink
 
     public Task DeleteCertificatePolicyAsync(string name, CancellationToken cancellationToken) =>
         Record(new Delivery(Action.PolicyDelete, null, name, null, 0, null));
+
+    /// <summary>Recorded with key "*" and the uid-by-name map as its spec.</summary>
+    public Task CertificatePoliciesListedAsync(IReadOnlyDictionary<string, string> existing, CancellationToken cancellationToken) =>
+        Record(new Delivery(Action.PoliciesListed, null, "*", null, 0, new Dictionary<string, string>(existing, StringComparer.Ordinal)));
 
     private Task Record(Delivery delivery)
     {

@@ -119,7 +119,4 @@ public sealed class RollPolicyTests
     [InlineData(new double[] { 900, 800 }, 0, 3, new int[0])]
     public void At_most_MaxPrevious_replaced_certificates_stay_trusted_the_oldest_go_first(double[] trustedUntil, double now, int keep, int[] ended) =>
         Assert.Equal(ended, RollPolicy.EndedOverlaps(At(now), [.. trustedUntil.Select(At)], keep));
-
-    [Fact]
-    public void At_most_three_replaced_certificates_stay_trusted() => Assert.Equal(3, RollPolicy.MaxPrevious);
 }

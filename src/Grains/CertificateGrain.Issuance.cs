@@ -152,6 +152,13 @@ public sealed partial class CertificateGrain
         // the certificate back: it is saved without ReminderDue, and the next apply or resync
         // registers the reminder (renewal and alerts are days away, the resync minutes).
         await TryScheduleLifecycleAsync();
+        if (roll)
+        {
+            // The roll reminder too, before the save: a silo lost between the save and
+            // AdvanceRollAsync below leaves a roll that its reminder resumes, not a stalled one.
+            await ScheduleRollAsync();
+        }
+
         // Persist before anyone hears of it: a crash after this point loses no certificate.
         await SaveAsync();
         Log.Issued(logger, _resource.ToString(), material.SerialNumber, State.Revision, material.NotAfter);

@@ -43,10 +43,12 @@ public sealed partial class CertificateGrain
     /// <summary>Renews, alerts and reports expiry as <see cref="LifecyclePolicy"/> decides, then sets the next wake-up.</summary>
     private async Task RunLifecycleAsync()
     {
+        await AdvanceRollIfAnyAsync();
         var material = State.Material!;
         var now = time.GetUtcNow();
         var thresholds = lifecycle.Value.EffectiveThresholds;
-        var plan = LifecyclePolicy.Plan(now, material.NotAfter, State.RenewalTime ?? material.NotAfter, State.NextRenewalAttempt, State.Pending is not null, thresholds, State.AlertsSent);
+        var notAfter = LifecycleNotAfter(now) ?? material.NotAfter;
+        var plan = LifecyclePolicy.Plan(now, notAfter, State.RenewalTime ?? material.NotAfter, State.NextRenewalAttempt, State.Pending is not null, thresholds, State.AlertsSent);
 
         if (plan.RenewNow)
         {
@@ -65,7 +67,8 @@ public sealed partial class CertificateGrain
 
             now = time.GetUtcNow();
             material = State.Material!;
-            plan = LifecyclePolicy.Plan(now, material.NotAfter, State.RenewalTime ?? material.NotAfter, State.NextRenewalAttempt, State.Pending is not null, thresholds, State.AlertsSent);
+            notAfter = LifecycleNotAfter(now) ?? material.NotAfter;
+            plan = LifecyclePolicy.Plan(now, notAfter, State.RenewalTime ?? material.NotAfter, State.NextRenewalAttempt, State.Pending is not null, thresholds, State.AlertsSent);
         }
         else if (plan.RenewNow)
         {
@@ -81,16 +84,18 @@ public sealed partial class CertificateGrain
             }
 
             await SaveAsync();
-            var message = $"Certificate expires at {material.NotAfter:O} (within {LifecyclePolicy.Describe(threshold)}) and has not been renewed{(State.RenewalFailures > 0 ? $": {State.RenewalFailures} renewal attempt(s) failed" : string.Empty)}.";
+            var message = notAfter < material.NotAfter
+                ? $"Keystores still serve serial {State.Serving!.SerialNumber}, which expires at {notAfter:O} (within {LifecyclePolicy.Describe(threshold)}): the switch to serial {material.SerialNumber} is overdue since {State.Roll!.Deadline:O}."
+                : $"Certificate expires at {material.NotAfter:O} (within {LifecyclePolicy.Describe(threshold)}) and has not been renewed{(State.RenewalFailures > 0 ? $": {State.RenewalFailures} renewal attempt(s) failed" : string.Empty)}.";
             await AlertAsync("ExpiringSoon", message);
         }
 
-        if (now >= material.NotAfter && State.Conditions.Any(c => c.Type == Conditions.Ready && c.Status == Conditions.True))
+        if (now >= notAfter && State.Conditions.Any(c => c.Type == Conditions.Ready && c.Status == Conditions.True))
         {
-            await NotReadyAsync(new Problem(Reasons.Expired, $"The certificate expired at {material.NotAfter:O} and could not be renewed."));
+            await NotReadyAsync(new Problem(Reasons.Expired, $"The certificate expired at {notAfter:O} and could not be renewed."));
         }
 
-        await ScheduleLifecycleAsync(plan.NextWake);
+        await ScheduleLifecycleAsync(WithRollDeadline(plan.NextWake, now));
     }
 
     private async Task RenewalFailedAsync()
@@ -155,9 +160,9 @@ public sealed partial class CertificateGrain
         var now = time.GetUtcNow();
         if (nextWake is null)
         {
-            var plan = LifecyclePolicy.Plan(now, State.Material.NotAfter, State.RenewalTime ?? State.Material.NotAfter, State.NextRenewalAttempt, State.Pending is not null, lifecycle.Value.EffectiveThresholds, State.AlertsSent);
+            var plan = LifecyclePolicy.Plan(now, LifecycleNotAfter(now) ?? State.Material.NotAfter, State.RenewalTime ?? State.Material.NotAfter, State.NextRenewalAttempt, State.Pending is not null, lifecycle.Value.EffectiveThresholds, State.AlertsSent);
             // Something due already (a silo was down at the time, or the clock moved on): at once.
-            nextWake = plan.RenewNow || plan.Alert is not null ? now : plan.NextWake;
+            nextWake = plan.RenewNow || plan.Alert is not null ? now : WithRollDeadline(plan.NextWake, now);
         }
         if (nextWake is null)
         {

@@ -46,8 +46,10 @@ public sealed partial class CertificateGrain
             return;
         }
 
-        var dependents = DependentTruststores();
-        if (roll.AllWrittenAt is null && dependents.All(roll.Acknowledged.Contains))
+        // The newest acknowledgement that completes the set is the last write: the propagation
+        // delay counts from it, also when a truststore that subscribed late acknowledges after the
+        // others (its pods must read it before the keystore switches too).
+        if (DependentTruststores().All(roll.Acknowledged.Contains))
         {
             roll.AllWrittenAt = time.GetUtcNow();
         }
@@ -111,6 +113,15 @@ public sealed partial class CertificateGrain
             dirty = true;
         }
 
+        if (State.Roll is { AllWrittenAt: null } waiting && State.Serving is not null && DependentTruststores().All(waiting.Acknowledged.Contains))
+        {
+            // Nothing is pending any more without an acknowledgement completing the set (the last
+            // pending truststore was deleted or unsubscribed): the delay counts from now, once,
+            // rather than from every look again (which would wait out MaxWait).
+            waiting.AllWrittenAt = time.GetUtcNow();
+            dirty = true;
+        }
+
         switch (CurrentStep())
         {
             case RollStep.Switch @switch:
@@ -152,7 +163,7 @@ public sealed partial class CertificateGrain
         var now = time.GetUtcNow();
         var old = State.Serving!;
         var material = State.Material!;
-        var trustedUntil = RollPolicy.TrustedUntil(now, old.NotAfter, rotation.Value.Overlap);
+        var trustedUntil = RollPolicy.TrustedUntil(now, old.NotAfter, rotation.Value.Overlap, rotation.Value.PropagationDelay);
         (State.Previous ??= []).Add(new TrustedPrevious(old.Arn, old.CertificatePem, old.ChainPem, old.SerialNumber, old.NotAfter, trustedUntil));
         var dependents = DependentTruststores().Count;
         State.Serving = null;
@@ -185,13 +196,15 @@ public sealed partial class CertificateGrain
     private async Task<bool> DropEndedOverlapsAsync()
     {
         var now = time.GetUtcNow();
-        if (State.Previous is not { Count: > 0 } previous || !previous.Any(p => p.TrustedUntil <= now))
+        var endedAt = State.Previous is { Count: > 0 } list ? RollPolicy.EndedOverlaps(now, [.. list.Select(p => p.TrustedUntil)], RollPolicy.MaxPrevious) : [];
+        if (endedAt.Count == 0)
         {
             return false;
         }
 
-        var ended = previous.Where(p => p.TrustedUntil <= now).ToList();
-        previous.RemoveAll(p => p.TrustedUntil <= now);
+        var previous = State.Previous!;
+        var ended = endedAt.Select(i => previous[i]).ToList();
+        previous.RemoveAll(ended.Contains);
         if (previous.Count == 0)
         {
             State.Previous = null;
@@ -267,14 +280,63 @@ public sealed partial class CertificateGrain
         }
         catch (Exception ex)
         {
-            // The next apply, acknowledgement or lifecycle tick advances the roll again.
+            // The next apply or resync (ApplyAsync), acknowledgement or lifecycle tick
+            // (RunLifecycleAsync) advances the roll again and registers the reminder then.
             Log.RollReminderFailed(logger, _resource.ToString(), ex.GetType().Name, ex.Message);
             return false;
         }
     }
 
-    /// <summary>The "roll" reminder: a new activation may receive it, everything comes from the state.</summary>
-    private Task OnRollReminderAsync() => AdvanceRollAsync(renotify: true);
+    /// <summary>
+    /// The "roll" reminder: a new activation may receive it, everything comes from the state. A
+    /// reminder firing proves it is registered, whatever the state recorded (a registration whose
+    /// flag was lost, e.g. by a failed unregistration at delete): with nothing to do it
+    /// unregisters itself rather than firing for ever.
+    /// </summary>
+    private async Task OnRollReminderAsync()
+    {
+        if (State.Spec is null)
+        {
+            var reminder = await this.GetReminder(RollReminder);
+            if (reminder is not null)
+            {
+                await this.UnregisterReminder(reminder);
+            }
+
+            return;
+        }
+
+        State.RollReminderRegistered = true;
+        await AdvanceRollAsync(renotify: true);
+    }
+
+    /// <summary>
+    /// The expiry lifecycle alerts, Expired and the expiry metric follow: the newest certificate's,
+    /// except when a roll is overdue (its deadline passed, so it should have switched, and the
+    /// keystores still serve the older certificate): then the served certificate's, if sooner. A
+    /// stalled roll thus alerts before what the service presents expires; a roll on time does
+    /// not (the served certificate is within the alert thresholds during every renewal).
+    /// </summary>
+    private DateTimeOffset? LifecycleNotAfter(DateTimeOffset now) =>
+        State.Roll is { } roll && now >= roll.Deadline && State.Serving is { } serving && State.Material is { } material && serving.NotAfter < material.NotAfter
+            ? serving.NotAfter
+            : State.Material?.NotAfter;
+
+    /// <summary>
+    /// The lifecycle wake-up no later than the roll's deadline, while it is ahead: should every
+    /// roll reminder have failed, the lifecycle tick advances the roll (RunLifecycleAsync).
+    /// </summary>
+    private DateTimeOffset? WithRollDeadline(DateTimeOffset? wake, DateTimeOffset now) =>
+        State.Roll is { } roll && roll.Deadline > now && (wake is null || roll.Deadline < wake) ? roll.Deadline : wake;
+
+    /// <summary>
+    /// Advances a roll from an apply, a resync or a lifecycle tick, not only from its own reminder
+    /// and acknowledgements (a failed reminder registration or a crash between saving a roll and
+    /// scheduling it would otherwise stall it until the old certificate expires). Only when a roll
+    /// runs, or previous certificates have no reminder recorded: a resync costs no reminder write.
+    /// </summary>
+    private Task AdvanceRollIfAnyAsync() =>
+        State.Roll is not null || (State.Previous is { Count: > 0 } && !State.RollReminderRegistered) ? AdvanceRollAsync() : Task.CompletedTask;
 
     /// <summary>What truststores trust beside the newest certificate: the one keystores still serve, then the previous ones.</summary>
     private List<PublicMaterial>? AlsoTrusted()

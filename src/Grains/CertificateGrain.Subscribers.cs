@@ -20,6 +20,11 @@ public sealed partial class CertificateGrain
         if (State.RemoveSubscriber(subscriber))
         {
             await SaveAsync();
+            if (subscriber.Kind == ResourceKind.Truststore && State.Roll is not null)
+            {
+                // The roll may wait for nothing more now (RollPolicy counts from AllWrittenAt).
+                await AdvanceRollAsync();
+            }
         }
     }
 

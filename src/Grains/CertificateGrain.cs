@@ -66,6 +66,8 @@ public sealed partial class CertificateGrain(
             // and make sure the lifecycle reminder exists (a failed registration is repaired here).
             await PublishAsync();
             await ScheduleLifecycleAsync(keepInTime: true);
+            // A resync also moves a roll on (and repairs its reminder): see AdvanceRollIfAnyAsync.
+            await AdvanceRollIfAnyAsync();
             return BuildStatus();
         }
 
@@ -211,7 +213,7 @@ public sealed partial class CertificateGrain(
     {
         var status = BuildStatus();
         await _reporter.PublishAsync(_resource, status);
-        metrics.CertificateObserved(_resource, State.Material?.NotAfter, State.RenewalTime, status.IsReady);
+        metrics.CertificateObserved(_resource, LifecycleNotAfter(time.GetUtcNow()), State.RenewalTime, status.IsReady);
     }
 
     private Problem? CheckIssuer(CertificateSpec spec)

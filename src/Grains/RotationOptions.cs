@@ -23,7 +23,9 @@ public sealed class RotationOptions
     /// <summary>
     /// How long the previous certificate stays in dependents' truststores after the keystore
     /// switched; unset (the default): until it expires. A shorter overlap takes it out sooner,
-    /// for pods that read their keystore only at start and restart within that time.
+    /// for pods that read their keystore only at start and restart within that time. Never shorter
+    /// than <see cref="PropagationDelay"/> (0 means "as short as is safe"): pods present the old
+    /// certificate until they read the switched keystore (see <c>RollPolicy.TrustedUntil</c>).
     /// </summary>
     public TimeSpan? Overlap { get; set; }
 

@@ -96,7 +96,27 @@ public sealed class RollPolicyTests
     [InlineData(30, null, 30)]
     [InlineData(30, 7.0, 7)]
     [InlineData(30, 45.0, 30)]
-    [InlineData(30, 0.0, 0)]
     public void The_previous_certificate_is_trusted_until_it_expires_or_the_overlap_ends(double notAfter, double? overlap, double until) =>
-        Assert.Equal(Start + TimeSpan.FromDays(until), RollPolicy.TrustedUntil(Start, Start + TimeSpan.FromDays(notAfter), overlap is { } o ? TimeSpan.FromDays(o) : null));
+        Assert.Equal(Start + TimeSpan.FromDays(until), RollPolicy.TrustedUntil(Start, Start + TimeSpan.FromDays(notAfter), overlap is { } o ? TimeSpan.FromDays(o) : null, Delay));
+
+    [Theory]
+    // old notAfter (s after the switch), overlap (s) → trusted until (s): pods present the old
+    // certificate until they read the switched keystore, so never less than the 90 s delay.
+    [InlineData(86400, 0, 90)]
+    [InlineData(86400, 30, 90)]
+    [InlineData(86400, 90, 90)]
+    [InlineData(86400, 120, 120)]
+    [InlineData(60, 0, 60)]        // it expires first: no longer than it is valid
+    public void An_overlap_shorter_than_the_propagation_delay_lasts_the_delay(double notAfter, double overlap, double until) =>
+        Assert.Equal(At(until), RollPolicy.TrustedUntil(Start, At(notAfter), TimeSpan.FromSeconds(overlap), Delay));
+
+    [Theory]
+    // trusted until (s after start, oldest first), now (s), keep → indexes that end
+    [InlineData(new double[] { 100, 200, 300 }, 0, 3, new int[0])]
+    [InlineData(new double[] { 100, 200, 300 }, 200, 3, new[] { 0, 1 })]
+    [InlineData(new double[] { 900, 800, 700, 600, 500 }, 0, 3, new[] { 0, 1 })]      // the oldest beyond three
+    [InlineData(new double[] { 100, 900, 800, 700, 600 }, 150, 3, new[] { 0, 1 })]    // ended ones do not count
+    [InlineData(new double[] { 900, 800 }, 0, 3, new int[0])]
+    public void At_most_MaxPrevious_replaced_certificates_stay_trusted_the_oldest_go_first(double[] trustedUntil, double now, int keep, int[] ended) =>
+        Assert.Equal(ended, RollPolicy.EndedOverlaps(At(now), [.. trustedUntil.Select(At)], keep));
 }

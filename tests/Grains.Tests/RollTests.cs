@@ -2,6 +2,7 @@ using System.Security.Cryptography.X509Certificates;
 using Notary.Grains.Abstractions;
 using Notary.Grains.Abstractions.Ports;
 using Notary.Grains.Tests.Fakes;
+using Microsoft.Extensions.DependencyInjection;
 using Orleans.Core.Internal;
 
 namespace Notary.Grains.Tests;
@@ -348,5 +349,67 @@ public sealed class RollTests(LifecycleClusterFixture fx)
         await WaitKeystoreServesAsync(s, 3);
         Assert.Equal(third.SerialNumber, ServedSerial(s.Keystore));
         Assert.DoesNotContain(fx.Store.History(ResourceKind.Keystore, s.Keystore), h => Serials(h.Write, KeyPassword).Contains(renewed.SerialNumber!));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_resync_or_a_lifecycle_tick_moves_a_roll_on_whose_reminder_never_fired(bool lifecycleTick)
+    {
+        // The roll reminder is lost (a failed registration, a silo lost after the save): the next
+        // resync of the applied spec, or the next lifecycle tick, switches the keystore when due.
+        var s = await SetUpAsync();
+        var renewed = await RenewAsync(s);
+        var started = fx.Time.GetUtcNow();
+        await WaitPhaseAsync(s, Reasons.Propagating);
+        fx.Time.SetUtcNow(started + Delay);
+        if (lifecycleTick)
+        {
+            await FireAsync(s.Svc, "lifecycle");
+        }
+        else
+        {
+            await CertGrain(s.Svc).ApplyAsync(Cert($"svc.{s.Ns}.svc", "24h"), LifecycleTests.V(1));
+        }
+
+        await WaitKeystoreServesAsync(s, 2);
+        Assert.Equal(renewed.SerialNumber, ServedSerial(s.Keystore));
+    }
+
+    [Fact]
+    public async Task A_roll_whose_last_pending_truststore_is_deleted_switches_after_the_propagation_delay_not_MaxWait()
+    {
+        var s = await SetUpAsync(brokenB: true);
+        var renewed = await RenewAsync(s);
+        await WaitTruststoreHoldsAsync(s, s.Truststores[0], 2);
+        await fx.Status.WaitCertificateAsync(s.Svc, st => st.Condition(Conditions.Issuing)?.Message.Contains("1 of 2", StringComparison.Ordinal) == true, "a acknowledged");
+
+        // b (which cannot be written) goes away: nothing is pending, the delay counts from now.
+        fx.Time.Advance(TimeSpan.FromMinutes(5));
+        var gone = fx.Time.GetUtcNow();
+        await fx.Grains.GetGrain<ITruststoreGrain>(s.Truststores[1].ToString()).DeleteAsync();
+        await WaitPhaseAsync(s, Reasons.Propagating);
+        fx.Time.SetUtcNow(gone + Delay);
+        await FireAsync(s.Svc, "roll");
+        await WaitKeystoreServesAsync(s, 2);
+        Assert.Equal(renewed.SerialNumber, ServedSerial(s.Keystore));
+        Assert.DoesNotContain(fx.Events.For(s.Svc), e => e.Reason == Reasons.TruststoresLeftBehind);
+    }
+
+    [Fact]
+    public async Task A_roll_reminder_left_behind_by_a_delete_unregisters_itself_when_it_fires()
+    {
+        var s = await SetUpAsync();
+        await RenewAsync(s);
+        await CertGrain(s.Svc).DeleteAsync();
+
+        // As if unregistering it at the delete had failed (the state forgot the registration).
+        var table = fx.Cluster.Silos[0].ServiceProvider.GetRequiredService<IReminderTable>();
+        var grainId = ((GrainReference)CertGrain(s.Svc)).GrainId;
+        await table.UpsertRow(new ReminderEntry { GrainId = grainId, ReminderName = "roll", StartAt = fx.Time.GetUtcNow().UtcDateTime.AddMinutes(1), Period = TimeSpan.FromDays(7) });
+        Assert.Contains((await table.ReadRows(grainId)).Reminders, r => r.ReminderName == "roll");
+
+        await FireAsync(s.Svc, "roll");
+        Assert.DoesNotContain((await table.ReadRows(grainId)).Reminders, r => r.ReminderName == "roll");
     }
 }

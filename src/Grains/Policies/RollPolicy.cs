@@ -96,7 +96,55 @@ public static class RollPolicy
         return new RollStep.Wait(roll.Deadline, Abstractions.Reasons.WaitingForTruststores, pending);
     }
 
-    /// <summary>Until when the replaced certificate stays in dependents' truststores: its expiry, or the end of the configured overlap if sooner.</summary>
-    public static DateTimeOffset TrustedUntil(DateTimeOffset switchedAt, DateTimeOffset oldNotAfter, TimeSpan? overlap) =>
-        overlap is { } o && switchedAt + o < oldNotAfter ? switchedAt + o : oldNotAfter;
+    /// <summary>
+    /// Until when the replaced certificate stays in dependents' truststores: its expiry, or the end
+    /// of the configured overlap if sooner. The overlap is never shorter than the propagation
+    /// delay: pods read the switched keystore only after the kubelet's refresh and present the old
+    /// certificate until then, so a peer must keep trusting it that long (Overlap 0 means "as
+    /// short as is safe").
+    /// </summary>
+    public static DateTimeOffset TrustedUntil(DateTimeOffset switchedAt, DateTimeOffset oldNotAfter, TimeSpan? overlap, TimeSpan propagationDelay)
+    {
+        if (overlap is not { } o)
+        {
+            return oldNotAfter;
+        }
+
+        var end = switchedAt + (o < propagationDelay ? propagationDelay : o);
+        return end < oldNotAfter ? end : oldNotAfter;
+    }
+
+    /// <summary>
+    /// How many replaced certificates stay trusted at most. Rolls completing in quick succession
+    /// (flip-flopping spec changes, each re-issue a roll) would otherwise pile up leaves in the
+    /// state and in every dependent truststore until each expires (a Secret is limited to 1 MiB).
+    /// Three: the certificate served before the last switch, and two more for pods that read
+    /// their keystore only at start and have not restarted since.
+    /// </summary>
+    public const int MaxPrevious = 3;
+
+    /// <summary>
+    /// Which previous certificates (indexes into <paramref name="trustedUntil"/>, oldest first, as
+    /// they were replaced) stop being trusted now: those whose overlap ended, and the oldest
+    /// beyond the newest <paramref name="keep"/>.
+    /// </summary>
+    public static IReadOnlyList<int> EndedOverlaps(DateTimeOffset now, IReadOnlyList<DateTimeOffset> trustedUntil, int keep)
+    {
+        var ended = new List<int>();
+        var remaining = trustedUntil.Count(t => t > now);
+        for (var i = 0; i < trustedUntil.Count; i++)
+        {
+            if (trustedUntil[i] <= now)
+            {
+                ended.Add(i);
+            }
+            else if (remaining > keep)
+            {
+                ended.Add(i);
+                remaining--;
+            }
+        }
+
+        return ended;
+    }
 }

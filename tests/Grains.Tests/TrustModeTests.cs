@@ -152,20 +152,7 @@ public sealed class TrustModeTests(ClusterFixture fx)
     [Fact]
     public async Task A_truststore_stuck_on_an_ambiguous_reference_still_drops_a_quarantined_certificate_and_takes_it_back_on_the_lift()
     {
-        var ns = Onboard();
-        var pay = await LeafAsync(ns, "pay");
-        await LeafAsync(ns, "me");
-        var key = new ResourceKey(ns, "me");
-        Assert.True((await TsGrain(ns, "me").ApplyAsync(Trusting(ns, "me", null, "pay"), V(1))).IsReady);
-
-        // A second generation adds a reference without a namespace to a name two namespaces have.
-        var dup = "dup-" + Guid.NewGuid().ToString("N")[..8];
-        var (a, b) = (ClusterFixture.NewNamespace(), ClusterFixture.NewNamespace());
-        await CertGrain(a, dup).ApplyAsync(Cert(F(dup, a)), V(1));
-        await CertGrain(b, dup).ApplyAsync(Cert(F(dup, b)), V(1));
-        var spec = Trusting(ns, "me", null, "pay");
-        var stuck = await TsGrain(ns, "me").ApplyAsync(spec with { Upstream = [.. spec.Upstream, new TrustReference { Tag = dup, Fqdn = F(dup, a) }] }, V(2));
-        Assert.Equal(Reasons.AmbiguousReference, stuck.Condition(Conditions.Ready)!.Reason);
+        var (ns, key, pay) = await StuckAsync();
         Assert.True(await VerifiesAsync(key, pay));
 
         await CertGrain(ns, "pay").SetQuarantinedAsync(true, "leaked");
@@ -186,19 +173,7 @@ public sealed class TrustModeTests(ClusterFixture fx)
     [Fact]
     public async Task A_truststore_stuck_on_an_ambiguous_reference_still_follows_a_rotate_of_a_peer_it_holds()
     {
-        var ns = Onboard();
-        var old = await LeafAsync(ns, "pay");
-        await LeafAsync(ns, "me");
-        var key = new ResourceKey(ns, "me");
-        Assert.True((await TsGrain(ns, "me").ApplyAsync(Trusting(ns, "me", null, "pay"), V(1))).IsReady);
-
-        var dup = "dup-" + Guid.NewGuid().ToString("N")[..8];
-        var (a, b) = (ClusterFixture.NewNamespace(), ClusterFixture.NewNamespace());
-        await CertGrain(a, dup).ApplyAsync(Cert(F(dup, a)), V(1));
-        await CertGrain(b, dup).ApplyAsync(Cert(F(dup, b)), V(1));
-        var spec = Trusting(ns, "me", null, "pay");
-        var stuck = await TsGrain(ns, "me").ApplyAsync(spec with { Upstream = [.. spec.Upstream, new TrustReference { Tag = dup, Fqdn = F(dup, a) }] }, V(2));
-        Assert.Equal(Reasons.AmbiguousReference, stuck.Condition(Conditions.Ready)!.Reason);
+        var (ns, key, old) = await StuckAsync();
         var before = (await TsGrain(ns, "me").GetStatusAsync())!.CertificateRevisions[$"{ns}/pay"];
 
         // A breach rotates pay: the stuck store must not keep trusting the old key.
@@ -269,6 +244,27 @@ public sealed class TrustModeTests(ClusterFixture fx)
     /// openssl verify -partial_chain with the truststore's stored ca.crt as the trust store: true
     /// when the leaf verifies (as a TLS client certificate), as a peer's TLS stack would judge it.
     /// </summary>
+    /// <summary>
+    /// A truststore "me" built trusting "pay", whose second generation adds a reference without a
+    /// namespace to a name two namespaces have: stuck on AmbiguousReference. Returns pay's leaf.
+    /// </summary>
+    private async Task<(string Ns, ResourceKey Key, string Pay)> StuckAsync()
+    {
+        var ns = Onboard();
+        var pay = await LeafAsync(ns, "pay");
+        await LeafAsync(ns, "me");
+        var key = new ResourceKey(ns, "me");
+        Assert.True((await TsGrain(ns, "me").ApplyAsync(Trusting(ns, "me", null, "pay"), V(1))).IsReady);
+        var dup = "dup-" + Guid.NewGuid().ToString("N")[..8];
+        var (a, b) = (ClusterFixture.NewNamespace(), ClusterFixture.NewNamespace());
+        await CertGrain(a, dup).ApplyAsync(Cert(F(dup, a)), V(1));
+        await CertGrain(b, dup).ApplyAsync(Cert(F(dup, b)), V(1));
+        var spec = Trusting(ns, "me", null, "pay");
+        var stuck = await TsGrain(ns, "me").ApplyAsync(spec with { Upstream = [.. spec.Upstream, new TrustReference { Tag = dup, Fqdn = F(dup, a) }] }, V(2));
+        Assert.Equal(Reasons.AmbiguousReference, stuck.Condition(Conditions.Ready)!.Reason);
+        return (ns, key, pay);
+    }
+
     private async Task<bool> VerifiesAsync(ResourceKey truststore, string leafPem)
     {
         var stored = fx.Store.Get(ResourceKind.Truststore, truststore) ?? throw new InvalidOperationException($"no truststore {truststore} stored");

@@ -116,15 +116,9 @@ public sealed class MakeBeforeBreakTests(RollFixture fx, ITestOutputHelper outpu
         // Pinned truststores (no CA entry) trust exactly the listed leaves: the new keystore is
         // refused by the truststore from before the roll, which is why the order matters.
         var before = dependents[0];
-        if (Pinned(before))
-        {
-            var control = await HandshakesAsync(ns, [("control", keystores[^1], own[^1], clientKeystore, before)]);
-            Assert.NotEqual("OK", control["control"]);
-        }
-        else
-        {
-            output.WriteLine("The truststores hold CA certificates (Issuers-style trust): the refusal controls do not apply.");
-        }
+        Assert.True(Pinned(before), "the truststores are pinned by default (no CA entry)");
+        var control = await HandshakesAsync(ns, [("control", keystores[^1], own[^1], clientKeystore, before)]);
+        Assert.NotEqual("OK", control["control"]);
 
         // A rotate: no overlap. The old keystore is refused by the rebuilt truststore, the new accepted.
         var (token, _) = await fx.ServiceAccountAsync(ns, "oncall", "create", "get");
@@ -146,10 +140,8 @@ public sealed class MakeBeforeBreakTests(RollFixture fx, ITestOutputHelper outpu
             ("new", Of(versions, "svc-ks")[^1], Of(versions, "svc-ts")[^1], clientKeystore, rebuilt),
         ]);
         Assert.True(afterRotate["new"] == "OK", afterRotate["new"]);
-        if (Pinned(rebuilt))
-        {
-            Assert.NotEqual("OK", afterRotate["old"]);
-        }
+        Assert.True(Pinned(rebuilt), "the rebuilt truststore is pinned (no CA entry)");
+        Assert.NotEqual("OK", afterRotate["old"]);
 
         await stop.CancelAsync();
         await watching;

@@ -118,9 +118,7 @@ public sealed class TruststoreGrain(
         var allBuildable = snapshots.Values.All(s => s.Exists && s.Material is not null);
         var peersChanged = allBuildable && (
             !snapshots.Values.All(s => State.BuiltFrom.TryGetValue(s.Resource.ToString(), out var built) && built == s.Revision)
-            || !snapshots.Values.Where(s => !excluded.Contains(s.Resource.ToString()))
-                .SelectMany(s => (s.AlsoTrusted ?? []).Select(m => $"{s.Resource}#{m.SerialNumber}"))
-                .ToHashSet(StringComparer.Ordinal).SetEquals(State.AlsoTrusted ?? []));
+            || !AlsoTrustedKeys(snapshots.Values.Where(s => !excluded.Contains(s.Resource.ToString()))).SetEquals(State.AlsoTrusted ?? []));
         if (excluded.SetEquals(State.Excluded) && !peersChanged)
         {
             return (null, problem);
@@ -145,6 +143,10 @@ public sealed class TruststoreGrain(
         return (Build(spec, format, metadata, mode, builtFrom, excluded, snapshots.Values.Where(s => s.Exists && s.Material is not null), usable[0], usable.Skip(1).ToList(), stillNotReady), null);
     }
 
+    /// <summary>The further certificates the snapshots have truststores trust during a roll, as "namespace/name#serial" (what <see cref="StoreState{TSpec}.AlsoTrusted"/> records).</summary>
+    private static HashSet<string> AlsoTrustedKeys(IEnumerable<CertificateSnapshot> snapshots) =>
+        snapshots.SelectMany(s => (s.AlsoTrusted ?? []).Select(m => $"{s.Resource}#{m.SerialNumber}")).ToHashSet(StringComparer.Ordinal);
+
     private StoreBuild Build(
         TruststoreSpec spec, StoreFormat format, ServiceMetadata metadata, TrustMode mode,
         Dictionary<string, long> builtFrom, HashSet<string> excluded, IEnumerable<CertificateSnapshot> built, TrustSource own, IReadOnlyList<TrustSource> peers, Problem? problem)
@@ -153,7 +155,7 @@ public sealed class TruststoreGrain(
         // by serial, so that a keystore switch that changes nothing here rebuilds nothing), and
         // the rolls this store acknowledges once it holds their new certificate.
         var kept = built.Where(s => !excluded.Contains(s.Resource.ToString())).ToList();
-        var alsoTrusted = kept.SelectMany(s => (s.AlsoTrusted ?? []).Select(m => $"{s.Resource}#{m.SerialNumber}")).ToHashSet(StringComparer.Ordinal);
+        var alsoTrusted = AlsoTrustedKeys(kept);
         var rolling = kept.Where(s => s.Rolling).ToDictionary(s => s.Resource.ToString(), s => s.Revision, StringComparer.Ordinal);
         IReadOnlyList<string> caSubjects = [];
         return new StoreBuild(builtFrom, () =>

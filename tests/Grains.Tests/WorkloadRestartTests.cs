@@ -256,7 +256,7 @@ public sealed class WorkloadRestartTests(RestartClusterFixture fx)
 
         Now();
         fx.Workloads.PatchDelay = TimeSpan.FromMilliseconds(100);
-        fx.Workloads.ResetInFlight();
+        fx.Workloads.ResetInFlight(ns);
         try
         {
             var restarted = await _restarter.RestartAsync(ns, ["shared-truststore"], false, "breach b-2", CancellationToken.None);

@@ -22,10 +22,21 @@ public sealed class FakeWorkloads : IWorkloadFinder, IWorkloadPatcher
     private int _inFlight;
     private int _maxInFlight;
 
-    /// <summary>The most patches that were in flight at once since <see cref="ResetInFlight"/>.</summary>
+    /// <summary>The most patches of the namespace given to <see cref="ResetInFlight"/> that were in flight at once since.</summary>
     public int MaxInFlight => Volatile.Read(ref _maxInFlight);
 
-    public void ResetInFlight() => Volatile.Write(ref _maxInFlight, 0);
+    /// <summary>
+    /// Counts from now the patches of <paramref name="namespace"/> only: the cluster is shared, and
+    /// other tests' background reloads must not count as this test's patches.
+    /// </summary>
+    public void ResetInFlight(string @namespace)
+    {
+        _inFlightNamespace = @namespace;
+        Volatile.Write(ref _inFlight, 0);
+        Volatile.Write(ref _maxInFlight, 0);
+    }
+
+    private volatile string? _inFlightNamespace;
 
     /// <summary>Workloads whose patch the (pretend) API server refuses.</summary>
     public ConcurrentDictionary<WorkloadRef, bool> Refused { get; } = new();
@@ -57,7 +68,8 @@ public sealed class FakeWorkloads : IWorkloadFinder, IWorkloadPatcher
 
     public async Task<bool> RestartAsync(WorkloadRef workload, DateTimeOffset at, IReadOnlyCollection<string> secrets, IReadOnlyCollection<string> reasons, string? silo)
     {
-        var inFlight = Interlocked.Increment(ref _inFlight);
+        var counted = workload.Namespace == _inFlightNamespace;
+        var inFlight = counted ? Interlocked.Increment(ref _inFlight) : 0;
         try
         {
             int max;
@@ -74,7 +86,10 @@ public sealed class FakeWorkloads : IWorkloadFinder, IWorkloadPatcher
         }
         finally
         {
-            Interlocked.Decrement(ref _inFlight);
+            if (counted)
+            {
+                Interlocked.Decrement(ref _inFlight);
+            }
         }
     }
 

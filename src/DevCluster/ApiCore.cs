@@ -88,20 +88,10 @@ internal sealed partial class ApiCore(Store store, ResourceRegistry registry, Au
     {
         var labels = Selectors.Labels(req.Q("labelSelector"));
         var fields = Selectors.Fields(req.Q("fieldSelector"), rt);
-        List<JsonObject> items;
-        long rv;
-        lock (store.Gate)
-        {
-            rv = store.CurrentRv;
-            items = [.. store.List(rt.StorageKey, rt.Namespaced && info.Namespace.Length > 0 ? info.Namespace : null)
-                .Select(o => Served(rt, o)).Where(o => labels(o) && fields(o))];
-        }
-
-        string? next = null;
-        long? remaining = null;
+        var partial = MediaTypes.Negotiate(req.Accept).As == Representation.PartialObjectMetadataList;
+        string? after = null;
         if (req.Q("continue") is { Length: > 0 } token)
         {
-            string after;
             try
             {
                 after = Encoding.UTF8.GetString(Convert.FromBase64String(token));
@@ -110,15 +100,42 @@ internal sealed partial class ApiCore(Store store, ResourceRegistry registry, Au
             {
                 throw ApiException.BadRequest("continue key is not valid: illegal base64 data at input byte 0");
             }
-
-            items = [.. items.Where(o => string.CompareOrdinal(KeyOf(o), after) > 0)];
         }
 
-        if (long.TryParse(req.Q("limit"), CultureInfo.InvariantCulture, out var limit) && limit > 0 && items.Count > limit)
+        List<JsonObject> items;
+        string? next = null;
+        long? remaining = null;
+        long rv;
+        lock (store.Gate)
         {
-            remaining = items.Count - limit;
-            items = items.Take((int)limit).ToList();
-            next = Convert.ToBase64String(Encoding.UTF8.GetBytes(KeyOf(items[^1])));
+            rv = store.CurrentRv;
+            var all = store.List(rt.StorageKey, rt.Namespaced && info.Namespace.Length > 0 ? info.Namespace : null);
+
+            // Selectors read metadata and the indexed fields, which an unconverted type stores as it
+            // serves them: only the page is copied out, and for a metadata-only client only its
+            // metadata (a list of large Secrets pages through them without copying their data).
+            var converted = rt.Converter is not null;
+            items = converted ? [.. all.Select(o => Served(rt, o)).Where(o => labels(o) && fields(o))] : [.. all.Where(o => labels(o) && fields(o))];
+            if (after is not null)
+            {
+                items = [.. items.Where(o => string.CompareOrdinal(KeyOf(o), after) > 0)];
+            }
+
+            if (long.TryParse(req.Q("limit"), CultureInfo.InvariantCulture, out var limit) && limit > 0 && items.Count > limit)
+            {
+                remaining = items.Count - limit;
+                items = items.Take((int)limit).ToList();
+                next = Convert.ToBase64String(Encoding.UTF8.GetBytes(KeyOf(items[^1])));
+            }
+
+            if (partial)
+            {
+                items = [.. items.Select(o => Output.Partial(o))];
+            }
+            else if (!converted)
+            {
+                items = [.. items.Select(o => Served(rt, o))];
+            }
         }
 
         return new ApiResponse(200, Output.List(rt, items, rv.ToString(CultureInfo.InvariantCulture), next, remaining, req.Accept, Now, req.Q("includeObject")));

@@ -82,7 +82,7 @@ internal sealed class HttpFrontend(ApiCore core, OpenApi openApi, TimeSpan bookm
         var user = Authenticate(ctx) ?? throw ApiException.Unauthorized();
         var info = RequestInfo.Parse(ctx.Request.Method, path, query);
         var rt = info.IsResourceRequest ? core.Registry.Find(info.Group, info.Version, info.Resource) : null;
-        Authorize(user, info, rt);
+        Authorize(user, info, rt, ctx.Request.Headers.Accept.ToString());
 
         using var body = new MemoryStream();
         await ctx.Request.Body.CopyToAsync(body, ctx.RequestAborted).ConfigureAwait(false);
@@ -117,6 +117,9 @@ internal sealed class HttpFrontend(ApiCore core, OpenApi openApi, TimeSpan bookm
             throw ApiException.NoResource();
         }
 
+        // As the real server: an Accept header it can serve nothing of is refused before the request runs.
+        MediaTypes.Negotiate(req.Accept);
+
         if (info.Verb == "watch")
         {
             await WatchAsync(ctx, req, info, rt).ConfigureAwait(false);
@@ -139,11 +142,14 @@ internal sealed class HttpFrontend(ApiCore core, OpenApi openApi, TimeSpan bookm
         return user is not null && audiences.Contains(Authenticator.Issuer) ? user : null;
     }
 
-    private void Authorize(UserInfo user, RequestInfo info, ResourceType? rt)
+    private void Authorize(UserInfo user, RequestInfo info, ResourceType? rt, string accept)
     {
         var attributes = new RequestAttributes(info.Verb, info.IsResourceRequest, info.Path, info.Group, info.Resource, info.Subresource, info.Namespace, info.Name);
         var allowed = core.Authorizer.Authorize(user, attributes).Allowed;
-        core.RecordAudit(new AuditRecord(user.Name, info.Verb, info.IsResourceRequest, info.Group, info.Resource, info.Subresource, info.Namespace, info.Name, info.Path, allowed));
+        core.RecordAudit(new AuditRecord(user.Name, info.Verb, info.IsResourceRequest, info.Group, info.Resource, info.Subresource, info.Namespace, info.Name, info.Path, allowed)
+        {
+            Accept = accept,
+        });
         if (allowed)
         {
             return;
@@ -267,7 +273,13 @@ internal sealed class HttpFrontend(ApiCore core, OpenApi openApi, TimeSpan bookm
         ctx.Response.ContentType = "application/json";
         ctx.Response.Headers.CacheControl = "no-cache, private";
         await ctx.Response.StartAsync(ctx.RequestAborted).ConfigureAwait(false);
-        var table = Output.WantsTable(req.Accept);
+        var target = MediaTypes.Negotiate(req.Accept);
+        var table = target.As == Representation.Table;
+
+        // A metadata-only watch gets every event's object as PartialObjectMetadata. Asking
+        // PartialObjectMetadataList of a watch fails the transform of each event, and the real
+        // server then sends the object untransformed (apiserver's watchEmbeddedEncoder): so here.
+        var partial = target.As == Representation.PartialObjectMetadata;
         var includeObject = req.Q("includeObject");
         var firstTable = true;
         var output = ctx.Response.Body;
@@ -282,6 +294,12 @@ internal sealed class HttpFrontend(ApiCore core, OpenApi openApi, TimeSpan bookm
 
         async Task SendEventAsync(WatchEvent e, CancellationToken token)
         {
+            if (partial)
+            {
+                await SendLineAsync(WatchLine(e.Type, Output.Partial(e.Object, target.MetaApiVersion)), token).ConfigureAwait(false);
+                return;
+            }
+
             if (!table)
             {
                 // The plain JSON line is the same for every watch of this type: made once per event.
@@ -289,7 +307,7 @@ internal sealed class HttpFrontend(ApiCore core, OpenApi openApi, TimeSpan bookm
                 return;
             }
 
-            var payload = Output.Table(rt, [ApiCore.Served(rt, e.Object)], core.Now, null, null, firstTable, includeObject);
+            var payload = Output.Table(rt, [ApiCore.Served(rt, e.Object)], core.Now, null, null, firstTable, includeObject, target.MetaApiVersion);
             firstTable = false;
             await SendAsync(e.Type, payload, token).ConfigureAwait(false);
         }
@@ -302,7 +320,9 @@ internal sealed class HttpFrontend(ApiCore core, OpenApi openApi, TimeSpan bookm
                 meta["annotations"] = new JsonObject { ["k8s.io/initial-events-end"] = "true" };
             }
 
-            return new JsonObject { ["kind"] = rt.Kind, ["apiVersion"] = rt.ApiVersion, ["metadata"] = meta };
+            return partial
+                ? new JsonObject { ["kind"] = "PartialObjectMetadata", ["apiVersion"] = target.MetaApiVersion, ["metadata"] = meta }
+                : new JsonObject { ["kind"] = rt.Kind, ["apiVersion"] = rt.ApiVersion, ["metadata"] = meta };
         }
 
         if (expired is not null)

@@ -8,25 +8,30 @@ namespace Notary.DevCluster;
 /// </summary>
 internal static class Output
 {
-    public static bool WantsTable(string accept) => accept.Contains("as=Table", StringComparison.Ordinal);
-
-    private static bool WantsPartial(string accept) => accept.Contains("as=PartialObjectMetadata", StringComparison.Ordinal);
+    public static bool WantsTable(string accept) => MediaTypes.Negotiate(accept).As == Representation.Table;
 
     public static JsonObject Single(ResourceType rt, JsonObject obj, string accept, DateTimeOffset now, string? includeObject)
     {
-        if (WantsTable(accept))
+        var target = MediaTypes.Negotiate(accept);
+        return target.As switch
         {
-            return Table(rt, [obj], now, null, null, true, includeObject);
-        }
-
-        return WantsPartial(accept) ? Partial(obj) : obj;
+            Representation.Table => Table(rt, [obj], now, null, null, true, includeObject, target.MetaApiVersion),
+            Representation.PartialObjectMetadata => Partial(obj, target.MetaApiVersion),
+            Representation.PartialObjectMetadataList => throw MediaTypes.NotAcceptable(
+                $"you requested PartialObjectMetadataList, but the requested object is not a list ({GoType(rt, list: false)})"),
+            _ => obj,
+        };
     }
 
     public static JsonObject List(ResourceType rt, IReadOnlyList<JsonObject> items, string rv, string? next, long? remaining, string accept, DateTimeOffset now, string? includeObject)
     {
-        if (WantsTable(accept))
+        var target = MediaTypes.Negotiate(accept);
+        switch (target.As)
         {
-            return Table(rt, items, now, rv, next, true, includeObject);
+            case Representation.Table:
+                return Table(rt, items, now, rv, next, true, includeObject, target.MetaApiVersion);
+            case Representation.PartialObjectMetadata:
+                throw MediaTypes.NotAcceptable($"you requested PartialObjectMetadata, but the requested object is a list ({GoType(rt, list: true)})");
         }
 
         var meta = new JsonObject { ["resourceVersion"] = rv };
@@ -40,13 +45,14 @@ internal static class Output
             meta["remainingItemCount"] = remaining;
         }
 
-        var partial = WantsPartial(accept);
+        var partial = target.As == Representation.PartialObjectMetadataList;
         var array = new JsonArray();
         foreach (var item in items)
         {
             if (partial)
             {
-                array.Add(Partial(item));
+                // The real server sets kind and apiVersion on each item of a PartialObjectMetadataList.
+                array.Add(Partial(item, target.MetaApiVersion));
                 continue;
             }
 
@@ -64,25 +70,31 @@ internal static class Output
         return new JsonObject
         {
             ["kind"] = partial ? "PartialObjectMetadataList" : rt.ListKind,
-            ["apiVersion"] = partial ? "meta.k8s.io/v1" : rt.ApiVersion,
+            ["apiVersion"] = partial ? target.MetaApiVersion : rt.ApiVersion,
             ["metadata"] = meta,
             ["items"] = array,
         };
     }
 
-    public static JsonObject Partial(JsonObject obj) => new()
+    /// <summary>The object's metadata alone (no spec, data, status): what a metadata-only client receives.</summary>
+    public static JsonObject Partial(JsonObject obj, string apiVersion = "meta.k8s.io/v1") => new()
     {
         ["kind"] = "PartialObjectMetadata",
-        ["apiVersion"] = "meta.k8s.io/v1",
+        ["apiVersion"] = apiVersion,
         ["metadata"] = obj["metadata"]?.DeepClone(),
     };
 
-    public static JsonObject Table(ResourceType rt, IReadOnlyList<JsonObject> items, DateTimeOffset now, string? rv, string? next, bool headers, string? includeObject)
+    /// <summary>How the real server names the Go type in its 406 messages.</summary>
+    private static string GoType(ResourceType rt, bool list) =>
+        rt.IsCustom ? (list ? "*unstructured.UnstructuredList" : "*unstructured.Unstructured") : "*" + (list ? rt.ListKind : rt.Kind);
+
+    public static JsonObject Table(ResourceType rt, IReadOnlyList<JsonObject> items, DateTimeOffset now, string? rv, string? next, bool headers, string? includeObject,
+        string apiVersion = "meta.k8s.io/v1")
     {
         var table = new JsonObject
         {
             ["kind"] = "Table",
-            ["apiVersion"] = "meta.k8s.io/v1",
+            ["apiVersion"] = apiVersion,
         };
         var meta = new JsonObject();
         if (rv is not null)
@@ -136,7 +148,7 @@ internal static class Output
                 case "None":
                     break;
                 default:
-                    row["object"] = Partial(item);
+                    row["object"] = Partial(item, apiVersion);
                     break;
             }
 

@@ -195,12 +195,31 @@ internal sealed class CustomResourceSource<T>(IKubernetes client, string plural,
 }
 
 /// <summary>
-/// Secrets of all namespaces, reduced to their identity on arrival: the watcher needs to know
-/// that a Secret changed and whose it is (labels), never what it holds (data, and kubectl's last-applied annotation that
-/// repeats it, are dropped before anything keeps the object).
+/// Secrets of all namespaces, as metadata only: the watcher needs to know that a Secret changed
+/// and whose it is (labels), never what it holds. The list and the watch ask the API server for
+/// PartialObjectMetadata (as client-go's metadata informers do), so no Secret's data ever reaches
+/// Notary's process: a cluster full of large Secrets costs the watcher a few hundred bytes each,
+/// not their size. The one Secret a store names is read on its own, by the grain that needs it
+/// (KubernetesMetadataSource: a GET of that Secret). There is no fallback to full objects: an API
+/// server that cannot serve metadata answers 406 and the watcher reports it, rather than silently
+/// reading every Secret in the cluster. Annotations arrive too (kubectl's last-applied annotation
+/// of a Secret applied with kubectl holds its data): everything but the identity and the labels is
+/// dropped on arrival.
 /// </summary>
 internal sealed class SecretSource(IKubernetes client, TimeSpan watchTimeout) : IResourceSource<V1Secret>
 {
+    /// <summary>A list answered as PartialObjectMetadataList (JSON: KubernetesClient reads no protobuf).</summary>
+    public const string ListAccept = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1";
+
+    /// <summary>A watch whose every event carries a PartialObjectMetadata.</summary>
+    public const string WatchAccept = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1";
+
+    private static readonly IReadOnlyDictionary<string, IReadOnlyList<string>> ListHeaders =
+        new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal) { ["Accept"] = [ListAccept] };
+
+    private static readonly IReadOnlyDictionary<string, IReadOnlyList<string>> WatchHeaders =
+        new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal) { ["Accept"] = [WatchAccept] };
+
     public string Name => "secrets";
 
     public async Task<ResourceList<V1Secret>> ListAsync(CancellationToken cancellationToken)
@@ -210,10 +229,19 @@ internal sealed class SecretSource(IKubernetes client, TimeSpan watchTimeout) : 
         string? resourceVersion;
         do
         {
-            var page = await client.CoreV1.ListSecretForAllNamespacesAsync(continueParameter: next, limit: ResourceSources.PageSize, cancellationToken: cancellationToken).ConfigureAwait(false);
+            // The generated call reads the answer as a V1SecretList: a PartialObjectMetadataList has
+            // the same shape with metadata alone in each item.
+            using var response = await client.CoreV1.ListSecretForAllNamespacesWithHttpMessagesAsync(
+                continueParameter: next, limit: ResourceSources.PageSize, customHeaders: ListHeaders, cancellationToken: cancellationToken).ConfigureAwait(false);
+            var page = response.Body;
+            if (page.Kind != "PartialObjectMetadataList")
+            {
+                throw new InvalidOperationException($"The API server answered a metadata-only list of Secrets with a {page.Kind ?? "list of unknown kind"}; Notary reads Secrets as metadata only.");
+            }
+
             resourceVersion = page.Metadata?.ResourceVersion;
             next = page.Metadata?.ContinueProperty;
-            items.AddRange((page.Items ?? []).Select(secret => Read(WatchEventType.Added, secret)));
+            items.AddRange((page.Items ?? []).Select(secret => Read(WatchEventType.Added, secret.Metadata)));
         }
         while (!string.IsNullOrEmpty(next));
 
@@ -222,21 +250,28 @@ internal sealed class SecretSource(IKubernetes client, TimeSpan watchTimeout) : 
 
     public async IAsyncEnumerable<WatchItem<V1Secret>> WatchAsync(string resourceVersion, Action<Exception> onError, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var events = client.CoreV1.WatchListSecretForAllNamespacesAsync(
+        var response = client.CoreV1.ListSecretForAllNamespacesWithHttpMessagesAsync(
             allowWatchBookmarks: true,
             resourceVersion: resourceVersion,
             timeoutSeconds: ResourceSources.WatchTimeoutSeconds(watchTimeout),
-            onError: onError,
+            watch: true,
+            customHeaders: WatchHeaders,
             cancellationToken: cancellationToken);
-        await foreach (var (type, secret) in events.WithCancellation(cancellationToken).ConfigureAwait(false))
+        // The generated WatchListSecretForAllNamespacesAsync is exactly this call without the
+        // Accept header (it takes no custom headers); KubernetesClient marks the extension it uses
+        // obsolete only to steer callers to the generated methods. Each event's PartialObjectMetadata
+        // is read as a V1Secret, which it fits (metadata alone; KubernetesClient has no model of it).
+#pragma warning disable CS0618
+        var events = response.WatchAsync<V1Secret, V1SecretList>(onError, cancellationToken);
+#pragma warning restore CS0618
+        await foreach (var (type, partial) in events.WithCancellation(cancellationToken).ConfigureAwait(false))
         {
-            yield return Read(type, secret);
+            yield return Read(type, partial.Metadata);
         }
     }
 
-    private static WatchItem<V1Secret> Read(WatchEventType type, V1Secret secret)
+    private static WatchItem<V1Secret> Read(WatchEventType type, V1ObjectMeta? metadata)
     {
-        var metadata = secret.Metadata;
         if (type == WatchEventType.Bookmark)
         {
             return new WatchItem<V1Secret>(type, null, null, metadata?.ResourceVersion, null);

@@ -273,6 +273,10 @@ internal sealed class HttpFrontend(ApiCore core, OpenApi openApi, TimeSpan bookm
         ctx.Response.ContentType = "application/json";
         ctx.Response.Headers.CacheControl = "no-cache, private";
         await ctx.Response.StartAsync(ctx.RequestAborted).ConfigureAwait(false);
+
+        // The real server flushes the headers at once (WatchServer.HandleHTTP): a client waiting for
+        // them before it changes anything must not wait for the first event or bookmark.
+        await ctx.Response.Body.FlushAsync(ctx.RequestAborted).ConfigureAwait(false);
         var target = MediaTypes.Negotiate(req.Accept);
         var table = target.As == Representation.Table;
 

@@ -59,12 +59,13 @@ public sealed class MetadataOnlySecretTests(WatcherCluster cluster, ITestOutputH
         foreach (var exchange in secretReads)
         {
             var watch = exchange.PathAndQuery.Contains("watch=true", StringComparison.Ordinal);
-            // (HttpClient prints the header back with a space after each ';'.)
-            Assert.Equal(watch ? SecretSource.WatchAccept : SecretSource.ListAccept, exchange.Accept.Replace(" ", "", StringComparison.Ordinal));
             var body = Encoding.UTF8.GetString(exchange.Body);
-            Assert.Contains(watch ? "\"kind\":\"PartialObjectMetadata\"" : "\"kind\":\"PartialObjectMetadataList\"", body, StringComparison.Ordinal);
             Assert.DoesNotContain("\"data\"", body, StringComparison.Ordinal);
             Assert.All(written, value => Assert.DoesNotContain(Convert.ToBase64String(value)[..24], body, StringComparison.Ordinal));
+            Assert.Contains(watch ? "\"kind\":\"PartialObjectMetadata\"" : "\"kind\":\"PartialObjectMetadataList\"", body, StringComparison.Ordinal);
+
+            // (HttpClient prints the header back with a space after each ';'.)
+            Assert.Equal(watch ? SecretSource.WatchAccept : SecretSource.ListAccept, exchange.Accept.Replace(" ", "", StringComparison.Ordinal));
         }
 
         // The watched events reached the client: they were read, not merely requested.

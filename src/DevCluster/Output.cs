@@ -3,13 +3,11 @@ using System.Text.Json.Nodes;
 namespace Notary.DevCluster;
 
 /// <summary>
-/// Response bodies in the form the client negotiated: the object or list itself, a meta.k8s.io Table
-/// (kubectl get, with printer columns), or PartialObjectMetadata.
+/// Response bodies in the form the client negotiated (<see cref="MediaTypes"/>): the object or list itself,
+/// a meta.k8s.io Table (kubectl get, with printer columns), or PartialObjectMetadata(List).
 /// </summary>
 internal static class Output
 {
-    public static bool WantsTable(string accept) => MediaTypes.Negotiate(accept).As == Representation.Table;
-
     public static JsonObject Single(ResourceType rt, JsonObject obj, string accept, DateTimeOffset now, string? includeObject)
     {
         var target = MediaTypes.Negotiate(accept);

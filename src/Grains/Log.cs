@@ -80,4 +80,7 @@ internal static partial class Log
 
     [LoggerMessage(163, LogLevel.Warning, "Certificate {Resource}: registering or unregistering its roll reminder failed ({ErrorType}): {Message}")]
     public static partial void RollReminderFailed(ILogger logger, string resource, string errorType, string message);
+
+    [LoggerMessage(164, LogLevel.Information, "Certificate {Resource}: private keys in its state encrypted under data key {KeyId} (state saved in the clear or under an older key)")]
+    public static partial void KeysSealed(ILogger logger, string resource, string keyId);
 }

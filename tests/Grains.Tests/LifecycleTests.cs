@@ -5,6 +5,7 @@ using Microsoft.Extensions.Time.Testing;
 using Notary.Grains.Abstractions;
 using Notary.Grains.Abstractions.Ports;
 using Notary.Grains.Issuers;
+using Notary.Grains.Protection;
 using Notary.Grains.Tests.Fakes;
 using Orleans.Storage;
 using Orleans.TestingHost;
@@ -51,6 +52,7 @@ public sealed class LifecycleClusterFixture : IAsyncLifetime
         builder.ConfigureSiloHost((_, host) =>
         {
             host.Services.AddSingleton<TimeProvider>(Time);
+            host.Services.AddSingleton<IDataKeySource>(new EphemeralDataKeySource()).AddNotaryStateProtection();
             host.Services.AddSingleton<ISecretStore>(Store);
             host.Services.AddSingleton<IStatusWriter>(Status);
             host.Services.AddSingleton<IEventRecorder>(Events);

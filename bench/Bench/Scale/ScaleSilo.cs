@@ -10,6 +10,7 @@ using Notary.Grains;
 using Notary.Grains.Abstractions;
 using Notary.Grains.Abstractions.Ports;
 using Notary.Grains.Issuers;
+using Notary.Grains.Protection;
 using Notary.Silo;
 using Notary.Silo.Metrics;
 using Notary.Watcher;
@@ -85,6 +86,7 @@ public sealed class ScaleSilo : IAsyncDisposable
         builder.UseOrleans(silo => cluster.Apply(silo, FreePorts.Next(), FreePorts.Next()));
         var services = builder.Services;
         services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<IDataKeySource>(new EphemeralDataKeySource()).AddNotaryStateProtection();
         services.AddSingleton<IStatusWriter>(new LedgerStatusWriter(world.Ledger));
         services.AddSingleton<IEventRecorder>(world.Events);
         services.AddSingleton<IAlertSink>(world.Alerts);

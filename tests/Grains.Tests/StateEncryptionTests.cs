@@ -1,0 +1,116 @@
+using System.Text;
+using Microsoft.Extensions.DependencyInjection;
+using Notary.Grains.Abstractions;
+using Notary.Grains.Protection;
+using Orleans.Serialization;
+using Orleans.Storage;
+
+namespace Notary.Grains.Tests;
+
+/// <summary>
+/// What the grain storage holds for a certificate: its private key only as ciphertext under the
+/// current data key. State saved before encryption (a plain key), and state under a rotated-out
+/// key, is encrypted again when the certificate activates, and still serves its stores.
+/// </summary>
+[Collection(ClusterCollection.Name)]
+[Trait("Category", "Slow")]
+public sealed class StateEncryptionTests(ClusterFixture fx)
+{
+    private IGrainStorage Storage => fx.Cluster.Silos[0].ServiceProvider.GetRequiredKeyedService<IGrainStorage>(GrainStorage.Name);
+
+    private Serializer Serializer => fx.Cluster.Silos[0].ServiceProvider.GetRequiredService<Serializer>();
+
+    private async Task<GrainState<CertificateState>> ReadAsync(ICertificateGrain grain)
+    {
+        var state = new GrainState<CertificateState>();
+        await Storage.ReadStateAsync("certificate", grain.GetGrainId(), state);
+        return state;
+    }
+
+    /// <summary>Every form of the key a reader of the stored bytes could recognise.</summary>
+    private static byte[][] KeyForms(string pem)
+    {
+        var der = Convert.FromBase64String(string.Concat(pem.Split('\n').Where(l => !l.StartsWith("-----", StringComparison.Ordinal))));
+        var body = Convert.ToBase64String(der);
+        return
+        [
+            der[(der.Length / 2)..(der.Length / 2 + 24)],
+            der[^24..],
+            Encoding.UTF8.GetBytes(body[(body.Length / 2)..(body.Length / 2 + 32)]),
+            Encoding.UTF8.GetBytes(Convert.ToHexString(der[^24..])),
+            // A line of the PEM itself (state saved before encryption held the PEM as text).
+            Encoding.UTF8.GetBytes(pem.Split('\n')[2]),
+        ];
+    }
+
+    private void AssertNoKey(GrainState<CertificateState> state, string pem)
+    {
+        var bytes = Serializer.SerializeToArray(state.State!);
+        foreach (var form in KeyForms(pem))
+        {
+            Assert.True(bytes.AsSpan().IndexOf(form) < 0, "the stored certificate state holds the private key in the clear");
+        }
+    }
+
+    [Fact]
+    public async Task The_stored_certificate_state_holds_the_key_only_encrypted()
+    {
+        var ns = ClusterFixture.NewNamespace();
+        var grain = fx.Grains.GetGrain<ICertificateGrain>($"{ns}/api");
+        var status = await grain.ApplyAsync(new CertificateSpec { Type = "Private", Fqdn = $"api.{ns}.svc.cluster.local" }, new ResourceVersionInfo("u", 1));
+        var issued = (await grain.GetIssuedMaterialAsync(status.Revision))!;
+
+        var stored = await ReadAsync(grain);
+
+        Assert.Empty(stored.State!.Material!.Key);
+        Assert.Equal(fx.DataKeys.Current.Id, stored.State!.Material.SealedKey!.KeyId);
+        AssertNoKey(stored, issued.PrivateKeyPem);
+    }
+
+    [Fact]
+    public async Task A_plain_key_saved_before_encryption_is_encrypted_when_the_certificate_activates_and_still_served()
+    {
+        var ns = ClusterFixture.NewNamespace();
+        var grain = fx.Grains.GetGrain<ICertificateGrain>($"{ns}/api");
+        var status = await grain.ApplyAsync(new CertificateSpec { Type = "Private", Fqdn = $"api.{ns}.svc.cluster.local" }, new ResourceVersionInfo("u", 1));
+        var issued = (await grain.GetIssuedMaterialAsync(status.Revision))!;
+
+        // What an older Notary persisted: the key as its PEM's UTF-8 bytes, no ciphertext.
+        await fx.Cluster.DeactivateAsync(grain);
+        var old = await ReadAsync(grain);
+        old.State!.Material = old.State!.Material! with { Key = Encoding.UTF8.GetBytes(issued.PrivateKeyPem), SealedKey = null };
+        await Storage.WriteStateAsync("certificate", grain.GetGrainId(), old);
+        Assert.Contains(KeyForms(issued.PrivateKeyPem), form => Serializer.SerializeToArray(old.State!).AsSpan().IndexOf(form) >= 0);
+
+        var served = await grain.GetIssuedMaterialAsync(status.Revision);
+
+        Assert.Equal(issued.PrivateKeyPem, served!.PrivateKeyPem);
+        var rewritten = await ReadAsync(grain);
+        Assert.Empty(rewritten.State!.Material!.Key);
+        Assert.NotNull(rewritten.State!.Material.SealedKey);
+        AssertNoKey(rewritten, issued.PrivateKeyPem);
+    }
+
+    [Fact]
+    public async Task After_a_data_key_rotation_state_under_the_old_key_is_read_and_encrypted_again_under_the_new_one()
+    {
+        var ns = ClusterFixture.NewNamespace();
+        var grain = fx.Grains.GetGrain<ICertificateGrain>($"{ns}/api");
+        var status = await grain.ApplyAsync(new CertificateSpec { Type = "Private", Fqdn = $"api.{ns}.svc.cluster.local" }, new ResourceVersionInfo("u", 1));
+        var issued = (await grain.GetIssuedMaterialAsync(status.Revision))!;
+        var before = (await ReadAsync(grain)).State!.Material!.SealedKey!.KeyId;
+        await fx.Cluster.DeactivateAsync(grain);
+
+        // The operator adds a key and makes it current; the silos load the ring again.
+        var ring = fx.DataKeys.Rotate("rotated-" + Guid.NewGuid().ToString("N")[..6]);
+        foreach (var silo in fx.Cluster.Silos)
+        {
+            silo.ServiceProvider.GetRequiredService<StateProtector>().Use(ring);
+        }
+
+        Assert.Equal(issued.PrivateKeyPem, (await grain.GetIssuedMaterialAsync(status.Revision))!.PrivateKeyPem);
+        var after = (await ReadAsync(grain)).State!.Material!.SealedKey!.KeyId;
+        Assert.NotEqual(before, after);
+        Assert.Equal(ring.Current.Id, after);
+    }
+}

@@ -6,6 +6,7 @@ using Notary.Aws.Acm;
 using Notary.Grains;
 using Notary.Grains.Abstractions.Ports;
 using Notary.Grains.Issuers;
+using Notary.Grains.Protection;
 using Notary.Grains.Restarts;
 using Notary.Silo.Alerts;
 using Notary.Silo.Metrics;
@@ -115,6 +116,14 @@ public static class NotaryHost
         else
         {
             services.AddNotaryKubernetesSecretStore();
+        }
+
+        // Private keys in grain state are encrypted under data keys from a Secret of Notary's
+        // namespace (AddNotaryKubernetes), wrapped by AWS KMS when Notary:State:KmsKeyId is set.
+        services.AddNotaryStateProtection();
+        if (KmsStateKeyOptions.IsEnabled(builder.Configuration))
+        {
+            services.AddNotaryKmsStateKeys(builder.Configuration);
         }
 
         services.AddNotaryWatcher(builder.Configuration);

@@ -87,6 +87,7 @@ public static class NotaryHost
         {
             o.Provider = cluster.Provider;
             o.RedisConnectionString = cluster.RedisConnectionString;
+            o.RedisAllowInsecure = cluster.RedisAllowInsecure;
             o.ClusterId = cluster.ClusterId;
             o.ServiceId = cluster.ServiceId;
             o.AdvertisedAddress = cluster.AdvertisedAddress;

@@ -42,12 +42,28 @@ public sealed partial class CertificateGrain(
         State.Compact();
         // State saved before keys were encrypted, or under a data key rotated out since: encrypted
         // under the current key and written back at once, so Redis stops holding the old form.
-        if (State.Material?.NeedsSealing(protector) == true || State.Serving?.NeedsSealing(protector) == true)
+        try
         {
-            State.Material = State.Material?.Sealed(protector, _resource.ToString());
-            State.Serving = State.Serving?.Sealed(protector, _resource.ToString());
+            if (State.Material?.NeedsSealing(protector) == true || State.Serving?.NeedsSealing(protector) == true)
+            {
+                State.Material = State.Material?.Sealed(protector, _resource.ToString());
+                State.Serving = State.Serving?.Sealed(protector, _resource.ToString());
+                await Persistence.SaveAsync(state, DeactivateOnIdle);
+                Log.KeysSealed(logger, _resource.ToString(), protector.CurrentKeyId);
+            }
+        }
+        catch (StateProtectionException ex)
+        {
+            // A key no data key can open (its data key was lost, or the state was tampered with):
+            // as if the material were lost with Redis, the next apply issues the certificate again.
+            Log.KeysUnreadable(logger, _resource.ToString(), ex.Message);
+            State.Material = null;
+            State.Serving = null;
+            State.ServingRevision = 0;
+            State.Roll = null;
+            State.IssuedFor = null;
+            State.Reconciled = null;
             await Persistence.SaveAsync(state, DeactivateOnIdle);
-            Log.KeysSealed(logger, _resource.ToString(), protector.CurrentKeyId);
         }
     }
 

@@ -113,4 +113,28 @@ public sealed class StateEncryptionTests(ClusterFixture fx)
         Assert.NotEqual(before, after);
         Assert.Equal(ring.Current.Id, after);
     }
+
+    [Fact]
+    public async Task A_key_no_data_key_opens_is_dropped_and_the_certificate_issued_again_at_its_next_apply()
+    {
+        var ns = ClusterFixture.NewNamespace();
+        var grain = fx.Grains.GetGrain<ICertificateGrain>($"{ns}/api");
+        var spec = new CertificateSpec { Type = "Private", Fqdn = $"api.{ns}.svc.cluster.local" };
+        var status = await grain.ApplyAsync(spec, new ResourceVersionInfo("u", 1));
+
+        // The state says a data key that no Secret holds any more encrypted it.
+        await fx.Cluster.DeactivateAsync(grain);
+        var stored = await ReadAsync(grain);
+        var sealedKey = stored.State!.Material!.SealedKey!;
+        stored.State.Material = stored.State.Material with { SealedKey = new ProtectedBytes { KeyId = "lost-key", Nonce = sealedKey.Nonce, Sealed = sealedKey.Sealed } };
+        await Storage.WriteStateAsync("certificate", grain.GetGrainId(), stored);
+
+        Assert.Null(await grain.GetIssuedMaterialAsync(status.Revision));
+        var again = await grain.ApplyAsync(spec, new ResourceVersionInfo("u", 1));
+
+        Assert.NotEqual(status.SerialNumber, again.SerialNumber);
+        Assert.True(again.Revision > status.Revision);
+        Assert.NotNull(await grain.GetIssuedMaterialAsync(again.Revision));
+        Assert.Contains(fx.Logs.Lines, l => l.Contains($"Certificate {ns}/api: its private key in the grain state cannot be decrypted", StringComparison.Ordinal) && l.Contains("lost-key", StringComparison.Ordinal));
+    }
 }

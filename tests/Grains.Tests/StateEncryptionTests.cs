@@ -137,4 +137,36 @@ public sealed class StateEncryptionTests(ClusterFixture fx)
         Assert.NotNull(await grain.GetIssuedMaterialAsync(again.Revision));
         Assert.Contains(fx.Logs.Lines, l => l.Contains($"Certificate {ns}/api: its private key in the grain state cannot be decrypted", StringComparison.Ordinal) && l.Contains("lost-key", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task The_salt_of_the_store_password_fingerprint_is_kept_encrypted_and_a_plain_one_is_encrypted_keeping_the_fingerprint()
+    {
+        var ns = ClusterFixture.NewNamespace();
+        fx.Metadata.Set(ns, "notary-metadata", Fakes.InMemoryMetadataSource.Json("Kp-salted-secret", "Tp-salted-secret"));
+        var fqdn = $"api.{ns}.svc.cluster.local";
+        await fx.Grains.GetGrain<ICertificateGrain>($"{ns}/api").ApplyAsync(new CertificateSpec { Type = "Private", Fqdn = fqdn }, new ResourceVersionInfo("u", 1));
+        var keystore = fx.Grains.GetGrain<IKeystoreGrain>($"{ns}/api");
+        Assert.True((await keystore.ApplyAsync(new KeystoreSpec { Fqdn = fqdn, CertName = "api" }, new ResourceVersionInfo("u", 1))).IsReady);
+
+        var stored = new GrainState<StoreState<KeystoreSpec>>();
+        await Storage.ReadStateAsync("keystore", keystore.GetGrainId(), stored);
+        Assert.Empty(stored.State!.MetadataSalt);
+        Assert.Equal(fx.DataKeys.Current.Id, stored.State.SealedMetadataSalt!.KeyId);
+        var fingerprint = stored.State.MetadataFingerprint;
+
+        // State saved before: the same salt in the clear.
+        await fx.Cluster.DeactivateAsync(keystore);
+        var protector = fx.Cluster.Silos[0].ServiceProvider.GetRequiredService<StateProtector>();
+        stored.State.MetadataSalt = protector.Unprotect(stored.State.SealedMetadataSalt, StateProtector.Context("Keystore", $"{ns}/api", "metadata-salt"));
+        stored.State.SealedMetadataSalt = null;
+        await Storage.WriteStateAsync("keystore", keystore.GetGrainId(), stored);
+
+        await keystore.RebuildAsync();
+
+        var rewritten = new GrainState<StoreState<KeystoreSpec>>();
+        await Storage.ReadStateAsync("keystore", keystore.GetGrainId(), rewritten);
+        Assert.Empty(rewritten.State!.MetadataSalt);
+        Assert.NotNull(rewritten.State.SealedMetadataSalt);
+        Assert.Equal(fingerprint, rewritten.State.MetadataFingerprint);
+    }
 }

@@ -62,11 +62,10 @@ public sealed class DataKeySourceTests(ClusterFixture cluster)
     {
         var ns = NewNamespaceName();
         var first = await Source(ns).GetAsync(CancellationToken.None);
-        var secret = await ReadAsync(ns);
         var added = RandomNumberGenerator.GetBytes(32);
-        secret.Data["k2.key"] = added;
-        secret.Data["current"] = Encoding.ASCII.GetBytes("k2");
-        await cluster.Client.CoreV1.ReplaceNamespacedSecretAsync(secret, "notary-state-key", ns);
+        // README "State at rest": the operator's kubectl patch.
+        await cluster.KubectlAsync("-n", ns, "patch", "secret", "notary-state-key", "--type", "merge", "-p",
+            $$"""{"data":{"k2.key":"{{Convert.ToBase64String(added)}}","current":"{{Convert.ToBase64String("k2"u8)}}"}}""");
 
         var ring = await Source(ns).GetAsync(CancellationToken.None);
 

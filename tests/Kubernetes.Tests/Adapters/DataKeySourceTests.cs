@@ -65,7 +65,7 @@ public sealed class DataKeySourceTests(ClusterFixture cluster)
         var added = RandomNumberGenerator.GetBytes(32);
         // README "State at rest": the operator's kubectl patch.
         await cluster.KubectlAsync("-n", ns, "patch", "secret", "notary-state-key", "--type", "merge", "-p",
-            $$"""{"data":{"k2.key":"{{Convert.ToBase64String(added)}}","current":"{{Convert.ToBase64String("k2"u8)}}"}}""");
+            $$$"""{"data":{"k2.key":"{{{Convert.ToBase64String(added)}}}","current":"{{{Convert.ToBase64String("k2"u8)}}}"}}""");
 
         var ring = await Source(ns).GetAsync(CancellationToken.None);
 

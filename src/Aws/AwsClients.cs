@@ -49,4 +49,13 @@ public static class AwsClients
         AWSCredentials? credentials = null,
         Action<string, int>? onAttempt = null) =>
         new(CreateJsonClient(AwsServiceInfo.SecretsManager, options, http, loggerFactory, timeProvider, credentials, onAttempt));
+
+    public static KmsClient CreateKms(
+        AwsClientOptions options,
+        HttpMessageInvoker http,
+        ILoggerFactory loggerFactory,
+        TimeProvider? timeProvider = null,
+        AWSCredentials? credentials = null,
+        Action<string, int>? onAttempt = null) =>
+        new(CreateJsonClient(AwsServiceInfo.Kms, options, http, loggerFactory, timeProvider, credentials, onAttempt));
 }

@@ -83,4 +83,8 @@ public sealed class EpochSecondsConverter : JsonConverter<DateTimeOffset>
 [JsonSerializable(typeof(TagResourceRequest))]
 [JsonSerializable(typeof(GetSecretValueRequest))]
 [JsonSerializable(typeof(GetSecretValueResponse))]
+[JsonSerializable(typeof(GenerateDataKeyRequest))]
+[JsonSerializable(typeof(GenerateDataKeyResponse))]
+[JsonSerializable(typeof(DecryptRequest))]
+[JsonSerializable(typeof(DecryptResponse))]
 public sealed partial class AwsJsonContext : JsonSerializerContext;

@@ -11,4 +11,7 @@ public sealed record AwsServiceInfo(string EndpointPrefix, string TargetPrefix, 
 
     /// <summary>AWS Secrets Manager (secretsmanager 2017-10-17).</summary>
     public static AwsServiceInfo SecretsManager { get; } = new("secretsmanager", "secretsmanager", "secretsmanager");
+
+    /// <summary>AWS Key Management Service (kms 2014-11-01; its model names no signingName, so the endpoint prefix signs).</summary>
+    public static AwsServiceInfo Kms { get; } = new("kms", "TrentService", "kms");
 }

@@ -133,7 +133,7 @@ public sealed partial class CertificateGrain
         State.ClearAlertsSent();
         State.RenewalFailures = 0;
         State.NextRenewalAttempt = null;
-        State.Material = StoredMaterial.From(material);
+        State.Material = StoredMaterial.From(material, protector, _resource.ToString());
         State.IssuedFor = State.Spec;
         State.Reconciled = State.Origin;
         State.Pending = null;

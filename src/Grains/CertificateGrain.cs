@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Notary.Grains.Abstractions;
 using Notary.Grains.Abstractions.Ports;
 using Notary.Grains.Policies;
+using Notary.Grains.Protection;
 
 namespace Notary.Grains;
 
@@ -24,6 +25,7 @@ public sealed partial class CertificateGrain(
     IOptions<LifecycleOptions> lifecycle,
     IOptions<RotationOptions> rotation,
     TimeProvider time,
+    StateProtector protector,
     ILogger<CertificateGrain> logger) : Grain, ICertificateGrain, IRemindable
 {
     private readonly Reporter _reporter = new(statusWriter, events, logger, ResourceKind.Certificate);
@@ -32,13 +34,37 @@ public sealed partial class CertificateGrain(
 
     private CertificateState State => state.State;
 
-    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         var key = ResourceKey.Parse(this.GetPrimaryKeyString());
         // Many certificates share a namespace: one copy of its name for all their activations.
         _resource = key with { Namespace = SharedText.Of(key.Namespace)! };
         State.Compact();
-        return Task.CompletedTask;
+        // State saved before keys were encrypted, or under a data key rotated out since: encrypted
+        // under the current key and written back at once, so Redis stops holding the old form.
+        try
+        {
+            if (State.Material?.NeedsSealing(protector) == true || State.Serving?.NeedsSealing(protector) == true)
+            {
+                State.Material = State.Material?.Sealed(protector, _resource.ToString());
+                State.Serving = State.Serving?.Sealed(protector, _resource.ToString());
+                await Persistence.SaveAsync(state, DeactivateOnIdle);
+                Log.KeysSealed(logger, _resource.ToString(), protector.CurrentKeyId);
+            }
+        }
+        catch (StateProtectionException ex)
+        {
+            // A key no data key can open (its data key was lost, or the state was tampered with):
+            // as if the material were lost with Redis, the next apply issues the certificate again.
+            Log.KeysUnreadable(logger, _resource.ToString(), ex.Message);
+            State.Material = null;
+            State.Serving = null;
+            State.ServingRevision = 0;
+            State.Roll = null;
+            State.IssuedFor = null;
+            State.Reconciled = null;
+            await Persistence.SaveAsync(state, DeactivateOnIdle);
+        }
     }
 
     public async Task<CertificateStatus> ApplyAsync(CertificateSpec spec, ResourceVersionInfo origin)
@@ -187,8 +213,8 @@ public sealed partial class CertificateGrain(
     }
 
     public Task<IssuedMaterial?> GetIssuedMaterialAsync(long revision) =>
-        Task.FromResult(State.Serving is { } serving && revision == State.ServingRevision ? serving.ToIssued()
-            : revision == State.Revision ? CurrentMaterial()?.ToIssued() : null);
+        Task.FromResult(State.Serving is { } serving && revision == State.ServingRevision ? serving.ToIssued(protector, _resource.ToString())
+            : revision == State.Revision ? CurrentMaterial()?.ToIssued(protector, _resource.ToString()) : null);
 
     private StoredMaterial? CurrentMaterial() =>
         State.Spec is not null && State.IssuedFor is not null && !CertificatePolicy.AffectsCertificate(State.IssuedFor, State.Spec) ? State.Material : null;

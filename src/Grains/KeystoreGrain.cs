@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Notary.Grains.Abstractions;
 using Notary.Grains.Abstractions.Ports;
 using Notary.Grains.Policies;
+using Notary.Grains.Protection;
 using Notary.Pki;
 
 namespace Notary.Grains;
@@ -21,8 +22,9 @@ public sealed class KeystoreGrain(
     IWorkloadRestarter restarter,
     StoreWriteGate gate,
     TimeProvider time,
+    StateProtector protector,
     ILogger<KeystoreGrain> logger)
-    : StoreGrain<KeystoreSpec>(state, metadataSource, secretStore, statusWriter, events, metrics, restarter, gate, time, logger, ResourceKind.Keystore), IKeystoreGrain
+    : StoreGrain<KeystoreSpec>(state, metadataSource, secretStore, statusWriter, events, metrics, restarter, gate, time, protector, logger, ResourceKind.Keystore), IKeystoreGrain
 {
     protected override string? Format(KeystoreSpec spec) => spec.Format;
 

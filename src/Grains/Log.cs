@@ -80,4 +80,10 @@ internal static partial class Log
 
     [LoggerMessage(163, LogLevel.Warning, "Certificate {Resource}: registering or unregistering its roll reminder failed ({ErrorType}): {Message}")]
     public static partial void RollReminderFailed(ILogger logger, string resource, string errorType, string message);
+
+    [LoggerMessage(164, LogLevel.Information, "Certificate {Resource}: private keys in its state encrypted under data key {KeyId} (state saved in the clear or under an older key)")]
+    public static partial void KeysSealed(ILogger logger, string resource, string keyId);
+
+    [LoggerMessage(165, LogLevel.Error, "Certificate {Resource}: its private key in the grain state cannot be decrypted ({Error}); the certificate is issued again at its next apply")]
+    public static partial void KeysUnreadable(ILogger logger, string resource, string error);
 }

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Notary.Grains.Abstractions;
 using Notary.Grains.Abstractions.Ports;
 using Notary.Grains.Policies;
+using Notary.Grains.Protection;
 using Notary.Grains.Retry;
 using Notary.Pki;
 
@@ -25,6 +26,7 @@ public abstract partial class StoreGrain<TSpec>(
     IWorkloadRestarter restarter,
     StoreWriteGate gate,
     TimeProvider time,
+    StateProtector protector,
     ILogger logger,
     ResourceKind kind) : Grain
     where TSpec : class
@@ -34,6 +36,42 @@ public abstract partial class StoreGrain<TSpec>(
     protected ResourceKey Resource { get; private set; }
 
     protected StoreState<TSpec> State => state.State;
+
+    /// <summary>
+    /// The salt that keys the metadata fingerprint (an HMAC over the store passwords among the
+    /// rest), kept encrypted in the state so that Redis alone does not allow guessing passwords
+    /// against the fingerprint. A plain salt of state saved before, or one under a rotated-out
+    /// data key, is encrypted under the current key here (<paramref name="resealed"/>: the
+    /// reconcile saves it even when it writes nothing else); an unreadable one is replaced,
+    /// which costs one rebuild.
+    /// </summary>
+    private byte[] MetadataSalt(out bool resealed)
+    {
+        resealed = false;
+        var context = StateProtector.Context(kind.ToString(), Resource.ToString(), "metadata-salt");
+        byte[]? salt = null;
+        if (State.SealedMetadataSalt is { } sealedSalt)
+        {
+            try
+            {
+                salt = protector.Unprotect(sealedSalt, context);
+                if (protector.IsCurrent(sealedSalt))
+                {
+                    return salt;
+                }
+            }
+            catch (StateProtectionException)
+            {
+                salt = null;
+            }
+        }
+
+        salt ??= State.MetadataSalt.Length > 0 ? State.MetadataSalt : System.Security.Cryptography.RandomNumberGenerator.GetBytes(16);
+        State.SealedMetadataSalt = protector.Protect(salt, context);
+        State.MetadataSalt = [];
+        resealed = true;
+        return salt;
+    }
 
     /// <summary>Persists the state; a failed write drops the activation (see <see cref="Persistence"/>).</summary>
     protected Task SaveAsync() => Persistence.SaveAsync(state, DeactivateOnIdle);
@@ -227,12 +265,7 @@ public abstract partial class StoreGrain<TSpec>(
             return await NotReadyAsync(problem);
         }
 
-        if (State.MetadataSalt.Length == 0)
-        {
-            State.MetadataSalt = System.Security.Cryptography.RandomNumberGenerator.GetBytes(16);
-        }
-
-        var fingerprint = metadata!.Fingerprint(State.MetadataSalt);
+        var fingerprint = metadata!.Fingerprint(MetadataSalt(out var saltResealed));
         force |= fingerprint != State.MetadataFingerprint;
 
         StoreBuild? build;
@@ -260,6 +293,11 @@ public abstract partial class StoreGrain<TSpec>(
                 ConditionList.Set(State.Conditions, Conditions.Ready, Conditions.True, Reasons.Stored, $"Stored at {State.Stored!.Location}.", time.GetUtcNow(), State.Origin.Generation);
                 await SaveAsync();
                 await PublishAsync();
+            }
+            else if (saltResealed)
+            {
+                // Nothing to write but the salt, now encrypted (state saved before, or a rotated data key).
+                await SaveAsync();
             }
 
             return BuildStatus();

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Notary.Grains.Abstractions.Ports;
+using Notary.Grains.Protection;
 
 namespace Notary.Grains;
 
@@ -19,6 +20,13 @@ namespace Notary.Grains;
 /// record like <see cref="IssuedMaterial"/>, because Orleans writes a record's fields after an
 /// (empty) base layer that a class does not have. Its ToString names no key; its equality
 /// compares the byte arrays by reference, and nothing compares materials.
+/// <para>
+/// The private key is encrypted (<see cref="SealedKey"/>, AES-256-GCM by <see cref="StateProtector"/>)
+/// with associated data naming the certificate and the SHA-256 of <see cref="Certificate"/>, so
+/// the ciphertext decrypts only beside the certificate it belongs to. <see cref="Key"/> holds a
+/// plain key only in state saved before keys were encrypted; the certificate grain encrypts it
+/// when it activates (<see cref="NeedsSealing"/>, <see cref="Sealed"/>).
+/// </para>
 /// </remarks>
 [GenerateSerializer, Alias("notary.StoredMaterial")]
 public sealed record StoredMaterial
@@ -30,27 +38,86 @@ public sealed record StoredMaterial
     /// <summary>The certificate: DER, or its PEM as UTF-8.</summary>
     [Id(1)] public required byte[] Certificate { get; init; }
     [Id(2)] public required IReadOnlyList<string> ChainPem { get; set; }
-    /// <summary>The PKCS#8 private key: DER, or its PEM as UTF-8.</summary>
-    [Id(3)] public required byte[] Key { get; init; }
+    /// <summary>
+    /// The PKCS#8 private key in the clear (DER, or its PEM as UTF-8): only in state saved before
+    /// keys were encrypted; empty once <see cref="SealedKey"/> holds it.
+    /// </summary>
+    [Id(3)] public byte[] Key { get; init; } = [];
     [Id(4)] public required string SerialNumber { get; init; }
     [Id(5)] public DateTimeOffset NotBefore { get; init; }
     [Id(6)] public DateTimeOffset NotAfter { get; init; }
+    /// <summary>The private key in the form <see cref="Key"/> had, encrypted.</summary>
+    [Id(7)] public ProtectedBytes? SealedKey { get; init; }
 
     public string CertificatePem => Pem(Certificate, CertificateLabel);
 
-    public static StoredMaterial From(IssuedMaterial material) => new()
+    /// <summary>The material of certificate <paramref name="owner"/> ("namespace/name"), its key encrypted.</summary>
+    public static StoredMaterial From(IssuedMaterial material, StateProtector protector, string owner)
     {
-        Arn = material.Arn,
-        Certificate = Compact(material.CertificatePem, CertificateLabel),
-        ChainPem = material.ChainPem,
-        Key = Compact(material.PrivateKeyPem, KeyLabel),
-        SerialNumber = material.SerialNumber,
-        NotBefore = material.NotBefore,
-        NotAfter = material.NotAfter,
-    };
+        var certificate = Compact(material.CertificatePem, CertificateLabel);
+        var key = Compact(material.PrivateKeyPem, KeyLabel);
+        try
+        {
+            return new()
+            {
+                Arn = material.Arn,
+                Certificate = certificate,
+                ChainPem = material.ChainPem,
+                SealedKey = protector.Protect(key, KeyContext(owner, certificate)),
+                SerialNumber = material.SerialNumber,
+                NotBefore = material.NotBefore,
+                NotAfter = material.NotAfter,
+            };
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(key);
+        }
+    }
 
-    public IssuedMaterial ToIssued() =>
-        new(Arn, CertificatePem, ChainPem, Pem(Key, KeyLabel), SerialNumber, NotBefore, NotAfter);
+    /// <summary>The material with its key in PEM, for the stores of certificate <paramref name="owner"/>.</summary>
+    public IssuedMaterial ToIssued(StateProtector protector, string owner)
+    {
+        var key = PlainKey(protector, owner);
+        try
+        {
+            return new(Arn, CertificatePem, ChainPem, Pem(key, KeyLabel), SerialNumber, NotBefore, NotAfter);
+        }
+        finally
+        {
+            if (!ReferenceEquals(key, Key))
+            {
+                CryptographicOperations.ZeroMemory(key);
+            }
+        }
+    }
+
+    /// <summary>Whether the key is in the clear (state saved before encryption) or encrypted with a key that is no longer the current one.</summary>
+    public bool NeedsSealing(StateProtector protector) =>
+        SealedKey is null ? Key.Length > 0 : !protector.IsCurrent(SealedKey);
+
+    /// <summary>A copy whose key is encrypted with the current data key, and not held in the clear.</summary>
+    public StoredMaterial Sealed(StateProtector protector, string owner)
+    {
+        var key = PlainKey(protector, owner);
+        try
+        {
+            return this with { Key = [], SealedKey = protector.Protect(key, KeyContext(owner, Certificate)) };
+        }
+        finally
+        {
+            if (!ReferenceEquals(key, Key))
+            {
+                CryptographicOperations.ZeroMemory(key);
+            }
+        }
+    }
+
+    private byte[] PlainKey(StateProtector protector, string owner) =>
+        SealedKey is null ? Key : protector.Unprotect(SealedKey, KeyContext(owner, Certificate));
+
+    private static byte[] KeyContext(string owner, byte[] certificate) =>
+        StateProtector.Context("certificate", owner, "key", SHA256.HashData(certificate));
 
     public override string ToString() => $"StoredMaterial {{ Arn = {Arn}, SerialNumber = {SerialNumber}, NotAfter = {NotAfter:O} }}";
 

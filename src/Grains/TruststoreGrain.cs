@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Notary.Grains.Abstractions;
 using Notary.Grains.Abstractions.Ports;
 using Notary.Grains.Policies;
+using Notary.Grains.Protection;
 using Notary.Pki;
 
 namespace Notary.Grains;
@@ -24,8 +25,9 @@ public sealed class TruststoreGrain(
     IWorkloadRestarter restarter,
     StoreWriteGate gate,
     TimeProvider time,
+    StateProtector protector,
     ILogger<TruststoreGrain> logger)
-    : StoreGrain<TruststoreSpec>(state, metadataSource, secretStore, statusWriter, events, metrics, restarter, gate, time, logger, ResourceKind.Truststore), ITruststoreGrain
+    : StoreGrain<TruststoreSpec>(state, metadataSource, secretStore, statusWriter, events, metrics, restarter, gate, time, protector, logger, ResourceKind.Truststore), ITruststoreGrain
 {
     protected override string? Format(TruststoreSpec spec) => spec.Format;
 

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 using Notary.CustomResources;
 using Notary.Grains.Abstractions.Ports;
 
@@ -10,7 +11,7 @@ public static class ServiceCollectionExtensions
 {
     /// <summary>
     /// Registers the Kubernetes adapters for the grains' ports (status writer, Event recorder,
-    /// Secret store, metadata source, built-in CA source, workload finder and patcher, namespace labels, CertificatePolicy status) and the HTTP
+    /// Secret store, metadata source, built-in CA source, state data keys (a Secret), workload finder and patcher, namespace labels, CertificatePolicy status) and the HTTP
     /// API's access reviewer (TokenReview, SubjectAccessReview), bound to their ports, and the Secret
     /// store (<see cref="KubernetesSecretStore"/>, which the host binds to ISecretStore when it is the
     /// configured store), with <see cref="NotaryKubernetesOptions"/> bound from <c>Notary:Kubernetes</c>,
@@ -38,6 +39,10 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<IAccessReviewer, KubernetesAccessReviewer>();
         services.TryAddSingleton<INamespaceLabelSource, KubernetesNamespaceLabels>();
         services.TryAddSingleton<ICertificatePolicyStatusWriter, KubernetesCertificatePolicyStatusWriter>();
+        // The state data keys: a Secret of Notary's namespace (KMS-wrapped when the host adds an IDataKeyWrapper).
+        services.AddOptions<StateKeyOptions>().Bind(configuration.GetSection(StateKeyOptions.SectionName)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<StateKeyOptions>, StateKeyOptionsValidator>());
+        services.TryAddSingleton<IDataKeySource, KubernetesDataKeySource>();
         return services;
     }
 

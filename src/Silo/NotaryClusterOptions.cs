@@ -29,6 +29,14 @@ public sealed class NotaryClusterOptions
     /// <summary>The StackExchange.Redis configuration string (<c>host:port,password=...</c>); required with <c>redis</c>.</summary>
     public string? RedisConnectionString { get; set; }
 
+    /// <summary>
+    /// Accept a Redis connection without a password or without TLS (<c>ssl=true</c>) to a server
+    /// that is not on loopback (<c>Notary:Cluster:Redis:AllowInsecure</c>; chart
+    /// <c>cluster.redis.allowInsecure</c>). Off by default: Redis holds the grain state and the
+    /// cluster membership, and whoever can write it can point the silos elsewhere.
+    /// </summary>
+    public bool RedisAllowInsecure { get; set; }
+
     /// <summary>Silos with the same cluster id form one cluster; another id (a second deployment) does not join it.</summary>
     public string ClusterId { get; set; } = "notary";
 
@@ -54,6 +62,7 @@ public sealed class NotaryClusterOptions
     {
         Provider = (configuration["Notary:Cluster:Provider"] ?? Localhost).Trim().ToLowerInvariant(),
         RedisConnectionString = configuration["Notary:Cluster:Redis:ConnectionString"],
+        RedisAllowInsecure = configuration.GetValue<bool>("Notary:Cluster:Redis:AllowInsecure"),
         ClusterId = configuration["Notary:Cluster:ClusterId"] ?? "notary",
         ServiceId = configuration["Notary:Cluster:ServiceId"] ?? "notary",
         AdvertisedAddress = configuration["POD_IP"] is { Length: > 0 } podIp ? podIp : "127.0.0.1",
@@ -85,6 +94,32 @@ public sealed class NotaryClusterOptions
         {
             return null;
         }
+    }
+
+    /// <summary>
+    /// What a Redis connection lacks (a password, TLS), or null when it has both or every server
+    /// is on loopback (reachable from this pod or machine only).
+    /// </summary>
+    internal static string? RedisInsecurity(ConfigurationOptions redis)
+    {
+        var loopback = redis.EndPoints.All(e => e switch
+        {
+            IPEndPoint ip => IPAddress.IsLoopback(ip.Address),
+            DnsEndPoint dns => dns.Host.Equals("localhost", StringComparison.OrdinalIgnoreCase),
+            _ => false,
+        });
+        var missing = new List<string>();
+        if (string.IsNullOrEmpty(redis.Password))
+        {
+            missing.Add("no password");
+        }
+
+        if (!redis.Ssl)
+        {
+            missing.Add("no TLS (ssl=true)");
+        }
+
+        return loopback || missing.Count == 0 ? null : string.Join(" and ", missing);
     }
 
     /// <summary>
@@ -175,6 +210,11 @@ public sealed class NotaryClusterOptionsValidator : IValidateOptions<NotaryClust
             failures.Add(string.IsNullOrWhiteSpace(options.RedisConnectionString)
                 ? "Notary:Cluster:Redis:ConnectionString is required with Notary:Cluster:Provider=redis: set it to the Redis server, e.g. Notary__Cluster__Redis__ConnectionString=redis.notary.svc:6379."
                 : "Notary:Cluster:Redis:ConnectionString is not a Redis configuration with a server in it: use host:port[,password=...], e.g. Notary__Cluster__Redis__ConnectionString=redis.notary.svc:6379.");
+        }
+        else if (options.Provider == NotaryClusterOptions.Redis && !options.RedisAllowInsecure
+            && NotaryClusterOptions.RedisInsecurity(options.RedisConfiguration()!) is { } missing)
+        {
+            failures.Add($"Notary:Cluster:Redis:ConnectionString has {missing}: the grain state and the cluster membership would cross the network in the clear to a Redis anyone who reaches it can write. Use host:port,password=...,ssl=true (e.g. Notary__Cluster__Redis__ConnectionString=redis.notary.svc:6380,password=...,ssl=true), or set Notary__Cluster__Redis__AllowInsecure=true to accept it on purpose.");
         }
 
         if (string.IsNullOrWhiteSpace(options.ClusterId))

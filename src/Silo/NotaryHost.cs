@@ -6,6 +6,7 @@ using Notary.Aws.Acm;
 using Notary.Grains;
 using Notary.Grains.Abstractions.Ports;
 using Notary.Grains.Issuers;
+using Notary.Grains.Protection;
 using Notary.Grains.Restarts;
 using Notary.Silo.Alerts;
 using Notary.Silo.Metrics;
@@ -86,6 +87,7 @@ public static class NotaryHost
         {
             o.Provider = cluster.Provider;
             o.RedisConnectionString = cluster.RedisConnectionString;
+            o.RedisAllowInsecure = cluster.RedisAllowInsecure;
             o.ClusterId = cluster.ClusterId;
             o.ServiceId = cluster.ServiceId;
             o.AdvertisedAddress = cluster.AdvertisedAddress;
@@ -115,6 +117,14 @@ public static class NotaryHost
         else
         {
             services.AddNotaryKubernetesSecretStore();
+        }
+
+        // Private keys in grain state are encrypted under data keys from a Secret of Notary's
+        // namespace (AddNotaryKubernetes), wrapped by AWS KMS when Notary:State:KmsKeyId is set.
+        services.AddNotaryStateProtection();
+        if (KmsStateKeyOptions.IsEnabled(builder.Configuration))
+        {
+            services.AddNotaryKmsStateKeys(builder.Configuration);
         }
 
         services.AddNotaryWatcher(builder.Configuration);

@@ -23,6 +23,11 @@ public sealed class WireShapeTests
             data.Add("secretsmanager", operation.Name);
         }
 
+        foreach (var operation in KmsClient.Operations)
+        {
+            data.Add("kms", operation.Name);
+        }
+
         return data;
     }
 
@@ -31,7 +36,7 @@ public sealed class WireShapeTests
     public async Task Request_and_response_types_match_the_service_model(string service, string operationName)
     {
         var model = await ServiceModels.LoadAsync(service);
-        var operation = (service == "acm" ? AcmClient.Operations : SecretsManagerClient.Operations).Single(o => o.Name == operationName);
+        var operation = (service switch { "acm" => AcmClient.Operations, "kms" => KmsClient.Operations, _ => SecretsManagerClient.Operations }).Single(o => o.Name == operationName);
         Assert.True(model.GetProperty("operations").TryGetProperty(operationName, out var definition), $"{service} has no operation {operationName}");
 
         var problems = new List<string>();
@@ -53,14 +58,16 @@ public sealed class WireShapeTests
     [Theory]
     [InlineData("acm")]
     [InlineData("secretsmanager")]
+    [InlineData("kms")]
     public async Task Service_info_matches_the_model_metadata(string service)
     {
         var metadata = (await ServiceModels.LoadAsync(service)).GetProperty("metadata");
-        var info = service == "acm" ? AwsServiceInfo.Acm : AwsServiceInfo.SecretsManager;
+        var info = service switch { "acm" => AwsServiceInfo.Acm, "kms" => AwsServiceInfo.Kms, _ => AwsServiceInfo.SecretsManager };
         Assert.Equal("json", metadata.GetProperty("protocol").GetString());
         Assert.Equal("1.1", metadata.GetProperty("jsonVersion").GetString());
         Assert.Equal(metadata.GetProperty("targetPrefix").GetString(), info.TargetPrefix);
-        Assert.Equal(metadata.GetProperty("signingName").GetString(), info.SigningName);
+        // A model without signingName (kms) signs with its endpoint prefix.
+        Assert.Equal(metadata.TryGetProperty("signingName", out var signing) ? signing.GetString() : metadata.GetProperty("endpointPrefix").GetString(), info.SigningName);
         Assert.Equal(metadata.GetProperty("endpointPrefix").GetString(), info.EndpointPrefix);
     }
 

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Notary.Grains.Abstractions;
 using Notary.Grains.Abstractions.Ports;
 using Notary.Grains.Issuers;
+using Notary.Grains.Protection;
 using Notary.Grains.Tests.Fakes;
 using Orleans.TestingHost;
 
@@ -30,6 +31,8 @@ public sealed class ClusterFixture : IAsyncLifetime
     public FakeWorkloadRestarter Workloads { get; } = new();
     public InMemoryNamespaceLabels NamespaceLabels { get; } = new();
     public RecordingPolicyStatus PolicyStatus { get; } = new();
+    /// <summary>The state data keys, shared by every silo (grains move between them).</summary>
+    public EphemeralDataKeySource DataKeys { get; } = new();
     public InProcessTestCluster Cluster { get; private set; } = null!;
 
     public IGrainFactory Grains => Cluster.Client;
@@ -61,6 +64,7 @@ public sealed class ClusterFixture : IAsyncLifetime
             host.Services.AddSingleton<StoreWriteGate>();
             host.Services.AddSingleton<IIssuerResolver>(new IssuerResolver([Issuer, Stepping], BuiltInIssuer.DefaultName));
             host.Services.AddSingleton(TimeProvider.System);
+            host.Services.AddSingleton<IDataKeySource>(DataKeys).AddNotaryStateProtection();
             // Make-before-break on the real clock: a roll's keystore switches 2 s after its
             // truststores hold the new certificate, not the production 90 s.
             host.Services.Configure<RotationOptions>(o => o.PropagationDelay = TimeSpan.FromSeconds(2));

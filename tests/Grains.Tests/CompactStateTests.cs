@@ -3,6 +3,7 @@ using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.DependencyInjection;
 using Notary.Grains.Abstractions;
 using Notary.Grains.Abstractions.Ports;
+using Notary.Grains.Protection;
 using Orleans.Serialization;
 
 namespace Notary.Grains.Tests;
@@ -17,11 +18,14 @@ public sealed class CompactStateTests : IDisposable
     private readonly ServiceProvider _services = new ServiceCollection().AddSerializer().BuildServiceProvider();
     private readonly ECDsa _key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
     private readonly X509Certificate2 _certificate;
+    private readonly StateProtector _protector = new();
+    private const string Owner = "shop/api";
 
     public CompactStateTests()
     {
         var request = new CertificateRequest("CN=api.example", _key, HashAlgorithmName.SHA256);
         _certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-1), DateTimeOffset.UtcNow.AddDays(30));
+        _protector.Use(new EphemeralDataKeySource().Ring());
     }
 
     private Serializer Serializer => _services.GetRequiredService<Serializer>();
@@ -50,7 +54,7 @@ public sealed class CompactStateTests : IDisposable
         // Before StoredMaterial, the state's [Id(2)] held an IssuedMaterial (PEMs as strings).
         var bytes = Serializer.SerializeToArray(saved);
 
-        var loaded = Serializer.Deserialize<StoredMaterial>(bytes)!.ToIssued();
+        var loaded = Serializer.Deserialize<StoredMaterial>(bytes)!.ToIssued(_protector, Owner);
 
         Assert.Equal(saved.CertificatePem, loaded.CertificatePem);
         Assert.Equal(saved.PrivateKeyPem, loaded.PrivateKeyPem);
@@ -63,15 +67,17 @@ public sealed class CompactStateTests : IDisposable
     {
         var issued = Material();
 
-        var stored = StoredMaterial.From(issued);
-        var back = stored.ToIssued();
+        var stored = StoredMaterial.From(issued, _protector, Owner);
+        var back = stored.ToIssued(_protector, Owner);
 
         Assert.Equal(issued.CertificatePem, back.CertificatePem);
         Assert.Equal(issued.PrivateKeyPem, back.PrivateKeyPem);
         Assert.Equal(issued.CertificatePem, stored.CertificatePem);
         // DER plus a marker byte: about three quarters of the PEM's characters, each one byte.
         Assert.Equal(_certificate.RawData.Length + 1, stored.Certificate.Length);
-        Assert.Equal(_key.ExportPkcs8PrivateKey().Length + 1, stored.Key.Length);
+        // The key: the same compact form, encrypted (AES-GCM adds its 16-byte tag), none in the clear.
+        Assert.Equal(_key.ExportPkcs8PrivateKey().Length + 1 + 16, stored.SealedKey!.Sealed.Length);
+        Assert.Empty(stored.Key);
     }
 
     [Theory]
@@ -92,7 +98,7 @@ public sealed class CompactStateTests : IDisposable
             _ => string.Empty,
         };
 
-        var back = StoredMaterial.From(Material(pem, pem)).ToIssued();
+        var back = StoredMaterial.From(Material(pem, pem), _protector, Owner).ToIssued(_protector, Owner);
 
         Assert.Equal(pem, back.CertificatePem);
         Assert.Equal(pem, back.PrivateKeyPem);
@@ -101,14 +107,14 @@ public sealed class CompactStateTests : IDisposable
     [Fact]
     public void The_stored_form_survives_the_serializer()
     {
-        var state = new CertificateState { Material = StoredMaterial.From(Material()), Revision = 3 };
+        var state = new CertificateState { Material = StoredMaterial.From(Material(), _protector, Owner), Revision = 3 };
         state.AddSubscriber(new SubscriberRef(ResourceKind.Keystore, "ns/ks"));
         state.AddAlertSent(TimeSpan.FromDays(7));
 
         var loaded = Serializer.Deserialize<CertificateState>(Serializer.SerializeToArray(state))!;
 
-        Assert.Equal(CertificatePem, loaded.Material!.ToIssued().CertificatePem);
-        Assert.Equal(KeyPem, loaded.Material.ToIssued().PrivateKeyPem);
+        Assert.Equal(CertificatePem, loaded.Material!.ToIssued(_protector, Owner).CertificatePem);
+        Assert.Equal(KeyPem, loaded.Material.ToIssued(_protector, Owner).PrivateKeyPem);
         Assert.Equal([new SubscriberRef(ResourceKind.Keystore, "ns/ks")], loaded.Subscribers);
         Assert.Equal([TimeSpan.FromDays(7)], loaded.AlertsSent);
         Assert.Equal(3, loaded.Revision);

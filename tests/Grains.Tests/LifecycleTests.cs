@@ -5,6 +5,7 @@ using Microsoft.Extensions.Time.Testing;
 using Notary.Grains.Abstractions;
 using Notary.Grains.Abstractions.Ports;
 using Notary.Grains.Issuers;
+using Notary.Grains.Protection;
 using Notary.Grains.Tests.Fakes;
 using Orleans.Storage;
 using Orleans.TestingHost;
@@ -19,6 +20,7 @@ public sealed class LifecycleClusterFixture : IAsyncLifetime
 {
     // Starts at the real time: the built-in CA it issues from was made just now.
     public FakeTimeProvider Time { get; } = new(DateTimeOffset.UtcNow);
+    public EphemeralDataKeySource DataKeys { get; } = new();
     public InMemorySecretStore Store { get; } = new();
     public RecordingStatusWriter Status { get; } = new();
     public RecordingEventRecorder Events { get; } = new();
@@ -51,6 +53,7 @@ public sealed class LifecycleClusterFixture : IAsyncLifetime
         builder.ConfigureSiloHost((_, host) =>
         {
             host.Services.AddSingleton<TimeProvider>(Time);
+            host.Services.AddSingleton<IDataKeySource>(DataKeys).AddNotaryStateProtection();
             host.Services.AddSingleton<ISecretStore>(Store);
             host.Services.AddSingleton<IStatusWriter>(Status);
             host.Services.AddSingleton<IEventRecorder>(Events);

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Notary.Grains;
 using Notary.Grains.Abstractions.Ports;
 using Notary.Grains.Issuers;
+using Notary.Grains.Protection;
 using Notary.Grains.Tests.Fakes;
 
 namespace Notary.Bench.Grains;
@@ -54,6 +55,7 @@ public sealed class BenchSilo : IAsyncDisposable
         services.AddSingleton<IWorkloadRestarter>(ports.Workloads);
         services.AddSingleton<IIssuerResolver>(new IssuerResolver([new BuiltInIssuer(ports.Authority, TimeProvider.System)], BuiltInIssuer.DefaultName));
         services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<IDataKeySource>(new EphemeralDataKeySource()).AddNotaryStateProtection();
         // Make-before-break without its waits: the fanout's renewal measures the writes a roll
         // costs (every dependent truststore twice), not the kubelet's refresh it waits for.
         services.Configure<RotationOptions>(o =>

@@ -10,6 +10,7 @@ using Notary.Grains;
 using Notary.Grains.Abstractions;
 using Notary.Grains.Abstractions.Ports;
 using Notary.Grains.Issuers;
+using Notary.Grains.Protection;
 using Notary.Silo;
 using Notary.Silo.Metrics;
 using Notary.Watcher;
@@ -48,6 +49,9 @@ public sealed class ScaleWorld : IDisposable
 /// </summary>
 public sealed class ScaleSilo : IAsyncDisposable
 {
+    // One data key for every silo of the process: they share grain state in Redis.
+    private static readonly EphemeralDataKeySource DataKeys = new("scale");
+
     private readonly IHost _host;
 
     private ScaleSilo(IHost host) => _host = host;
@@ -85,6 +89,7 @@ public sealed class ScaleSilo : IAsyncDisposable
         builder.UseOrleans(silo => cluster.Apply(silo, FreePorts.Next(), FreePorts.Next()));
         var services = builder.Services;
         services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<IDataKeySource>(DataKeys).AddNotaryStateProtection();
         services.AddSingleton<IStatusWriter>(new LedgerStatusWriter(world.Ledger));
         services.AddSingleton<IEventRecorder>(world.Events);
         services.AddSingleton<IAlertSink>(world.Alerts);

@@ -29,3 +29,21 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- define "notary.clusterId" -}}
 {{- default .Release.Name .Values.cluster.clusterId }}
 {{- end }}
+
+{{/*
+Refuses a Redis connection string without a password and TLS (ssl=true), unless
+cluster.redis.allowInsecure says it is on purpose. A string in existingSecret is not visible
+here: the silo refuses it at start (Notary:Cluster:Redis:AllowInsecure).
+*/}}
+{{- define "notary.redisSecurityCheck" -}}
+{{- with .Values.cluster.redis }}
+{{- if and .connectionString (not .existingSecret.name) (not .allowInsecure) }}
+{{- $cs := lower .connectionString }}
+{{- $password := regexMatch "(^|,)\\s*password\\s*=\\s*[^,\\s]" $cs }}
+{{- $tls := regexMatch "(^|,)\\s*ssl\\s*=\\s*true\\s*(,|$)" $cs }}
+{{- if not (and $password $tls) }}
+{{- fail (printf "cluster.redis.connectionString has %s: grain state and cluster membership would cross the network in the clear to a Redis anyone who reaches it can write. Use host:port,password=...,ssl=true (and keep it in cluster.redis.existingSecret), or set cluster.redis.allowInsecure=true to accept it on purpose." (ternary "no password and no TLS (ssl=true)" (ternary "no TLS (ssl=true)" "no password" $password) (and (not $password) (not $tls)))) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end -}}

@@ -28,6 +28,7 @@ public sealed class StoreState<TSpec>
     /// metadata notification that changes nothing (a resync) rebuilds nothing.
     /// </summary>
     [Id(10)] public string? MetadataFingerprint { get; set; }
+    /// <summary>The fingerprint's salt in the clear: only in state saved before it was encrypted (<see cref="SealedMetadataSalt"/>); empty after.</summary>
     [Id(11)] public byte[] MetadataSalt { get; set; } = [];
     /// <summary>Certificates left out of the stored store because they are quarantined.</summary>
     [Id(12)] public HashSet<string> Excluded { get; set; } = new(StringComparer.Ordinal);
@@ -54,4 +55,9 @@ public sealed class StoreState<TSpec>
     /// new revision. Null when none (keystores, and truststores outside a roll).
     /// </summary>
     [Id(20)] public HashSet<string>? AlsoTrusted { get; set; }
+    /// <summary>
+    /// The fingerprint's salt, encrypted (it keys an HMAC over the store passwords: in the clear
+    /// beside the fingerprint it would let a reader of Redis test guesses of the passwords).
+    /// </summary>
+    [Id(21)] public Protection.ProtectedBytes? SealedMetadataSalt { get; set; }
 }

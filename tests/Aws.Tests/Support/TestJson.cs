@@ -36,6 +36,24 @@ public sealed class CreateCertificateAuthorityResponse
 }
 
 /// <summary>IdempotencyToken misspelt.</summary>
+/// <summary>KMS CreateKey (a test's own shape: Notary never creates KMS keys).</summary>
+public sealed class CreateKeyRequest
+{
+    public string? Description { get; init; }
+}
+
+public sealed class CreateKeyResponse
+{
+    public KmsKeyMetadata? KeyMetadata { get; init; }
+}
+
+public sealed class KmsKeyMetadata
+{
+    public string? KeyId { get; init; }
+
+    public string? Arn { get; init; }
+}
+
 public sealed class MisspeltRequestCertificateRequest
 {
     public required string DomainName { get; init; }
@@ -75,6 +93,8 @@ public sealed class WrongTypeExportCertificateRequest
 }
 
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(CreateKeyRequest))]
+[JsonSerializable(typeof(CreateKeyResponse))]
 [JsonSerializable(typeof(CreateCertificateAuthorityRequest))]
 [JsonSerializable(typeof(CreateCertificateAuthorityResponse))]
 [JsonSerializable(typeof(MisspeltRequestCertificateRequest))]

@@ -12,7 +12,7 @@ public sealed class ChartNotesTests
         "WARNING: no Redis is configured (cluster.redis.connectionString or cluster.redis.existingSecret.name):\n" +
         "the silos need it for membership, reminders and grain state.";
 
-    private static async Task<string> NotesAsync(params string[] values)
+    internal static async Task<string> NotesAsync(params string[] values)
     {
         var result = await Helm.RunAsync(["install", "notary", Helm.ChartDirectory, "--namespace", "notary", "--dry-run=client", .. values]);
         Assert.True(result.ExitCode == 0, $"helm install --dry-run=client: {result}");
@@ -29,11 +29,11 @@ public sealed class ChartNotesTests
     }
 
     [Theory]
-    [InlineData("cluster.redis.connectionString=redis-master.redis:6379")]
-    [InlineData("cluster.redis.existingSecret.name=notary-redis")]
+    [InlineData("cluster.redis.connectionString=\"redis-master.redis:6380,password=p,ssl=true\"")]
+    [InlineData("cluster.redis.existingSecret.name=\"notary-redis\"")]
     public async Task Values_with_Redis_print_no_warning(string value)
     {
-        var notes = await NotesAsync("--set", value);
+        var notes = await NotesAsync("--set-json", value);
         Assert.Contains("Check it:", notes, StringComparison.Ordinal);
         Assert.DoesNotContain("WARNING", notes, StringComparison.Ordinal);
         Assert.DoesNotContain("no Redis", notes, StringComparison.Ordinal);

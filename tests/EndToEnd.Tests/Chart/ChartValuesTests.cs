@@ -49,6 +49,10 @@ public sealed class ChartValuesTests
             existingSecret:
               name: notary-redis
               key: url
+        state:
+          secretName: notary-keys
+          kmsKeyId: alias/notary-state
+          kmsRegion: eu-west-3
         alerts:
           existingSecret:
             name: notary-webhook
@@ -148,6 +152,10 @@ public sealed class ChartValuesTests
         checks["Notary__Store__SecretsManager__RecoveryWindowDays"] = v => Assert.Equal(7, store.RecoveryWindowDays);
         checks["Notary__Store__SecretsManager__KmsKeyId"] = v => Assert.Equal("alias/notary", store.KmsKeyId);
 
+        checks["Notary__State__SecretName"] = v => Assert.Equal("notary-keys", Options<Notary.Adapters.Kubernetes.StateKeyOptions>(app).SecretName);
+        var kms = Options<KmsStateKeyOptions>(app);
+        checks["Notary__State__KmsKeyId"] = v => Assert.Equal("alias/notary-state", kms.KmsKeyId);
+        checks["Notary__State__Kms__Region"] = v => Assert.Equal("eu-west-3", kms.Kms.Region);
         checks["Notary__Alerts__WebhookUrl"] = v => Assert.Equal(Secrets[("notary-webhook", "url")], Options<NotaryAlertOptions>(app).WebhookUrl);
         var lifecycle = Options<LifecycleOptions>(app);
         checks["Notary__Alerts__Thresholds__0"] = v => Assert.Equal(TimeSpan.FromDays(14), lifecycle.Thresholds[0]);

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 using Notary.CustomResources;
 using Notary.Grains.Abstractions.Ports;
 
@@ -35,6 +36,8 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<KubernetesWorkloads>();
         services.TryAddSingleton<IWorkloadFinder>(sp => sp.GetRequiredService<KubernetesWorkloads>());
         services.TryAddSingleton<IWorkloadPatcher>(sp => sp.GetRequiredService<KubernetesWorkloads>());
+        services.AddOptions<ApiAuthenticationOptions>().Bind(configuration.GetSection(ApiAuthenticationOptions.SectionName)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ApiAuthenticationOptions>, ApiAuthenticationOptionsValidator>());
         services.TryAddSingleton<IAccessReviewer, KubernetesAccessReviewer>();
         services.TryAddSingleton<INamespaceLabelSource, KubernetesNamespaceLabels>();
         services.TryAddSingleton<ICertificatePolicyStatusWriter, KubernetesCertificatePolicyStatusWriter>();

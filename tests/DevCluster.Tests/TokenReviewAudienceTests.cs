@@ -1,3 +1,4 @@
+using k8s;
 using k8s.Models;
 
 namespace Notary.DevCluster.Tests;

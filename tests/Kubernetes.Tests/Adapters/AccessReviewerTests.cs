@@ -167,7 +167,7 @@ public sealed class AccessReviewerTests(ClusterFixture cluster)
         protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
             LastBody = request.Content is null ? "" : await request.Content.ReadAsStringAsync(cancellationToken);
-            return new HttpResponseMessage(HttpStatusCode.Created) { Content = new StringContent(answer, System.Text.Encoding.UTF8, "application/json") };
+            return new HttpResponseMessage(HttpStatusCode.Created) { RequestMessage = request, Content = new StringContent(answer, System.Text.Encoding.UTF8, "application/json") };
         }
     }
 

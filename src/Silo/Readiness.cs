@@ -36,21 +36,29 @@ public sealed class NotaryReadinessCheck(
     IClusterMembershipService membership,
     ILocalSiloDetails silo,
     LeaderElectedWatcher watcher,
+    TimeProvider time,
     IOptions<ReadinessOptions> options) : IHealthCheck
 {
     public const string Tag = "ready";
 
-    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+        Task.FromResult(Decide(
+            membership.CurrentSnapshot.GetSiloStatus(silo.SiloAddress),
+            watcher.Contact.LastContact,
+            time.GetUtcNow(),
+            options.Value.ApiServerContactMaxAge));
+
+    /// <summary>The decision: ready when Active and the API server answered at most <paramref name="maxAge"/> ago.</summary>
+    public static HealthCheckResult Decide(SiloStatus status, DateTimeOffset? lastContact, DateTimeOffset now, TimeSpan maxAge)
     {
-        var status = membership.CurrentSnapshot.GetSiloStatus(silo.SiloAddress);
         if (status != SiloStatus.Active)
         {
-            return Task.FromResult(HealthCheckResult.Unhealthy($"silo {status}"));
+            return HealthCheckResult.Unhealthy($"silo {status}");
         }
 
-        return Task.FromResult(watcher.Contact.IsRecent(options.Value.ApiServerContactMaxAge)
+        return lastContact is { } last && now - last <= maxAge
             ? HealthCheckResult.Healthy()
-            : HealthCheckResult.Unhealthy("no recent answer from the Kubernetes API server"));
+            : HealthCheckResult.Unhealthy(lastContact is null ? "no answer from the Kubernetes API server yet" : "no recent answer from the Kubernetes API server");
     }
 }
 

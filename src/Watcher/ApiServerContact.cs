@@ -22,9 +22,6 @@ public sealed class ApiServerContact(TimeProvider time)
         }
     }
 
-    /// <summary>Whether the last contact is at most <paramref name="maxAge"/> old.</summary>
-    public bool IsRecent(TimeSpan maxAge) => LastContact is { } last && time.GetUtcNow() - last <= maxAge;
-
     public void Record() => Interlocked.Exchange(ref _lastTicks, time.GetUtcNow().UtcTicks);
 
     /// <summary>The Lease lock, recording each answer the API server gives it.</summary>

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
+using k8s;
 using Notary.Dev;
 using Notary.Silo.Tests.Support;
 
@@ -89,6 +90,25 @@ public sealed class ApiHardeningTests
         {
             answer.Dispose();
         }
+    }
+
+    [Fact]
+    public async Task With_audiences_a_token_made_for_the_API_server_gets_401_and_one_made_for_Notary_gets_through()
+    {
+        await using var dev = await StartAsync(new() { ["Notary:Api:Audiences:0"] = "notary" });
+        using var http = new HttpClient { BaseAddress = dev.ApiUrl };
+        using var admin = new k8s.Kubernetes(dev.Cluster.ClientConfiguration());
+        await admin.CoreV1.CreateNamespaceAsync(new k8s.Models.V1Namespace { Metadata = new k8s.Models.V1ObjectMeta { Name = "shop" } });
+        await admin.CoreV1.CreateNamespacedServiceAccountAsync(new k8s.Models.V1ServiceAccount { Metadata = new k8s.Models.V1ObjectMeta { Name = "oncall" } }, "shop");
+        async Task<string> TokenAsync(string? audience) => (await admin.CoreV1.CreateNamespacedServiceAccountTokenAsync(
+            new k8s.Models.Authenticationv1TokenRequest { Spec = new k8s.Models.V1TokenRequestSpec { Audiences = audience is null ? null : [audience] } }, "oncall", "shop")).Status.Token;
+
+        using var forApiServer = await http.SendAsync(Post(await TokenAsync(null)));
+        using var forNotary = await http.SendAsync(Post(await TokenAsync("notary")));
+
+        Assert.Equal(HttpStatusCode.Unauthorized, forApiServer.StatusCode);
+        // Authenticated; the ServiceAccount has no Role on breaches, so RBAC refuses it.
+        Assert.Equal(HttpStatusCode.Forbidden, forNotary.StatusCode);
     }
 
     [Fact]

@@ -22,6 +22,26 @@ public sealed class ApiAuthenticationOptions
 
     /// <summary>The TokenReview cache.</summary>
     public TokenCacheOptions TokenCache { get; set; } = new();
+
+    /// <summary>
+    /// Also takes <c>Notary__Api__Audiences=notary,other</c>, one value with commas, which the
+    /// configuration binder would otherwise ignore for a list (leaving no audience check at all).
+    /// </summary>
+    public static void AddListedAudiences(ApiAuthenticationOptions options, Microsoft.Extensions.Configuration.IConfiguration section)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(section);
+        if (section["Audiences"] is { Length: > 0 } listed)
+        {
+            foreach (var audience in listed.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+            {
+                if (!options.Audiences.Contains(audience))
+                {
+                    options.Audiences.Add(audience);
+                }
+            }
+        }
+    }
 }
 
 /// <summary>

@@ -1,4 +1,6 @@
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace Notary.Adapters.Kubernetes.Tests.Adapters;
 
@@ -35,5 +37,20 @@ public sealed class ApiAuthenticationOptionsTests
         Assert.True(new ApiAuthenticationOptionsValidator().Validate(null, options).Succeeded);
         Assert.True(new ApiAuthenticationOptionsValidator().Validate(null, new ApiAuthenticationOptions()).Succeeded);
         Assert.Equal((TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(2), 1000), (options.TokenCache.Ttl, options.TokenCache.NegativeTtl, options.TokenCache.MaxEntries));
+    }
+
+    [Theory]
+    [InlineData("notary", new[] { "notary" })]
+    [InlineData("notary, notary.example.com,", new[] { "notary", "notary.example.com" })]
+    public void One_comma_separated_value_as_Notary__Api__Audiences_is_a_list_too(string value, string[] audiences)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Notary:Api:Audiences"] = value }).Build();
+        var services = new ServiceCollection();
+        services.AddNotaryKubernetes(configuration);
+        using var provider = services.BuildServiceProvider();
+
+        var options = provider.GetRequiredService<IOptions<ApiAuthenticationOptions>>().Value;
+
+        Assert.Equal(audiences, options.Audiences);
     }
 }

@@ -409,6 +409,68 @@ public sealed class WebhookAlertSinkTests
             SigningKey = Key,
         }).Succeeded);
 
+    [Fact]
+    [Trait("Category", "Slow")]
+    public async Task The_READMEs_Python_verification_accepts_a_delivered_alert_and_refuses_a_tampered_one()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        await using var running = await StartAsync(receiver.Url);
+        await running.Sink.SendAsync(Alert(), CancellationToken.None);
+        var request = Assert.Single(await receiver.WaitForAsync(1));
+
+        var readme = File.ReadAllText(Path.Combine(RepositoryRoot(), "README.md"));
+        var section = readme[readme.IndexOf("### Webhook alerts", StringComparison.Ordinal)..];
+        var start = section.IndexOf("```python", StringComparison.Ordinal) + "```python".Length;
+        var snippet = section[start..section.IndexOf("```", start, StringComparison.Ordinal)];
+        var directory = Directory.CreateTempSubdirectory("notary-webhook-verify-").FullName;
+        try
+        {
+            File.WriteAllText(Path.Combine(directory, "snippet.py"), snippet);
+            File.WriteAllBytes(Path.Combine(directory, "body"), request.RawBody);
+            File.WriteAllBytes(Path.Combine(directory, "tampered"), [.. request.RawBody.Take(request.RawBody.Length - 2), (byte)' ', (byte)'}']);
+            File.WriteAllText(Path.Combine(directory, "run.py"), """
+                import sys, textwrap
+                exec(textwrap.dedent(open(sys.argv[1]).read()))
+                print(verify(sys.argv[2].encode(), sys.argv[3], sys.argv[4], open(sys.argv[5], "rb").read()))
+                """);
+
+            Assert.Equal("True", await PythonAsync(directory, Key, request.Headers["X-Notary-Timestamp"], request.Headers["X-Notary-Signature"], "body"));
+            Assert.Equal("False", await PythonAsync(directory, Key, request.Headers["X-Notary-Timestamp"], request.Headers["X-Notary-Signature"], "tampered"));
+            Assert.Equal("False", await PythonAsync(directory, "another key of at least 32 characters", request.Headers["X-Notary-Timestamp"], request.Headers["X-Notary-Signature"], "body"));
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    private static async Task<string> PythonAsync(string directory, string key, string timestamp, string signature, string bodyFile)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("python3") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = directory };
+        foreach (var argument in new[] { "run.py", "snippet.py", key, timestamp, signature, bodyFile })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var output = await process.StandardOutput.ReadToEndAsync();
+        var error = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        Assert.True(process.ExitCode == 0, error);
+        return output.Trim();
+    }
+
+    private static string RepositoryRoot()
+    {
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Notary.Actors.sln")))
+        {
+            directory = directory.Parent;
+        }
+
+        return directory?.FullName ?? throw new InvalidOperationException("Notary.Actors.sln not found above " + AppContext.BaseDirectory);
+    }
+
     private sealed class UnusableHttpClientFactory : IHttpClientFactory
     {
         public int Created { get; private set; }

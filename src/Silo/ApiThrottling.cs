@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Threading.RateLimiting;
 using Microsoft.Extensions.Options;
+using Notary.Api.Contracts;
 
 namespace Notary.Silo;
 
@@ -87,13 +88,15 @@ public static class ApiThrottling
         services.AddRateLimiter(limiter =>
         {
             limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
-            limiter.OnRejected = (context, _) =>
+            limiter.OnRejected = async (context, cancellationToken) =>
             {
                 var options = context.HttpContext.RequestServices.GetRequiredService<IOptions<ApiRateLimitOptions>>().Value;
                 var wait = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? retryAfter : options.Window;
                 var seconds = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
                 context.HttpContext.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
-                return ValueTask.CompletedTask;
+                // Not logged: a flood would flood the log too. The answer is the API's error shape.
+                await context.HttpContext.Response.WriteAsJsonAsync(
+                    new BreachApiError($"too many requests from this client: try again in {seconds} s"), BreachJson.Options, cancellationToken);
             };
             limiter.AddPolicy(PolicyName, context =>
             {

@@ -74,6 +74,7 @@ public sealed class ApiHardeningTests
             var retryAfter = throttled.Headers.RetryAfter?.Delta;
             Assert.NotNull(retryAfter);
             Assert.InRange(retryAfter.Value, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60));
+            Assert.StartsWith("{\"error\":\"too many requests from this client: try again in ", await throttled.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         }
 
         Assert.Equal(5, TokenReviews(dev) - before);

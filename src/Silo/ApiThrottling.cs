@@ -147,7 +147,7 @@ public static class ApiThrottling
     /// The partition keys handed out, bounded: the rate limiter keeps one limiter per key until it
     /// is idle, so without a bound a flood from many addresses would grow without limit.
     /// </summary>
-    internal sealed class ClientPartitions
+    internal sealed class ClientPartitions(TimeProvider time)
     {
         private readonly Lock _lock = new();
         private readonly Dictionary<string, long> _seen = new(StringComparer.Ordinal);
@@ -157,7 +157,7 @@ public static class ApiThrottling
             var maxClients = options.MaxClients;
             var idle = Math.Max(60_000, (long)options.Window.TotalMilliseconds * 2);
             var client = ClientOf(address);
-            var now = Environment.TickCount64;
+            var now = time.GetTimestamp() * 1000 / time.TimestampFrequency;
             lock (_lock)
             {
                 if (_seen.ContainsKey(client))

@@ -77,8 +77,6 @@ public static class ApiThrottling
     /// <summary>The rate limiter policy the breach API's endpoints require.</summary>
     public const string PolicyName = "notary-breach-api";
 
-    private const string Overflow = "(overflow)";
-
     /// <summary>Registers the policy with <see cref="ApiRateLimitOptions"/> bound from <c>Notary:Api:RateLimit</c>, validated on start.</summary>
     public static IServiceCollection AddNotaryApiThrottling(this IServiceCollection services, IConfiguration configuration)
     {
@@ -147,13 +145,18 @@ public static class ApiThrottling
     /// The partition keys handed out, bounded: the rate limiter keeps one limiter per key until it
     /// is idle, so without a bound a flood from many addresses would grow without limit.
     /// </summary>
-    internal sealed class ClientPartitions(TimeProvider time)
+    public sealed class ClientPartitions(TimeProvider time)
     {
+        /// <summary>The partition clients share once <see cref="ApiRateLimitOptions.MaxClients"/> are counted.</summary>
+        public const string Overflow = "(overflow)";
+
         private readonly Lock _lock = new();
         private readonly Dictionary<string, long> _seen = new(StringComparer.Ordinal);
 
+        /// <summary>The partition key of <paramref name="address"/>: <see cref="ClientOf"/>, or <see cref="Overflow"/> when too many clients are counted.</summary>
         public string For(IPAddress? address, ApiRateLimitOptions options)
         {
+            ArgumentNullException.ThrowIfNull(options);
             var maxClients = options.MaxClients;
             var idle = Math.Max(60_000, (long)options.Window.TotalMilliseconds * 2);
             var client = ClientOf(address);

@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Notary.Silo.Tests.Hosting;
 
@@ -19,6 +20,25 @@ public sealed class ApiThrottlingTests
     [Fact]
     public void Without_a_peer_address_every_request_shares_one_client() =>
         Assert.Equal(ApiThrottling.ClientOf(null), ApiThrottling.ClientOf(null));
+
+    [Fact]
+    public void Beyond_MaxClients_new_addresses_share_one_overflow_partition_until_idle_ones_are_forgotten()
+    {
+        var time = new FakeTimeProvider();
+        var partitions = new ApiThrottling.ClientPartitions(time);
+        var options = new ApiRateLimitOptions { MaxClients = 2, Window = TimeSpan.FromSeconds(10) };
+
+        Assert.Equal("10.0.0.1", partitions.For(IPAddress.Parse("10.0.0.1"), options));
+        Assert.Equal("10.0.0.2", partitions.For(IPAddress.Parse("10.0.0.2"), options));
+        Assert.Equal(ApiThrottling.ClientPartitions.Overflow, partitions.For(IPAddress.Parse("10.0.0.3"), options));
+        Assert.Equal(ApiThrottling.ClientPartitions.Overflow, partitions.For(IPAddress.Parse("10.0.0.4"), options));
+        // A counted client keeps its own partition.
+        Assert.Equal("10.0.0.1", partitions.For(IPAddress.Parse("10.0.0.1"), options));
+
+        // Idle for a minute (at least two windows), a client is forgotten and its place is free.
+        time.Advance(TimeSpan.FromSeconds(61));
+        Assert.Equal("10.0.0.3", partitions.For(IPAddress.Parse("10.0.0.3"), options));
+    }
 
     public static TheoryData<string, string, string> BadOptions => new()
     {

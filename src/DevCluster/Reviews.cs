@@ -70,21 +70,24 @@ internal sealed partial class ApiCore
             return new JsonObject { ["user"] = new JsonObject(), ["error"] = "[invalid bearer token, token lookup failed]" };
         }
 
+        // As the API server's TokenReview: the requested audiences, else its own; a token must be
+        // meant for one of them. The admin's static token is audience-agnostic, which the API server
+        // treats as meant for its own audiences only (authenticator.WrapAudienceAgnosticToken).
         var wanted = (spec["audiences"] as JsonArray ?? []).Select(a => a.AsString()).OfType<string>().ToList();
         var effective = wanted.Count == 0 ? [Authenticator.Issuer] : wanted;
-        var matched = user == Authenticator.Admin ? effective : effective.Where(tokenAudiences.Contains).ToList();
+        var matched = effective.Where(tokenAudiences.Contains).ToList();
         if (matched.Count == 0)
         {
             return new JsonObject { ["user"] = new JsonObject(), ["error"] = "[invalid bearer token, token audiences " + Json.GoQuote(string.Join(",", tokenAudiences)) + " is invalid for the target audiences " + Json.GoQuote(string.Join(",", effective)) + "]" };
         }
 
-        var status = new JsonObject { ["authenticated"] = true, ["user"] = user.ToJson() };
-        if (wanted.Count > 0)
+        // status.audiences is always the audiences the token was confirmed for, requested or not.
+        return new JsonObject
         {
-            status["audiences"] = new JsonArray([.. matched.Select(a => (JsonNode?)JsonValue.Create(a))]);
-        }
-
-        return status;
+            ["authenticated"] = true,
+            ["user"] = user.ToJson(),
+            ["audiences"] = new JsonArray([.. matched.Select(a => (JsonNode?)JsonValue.Create(a))]),
+        };
     }
 
     private static UserInfo UserFromSpec(JsonObject spec)

@@ -2,6 +2,7 @@ using k8s;
 using k8s.Autorest;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Notary.CustomResources;
 using Notary.CustomResources.Models;
 using Notary.Grains.Abstractions.Ports;
@@ -17,11 +18,22 @@ namespace Notary.Adapters.Kubernetes;
 /// The request of a TokenReview carries the token, so API errors are rethrown sanitized
 /// (<see cref="KubernetesApiException"/>, built from the response's Status message alone); a
 /// request that got no answer is rethrown as the port's <see cref="ExternalServiceException"/>.
+/// Answers are cached briefly by the token's SHA-256 (<see cref="TokenReviewCache"/>); with
+/// <see cref="ApiAuthenticationOptions.Audiences"/> the review asks for those audiences and a token
+/// the API server does not confirm for one of them is not authenticated.
 /// </summary>
-public sealed class KubernetesAccessReviewer(IKubernetes client, ILogger<KubernetesAccessReviewer> logger) : IAccessReviewer
+public sealed class KubernetesAccessReviewer(
+    IKubernetes client,
+    IOptions<ApiAuthenticationOptions> options,
+    TimeProvider time,
+    ILogger<KubernetesAccessReviewer> logger) : IAccessReviewer
 {
     /// <summary>The resource of the breach API, as Roles name it.</summary>
     public const string BreachResource = "breaches";
+
+    private readonly TokenReviewCache _cache = new(options.Value.TokenCache, time);
+    private readonly List<string> _audiences = [.. options.Value.Audiences];
+    private readonly string _audienceList = string.Join(",", options.Value.Audiences);
 
     public async Task<AuthenticatedUser?> AuthenticateAsync(string bearerToken, CancellationToken cancellationToken)
     {
@@ -30,11 +42,24 @@ public sealed class KubernetesAccessReviewer(IKubernetes client, ILogger<Kuberne
             return null;
         }
 
+        var key = TokenReviewCache.KeyOf(bearerToken);
+        if (_cache.TryGet(key, out var cached))
+        {
+            return cached;
+        }
+
+        var user = await ReviewAsync(bearerToken, cancellationToken).ConfigureAwait(false);
+        _cache.Add(key, user);
+        return user;
+    }
+
+    private async Task<AuthenticatedUser?> ReviewAsync(string bearerToken, CancellationToken cancellationToken)
+    {
         V1TokenReview review;
         try
         {
             review = await client.AuthenticationV1.CreateTokenReviewAsync(
-                new V1TokenReview { Spec = new V1TokenReviewSpec { Token = bearerToken } },
+                new V1TokenReview { Spec = new V1TokenReviewSpec { Token = bearerToken, Audiences = _audiences.Count > 0 ? [.. _audiences] : null } },
                 cancellationToken: cancellationToken).ConfigureAwait(false);
         }
         catch (HttpOperationException ex)
@@ -51,6 +76,14 @@ public sealed class KubernetesAccessReviewer(IKubernetes client, ILogger<Kuberne
         {
             // The API server's error text describes the failure, never the token.
             Log.TokenNotAuthenticated(logger, status?.Error ?? "not authenticated");
+            return null;
+        }
+
+        // An authenticator that ignores audiences (an old webhook) answers without status.audiences:
+        // that is not a confirmation that the token was meant for Notary.
+        if (_audiences.Count > 0 && !(status.Audiences ?? []).Any(_audiences.Contains))
+        {
+            Log.TokenAudienceNotConfirmed(logger, _audienceList);
             return null;
         }
 

@@ -59,6 +59,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 2070, Level = LogLevel.Debug, Message = "TokenReview did not authenticate a caller: {Error}")]
     public static partial void TokenNotAuthenticated(ILogger logger, string error);
 
+    [LoggerMessage(EventId = 2072, Level = LogLevel.Debug, Message = "TokenReview authenticated a caller but did not confirm the token for the audiences {Audiences}; refused")]
+    public static partial void TokenAudienceNotConfirmed(ILogger logger, string audiences);
+
     [LoggerMessage(EventId = 2071, Level = LogLevel.Debug, Message = "SubjectAccessReview: {User} {Verb} {Resource}.{Group} in namespace {Namespace}: allowed {Allowed}")]
     public static partial void AccessReviewed(ILogger logger, string user, string verb, string resource, string group, string @namespace, bool allowed);
 }

@@ -36,6 +36,11 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<KubernetesWorkloads>();
         services.TryAddSingleton<IWorkloadFinder>(sp => sp.GetRequiredService<KubernetesWorkloads>());
         services.TryAddSingleton<IWorkloadPatcher>(sp => sp.GetRequiredService<KubernetesWorkloads>());
+        services.AddOptions<ApiAuthenticationOptions>()
+            .Bind(configuration.GetSection(ApiAuthenticationOptions.SectionName))
+            .PostConfigure(options => ApiAuthenticationOptions.AddListedAudiences(options, configuration.GetSection(ApiAuthenticationOptions.SectionName)))
+            .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ApiAuthenticationOptions>, ApiAuthenticationOptionsValidator>());
         services.TryAddSingleton<IAccessReviewer, KubernetesAccessReviewer>();
         services.TryAddSingleton<INamespaceLabelSource, KubernetesNamespaceLabels>();
         services.TryAddSingleton<ICertificatePolicyStatusWriter, KubernetesCertificatePolicyStatusWriter>();

@@ -21,7 +21,7 @@ public static class BreachApiEndpoints
 
     public static IEndpointRouteBuilder MapBreachApi(this IEndpointRouteBuilder endpoints)
     {
-        var group = endpoints.MapGroup(BasePath);
+        var group = endpoints.MapGroup(BasePath).RequireRateLimiting(ApiThrottling.PolicyName);
         group.MapPost("", (HttpContext context, BreachApi api) => api.PostAsync(context));
         group.MapGet("{id}", (HttpContext context, string id, BreachApi api) => api.GetAsync(context, id));
         group.MapDelete("{id}", (HttpContext context, string id, BreachApi api) => api.DeleteAsync(context, id));

@@ -145,8 +145,9 @@ public static class NotaryHost
         services.AddOptions<StoreWriteOptions>().Bind(builder.Configuration.GetSection(StoreWriteOptions.SectionName)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<StoreWriteOptions>, StoreWriteOptionsValidator>();
         services.AddSingleton<StoreWriteGate>();
-        services.AddHealthChecks();
+        services.AddNotaryProbes(builder.Configuration);
         services.AddNotaryBreachApi();
+        services.AddNotaryApiThrottling(builder.Configuration);
 
         // Lifecycle: workload restarts go through one restart grain per workload (its finder and
         // patcher come with the Kubernetes adapters above); alerts and metrics.
@@ -159,9 +160,10 @@ public static class NotaryHost
 
         var app = builder.Build();
         // Probes exist in every environment, not only in Development.
-        app.MapHealthChecks("/healthz");
-        app.MapHealthChecks("/readyz");
+        app.MapNotaryProbes();
         app.MapNotaryMetrics();
+        // Before the breach API's handlers: a throttled request costs no TokenReview (ApiThrottling).
+        app.UseRateLimiter();
         app.MapBreachApi();
         if (dashboard)
         {

@@ -45,7 +45,11 @@ public sealed class LeaderElectedWatcher : BackgroundService
         _logger = loggers.CreateLogger<LeaderElectedWatcher>();
         _newSession = () => new WatchSession(client, sink, finalizers, events, _options, time, loggers);
         Identity = _options.Identity ?? DefaultIdentity();
+        Contact = new ApiServerContact(time);
     }
+
+    /// <summary>When this instance last heard from the API server (its Lease calls): the silo's readiness reads it.</summary>
+    public ApiServerContact Contact { get; }
 
     /// <summary>POD_NAME (the chart sets it from the downward API), else host, process and a random suffix: unique per process.</summary>
     public static string DefaultIdentity()
@@ -104,7 +108,7 @@ public sealed class LeaderElectedWatcher : BackgroundService
     /// <returns>Whether this instance led during the term.</returns>
     private async Task<bool> RunTermAsync(CancellationToken stoppingToken)
     {
-        var config = new LeaderElectionConfig(new LeaseLock(_client, _namespace, _options.LeaseName, Identity))
+        var config = new LeaderElectionConfig(Contact.Track(new LeaseLock(_client, _namespace, _options.LeaseName, Identity)))
         {
             LeaseDuration = _options.LeaseDuration,
             RenewDeadline = _options.RenewDeadline,

@@ -16,6 +16,26 @@ public sealed class NotaryAlertOptions
     /// </summary>
     public string? WebhookUrl { get; set; }
 
+    /// <summary>
+    /// Allows an <c>http://</c> <see cref="WebhookUrl"/> (default false: refused at start). Plain
+    /// HTTP shows every alert to the network and lets anyone on the path drop it; the signature
+    /// still proves who sent it. Only for a receiver on a network you trust (a sidecar, localhost).
+    /// </summary>
+    public bool AllowInsecureHttp { get; set; }
+
+    /// <summary>
+    /// The key each payload is signed with (HMAC-SHA256, header <see cref="WebhookSignature.SignatureHeader"/>);
+    /// required with a webhook. The chart reads it from key <c>signingKey</c> of the webhook Secret.
+    /// At least 32 characters, e.g. <c>openssl rand -hex 32</c>. Never logged.
+    /// </summary>
+    public string? SigningKey { get; set; }
+
+    /// <summary>
+    /// Alerts delivered at the same time (default 8), each with its own retries, so one slow or
+    /// failing delivery never holds up the others. 1 delivers strictly in order, one at a time.
+    /// </summary>
+    public int MaxConcurrentDeliveries { get; set; } = 8;
+
     /// <summary>Alerts waiting for delivery; when full, the oldest is dropped (and logged).</summary>
     public int QueueCapacity { get; set; } = 1000;
 
@@ -46,6 +66,23 @@ public sealed class NotaryAlertOptionsValidator : IValidateOptions<NotaryAlertOp
             && (!Uri.TryCreate(options.WebhookUrl, UriKind.Absolute, out var url) || (url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps)))
         {
             failures.Add($"{Section}:WebhookUrl is not an absolute http:// or https:// URL (e.g. https://alerts.example.com/notary); unset it to send no webhook.");
+        }
+        else if (options.Webhook is { } webhook)
+        {
+            if (webhook.Scheme == Uri.UriSchemeHttp && !options.AllowInsecureHttp)
+            {
+                failures.Add($"{Section}:WebhookUrl is http://, which shows every alert to the network: use https://, or set {Section}:AllowInsecureHttp=true for a receiver on a network you trust.");
+            }
+
+            if (string.IsNullOrEmpty(options.SigningKey) || options.SigningKey.Length < WebhookSignature.MinKeyLength)
+            {
+                failures.Add($"{Section}:SigningKey must be set, at least {WebhookSignature.MinKeyLength} characters, when a webhook is configured: put a random key (openssl rand -hex 32) under key signingKey of the webhook Secret (chart: alerts.existingSecret), and give the same key to the receiver to verify X-Notary-Signature.");
+            }
+        }
+
+        if (options.MaxConcurrentDeliveries is < 1 or > 256)
+        {
+            failures.Add($"{Section}:MaxConcurrentDeliveries {options.MaxConcurrentDeliveries} must be between 1 (strictly in order) and 256 (default 8).");
         }
 
         if (options.QueueCapacity is < 1 or > 100_000)

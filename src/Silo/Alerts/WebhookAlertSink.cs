@@ -11,12 +11,14 @@ namespace Notary.Silo.Alerts;
 
 /// <summary>
 /// Adapter for <see cref="IAlertSink"/>: POSTs each alert as JSON to the webhook of
-/// <see cref="NotaryAlertOptions.WebhookUrl"/>. <see cref="SendAsync"/> only enqueues (a bounded
-/// queue that drops its oldest alert when full), so a grain never waits on the receiver; this
-/// background service delivers one alert at a time, in order, retrying on 5xx, 429, 408, timeouts
-/// and connection errors with jittered exponential backoff up to
-/// <see cref="NotaryAlertOptions.MaxAttempts"/>, and giving up at once on any other answer.
-/// Without a URL it does nothing.
+/// <see cref="NotaryAlertOptions.WebhookUrl"/>, signed (<see cref="WebhookSignature"/>).
+/// <see cref="SendAsync"/> only enqueues (a bounded queue that drops its oldest alert when full),
+/// so a grain never waits on the receiver; this background service delivers up to
+/// <see cref="NotaryAlertOptions.MaxConcurrentDeliveries"/> alerts at once, each independently:
+/// its own attempts, each bounded by <see cref="NotaryAlertOptions.RequestTimeout"/>, retried on
+/// 5xx, 429, 408, timeouts and connection errors with jittered exponential backoff up to
+/// <see cref="NotaryAlertOptions.MaxAttempts"/>, given up at once on any other answer. So one
+/// hanging or failing delivery holds up no other alert. Without a URL it does nothing.
 /// </summary>
 public sealed class WebhookAlertSink : BackgroundService, IAlertSink
 {
@@ -29,6 +31,7 @@ public sealed class WebhookAlertSink : BackgroundService, IAlertSink
     private readonly TimeProvider _time;
     private readonly ILogger<WebhookAlertSink> _logger;
     private readonly Channel<Alert> _queue;
+    private readonly SemaphoreSlim _slots;
     private int _inFlight;
 
     public WebhookAlertSink(IHttpClientFactory clients, IOptions<NotaryAlertOptions> options, TimeProvider time, ILogger<WebhookAlertSink> logger)
@@ -41,6 +44,7 @@ public sealed class WebhookAlertSink : BackgroundService, IAlertSink
         _queue = Channel.CreateBounded<Alert>(
             new BoundedChannelOptions(_options.QueueCapacity) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true },
             dropped => Log.AlertDropped(_logger, _options.QueueCapacity, dropped.Reason, dropped.Resource));
+        _slots = new SemaphoreSlim(_options.MaxConcurrentDeliveries, _options.MaxConcurrentDeliveries);
     }
 
     /// <summary>Whether a webhook is configured; when not, alerts are dropped silently.</summary>
@@ -86,22 +90,70 @@ public sealed class WebhookAlertSink : BackgroundService, IAlertSink
         }
 
         Log.AlertsEnabled(_logger, _webhook.Host);
+        var deliveries = new HashSet<Task>();
         try
         {
             await foreach (var alert in _queue.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
             {
-                Interlocked.Exchange(ref _inFlight, 1);
-                await DeliverAsync(_webhook, alert, stoppingToken).ConfigureAwait(false);
-                Interlocked.Exchange(ref _inFlight, 0);
+                // Counted as in flight from here: while it waits for a free slot too.
+                Interlocked.Increment(ref _inFlight);
+                await _slots.WaitAsync(stoppingToken).ConfigureAwait(false);
+                var delivery = Task.Run(() => DeliverInSlotAsync(_webhook, alert, stoppingToken), CancellationToken.None);
+                lock (deliveries)
+                {
+                    deliveries.Add(delivery);
+                }
+
+                _ = delivery.ContinueWith(
+                    done =>
+                    {
+                        lock (deliveries)
+                        {
+                            deliveries.Remove(done);
+                        }
+                    },
+                    CancellationToken.None,
+                    TaskContinuationOptions.ExecuteSynchronously,
+                    TaskScheduler.Default);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
+            Task[] running;
+            lock (deliveries)
+            {
+                running = [.. deliveries];
+            }
+
+            await Task.WhenAll(running).ConfigureAwait(false);
             var left = _queue.Reader.Count + Volatile.Read(ref _inFlight);
             if (left > 0)
             {
                 Log.AlertsUndelivered(_logger, left);
             }
+        }
+    }
+
+    public override void Dispose()
+    {
+        _slots.Dispose();
+        base.Dispose();
+    }
+
+    /// <summary>One alert's delivery in a slot it holds; never throws (a stop leaves it counted as undelivered).</summary>
+    private async Task DeliverInSlotAsync(Uri webhook, Alert alert, CancellationToken stoppingToken)
+    {
+        try
+        {
+            await DeliverAsync(webhook, alert, stoppingToken).ConfigureAwait(false);
+            Interlocked.Decrement(ref _inFlight);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            _slots.Release();
         }
     }
 
@@ -145,10 +197,15 @@ public sealed class WebhookAlertSink : BackgroundService, IAlertSink
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, timeout.Token);
         using var content = new ByteArrayContent(body);
         content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        using var request = new HttpRequestMessage(HttpMethod.Post, webhook) { Content = content };
+        // Signed per attempt: a retry carries a fresh timestamp, so receivers can refuse old ones.
+        var (timestamp, signature) = WebhookSignature.Sign(_options.SigningKey ?? string.Empty, body, _time.GetUtcNow());
+        request.Headers.Add(WebhookSignature.TimestampHeader, timestamp);
+        request.Headers.Add(WebhookSignature.SignatureHeader, signature);
         try
         {
             var client = _clients.CreateClient(HttpClientName);
-            using var response = await client.PostAsync(webhook, content, linked.Token).ConfigureAwait(false);
+            using var response = await client.SendAsync(request, linked.Token).ConfigureAwait(false);
             var code = response.StatusCode;
             var status = $"{(int)code} {code}";
             if (response.IsSuccessStatusCode)

@@ -136,7 +136,13 @@ public sealed class ChartRbacTests(ChartRbacFixture fx)
         foreach (var probe in new[] { "livenessProbe", "readinessProbe" })
         {
             var path = container[probe]!["httpGet"]!["path"]!.GetValue<string>();
+            // Readiness waits for the silo to be Active and the watcher's first answer from the API server.
             var answer = await fx.CallAsync(HttpMethod.Get, path, token: null);
+            for (var deadline = DateTime.UtcNow.AddSeconds(30); answer.Status != 200 && DateTime.UtcNow < deadline; answer = await fx.CallAsync(HttpMethod.Get, path, token: null))
+            {
+                await Task.Delay(200);
+            }
+
             Assert.True(answer.Status == 200, $"{probe} {path}: {answer}");
         }
     }

@@ -57,6 +57,17 @@ public sealed class ChartValuesTests
           existingSecret:
             name: notary-webhook
             key: url
+            signingKey: hmac
+        api:
+          audiences: [notary, notary.certs.svc]
+          rateLimit:
+            permitsPerWindow: 12
+            window: "00:00:20"
+          tokenCache:
+            ttl: "00:00:05"
+            negativeTtl: "00:00:01"
+        health:
+          apiServerContactMaxAge: "00:01:00"
           thresholds: ["14.00:00:00", "2.00:00:00"]
         policy:
           clusterDomain: corp.internal
@@ -80,6 +91,7 @@ public sealed class ChartValuesTests
     {
         [("notary-redis", "url")] = "redis.data.svc:6380,password=not-a-real-one,ssl=true",
         [("notary-webhook", "url")] = "https://hooks.example/services/T000/B000",
+        [("notary-webhook", "hmac")] = "7f3a9c1e5b2d4f6a8c0e1b3d5f7a9c2e4b6d8f0a",
     };
 
     private static readonly string ValuesFile = WriteValues();
@@ -157,6 +169,17 @@ public sealed class ChartValuesTests
         checks["Notary__State__KmsKeyId"] = v => Assert.Equal("alias/notary-state", kms.KmsKeyId);
         checks["Notary__State__Kms__Region"] = v => Assert.Equal("eu-west-3", kms.Kms.Region);
         checks["Notary__Alerts__WebhookUrl"] = v => Assert.Equal(Secrets[("notary-webhook", "url")], Options<NotaryAlertOptions>(app).WebhookUrl);
+        checks["Notary__Alerts__SigningKey"] = v => Assert.Equal(Secrets[("notary-webhook", "hmac")], Options<NotaryAlertOptions>(app).SigningKey);
+        checks["Notary__Alerts__AllowInsecureHttp"] = v => Assert.False(Options<NotaryAlertOptions>(app).AllowInsecureHttp);
+        var api = Options<Notary.Adapters.Kubernetes.ApiAuthenticationOptions>(app);
+        checks["Notary__Api__Audiences__0"] = v => Assert.Equal(["notary", "notary.certs.svc"], api.Audiences);
+        checks["Notary__Api__Audiences__1"] = checks["Notary__Api__Audiences__0"];
+        checks["Notary__Api__TokenCache__Ttl"] = v => Assert.Equal(TimeSpan.FromSeconds(5), api.TokenCache.Ttl);
+        checks["Notary__Api__TokenCache__NegativeTtl"] = v => Assert.Equal(TimeSpan.FromSeconds(1), api.TokenCache.NegativeTtl);
+        var rateLimit = Options<ApiRateLimitOptions>(app);
+        checks["Notary__Api__RateLimit__PermitsPerWindow"] = v => Assert.Equal(12, rateLimit.PermitsPerWindow);
+        checks["Notary__Api__RateLimit__Window"] = v => Assert.Equal(TimeSpan.FromSeconds(20), rateLimit.Window);
+        checks["Notary__Health__ApiServerContactMaxAge"] = v => Assert.Equal(TimeSpan.FromMinutes(1), Options<ReadinessOptions>(app).ApiServerContactMaxAge);
         var lifecycle = Options<LifecycleOptions>(app);
         checks["Notary__Alerts__Thresholds__0"] = v => Assert.Equal(TimeSpan.FromDays(14), lifecycle.Thresholds[0]);
         checks["Notary__Alerts__Thresholds__1"] = v => Assert.Equal(TimeSpan.FromDays(2), lifecycle.Thresholds[1]);

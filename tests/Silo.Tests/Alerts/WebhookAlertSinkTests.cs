@@ -16,6 +16,9 @@ public sealed class WebhookAlertSinkTests
 {
     private static readonly DateTimeOffset At = new(2031, 5, 6, 7, 8, 9, TimeSpan.Zero);
 
+    /// <summary>The signing key of these tests, as the webhook Secret's signingKey would hold it.</summary>
+    private const string Key = "0123456789abcdef0123456789abcdef-test-key";
+
     private static Alert Alert(string name = "api", string reason = "ExpiringSoon") => new()
     {
         Reason = reason,
@@ -34,6 +37,9 @@ public sealed class WebhookAlertSinkTests
             ["Notary:Alerts:WebhookUrl"] = url?.ToString(),
             ["Notary:Alerts:InitialBackoff"] = "00:00:00.010",
             ["Notary:Alerts:MaxBackoff"] = "00:00:00.050",
+            ["Notary:Alerts:SigningKey"] = Key,
+            // The test receivers listen on plain HTTP on 127.0.0.1.
+            ["Notary:Alerts:AllowInsecureHttp"] = "true",
         };
         foreach (var (key, value) in settings ?? [])
         {
@@ -77,6 +83,9 @@ public sealed class WebhookAlertSinkTests
             }
         }
     }
+
+    /// <summary>One delivery at a time (MaxConcurrentDeliveries 1): alerts arrive in the order they were raised.</summary>
+    private static Dictionary<string, string?> InOrder => new() { ["Notary:Alerts:MaxConcurrentDeliveries"] = "1" };
 
     private static string NameIn(Received request) => JsonDocument.Parse(request.Body).RootElement.GetProperty("name").GetString()!;
 
@@ -134,7 +143,7 @@ public sealed class WebhookAlertSinkTests
     public async Task A_4xx_answer_is_not_retried()
     {
         await using var receiver = await WebhookReceiver.StartAsync(400);
-        await using var running = await StartAsync(receiver.Url);
+        await using var running = await StartAsync(receiver.Url, InOrder);
 
         await running.Sink.SendAsync(Alert("first"), CancellationToken.None);
         await running.Sink.SendAsync(Alert("second"), CancellationToken.None);
@@ -160,7 +169,7 @@ public sealed class WebhookAlertSinkTests
     public async Task After_MaxAttempts_the_alert_is_given_up_and_the_next_one_goes()
     {
         await using var receiver = await WebhookReceiver.StartAsync(500, 500, 500);
-        await using var running = await StartAsync(receiver.Url, new() { ["Notary:Alerts:MaxAttempts"] = "3" });
+        await using var running = await StartAsync(receiver.Url, new() { ["Notary:Alerts:MaxAttempts"] = "3", ["Notary:Alerts:MaxConcurrentDeliveries"] = "1" });
 
         await running.Sink.SendAsync(Alert("first"), CancellationToken.None);
         await running.Sink.SendAsync(Alert("second"), CancellationToken.None);
@@ -174,7 +183,7 @@ public sealed class WebhookAlertSinkTests
     public async Task Alerts_arrive_in_the_order_they_were_sent_retries_included()
     {
         await using var receiver = await WebhookReceiver.StartAsync(200, 500, 200, 503, 500, 200, WebhookReceiver.Drop, 200, 429);
-        await using var running = await StartAsync(receiver.Url);
+        await using var running = await StartAsync(receiver.Url, InOrder);
         var names = Enumerable.Range(0, 12).Select(i => $"api-{i:00}").ToList();
 
         foreach (var name in names)
@@ -191,7 +200,7 @@ public sealed class WebhookAlertSinkTests
     public async Task When_the_queue_is_full_the_oldest_alert_is_dropped_and_logged()
     {
         await using var receiver = await WebhookReceiver.StartAsync();
-        await using var running = await StartAsync(receiver.Url, new() { ["Notary:Alerts:QueueCapacity"] = "2" }, start: false);
+        await using var running = await StartAsync(receiver.Url, new() { ["Notary:Alerts:QueueCapacity"] = "2", ["Notary:Alerts:MaxConcurrentDeliveries"] = "1" }, start: false);
 
         // Not delivering yet: the queue fills up.
         foreach (var name in new[] { "a", "b", "c" })
@@ -288,6 +297,7 @@ public sealed class WebhookAlertSinkTests
         { "InitialBackoff", "00:05:00", "InitialBackoff" },
         { "MaxBackoff", "02:00:00", "MaxBackoff 02:00:00 must be positive and at most one hour" },
         { "RequestTimeout", "00:00:00", "RequestTimeout" },
+        { "MaxConcurrentDeliveries", "0", "MaxConcurrentDeliveries 0 must be between 1" },
     };
 
     [Theory]
@@ -309,6 +319,157 @@ public sealed class WebhookAlertSinkTests
     [Fact]
     public void Default_options_are_valid() =>
         Assert.True(new NotaryAlertOptionsValidator().Validate(null, new NotaryAlertOptions()).Succeeded);
+
+    [Fact]
+    public async Task Each_alert_is_signed_and_the_receiver_verifies_the_signature_with_the_key()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        await using var running = await StartAsync(receiver.Url);
+        var before = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+
+        await running.Sink.SendAsync(Alert(), CancellationToken.None);
+
+        var request = Assert.Single(await receiver.WaitForAsync(1));
+        // What a receiver does (README "Webhook alerts"): HMAC-SHA256 of "TIMESTAMP.BODY" with the key.
+        var timestamp = request.Headers["X-Notary-Timestamp"];
+        Assert.InRange(long.Parse(timestamp, System.Globalization.CultureInfo.InvariantCulture), before - 1, DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 1);
+        var expected = "sha256=" + Convert.ToHexStringLower(System.Security.Cryptography.HMACSHA256.HashData(
+            System.Text.Encoding.UTF8.GetBytes(Key), System.Text.Encoding.ASCII.GetBytes(timestamp + ".").Concat(request.RawBody).ToArray()));
+        Assert.Equal(expected, request.Headers["X-Notary-Signature"]);
+        Assert.True(System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
+            System.Text.Encoding.ASCII.GetBytes(expected), System.Text.Encoding.ASCII.GetBytes(request.Headers["X-Notary-Signature"])));
+
+        // Another key, or the same body under another timestamp, does not verify.
+        var forged = "sha256=" + Convert.ToHexStringLower(System.Security.Cryptography.HMACSHA256.HashData(
+            System.Text.Encoding.UTF8.GetBytes("another key of at least 32 characters"), System.Text.Encoding.ASCII.GetBytes(timestamp + ".").Concat(request.RawBody).ToArray()));
+        Assert.NotEqual(forged, request.Headers["X-Notary-Signature"]);
+        Assert.DoesNotContain(running.Logs.Lines, l => l.Message.Contains(Key, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void The_signature_is_the_documented_HMAC_a_known_value_computed_with_Python()
+    {
+        // python3 -c 'import hmac,hashlib; print(hmac.new(b"0123456789abcdef0123456789abcdef-test-key",
+        //   b"1935817689." + b"{\"reason\":\"ExpiringSoon\"}", hashlib.sha256).hexdigest())'
+        var (timestamp, signature) = WebhookSignature.Sign(Key, "{\"reason\":\"ExpiringSoon\"}"u8, At);
+
+        Assert.Equal("1935817689", timestamp);
+        Assert.Equal("sha256=3838422faf7f8b3222bfbce78f4dbcb7bf4b504b931cc12a95d5ffd11932af81", signature);
+    }
+
+    [Fact]
+    public async Task A_hanging_receiver_for_one_alert_does_not_delay_the_next()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        receiver.AnswerFor = body => body.Contains("\"name\":\"stuck\"", StringComparison.Ordinal) ? WebhookReceiver.Hang : null;
+        // The stuck delivery would hold the next one for a minute if deliveries were not independent.
+        await using var running = await StartAsync(receiver.Url, new() { ["Notary:Alerts:RequestTimeout"] = "00:01:00" });
+
+        await running.Sink.SendAsync(Alert("stuck"), CancellationToken.None);
+        await receiver.WaitForAsync(r => NameIn(r) == "stuck", TimeSpan.FromSeconds(15));
+        await running.Sink.SendAsync(Alert("next"), CancellationToken.None);
+
+        await receiver.WaitForAsync(r => NameIn(r) == "next", TimeSpan.FromSeconds(15));
+        await running.WaitForLogAsync(4010);
+        var delivered = Assert.Single(running.Logs.Lines, l => l.EventId == 4010);
+        Assert.Contains("shop/next", delivered.Message, StringComparison.Ordinal);
+    }
+
+    public static TheoryData<string, string, string> RefusedWebhooks => new()
+    {
+        { "http://alerts.example.com/SECRET", Key, "WebhookUrl is http://, which shows every alert to the network: use https://, or set Notary:Alerts:AllowInsecureHttp=true" },
+        { "https://alerts.example.com/SECRET", "", "Notary:Alerts:SigningKey must be set, at least 32 characters" },
+        { "https://alerts.example.com/SECRET", "short", "Notary:Alerts:SigningKey must be set" },
+    };
+
+    [Theory]
+    [MemberData(nameof(RefusedWebhooks))]
+    public async Task An_http_webhook_or_one_without_a_signing_key_stops_the_start_saying_how_to_fix_it(string url, string key, string mentions)
+    {
+        var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Notary:Alerts:WebhookUrl"] = url, ["Notary:Alerts:SigningKey"] = key });
+        builder.Services.AddNotaryAlerts(builder.Configuration);
+        using var host = builder.Build();
+
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
+
+        var failure = Assert.Single(error.Failures);
+        Assert.Contains(mentions, failure, StringComparison.Ordinal);
+        Assert.DoesNotContain("SECRET", failure, StringComparison.Ordinal);
+        Assert.DoesNotContain(Key, failure, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_http_webhook_is_accepted_when_AllowInsecureHttp_says_so() =>
+        Assert.True(new NotaryAlertOptionsValidator().Validate(null, new NotaryAlertOptions
+        {
+            WebhookUrl = "http://alerts.svc/notary",
+            AllowInsecureHttp = true,
+            SigningKey = Key,
+        }).Succeeded);
+
+    [Fact]
+    [Trait("Category", "Slow")]
+    public async Task The_READMEs_Python_verification_accepts_a_delivered_alert_and_refuses_a_tampered_one()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        await using var running = await StartAsync(receiver.Url);
+        await running.Sink.SendAsync(Alert(), CancellationToken.None);
+        var request = Assert.Single(await receiver.WaitForAsync(1));
+
+        var readme = File.ReadAllText(Path.Combine(RepositoryRoot(), "README.md"));
+        var section = readme[readme.IndexOf("### Webhook alerts", StringComparison.Ordinal)..];
+        var start = section.IndexOf("```python", StringComparison.Ordinal) + "```python".Length;
+        var snippet = section[start..section.IndexOf("```", start, StringComparison.Ordinal)];
+        var directory = Directory.CreateTempSubdirectory("notary-webhook-verify-").FullName;
+        try
+        {
+            File.WriteAllText(Path.Combine(directory, "snippet.py"), snippet);
+            File.WriteAllBytes(Path.Combine(directory, "body"), request.RawBody);
+            File.WriteAllBytes(Path.Combine(directory, "tampered"), [.. request.RawBody.Take(request.RawBody.Length - 2), (byte)' ', (byte)'}']);
+            File.WriteAllText(Path.Combine(directory, "run.py"), """
+                import sys, textwrap
+                exec(textwrap.dedent(open(sys.argv[1]).read()))
+                print(verify(sys.argv[2].encode(), sys.argv[3], sys.argv[4], open(sys.argv[5], "rb").read()))
+                """);
+
+            Assert.Equal("True", await PythonAsync(directory, Key, request.Headers["X-Notary-Timestamp"], request.Headers["X-Notary-Signature"], "body"));
+            Assert.Equal("False", await PythonAsync(directory, Key, request.Headers["X-Notary-Timestamp"], request.Headers["X-Notary-Signature"], "tampered"));
+            Assert.Equal("False", await PythonAsync(directory, "another key of at least 32 characters", request.Headers["X-Notary-Timestamp"], request.Headers["X-Notary-Signature"], "body"));
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    private static async Task<string> PythonAsync(string directory, string key, string timestamp, string signature, string bodyFile)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("python3") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = directory };
+        foreach (var argument in new[] { "run.py", "snippet.py", key, timestamp, signature, bodyFile })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var output = await process.StandardOutput.ReadToEndAsync();
+        var error = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        Assert.True(process.ExitCode == 0, error);
+        return output.Trim();
+    }
+
+    private static string RepositoryRoot()
+    {
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Notary.Actors.sln")))
+        {
+            directory = directory.Parent;
+        }
+
+        return directory?.FullName ?? throw new InvalidOperationException("Notary.Actors.sln not found above " + AppContext.BaseDirectory);
+    }
 
     private sealed class UnusableHttpClientFactory : IHttpClientFactory
     {

@@ -1,0 +1,36 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Notary.Silo.Alerts;
+
+/// <summary>
+/// How a receiver knows an alert came from Notary and is not a replay: each attempt carries
+/// <c>X-Notary-Timestamp: UNIX_SECONDS</c> and <c>X-Notary-Signature: sha256=HEX</c>, where HEX is
+/// the lower-case hex HMAC-SHA256, keyed with the UTF-8 bytes of the signing key, of
+/// <c>TIMESTAMP + "." + BODY</c> (the exact body bytes). A receiver recomputes it, compares in
+/// constant time, and refuses a timestamp more than a few minutes from its clock (README:
+/// "Webhook alerts").
+/// </summary>
+public static class WebhookSignature
+{
+    public const string SignatureHeader = "X-Notary-Signature";
+
+    public const string TimestampHeader = "X-Notary-Timestamp";
+
+    /// <summary>The shortest signing key accepted: 32 characters (e.g. 16 random bytes as hex).</summary>
+    public const int MinKeyLength = 32;
+
+    /// <summary>The header values for <paramref name="body"/> sent at <paramref name="at"/>.</summary>
+    public static (string Timestamp, string Signature) Sign(string key, ReadOnlySpan<byte> body, DateTimeOffset at)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        var timestamp = at.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
+        var prefix = Encoding.ASCII.GetBytes(timestamp + ".");
+        var signed = new byte[prefix.Length + body.Length];
+        prefix.CopyTo(signed, 0);
+        body.CopyTo(signed.AsSpan(prefix.Length));
+        var mac = HMACSHA256.HashData(Encoding.UTF8.GetBytes(key), signed);
+        return (timestamp, "sha256=" + Convert.ToHexStringLower(mac));
+    }
+}

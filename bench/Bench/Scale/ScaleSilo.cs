@@ -82,7 +82,7 @@ public sealed class ScaleSilo : IAsyncDisposable
             throw new InvalidOperationException(validation.FailureMessage);
         }
 
-        builder.UseOrleans(silo => cluster.Apply(silo, FreePorts.Next(), FreePorts.Next()));
+        builder.UseOrleans(silo => cluster.Apply(silo, FreePorts.Next()));
         var services = builder.Services;
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<IStatusWriter>(new LedgerStatusWriter(world.Ledger));

@@ -3,7 +3,6 @@ using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
-using Notary.Pki.Tests.Support;
 using Notary.Silo;
 
 namespace Notary.EndToEnd.Tests;

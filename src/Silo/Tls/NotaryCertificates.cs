@@ -23,7 +23,8 @@ public sealed partial class NotaryCertificates(
     IOptions<NotaryKubernetesOptions> kubernetes,
     IOptions<PolicyOptions> policy,
     TimeProvider time,
-    ILogger<NotaryCertificates> logger) : BackgroundService
+    ILogger<NotaryCertificates> logger,
+    CaPublisher? publisher = null) : BackgroundService
 {
     /// <summary>How soon a failed renewal is tried again (the current certificate stays in use meanwhile).</summary>
     public static readonly TimeSpan RetryDelay = TimeSpan.FromMinutes(1);
@@ -91,6 +92,8 @@ public sealed partial class NotaryCertificates(
     public async Task RenewDueAsync(bool force, CancellationToken cancellationToken)
     {
         var authority = await authoritySource.GetAsync(cancellationToken);
+        await (publisher?.PublishAsync(authority.ChainPem[^1], cancellationToken) ?? Task.CompletedTask);
+        //authority.ChainPem[^1], cancellationToken);
         var now = time.GetUtcNow();
         foreach (var (holder, request) in Wanted())
         {

@@ -21,6 +21,7 @@ public static class NotaryTls
         services.AddSingleton<IValidateOptions<NotaryTlsOptions>, NotaryTlsOptionsValidator>();
         services.AddSingleton(silo);
         services.AddSingleton(api);
+        services.AddSingleton<CaPublisher>();
         services.AddSingleton<NotaryCertificates>();
         services.AddHostedService(sp => sp.GetRequiredService<NotaryCertificates>());
         return (silo, api);

@@ -46,7 +46,7 @@ public sealed class NoGatewayTests : IDisposable
             }
 
             var listening = ListeningSockets.Of(process.Id);
-            Assert.Equal([apiPort, kubePort, siloPort], listening.Select(l => l.Port).Distinct().Order());
+            Assert.Equal(new[] { apiPort, kubePort, siloPort }.Order(), listening.Select(l => l.Port).Distinct().Order());
             // Dev mode stays on loopback.
             Assert.All(listening, l => Assert.True(l.Address is "127.0.0.1" or "::1" or "::ffff:127.0.0.1", $"{l.Address}:{l.Port} is not loopback"));
 

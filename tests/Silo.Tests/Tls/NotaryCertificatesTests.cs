@@ -129,3 +129,31 @@ public sealed class NotaryCertificatesTests : IDisposable
         public Task<CertificateAuthority> GetAsync(CancellationToken cancellationToken) => Task.FromResult(authority);
     }
 }
+
+/// <summary>The TLS options refuse what cannot work, saying what to set.</summary>
+public sealed class NotaryTlsOptionsValidatorTests
+{
+    [Theory]
+    [InlineData("notary", "7.00:00:00", null)]
+    [InlineData("notary-api", "00:10:00", null)]
+    [InlineData("Notary", "7.00:00:00", "Notary__Tls__ServiceName")]
+    [InlineData("notary.notary", "7.00:00:00", "Notary__Tls__ServiceName")]
+    [InlineData("", "7.00:00:00", "Notary__Tls__ServiceName")]
+    [InlineData("notary", "00:09:59", "Notary__Tls__CertificateLifetime=7.00:00:00")]
+    public void Refuses_a_service_name_that_is_no_DNS_label_and_a_lifetime_under_ten_minutes(string service, string lifetime, string? fix)
+    {
+        var result = new NotaryTlsOptionsValidator().Validate(null, new NotaryTlsOptions
+        {
+            ServiceName = service,
+            CertificateLifetime = TimeSpan.Parse(lifetime, System.Globalization.CultureInfo.InvariantCulture),
+        });
+        if (fix is null)
+        {
+            Assert.True(result.Succeeded, result.FailureMessage);
+        }
+        else
+        {
+            Assert.Contains(fix, Assert.Single(result.Failures!), StringComparison.Ordinal);
+        }
+    }
+}

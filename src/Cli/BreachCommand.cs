@@ -80,11 +80,12 @@ public sealed class BreachCommand(HttpClient http, BreachCommandOptions options,
         ArgumentNullException.ThrowIfNull(args);
         if (args.Any(a => a is "-h" or "--help"))
         {
-            await Console.Out.WriteLineAsync("Usage:\n" + Usage + "\n" + Help);
+            await Console.Out.WriteLineAsync("Usage:\n" + Usage + "\n" + Help + CliTls.Help);
             return Ok;
         }
 
-        var (options, error) = Parse(args, Environment.GetEnvironmentVariable);
+        var (caFile, rest, caError) = CliTls.TakeCaFile(args, Environment.GetEnvironmentVariable);
+        var (options, error) = caError is null ? Parse(rest, Environment.GetEnvironmentVariable) : (null, caError);
         if (options is null)
         {
             await Console.Error.WriteLineAsync($"{error}\n\nUsage:\n{Usage}");
@@ -101,7 +102,7 @@ public sealed class BreachCommand(HttpClient http, BreachCommandOptions options,
         Console.CancelKeyPress += OnCancel;
         try
         {
-            using var http = new HttpClient { BaseAddress = options.Server, Timeout = Timeout.InfiniteTimeSpan };
+            using var http = new HttpClient(CliTls.Handler(caFile)) { BaseAddress = options.Server, Timeout = Timeout.InfiniteTimeSpan };
             return await new BreachCommand(http, options, Console.Out, Console.Error).RunAsync(stop.Token);
         }
         finally

@@ -18,8 +18,8 @@ public static class DevHost
           --kubeconfig  where to write the kubeconfig (default .notary/dev/kubeconfig)
           --api-port    the HTTP API's port (default 8080)
           --kube-port   the API server's port (default: a free one)
-          The silo's own ports come from Notary__Cluster__SiloPort and
-          Notary__Cluster__GatewayPort (default 11111 and 30000).
+          The silo's port comes from Notary__Cluster__SiloPort (default 11111); no Orleans
+          gateway listens. The HTTP API is plain HTTP on 127.0.0.1.
 
         Production: dotnet run --project src/Silo -- run (see its --help).
         """;
@@ -53,7 +53,7 @@ public static class DevHost
 
         await using var running = dev;
         var dashboard = dev.App.Configuration.GetValue<bool>(NotaryHost.DashboardEnabledKey)
-            ? $"http://127.0.0.1:{options!.ApiPort}{NotaryHost.DashboardPath}"
+            ? $"http://127.0.0.1:{dev.App.Configuration.GetValue(NotaryHost.DashboardPortKey, NotaryHost.DefaultDashboardPort)}{NotaryHost.DashboardPath}"
             : "off (Notary__Dashboard__Enabled=true turns it on)";
         await Console.Out.WriteLineAsync($"""
             Notary dev mode is running.
@@ -86,7 +86,6 @@ public static class DevHost
         var options = new DevModeOptions
         {
             SiloPort = environment.GetValue("Notary:Cluster:SiloPort", 11111),
-            GatewayPort = environment.GetValue("Notary:Cluster:GatewayPort", 30000),
         };
         for (var i = 0; i < args.Length; i++)
         {

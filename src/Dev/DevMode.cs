@@ -14,9 +14,8 @@ public sealed record DevModeOptions
     /// <summary>The in-memory API server's port; 0 picks a free one.</summary>
     public int KubePort { get; init; }
 
+    /// <summary>The silo's port (mutual TLS like in production; nothing else connects to one silo). No gateway listens.</summary>
     public int SiloPort { get; init; } = 11111;
-
-    public int GatewayPort { get; init; } = 30000;
 
     public IReadOnlyDictionary<string, string?> Configuration { get; init; } = new Dictionary<string, string?>();
 
@@ -65,7 +64,6 @@ public sealed class DevEnvironment : IAsyncDisposable
                 Kubernetes = options.NotaryConnection is null ? cluster.ClientConfiguration() : await options.NotaryConnection(cluster, cancellationToken),
                 ApiPort = options.ApiPort,
                 SiloPort = options.SiloPort,
-                GatewayPort = options.GatewayPort,
                 Configuration = options.Configuration,
                 ConfigureServices = options.ConfigureServices,
             });

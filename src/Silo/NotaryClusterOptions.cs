@@ -127,7 +127,7 @@ public sealed class NotaryClusterOptions
     /// (<see cref="GrainStorage.Name"/>, with Orleans' own serializer either way). Public so that
     /// the scale benchmark (bench/Bench) runs a silo configured exactly as the product's.
     /// </summary>
-    public void Apply(ISiloBuilder silo, int siloPort, int gatewayPort)
+    public void Apply(ISiloBuilder silo, int siloPort)
     {
         // Idle certificate activations are deactivated, and the age is shorter than the watcher's
         // ResyncPeriod (10 minutes) on purpose: every resync calls every certificate grain, so with
@@ -140,7 +140,9 @@ public sealed class NotaryClusterOptions
         if (redis is null)
         {
             // localhost, or a redis configuration the validator refuses before the silo starts.
-            silo.UseLocalhostClustering(siloPort, gatewayPort, serviceId: ServiceId, clusterId: ClusterId);
+            // Gateway port 0: no gateway (nothing in Notary is an Orleans client; one listening
+            // would let any process that reaches it call grains).
+            silo.UseLocalhostClustering(siloPort, gatewayPort: 0, serviceId: ServiceId, clusterId: ClusterId);
             silo.AddMemoryGrainStorage(GrainStorage.Name, o => o.UseNotarySerializer());
             silo.UseInMemoryReminderService();
             return;
@@ -155,7 +157,8 @@ public sealed class NotaryClusterOptions
         {
             o.AdvertisedIPAddress = IPAddress.TryParse(AdvertisedAddress, out var address) ? address : IPAddress.Loopback;
             o.SiloPort = siloPort;
-            o.GatewayPort = gatewayPort;
+            // 0: no gateway listens (see the localhost case).
+            o.GatewayPort = 0;
         });
         // Each provider clones the configuration: they must not share (and dispose) one instance.
         silo.UseRedisClustering(o => o.ConfigurationOptions = redis.Clone());

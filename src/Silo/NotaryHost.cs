@@ -10,6 +10,7 @@ using Notary.Grains.Protection;
 using Notary.Grains.Restarts;
 using Notary.Silo.Alerts;
 using Notary.Silo.Metrics;
+using Notary.Silo.Tls;
 using Notary.Watcher;
 using Orleans.Dashboard;
 
@@ -27,10 +28,14 @@ public sealed record NotaryHostSettings
     /// <summary>The address the HTTP API binds: loopback in dev mode, every interface in a pod.</summary>
     public string ApiAddress { get; init; } = "127.0.0.1";
 
-    /// <summary>Orleans' silo-to-silo and gateway ports (Notary:Cluster:SiloPort, Notary:Cluster:GatewayPort).</summary>
+    /// <summary>
+    /// Orleans' silo-to-silo port (Notary:Cluster:SiloPort), mutual TLS with certificates from
+    /// Notary's CA. There is no gateway port: nothing in Notary is an Orleans client.
+    /// </summary>
     public int SiloPort { get; init; } = 11111;
 
-    public int GatewayPort { get; init; } = 30000;
+    /// <summary>Whether the HTTP API serves HTTPS with a certificate from Notary's CA (run mode: Notary:Tls:Api, default true); dev mode serves plain HTTP on loopback.</summary>
+    public bool ApiTls { get; init; }
 
     /// <summary>Extra configuration (tests), applied after appsettings and environment variables.</summary>
     public IReadOnlyDictionary<string, string?> Configuration { get; init; } = new Dictionary<string, string?>();
@@ -49,7 +54,12 @@ public static class NotaryHost
     /// <summary>Serves the Orleans dashboard at <see cref="DashboardPath"/> when true (default false).</summary>
     public const string DashboardEnabledKey = "Notary:Dashboard:Enabled";
 
-    /// <summary>Where the Orleans dashboard is served on the HTTP API.</summary>
+    /// <summary>The dashboard's own port on 127.0.0.1 (default <see cref="DefaultDashboardPort"/>): only kubectl port-forward reaches it.</summary>
+    public const string DashboardPortKey = "Notary:Dashboard:Port";
+
+    public const int DefaultDashboardPort = 8081;
+
+    /// <summary>Where the Orleans dashboard is served on its loopback port.</summary>
     public const string DashboardPath = "/dashboard";
 
     /// <summary>Writes console logs as JSON lines when true (default false).</summary>
@@ -60,7 +70,12 @@ public static class NotaryHost
         // Settings beside the binary (appsettings.json), wherever the process was started from.
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args ?? [], ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddInMemoryCollection(settings.Configuration);
-        builder.WebHost.UseUrls($"http://{settings.ApiAddress}:{settings.ApiPort}");
+        var dashboard = builder.Configuration.GetValue<bool>(DashboardEnabledKey);
+        var dashboardPort = builder.Configuration.GetValue(DashboardPortKey, DefaultDashboardPort);
+
+        // Notary's own TLS: its certificates are issued before Orleans and Kestrel start (registered first).
+        var tls = NotaryTls.Register(builder.Services, builder.Configuration, settings.ApiTls);
+        NotaryTls.Listen(builder.WebHost, settings, tls.Api, dashboard ? dashboardPort : null);
         if (builder.Configuration.GetValue<bool>(JsonLogsKey))
         {
             // One JSON object per line on stdout, for log collectors; same provider, other formatter.
@@ -71,11 +86,11 @@ public static class NotaryHost
             });
         }
 
-        var dashboard = builder.Configuration.GetValue<bool>(DashboardEnabledKey);
         var cluster = NotaryClusterOptions.From(builder.Configuration);
         builder.UseOrleans(silo =>
         {
-            cluster.Apply(silo, settings.SiloPort, settings.GatewayPort);
+            cluster.Apply(silo, settings.SiloPort);
+            SiloTls.Use(silo, tls.Silo.Holder, TimeProvider.System);
             if (dashboard)
             {
                 silo.AddDashboard();
@@ -159,6 +174,12 @@ public static class NotaryHost
         settings.ConfigureServices?.Invoke(services);
 
         var app = builder.Build();
+        if (dashboard)
+        {
+            // The dashboard answers only on its loopback port, and that port serves nothing else.
+            app.UseDashboardPortOnly(dashboardPort, DashboardPath);
+        }
+
         // Probes exist in every environment, not only in Development.
         app.MapNotaryProbes();
         app.MapNotaryMetrics();
@@ -167,8 +188,8 @@ public static class NotaryHost
         app.MapBreachApi();
         if (dashboard)
         {
-            // No authentication of its own: the API port is loopback in dev mode; in a pod, reach
-            // it with kubectl port-forward (README).
+            // No authentication of its own: it listens on 127.0.0.1 only; in a pod, reach it
+            // with kubectl port-forward (README).
             app.MapOrleansDashboard(routePrefix: DashboardPath);
         }
 

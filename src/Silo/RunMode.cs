@@ -15,7 +15,8 @@ public sealed record RunModeOptions
 
     public int SiloPort { get; init; } = 11111;
 
-    public int GatewayPort { get; init; } = 30000;
+    /// <summary>HTTPS with a certificate from Notary's CA (Notary:Tls:Api, default true).</summary>
+    public bool ApiTls { get; init; } = true;
 }
 
 /// <summary>

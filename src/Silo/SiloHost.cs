@@ -13,8 +13,11 @@ public static class SiloHost
           run    production: a silo against a real Kubernetes API (the kubeconfig given, else
                  KUBECONFIG, else the pod's service account). Issuer and store come from
                  configuration (Notary__Issuer__Type builtin|acm, Notary__Store__Type
-                 kubernetes|secretsmanager; see README). The HTTP API listens on
-                 Notary__Api__Address (default 0.0.0.0) and --api-port (default 8080).
+                 kubernetes|secretsmanager; see README). The HTTP API serves HTTPS with a
+                 certificate from Notary's CA (Notary__Tls__ServiceName names its Service) on
+                 Notary__Api__Address (default 0.0.0.0) and --api-port (default 8080). Silos
+                 talk mutual TLS on Notary__Cluster__SiloPort (default 11111); no Orleans
+                 gateway listens.
 
         Dev mode (an in-memory Kubernetes API server, for laptops): dotnet run --project src/Dev
         The breach command (a client of the HTTP API): dotnet run --project src/Cli -- breach
@@ -68,7 +71,7 @@ public static class SiloHost
                 ApiPort = options.ApiPort,
                 ApiAddress = options.ApiAddress,
                 SiloPort = options.SiloPort,
-                GatewayPort = options.GatewayPort,
+                ApiTls = options.ApiTls,
             });
         }
         catch (InvalidOperationException ex)
@@ -112,7 +115,7 @@ public static class SiloHost
         var options = new RunModeOptions
         {
             SiloPort = environment.GetValue("Notary:Cluster:SiloPort", 11111),
-            GatewayPort = environment.GetValue("Notary:Cluster:GatewayPort", 30000),
+            ApiTls = environment.GetValue("Notary:Tls:Api", true),
             ApiPort = environment.GetValue("Notary:Api:Port", 8080),
             ApiAddress = environment.GetValue("Notary:Api:Address", "0.0.0.0")!,
         };

@@ -1,4 +1,7 @@
+using System.Net;
 using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 using Notary.Silo;
 
@@ -7,8 +10,17 @@ namespace Notary.EndToEnd.Tests;
 /// <summary>Dev mode with the Orleans dashboard switched on, as <c>Notary__Dashboard__Enabled=true</c> does.</summary>
 public sealed class DashboardFixture : DevFixture
 {
+    /// <summary>The dashboard's own loopback port.</summary>
+    public int DashboardPort { get; } = FreePorts.Next();
+
+    public Uri DashboardUrl => new($"http://127.0.0.1:{DashboardPort}");
+
     protected override Task<IReadOnlyDictionary<string, string?>> StartDependenciesAsync() =>
-        Task.FromResult<IReadOnlyDictionary<string, string?>>(new Dictionary<string, string?> { [NotaryHost.DashboardEnabledKey] = "true" });
+        Task.FromResult<IReadOnlyDictionary<string, string?>>(new Dictionary<string, string?>
+        {
+            [NotaryHost.DashboardEnabledKey] = "true",
+            [NotaryHost.DashboardPortKey] = DashboardPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        });
 }
 
 [CollectionDefinition(Name)]
@@ -82,7 +94,7 @@ public sealed class DashboardTests(DashboardFixture fx) : IAsyncLifetime
 
         // The grains view of the dashboard, as a person opens it: its page, then the Grains link.
         var page = await _browser.NewPageAsync();
-        var response = await page.GotoAsync(new Uri(fx.Dev.ApiUrl, NotaryHost.DashboardPath + "/").ToString());
+        var response = await page.GotoAsync(new Uri(fx.DashboardUrl, NotaryHost.DashboardPath + "/").ToString());
         Assert.True(response is { Ok: true }, $"GET {NotaryHost.DashboardPath}/: {response?.Status}");
         await page.GetByRole(AriaRole.Link, new() { Name = "Grains", Exact = true }).First.ClickAsync();
         await Assertions.Expect(page).ToHaveURLAsync(new Regex("#/grains$"));
@@ -97,5 +109,29 @@ public sealed class DashboardTests(DashboardFixture fx) : IAsyncLifetime
         using var http = new HttpClient { BaseAddress = fx.Dev.ApiUrl, Timeout = TimeSpan.FromSeconds(30) };
         var metrics = await http.GetStringAsync("/metrics");
         Assert.Matches(new Regex("^" + Regex.Escape($"notary_certificate_ready_status{{namespace=\"{ns}\",name=\"web\"}} 1") + "$", RegexOptions.Multiline), metrics);
+    }
+
+    [Fact]
+    public async Task The_dashboard_answers_only_on_its_own_loopback_port_and_that_port_serves_nothing_else()
+    {
+        // Bound to 127.0.0.1 only (so in a pod only kubectl port-forward reaches it), the API where configured.
+        var addresses = fx.Dev.App.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
+            .Features.GetRequiredFeature<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>().Addresses;
+        Assert.Contains(fx.DashboardUrl.ToString().TrimEnd('/'), addresses);
+        Assert.DoesNotContain(addresses, a => a.Contains($":{fx.DashboardPort}", StringComparison.Ordinal) && !a.StartsWith("http://127.0.0.1:", StringComparison.Ordinal));
+
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(new Uri(fx.DashboardUrl, NotaryHost.DashboardPath + "/"))).StatusCode);
+
+        // Not on the API's port (the one the Service exposes), whatever Host header a caller sends.
+        using var viaApi = new HttpRequestMessage(HttpMethod.Get, new Uri(fx.Dev.ApiUrl, NotaryHost.DashboardPath + "/"));
+        viaApi.Headers.Host = $"127.0.0.1:{fx.DashboardPort}";
+        Assert.Equal(HttpStatusCode.NotFound, (await http.SendAsync(viaApi)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync(new Uri(fx.Dev.ApiUrl, NotaryHost.DashboardPath + "/dashboardCounters"))).StatusCode);
+
+        // And the dashboard's port serves neither the API nor metrics.
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync(new Uri(fx.DashboardUrl, "/metrics"))).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync(new Uri(fx.DashboardUrl, "/healthz"))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(new Uri(fx.Dev.ApiUrl, "/healthz"))).StatusCode);
     }
 }

@@ -35,7 +35,6 @@ public sealed class DevCommandTests : IDisposable
         }
 
         start.Environment["Notary__Cluster__SiloPort"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture);
-        start.Environment["Notary__Cluster__GatewayPort"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture);
         using var process = Process.Start(start)!;
         var stderr = process.StandardError.ReadToEndAsync();
         try

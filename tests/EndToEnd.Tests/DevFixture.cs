@@ -54,7 +54,6 @@ public class DevFixture : IAsyncLifetime
                     KubeconfigPath = Path.Combine(_root, "kubeconfig"),
                     ApiPort = FreePorts.Next(),
                     SiloPort = FreePorts.Next(),
-                    GatewayPort = FreePorts.Next(),
                     Configuration = WithoutThrottling(configuration),
                     ConfigureServices = ConfigureServices,
                     NotaryConnection = NotaryConnection,

@@ -26,7 +26,6 @@ public sealed class RunCommandTests : IDisposable
             ["Notary__Api__Address"] = "127.0.0.1",
             ["Notary__Api__Port"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Notary__Cluster__SiloPort"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Notary__Cluster__GatewayPort"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
         };
         foreach (var (key, value) in environment)
         {

@@ -86,7 +86,7 @@ public sealed class ScaleSilo : IAsyncDisposable
             throw new InvalidOperationException(validation.FailureMessage);
         }
 
-        builder.UseOrleans(silo => cluster.Apply(silo, FreePorts.Next(), FreePorts.Next()));
+        builder.UseOrleans(silo => cluster.Apply(silo, FreePorts.Next()));
         var services = builder.Services;
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<IDataKeySource>(DataKeys).AddNotaryStateProtection();

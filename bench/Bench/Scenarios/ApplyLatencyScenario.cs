@@ -92,7 +92,6 @@ public sealed class ApplyLatencyScenario : IScenario
             KubeconfigPath = Path.Combine(root, "kubeconfig"),
             ApiPort = FreePorts.Next(),
             SiloPort = FreePorts.Next(),
-            GatewayPort = FreePorts.Next(),
             Configuration = configuration,
             ConfigureServices = services =>
             {

@@ -52,7 +52,8 @@ public sealed class SiloProcess : IAsyncDisposable
 
         start.Environment["Notary__Api__Address"] = "127.0.0.1";
         start.Environment["Notary__Cluster__SiloPort"] = Port();
-        start.Environment["Notary__Cluster__GatewayPort"] = Port();
+        // The API serves plain HTTP to these tests unless a test asks for TLS (ApiTlsTests).
+        start.Environment["Notary__Tls__Api"] = "false";
         foreach (var (key, value) in configuration)
         {
             start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;

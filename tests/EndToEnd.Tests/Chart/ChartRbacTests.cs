@@ -177,7 +177,7 @@ public sealed class ChartRbacTests(ChartRbacFixture fx)
 
         """;
 
-    /// <summary>Notary's own resource calls as RBAC rows; Leases and pods in Notary's namespace are the Role's, all else the ClusterRole's.</summary>
+    /// <summary>Notary's own resource calls as RBAC rows; Leases, pods and ConfigMaps (the published CA) in Notary's namespace are the Role's, all else the ClusterRole's.</summary>
     private HashSet<(string Scope, string Group, string Resource, string Verb)> NotaryCalls() =>
         fx.Dev.Cluster.Audit
             .Where(r => r.User == fx.NotaryUser && r.IsResourceRequest)
@@ -185,7 +185,7 @@ public sealed class ChartRbacTests(ChartRbacFixture fx)
             .ToHashSet();
 
     private static (string Scope, string Group, string Resource, string Verb) Row(AuditRecord r) => (
-        (r.Group, r.Resource) is ("coordination.k8s.io", "leases") or ("", "pods") && r.Namespace == ChartRbacFixture.Namespace ? "namespace" : "cluster",
+        (r.Group, r.Resource) is ("coordination.k8s.io", "leases") or ("", "pods") or ("", "configmaps") && r.Namespace == ChartRbacFixture.Namespace ? "namespace" : "cluster",
         r.Group,
         r.Subresource.Length > 0 ? r.Resource + "/" + r.Subresource : r.Resource,
         r.Verb);

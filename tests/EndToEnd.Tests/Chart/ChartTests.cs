@@ -57,13 +57,19 @@ public sealed class ChartTests
         var volume = Assert.Single(spec["volumes"]!.AsArray(), v => v!["name"]!.GetValue<string>() == tmp["name"]!.GetValue<string>())!;
         Assert.NotNull(volume["emptyDir"]);
 
-        // Both probes on the HTTP port, on the paths the host maps (ProbeTests proves they answer).
-        var http = Assert.Single(container["ports"]!.AsArray(), p => p!["name"]!.GetValue<string>() == "http")!;
-        Assert.Equal("8080", http["containerPort"]!.GetValue<string>());
+        // Both probes on the HTTPS port, on the paths the host maps (ProbeTests proves they answer).
+        var https = Assert.Single(container["ports"]!.AsArray(), p => p!["name"]!.GetValue<string>() == "https")!;
+        Assert.Equal("8080", https["containerPort"]!.GetValue<string>());
         Assert.Equal("/healthz", container["livenessProbe"]!["httpGet"]!["path"]!.GetValue<string>());
         Assert.Equal("/readyz", container["readinessProbe"]!["httpGet"]!["path"]!.GetValue<string>());
-        Assert.Equal("http", container["livenessProbe"]!["httpGet"]!["port"]!.GetValue<string>());
-        Assert.Equal("http", container["readinessProbe"]!["httpGet"]!["port"]!.GetValue<string>());
+        foreach (var probe in new[] { "livenessProbe", "readinessProbe" })
+        {
+            Assert.Equal("https", container[probe]!["httpGet"]!["port"]!.GetValue<string>());
+            Assert.Equal("HTTPS", container[probe]!["httpGet"]!["scheme"]!.GetValue<string>());
+        }
+
+        // Two ports and no Orleans gateway: the HTTPS API and the silo port.
+        Assert.Equal(["8080", "11111"], container["ports"]!.AsArray().Select(p => p!["containerPort"]!.GetValue<string>()));
 
         var env = Env(container);
         Assert.Equal("metadata.name", env["POD_NAME"]!["valueFrom"]!["fieldRef"]!["fieldPath"]!.GetValue<string>());
@@ -101,6 +107,10 @@ public sealed class ChartTests
         Assert.Equal("notary-redis", env["Notary__Cluster__Redis__ConnectionString"]!["valueFrom"]!["secretKeyRef"]!["name"]!.GetValue<string>());
         var monitor = Single(objects, "ServiceMonitor");
         Assert.Equal("/metrics", monitor["spec"]!["endpoints"]![0]!["path"]!.GetValue<string>());
+        // Scraped over HTTPS, checking the API's certificate against Notary's published CA.
+        Assert.Equal("https", monitor["spec"]!["endpoints"]![0]!["scheme"]!.GetValue<string>());
+        Assert.Equal("notary.platform.svc", monitor["spec"]!["endpoints"]![0]!["tlsConfig"]!["serverName"]!.GetValue<string>());
+        Assert.Equal("notary-ca", monitor["spec"]!["endpoints"]![0]!["tlsConfig"]!["ca"]!["configMap"]!["name"]!.GetValue<string>());
         // The Role lives in the release namespace, bound to the release's ServiceAccount there.
         Assert.Equal("platform", Single(objects, "Role")["metadata"]!["namespace"]!.GetValue<string>());
         Assert.Equal("platform", Single(objects, "ClusterRoleBinding")["subjects"]![0]!["namespace"]!.GetValue<string>());

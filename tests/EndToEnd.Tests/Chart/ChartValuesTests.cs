@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using k8s;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Console;
 using Microsoft.Extensions.Options;
@@ -11,6 +12,7 @@ using Notary.CustomResources;
 using Notary.Grains;
 using Notary.Silo;
 using Notary.Silo.Alerts;
+using Notary.Silo.Tls;
 using Orleans.Hosting.Kubernetes;
 
 namespace Notary.EndToEnd.Tests.Chart;
@@ -77,6 +79,9 @@ public sealed class ChartValuesTests
           maxWait: "12:00:00"
         dashboard:
           enabled: true
+          port: 9091
+        tls:
+          certificateLifetime: "3.00:00:00"
         logging:
           json: true
         serviceMonitor:
@@ -190,12 +195,22 @@ public sealed class ChartValuesTests
         checks["Notary__Rotation__MaxWait"] = v => Assert.Equal(TimeSpan.FromHours(12), rotation.MaxWait);
         checks["Notary__Kubernetes__Namespace"] = v => Assert.Equal(ns, Options<NotaryKubernetesOptions>(app).Namespace);
         checks["Notary__Dashboard__Enabled"] = v => Assert.Contains(Routes(app), r => r.StartsWith(NotaryHost.DashboardPath + "/", StringComparison.Ordinal));
+        checks["Notary__Dashboard__Port"] = v => Assert.Equal(9091, app.Configuration.GetValue<int>(NotaryHost.DashboardPortKey));
+        var tls = Options<NotaryTlsOptions>(app);
+        checks["Notary__Tls__ServiceName"] = v => Assert.Equal("notary", tls.ServiceName);
+        checks["Notary__Tls__CertificateLifetime"] = v => Assert.Equal(TimeSpan.FromDays(3), tls.CertificateLifetime);
+        // Read by the run command itself (SiloHost.ParseRun), like the ports below.
+        checks["Notary__Tls__Api"] = v =>
+        {
+            Assert.Equal("true", v);
+            Assert.Contains("\"Notary:Tls:Api\"", File.ReadAllText(Path.Combine(Helm.RepositoryRoot, "src", "Silo", "SiloHost.cs")), StringComparison.Ordinal);
+        };
         checks["Notary__Logging__Json"] = v => Assert.Equal(ConsoleFormatterNames.Json, app.Services.GetRequiredService<IOptionsMonitor<ConsoleLoggerOptions>>().CurrentValue.FormatterName);
 
         // The ports are read by the run command itself (SiloHost.ParseRun, from the process
         // environment) before the host is built: they must match the container's named ports.
         var siloHost = File.ReadAllText(Path.Combine(Helm.RepositoryRoot, "src", "Silo", "SiloHost.cs"));
-        foreach (var (variable, port) in new[] { ("Notary__Api__Port", "http"), ("Notary__Cluster__SiloPort", "silo"), ("Notary__Cluster__GatewayPort", "gateway") })
+        foreach (var (variable, port) in new[] { ("Notary__Api__Port", "https"), ("Notary__Cluster__SiloPort", "silo") })
         {
             checks[variable] = v =>
             {

@@ -27,7 +27,6 @@ public sealed class DevHostFixture : IAsyncLifetime
             KubeconfigPath = Path.Combine(_root, "kubeconfig"),
             ApiPort = ApiPort,
             SiloPort = FreePorts.Next(),
-            GatewayPort = FreePorts.Next(),
         });
     }
 

@@ -1,0 +1,139 @@
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.Extensions.Options;
+using Notary.CustomResources;
+using Notary.Grains;
+using Notary.Grains.Abstractions.Ports;
+using Notary.Pki;
+
+namespace Notary.Silo.Tls;
+
+/// <summary>
+/// Issues Notary's own certificates from its built-in CA (<see cref="ICertificateAuthoritySource"/>,
+/// the CA Secret of Notary's namespace) when the host starts, before Orleans or Kestrel listen,
+/// and renews each at two thirds of its lifetime, in memory: the private keys never leave the
+/// process. One certificate per silo (its identity towards the other silos) and, when the HTTP
+/// API serves TLS, one for the API's Service names. Registered before Orleans, so that its start
+/// (hosted services start in order) completes before the silo's.
+/// </summary>
+public sealed partial class NotaryCertificates(
+    SiloCertificate silo,
+    ApiCertificate api,
+    ICertificateAuthoritySource authoritySource,
+    IOptions<NotaryTlsOptions> options,
+    IOptions<NotaryKubernetesOptions> kubernetes,
+    IOptions<PolicyOptions> policy,
+    TimeProvider time,
+    ILogger<NotaryCertificates> logger,
+    CaPublisher? publisher = null) : BackgroundService
+{
+    /// <summary>How soon a failed renewal is tried again (the current certificate stays in use meanwhile).</summary>
+    public static readonly TimeSpan RetryDelay = TimeSpan.FromMinutes(1);
+
+    /// <summary>The certificates this instance keeps: the silo's, and the API's when it serves TLS.</summary>
+    private IEnumerable<(CertificateHolder Holder, LeafRequest Request)> Wanted()
+    {
+        var lifetime = options.Value.CertificateLifetime;
+        var key = new KeySpec(KeyAlgorithm.Ecdsa, 256);
+        yield return (silo.Holder, new LeafRequest(PeerCertificates.SiloName(kubernetes.Value.Namespace), [], lifetime, key));
+        if (api.Enabled)
+        {
+            var names = ApiNames(options.Value.ServiceName, kubernetes.Value.Namespace, policy.Value.ClusterDomain);
+            yield return (api.Holder, new LeafRequest(names[2], [.. names.Where(n => n != names[2])], lifetime, key));
+        }
+    }
+
+    /// <summary>The API certificate's names: SERVICE, SERVICE.NAMESPACE, SERVICE.NAMESPACE.svc, SERVICE.NAMESPACE.svc.CLUSTER_DOMAIN.</summary>
+    public static IReadOnlyList<string> ApiNames(string service, string ns, string clusterDomain) =>
+        [service, $"{service}.{ns}", $"{service}.{ns}.svc", $"{service}.{ns}.svc.{clusterDomain.Trim('.')}"];
+
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        // Before anything listens: a silo without its certificate can neither accept nor open a connection.
+        await RenewDueAsync(force: true, cancellationToken);
+        await base.StartAsync(cancellationToken);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            var next = Wanted().Min(w => w.Holder.RenewAt);
+            var delay = next - time.GetUtcNow();
+            try
+            {
+                if (delay > TimeSpan.Zero)
+                {
+                    await Task.Delay(delay, time, stoppingToken);
+                }
+
+                await RenewDueAsync(force: false, stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // The current certificates stay valid for a third of their lifetime: try again soon.
+                RenewalFailed(logger, ex.Message, RetryDelay);
+                try
+                {
+                    await Task.Delay(RetryDelay, time, stoppingToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    /// <summary>Issues every wanted certificate that is missing or due (all of them when <paramref name="force"/>).</summary>
+    public async Task RenewDueAsync(bool force, CancellationToken cancellationToken)
+    {
+        var authority = await authoritySource.GetAsync(cancellationToken);
+        await (publisher?.PublishAsync(authority.ChainPem[^1], cancellationToken) ?? Task.CompletedTask);
+        //authority.ChainPem[^1], cancellationToken);
+        var now = time.GetUtcNow();
+        foreach (var (holder, request) in Wanted())
+        {
+            if (!force && holder.HasCertificate && holder.RenewAt > now)
+            {
+                continue;
+            }
+
+            var issued = authority.Issue(request, now);
+            var certificate = Load(issued);
+            var renewAt = issued.NotBefore + ((issued.NotAfter - issued.NotBefore) * 2 / 3);
+            holder.Set(request.Fqdn, certificate, new NotaryAuthority(issued.ChainPem), renewAt);
+            Issued(logger, holder.Purpose, request.Fqdn, issued.SerialNumber, issued.NotAfter, renewAt);
+        }
+    }
+
+    /// <summary>A certificate with its key that SslStream can present on every platform (an ephemeral PEM key cannot on Windows).</summary>
+    private static X509Certificate2 Load(IssuedCertificate issued)
+    {
+        using var ephemeral = X509Certificate2.CreateFromPem(issued.CertificatePem, issued.PrivateKeyPem);
+        return X509CertificateLoader.LoadPkcs12(ephemeral.Export(X509ContentType.Pkcs12), password: null);
+    }
+
+    [LoggerMessage(EventId = 4101, Level = LogLevel.Information, Message = "Issued Notary's {Purpose} certificate for {Name} from the built-in CA: serial {Serial}, expires {NotAfter:O}, renewed at {RenewAt:O}")]
+    private static partial void Issued(ILogger logger, string purpose, string name, string serial, DateTimeOffset notAfter, DateTimeOffset renewAt);
+
+    [LoggerMessage(EventId = 4102, Level = LogLevel.Warning, Message = "Renewing Notary's own certificates failed ({Failure}); the current ones stay in use, trying again in {Delay}")]
+    private static partial void RenewalFailed(ILogger logger, string failure, TimeSpan delay);
+}
+
+/// <summary>The silo's own certificate (silo-to-silo mutual TLS).</summary>
+public sealed class SiloCertificate
+{
+    public CertificateHolder Holder { get; } = new("silo");
+}
+
+/// <summary>The HTTP API's certificate; <see cref="Enabled"/> false when the API serves plain HTTP.</summary>
+public sealed class ApiCertificate(bool enabled)
+{
+    public bool Enabled { get; } = enabled;
+
+    public CertificateHolder Holder { get; } = new("HTTP API");
+}

@@ -1,0 +1,60 @@
+using Microsoft.Extensions.Options;
+
+namespace Notary.Silo.Tls;
+
+/// <summary>
+/// Notary's own TLS (configuration section <c>Notary:Tls</c>, e.g. <c>Notary__Tls__ServiceName</c>):
+/// the certificates Notary issues to itself from its built-in CA at start, one per silo for
+/// silo-to-silo mutual TLS (always on) and one for the HTTP API's Service names (<c>run</c> mode).
+/// Each is renewed in memory at two thirds of its lifetime, without a restart.
+/// </summary>
+public sealed class NotaryTlsOptions
+{
+    public const string SectionName = "Notary:Tls";
+
+    /// <summary>
+    /// Whether the HTTP API serves HTTPS (default true; dev mode always serves plain HTTP on
+    /// 127.0.0.1). Turn it off only where something else terminates TLS in the pod (a mesh
+    /// sidecar): the breach API carries bearer tokens.
+    /// </summary>
+    public bool Api { get; set; } = true;
+
+    /// <summary>
+    /// The name of the Kubernetes Service in front of the HTTP API (the chart sets it to the
+    /// release's full name). The API certificate names <c>SERVICE</c>, <c>SERVICE.NAMESPACE</c>,
+    /// <c>SERVICE.NAMESPACE.svc</c> and <c>SERVICE.NAMESPACE.svc.CLUSTER_DOMAIN</c>, with
+    /// NAMESPACE = Notary:Kubernetes:Namespace and CLUSTER_DOMAIN = Notary:Policy:ClusterDomain.
+    /// </summary>
+    public string ServiceName { get; set; } = "notary";
+
+    /// <summary>Lifetime of the certificates Notary issues to itself (default 7 days, at least 10 minutes); each is renewed at two thirds of it.</summary>
+    public TimeSpan CertificateLifetime { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>The shortest <see cref="CertificateLifetime"/>: renewal must not turn into a loop.</summary>
+    public static readonly TimeSpan MinimumLifetime = TimeSpan.FromMinutes(10);
+}
+
+/// <summary>Refuses a Service name that is not a DNS label and a lifetime too short to renew calmly.</summary>
+public sealed class NotaryTlsOptionsValidator : IValidateOptions<NotaryTlsOptions>
+{
+    public ValidateOptionsResult Validate(string? name, NotaryTlsOptions options)
+    {
+        var failures = new List<string>();
+        if (!IsDnsLabel(options.ServiceName))
+        {
+            failures.Add($"Notary:Tls:ServiceName \"{options.ServiceName}\" is not a Service name (a lowercase DNS label): set Notary__Tls__ServiceName to the Service in front of the HTTP API, e.g. notary.");
+        }
+
+        if (options.CertificateLifetime < NotaryTlsOptions.MinimumLifetime)
+        {
+            failures.Add($"Notary:Tls:CertificateLifetime {options.CertificateLifetime} is shorter than {NotaryTlsOptions.MinimumLifetime}: use e.g. Notary__Tls__CertificateLifetime=7.00:00:00 (renewed at two thirds).");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static bool IsDnsLabel(string? value) =>
+        value is { Length: > 0 and <= 63 }
+        && value.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-')
+        && value[0] != '-' && value[^1] != '-';
+}

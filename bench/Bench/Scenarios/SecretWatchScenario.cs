@@ -101,6 +101,7 @@ public sealed partial class SecretWatchScenario : IScenario
 
         start.Environment["Notary__Api__Address"] = "127.0.0.1";
         start.Environment["Notary__Cluster__SiloPort"] = Port();
+        // Builds before issue 17 opened an Orleans gateway (30000 by default): a free port keeps an older --silo from clashing.
         start.Environment["Notary__Cluster__GatewayPort"] = Port();
         start.Environment["KUBERNETES_SERVICE_HOST"] = "";
         start.Environment["Logging__LogLevel__Default"] = "Warning";

@@ -27,7 +27,6 @@ public sealed class ApiHardeningTests
                     KubeconfigPath = Path.Combine(root, "kubeconfig"),
                     ApiPort = FreePorts.Next(),
                     SiloPort = FreePorts.Next(),
-                    GatewayPort = FreePorts.Next(),
                     Configuration = configuration,
                     NotaryConnection = connection is null ? null : (cluster, _) => Task.FromResult(connection().For(cluster)),
                 });

@@ -19,6 +19,14 @@ public static class NotaryResources
 
     public const string TruststorePlural = "truststores";
 
+    public const string BreachPlural = "breaches";
+
+    /// <summary>
+    /// The finalizer on a Breach: a quarantine's is removed only once the certificate is back in
+    /// the truststores (unless another quarantine holds it), and every Breach's grain state is cleared.
+    /// </summary>
+    public const string BreachFinalizer = Group + "/breach";
+
     /// <summary>The finalizer that keeps a resource until Notary has deleted what it stored.</summary>
     public const string CleanupFinalizer = Group + "/cleanup";
 }

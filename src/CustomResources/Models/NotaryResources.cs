@@ -22,11 +22,9 @@ public static class NotaryResources
     public const string BreachPlural = "breaches";
 
     /// <summary>
-    /// The finalizer on a Breach: a quarantine's is removed only once the certificate is back in
-    /// the truststores (unless another quarantine holds it), and every Breach's grain state is cleared.
+    /// The finalizer that keeps a resource until Notary has deleted what it stored; on a Breach,
+    /// until a quarantine is lifted (the certificate back in truststores unless another quarantine
+    /// holds it) and the breach grain's state cleared.
     /// </summary>
-    public const string BreachFinalizer = Group + "/breach";
-
-    /// <summary>The finalizer that keeps a resource until Notary has deleted what it stored.</summary>
     public const string CleanupFinalizer = Group + "/cleanup";
 }

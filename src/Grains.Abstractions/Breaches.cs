@@ -119,6 +119,18 @@ public static class BreachIds
 {
     public static string For(ResourceKey breach) => $"{breach.Namespace}.{breach.Name}";
 
+    /// <summary>
+    /// A name for a Breach the HTTP API creates: the certificate's name (cut to 40) and 8 random
+    /// hex digits, so that an identical report is a new Breach, never the old one found again.
+    /// </summary>
+    public static string NewName(string certificate)
+    {
+        ArgumentNullException.ThrowIfNull(certificate);
+        var suffix = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(4));
+        var stem = certificate.Length > 40 ? certificate[..40].TrimEnd('-', '.') : certificate;
+        return $"{stem}-{suffix}";
+    }
+
     /// <summary>The grain key of a Breach object.</summary>
     public static string KeyOf(ResourceKey breach) => breach.ToString();
 

@@ -71,7 +71,12 @@ public sealed class BreachGrain(
             await DeleteAsync(_report.Uid ?? string.Empty);
         }
 
-        var id = request.DryRun ? "dry-run" : BreachIds.For(ResourceKey.Parse(Key));
+        if (request.DryRun && request.Recorded is { Phase: BreachPhase.DryRun } answered)
+        {
+            return answered;
+        }
+
+        var id = request.DryRun && request.Uid is null ? "dry-run" : BreachIds.For(ResourceKey.Parse(Key));
         if (!request.DryRun && request.Recorded is { } recorded && (recorded.IsFinished || recorded.Phase == BreachPhase.InProgress))
         {
             return await AdoptAsync(request, recorded with { Id = id, Uid = request.Uid, Certificate = request.Certificate, Mode = request.Mode, Reason = request.Reason });
@@ -111,6 +116,8 @@ public sealed class BreachGrain(
         };
         if (request.DryRun)
         {
+            // A dry-run Breach (kubectl) shows its impact in its status; nothing is kept.
+            await PublishAsync(report);
             return report;
         }
 
@@ -163,6 +170,14 @@ public sealed class BreachGrain(
             var items = await ImpactAsync(report.Certificate, BreachMode.Quarantine, certificate);
             await SaveAsync(report with { Phase = BreachPhase.Lifted, Items = items, Finished = null, Message = "Lifting the quarantine: its Breach is being deleted." });
             await RunAsync(lift: true);
+            report = _report!;
+        }
+
+        else if (report.Mode == BreachMode.Rotate && !report.IsFinished)
+        {
+            // A rotation is not undone by deleting its record: it finishes first.
+            _work?.Dispose();
+            await RunAsync(lift: false);
             report = _report!;
         }
 

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using k8s;
 using k8s.Autorest;
@@ -90,15 +89,6 @@ public sealed class KubernetesBreaches(
         {
             return false;
         }
-    }
-
-    /// <summary>A name for a Breach the HTTP API creates: the certificate's name (cut) and a random suffix, so an identical report is a new Breach.</summary>
-    public static string NewName(string certificate)
-    {
-        ArgumentNullException.ThrowIfNull(certificate);
-        var suffix = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));
-        var stem = certificate.Length > 40 ? certificate[..40].TrimEnd('-', '.') : certificate;
-        return $"{stem}-{suffix}";
     }
 
     private Task<object> PatchStatusAsync(ResourceKey breach, JsonObject patch, CancellationToken cancellationToken) =>

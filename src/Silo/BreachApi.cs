@@ -1,7 +1,6 @@
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Notary.Api.Contracts;
-using Notary.CustomResources;
 using Notary.Grains.Abstractions;
 using Notary.Grains.Abstractions.Ports;
 
@@ -158,8 +157,7 @@ public sealed class BreachApi(IBreachService breaches, IAccessReviewer reviewer,
         return (call, user, report, missing);
     }
 
-    private static bool TryParseId(string id, out ResourceKey breach) =>
-        BreachIds.TryParse(id, out breach) && KubernetesNames.IsDnsLabel(breach.Namespace) && KubernetesNames.IsDnsSubdomain(breach.Name);
+    private static bool TryParseId(string id, out ResourceKey breach) => BreachJson.TryParseId(id, out breach);
 
     public async Task<IResult> DeleteAsync(HttpContext context, string id)
     {

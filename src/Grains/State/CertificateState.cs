@@ -72,26 +72,22 @@ public sealed class CertificateState
     public const string LegacyQuarantine = "(quarantine reported before Breaches were resources)";
 
     /// <summary>The quarantines in force: the certificate is out of truststores while any holds it.</summary>
-    public IReadOnlyCollection<string> QuarantinedBy
-    {
-        get
-        {
-            if (Quarantined)
-            {
-                Quarantined = false;
-                (_quarantinedBy ??= new(StringComparer.Ordinal)).Add(LegacyQuarantine);
-            }
-
-            return (IReadOnlyCollection<string>?)_quarantinedBy ?? [];
-        }
-    }
+    public IReadOnlyCollection<string> QuarantinedBy => Quarantined
+        ? [.. (IEnumerable<string>?)_quarantinedBy ?? [], LegacyQuarantine]
+        : (IReadOnlyCollection<string>?)_quarantinedBy ?? [];
 
     public bool IsQuarantined => Quarantined || _quarantinedBy is { Count: > 0 };
 
     /// <summary>Adds or removes a holder; a removal also lets go of the legacy quarantine. True when something changed.</summary>
     public bool HoldQuarantine(string breach, bool hold)
     {
-        _ = QuarantinedBy;
+        if (Quarantined)
+        {
+            // The legacy flag becomes a holder of its own (written back as false from now on).
+            Quarantined = false;
+            (_quarantinedBy ??= new(StringComparer.Ordinal)).Add(LegacyQuarantine);
+        }
+
         if (hold)
         {
             return (_quarantinedBy ??= new(StringComparer.Ordinal)).Add(breach);

@@ -41,9 +41,11 @@ public sealed class GrainBreachService(IGrainFactory grains, IBreachObjects obje
     public async Task<BreachReport> CreateAsync(BreachRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
+        // The answer shows the impact (what the breach will change); the watcher then acts on the Breach.
+        var impact = await ImpactAsync(request, cancellationToken);
         var breach = new ResourceKey(request.Certificate.Namespace, BreachIds.NewName(request.Certificate.Name));
         var created = await objects.CreateAsync(breach, request, cancellationToken);
-        return created.Report;
+        return created.Report with { Items = impact.Items, Message = impact.Phase == BreachPhase.Failed ? impact.Message : null };
     }
 
     public async Task<BreachReport?> GetAsync(ResourceKey breach, CancellationToken cancellationToken) =>

@@ -210,7 +210,7 @@ public sealed class BreachApiTests(BreachFixture fx)
             answer.Json.GetProperty("items").EnumerateArray().Select(i => i.GetProperty("kind").GetString()!));
         Assert.True(fx.Breaches.Requests.Last().DryRun);
         var id = answer.Json.GetProperty("id").GetString();
-        Assert.Equal(404, (await fx.CallAsync(HttpMethod.Get, $"{BreachApiEndpoints.BasePath}/{id}", token)).Status);
+        Assert.Equal(404, (await fx.CallAsync(HttpMethod.Get, $"{BreachApiEndpoints.BasePath}/{id}", fx.AdminToken)).Status);
         var dryRun = Assert.Single(await fx.EventsAsync(ns, "web"), e => e.Reason == "BreachDryRun");
         Assert.Equal("Normal", dryRun.Type);
         Assert.Contains(user, dryRun.Message, StringComparison.Ordinal);

@@ -1,5 +1,4 @@
 using Notary.EndToEnd.Tests.Support;
-using Notary.Grains.Abstractions;
 using Notary.Pki.Tests.Support;
 using Xunit.Abstractions;
 

@@ -107,6 +107,9 @@ public sealed class BreachEndToEndTests(RealBreachFixture fx, ITestOutputHelper 
         Assert.Equal($"{BreachApiEndpoints.BasePath}/{id}", accepted.Location);
         var done = await fx.FollowAsync(accepted.Location!, token);
         Assert.True(done.Json.GetProperty("phase").GetString() == "Completed", done.ToString());
+        // The Breach in the API server says who reported it (Notary wrote status.requestedBy from TokenReview).
+        Assert.Equal(user, done.Json.GetProperty("requestedBy").GetString());
+        Assert.Equal(user, await fx.OkAsync("get", "br", id[(ns.Length + 1)..], "-n", ns, "-o", "jsonpath={.status.requestedBy}"));
         Assert.Equal(expected.Order(), Items(done).Select(i => (i.Kind, i.Namespace, i.Name)).Order());
         Assert.All(Items(done), i => Assert.True(i.Status == "Completed", $"{i.Kind} {i.Namespace}/{i.Name}: {i.Status}"));
 

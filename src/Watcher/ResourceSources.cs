@@ -173,9 +173,9 @@ internal sealed class CustomResourceSource<T>(IKubernetes client, string plural,
             case CertificatePolicy policy:
                 policy.Status = null;
                 break;
-
-                // A Breach keeps its status: it is the record a grain that lost its state adopts.
         }
+
+        // A Breach keeps its status: it is the record a breach grain that lost its state adopts.
 
         return resource;
     }

@@ -50,6 +50,13 @@ public static class BreachJson
         }
     }
 
+    /// <summary>
+    /// A breach id: <c>NAMESPACE.NAME</c> of the Breach object, with Kubernetes' rules for both
+    /// (a namespace has no dot, so the first dot splits it). False for anything that cannot name a Breach.
+    /// </summary>
+    public static bool TryParseId(string? id, out ResourceKey breach) =>
+        BreachIds.TryParse(id, out breach) && KubernetesNames.IsDnsLabel(breach.Namespace) && KubernetesNames.IsDnsSubdomain(breach.Name);
+
     /// <summary>NAMESPACE/NAME with Kubernetes' rules for a namespace and an object name, or an error that says what is wrong.</summary>
     public static string? CheckCertificate(string? value, out ResourceKey key)
     {

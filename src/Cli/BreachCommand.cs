@@ -201,9 +201,9 @@ public sealed class BreachCommand(HttpClient http, BreachCommandOptions options,
         {
             return (null, $"breach {action} takes only --server, --token and --timeout.");
         }
-        else if (!BreachIds.IsValid(target))
+        else if (!BreachJson.TryParseId(target, out _))
         {
-            return (null, $"\"{target}\" is not a breach id (b- and 20 hex digits).");
+            return (null, $"\"{target}\" is not a breach id (NAMESPACE.NAME of the Breach, as POST answered it).");
         }
 
         server ??= environment("NOTARY_SERVER") is { Length: > 0 } fromEnvironment ? fromEnvironment : DefaultServer;
@@ -302,9 +302,25 @@ public sealed class BreachCommand(HttpClient http, BreachCommandOptions options,
             return await FailAsync(failure!);
         }
 
-        await stdout.WriteLineAsync($"Quarantine {Show(report.Id)} of {Show(report.Certificate)}: {Show(report.Phase)}.");
-        await PrintItemsAsync(report);
-        return report.Phase == BreachPhase.Failed ? Failed : Ok;
+        // The Breach is deleted; its finalizer puts the certificate back (unless another
+        // quarantine holds it) before the object goes: it is lifted once GET answers 404.
+        await stdout.WriteLineAsync($"Quarantine {Show(report.Id)} of {Show(report.Certificate)} deleted; Notary lifts it before the Breach goes...");
+        var polls = 0;
+        while (true)
+        {
+            await Task.Delay(Poll.Delay(polls++), cancellationToken);
+            var (still, gone) = await SendAsync(HttpMethod.Get, $"{BreachJson.BasePath}/{report.Id}", null, cancellationToken);
+            if (still is null && gone is { NotFound: true })
+            {
+                await stdout.WriteLineAsync($"Quarantine {Show(report.Id)} lifted.");
+                return Ok;
+            }
+
+            if (still is null && gone is { Retry: false })
+            {
+                return await FailAsync(gone);
+            }
+        }
     }
 
     private async Task<int> FollowAsync(BreachResource report, CancellationToken cancellationToken)
@@ -424,8 +440,8 @@ public sealed class BreachCommand(HttpClient http, BreachCommandOptions options,
         return status switch
         {
             HttpStatusCode.Unauthorized => new($"Notary did not accept the token (401): {error}. Use a current Kubernetes token: --token or NOTARY_TOKEN, e.g. $(kubectl create token NAME -n NAMESPACE).", false),
-            HttpStatusCode.Forbidden => new($"Not allowed (403): {error}. Reporting or reading a breach needs a Role with verb create on resource breaches in API group notary.dev in the certificate's namespace; lifting a quarantine needs delete.", false),
-            HttpStatusCode.NotFound => new($"Not found (404): {error}.", false),
+            HttpStatusCode.Forbidden => new($"Not allowed (403): {error}. Reporting a breach needs a Role with verb create on resource breaches in API group notary.dev in the certificate's namespace, reading one get, lifting a quarantine delete.", false),
+            HttpStatusCode.NotFound => new($"Not found (404): {error}.", false, NotFound: true),
             HttpStatusCode.Conflict => new($"Refused (409): {error}.", false),
             HttpStatusCode.BadRequest => new($"Notary refused the request (400): {error}.", false),
             _ => new($"Notary answered {code}: {error}.", code >= 500),
@@ -452,5 +468,5 @@ public sealed class BreachCommand(HttpClient http, BreachCommandOptions options,
     /// <summary>Text from the server, made safe for a terminal (no escape sequences).</summary>
     private static string Show(string? text) => BreachJson.Clean(text ?? string.Empty, 1024);
 
-    private sealed record Failure(string Message, bool Retry);
+    private sealed record Failure(string Message, bool Retry, bool NotFound = false);
 }

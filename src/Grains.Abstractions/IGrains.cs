@@ -109,8 +109,18 @@ public interface ICertificateGrain : IGrainWithStringKey
     [AlwaysInterleave]
     Task<IReadOnlyList<SubscriberRef>> GetSubscribersAsync();
 
-    /// <summary>Quarantines (truststores drop it, Compromised=True) or lifts the quarantine.</summary>
-    Task<CertificateStatus> SetQuarantinedAsync(bool quarantined, string reason);
+    /// <summary>
+    /// The quarantine Breach <paramref name="breach"/> ("namespace/name") holds the certificate out
+    /// of truststores (<paramref name="hold"/>), or no longer does. Quarantines are counted: the
+    /// certificate is out while any holds it (Compromised=True) and returns when the last lets go.
+    /// Kept for a certificate that does not exist (yet): after a loss of grain state the Breaches
+    /// are forwarded before the Certificates. Null when the certificate does not exist.
+    /// </summary>
+    Task<CertificateStatus?> HoldQuarantineAsync(string breach, bool hold, string reason);
+
+    /// <summary>The quarantine Breaches that hold the certificate out of truststores.</summary>
+    [AlwaysInterleave]
+    Task<IReadOnlyList<string>> GetQuarantinesAsync();
 
     /// <summary>
     /// A truststore tells the certificate that its stored store holds <paramref name="revision"/>

@@ -7,17 +7,21 @@ using Notary.Grains.Abstractions.Ports;
 namespace Notary.Grains;
 
 /// <summary>
-/// One reported breach, keyed by <see cref="BreachIds.For"/>, so that the
-/// same report twice finds the first and never rotates twice. Rotate: re-key and re-issue the
-/// certificate (the old one revoked where the issuer can), rebuild every keystore and truststore
-/// that has it, in parallel, then restart the workloads that mount any changed Secret.
-/// Quarantine: take the certificate out of every truststore and restart those workloads; lifting
-/// puts it back. One failing dependent never stops the others: it shows as Failed with its reason.
+/// One Breach object, keyed "namespace/name" (its uid tells a re-created one apart); the watcher
+/// forwards it whoever created it. Rotate: re-key and re-issue the certificate (the old one
+/// revoked where the issuer can), rebuild every keystore and truststore that has it, in parallel,
+/// then restart the workloads that mount any changed Secret. Quarantine: hold the certificate out
+/// of every truststore (the certificate counts the quarantines that hold it) and restart those
+/// workloads; deleting the Breach lifts it. One failing dependent never stops the others: it
+/// shows as Failed with its reason. Progress goes to the Breach's status (the record that
+/// survives a loss of grain state: a finished rotate is adopted, never run again); the state is
+/// cleared when the Breach is deleted.
 /// </summary>
 public sealed class BreachGrain(
     [PersistentState("breach", GrainStorage.Name)] IPersistentState<BreachState> state,
     IWorkloadRestarter restarter,
     IEventRecorder events,
+    IEnumerable<IBreachStatusWriter> statusWriters,
     TimeProvider time,
     ILogger<BreachGrain> logger) : Grain, IBreachGrain
 {
@@ -27,8 +31,13 @@ public sealed class BreachGrain(
     private const int RebuildAttempts = 4;
 
     private readonly Reporter _reporter = new(new NoStatus(), events, logger, ResourceKind.Certificate);
+
+    // The Breach's status port; none in silos without an API server (grain tests, benchmarks).
+    private readonly IBreachStatusWriter? _statusWriter = statusWriters.FirstOrDefault();
     private BreachReport? _report;
     private IGrainTimer? _work;
+
+    private string Key => this.GetPrimaryKeyString();
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -44,28 +53,58 @@ public sealed class BreachGrain(
 
     public async Task<BreachReport> StartAsync(BreachRequest request)
     {
-        if (_report is not null)
+        ArgumentNullException.ThrowIfNull(request);
+        if (_report is not null && !request.DryRun)
         {
-            return _report;
+            if (_report.Uid == request.Uid)
+            {
+                if (_report.IsFinished && request.Recorded is not { IsFinished: true })
+                {
+                    // The last status write was lost: the API server's record must say it is finished.
+                    await PublishAsync(_report);
+                }
+
+                return _report;
+            }
+
+            // A Breach of the same name created again: the old incarnation goes first.
+            await DeleteAsync(_report.Uid ?? string.Empty);
+        }
+
+        if (request.DryRun && request.Recorded is { Phase: BreachPhase.DryRun } answered)
+        {
+            return answered;
+        }
+
+        var id = request.DryRun && request.Uid is null ? "dry-run" : BreachIds.For(ResourceKey.Parse(Key));
+        if (!request.DryRun && request.Recorded is { } recorded && (recorded.IsFinished || recorded.Phase == BreachPhase.InProgress))
+        {
+            return await AdoptAsync(request, recorded with { Id = id, Uid = request.Uid, Certificate = request.Certificate, Mode = request.Mode, Reason = request.Reason });
         }
 
         var certificate = GrainFactory.GetGrain<ICertificateGrain>(request.Certificate.ToString());
         var snapshot = await certificate.GetSnapshotAsync();
-        var id = this.GetPrimaryKeyString();
         if (!snapshot.Exists)
         {
-            return new BreachReport
+            var missing = new BreachReport
             {
-                Id = id, Certificate = request.Certificate, Mode = request.Mode, Reason = request.Reason, RequestedBy = request.RequestedBy,
+                Id = id, Uid = request.Uid, Certificate = request.Certificate, Mode = request.Mode, Reason = request.Reason, RequestedBy = request.RequestedBy,
                 Phase = BreachPhase.Failed, Created = time.GetUtcNow(), Finished = time.GetUtcNow(),
                 Message = $"Certificate {request.Certificate} does not exist.",
             };
+            if (!request.DryRun)
+            {
+                await SaveAsync(missing);
+            }
+
+            return missing;
         }
 
         var items = await ImpactAsync(request.Certificate, request.Mode, certificate);
         var report = new BreachReport
         {
             Id = id,
+            Uid = request.Uid,
             Certificate = request.Certificate,
             Mode = request.Mode,
             Reason = request.Reason,
@@ -77,6 +116,8 @@ public sealed class BreachGrain(
         };
         if (request.DryRun)
         {
+            // A dry-run Breach (kubectl) shows its impact in its status; nothing is kept.
+            await PublishAsync(report);
             return report;
         }
 
@@ -86,30 +127,66 @@ public sealed class BreachGrain(
         return report;
     }
 
+    /// <summary>
+    /// The grain lost its state (Redis lost, or a new silo cluster) but the API server recorded
+    /// the breach: a finished one stays finished (a rotate is not run again; a quarantine holds
+    /// the certificate out again, before the watcher forwards any Certificate or store), one in
+    /// progress resumes from the recorded items (a re-issue recorded Completed is not repeated).
+    /// </summary>
+    private async Task<BreachReport> AdoptAsync(BreachRequest request, BreachReport recorded)
+    {
+        await SaveAsync(recorded, publish: false);
+        if (recorded.IsFinished)
+        {
+            if (recorded.Mode == BreachMode.Quarantine && recorded.Phase != BreachPhase.Lifted && recorded.Items is [{ Status: BreachItemStatus.Completed }, ..])
+            {
+                await GrainFactory.GetGrain<ICertificateGrain>(request.Certificate.ToString()).HoldQuarantineAsync(Key, true, recorded.Reason);
+            }
+
+            Log.BreachAdopted(logger, recorded.Id, recorded.Certificate.ToString(), recorded.Phase);
+            return recorded;
+        }
+
+        Schedule(lift: false);
+        return recorded;
+    }
+
     public Task<BreachReport?> GetAsync() => Task.FromResult(_report);
 
-    public async Task<BreachReport?> LiftAsync(string requestedBy)
+    public async Task<BreachReport?> DeleteAsync(string uid)
     {
-        if (_report is null)
+        var report = _report;
+        if (report is null || (report.Uid is not null && report.Uid != uid))
         {
+            // Nothing held, or another incarnation (this one was never started here).
             return null;
         }
 
-        if (_report.Mode != BreachMode.Quarantine)
+        if (report.Mode == BreachMode.Quarantine && !(report.Phase == BreachPhase.Lifted && report.IsFinished))
         {
-            throw new InvalidOperationException($"Breach {_report.Id} is a {_report.Mode.ToString().ToLowerInvariant()}, not a quarantine: there is nothing to lift.");
+            // Lift before the finalizer goes: the certificate returns unless another quarantine holds it.
+            _work?.Dispose();
+            var certificate = GrainFactory.GetGrain<ICertificateGrain>(report.Certificate.ToString());
+            var items = await ImpactAsync(report.Certificate, BreachMode.Quarantine, certificate);
+            await SaveAsync(report with { Phase = BreachPhase.Lifted, Items = items, Finished = null, Message = "Lifting the quarantine: its Breach is being deleted." });
+            await RunAsync(lift: true);
+            report = _report!;
         }
 
-        if (_report.Phase == BreachPhase.Lifted)
+        else if (report.Mode == BreachMode.Rotate && !report.IsFinished)
         {
-            return _report;
+            // A rotation is not undone by deleting its record: it finishes first.
+            _work?.Dispose();
+            await RunAsync(lift: false);
+            report = _report!;
         }
 
-        var certificate = GrainFactory.GetGrain<ICertificateGrain>(_report.Certificate.ToString());
-        var items = await ImpactAsync(_report.Certificate, BreachMode.Quarantine, certificate);
-        await SaveAsync(_report with { Phase = BreachPhase.Lifted, Items = items, Finished = null, Message = $"Lifting the quarantine (requested by {requestedBy})." });
-        Schedule(lift: true);
-        return _report;
+        _work?.Dispose();
+        _work = null;
+        _report = null;
+        await state.ClearStateAsync();
+        Log.BreachCleared(logger, report.Id, report.Certificate.ToString());
+        return report;
     }
 
     /// <summary>What a breach touches: the certificate, its dependent stores, and the workloads using their Secrets.</summary>
@@ -155,13 +232,11 @@ public sealed class BreachGrain(
         {
             Update(items, 0, BreachItemStatus.InProgress);
             CertificateStatus status;
-            if (lift)
+            if (lift || report.Mode == BreachMode.Quarantine)
             {
-                status = await certificate.SetQuarantinedAsync(false, $"breach {report.Id} lifted");
-            }
-            else if (report.Mode == BreachMode.Quarantine)
-            {
-                status = await certificate.SetQuarantinedAsync(true, report.Reason);
+                // A certificate that does not exist (any more) still counts the quarantine.
+                status = await certificate.HoldQuarantineAsync(Key, !lift, lift ? $"breach {report.Id} was deleted" : $"breach {report.Id}: {report.Reason}")
+                    ?? new CertificateStatus();
             }
             else if (items[0].Status == BreachItemStatus.Completed)
             {
@@ -339,7 +414,7 @@ public sealed class BreachGrain(
         }
     }
 
-    private async Task SaveAsync(BreachReport report)
+    private async Task SaveAsync(BreachReport report, bool publish = true)
     {
         // BreachReport is [Immutable], so Orleans serializes it without a copy, on another thread
         // (GetAsync's answer, the state write): it must not hold the list Update goes on changing
@@ -348,6 +423,28 @@ public sealed class BreachGrain(
         _report = report;
         state.State.Report = report;
         await Persistence.SaveAsync(state, DeactivateOnIdle);
+        if (publish)
+        {
+            await PublishAsync(report);
+        }
+    }
+
+    /// <summary>Writes the report to the Breach's status; a failure is logged (the next forward of the Breach writes it again).</summary>
+    private async Task PublishAsync(BreachReport report)
+    {
+        if (_statusWriter is null || report.Uid is null)
+        {
+            return;
+        }
+
+        try
+        {
+            await _statusWriter.WriteBreachStatusAsync(ResourceKey.Parse(Key), report.Uid, report, CancellationToken.None);
+        }
+        catch (Exception ex)
+        {
+            Log.BreachStatusFailed(logger, report.Id, ex.GetType().Name, ex.Message);
+        }
     }
 
     /// <summary>Messages for the report: a step's own words, otherwise the error's type only (details in the log).</summary>

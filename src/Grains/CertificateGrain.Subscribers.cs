@@ -31,24 +31,28 @@ public sealed partial class CertificateGrain
     public Task<IReadOnlyList<SubscriberRef>> GetSubscribersAsync() =>
         Task.FromResult<IReadOnlyList<SubscriberRef>>([.. State.Subscribers.OrderBy(s => s.Kind).ThenBy(s => s.Key, StringComparer.Ordinal)]);
 
-    public async Task<CertificateStatus> SetQuarantinedAsync(bool quarantined, string reason)
+    public async Task<CertificateStatus?> HoldQuarantineAsync(string breach, bool hold, string reason)
     {
-        if (State.Spec is null)
+        var before = State.IsQuarantined;
+        if (!State.HoldQuarantine(breach, hold))
         {
-            throw new InvalidOperationException($"Certificate {_resource} does not exist.");
+            return State.Spec is null ? null : BuildStatus();
         }
 
-        if (State.Quarantined == quarantined)
+        var quarantined = State.IsQuarantined;
+        if (State.Spec is null || before == quarantined)
         {
-            return BuildStatus();
+            // Counted only: nothing a truststore contains changes (another quarantine still holds
+            // it), or there is no certificate (yet) to publish a condition on.
+            await SaveAsync();
+            return State.Spec is null ? null : BuildStatus();
         }
 
-        State.Quarantined = quarantined;
         var now = time.GetUtcNow();
         var generation = State.Origin?.Generation ?? 0;
         if (quarantined)
         {
-            ConditionList.Set(State.Conditions, Conditions.Compromised, Conditions.True, "Quarantined", $"Quarantined: {reason}. Truststores no longer trust it until the quarantine is lifted.", now, generation);
+            ConditionList.Set(State.Conditions, Conditions.Compromised, Conditions.True, "Quarantined", $"Quarantined: {reason}. Truststores no longer trust it until every quarantine Breach of it is deleted.", now, generation);
         }
         else
         {
@@ -63,6 +67,9 @@ public sealed partial class CertificateGrain
         NotifySubscribers(0);
         return BuildStatus();
     }
+
+    public Task<IReadOnlyList<string>> GetQuarantinesAsync() =>
+        Task.FromResult<IReadOnlyList<string>>([.. State.QuarantinedBy.Order(StringComparer.Ordinal)]);
 
     private async Task RegisterTagAsync(string fqdn)
     {

@@ -80,6 +80,14 @@ public sealed partial class CertificateGrain(
         // spec issued for and the origin reconciled point at them too) and let these go.
         State.Spec = State.Spec is not null && CertificateState.SameValue(State.Spec, spec) ? State.Spec : SharedText.Of(spec);
         State.Origin = State.Reconciled == origin ? State.Reconciled : origin;
+        if (State.IsQuarantined && State.Conditions.All(c => c.Type != Conditions.Compromised || c.Status != Conditions.True))
+        {
+            // Quarantined before the certificate was (re)applied: after a loss of grain state the
+            // Breaches are forwarded first, so the condition is set here.
+            ConditionList.Set(State.Conditions, Conditions.Compromised, Conditions.True, "Quarantined",
+                "Quarantined: a quarantine Breach holds it. Truststores no longer trust it until every quarantine Breach of it is deleted.", time.GetUtcNow(), origin.Generation);
+        }
+
         if (!done)
         {
             await EvaluatePolicyAsync();
@@ -208,7 +216,7 @@ public sealed partial class CertificateGrain(
         var published = material is null ? null : new PublicMaterial(material.Arn, material.CertificatePem, material.ChainPem, material.SerialNumber, material.NotAfter);
         // During a roll keystores build from the served revision, truststores trust both (and the
         // previous certificates until their overlap ends): see CertificateGrain.Roll.cs.
-        return Task.FromResult(new CertificateSnapshot(_resource, spec is not null, spec?.Fqdn, State.Revision, published, State.Quarantined,
+        return Task.FromResult(new CertificateSnapshot(_resource, spec is not null, spec?.Fqdn, State.Revision, published, State.IsQuarantined,
             material is null ? null : AlsoTrusted(), State.Serving is null ? null : State.ServingRevision));
     }
 

@@ -53,6 +53,15 @@ internal static partial class Log
     [LoggerMessage(15, LogLevel.Warning, "Breach {Id}: a step failed ({ErrorType}): {Message}")]
     public static partial void BreachStepFailed(ILogger logger, string id, string errorType, string message);
 
+    [LoggerMessage(170, LogLevel.Information, "Breach {Id} of certificate {Certificate}: adopted as the API server records it ({Phase}); a finished breach is not run again")]
+    public static partial void BreachAdopted(ILogger logger, string id, string certificate, string phase);
+
+    [LoggerMessage(171, LogLevel.Information, "Breach {Id} of certificate {Certificate} was deleted: its state is cleared")]
+    public static partial void BreachCleared(ILogger logger, string id, string certificate);
+
+    [LoggerMessage(172, LogLevel.Warning, "Breach {Id}: writing its status failed ({ErrorType}): {Message}")]
+    public static partial void BreachStatusFailed(ILogger logger, string id, string errorType, string message);
+
     [LoggerMessage(16, LogLevel.Warning, "{Kind} {Resource}: restarting the workloads that opted in to reloads failed ({ErrorType}): {Message}")]
     public static partial void ReloadFailed(ILogger logger, string kind, string resource, string errorType, string message);
 

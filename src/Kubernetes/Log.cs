@@ -64,4 +64,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 2071, Level = LogLevel.Debug, Message = "SubjectAccessReview: {User} {Verb} {Resource}.{Group} in namespace {Namespace}: allowed {Allowed}")]
     public static partial void AccessReviewed(ILogger logger, string user, string verb, string resource, string group, string @namespace, bool allowed);
+
+    [LoggerMessage(EventId = 2090, Level = LogLevel.Debug, Message = "Wrote the status of Breach {Resource}")]
+    public static partial void BreachStatusWritten(ILogger logger, ResourceKey resource);
+
+    [LoggerMessage(EventId = 2091, Level = LogLevel.Debug, Message = "Breach {Resource} is gone or was created again; its status was not written")]
+    public static partial void BreachGone(ILogger logger, ResourceKey resource);
 }

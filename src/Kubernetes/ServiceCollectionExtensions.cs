@@ -12,7 +12,7 @@ public static class ServiceCollectionExtensions
     /// <summary>
     /// Registers the Kubernetes adapters for the grains' ports (status writer, Event recorder,
     /// Secret store, metadata source, built-in CA source, state data keys (a Secret), workload finder and patcher, namespace labels, CertificatePolicy status) and the HTTP
-    /// API's access reviewer (TokenReview, SubjectAccessReview), bound to their ports, and the Secret
+    /// API's access reviewer (TokenReview, SubjectAccessReview), the Breach status writer and Breach objects, bound to their ports, and the Secret
     /// store (<see cref="KubernetesSecretStore"/>, which the host binds to ISecretStore when it is the
     /// configured store), with <see cref="NotaryKubernetesOptions"/> bound from <c>Notary:Kubernetes</c>,
     /// validated on start. The host registers <see cref="k8s.IKubernetes"/> itself (from its kubeconfig or the
@@ -42,6 +42,9 @@ public static class ServiceCollectionExtensions
             .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ApiAuthenticationOptions>, ApiAuthenticationOptionsValidator>());
         services.TryAddSingleton<IAccessReviewer, KubernetesAccessReviewer>();
+        services.TryAddSingleton<KubernetesBreaches>();
+        services.TryAddSingleton<IBreachStatusWriter>(sp => sp.GetRequiredService<KubernetesBreaches>());
+        services.TryAddSingleton<IBreachObjects>(sp => sp.GetRequiredService<KubernetesBreaches>());
         services.TryAddSingleton<INamespaceLabelSource, KubernetesNamespaceLabels>();
         services.TryAddSingleton<ICertificatePolicyStatusWriter, KubernetesCertificatePolicyStatusWriter>();
         // The state data keys: a Secret of Notary's namespace (KMS-wrapped when the host adds an IDataKeyWrapper).

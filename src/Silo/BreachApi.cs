@@ -30,21 +30,26 @@ public static class BreachApiEndpoints
 }
 
 /// <summary>
-/// The breach API: incident tooling reports a compromised certificate.
+/// The breach API: incident tooling reports a compromised certificate. A breach is a Breach
+/// object in the API server (kubectl works as well, with native RBAC); this API creates, reads
+/// and deletes Breaches on the caller's behalf, and the watcher acts on them.
 /// <list type="bullet">
-/// <item><c>POST /v1/breaches</c> <c>{"certificate","mode","reason","dryRun"}</c>: 202 with the
-/// report and a Location, or 200 with the impact for a dry run.</item>
-/// <item><c>GET /v1/breaches/{id}</c>: 200 with the report, 404.</item>
-/// <item><c>DELETE /v1/breaches/{id}</c>: lifts a quarantine, 200; 409 for a rotation; 404.</item>
+/// <item><c>POST /v1/breaches</c> <c>{"certificate","mode","reason","dryRun"}</c>: creates a new
+/// Breach (an identical report is a new breach) with <c>status.requestedBy</c> set to the caller;
+/// 202 with it and a Location; 200 with the impact for a dry run, which creates nothing.</item>
+/// <item><c>GET /v1/breaches/{id}</c>: 200 with the Breach's status, 404.</item>
+/// <item><c>DELETE /v1/breaches/{id}</c>: deletes a quarantine's Breach, 202 (its finalizer
+/// lifts the quarantine before the object goes); 409 for a rotation; 404.</item>
 /// </list>
-/// Callers present a Kubernetes bearer token (TokenReview; 401 without a valid one) and need,
-/// in the certificate's namespace (SubjectAccessReview; 403 without it), verb <c>create</c> on
-/// <c>breaches.notary.dev</c> to report or to read a breach (reading a breach's progress is part
-/// of reporting it, and one rule is easier to grant), and verb <c>delete</c> to lift a
-/// quarantine (putting a compromised certificate back into truststores is a separate decision).
-/// Authentication comes before validation, so that a caller without a token learns nothing.
-/// Every call is logged (who, what, outcome); reports and lifts are recorded as Events on the
-/// Certificate. The reason is user input: kept as one trimmed line, never longer than 1024.
+/// Ids are <c>NAMESPACE.NAME</c> of the Breach (a namespace has no dot), so the namespace is
+/// known before anything is looked up. Callers present a Kubernetes bearer token (TokenReview;
+/// 401 without a valid one) and need, in that namespace (SubjectAccessReview; 403 without it),
+/// verb <c>create</c> on <c>breaches.notary.dev</c> to report (or ask for the impact), <c>get</c>
+/// to read, <c>delete</c> to lift: the verbs kubectl would need on the object itself. The
+/// permission is checked before the Breach is looked up, so a caller without it gets 403 whether
+/// or not the Breach exists. Every call is logged (who, what, outcome); reports and lifts are
+/// recorded as Events on the Certificate. The reason is user input: kept as one trimmed line,
+/// never longer than 1024.
 /// </summary>
 public sealed class BreachApi(IBreachService breaches, IAccessReviewer reviewer, IEventRecorder events, ILogger<BreachApi> logger)
 {
@@ -88,7 +93,9 @@ public sealed class BreachApi(IBreachService breaches, IAccessReviewer reviewer,
         BreachReport report;
         try
         {
-            report = await breaches.StartAsync(request);
+            report = request.DryRun
+                ? await breaches.ImpactAsync(request, context.RequestAborted)
+                : await breaches.CreateAsync(request, context.RequestAborted);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -114,13 +121,14 @@ public sealed class BreachApi(IBreachService breaches, IAccessReviewer reviewer,
     public async Task<IResult> GetAsync(HttpContext context, string id)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var (call, _, report, refusal) = await AuthorizedBreachAsync(context, "get", "create", id);
+        var (call, _, report, refusal) = await AuthorizedBreachAsync(context, "get", "get", id);
         return refusal ?? Finish(call, StatusCodes.Status200OK, BreachResource.From(report!), $"phase {report!.Phase}");
     }
 
     /// <summary>
-    /// The steps GET and DELETE share: authenticate the caller, find the breach, authorise
-    /// <paramref name="verb"/> on breaches in its certificate's namespace. A refusal is the answer to send.
+    /// The steps GET and DELETE share: authenticate the caller, read the namespace from the id,
+    /// authorise <paramref name="verb"/> on breaches there, and only then find the Breach, so that
+    /// a caller without the verb learns nothing of what exists. A refusal is the answer to send.
     /// </summary>
     private async Task<(Call Call, AuthenticatedUser? User, BreachReport? Report, IResult? Refusal)> AuthorizedBreachAsync(HttpContext context, string action, string verb, string id)
     {
@@ -132,15 +140,24 @@ public sealed class BreachApi(IBreachService breaches, IAccessReviewer reviewer,
         }
 
         call = call with { Caller = user.Name };
-        var (report, missing) = await FindAsync(call, id);
-        if (report is null)
+        if (!TryParseId(id, out var breach))
         {
-            return (call, user, null, missing!);
+            // Says nothing about what exists: no Breach could have this id.
+            return (call, user, null, Finish(call, StatusCodes.Status404NotFound,
+                new BreachApiError("no such breach: ids are NAMESPACE.NAME of the Breach"), "not found: malformed id"));
         }
 
-        var denied = await AuthorizeAsync(call, user, verb, report.Certificate.Namespace, context.RequestAborted);
-        return (call, user, report, denied);
+        var denied = await AuthorizeAsync(call, user, verb, breach.Namespace, context.RequestAborted);
+        if (denied is not null)
+        {
+            return (call, user, null, denied);
+        }
+
+        var (report, missing) = await FindAsync(call, breach, context.RequestAborted);
+        return (call, user, report, missing);
     }
+
+    private static bool TryParseId(string id, out ResourceKey breach) => BreachJson.TryParseId(id, out breach);
 
     public async Task<IResult> DeleteAsync(HttpContext context, string id)
     {
@@ -159,25 +176,28 @@ public sealed class BreachApi(IBreachService breaches, IAccessReviewer reviewer,
             return Finish(call, StatusCodes.Status409Conflict, new BreachApiError(error), "conflict: " + error);
         }
 
-        BreachReport? lifted;
+        BreachReport? deleted;
         try
         {
-            lifted = await breaches.LiftAsync(report.Id, user.Name);
+            deleted = await breaches.DeleteAsync(BreachKey(report), context.RequestAborted);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             return Failed(call, ex);
         }
 
-        if (lifted is null)
+        if (deleted is null)
         {
             return Finish(call, StatusCodes.Status404NotFound, new BreachApiError($"no breach {report.Id}"), "not found");
         }
 
-        await RecordAsync(lifted.Certificate, EventSeverity.Normal, "QuarantineLifted",
-            $"{Who(user)} lifted quarantine {lifted.Id}, reported for: {BreachJson.Clean(lifted.Reason, ReasonInEvents)}");
-        return Finish(call, StatusCodes.Status200OK, BreachResource.From(lifted), $"lifted, phase {lifted.Phase}");
+        await RecordAsync(deleted.Certificate, EventSeverity.Normal, "QuarantineLiftRequested",
+            $"{Who(user)} deleted quarantine {deleted.Id}, reported for: {BreachJson.Clean(deleted.Reason, ReasonInEvents)}; its finalizer lifts it");
+        return Finish(call, StatusCodes.Status202Accepted, BreachResource.From(deleted), "deleted; the finalizer lifts the quarantine");
     }
+
+    private static ResourceKey BreachKey(BreachReport report) =>
+        BreachIds.TryParse(report.Id, out var key) ? key : throw new InvalidOperationException($"The breach id {report.Id} names no Breach.");
 
     /// <summary>The request as the grain takes it, or the error that names the field at fault.</summary>
     public static (BreachRequest? Request, BreachApiError? Error) Parse(ReadOnlySpan<byte> body, string requestedBy)
@@ -299,18 +319,13 @@ public sealed class BreachApi(IBreachService breaches, IAccessReviewer reviewer,
         return Finish(call, StatusCodes.Status403Forbidden, new BreachApiError(error), "forbidden: " + error);
     }
 
-    private async Task<(BreachReport? Report, IResult? Missing)> FindAsync(Call call, string id)
+    private async Task<(BreachReport? Report, IResult? Missing)> FindAsync(Call call, ResourceKey breach, CancellationToken cancellationToken)
     {
-        if (!BreachIds.IsValid(id))
-        {
-            return (null, Finish(call, StatusCodes.Status404NotFound, new BreachApiError("no such breach: ids look like b- and 20 hex digits"), "not found: malformed id"));
-        }
-
         try
         {
-            var report = await breaches.GetAsync(id);
+            var report = await breaches.GetAsync(breach, cancellationToken);
             return report is null
-                ? (null, Finish(call, StatusCodes.Status404NotFound, new BreachApiError($"no breach {id}"), "not found"))
+                ? (null, Finish(call, StatusCodes.Status404NotFound, new BreachApiError($"no breach {BreachIds.For(breach)}"), "not found"))
                 : (report, null);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
@@ -378,7 +393,7 @@ public sealed class BreachApi(IBreachService breaches, IAccessReviewer reviewer,
 
     private static string Who(AuthenticatedUser user) => BreachJson.Clean(user.Name, 256);
 
-    private static string Target(string id) => BreachIds.IsValid(id) ? id : "(malformed id)";
+    private static string Target(string id) => TryParseId(id, out _) ? id : "(malformed id)";
 
     private sealed record Call(string Action, string Target, string Caller);
 }

@@ -40,4 +40,10 @@ public sealed class GrainForwarder(IGrainFactory grains) : IResourceEventSink
         ResourceKind.Truststore => grains.GetGrain<ITruststoreGrain>(store.ToString()).OnStoredSecretDeletedAsync(),
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "only stores are kept in Secrets"),
     };
+
+    public Task ApplyBreachAsync(ResourceKey breach, BreachRequest request, CancellationToken cancellationToken) =>
+        grains.GetGrain<IBreachGrain>(BreachIds.KeyOf(breach)).StartAsync(request);
+
+    public Task DeleteBreachAsync(ResourceKey breach, string uid, CancellationToken cancellationToken) =>
+        grains.GetGrain<IBreachGrain>(BreachIds.KeyOf(breach)).DeleteAsync(uid);
 }

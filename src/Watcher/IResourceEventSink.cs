@@ -32,4 +32,13 @@ public interface IResourceEventSink
 
     /// <summary>A Secret that Notary wrote for a Keystore or Truststore (by its labels) was deleted.</summary>
     Task StoredSecretDeletedAsync(ResourceKind kind, ResourceKey store, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// A Breach was created or changed (or is forwarded again): its grain acts on it, or adopts
+    /// what the API server records. No-op by default, for sinks that only follow the other resources.
+    /// </summary>
+    Task ApplyBreachAsync(ResourceKey breach, BreachRequest request, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>The Breach incarnation <paramref name="uid"/> is being deleted: lift a quarantine, clear the grain; returns once done.</summary>
+    Task DeleteBreachAsync(ResourceKey breach, string uid, CancellationToken cancellationToken) => Task.CompletedTask;
 }

@@ -73,11 +73,14 @@ internal static partial class Log
     public static partial void Released(ILogger logger, string identity, string lease);
 
     [LoggerMessage(EventId = 2050, Level = LogLevel.Debug, Message = "Added finalizer {Finalizer} to {Kind} {Resource}")]
-    public static partial void FinalizerAdded(ILogger logger, string finalizer, ResourceKind kind, ResourceKey resource);
+    public static partial void FinalizerAdded(ILogger logger, string finalizer, string kind, ResourceKey resource);
 
     [LoggerMessage(EventId = 2051, Level = LogLevel.Debug, Message = "Removed finalizer {Finalizer} from {Kind} {Resource}")]
-    public static partial void FinalizerRemoved(ILogger logger, string finalizer, ResourceKind kind, ResourceKey resource);
+    public static partial void FinalizerRemoved(ILogger logger, string finalizer, string kind, ResourceKey resource);
 
     [LoggerMessage(EventId = 2052, Level = LogLevel.Debug, Message = "{Kind} {Resource} changed while Notary patched its finalizers (attempt {Attempt}); reading it again")]
-    public static partial void FinalizerConflict(ILogger logger, ResourceKind kind, ResourceKey resource, int attempt);
+    public static partial void FinalizerConflict(ILogger logger, string kind, ResourceKey resource, int attempt);
+
+    [LoggerMessage(EventId = 3043, Level = LogLevel.Warning, Message = "The first list of Breaches was not all forwarded within {Gate}: forwarding Certificates and stores anyway; a quarantine whose Breach is not yet forwarded may be missing from truststores until it is")]
+    public static partial void BreachGateTimedOut(ILogger logger, TimeSpan gate);
 }

@@ -32,13 +32,17 @@ public sealed class ResourceFinalizers(IKubernetes client, IOptions<NotaryKubern
     /// already being deleted (the API server accepts no new finalizers then).
     /// </summary>
     public Task<bool> AddAsync(ResourceKind kind, ResourceKey resource, V1ObjectMeta metadata, CancellationToken cancellationToken) =>
-        PatchAsync(kind, resource, metadata, add: true, cancellationToken);
+        PatchAsync(kind.ToString(), ResourceKinds.Plural(kind), resource, metadata, add: true, cancellationToken);
 
     /// <summary>Ensures the finalizer is off the object. False when the object is gone or re-created.</summary>
     public Task<bool> RemoveAsync(ResourceKind kind, ResourceKey resource, V1ObjectMeta metadata, CancellationToken cancellationToken) =>
-        PatchAsync(kind, resource, metadata, add: false, cancellationToken);
+        PatchAsync(kind.ToString(), ResourceKinds.Plural(kind), resource, metadata, add: false, cancellationToken);
 
-    private async Task<bool> PatchAsync(ResourceKind kind, ResourceKey resource, V1ObjectMeta metadata, bool add, CancellationToken cancellationToken)
+    /// <summary>As <see cref="AddAsync"/> and <see cref="RemoveAsync"/>, for a Breach (not a <see cref="ResourceKind"/>: no store, no status of the grains' kind).</summary>
+    public Task<bool> PatchBreachAsync(ResourceKey breach, V1ObjectMeta metadata, bool add, CancellationToken cancellationToken) =>
+        PatchAsync(Breach.KubeKind, NotaryResources.BreachPlural, breach, metadata, add, cancellationToken);
+
+    private async Task<bool> PatchAsync(string kind, string plural, ResourceKey resource, V1ObjectMeta metadata, bool add, CancellationToken cancellationToken)
     {
         var uid = metadata.Uid;
         V1ObjectMeta? current = metadata;
@@ -61,7 +65,7 @@ public sealed class ResourceFinalizers(IKubernetes client, IOptions<NotaryKubern
                     NotaryResources.Group,
                     NotaryResources.Version,
                     resource.Namespace,
-                    ResourceKinds.Plural(kind),
+                    plural,
                     resource.Name,
                     fieldManager: options.Value.Component,
                     cancellationToken: cancellationToken).ConfigureAwait(false);
@@ -84,7 +88,7 @@ public sealed class ResourceFinalizers(IKubernetes client, IOptions<NotaryKubern
             {
                 // A "test" failed: the object changed since it was read.
                 Log.FinalizerConflict(logger, kind, resource, attempt);
-                current = await ReadMetadataAsync(kind, resource, cancellationToken).ConfigureAwait(false);
+                current = await ReadMetadataAsync(plural, resource, cancellationToken).ConfigureAwait(false);
                 if (current is null || current.Uid != uid)
                 {
                     return false;
@@ -116,12 +120,12 @@ public sealed class ResourceFinalizers(IKubernetes client, IOptions<NotaryKubern
 
     private static JsonObject Test(string path, string? value) => new() { ["op"] = "test", ["path"] = path, ["value"] = value };
 
-    private async Task<V1ObjectMeta?> ReadMetadataAsync(ResourceKind kind, ResourceKey resource, CancellationToken cancellationToken)
+    private async Task<V1ObjectMeta?> ReadMetadataAsync(string plural, ResourceKey resource, CancellationToken cancellationToken)
     {
         try
         {
             var found = await client.CustomObjects.GetNamespacedCustomObjectAsync(
-                NotaryResources.Group, NotaryResources.Version, resource.Namespace, ResourceKinds.Plural(kind), resource.Name, cancellationToken).ConfigureAwait(false);
+                NotaryResources.Group, NotaryResources.Version, resource.Namespace, plural, resource.Name, cancellationToken).ConfigureAwait(false);
             return KubernetesJson.Deserialize<MetadataOnly>(KubernetesJson.Serialize(found)).Metadata;
         }
         catch (HttpOperationException ex) when (ex.IsNotFound())

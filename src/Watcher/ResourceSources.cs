@@ -175,6 +175,8 @@ internal sealed class CustomResourceSource<T>(IKubernetes client, string plural,
                 break;
         }
 
+        // A Breach keeps its status: it is the record a breach grain that lost its state adopts.
+
         return resource;
     }
 
@@ -187,6 +189,7 @@ internal sealed class CustomResourceSource<T>(IKubernetes client, string plural,
         Certificate.KubeKind => Certificate.KubeKind,
         Keystore.KubeKind => Keystore.KubeKind,
         Truststore.KubeKind => Truststore.KubeKind,
+        Breach.KubeKind => Breach.KubeKind,
         _ => text,
     };
 

@@ -9,9 +9,9 @@ using Notary.Grains.Abstractions.Ports;
 namespace Notary.Watcher;
 
 /// <summary>
-/// One term of watching: list+watch of Certificates, Keystores, Truststores (all namespaces),
+/// One term of watching: list+watch of Breaches, Certificates, Keystores, Truststores (all namespaces),
 /// CertificatePolicies (cluster-scoped) and the metadata Secrets they name, each forwarded to <see cref="IResourceEventSink"/>, until
-/// cancelled. The leader runs one per term of leadership; what it forwarded is forgotten with it,
+/// cancelled. Breaches come first (see <see cref="RunAsync"/>). The leader runs one per term of leadership; what it forwarded is forgotten with it,
 /// so a new leader forwards everything once (the grains ignore what they already have).
 /// </summary>
 public sealed class WatchSession
@@ -21,6 +21,17 @@ public sealed class WatchSession
     private readonly Controller<Truststore> _truststores;
     private readonly Controller<V1Secret> _secrets;
     private readonly Controller<CertificatePolicy>? _policies;
+    private readonly Controller<Breach>? _breaches;
+    private readonly BreachReconciler? _breachReconciler;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+
+    /// <summary>
+    /// How long the session waits for the first list of Breaches to be forwarded before it
+    /// forwards the other resources anyway (a Breach whose grain keeps failing must not stop
+    /// Notary for good; a Warning says so).
+    /// </summary>
+    public static readonly TimeSpan BreachGate = TimeSpan.FromMinutes(2);
 
     public WatchSession(
         IKubernetes client,
@@ -41,7 +52,8 @@ public sealed class WatchSession
             options,
             time,
             loggers,
-            new CustomResourceSource<CertificatePolicy>(client, CertificatePolicy.KubePluralName, options.WatchTimeout))
+            new CustomResourceSource<CertificatePolicy>(client, CertificatePolicy.KubePluralName, options.WatchTimeout),
+            new CustomResourceSource<Breach>(client, NotaryResources.BreachPlural, options.WatchTimeout))
     {
     }
 
@@ -61,9 +73,12 @@ public sealed class WatchSession
         NotaryWatcherOptions options,
         TimeProvider time,
         ILoggerFactory loggers,
-        IResourceSource<CertificatePolicy>? policies = null)
+        IResourceSource<CertificatePolicy>? policies = null,
+        IResourceSource<Breach>? breaches = null)
     {
         var logger = loggers.CreateLogger<WatchSession>();
+        _time = time;
+        _logger = logger;
         var index = new MetadataSecretIndex();
 
         Controller<TResource> Custom<TResource>(IResourceSource<TResource> source, NotaryKind<TResource> kind)
@@ -94,13 +109,21 @@ public sealed class WatchSession
         {
             _policies = new Controller<CertificatePolicy>(new Informer<CertificatePolicy>(policies, options, time, logger), new CertificatePolicyReconciler(sink, logger), options, time, logger);
         }
+
+        if (breaches is not null)
+        {
+            _breachReconciler = new BreachReconciler(sink, finalizers, logger);
+            _breaches = new Controller<Breach>(new Informer<Breach>(breaches, options, time, logger), _breachReconciler, options, time, logger);
+        }
     }
 
     private IEnumerable<Informer<CertificatePolicy>> PolicyInformers => _policies is null ? [] : [_policies.Informer];
 
+    private IEnumerable<Informer<Breach>> BreachInformers => _breaches is null ? [] : [_breaches.Informer];
+
     /// <summary>Completes once each resource type has been listed for the first time.</summary>
     public Task Synced => Task.WhenAll(
-        [_certificates.Informer.Synced, _keystores.Informer.Synced, _truststores.Informer.Synced, _secrets.Informer.Synced, .. PolicyInformers.Select(i => i.Synced)]);
+        [_certificates.Informer.Synced, _keystores.Informer.Synced, _truststores.Informer.Synced, _secrets.Informer.Synced, .. PolicyInformers.Select(i => i.Synced), .. BreachInformers.Select(i => i.Synced)]);
 
     /// <summary>The last resourceVersion each loop saw, by resource ("certificates.notary.dev", "secrets" ...); null while relisting.</summary>
     public IReadOnlyDictionary<string, string?> ResourceVersions => new Dictionary<string, string?>
@@ -109,13 +132,46 @@ public sealed class WatchSession
         [_keystores.Informer.Name] = _keystores.Informer.ResourceVersion,
         [_truststores.Informer.Name] = _truststores.Informer.ResourceVersion,
         [_secrets.Informer.Name] = _secrets.Informer.ResourceVersion,
-    }.Concat(PolicyInformers.Select(i => KeyValuePair.Create(i.Name, i.ResourceVersion))).ToDictionary();
+    }.Concat(PolicyInformers.Select(i => KeyValuePair.Create(i.Name, i.ResourceVersion)))
+        .Concat(BreachInformers.Select(i => KeyValuePair.Create(i.Name, i.ResourceVersion))).ToDictionary();
 
-    /// <summary>Runs until <paramref name="cancellationToken"/> is cancelled; never throws for an API failure.</summary>
-    public Task RunAsync(CancellationToken cancellationToken) => Task.WhenAll(
-        _certificates.RunAsync(cancellationToken),
-        _keystores.RunAsync(cancellationToken),
-        _truststores.RunAsync(cancellationToken),
-        _secrets.RunAsync(cancellationToken),
-        _policies?.RunAsync(cancellationToken) ?? Task.CompletedTask);
+    /// <summary>
+    /// Runs until <paramref name="cancellationToken"/> is cancelled; never throws for an API failure.
+    /// Breaches are listed and forwarded before anything else is: quarantine is derived from the
+    /// Breaches that exist, and after a loss of grain state (Redis wiped, every silo restarted) the
+    /// certificates remember no quarantine until their Breaches are forwarded again. Were the
+    /// Certificates and Truststores forwarded first, truststores would be rebuilt with a
+    /// quarantined certificate back in and served so until the Breaches caught up. So the other
+    /// resources wait until every Breach of the first list has been forwarded (at most
+    /// <see cref="BreachGate"/>, then a Warning).
+    /// </summary>
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        var breaches = _breaches?.RunAsync(cancellationToken) ?? Task.CompletedTask;
+        if (_breachReconciler is not null)
+        {
+            using var gate = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var delay = Task.Delay(BreachGate, _time, gate.Token);
+            var first = await Task.WhenAny(_breachReconciler.InitialListForwarded, delay, breaches).ConfigureAwait(false);
+            await gate.CancelAsync().ConfigureAwait(false);
+            if (cancellationToken.IsCancellationRequested)
+            {
+                await breaches.ConfigureAwait(false);
+                return;
+            }
+
+            if (first != _breachReconciler.InitialListForwarded)
+            {
+                Log.BreachGateTimedOut(_logger, BreachGate);
+            }
+        }
+
+        await Task.WhenAll(
+            breaches,
+            _certificates.RunAsync(cancellationToken),
+            _keystores.RunAsync(cancellationToken),
+            _truststores.RunAsync(cancellationToken),
+            _secrets.RunAsync(cancellationToken),
+            _policies?.RunAsync(cancellationToken) ?? Task.CompletedTask).ConfigureAwait(false);
+    }
 }

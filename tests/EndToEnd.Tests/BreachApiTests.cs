@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Notary.Api.Contracts;
 using Notary.Grains.Abstractions;
 using Notary.Silo;
 
@@ -19,7 +20,7 @@ public sealed class BreachApiTests(BreachFixture fx)
     public async Task Without_a_valid_token_every_route_is_401_with_a_Bearer_challenge_and_nothing_starts()
     {
         var before = fx.Breaches.Requests.Count;
-        var id = BreachIds.For(new ResourceKey("shop", "web"), BreachMode.Rotate, "x");
+        var id = BreachIds.For(new ResourceKey("shop", "web-1234abcd"));
         var body = JsonSerializer.Serialize(Body("shop/web"));
         var answers = new List<ApiAnswer>();
         foreach (var (method, path) in new[] { (HttpMethod.Post, BreachApiEndpoints.BasePath), (HttpMethod.Get, $"{BreachApiEndpoints.BasePath}/{id}"), (HttpMethod.Delete, $"{BreachApiEndpoints.BasePath}/{id}") })
@@ -104,16 +105,43 @@ public sealed class BreachApiTests(BreachFixture fx)
         Assert.Contains($"{noRoleUser} may not create breaches.notary.dev in namespace {ns}", denied.Error, StringComparison.Ordinal);
         Assert.Equal(before, fx.Breaches.Requests.Count);
 
-        // Reading needs create in the breach's namespace; lifting needs delete.
+        // Reading needs get in the breach's namespace (create is not enough); lifting needs delete.
         var accepted = await fx.PostAsync(fx.AdminToken, Body($"{ns}/web", mode: "quarantine"));
         Assert.Equal(202, accepted.Status);
         var id = accepted.Json.GetProperty("id").GetString();
+        var (reader, _) = await fx.ServiceAccountAsync(ns, "reader", "get");
         Assert.Equal(403, (await fx.CallAsync(HttpMethod.Get, $"{BreachApiEndpoints.BasePath}/{id}", noRole)).Status);
         Assert.Equal(403, (await fx.CallAsync(HttpMethod.Get, $"{BreachApiEndpoints.BasePath}/{id}", elsewhere)).Status);
-        Assert.Equal(200, (await fx.CallAsync(HttpMethod.Get, $"{BreachApiEndpoints.BasePath}/{id}", createOnly)).Status);
+        var createOnlyRead = await fx.CallAsync(HttpMethod.Get, $"{BreachApiEndpoints.BasePath}/{id}", createOnly);
+        Assert.Equal(403, createOnlyRead.Status);
+        Assert.Contains("may not get breaches.notary.dev", createOnlyRead.Error, StringComparison.Ordinal);
+        Assert.Equal(200, (await fx.CallAsync(HttpMethod.Get, $"{BreachApiEndpoints.BasePath}/{id}", reader)).Status);
         var lift = await fx.CallAsync(HttpMethod.Delete, $"{BreachApiEndpoints.BasePath}/{id}", createOnly);
         Assert.Equal(403, lift.Status);
         Assert.Contains("may not delete breaches.notary.dev", lift.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_caller_without_get_gets_the_same_answer_for_an_existing_and_a_missing_breach()
+    {
+        var ns = await fx.NamespaceAsync();
+        var (createOnly, _) = await fx.ServiceAccountAsync(ns, "reporter", "create");
+        var accepted = await fx.PostAsync(fx.AdminToken, Body($"{ns}/web", mode: "quarantine"));
+        Assert.Equal(202, accepted.Status);
+        var existing = accepted.Json.GetProperty("id").GetString()!;
+        var missing = $"{ns}.web-00000000";
+
+        foreach (var method in new[] { HttpMethod.Get, HttpMethod.Delete })
+        {
+            var there = await fx.CallAsync(method, $"{BreachApiEndpoints.BasePath}/{existing}", createOnly);
+            var absent = await fx.CallAsync(method, $"{BreachApiEndpoints.BasePath}/{missing}", createOnly);
+            Assert.Equal((403, 403), (there.Status, absent.Status));
+            Assert.Equal(there.Error, absent.Error);
+        }
+
+        // With the verb, the difference shows.
+        Assert.Equal(200, (await fx.CallAsync(HttpMethod.Get, $"{BreachApiEndpoints.BasePath}/{existing}", fx.AdminToken)).Status);
+        Assert.Equal(404, (await fx.CallAsync(HttpMethod.Get, $"{BreachApiEndpoints.BasePath}/{missing}", fx.AdminToken)).Status);
     }
 
     [Fact]
@@ -121,14 +149,15 @@ public sealed class BreachApiTests(BreachFixture fx)
     {
         var ns = await fx.NamespaceAsync();
         await fx.CertificateAsync(ns, "web");
-        var (token, user) = await fx.ServiceAccountAsync(ns, "oncall", "create", "delete");
+        var (token, user) = await fx.ServiceAccountAsync(ns, "oncall", "create", "get", "delete");
 
         var accepted = await fx.PostAsync(token, Body($"{ns}/web", mode: "quarantine", reason: "  private key\nleaked in a \u001b[31mpaste\u001b[0m \u202Egnp.exe  "));
 
         Assert.True(accepted.Status == 202, accepted.ToString());
         var report = accepted.Json;
         var id = report.GetProperty("id").GetString()!;
-        Assert.True(BreachIds.IsValid(id));
+        Assert.True(BreachJson.TryParseId(id, out var key));
+        Assert.Equal(ns, key.Namespace);
         Assert.Equal($"{BreachApiEndpoints.BasePath}/{id}", accepted.Location);
         Assert.Equal(($"{ns}/web", "quarantine", "InProgress", user, false), (report.GetProperty("certificate").GetString(), report.GetProperty("mode").GetString(),
             report.GetProperty("phase").GetString(), report.GetProperty("requestedBy").GetString(), report.GetProperty("done").GetBoolean()));
@@ -139,26 +168,27 @@ public sealed class BreachApiTests(BreachFixture fx)
         var item = report.GetProperty("items")[0];
         Assert.Equal(("Truststore", ns, "clients", "Pending"), (item.GetProperty("kind").GetString(), item.GetProperty("namespace").GetString(), item.GetProperty("name").GetString(), item.GetProperty("status").GetString()));
 
-        // The same report again is the same breach.
+        // The same report again is a new breach (a new Breach object).
         var again = await fx.PostAsync(token, Body($"{ns}/web", mode: "quarantine", reason: "private key leaked in a \u001b[31mpaste\u001b[0m \u202Egnp.exe"));
-        Assert.Equal((202, id), (again.Status, again.Json.GetProperty("id").GetString()));
+        Assert.Equal(202, again.Status);
+        Assert.NotEqual(id, again.Json.GetProperty("id").GetString());
 
         var progress = await fx.FollowAsync(accepted.Location!, token);
         Assert.Equal("Completed", progress.Json.GetProperty("phase").GetString());
         Assert.All(progress.Json.GetProperty("items").EnumerateArray(), i => Assert.Equal("Completed", i.GetProperty("status").GetString()));
 
         var lifted = await fx.CallAsync(HttpMethod.Delete, accepted.Location!, token);
-        Assert.True(lifted.Status == 200, lifted.ToString());
-        Assert.Equal("Lifted", lifted.Json.GetProperty("phase").GetString());
+        Assert.True(lifted.Status == 202, lifted.ToString());
+        Assert.Equal(404, (await fx.CallAsync(HttpMethod.Get, accepted.Location!, token)).Status);
 
         var events = await fx.EventsAsync(ns, "web");
-        var reported = Assert.Single(events, e => e.Reason == "BreachReported");
+        var reported = events.First(e => e.Reason == "BreachReported");
         Assert.Equal("Warning", reported.Type);
         Assert.Contains(user, reported.Message, StringComparison.Ordinal);
         Assert.Contains("quarantine", reported.Message, StringComparison.Ordinal);
         Assert.Contains("private key leaked in a [31mpaste [0m gnp.exe", reported.Message, StringComparison.Ordinal);
         Assert.DoesNotContain(reported.Message, c => char.IsControl(c) || c == '\u202E');
-        var lift = Assert.Single(events, e => e.Reason == "QuarantineLifted");
+        var lift = Assert.Single(events, e => e.Reason == "QuarantineLiftRequested");
         Assert.Equal("Normal", lift.Type);
         Assert.Contains(user, lift.Message, StringComparison.Ordinal);
         Assert.Contains(id, lift.Message, StringComparison.Ordinal);
@@ -180,7 +210,7 @@ public sealed class BreachApiTests(BreachFixture fx)
             answer.Json.GetProperty("items").EnumerateArray().Select(i => i.GetProperty("kind").GetString()!));
         Assert.True(fx.Breaches.Requests.Last().DryRun);
         var id = answer.Json.GetProperty("id").GetString();
-        Assert.Equal(404, (await fx.CallAsync(HttpMethod.Get, $"{BreachApiEndpoints.BasePath}/{id}", token)).Status);
+        Assert.Equal(404, (await fx.CallAsync(HttpMethod.Get, $"{BreachApiEndpoints.BasePath}/{id}", fx.AdminToken)).Status);
         var dryRun = Assert.Single(await fx.EventsAsync(ns, "web"), e => e.Reason == "BreachDryRun");
         Assert.Equal("Normal", dryRun.Type);
         Assert.Contains(user, dryRun.Message, StringComparison.Ordinal);
@@ -199,7 +229,7 @@ public sealed class BreachApiTests(BreachFixture fx)
         Assert.Equal(409, conflict.Status);
         Assert.Contains("only a quarantine can be lifted", conflict.Error, StringComparison.Ordinal);
 
-        var unknown = BreachIds.For(new ResourceKey(ns, "nothing"), BreachMode.Quarantine, "never reported");
+        var unknown = BreachIds.For(new ResourceKey(ns, "nothing"));
         foreach (var method in new[] { HttpMethod.Get, HttpMethod.Delete })
         {
             Assert.Equal(404, (await fx.CallAsync(method, $"{BreachApiEndpoints.BasePath}/{unknown}", fx.AdminToken)).Status);

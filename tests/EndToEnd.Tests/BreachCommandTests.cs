@@ -1,5 +1,4 @@
 using Notary.EndToEnd.Tests.Support;
-using Notary.Grains.Abstractions;
 using Notary.Pki.Tests.Support;
 using Xunit.Abstractions;
 
@@ -31,7 +30,7 @@ public sealed class BreachCommandTests(BreachFixture fx, ITestOutputHelper outpu
     public async Task A_dry_run_prints_the_impact_grouped_by_kind_and_exits_0()
     {
         var ns = await fx.NamespaceAsync();
-        var (token, _) = await fx.ServiceAccountAsync(ns, "oncall", "create");
+        var (token, _) = await fx.ServiceAccountAsync(ns, "oncall", "create", "get");
 
         var result = await BreachAsync(token, $"{ns}/web", "--mode", "rotate", "--reason", "leaked in CI logs", "--dry-run");
 
@@ -47,12 +46,13 @@ public sealed class BreachCommandTests(BreachFixture fx, ITestOutputHelper outpu
     public async Task A_rotation_is_followed_to_the_end_and_each_items_final_status_printed()
     {
         var ns = await fx.NamespaceAsync();
-        var (token, user) = await fx.ServiceAccountAsync(ns, "oncall", "create");
+        var (token, user) = await fx.ServiceAccountAsync(ns, "oncall", "create", "get");
 
         var result = await BreachAsync(token, $"{ns}/web", "--mode", "rotate", "--reason", "key on a stolen laptop", "--timeout", "30s");
 
         Assert.True(result.ExitCode == 0, result.ToString());
-        var id = BreachIds.For(new ResourceKey(ns, "web"), BreachMode.Rotate, "key on a stolen laptop");
+        var id = System.Text.RegularExpressions.Regex.Match(result.StdOut, @"Breach (\S+) \(rotate of").Groups[1].Value;
+        Assert.StartsWith($"{ns}.web-", id, StringComparison.Ordinal);
         Assert.Contains($"Breach {id} (rotate of {ns}/web, reported by {user}): InProgress, 5 items:", result.StdOut, StringComparison.Ordinal);
         Assert.Contains($"  Keystore (1)\n    {ns}/web-keystore", result.StdOut.ReplaceLineEndings("\n"), StringComparison.Ordinal);
         Assert.Contains($"Breach {id}: Completed", result.StdOut, StringComparison.Ordinal);
@@ -66,7 +66,7 @@ public sealed class BreachCommandTests(BreachFixture fx, ITestOutputHelper outpu
     public async Task A_failed_item_prints_its_reason_and_exits_1()
     {
         var ns = await fx.NamespaceAsync();
-        var (token, _) = await fx.ServiceAccountAsync(ns, "oncall", "create");
+        var (token, _) = await fx.ServiceAccountAsync(ns, "oncall", "create", "get");
 
         var result = await BreachAsync(token, $"{ns}/web", "--mode", "quarantine", "--reason", $"compromised {FakeBreachService.FailMarker}");
 
@@ -80,15 +80,16 @@ public sealed class BreachCommandTests(BreachFixture fx, ITestOutputHelper outpu
     public async Task A_quarantine_is_lifted_with_breach_lift_and_a_rotation_cannot_be()
     {
         var ns = await fx.NamespaceAsync();
-        var (token, _) = await fx.ServiceAccountAsync(ns, "oncall", "create", "delete");
+        var (token, _) = await fx.ServiceAccountAsync(ns, "oncall", "create", "get", "delete");
         var quarantine = await BreachAsync(token, $"{ns}/web", "--mode", "quarantine", "--reason", "suspicious issuance");
         Assert.True(quarantine.ExitCode == 0, quarantine.ToString());
-        var id = BreachIds.For(new ResourceKey(ns, "web"), BreachMode.Quarantine, "suspicious issuance");
+        var id = System.Text.RegularExpressions.Regex.Match(quarantine.StdOut, @"Breach (\S+) \(quarantine of").Groups[1].Value;
+        Assert.StartsWith($"{ns}.web-", id, StringComparison.Ordinal);
 
         var lift = await BreachAsync(token, "lift", id);
 
         Assert.True(lift.ExitCode == 0, lift.ToString());
-        Assert.Contains($"Quarantine {id} of {ns}/web: Lifted.", lift.StdOut, StringComparison.Ordinal);
+        Assert.Contains($"Quarantine {id} lifted.", lift.StdOut, StringComparison.Ordinal);
 
         var rotation = await fx.PostAsync(fx.AdminToken, new { certificate = $"{ns}/api", mode = "rotate", reason = "r" });
         var refused = await BreachAsync(token, "lift", rotation.Json.GetProperty("id").GetString()!);

@@ -1,6 +1,6 @@
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
-using Notary.Grains.Abstractions;
+using Notary.Api.Contracts;
 using Notary.Pki.Tests.Support;
 using Notary.Silo;
 using Xunit.Abstractions;
@@ -75,7 +75,7 @@ public sealed class BreachEndToEndTests(RealBreachFixture fx, ITestOutputHelper 
             + Deployment(ns, "other", "unrelated", SecretUse.Volume));
         await fx.ReadyAsync(ns, webNs);
         Assert.Equal(["orders", "other", "pay"], (await fx.OkAsync("get", "deployments", "-n", ns, "-o", "jsonpath={.items[*].metadata.name}")).Split(' ').Order());
-        var (token, user) = await fx.ServiceAccountAsync(ns, "oncall", "create");
+        var (token, user) = await fx.ServiceAccountAsync(ns, "oncall", "create", "get");
         var before = await fx.CertificateStatusAsync(ns, "pay");
         Assert.Contains(before.Serial, await fx.PemSerialsAsync(ns, "orders-ts", "ca.crt"));
         Assert.Contains(before.Serial, await fx.PemSerialsAsync(webNs, "web-ts", "ca.crt"));
@@ -103,10 +103,13 @@ public sealed class BreachEndToEndTests(RealBreachFixture fx, ITestOutputHelper 
 
         Assert.True(accepted.Status == 202, accepted.ToString());
         var id = accepted.Json.GetProperty("id").GetString()!;
-        Assert.Equal(BreachIds.For(new ResourceKey(ns, "pay"), BreachMode.Rotate, reason), id);
+        Assert.True(BreachJson.TryParseId(id, out var breachKey) && breachKey.Namespace == ns, id);
         Assert.Equal($"{BreachApiEndpoints.BasePath}/{id}", accepted.Location);
         var done = await fx.FollowAsync(accepted.Location!, token);
         Assert.True(done.Json.GetProperty("phase").GetString() == "Completed", done.ToString());
+        // The Breach in the API server says who reported it (Notary wrote status.requestedBy from TokenReview).
+        Assert.Equal(user, done.Json.GetProperty("requestedBy").GetString());
+        Assert.Equal(user, await fx.OkAsync("get", "br", id[(ns.Length + 1)..], "-n", ns, "-o", "jsonpath={.status.requestedBy}"));
         Assert.Equal(expected.Order(), Items(done).Select(i => (i.Kind, i.Namespace, i.Name)).Order());
         Assert.All(Items(done), i => Assert.True(i.Status == "Completed", $"{i.Kind} {i.Namespace}/{i.Name}: {i.Status}"));
 
@@ -152,12 +155,15 @@ public sealed class BreachEndToEndTests(RealBreachFixture fx, ITestOutputHelper 
         Assert.Contains(id, reported.Message, StringComparison.Ordinal);
         Assert.Equal("Normal", Assert.Single(events, e => e.Reason == "BreachCompleted").Type);
 
-        // 3. The same report again is the same breach, already done: no second rotation.
+        // 3. The same report again is a new breach (a new Breach object), and it acts: a second rotation.
         var again = await fx.PostAsync(token, $"{ns}/pay", "rotate", reason);
 
         Assert.True(again.Status == 202, again.ToString());
-        Assert.Equal((id, "Completed"), (again.Json.GetProperty("id").GetString(), again.Json.GetProperty("phase").GetString()));
-        Assert.Equal(after, await fx.CertificateStatusAsync(ns, "pay"), CertificateViewComparer.Instance);
+        Assert.NotEqual(id, again.Json.GetProperty("id").GetString());
+        var second = await fx.FollowAsync(again.Location!, token);
+        Assert.True(second.Json.GetProperty("phase").GetString() == "Completed", second.ToString());
+        var rotatedAgain = await fx.CertificateStatusAsync(ns, "pay");
+        Assert.NotEqual(after.Serial, rotatedAgain.Serial);
         Assert.Equal("Completed", (await fx.CallAsync(HttpMethod.Get, accepted.Location!, token)).Json.GetProperty("phase").GetString());
         fx.AssertNoTokenLogged();
     }
@@ -171,7 +177,7 @@ public sealed class BreachEndToEndTests(RealBreachFixture fx, ITestOutputHelper 
             + Truststore(ns, "web-ts", "web", upstream: [], downstream: [(ns, "orders")])
             + Deployment(ns, "web", "web-ts", SecretUse.Volume));
         await fx.ReadyAsync(ns);
-        var (token, _) = await fx.ServiceAccountAsync(ns, "oncall", "create");
+        var (token, _) = await fx.ServiceAccountAsync(ns, "oncall", "create", "get");
         var orders = await fx.CertificateStatusAsync(ns, "orders");
         var web = await fx.CertificateStatusAsync(ns, "web");
         Assert.Contains(orders.Serial, await fx.PemSerialsAsync(ns, "web-ts", "ca.crt"));
@@ -198,14 +204,12 @@ public sealed class BreachEndToEndTests(RealBreachFixture fx, ITestOutputHelper 
         Assert.Contains("may not delete breaches.notary.dev", refused.Error, StringComparison.Ordinal);
         Assert.DoesNotContain(orders.Serial, await fx.PemSerialsAsync(ns, "web-ts", "ca.crt"));
 
-        await fx.GrantAsync(ns, "oncall", "create", "delete");
+        await fx.GrantAsync(ns, "oncall", "create", "get", "delete");
         var lifting = await fx.CallAsync(HttpMethod.Delete, accepted.Location!, token);
 
-        Assert.True(lifting.Status == 200, lifting.ToString());
-        Assert.Equal("Lifted", lifting.Json.GetProperty("phase").GetString());
-        var lifted = await fx.FollowAsync(accepted.Location!, token);
-        Assert.True(lifted.Json.GetProperty("phase").GetString() == "Lifted", lifted.ToString());
-        Assert.All(Items(lifted), i => Assert.True(i.Status == "Completed", $"{i.Kind} {i.Namespace}/{i.Name}: {i.Status} {i.Reason}"));
+        // Deleted: the finalizer lifts the quarantine, then the Breach goes (GET 404).
+        Assert.True(lifting.Status == 202, lifting.ToString());
+        await UntilAsync(() => fx.CallAsync(HttpMethod.Get, accepted.Location!, token), a => a.Status == 404, "the Breach gone after its finalizer lifted it");
         Assert.Contains(orders.Serial, await fx.PemSerialsAsync(ns, "web-ts", "ca.crt"));
         Assert.Equal("False", (await fx.CertificateStatusAsync(ns, "orders")).Conditions.GetValueOrDefault("Compromised"));
         fx.AssertNoTokenLogged();
@@ -217,7 +221,7 @@ public sealed class BreachEndToEndTests(RealBreachFixture fx, ITestOutputHelper 
         var ns = await fx.NamespaceAsync("cli");
         await fx.ApplyAsync(Metadata(ns) + Certificate(ns, "api") + Keystore(ns, "api-ks", "api") + Deployment(ns, "api", "api-ks", SecretUse.Volume));
         await fx.ReadyAsync(ns);
-        var (token, user) = await fx.ServiceAccountAsync(ns, "oncall", "create");
+        var (token, user) = await fx.ServiceAccountAsync(ns, "oncall", "create", "get");
         var before = await fx.CertificateStatusAsync(ns, "api");
         const string reason = "key on a stolen laptop";
 
@@ -226,9 +230,10 @@ public sealed class BreachEndToEndTests(RealBreachFixture fx, ITestOutputHelper 
         output.WriteLine($"$ {string.Join(' ', args)} --token (redacted)\n{result}");
 
         Assert.True(result.ExitCode == 0, result.ToString());
-        var id = BreachIds.For(new ResourceKey(ns, "api"), BreachMode.Rotate, reason);
         var stdout = result.StdOut.ReplaceLineEndings("\n");
-        Assert.Contains($"Breach {id} (rotate of {ns}/api, reported by {user}): InProgress, 3 items:", stdout, StringComparison.Ordinal);
+        var id = System.Text.RegularExpressions.Regex.Match(stdout, @"Breach (\S+) \(rotate of").Groups[1].Value;
+        Assert.StartsWith($"{ns}.api-", id, StringComparison.Ordinal);
+        Assert.Contains($"Breach {id} (rotate of {ns}/api, reported by {user}): Pending, 3 items:", stdout, StringComparison.Ordinal);
         Assert.Contains($"  Keystore (1)\n    {ns}/api-ks\n", stdout, StringComparison.Ordinal);
         Assert.Contains($"  Deployment (1)\n    {ns}/api\n", stdout, StringComparison.Ordinal);
         Assert.Contains($"Breach {id}: Completed", stdout, StringComparison.Ordinal);

@@ -72,8 +72,8 @@ public sealed class BreachFanOutTests(RealBreachFixture fx, ITestOutputHelper ou
         AssertSameData(oldContents, await fx.SecretDataAsync(ns, brokenStore));
         Mark($"{brokenStore} broken");
 
-        // The rotation, reported by someone a Role allows to create breaches.
-        var (token, _) = await fx.ServiceAccountAsync(ns, "oncall", "create");
+        // The rotation, reported by someone a Role allows to create and read breaches.
+        var (token, _) = await fx.ServiceAccountAsync(ns, "oncall", "create", "get");
         var accepted = await fx.PostAsync(token, payKey, "rotate", "pay's key leaked in a crash dump");
         Assert.True(accepted.Status == 202, accepted.ToString());
         Assert.Equal(1 + Clients, Items(accepted).Count);

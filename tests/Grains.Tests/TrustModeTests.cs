@@ -133,7 +133,7 @@ public sealed class TrustModeTests(ClusterFixture fx)
         }
 
         var request = new BreachRequest(new ResourceKey(ns, "pay"), BreachMode.Quarantine, "suspicious traffic", DryRun: false, "tester");
-        var breach = fx.Grains.GetGrain<IBreachGrain>(BreachIds.For(request.Certificate, request.Mode, request.Reason));
+        var breach = fx.Grains.GetGrain<IBreachGrain>($"{ns}/pay-quarantine");
         await breach.StartAsync(request);
         Assert.Equal(BreachPhase.Completed, (await FinishedAsync(breach)).Phase);
         foreach (var client in clients)
@@ -141,12 +141,75 @@ public sealed class TrustModeTests(ClusterFixture fx)
             Assert.False(await VerifiesAsync(new ResourceKey(ns, client), pay), $"{client} still trusts the quarantined certificate");
         }
 
-        await breach.LiftAsync("operator");
-        Assert.Equal(BreachPhase.Lifted, (await FinishedAsync(breach)).Phase);
+        Assert.Equal(BreachPhase.Lifted, (await breach.DeleteAsync(string.Empty))!.Phase);
         foreach (var client in clients)
         {
             Assert.True(await VerifiesAsync(new ResourceKey(ns, client), pay), $"{client} does not trust the certificate after the lift");
         }
+    }
+
+    [Fact]
+    public async Task Two_quarantines_of_one_certificate_are_counted_lifting_one_keeps_it_out_lifting_both_brings_it_back()
+    {
+        var ns = Onboard();
+        var pay = await LeafAsync(ns, "pay");
+        await LeafAsync(ns, "c0");
+        var client = new ResourceKey(ns, "c0");
+        Assert.True((await TsGrain(ns, "c0").ApplyAsync(Trusting(ns, "c0", null, "pay"), V(1))).IsReady);
+        Assert.True(await VerifiesAsync(client, pay));
+
+        var first = fx.Grains.GetGrain<IBreachGrain>($"{ns}/first");
+        var second = fx.Grains.GetGrain<IBreachGrain>($"{ns}/second");
+        await first.StartAsync(new BreachRequest(new ResourceKey(ns, "pay"), BreachMode.Quarantine, "leaked in a paste", DryRun: false, "tester", Uid: "u1"));
+        Assert.Equal(BreachPhase.Completed, (await FinishedAsync(first)).Phase);
+        await second.StartAsync(new BreachRequest(new ResourceKey(ns, "pay"), BreachMode.Quarantine, "leaked again", DryRun: false, "tester", Uid: "u2"));
+        Assert.Equal(BreachPhase.Completed, (await FinishedAsync(second)).Phase);
+        Assert.Equal([$"{ns}/first", $"{ns}/second"], await CertGrain(ns, "pay").GetQuarantinesAsync());
+        Assert.False(await VerifiesAsync(client, pay));
+
+        // The first lifted: the second still holds it out, and its store is not rebuilt with it.
+        Assert.Equal(BreachPhase.Lifted, (await first.DeleteAsync("u1"))!.Phase);
+        Assert.Equal([$"{ns}/second"], await CertGrain(ns, "pay").GetQuarantinesAsync());
+        Assert.False(await VerifiesAsync(client, pay), "one lifted quarantine of two put the certificate back");
+        Assert.Equal(Conditions.True, (await CertGrain(ns, "pay").GetStatusAsync())!.Condition(Conditions.Compromised)?.Status);
+
+        // The last lifted: it is back.
+        Assert.Equal(BreachPhase.Lifted, (await second.DeleteAsync("u2"))!.Phase);
+        Assert.Empty(await CertGrain(ns, "pay").GetQuarantinesAsync());
+        Assert.True(await VerifiesAsync(client, pay), "the certificate did not return after the last quarantine was lifted");
+        Assert.Null(await first.GetAsync());
+        Assert.Null(await second.GetAsync());
+    }
+
+    [Fact]
+    public async Task A_grain_that_lost_its_state_adopts_the_recorded_breach_a_finished_rotate_is_not_run_again_a_quarantine_holds_again()
+    {
+        var ns = Onboard();
+        var pay = await LeafAsync(ns, "pay");
+        await LeafAsync(ns, "c0");
+        var client = new ResourceKey(ns, "c0");
+        Assert.True((await TsGrain(ns, "c0").ApplyAsync(Trusting(ns, "c0", null, "pay"), V(1))).IsReady);
+        var revision = (await CertGrain(ns, "pay").GetSnapshotAsync()).Revision;
+        var finished = new BreachReport
+        {
+            Id = $"{ns}.x", Certificate = new ResourceKey(ns, "pay"), Mode = BreachMode.Rotate, Reason = "leaked", Phase = BreachPhase.Completed,
+            Created = DateTimeOffset.UtcNow.AddHours(-1), Finished = DateTimeOffset.UtcNow.AddMinutes(-50),
+            Items = [new BreachItem("Certificate", ns, "pay", BreachItemStatus.Completed)],
+        };
+
+        // What the watcher forwards after Redis was wiped: the Breach with the status the API server kept.
+        var rotate = fx.Grains.GetGrain<IBreachGrain>($"{ns}/rotated");
+        var adopted = await rotate.StartAsync(new BreachRequest(new ResourceKey(ns, "pay"), BreachMode.Rotate, "leaked", DryRun: false, string.Empty, Uid: "r1", Recorded: finished));
+        Assert.Equal((BreachPhase.Completed, true), (adopted.Phase, adopted.IsFinished));
+        Assert.Equal(revision, (await CertGrain(ns, "pay").GetSnapshotAsync()).Revision);
+
+        var quarantine = fx.Grains.GetGrain<IBreachGrain>($"{ns}/quarantined");
+        await quarantine.StartAsync(new BreachRequest(new ResourceKey(ns, "pay"), BreachMode.Quarantine, "leaked", DryRun: false, string.Empty, Uid: "q1",
+            Recorded: finished with { Mode = BreachMode.Quarantine }));
+        Assert.Equal([$"{ns}/quarantined"], await CertGrain(ns, "pay").GetQuarantinesAsync());
+        await fx.Status.WaitStoreAsync(ResourceKind.Truststore, client, s => !s.Entries.Contains($"pay.{ns}"), "the adopted quarantine takes the certificate out");
+        Assert.False(await VerifiesAsync(client, pay));
+        Assert.Equal(revision, (await CertGrain(ns, "pay").GetSnapshotAsync()).Revision);
     }
 
     [Fact]
@@ -155,7 +218,7 @@ public sealed class TrustModeTests(ClusterFixture fx)
         var (ns, key, pay) = await StuckAsync();
         Assert.True(await VerifiesAsync(key, pay));
 
-        await CertGrain(ns, "pay").SetQuarantinedAsync(true, "leaked");
+        await CertGrain(ns, "pay").HoldQuarantineAsync($"{ns}/b1", true, "leaked");
 
         var dropped = await fx.Status.WaitStoreAsync(ResourceKind.Truststore, key, s => !s.Entries.Contains($"pay.{ns}"), "the quarantined certificate leaves the stuck store");
         Assert.Equal([$"me.{ns}"], dropped.Entries);
@@ -163,7 +226,7 @@ public sealed class TrustModeTests(ClusterFixture fx)
         Assert.Contains($"rebuilt without the quarantined {ns}/pay", dropped.Condition(Conditions.Ready)!.Message, StringComparison.Ordinal);
         Assert.False(await VerifiesAsync(key, pay));
 
-        await CertGrain(ns, "pay").SetQuarantinedAsync(false, "lifted");
+        await CertGrain(ns, "pay").HoldQuarantineAsync($"{ns}/b1", false, "lifted");
 
         var back = await fx.Status.WaitStoreAsync(ResourceKind.Truststore, key, s => s.Entries.Contains($"pay.{ns}"), "the certificate returns to the stuck store");
         Assert.Equal(Reasons.AmbiguousReference, back.Condition(Conditions.Ready)!.Reason);
@@ -198,7 +261,7 @@ public sealed class TrustModeTests(ClusterFixture fx)
         Assert.True((await TsGrain(ns, "narrow").ApplyAsync(Trusting(ns, "narrow", null, "pay"), V(1))).IsReady);
 
         var request = new BreachRequest(new ResourceKey(ns, "pay"), mode, "key leaked", DryRun: false, "tester");
-        var breach = fx.Grains.GetGrain<IBreachGrain>(BreachIds.For(request.Certificate, request.Mode, request.Reason));
+        var breach = fx.Grains.GetGrain<IBreachGrain>($"{ns}/pay-{mode}".ToLowerInvariant());
         await breach.StartAsync(request);
         var report = await FinishedAsync(breach);
 

@@ -13,6 +13,7 @@ public sealed class CrdManifestTests
         { NotaryResources.CertificatePlural, Certificate.KubeKind, "certificate", "cert" },
         { NotaryResources.KeystorePlural, Keystore.KubeKind, "keystore", "ks" },
         { NotaryResources.TruststorePlural, Truststore.KubeKind, "truststore", "ts" },
+        { NotaryResources.BreachPlural, Breach.KubeKind, "breach", "br" },
     };
 
     [Theory]
@@ -52,6 +53,22 @@ public sealed class CrdManifestTests
         Assert.Equal(TruststoreList.KubeKind, Crds.Load(Truststore.KubePluralName).Spec.Names.ListKind);
         Assert.Equal(new Certificate().Kind, Crds.Load(Certificate.KubePluralName).Spec.Names.Kind);
         Assert.Equal(new Truststore().Kind, Crds.Load(Truststore.KubePluralName).Spec.Names.Kind);
+        Assert.Equal(BreachList.KubeKind, Crds.Load(Breach.KubePluralName).Spec.Names.ListKind);
+        Assert.Equal(new Breach().Kind, Crds.Load(Breach.KubePluralName).Spec.Names.Kind);
+    }
+
+    [Fact]
+    public void Breach_spec_requires_certificate_mode_and_reason_and_shows_the_specified_columns()
+    {
+        var crd = Crds.Load(NotaryResources.BreachPlural);
+        var spec = Crds.At(crd, "spec");
+
+        Assert.Equal(["certificate", "mode", "reason"], spec.Required);
+        Assert.Equal(["rotate", "quarantine"], Crds.At(crd, "spec", "mode").EnumProperty.Select(v => v.ToString()));
+        Assert.Equal(1024, Crds.At(crd, "spec", "reason").MaxLength);
+        Assert.Equal("boolean", Crds.At(crd, "spec", "dryRun").Type);
+        Assert.Equal(["Certificate", "Mode", "Phase", "Age"], Crds.Version(crd).AdditionalPrinterColumns.Select(c => c.Name));
+        Assert.Equal([".spec.certificate", ".spec.mode", ".status.phase", ".metadata.creationTimestamp"], Crds.Version(crd).AdditionalPrinterColumns.Select(c => c.JsonPath));
     }
 
     [Fact]

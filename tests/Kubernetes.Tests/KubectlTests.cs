@@ -22,6 +22,7 @@ public sealed class KubectlTests
     [InlineData("certificates")]
     [InlineData("keystores")]
     [InlineData("truststores")]
+    [InlineData("breaches")]
     public async Task Kubectl_reads_the_manifest_as_a_CustomResourceDefinition(string plural)
     {
         var name = await RunKubectlAsync("annotate", "--local", "-f", Crds.PathOf(plural), $"{Annotation}=true", "-o", "name");
@@ -33,6 +34,7 @@ public sealed class KubectlTests
     [InlineData("certificates")]
     [InlineData("keystores")]
     [InlineData("truststores")]
+    [InlineData("breaches")]
     public async Task Kubectl_and_KubernetesYaml_read_the_same_object(string plural)
     {
         var kubectl = JsonNode.Parse(await RunKubectlAsync("annotate", "--local", "-f", Crds.PathOf(plural), $"{Annotation}=true", "-o", "json"))!;

@@ -19,6 +19,7 @@ public sealed class SchemaModelAgreementTests
         { NotaryResources.KeystorePlural, typeof(Keystore) },
         { NotaryResources.TruststorePlural, typeof(Truststore) },
         { CertificatePolicy.KubePluralName, typeof(CertificatePolicy) },
+        { NotaryResources.BreachPlural, typeof(Breach) },
     };
 
     [Theory]

@@ -28,6 +28,8 @@ public sealed class RbacTests(WatcherCluster cluster, ITestOutputHelper output)
     [
         new() { ApiGroups = [NotaryResources.Group], Resources = ["certificates", "keystores", "truststores"], Verbs = ["get", "list", "watch", "patch"] },
         new() { ApiGroups = [NotaryResources.Group], Resources = ["certificates/status", "keystores/status", "truststores/status"], Verbs = ["patch"] },
+        new() { ApiGroups = [NotaryResources.Group], Resources = ["breaches"], Verbs = ["get", "list", "watch", "create", "delete", "patch"] },
+        new() { ApiGroups = [NotaryResources.Group], Resources = ["breaches/status"], Verbs = ["patch"] },
         new() { ApiGroups = [NotaryResources.Group], Resources = ["certificatepolicies"], Verbs = ["list", "watch"] },
         new() { ApiGroups = [NotaryResources.Group], Resources = ["certificatepolicies/status"], Verbs = ["patch"] },
         new() { ApiGroups = [""], Resources = ["namespaces"], Verbs = ["get"] },

@@ -170,7 +170,7 @@ public sealed class FanoutScenario : IScenario
         var certificate = silo.Grains.GetGrain<ICertificateGrain>(key.ToString());
         var before = (await certificate.GetSnapshotAsync()).Revision;
         var request = new BreachRequest(key, BreachMode.Rotate, "bench: key leaked", DryRun: false, "notary-bench");
-        var breach = silo.Grains.GetGrain<IBreachGrain>(BreachIds.For(key, request.Mode, request.Reason));
+        var breach = silo.Grains.GetGrain<IBreachGrain>($"{key}-rotate");
         var rebuilt = silo.Ports.Status.Expect(key.ToString(), before + 1, fan.Clients.Length);
 
         var cost = Cost.Start();

@@ -19,6 +19,12 @@ public static class NotaryResources
 
     public const string TruststorePlural = "truststores";
 
-    /// <summary>The finalizer that keeps a resource until Notary has deleted what it stored.</summary>
+    public const string BreachPlural = "breaches";
+
+    /// <summary>
+    /// The finalizer that keeps a resource until Notary has deleted what it stored; on a Breach,
+    /// until a quarantine is lifted (the certificate back in truststores unless another quarantine
+    /// holds it) and the breach grain's state cleared.
+    /// </summary>
     public const string CleanupFinalizer = Group + "/cleanup";
 }

@@ -35,7 +35,10 @@ public sealed class CertificateState
     /// <summary>Consecutive failed renewals, and when the next attempt is due.</summary>
     [Id(12)] public int RenewalFailures { get; set; }
     [Id(13)] public DateTimeOffset? NextRenewalAttempt { get; set; }
-    /// <summary>Taken out of every truststore by a breach quarantine, until lifted.</summary>
+    /// <summary>
+    /// Quarantined before Breaches were resources (one flag): read as the holder
+    /// <see cref="LegacyQuarantine"/> (see <see cref="QuarantinedBy"/>), never written true again.
+    /// </summary>
     [Id(14)] public bool Quarantined { get; set; }
     /// <summary>
     /// When the lifecycle reminder last registered is due, saved only once the registration
@@ -59,6 +62,46 @@ public sealed class CertificateState
     /// <summary>The roll reminder is registered: only then is it unregistered.</summary>
     [Id(21)] public bool RollReminderRegistered { get; set; }
 
+    /// <summary>The quarantine Breaches ("namespace/name") holding the certificate out of truststores; null when none.</summary>
+    [Id(22)] private HashSet<string>? _quarantinedBy;
+
+    /// <summary>
+    /// The holder a quarantine from before Breaches were resources becomes: it has no Breach to
+    /// delete, so the first quarantine Breach of this certificate that is lifted lifts it too.
+    /// </summary>
+    public const string LegacyQuarantine = "(quarantine reported before Breaches were resources)";
+
+    /// <summary>The quarantines in force: the certificate is out of truststores while any holds it.</summary>
+    public IReadOnlyCollection<string> QuarantinedBy => Quarantined
+        ? [.. (IEnumerable<string>?)_quarantinedBy ?? [], LegacyQuarantine]
+        : (IReadOnlyCollection<string>?)_quarantinedBy ?? [];
+
+    public bool IsQuarantined => Quarantined || _quarantinedBy is { Count: > 0 };
+
+    /// <summary>Adds or removes a holder; a removal also lets go of the legacy quarantine. True when something changed.</summary>
+    public bool HoldQuarantine(string breach, bool hold)
+    {
+        if (Quarantined)
+        {
+            // The legacy flag becomes a holder of its own (written back as false from now on).
+            Quarantined = false;
+            (_quarantinedBy ??= new(StringComparer.Ordinal)).Add(LegacyQuarantine);
+        }
+
+        if (hold)
+        {
+            return (_quarantinedBy ??= new(StringComparer.Ordinal)).Add(breach);
+        }
+
+        var removed = _quarantinedBy is not null && (_quarantinedBy.Remove(breach) | _quarantinedBy.Remove(LegacyQuarantine));
+        if (_quarantinedBy is { Count: 0 })
+        {
+            _quarantinedBy = null;
+        }
+
+        return removed;
+    }
+
     /// <summary>The keystores and truststores using this certificate.</summary>
     public IReadOnlyCollection<SubscriberRef> Subscribers => (IReadOnlyCollection<SubscriberRef>?)_subscribers ?? [];
 
@@ -81,8 +124,8 @@ public sealed class CertificateState
 
     public void ClearAlertsSent() => _alertsSent = null;
 
-    /// <summary>What a deleted certificate keeps: its subscribers and its revision.</summary>
-    public CertificateState Deleted() => new() { _subscribers = _subscribers, Revision = Revision };
+    /// <summary>What a deleted certificate keeps: its subscribers, its revision and the quarantines (Breaches outlive it).</summary>
+    public CertificateState Deleted() => new() { _subscribers = _subscribers, Revision = Revision, Quarantined = Quarantined, _quarantinedBy = _quarantinedBy };
 
     /// <summary>
     /// Read from storage, every value is a copy of its own: the spec twice (the spec and the one

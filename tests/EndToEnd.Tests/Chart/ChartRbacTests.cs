@@ -102,11 +102,21 @@ public sealed class ChartRbacTests(ChartRbacFixture fx)
         await fx.OkAsync("delete", "certificatepolicy", policy);
 
         // A breach rotation: TokenReview, SubjectAccessReview, re-keying, store rewrites, a restart.
-        var (token, _) = await fx.ServiceAccountAsync(ns, "oncall", "create");
+        // Breaches: the API creates one (create, status patch), the watcher lists, watches and
+        // finalizes it (patch), the grain writes its status (get, status patch), GET reads it.
+        var (token, _) = await fx.ServiceAccountAsync(ns, "oncall", "create", "get", "delete");
         var accepted = await fx.PostAsync(token, $"{ns}/pay", "rotate", "key leaked in a log");
         Assert.True(accepted.Status == 202, accepted.ToString());
         var done = await fx.FollowAsync(accepted.Location!, token);
         Assert.True(done.Json.GetProperty("phase").GetString() == "Completed", done.ToString());
+
+        // A quarantine lifted through the API: Notary deletes the Breach, its finalizer lifts it.
+        var quarantine = await fx.PostAsync(token, $"{ns}/orders", "quarantine", "seen on a laptop");
+        Assert.True(quarantine.Status == 202, quarantine.ToString());
+        Assert.True((await fx.FollowAsync(quarantine.Location!, token)).Json.GetProperty("phase").GetString() == "Completed");
+        var lift = await fx.CallAsync(HttpMethod.Delete, quarantine.Location!, token);
+        Assert.True(lift.Status == 202, lift.ToString());
+        await UntilAsync(() => fx.CallAsync(HttpMethod.Get, quarantine.Location!, token), a => a.Status == 404, "the lifted Breach to go");
 
         // Deletion through Notary's finalizer: the stores' Secrets go with them.
         await fx.OkAsync("delete", "keystore,truststore", "--all", "-n", ns, "--timeout=60s");

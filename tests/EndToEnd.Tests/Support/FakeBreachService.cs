@@ -5,7 +5,7 @@ using Notary.Silo;
 namespace Notary.EndToEnd.Tests.Support;
 
 /// <summary>
-/// Stands in for the breach grains behind the HTTP API. The impact is fixed per mode; each GET
+/// Stands in for the Breach objects and breach grains behind the HTTP API. The impact is fixed per mode; each GET
 /// moves every unfinished item one step (Pending → InProgress → Completed), so a follower must
 /// poll to see the end. A reason containing <see cref="FailMarker"/> makes the Deployment fail.
 /// </summary>
@@ -20,10 +20,14 @@ public sealed class FakeBreachService : IBreachService
     /// <summary>Every request that reached the service, in order.</summary>
     public ConcurrentQueue<BreachRequest> Requests { get; } = new();
 
-    public Task<BreachReport> StartAsync(BreachRequest request)
+    public Task<BreachReport> ImpactAsync(BreachRequest request, CancellationToken cancellationToken) => Task.FromResult(Start(request));
+
+    public Task<BreachReport> CreateAsync(BreachRequest request, CancellationToken cancellationToken) => Task.FromResult(Start(request));
+
+    private BreachReport Start(BreachRequest request)
     {
         Requests.Enqueue(request);
-        var id = BreachIds.For(request.Certificate, request.Mode, request.Reason);
+        var id = BreachIds.For(new ResourceKey(request.Certificate.Namespace, BreachIds.NewName(request.Certificate.Name)));
         var report = new BreachReport
         {
             Id = id,
@@ -35,10 +39,12 @@ public sealed class FakeBreachService : IBreachService
             RequestedBy = request.RequestedBy,
             Items = Impact(request),
         };
-        return Task.FromResult(request.DryRun ? report : _breaches.GetOrAdd(id, report));
+        return request.DryRun ? report : _breaches.GetOrAdd(id, report);
     }
 
-    public Task<BreachReport?> GetAsync(string id)
+    public Task<BreachReport?> GetAsync(ResourceKey breach, CancellationToken cancellationToken) => GetAsync(BreachIds.For(breach));
+
+    private Task<BreachReport?> GetAsync(string id)
     {
         lock (_gate)
         {
@@ -72,19 +78,10 @@ public sealed class FakeBreachService : IBreachService
         }
     }
 
-    public Task<BreachReport?> LiftAsync(string id, string requestedBy)
+    public Task<BreachReport?> DeleteAsync(ResourceKey breach, CancellationToken cancellationToken)
     {
-        lock (_gate)
-        {
-            if (!_breaches.TryGetValue(id, out var report))
-            {
-                return Task.FromResult<BreachReport?>(null);
-            }
-
-            report = report with { Phase = BreachPhase.Lifted, Message = $"lifted by {requestedBy}", Finished = TimeProvider.System.GetUtcNow() };
-            _breaches[id] = report;
-            return Task.FromResult<BreachReport?>(report);
-        }
+        var removed = _breaches.TryRemove(BreachIds.For(breach), out var report);
+        return Task.FromResult(removed ? report : null);
     }
 
     private static List<BreachItem> Impact(BreachRequest request)

@@ -44,5 +44,6 @@ internal static class Objects
         typeof(T) == typeof(Certificate) ? NotaryResources.CertificatePlural
         : typeof(T) == typeof(Keystore) ? NotaryResources.KeystorePlural
         : typeof(T) == typeof(Truststore) ? NotaryResources.TruststorePlural
+        : typeof(T) == typeof(Breach) ? NotaryResources.BreachPlural
         : throw new ArgumentOutOfRangeException(typeof(T).Name);
 }

@@ -11,6 +11,8 @@ public enum Action
     PolicyApply,
     PolicyDelete,
     PoliciesListed,
+    BreachApply,
+    BreachDelete,
 }
 
 /// <summary>One delivery: what the watcher forwarded, with the incarnation (uid) and generation it named.</summary>
@@ -108,6 +110,22 @@ public sealed class RecordingSink : IResourceEventSink
     /// <summary>Recorded with key "*" and the uid-by-name map as its spec.</summary>
     public Task CertificatePoliciesListedAsync(IReadOnlyDictionary<string, string> existing, CancellationToken cancellationToken) =>
         Record(new Delivery(Action.PoliciesListed, null, "*", null, 0, new Dictionary<string, string>(existing, StringComparer.Ordinal)));
+
+    /// <summary>While set and not completed, a Breach's forward waits on it (a slow breach grain).</summary>
+    public Task? BreachGate { get; set; }
+
+    public async Task ApplyBreachAsync(ResourceKey breach, BreachRequest request, CancellationToken cancellationToken)
+    {
+        if (BreachGate is { } gate)
+        {
+            await gate.WaitAsync(cancellationToken);
+        }
+
+        await Record(new Delivery(Action.BreachApply, null, breach.ToString(), request.Uid, 0, request));
+    }
+
+    public Task DeleteBreachAsync(ResourceKey breach, string uid, CancellationToken cancellationToken) =>
+        Record(new Delivery(Action.BreachDelete, null, breach.ToString(), uid, 0, null));
 
     private Task Record(Delivery delivery)
     {

@@ -126,6 +126,12 @@ public static class Resources
         Spec = new CertificateSpec { Type = CertificateTypes.Private, Fqdn = $"{name}.{ns}.svc.cluster.local" },
     };
 
+    public static Breach Breach(string ns, string name, string certificate, string mode) => new()
+    {
+        Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = ns },
+        Spec = new BreachSpec { Certificate = certificate, Mode = mode, Reason = "seen on a laptop" },
+    };
+
     /// <summary>A Deployment whose pods mount the Secret <paramref name="secretName"/>.</summary>
     public static V1Deployment Deployment(string ns, string name, string secretName) => new()
     {
@@ -177,6 +183,7 @@ public static class Resources
         typeof(T) == typeof(Certificate) ? NotaryResources.CertificatePlural
         : typeof(T) == typeof(Keystore) ? NotaryResources.KeystorePlural
         : typeof(T) == typeof(Truststore) ? NotaryResources.TruststorePlural
+        : typeof(T) == typeof(Breach) ? NotaryResources.BreachPlural
         : throw new ArgumentOutOfRangeException(typeof(T).Name);
 
     /// <summary>Polls the API (not the watcher) until the condition holds: for what the watcher does to objects.</summary>

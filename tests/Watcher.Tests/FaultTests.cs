@@ -1,3 +1,4 @@
+using k8s;
 using Notary.CustomResources.Models;
 using Notary.Watcher.Tests.Support;
 using Xunit.Abstractions;
@@ -110,6 +111,21 @@ public sealed class FaultTests(WatcherCluster cluster, ITestOutputHelper output)
         await CreateAndWaitAsync(ns, "a", "b");
 
         await cluster.Server.Faults.RestartAsync();
+
+        // The test's own client may still hold the HTTP/2 connection the restart closed (GOAWAY):
+        // its first request after the restart can fail once, as any client's would; it reconnects.
+        await Resources.EventuallyAsync(async () =>
+        {
+            try
+            {
+                await cluster.Client.CoreV1.ReadNamespaceAsync(ns);
+                return true;
+            }
+            catch (HttpRequestException)
+            {
+                return false;
+            }
+        }, ok => ok, "the test's client to reach the restarted API server");
         await cluster.Client.CreateAsync(Resources.Certificate(ns, "c"));
         await cluster.Client.PatchAsync<Certificate>(ns, "a", """{"spec":{"alt":["changed.example.com"]}}""");
         await cluster.Client.DeleteAsync<Certificate>(ns, "b");

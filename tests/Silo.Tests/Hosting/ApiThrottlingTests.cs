@@ -22,7 +22,7 @@ public sealed class ApiThrottlingTests
     [InlineData("2001:db8:1:2::1", 64, "2001:db8:1:2::/64")]
     [InlineData("2001:db8:1:3::1", 64, "2001:db8:1:3::/64")]
     [InlineData("2001:db8:1:2:aaaa:bbbb:cccc:dddd", 56, "2001:db8:1::/56")]
-    [InlineData("2001:db8:1:2:aaaa:bbbb:cccc:dddd", 100, "2001:db8:1:2:aaaa:bbb0::/100")]
+    [InlineData("2001:db8:1:2:aaaa:bbbb:cccc:dddd", 100, "2001:db8:1:2:aaaa:bbbb:c000:0/100")]
     [InlineData("10.1.2.3", 64, "10.1.2.3")]
     public void A_shorter_IPv6_prefix_groups_its_addresses_into_one_client(string address, int prefix, string client) =>
         Assert.Equal(client, ApiThrottling.ClientOf(IPAddress.Parse(address), prefix));

@@ -22,7 +22,7 @@ public sealed class ApiRateLimitOptions
     public bool Enabled { get; set; } = true;
 
     /// <summary>
-    /// Requests one client (one remote address; one /64 for IPv6) may make per
+    /// Requests one client (one remote address; see <see cref="Ipv6PrefixLength"/>) may make per
     /// <see cref="Window"/> (default 30): enough for a person or a script reporting a breach and
     /// polling its progress every second, far below what would load the API server.
     /// </summary>
@@ -36,6 +36,15 @@ public sealed class ApiRateLimitOptions
     /// one overflow counter, so that a flood from many addresses cannot grow Notary's memory.
     /// </summary>
     public int MaxClients { get; set; } = 10_000;
+
+    /// <summary>
+    /// How many leading bits of an IPv6 address make one client (default 128: the full address).
+    /// In an IPv6 cluster many pods, often every pod of a node, share one /64, so counting by /64
+    /// would let one noisy pod get every other pod on its node 429s. A shorter prefix (for example
+    /// 64) suits callers from outside the cluster, where one host can rotate through its /64; it
+    /// must be between 32 and 128. IPv4 addresses always count one by one.
+    /// </summary>
+    public int Ipv6PrefixLength { get; set; } = 128;
 }
 
 /// <summary>Refuses limits the throttle cannot work with, saying how to fix them.</summary>
@@ -60,6 +69,11 @@ public sealed class ApiRateLimitOptionsValidator : IValidateOptions<ApiRateLimit
             failures.Add($"{Section}:MaxClients {options.MaxClients} must be between 1 and 1000000 (default 10000).");
         }
 
+        if (options.Ipv6PrefixLength is < 32 or > 128)
+        {
+            failures.Add($"{Section}:Ipv6PrefixLength {options.Ipv6PrefixLength} must be between 32 and 128 (default 128, one client per IPv6 address; 64 counts a whole /64 as one client).");
+        }
+
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }
@@ -67,8 +81,8 @@ public sealed class ApiRateLimitOptionsValidator : IValidateOptions<ApiRateLimit
 /// <summary>
 /// Throttles the breach API per client with ASP.NET Core's rate limiter, before its handlers run:
 /// a flooding client (valid token or not) gets 429 with <c>Retry-After</c> and costs Notary no
-/// TokenReview. A client is the TCP peer's address (an IPv6 client by its /64, which one host
-/// can otherwise rotate through): Notary does not read <c>X-Forwarded-For</c>, which any caller
+/// TokenReview. A client is the TCP peer's address (an IPv6 client by its full address unless
+/// <see cref="ApiRateLimitOptions.Ipv6PrefixLength"/> groups a prefix): Notary does not read <c>X-Forwarded-For</c>, which any caller
 /// can write, so behind a proxy or ingress every caller shares the proxy's budget (README,
 /// "Security" → "HTTP API throttling").
 /// </summary>
@@ -117,9 +131,14 @@ public static class ApiThrottling
         return services;
     }
 
-    /// <summary>The partition of a remote address: IPv4 as is (IPv4-mapped IPv6 included), IPv6 by its /64.</summary>
-    public static string ClientOf(IPAddress? address)
+    /// <summary>
+    /// The partition of a remote address: IPv4 as is (IPv4-mapped IPv6 included), IPv6 by its
+    /// first <paramref name="ipv6PrefixLength"/> bits (default 128, the full address).
+    /// </summary>
+    public static string ClientOf(IPAddress? address, int ipv6PrefixLength = 128)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(ipv6PrefixLength, 0);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(ipv6PrefixLength, 128);
         if (address is null)
         {
             // No TCP peer (an in-process test server, a Unix socket): one shared partition.
@@ -136,9 +155,19 @@ public static class ApiThrottling
             return address.ToString();
         }
 
+        if (ipv6PrefixLength == 128)
+        {
+            // The full address; a scope id (fe80::1%eth0) is not part of who the client is.
+            return new IPAddress(address.GetAddressBytes()).ToString();
+        }
+
         var bytes = address.GetAddressBytes();
-        Array.Clear(bytes, 8, 8);
-        return new IPAddress(bytes) + "/64";
+        for (var bit = ipv6PrefixLength; bit < 128; bit++)
+        {
+            bytes[bit / 8] &= (byte)~(0x80 >> (bit % 8));
+        }
+
+        return new IPAddress(bytes) + "/" + ipv6PrefixLength.ToString(CultureInfo.InvariantCulture);
     }
 
     /// <summary>
@@ -159,7 +188,7 @@ public static class ApiThrottling
             ArgumentNullException.ThrowIfNull(options);
             var maxClients = options.MaxClients;
             var idle = Math.Max(60_000, (long)options.Window.TotalMilliseconds * 2);
-            var client = ClientOf(address);
+            var client = ClientOf(address, options.Ipv6PrefixLength);
             var now = time.GetTimestamp() * 1000 / time.TimestampFrequency;
             lock (_lock)
             {

@@ -269,9 +269,27 @@ internal sealed class SecretSource(IKubernetes client, TimeSpan watchTimeout) : 
 #pragma warning restore CS0618
         await foreach (var (type, partial) in events.WithCancellation(cancellationToken).ConfigureAwait(false))
         {
-            yield return Read(type, partial.Metadata);
+            // As the list is checked, so is every event: a server or a proxy that drops the Accept
+            // header's as= would otherwise stream full Secrets, data included, without a word. Such
+            // an event is refused before anything reads it; the informer logs a warning and
+            // restarts the watch (with backoff), and it is never forwarded. A bookmark carries
+            // nothing but a resourceVersion, whatever its kind.
+            if (type != WatchEventType.Bookmark && partial?.Kind != PartialKind)
+            {
+                throw new InvalidOperationException(NotMetadata(type, partial));
+            }
+
+            yield return Read(type, partial?.Metadata);
         }
     }
+
+    private const string PartialKind = "PartialObjectMetadata";
+
+    /// <summary>Why an event is refused: its type, kind and identity, never its content.</summary>
+    internal static string NotMetadata(WatchEventType type, V1Secret? received) =>
+        $"The API server answered the metadata-only watch of Secrets with a {type} event carrying a {received?.Kind ?? "object of unknown kind"}"
+        + $" ({received?.Metadata?.NamespaceProperty}/{received?.Metadata?.Name}), not {PartialKind}: refused and not forwarded, as Notary reads Secrets as metadata only;"
+        + " is a proxy between Notary and the API server dropping the Accept header's as=PartialObjectMetadata?";
 
     private static WatchItem<V1Secret> Read(WatchEventType type, V1ObjectMeta? metadata)
     {

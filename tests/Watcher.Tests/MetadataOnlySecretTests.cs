@@ -81,6 +81,67 @@ public sealed class MetadataOnlySecretTests(WatcherCluster cluster, ITestOutputH
     }
 
     [Fact]
+    public async Task A_watch_event_carrying_a_full_Secret_is_refused_never_forwarded_and_the_watch_restarts()
+    {
+        var ns = await cluster.NamespaceAsync();
+        await cluster.Client.CreateAsync(new Keystore
+        {
+            Metadata = new V1ObjectMeta { Name = "api", NamespaceProperty = ns },
+            Spec = new CustomResources.Models.KeystoreSpec { Fqdn = "api.shop", CertName = "api", MetadataSecret = "api-metadata" },
+        });
+        var written = new List<byte[]>();
+
+        // A proxy that drops the watch's as=PartialObjectMetadata: DevCluster then streams full Secrets.
+        var recorder = new RecordingHandler();
+        using var client = new k8s.Kubernetes(cluster.Server.ClientConfiguration(), new MetadataIgnoringProxy(), recorder);
+        await using (var session = cluster.Start(_sink, _logs, client))
+        {
+            // Listed (the Keystore that names the Secret is known), then the Secret is created: it
+            // reaches the watcher only as a watch event, which the Keystore makes worth forwarding.
+            await session.Session.Synced.WaitAsync(TimeSpan.FromSeconds(30));
+            await CreateSecretAsync(ns, "api-metadata", Marker(), RandomNumberGenerator.GetBytes(1024), written);
+
+            // Refused with a warning that names the event, not its content, and the watch is restarted (again refused).
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+            while (_logs.Lines.Count(Refusal) < 2)
+            {
+                Assert.True(DateTime.UtcNow < deadline, "the full Secret event was not refused twice within 30 s");
+                await Task.Delay(50);
+            }
+
+            Assert.All(_logs.Lines.Where(Refusal), l => Assert.Equal(Microsoft.Extensions.Logging.LogLevel.Warning, l.Level));
+            Assert.Contains(_logs.Lines, l => Refusal(l) && l.Message.Contains($"Added event carrying a Secret ({ns}/api-metadata)", StringComparison.Ordinal));
+        }
+
+        // The full object did reach the client (the test forced it), but nothing of it went further:
+        // no delivery for the Secret at all, and no log line holds its data.
+        Assert.Contains(recorder.Exchanges, e => e.PathAndQuery.Contains("watch=true", StringComparison.Ordinal)
+            && Encoding.UTF8.GetString(e.Body).Contains("\"data\"", StringComparison.Ordinal));
+        Assert.Empty(_sink.For($"{ns}/api-metadata"));
+        Assert.All(written, value => Assert.DoesNotContain(_logs.Lines, l => l.Message.Contains(Convert.ToBase64String(value)[..16], StringComparison.Ordinal)
+            || l.Message.Contains(Encoding.UTF8.GetString(value), StringComparison.Ordinal)));
+        Assert.True(recorder.Exchanges.Count(e => e.PathAndQuery.Contains("watch=true", StringComparison.Ordinal) && e.Path == "/api/v1/secrets") >= 2);
+    }
+
+    private static bool Refusal(Support.LogLine line) =>
+        line.EventId.Id == 3005 && line.Message.Contains("not PartialObjectMetadata: refused and not forwarded", StringComparison.Ordinal);
+
+    /// <summary>What a misbehaving proxy would do: a watch of Secrets loses its Accept header's as=, so the server sends full objects.</summary>
+    private sealed class MetadataIgnoringProxy : DelegatingHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            if (request.RequestUri!.AbsolutePath == "/api/v1/secrets" && request.RequestUri.Query.Contains("watch=true", StringComparison.Ordinal))
+            {
+                request.Headers.Accept.Clear();
+                request.Headers.Accept.ParseAdd("application/json");
+            }
+
+            return base.SendAsync(request, cancellationToken);
+        }
+    }
+
+    [Fact]
     public async Task The_content_of_a_metadata_Secret_is_read_by_one_GET_of_that_Secret()
     {
         var ns = await cluster.NamespaceAsync();

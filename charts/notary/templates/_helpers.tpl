@@ -38,9 +38,20 @@ here: the silo refuses it at start (Notary:Cluster:Redis:AllowInsecure).
 {{- define "notary.redisSecurityCheck" -}}
 {{- with .Values.cluster.redis }}
 {{- if and .connectionString (not .existingSecret.name) (not .allowInsecure) }}
-{{- $cs := lower .connectionString }}
-{{- $password := regexMatch "(^|,)\\s*password\\s*=\\s*[^,\\s]" $cs }}
-{{- $tls := regexMatch "(^|,)\\s*ssl\\s*=\\s*true\\s*(,|$)" $cs }}
+{{- /* Read as the silo's parser (StackExchange.Redis) reads it: comma-separated key=value
+       options, keys and values trimmed, keys case-insensitive, and a repeated option's LAST
+       value wins (host:6380,password=p,ssl=true,ssl=false has no TLS). */}}
+{{- $password := false }}
+{{- $tls := false }}
+{{- range $option := splitList "," .connectionString }}
+{{- $pair := regexSplit "=" $option 2 }}
+{{- if eq (len $pair) 2 }}
+{{- $key := lower (trim (index $pair 0)) }}
+{{- $value := trim (index $pair 1) }}
+{{- if eq $key "password" }}{{- $password = ne $value "" }}{{- end }}
+{{- if eq $key "ssl" }}{{- $tls = eq (lower $value) "true" }}{{- end }}
+{{- end }}
+{{- end }}
 {{- if not (and $password $tls) }}
 {{- fail (printf "cluster.redis.connectionString has %s: grain state and cluster membership would cross the network in the clear to a Redis anyone who reaches it can write. Use host:port,password=...,ssl=true (and keep it in cluster.redis.existingSecret), or set cluster.redis.allowInsecure=true to accept it on purpose." (ternary "no password and no TLS (ssl=true)" (ternary "no TLS (ssl=true)" "no password" $password) (and (not $password) (not $tls)))) }}
 {{- end }}

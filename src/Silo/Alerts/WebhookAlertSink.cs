@@ -160,9 +160,11 @@ public sealed class WebhookAlertSink : BackgroundService, IAlertSink
     private async Task DeliverAsync(Uri webhook, Alert alert, CancellationToken stoppingToken)
     {
         var body = Serialize(alert);
+        // One id for every attempt of this alert, so that a receiver can drop a retry it already handled.
+        var delivery = WebhookSignature.NewDeliveryId();
         for (var attempt = 1; ; attempt++)
         {
-            var (outcome, failure, retryAfter) = await PostAsync(webhook, body, stoppingToken).ConfigureAwait(false);
+            var (outcome, failure, retryAfter) = await PostAsync(webhook, delivery, body, stoppingToken).ConfigureAwait(false);
             switch (outcome)
             {
                 case Outcome.Delivered:
@@ -191,16 +193,18 @@ public sealed class WebhookAlertSink : BackgroundService, IAlertSink
     }
 
     /// <summary>One attempt. The failure text names the status or the kind of error, never the URL.</summary>
-    private async Task<(Outcome Outcome, string Failure, TimeSpan? RetryAfter)> PostAsync(Uri webhook, byte[] body, CancellationToken stoppingToken)
+    private async Task<(Outcome Outcome, string Failure, TimeSpan? RetryAfter)> PostAsync(Uri webhook, string delivery, byte[] body, CancellationToken stoppingToken)
     {
         using var timeout = new CancellationTokenSource(_options.RequestTimeout, _time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, timeout.Token);
         using var content = new ByteArrayContent(body);
         content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
         using var request = new HttpRequestMessage(HttpMethod.Post, webhook) { Content = content };
-        // Signed per attempt: a retry carries a fresh timestamp, so receivers can refuse old ones.
-        var (timestamp, signature) = WebhookSignature.Sign(_options.SigningKey ?? string.Empty, body, _time.GetUtcNow());
+        // Signed per attempt: a retry carries a fresh timestamp, so receivers can refuse old ones,
+        // and the alert's delivery id, so receivers can refuse one they have seen.
+        var (timestamp, signature) = WebhookSignature.Sign(_options.SigningKey ?? string.Empty, delivery, body, _time.GetUtcNow());
         request.Headers.Add(WebhookSignature.TimestampHeader, timestamp);
+        request.Headers.Add(WebhookSignature.DeliveryHeader, delivery);
         request.Headers.Add(WebhookSignature.SignatureHeader, signature);
         try
         {

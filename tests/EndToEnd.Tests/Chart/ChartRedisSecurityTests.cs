@@ -24,6 +24,12 @@ public sealed class ChartRedisSecurityTests
     [InlineData("redis-master.redis:6380,ssl=true", "no password")]
     [InlineData("redis-master.redis:6380,password=,ssl=true", "no password")]
     [InlineData("redis-master.redis:6380,password=p,ssl=false", "no TLS (ssl=true)")]
+    // A repeated option: the last one wins, as in the silo's parser (StackExchange.Redis).
+    [InlineData("redis-master.redis:6380,password=p,ssl=true,ssl=false", "no TLS (ssl=true)")]
+    [InlineData("redis-master.redis:6380,password=p,ssl=true, SSL = False", "no TLS (ssl=true)")]
+    [InlineData("redis-master.redis:6380,password=p,ssl=true,password=", "no password")]
+    [InlineData("redis-master.redis:6380,ssl=true,password=p,password= ", "no password")]
+    [InlineData("redis-master.redis:6380,password=p,sslHost=ssl=true", "no TLS (ssl=true)")]
     public async Task A_connection_string_without_password_and_TLS_is_refused(string connectionString, string missing)
     {
         var result = await InstallAsync("--set-json", ConnectionString(connectionString));
@@ -36,6 +42,7 @@ public sealed class ChartRedisSecurityTests
     [Theory]
     [InlineData("redis-master.redis:6380,password=p,ssl=true")]
     [InlineData("redis-master.redis:6380, user=notary, Password=p , SSL=True")]
+    [InlineData("redis-master.redis:6380,ssl=false,password=,password=p,ssl=true")]
     public async Task A_connection_string_with_password_and_TLS_installs_without_warning(string connectionString)
     {
         var notes = await ChartNotesTests.NotesAsync("--set-json", ConnectionString(connectionString));

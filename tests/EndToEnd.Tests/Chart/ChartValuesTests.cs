@@ -65,6 +65,7 @@ public sealed class ChartValuesTests
           rateLimit:
             permitsPerWindow: 12
             window: "00:00:20"
+            ipv6PrefixLength: 64
           tokenCache:
             ttl: "00:00:05"
             negativeTtl: "00:00:01"
@@ -184,6 +185,7 @@ public sealed class ChartValuesTests
         var rateLimit = Options<ApiRateLimitOptions>(app);
         checks["Notary__Api__RateLimit__PermitsPerWindow"] = v => Assert.Equal(12, rateLimit.PermitsPerWindow);
         checks["Notary__Api__RateLimit__Window"] = v => Assert.Equal(TimeSpan.FromSeconds(20), rateLimit.Window);
+        checks["Notary__Api__RateLimit__Ipv6PrefixLength"] = v => Assert.Equal(64, rateLimit.Ipv6PrefixLength);
         checks["Notary__Health__ApiServerContactMaxAge"] = v => Assert.Equal(TimeSpan.FromMinutes(1), Options<ReadinessOptions>(app).ApiServerContactMaxAge);
         var lifecycle = Options<LifecycleOptions>(app);
         checks["Notary__Alerts__Thresholds__0"] = v => Assert.Equal(TimeSpan.FromDays(14), lifecycle.Thresholds[0]);

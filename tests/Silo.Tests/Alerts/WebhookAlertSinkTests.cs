@@ -330,19 +330,20 @@ public sealed class WebhookAlertSinkTests
         await running.Sink.SendAsync(Alert(), CancellationToken.None);
 
         var request = Assert.Single(await receiver.WaitForAsync(1));
-        // What a receiver does (README "Webhook alerts"): HMAC-SHA256 of "TIMESTAMP.BODY" with the key.
+        // What a receiver does (README "Webhook alerts"): HMAC-SHA256 of "TIMESTAMP.DELIVERY.BODY" with the key.
         var timestamp = request.Headers["X-Notary-Timestamp"];
+        var delivery = request.Headers["X-Notary-Delivery"];
+        Assert.Matches("^[0-9a-f]{32}$", delivery);
         Assert.InRange(long.Parse(timestamp, System.Globalization.CultureInfo.InvariantCulture), before - 1, DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 1);
-        var expected = "sha256=" + Convert.ToHexStringLower(System.Security.Cryptography.HMACSHA256.HashData(
-            System.Text.Encoding.UTF8.GetBytes(Key), System.Text.Encoding.ASCII.GetBytes(timestamp + ".").Concat(request.RawBody).ToArray()));
+        var expected = Mac(Key, timestamp, delivery, request.RawBody);
         Assert.Equal(expected, request.Headers["X-Notary-Signature"]);
         Assert.True(System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
             System.Text.Encoding.ASCII.GetBytes(expected), System.Text.Encoding.ASCII.GetBytes(request.Headers["X-Notary-Signature"])));
 
-        // Another key, or the same body under another timestamp, does not verify.
-        var forged = "sha256=" + Convert.ToHexStringLower(System.Security.Cryptography.HMACSHA256.HashData(
-            System.Text.Encoding.UTF8.GetBytes("another key of at least 32 characters"), System.Text.Encoding.ASCII.GetBytes(timestamp + ".").Concat(request.RawBody).ToArray()));
-        Assert.NotEqual(forged, request.Headers["X-Notary-Signature"]);
+        // Another key, the same body under another timestamp, or under another delivery id, does not verify.
+        Assert.NotEqual(Mac("another key of at least 32 characters", timestamp, delivery, request.RawBody), request.Headers["X-Notary-Signature"]);
+        Assert.NotEqual(Mac(Key, timestamp, WebhookSignature.NewDeliveryId(), request.RawBody), request.Headers["X-Notary-Signature"]);
+        Assert.NotEqual(Mac(Key, (long.Parse(timestamp, System.Globalization.CultureInfo.InvariantCulture) + 1).ToString(System.Globalization.CultureInfo.InvariantCulture), delivery, request.RawBody), request.Headers["X-Notary-Signature"]);
         Assert.DoesNotContain(running.Logs.Lines, l => l.Message.Contains(Key, StringComparison.Ordinal));
     }
 
@@ -350,12 +351,39 @@ public sealed class WebhookAlertSinkTests
     public void The_signature_is_the_documented_HMAC_a_known_value_computed_with_Python()
     {
         // python3 -c 'import hmac,hashlib; print(hmac.new(b"0123456789abcdef0123456789abcdef-test-key",
-        //   b"1935817689." + b"{\"reason\":\"ExpiringSoon\"}", hashlib.sha256).hexdigest())'
-        var (timestamp, signature) = WebhookSignature.Sign(Key, "{\"reason\":\"ExpiringSoon\"}"u8, At);
+        //   b"1935817689.0123456789abcdef0123456789abcdef." + b"{\"reason\":\"ExpiringSoon\"}", hashlib.sha256).hexdigest())'
+        var (timestamp, signature) = WebhookSignature.Sign(Key, "0123456789abcdef0123456789abcdef", "{\"reason\":\"ExpiringSoon\"}"u8, At);
 
         Assert.Equal("1935817689", timestamp);
-        Assert.Equal("sha256=3838422faf7f8b3222bfbce78f4dbcb7bf4b504b931cc12a95d5ffd11932af81", signature);
+        Assert.Equal("sha256=be4875d0143a9f3ecdf415d1092ab7c93bbf332779c692532520fb8b56f52664", signature);
     }
+
+    [Fact]
+    public void A_delivery_id_with_a_dot_is_refused_as_it_would_make_the_signed_text_ambiguous() =>
+        Assert.Throws<ArgumentException>(() => WebhookSignature.Sign(Key, "a.b", "{}"u8, At));
+
+    [Fact]
+    public async Task Every_retry_of_one_alert_carries_its_delivery_id_and_another_alert_has_another()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync(500, 429);
+        await using var running = await StartAsync(receiver.Url, InOrder);
+
+        await running.Sink.SendAsync(Alert("first"), CancellationToken.None);
+        await running.Sink.SendAsync(Alert("second"), CancellationToken.None);
+
+        var requests = await receiver.WaitForAsync(4);
+        Assert.Equal([("first", 500), ("first", 429), ("first", 200), ("second", 200)], requests.Select(r => (NameIn(r), r.Answer)));
+        var ids = requests.Select(r => r.Headers["X-Notary-Delivery"]).ToList();
+        Assert.Equal(ids[0], ids[1]);
+        Assert.Equal(ids[0], ids[2]);
+        Assert.NotEqual(ids[0], ids[3]);
+        // Each attempt verifies under its own timestamp and the shared id.
+        Assert.All(requests, r => Assert.Equal(Mac(Key, r.Headers["X-Notary-Timestamp"], r.Headers["X-Notary-Delivery"], r.RawBody), r.Headers["X-Notary-Signature"]));
+    }
+
+    private static string Mac(string key, string timestamp, string delivery, byte[] body) =>
+        "sha256=" + Convert.ToHexStringLower(System.Security.Cryptography.HMACSHA256.HashData(
+            System.Text.Encoding.UTF8.GetBytes(key), System.Text.Encoding.ASCII.GetBytes(timestamp + "." + delivery + ".").Concat(body).ToArray()));
 
     [Fact]
     public async Task A_hanging_receiver_for_one_alert_does_not_delay_the_next()
@@ -428,15 +456,20 @@ public sealed class WebhookAlertSinkTests
             File.WriteAllText(Path.Combine(directory, "snippet.py"), snippet);
             File.WriteAllBytes(Path.Combine(directory, "body"), request.RawBody);
             File.WriteAllBytes(Path.Combine(directory, "tampered"), [.. request.RawBody.Take(request.RawBody.Length - 2), (byte)' ', (byte)'}']);
+            // Verifies, then asks first_time twice: a second arrival of one delivery id (a replay
+            // within the timestamp window, or a retry already handled) is recognised.
             File.WriteAllText(Path.Combine(directory, "run.py"), """
                 import sys, textwrap
                 exec(textwrap.dedent(open(sys.argv[1]).read()))
-                print(verify(sys.argv[2].encode(), sys.argv[3], sys.argv[4], open(sys.argv[5], "rb").read()))
+                ok = authentic(sys.argv[2].encode(), sys.argv[3], sys.argv[4], sys.argv[5], open(sys.argv[6], "rb").read())
+                print(ok, ok and first_time(sys.argv[4]), ok and first_time(sys.argv[4]))
                 """);
 
-            Assert.Equal("True", await PythonAsync(directory, Key, request.Headers["X-Notary-Timestamp"], request.Headers["X-Notary-Signature"], "body"));
-            Assert.Equal("False", await PythonAsync(directory, Key, request.Headers["X-Notary-Timestamp"], request.Headers["X-Notary-Signature"], "tampered"));
-            Assert.Equal("False", await PythonAsync(directory, "another key of at least 32 characters", request.Headers["X-Notary-Timestamp"], request.Headers["X-Notary-Signature"], "body"));
+            var (ts, id, signature) = (request.Headers["X-Notary-Timestamp"], request.Headers["X-Notary-Delivery"], request.Headers["X-Notary-Signature"]);
+            Assert.Equal("True True False", await PythonAsync(directory, Key, ts, id, signature, "body"));
+            Assert.Equal("False False False", await PythonAsync(directory, Key, ts, id, signature, "tampered"));
+            Assert.Equal("False False False", await PythonAsync(directory, "another key of at least 32 characters", ts, id, signature, "body"));
+            Assert.Equal("False False False", await PythonAsync(directory, Key, ts, WebhookSignature.NewDeliveryId(), signature, "body"));
         }
         finally
         {
@@ -444,10 +477,10 @@ public sealed class WebhookAlertSinkTests
         }
     }
 
-    private static async Task<string> PythonAsync(string directory, string key, string timestamp, string signature, string bodyFile)
+    private static async Task<string> PythonAsync(string directory, string key, string timestamp, string delivery, string signature, string bodyFile)
     {
         var start = new System.Diagnostics.ProcessStartInfo("python3") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = directory };
-        foreach (var argument in new[] { "run.py", "snippet.py", key, timestamp, signature, bodyFile })
+        foreach (var argument in new[] { "run.py", "snippet.py", key, timestamp, delivery, signature, bodyFile })
         {
             start.ArgumentList.Add(argument);
         }

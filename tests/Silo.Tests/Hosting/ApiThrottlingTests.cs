@@ -10,12 +10,39 @@ public sealed class ApiThrottlingTests
     [Theory]
     [InlineData("10.1.2.3", "10.1.2.3")]
     [InlineData("::ffff:10.1.2.3", "10.1.2.3")]
-    [InlineData("2001:db8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1:2::/64")]
-    [InlineData("2001:db8:1:2::1", "2001:db8:1:2::/64")]
-    [InlineData("2001:db8:1:3::1", "2001:db8:1:3::/64")]
-    [InlineData("::1", "::/64")]
-    public void A_client_is_its_IPv4_address_or_its_IPv6_64(string address, string client) =>
+    [InlineData("2001:db8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1:2:aaaa:bbbb:cccc:dddd")]
+    [InlineData("2001:db8:1:2::1", "2001:db8:1:2::1")]
+    [InlineData("fe80::1%2", "fe80::1")]
+    [InlineData("::1", "::1")]
+    public void By_default_a_client_is_its_full_address_IPv6_included(string address, string client) =>
         Assert.Equal(client, ApiThrottling.ClientOf(IPAddress.Parse(address)));
+
+    [Theory]
+    [InlineData("2001:db8:1:2:aaaa:bbbb:cccc:dddd", 64, "2001:db8:1:2::/64")]
+    [InlineData("2001:db8:1:2::1", 64, "2001:db8:1:2::/64")]
+    [InlineData("2001:db8:1:3::1", 64, "2001:db8:1:3::/64")]
+    [InlineData("2001:db8:1:2:aaaa:bbbb:cccc:dddd", 56, "2001:db8:1::/56")]
+    [InlineData("2001:db8:1:2:aaaa:bbbb:cccc:dddd", 100, "2001:db8:1:2:aaaa:bbbb:c000:0/100")]
+    [InlineData("10.1.2.3", 64, "10.1.2.3")]
+    public void A_shorter_IPv6_prefix_groups_its_addresses_into_one_client(string address, int prefix, string client) =>
+        Assert.Equal(client, ApiThrottling.ClientOf(IPAddress.Parse(address), prefix));
+
+    [Fact]
+    public void Two_pods_of_one_IPv6_64_have_separate_budgets_by_default()
+    {
+        // In an IPv6 cluster the pods of a node share a /64: one flooding pod must not throttle its neighbours.
+        var partitions = new ApiThrottling.ClientPartitions(new FakeTimeProvider());
+        var options = new ApiRateLimitOptions();
+
+        var noisy = partitions.For(IPAddress.Parse("fd00:10:244:1::a"), options);
+        var responder = partitions.For(IPAddress.Parse("fd00:10:244:1::b"), options);
+
+        Assert.NotEqual(noisy, responder);
+        Assert.Equal(128, options.Ipv6PrefixLength);
+        Assert.Equal(
+            partitions.For(IPAddress.Parse("fd00:10:244:1::a"), new ApiRateLimitOptions { Ipv6PrefixLength = 64 }),
+            partitions.For(IPAddress.Parse("fd00:10:244:1::b"), new ApiRateLimitOptions { Ipv6PrefixLength = 64 }));
+    }
 
     [Fact]
     public void Without_a_peer_address_every_request_shares_one_client() =>
@@ -46,6 +73,8 @@ public sealed class ApiThrottlingTests
         { "Window", "00:00:00", "Notary:Api:RateLimit:Window 00:00:00 must be between 00:00:00.1 and 01:00:00 (default 00:00:10)." },
         { "Window", "02:00:00", "Notary:Api:RateLimit:Window 02:00:00 must be between" },
         { "MaxClients", "0", "Notary:Api:RateLimit:MaxClients 0 must be between 1 and 1000000" },
+        { "Ipv6PrefixLength", "16", "Notary:Api:RateLimit:Ipv6PrefixLength 16 must be between 32 and 128 (default 128" },
+        { "Ipv6PrefixLength", "129", "Notary:Api:RateLimit:Ipv6PrefixLength 129 must be between 32 and 128" },
     };
 
     [Theory]

@@ -27,6 +27,9 @@ public sealed class RedisConnectionSecurityTests
     [InlineData("redis.data.svc:6380,ssl=true", "no password")]
     [InlineData("10.0.0.7:6379,password=s3cret,ssl=false", "no TLS (ssl=true)")]
     [InlineData("127.0.0.1:6379,redis.data.svc:6379", "no password and no TLS (ssl=true)")]
+    // A repeated option: the last one wins (the chart's check reads it the same way, ChartRedisSecurityTests).
+    [InlineData("redis.data.svc:6380,password=s3cret,ssl=true,ssl=false", "no TLS (ssl=true)")]
+    [InlineData("redis.data.svc:6380,password=s3cret,ssl=true,password=", "no password")]
     public void A_connection_off_loopback_without_password_and_TLS_is_refused_with_how_to_fix_it(string connectionString, string missing)
     {
         var (valid, message) = Validate(connectionString);
@@ -40,6 +43,7 @@ public sealed class RedisConnectionSecurityTests
     [Theory]
     [InlineData("redis.data.svc:6380,password=s3cret,ssl=true", null)]
     [InlineData("redis.data.svc:6380,user=notary,password=s3cret,ssl=True", null)]
+    [InlineData("redis.data.svc:6380,ssl=false,password=,password=s3cret,ssl=true", null)]
     [InlineData("redis.data.svc:6379", "true")]
     [InlineData("127.0.0.1:6379", null)]
     [InlineData("localhost:6379", null)]

@@ -1,4 +1,5 @@
 using System.Security.Cryptography.X509Certificates;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
@@ -97,6 +98,27 @@ public sealed class NotaryCertificatesTests : IDisposable
     }
 
     [Fact]
+    public async Task Plain_HTTP_for_the_API_is_a_warning_at_start()
+    {
+        var logger = new Captured();
+        var certificates = new NotaryCertificates(
+            _silo,
+            new ApiCertificate(enabled: false),
+            new FixedAuthority(_ca),
+            Options.Create(new NotaryTlsOptions { Api = false }),
+            Options.Create(new NotaryKubernetesOptions { Namespace = "ops" }),
+            Options.Create(new PolicyOptions()),
+            _time,
+            logger);
+        await certificates.StartAsync(CancellationToken.None);
+        await certificates.StopAsync(CancellationToken.None);
+
+        var warning = Assert.Single(logger.Entries, e => e.Level == LogLevel.Warning);
+        Assert.Contains("PLAIN HTTP", warning.Message, StringComparison.Ordinal);
+        Assert.Contains("bearer tokens", warning.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void The_default_lifetime_of_Notarys_own_certificates_is_one_day()
     {
         Assert.Equal(TimeSpan.FromDays(1), new NotaryTlsOptions().CertificateLifetime);
@@ -141,6 +163,24 @@ public sealed class NotaryCertificatesTests : IDisposable
 
     private static List<string> Names(X509Certificate2 certificate) =>
         [.. certificate.Extensions.OfType<X509SubjectAlternativeNameExtension>().SelectMany(e => e.EnumerateDnsNames())];
+
+    private sealed class Captured : ILogger<NotaryCertificates>
+    {
+        public List<(LogLevel Level, string Message)> Entries { get; } = [];
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            lock (Entries)
+            {
+                Entries.Add((logLevel, formatter(state, exception)));
+            }
+        }
+    }
 
     private sealed class FixedAuthority(CertificateAuthority authority) : ICertificateAuthoritySource
     {

@@ -60,9 +60,12 @@ public sealed class BreachCommand(HttpClient http, BreachCommandOptions options,
                               of every truststore until lifted)
                   --reason    what happened (at most 1024 characters; shown in Events)
                   --dry-run   only print the impact; nothing changes
-                  --server    Notary's HTTP API (default NOTARY_SERVER, else http://127.0.0.1:8080)
+                  --server    Notary's HTTP API (default NOTARY_SERVER, else http://127.0.0.1:8080,
+                              e.g. through kubectl port-forward); https:// for any other host (a
+                              token is never sent in clear off this machine)
                   --token     a Kubernetes bearer token (default NOTARY_TOKEN, which keeps it out
-                              of the process list), e.g. $(kubectl create token NAME -n NAMESPACE);
+                              of the process list), made for Notary alone, e.g.
+                              $(kubectl create token NAME -n NAMESPACE --audience notary);
                               it needs create on breaches.notary.dev in the certificate's namespace
                               (delete to lift)
                   --timeout   how long to follow, a Go duration (default 10m)
@@ -212,12 +215,18 @@ public sealed class BreachCommand(HttpClient http, BreachCommandOptions options,
             return (null, $"--server \"{server}\" is not an http or https URL.");
         }
 
+        // The token is a Kubernetes credential: in clear only to this machine (kubectl port-forward).
+        if (serverUri.Scheme == "http" && !serverUri.IsLoopback)
+        {
+            return (null, $"--server \"{server}\" is plain http to another host: the bearer token would cross the network in clear. Use https:// (e.g. https://notary.notary.svc:8080 with --ca-file from ConfigMap notary-ca), or kubectl port-forward and http://127.0.0.1:8080.");
+        }
+
         // A base ending in '/' keeps a path prefix (a proxy's /notary/) in front of v1/breaches.
         serverUri = new Uri(serverUri.ToString().TrimEnd('/') + "/");
         token ??= environment("NOTARY_TOKEN");
         if (string.IsNullOrWhiteSpace(token))
         {
-            return (null, "A Kubernetes bearer token is required: --token TOKEN or NOTARY_TOKEN, e.g. export NOTARY_TOKEN=$(kubectl create token NAME -n NAMESPACE).");
+            return (null, "A Kubernetes bearer token is required: --token TOKEN or NOTARY_TOKEN, e.g. export NOTARY_TOKEN=$(kubectl create token NAME -n NAMESPACE --audience notary).");
         }
 
         var followFor = TimeSpan.FromMinutes(10);
@@ -439,7 +448,7 @@ public sealed class BreachCommand(HttpClient http, BreachCommandOptions options,
         var code = (int)status;
         return status switch
         {
-            HttpStatusCode.Unauthorized => new($"Notary did not accept the token (401): {error}. Use a current Kubernetes token: --token or NOTARY_TOKEN, e.g. $(kubectl create token NAME -n NAMESPACE).", false),
+            HttpStatusCode.Unauthorized => new($"Notary did not accept the token (401): {error}. Use a current Kubernetes token: --token or NOTARY_TOKEN, e.g. $(kubectl create token NAME -n NAMESPACE --audience notary; dev mode: without --audience).", false),
             HttpStatusCode.Forbidden => new($"Not allowed (403): {error}. Reporting a breach needs a Role with verb create on resource breaches in API group notary.dev in the certificate's namespace, reading one get, lifting a quarantine delete.", false),
             HttpStatusCode.NotFound => new($"Not found (404): {error}.", false, NotFound: true),
             HttpStatusCode.Conflict => new($"Refused (409): {error}.", false),

@@ -211,6 +211,16 @@ public sealed class CertificateAuthority : IDisposable
             san.AddDnsName(name);
         }
 
+        foreach (var uri in request.Uris ?? [])
+        {
+            if (!uri.IsAbsoluteUri)
+            {
+                throw new PkiException($"certificate for \"{request.Fqdn}\": URI name \"{uri}\" is not absolute");
+            }
+
+            san.AddUri(uri);
+        }
+
         var usages = X509KeyUsageFlags.DigitalSignature;
         if (request.Key.Algorithm == KeyAlgorithm.Rsa)
         {

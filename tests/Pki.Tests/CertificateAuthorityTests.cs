@@ -270,6 +270,24 @@ public sealed class CertificateAuthorityTests
     }
 
     [Fact]
+    public void URI_names_appear_only_when_requested_and_must_be_absolute()
+    {
+        using var ca = TestPki.NewCa();
+        var plain = TestPki.Issue(ca, Fqdn);
+        using var plainCertificate = TestPki.Parse(plain.CertificatePem);
+        Assert.DoesNotContain("URI:", plainCertificate.Extensions.OfType<X509SubjectAlternativeNameExtension>().Single().Format(false), StringComparison.Ordinal);
+
+        var withUri = ca.Issue(new LeafRequest(Fqdn, [], TimeSpan.FromDays(1), TestPki.FastKey, [new Uri("urn:notary:silo:ops")]), TestPki.Now);
+        using var uriCertificate = TestPki.Parse(withUri.CertificatePem);
+        var san = uriCertificate.Extensions.OfType<X509SubjectAlternativeNameExtension>().Single();
+        Assert.Equal([Fqdn], san.EnumerateDnsNames());
+        Assert.Contains("urn:notary:silo:ops", san.Format(false), StringComparison.Ordinal);
+
+        var error = Assert.Throws<PkiException>(() => ca.Issue(new LeafRequest(Fqdn, [], TimeSpan.FromDays(1), TestPki.FastKey, [new Uri("relative/path", UriKind.Relative)]), TestPki.Now));
+        Assert.Contains("not absolute", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void FromPem_with_an_intermediate_puts_its_issuers_in_every_chain()
     {
         using var root = TestPki.NewCa("Notary Root");

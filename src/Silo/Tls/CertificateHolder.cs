@@ -64,6 +64,6 @@ public sealed class NotaryAuthority
 
     public X509Certificate2 Root => Chain[^1];
 
-    /// <summary>The root as PEM: what a caller of the HTTP API trusts (ConfigMap notary-ca, key ca.crt).</summary>
+    /// <summary>The root as PEM (callers of the HTTP API trust the signer instead: ConfigMap notary-ca holds <see cref="ChainPem"/>[0]).</summary>
     public string RootPem => ChainPem[^1];
 }

@@ -29,25 +29,38 @@ public sealed partial class NotaryCertificates(
     /// <summary>How soon a failed renewal is tried again (the current certificate stays in use meanwhile).</summary>
     public static readonly TimeSpan RetryDelay = TimeSpan.FromMinutes(1);
 
+    /// <summary>How often the published CA certificate (ConfigMap notary-ca) is checked and put right between renewals.</summary>
+    public static readonly TimeSpan PublishInterval = TimeSpan.FromMinutes(5);
+
     /// <summary>The certificates this instance keeps: the silo's, and the API's when it serves TLS.</summary>
     private IEnumerable<(CertificateHolder Holder, LeafRequest Request)> Wanted()
     {
         var lifetime = options.Value.CertificateLifetime;
         var key = new KeySpec(KeyAlgorithm.Ecdsa, 256);
-        yield return (silo.Holder, new LeafRequest(PeerCertificates.SiloName(kubernetes.Value.Namespace), [], lifetime, key));
+        yield return (silo.Holder, PeerCertificates.SiloRequest(kubernetes.Value.Namespace, lifetime, key));
         if (api.Enabled)
         {
             var names = ApiNames(options.Value.ServiceName, kubernetes.Value.Namespace, policy.Value.ClusterDomain);
-            yield return (api.Holder, new LeafRequest(names[2], [.. names.Where(n => n != names[2])], lifetime, key));
+            yield return (api.Holder, new LeafRequest(names[1], [.. names.Where(n => n != names[1])], lifetime, key));
         }
     }
 
-    /// <summary>The API certificate's names: SERVICE, SERVICE.NAMESPACE, SERVICE.NAMESPACE.svc, SERVICE.NAMESPACE.svc.CLUSTER_DOMAIN.</summary>
+    /// <summary>
+    /// The API certificate's names: SERVICE.NAMESPACE, SERVICE.NAMESPACE.svc,
+    /// SERVICE.NAMESPACE.svc.CLUSTER_DOMAIN. Never the bare SERVICE: the default name policy
+    /// lets a tenant of any namespace obtain single-label names, so a certificate for "notary"
+    /// proves nothing about who answers; callers use a name with Notary's namespace in it.
+    /// </summary>
     public static IReadOnlyList<string> ApiNames(string service, string ns, string clusterDomain) =>
-        [service, $"{service}.{ns}", $"{service}.{ns}.svc", $"{service}.{ns}.svc.{clusterDomain.Trim('.')}"];
+        [$"{service}.{ns}", $"{service}.{ns}.svc", $"{service}.{ns}.svc.{clusterDomain.Trim('.')}"];
 
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
+        if (!options.Value.Api)
+        {
+            PlainApi(logger);
+        }
+
         // Before anything listens: a silo without its certificate can neither accept nor open a connection.
         await RenewDueAsync(force: true, cancellationToken);
         await base.StartAsync(cancellationToken);
@@ -57,8 +70,9 @@ public sealed partial class NotaryCertificates(
     {
         while (!stoppingToken.IsCancellationRequested)
         {
+            var now = time.GetUtcNow();
             var next = Wanted().Min(w => w.Holder.RenewAt);
-            var delay = next - time.GetUtcNow();
+            var delay = (next < now + PublishInterval ? next : now + PublishInterval) - now;
             try
             {
                 if (delay > TimeSpan.Zero)
@@ -88,12 +102,15 @@ public sealed partial class NotaryCertificates(
         }
     }
 
-    /// <summary>Issues every wanted certificate that is missing or due (all of them when <paramref name="force"/>).</summary>
+    /// <summary>
+    /// Publishes the signing CA (<see cref="CaPublisher"/>, every round) and issues every wanted
+    /// certificate that is missing or due (all of them when <paramref name="force"/>).
+    /// </summary>
     public async Task RenewDueAsync(bool force, CancellationToken cancellationToken)
     {
         var authority = await authoritySource.GetAsync(cancellationToken);
-        await (publisher?.PublishAsync(authority.ChainPem[^1], cancellationToken) ?? Task.CompletedTask);
-        //authority.ChainPem[^1], cancellationToken);
+        // The CA that signs (first in the chain), not a root above it: see CaPublisher.
+        await (publisher?.PublishAsync(authority.ChainPem[0], cancellationToken) ?? Task.CompletedTask);
         var now = time.GetUtcNow();
         foreach (var (holder, request) in Wanted())
         {
@@ -119,6 +136,9 @@ public sealed partial class NotaryCertificates(
 
     [LoggerMessage(EventId = 4101, Level = LogLevel.Information, Message = "Issued Notary's {Purpose} certificate for {Name} from the built-in CA: serial {Serial}, expires {NotAfter:O}, renewed at {RenewAt:O}")]
     private static partial void Issued(ILogger logger, string purpose, string name, string serial, DateTimeOffset notAfter, DateTimeOffset renewAt);
+
+    [LoggerMessage(EventId = 4106, Level = LogLevel.Warning, Message = "Notary:Tls:Api is false: the HTTP API serves PLAIN HTTP on its port, and breach reports carry bearer tokens. Only safe when something in the pod (a mesh sidecar) terminates TLS; otherwise set Notary__Tls__Api=true (chart: tls.api=true)")]
+    private static partial void PlainApi(ILogger logger);
 
     [LoggerMessage(EventId = 4102, Level = LogLevel.Warning, Message = "Renewing Notary's own certificates failed ({Failure}); the current ones stay in use, trying again in {Delay}")]
     private static partial void RenewalFailed(ILogger logger, string failure, TimeSpan delay);

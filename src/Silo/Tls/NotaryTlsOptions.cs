@@ -21,14 +21,14 @@ public sealed class NotaryTlsOptions
 
     /// <summary>
     /// The name of the Kubernetes Service in front of the HTTP API (the chart sets it to the
-    /// release's full name). The API certificate names <c>SERVICE</c>, <c>SERVICE.NAMESPACE</c>,
+    /// release's full name). The API certificate names <c>SERVICE.NAMESPACE</c>,
     /// <c>SERVICE.NAMESPACE.svc</c> and <c>SERVICE.NAMESPACE.svc.CLUSTER_DOMAIN</c>, with
     /// NAMESPACE = Notary:Kubernetes:Namespace and CLUSTER_DOMAIN = Notary:Policy:ClusterDomain.
     /// </summary>
     public string ServiceName { get; set; } = "notary";
 
-    /// <summary>Lifetime of the certificates Notary issues to itself (default 7 days, at least 10 minutes); each is renewed at two thirds of it.</summary>
-    public TimeSpan CertificateLifetime { get; set; } = TimeSpan.FromDays(7);
+    /// <summary>Lifetime of the certificates Notary issues to itself (default 1 day, at least 10 minutes); each is renewed at two thirds of it. Short on purpose: a leaked silo certificate is not revocable (peers do not check revocation) and stays a cluster identity until it expires.</summary>
+    public TimeSpan CertificateLifetime { get; set; } = TimeSpan.FromDays(1);
 
     /// <summary>The shortest <see cref="CertificateLifetime"/>: renewal must not turn into a loop.</summary>
     public static readonly TimeSpan MinimumLifetime = TimeSpan.FromMinutes(10);
@@ -47,7 +47,7 @@ public sealed class NotaryTlsOptionsValidator : IValidateOptions<NotaryTlsOption
 
         if (options.CertificateLifetime < NotaryTlsOptions.MinimumLifetime)
         {
-            failures.Add($"Notary:Tls:CertificateLifetime {options.CertificateLifetime} is shorter than {NotaryTlsOptions.MinimumLifetime}: use e.g. Notary__Tls__CertificateLifetime=7.00:00:00 (renewed at two thirds).");
+            failures.Add($"Notary:Tls:CertificateLifetime {options.CertificateLifetime} is shorter than {NotaryTlsOptions.MinimumLifetime}: use e.g. Notary__Tls__CertificateLifetime=1.00:00:00 (renewed at two thirds).");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

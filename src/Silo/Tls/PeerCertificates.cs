@@ -1,13 +1,16 @@
+using System.Formats.Asn1;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using Notary.Pki;
 
 namespace Notary.Silo.Tls;
 
 /// <summary>
 /// Whether a silo's peer may talk to it: its certificate chains to Notary's CA (the very CA
 /// that signs this silo's own certificate, not merely the same root), is valid now, carries
-/// both TLS usages, and names <see cref="SiloName"/>. Checked in full here, whatever the
-/// platform's own verdict (Orleans hands the decision to this callback).
+/// both TLS usages, names <see cref="SiloName"/> and carries the URI <see cref="SiloUri"/>.
+/// Checked in full here, whatever the platform's own verdict (Orleans hands the decision to
+/// this callback).
 /// </summary>
 public static class PeerCertificates
 {
@@ -22,12 +25,29 @@ public static class PeerCertificates
     /// </summary>
     public static string SiloName(string notaryNamespace) => $"notary-silo.{notaryNamespace}.svc";
 
+    /// <summary>
+    /// The URI name (SAN) every silo certificate carries and no tenant certificate can: the
+    /// issuers of tenant certificates put only DNS names in them, whatever a Certificate or a
+    /// CertificatePolicy says. Without it, anyone allowed to request the silo's DNS name (a
+    /// Certificate in Notary's namespace, or a policy granting names there) would get a silo
+    /// identity from the same CA, join the cluster and call grains.
+    /// </summary>
+    public static Uri SiloUri(string notaryNamespace) => new($"urn:notary:silo:{notaryNamespace}");
+
+    /// <summary>What Notary asks its CA for as a silo certificate: the silo name and the silo URI.</summary>
+    public static LeafRequest SiloRequest(string notaryNamespace, TimeSpan lifetime, KeySpec key) =>
+        new(SiloName(notaryNamespace), [], lifetime, key, [SiloUri(notaryNamespace)]);
+
     /// <summary>True when <paramref name="certificate"/> is a silo certificate from <paramref name="authority"/> valid at <paramref name="now"/>.</summary>
     public static bool IsSilo(X509Certificate2 certificate, NotaryAuthority authority, string siloName, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(certificate);
         ArgumentNullException.ThrowIfNull(authority);
-        return ChainsTo(certificate, authority, now) && HasBothUsages(certificate) && Names(certificate).Contains(siloName, StringComparer.Ordinal);
+        return ChainsTo(certificate, authority, now)
+            && HasBothUsages(certificate)
+            && Names(certificate).Contains(siloName, StringComparer.Ordinal)
+            && NamespaceOf(siloName) is { } ns
+            && Uris(certificate).Contains(SiloUri(ns).AbsoluteUri, StringComparer.Ordinal);
     }
 
     /// <summary>True when the chain from <paramref name="certificate"/> ends at Notary's root through Notary's signing CA.</summary>
@@ -66,4 +86,42 @@ public static class PeerCertificates
 
     private static IEnumerable<string> Names(X509Certificate2 certificate) =>
         certificate.Extensions.OfType<X509SubjectAlternativeNameExtension>().SelectMany(e => e.EnumerateDnsNames());
+
+    /// <summary><c>notary-silo.NS.svc</c> → NS; null for any other name (no silo has it).</summary>
+    private static string? NamespaceOf(string siloName) =>
+        siloName.StartsWith("notary-silo.", StringComparison.Ordinal) && siloName.EndsWith(".svc", StringComparison.Ordinal) && siloName.Length > "notary-silo..svc".Length
+            ? siloName["notary-silo.".Length..^".svc".Length]
+            : null;
+
+    /// <summary>The URI names of the certificate's SAN (.NET enumerates only DNS names and IP addresses); none when it cannot be read.</summary>
+    public static IReadOnlyList<string> Uris(X509Certificate2 certificate)
+    {
+        ArgumentNullException.ThrowIfNull(certificate);
+        var uris = new List<string>();
+        try
+        {
+            foreach (var extension in certificate.Extensions.OfType<X509SubjectAlternativeNameExtension>())
+            {
+                var names = new AsnReader(extension.RawData, AsnEncodingRules.DER).ReadSequence();
+                var uriTag = new Asn1Tag(TagClass.ContextSpecific, 6);
+                while (names.HasData)
+                {
+                    if (names.PeekTag() == uriTag)
+                    {
+                        uris.Add(names.ReadCharacterString(UniversalTagNumber.IA5String, uriTag));
+                    }
+                    else
+                    {
+                        names.ReadEncodedValue();
+                    }
+                }
+            }
+        }
+        catch (AsnContentException)
+        {
+            return [];
+        }
+
+        return uris;
+    }
 }

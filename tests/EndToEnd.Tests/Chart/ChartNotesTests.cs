@@ -38,4 +38,16 @@ public sealed class ChartNotesTests
         Assert.DoesNotContain("WARNING", notes, StringComparison.Ordinal);
         Assert.DoesNotContain("no Redis", notes, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Plain_HTTP_for_the_API_makes_helm_warn_loudly_and_HTTPS_does_not()
+    {
+        var redis = "cluster.redis.connectionString=\"redis-master.redis:6380,password=p,ssl=true\"";
+        var plain = await NotesAsync("--set-json", redis, "--set", "tls.api=false");
+        Assert.Contains("WARNING: THE HTTP API SERVES PLAIN HTTP (tls.api=false)", plain, StringComparison.Ordinal);
+        Assert.Contains("bearer tokens", plain, StringComparison.Ordinal);
+
+        var tls = await NotesAsync("--set-json", redis);
+        Assert.DoesNotContain("PLAIN HTTP", tls, StringComparison.Ordinal);
+    }
 }

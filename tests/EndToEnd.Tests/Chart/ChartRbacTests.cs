@@ -64,6 +64,10 @@ public sealed class ChartRbacTests(ChartRbacFixture fx)
         // A repeat of the same Event within the correlation window (count + 1): proved under the
         // README's rules by tests/Watcher.Tests/RbacTests.cs.
         ("cluster", "", "events", "patch"),
+        // The published CA certificate (ConfigMap notary-ca) is replaced only when it differs from
+        // the signing CA (edited, or the CA changed); a fresh cluster gets it created.
+        // CaPublisherTests proves the replacement against DevCluster.
+        ("namespace", "", "configmaps", "update"),
         // Orleans' Kubernetes hosting, on only in a pod with Redis (NotaryClusterOptions): here Notary
         // is a local process, no silo in a pod. KubernetesHostingRbacTests runs the hosting as
         // Notary configures it, with a pod, under these rules: exactly these three calls.

@@ -109,6 +109,21 @@ public sealed class ChartValuesTests
         return path;
     }
 
+    /// <summary>
+    /// By default the API accepts only tokens made for Notary (kubectl create token ... --audience
+    /// notary): a token captured by whoever impersonates the API is no API-server credential.
+    /// </summary>
+    [Fact]
+    public async Task Default_values_make_the_API_accept_only_tokens_for_the_notary_audience()
+    {
+        var objects = await Helm.TemplateAsync("notary", "notary");
+        var container = ChartTests.Single(objects, "Deployment")["spec"]!["template"]!["spec"]!["containers"]![0]!.AsObject();
+        var audiences = container["env"]!.AsArray()
+            .Where(e => e!["name"]!.GetValue<string>().StartsWith("Notary__Api__Audiences__", StringComparison.Ordinal))
+            .Select(e => e!["value"]!.GetValue<string>());
+        Assert.Equal(["notary"], audiences);
+    }
+
     [Fact]
     public async Task Production_values_render_an_environment_the_host_reads_into_its_options()
     {

@@ -37,7 +37,7 @@ public sealed class ApiTlsTests
         Assert.DoesNotContain("PRIVATE KEY", caPem, StringComparison.Ordinal);
         var caFile = Path.Combine(cluster.Root, "ca.pem");
         await File.WriteAllTextAsync(caFile, caPem);
-        // It is the root of the CA Secret.
+        // It is the CA of the CA Secret (the built-in root signs itself: the signing CA is the root).
         var secretCa = await cluster.OkAsync("get", "secret", "notary-ca", "-n", "notary", "-o", "jsonpath={.data.tls\\.crt}");
         Assert.Equal(System.Text.Encoding.ASCII.GetString(Convert.FromBase64String(secretCa)).Trim(), caPem.Trim());
 
@@ -47,15 +47,18 @@ public sealed class ApiTlsTests
             r => r.ExitCode == 0,
             "the HTTPS API to accept a verified handshake", seconds: 120);
         Assert.Contains("Verify return code: 0 (ok)", verified.StdOut, StringComparison.Ordinal);
-        foreach (var name in new[] { Service, $"{Service}.notary", $"{Service}.notary.svc.cluster.local" })
+        foreach (var name in new[] { $"{Service}.notary", $"{Service}.notary.svc.cluster.local" })
         {
             var other = await SClientAsync(port, caFile, name);
             Assert.True(other.ExitCode == 0, $"{name}: {other}");
         }
 
-        // Another name, or another CA (even one with the same name), fails verification.
+        // Another name, or another CA (even one with the same name), fails verification; so does
+        // the bare Service name, which any tenant may obtain from the same CA.
         var wrongName = await SClientAsync(port, caFile, "orders.shop.svc");
         Assert.NotEqual(0, wrongName.ExitCode);
+        var bareName = await SClientAsync(port, caFile, Service);
+        Assert.NotEqual(0, bareName.ExitCode);
         using var otherCa = CertificateAuthority.CreateRoot("Notary Built-in Root CA", TimeSpan.FromDays(1), DateTimeOffset.UtcNow);
         var otherCaFile = Path.Combine(cluster.Root, "other-ca.pem");
         await File.WriteAllTextAsync(otherCaFile, otherCa.CertificatePem);

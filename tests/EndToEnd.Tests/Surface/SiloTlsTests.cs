@@ -3,7 +3,9 @@ using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.DependencyInjection;
+using Notary.Grains.Abstractions;
 using Notary.Grains.Abstractions.Ports;
+using Notary.Grains.Issuers;
 using Notary.Pki;
 using Notary.Silo.Tls;
 
@@ -25,6 +27,9 @@ public sealed class SiloTlsTests(DevFixture fx)
     private int SiloPort => fx.Dev.App.Services.GetRequiredService<ILocalSiloDetails>().SiloAddress.Endpoint.Port;
 
     private string SiloName => fx.Dev.App.Services.GetRequiredService<SiloCertificate>().Holder.Name;
+
+    /// <summary>What Notary asks its CA for as a silo certificate (silo name and silo URI), for dev mode's namespace.</summary>
+    private LeafRequest SiloRequest => PeerCertificates.SiloRequest(SiloName["notary-silo.".Length..^".svc".Length], TimeSpan.FromDays(1), Key);
 
     [Fact]
     public async Task A_plain_TCP_client_sending_a_preamble_is_disconnected_without_an_answer()
@@ -54,7 +59,7 @@ public sealed class SiloTlsTests(DevFixture fx)
     {
         await AGenuineSiloIsKeptAsync();
         using var other = CertificateAuthority.CreateRoot(KubernetesCaName, TimeSpan.FromDays(30), DateTimeOffset.UtcNow);
-        using var forged = Load(other.Issue(new LeafRequest(SiloName, [], TimeSpan.FromDays(1), Key), DateTimeOffset.UtcNow));
+        using var forged = Load(other.Issue(SiloRequest, DateTimeOffset.UtcNow));
         Assert.True(await RefusedAsync(forged), "A silo certificate from another CA was accepted.");
     }
 
@@ -68,6 +73,33 @@ public sealed class SiloTlsTests(DevFixture fx)
     }
 
     /// <summary>
+    /// A tenant's Certificate for the exact silo DNS name (e.g. created in Notary's namespace, or
+    /// granted there by a CertificatePolicy) gets a certificate from Notary's CA through the
+    /// built-in issuer, with only DNS names in it: without the silo URI it is no silo identity.
+    /// </summary>
+    [Fact]
+    public async Task A_TLS_client_with_a_tenant_certificate_for_the_exact_silo_name_from_Notarys_CA_is_refused()
+    {
+        // Through the very issuer tenants' Certificates go through, for the silo's DNS name.
+        var issuer = new BuiltInIssuer(fx.Dev.App.Services.GetRequiredService<ICertificateAuthoritySource>(), TimeProvider.System);
+        var progress = await issuer.IssueAsync(new IssueRequest
+        {
+            Resource = new ResourceKey(SiloName["notary-silo.".Length..^".svc".Length], "impostor"),
+            Origin = new ResourceVersionInfo("uid-impostor", 1),
+            Type = "Private",
+            Fqdn = SiloName,
+            Lifetime = TimeSpan.FromDays(1),
+            Key = new PrivateKeyRequest("ECDSA", 256),
+        }, CancellationToken.None);
+        var material = progress.Material!;
+        using var ephemeral = X509Certificate2.CreateFromPem(material.CertificatePem, material.PrivateKeyPem);
+        using var tenant = X509CertificateLoader.LoadPkcs12(ephemeral.Export(X509ContentType.Pkcs12), password: null);
+        Assert.Contains(SiloName, tenant.Extensions.OfType<X509SubjectAlternativeNameExtension>().Single().EnumerateDnsNames());
+        Assert.True(await RefusedAsync(tenant), "A tenant's certificate for the silo name from Notary's CA was accepted as a silo.");
+        await AGenuineSiloIsKeptAsync();
+    }
+
+    /// <summary>
     /// The control of every refusal: the same client with a silo certificate from Notary's CA is
     /// kept, so a refusal is the silo's verdict on the certificate, not a client that cannot talk
     /// TLS to it (or a silo that does not speak TLS at all).
@@ -75,7 +107,7 @@ public sealed class SiloTlsTests(DevFixture fx)
     private async Task AGenuineSiloIsKeptAsync()
     {
         var ca = await fx.Dev.App.Services.GetRequiredService<ICertificateAuthoritySource>().GetAsync(CancellationToken.None);
-        using var silo = Load(ca.Issue(new LeafRequest(SiloName, [], TimeSpan.FromDays(1), Key), DateTimeOffset.UtcNow));
+        using var silo = Load(ca.Issue(SiloRequest, DateTimeOffset.UtcNow));
         Assert.False(await RefusedAsync(silo), "A silo certificate from Notary's CA was refused.");
     }
 

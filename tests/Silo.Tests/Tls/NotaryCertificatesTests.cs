@@ -1,4 +1,5 @@
 using System.Security.Cryptography.X509Certificates;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
@@ -42,7 +43,10 @@ public sealed class NotaryCertificatesTests : IDisposable
         await Certificates(TimeSpan.FromDays(7)).RenewDueAsync(force: true, CancellationToken.None);
 
         Assert.Equal(["notary-silo.ops.svc"], Names(_silo.Holder.Certificate));
-        Assert.Equal(["notary-api.ops.svc", "notary-api", "notary-api.ops", "notary-api.ops.svc.corp.internal"], Names(_api.Holder.Certificate));
+        Assert.Equal(["urn:notary:silo:ops"], PeerCertificates.Uris(_silo.Holder.Certificate));
+        // Never the bare "notary-api": a tenant of any namespace may get a single-label name.
+        Assert.Equal(["notary-api.ops.svc", "notary-api.ops", "notary-api.ops.svc.corp.internal"], Names(_api.Holder.Certificate));
+        Assert.Empty(PeerCertificates.Uris(_api.Holder.Certificate));
         Assert.True(_silo.Holder.Certificate.HasPrivateKey);
         Assert.Equal(_ca.CertificatePem, _silo.Holder.Authority.RootPem);
         Assert.True(PeerCertificates.IsSilo(_silo.Holder.Certificate, _silo.Holder.Authority, "notary-silo.ops.svc", _time.GetUtcNow()));
@@ -94,7 +98,34 @@ public sealed class NotaryCertificatesTests : IDisposable
     }
 
     [Fact]
-    public async Task A_peer_is_a_silo_only_with_the_silo_name_from_Notarys_CA_while_valid()
+    public async Task Plain_HTTP_for_the_API_is_a_warning_at_start()
+    {
+        var logger = new Captured();
+        var certificates = new NotaryCertificates(
+            _silo,
+            new ApiCertificate(enabled: false),
+            new FixedAuthority(_ca),
+            Options.Create(new NotaryTlsOptions { Api = false }),
+            Options.Create(new NotaryKubernetesOptions { Namespace = "ops" }),
+            Options.Create(new PolicyOptions()),
+            _time,
+            logger);
+        await certificates.StartAsync(CancellationToken.None);
+        await certificates.StopAsync(CancellationToken.None);
+
+        var warning = Assert.Single(logger.Entries, e => e.Level == LogLevel.Warning);
+        Assert.Contains("PLAIN HTTP", warning.Message, StringComparison.Ordinal);
+        Assert.Contains("bearer tokens", warning.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_default_lifetime_of_Notarys_own_certificates_is_one_day()
+    {
+        Assert.Equal(TimeSpan.FromDays(1), new NotaryTlsOptions().CertificateLifetime);
+    }
+
+    [Fact]
+    public async Task A_peer_is_a_silo_only_with_the_silo_name_and_silo_URI_from_Notarys_CA_while_valid()
     {
         await Certificates(TimeSpan.FromDays(7)).RenewDueAsync(force: true, CancellationToken.None);
         var authority = _silo.Holder.Authority;
@@ -102,16 +133,25 @@ public sealed class NotaryCertificatesTests : IDisposable
         const string silo = "notary-silo.ops.svc";
         var key = new KeySpec(KeyAlgorithm.Ecdsa, 256);
 
-        // Another CA with the very same name issuing the silo name: refused.
-        using var forged = Load(_otherCa.Issue(new LeafRequest(silo, [], TimeSpan.FromDays(1), key), now));
+        // Another CA with the very same name issuing the silo name and URI: refused.
+        using var forged = Load(_otherCa.Issue(PeerCertificates.SiloRequest("ops", TimeSpan.FromDays(1), key), now));
         Assert.False(PeerCertificates.IsSilo(forged, authority, silo, now));
 
         // Notary's CA, but a tenant's name: refused.
         using var tenant = Load(_ca.Issue(new LeafRequest("web.shop.svc", [], TimeSpan.FromDays(1), key), now));
         Assert.False(PeerCertificates.IsSilo(tenant, authority, silo, now));
 
-        // The silo name from Notary's CA: accepted, until it expires.
-        using var genuine = Load(_ca.Issue(new LeafRequest(silo, [], TimeSpan.FromDays(1), key), now));
+        // Notary's CA and the exact silo DNS name, as a tenant's Certificate in Notary's namespace
+        // gets it (the tenant issuer puts only DNS names in a certificate): refused, no silo URI.
+        using var tenantWithSiloName = Load(_ca.Issue(new LeafRequest(silo, [], TimeSpan.FromDays(1), key), now));
+        Assert.False(PeerCertificates.IsSilo(tenantWithSiloName, authority, silo, now));
+
+        // The silo URI of another Notary namespace: refused.
+        using var otherNamespace = Load(_ca.Issue(new LeafRequest(silo, [], TimeSpan.FromDays(1), key, [PeerCertificates.SiloUri("shop")]), now));
+        Assert.False(PeerCertificates.IsSilo(otherNamespace, authority, silo, now));
+
+        // The silo name and URI from Notary's CA: accepted, until it expires.
+        using var genuine = Load(_ca.Issue(PeerCertificates.SiloRequest("ops", TimeSpan.FromDays(1), key), now));
         Assert.True(PeerCertificates.IsSilo(genuine, authority, silo, now));
         Assert.False(PeerCertificates.IsSilo(genuine, authority, silo, now + TimeSpan.FromDays(2)));
 
@@ -123,6 +163,24 @@ public sealed class NotaryCertificatesTests : IDisposable
 
     private static List<string> Names(X509Certificate2 certificate) =>
         [.. certificate.Extensions.OfType<X509SubjectAlternativeNameExtension>().SelectMany(e => e.EnumerateDnsNames())];
+
+    private sealed class Captured : ILogger<NotaryCertificates>
+    {
+        public List<(LogLevel Level, string Message)> Entries { get; } = [];
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            lock (Entries)
+            {
+                Entries.Add((logLevel, formatter(state, exception)));
+            }
+        }
+    }
 
     private sealed class FixedAuthority(CertificateAuthority authority) : ICertificateAuthoritySource
     {
@@ -139,7 +197,7 @@ public sealed class NotaryTlsOptionsValidatorTests
     [InlineData("Notary", "7.00:00:00", "Notary__Tls__ServiceName")]
     [InlineData("notary.notary", "7.00:00:00", "Notary__Tls__ServiceName")]
     [InlineData("", "7.00:00:00", "Notary__Tls__ServiceName")]
-    [InlineData("notary", "00:09:59", "Notary__Tls__CertificateLifetime=7.00:00:00")]
+    [InlineData("notary", "00:09:59", "Notary__Tls__CertificateLifetime=1.00:00:00")]
     public void Refuses_a_service_name_that_is_no_DNS_label_and_a_lifetime_under_ten_minutes(string service, string lifetime, string? fix)
     {
         var result = new NotaryTlsOptionsValidator().Validate(null, new NotaryTlsOptions

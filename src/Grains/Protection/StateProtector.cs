@@ -23,7 +23,8 @@ public sealed partial class StateProtector(IDataKeySource? source = null, TimePr
 {
     private const int NonceSize = 12;
     private const int TagSize = 16;
-    private readonly SemaphoreSlim _reload = new(1, 1);
+    private readonly Lock _gate = new();
+    private Task? _reloading;
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly ILogger _logger = (ILogger?)logger ?? NullLogger.Instance;
     private DateTimeOffset? _lastReload;
@@ -60,19 +61,42 @@ public sealed partial class StateProtector(IDataKeySource? source = null, TimePr
             return;
         }
 
-        await _reload.WaitAsync(cancellationToken);
-        try
+        // One read at a time; callers meanwhile wait for it rather than read again.
+        TaskCompletionSource? mine = null;
+        Task reload;
+        lock (_gate)
         {
             var now = _time.GetUtcNow();
-            if (Keys.All.ContainsKey(unknown) || (_lastReload is { } last && now - last < ReloadInterval))
+            if (Keys.All.ContainsKey(unknown))
             {
                 return;
             }
 
-            _lastReload = now;
+            if (_reloading is null)
+            {
+                if (_lastReload is { } last && now - last < ReloadInterval)
+                {
+                    return;
+                }
+
+                _lastReload = now;
+                mine = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                _reloading = mine.Task;
+            }
+
+            reload = _reloading;
+        }
+
+        if (mine is null)
+        {
+            await reload.WaitAsync(cancellationToken);
+            return;
+        }
+
+        try
+        {
             var ring = await source.ReloadAsync(cancellationToken);
-            var known = Keys;
-            Use(new DataKeyRing(ring.Current, ring.All.Values.Concat(known.All.Values)));
+            Use(new DataKeyRing(ring.Current, ring.All.Values.Concat(Keys.All.Values)));
             if (Keys.All.ContainsKey(unknown))
             {
                 Reloaded(_logger, unknown, Keys.Current.Id, Keys.All.Count);
@@ -88,7 +112,12 @@ public sealed partial class StateProtector(IDataKeySource? source = null, TimePr
         }
         finally
         {
-            _reload.Release();
+            lock (_gate)
+            {
+                _reloading = null;
+            }
+
+            mine.SetResult();
         }
     }
 

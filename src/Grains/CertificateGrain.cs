@@ -48,6 +48,8 @@ public sealed partial class CertificateGrain(
         // under the current key and written back at once, so Redis stops holding the old form.
         try
         {
+            State.Material?.CheckReadable(protector, _resource.ToString());
+            State.Serving?.CheckReadable(protector, _resource.ToString());
             if (State.Material?.NeedsSealing(protector) == true || State.Serving?.NeedsSealing(protector) == true)
             {
                 State.Material = State.Material?.Sealed(protector, _resource.ToString());

@@ -183,6 +183,7 @@ public sealed partial class StateProtector(IDataKeySource? source = null, TimePr
 /// <see cref="StateProtectionException"/>: the state is not damaged, so nothing drops it; the
 /// call fails until the key is there. Its message never holds key or state bytes.
 /// </summary>
+[GenerateSerializer, Alias("notary.StateKeyUnknownException")]
 public sealed class StateKeyUnknownException : Exception
 {
     public StateKeyUnknownException() { }
@@ -194,6 +195,7 @@ public sealed class StateKeyUnknownException : Exception
 /// Grain state under a KNOWN data key that cannot be decrypted: changed (tampered with), copied
 /// from another grain or field, or malformed. Its message never holds key or state bytes.
 /// </summary>
+[GenerateSerializer, Alias("notary.StateProtectionException")]
 public sealed class StateProtectionException : Exception
 {
     public StateProtectionException() { }

@@ -131,7 +131,7 @@ public sealed class DataKeySourceTests(ClusterFixture cluster)
         var ns = NewNamespaceName();
         var first = await Source(ns).GetAsync(CancellationToken.None);
         await cluster.KubectlAsync("-n", ns, "patch", "secret", "notary-state-key", "--type", "merge", "-p",
-            $$"""{"data":{"notes.txt":"{{Convert.ToBase64String("rotated in March"u8)}}","k7.vault":"{{Convert.ToBase64String(new byte[40])}}"}}""");
+            $$$"""{"data":{"notes.txt":"{{{Convert.ToBase64String("rotated in March"u8)}}}","k7.vault":"{{{Convert.ToBase64String(new byte[40])}}}"}}""");
 
         var ring = await Source(ns).GetAsync(CancellationToken.None);
 

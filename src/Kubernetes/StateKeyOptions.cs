@@ -15,8 +15,9 @@ public sealed class StateKeyOptions
     /// <summary>
     /// The Secret in Notary's namespace (<see cref="NotaryKubernetesOptions.Namespace"/>) that
     /// holds the data keys. Created on first start; never replaced. Losing it makes every private
-    /// key in grain state unreadable (Notary then issues new certificates), so back it up with the
-    /// CA Secret.
+    /// key in grain state unreadable, so back it up with the CA Secret: once Notary has run (the CA
+    /// Secret carries <see cref="KubernetesDataKeySource.MarkerAnnotation"/>), a missing Secret
+    /// stops the silo with a fix-it message rather than being created anew.
     /// </summary>
     public string SecretName { get; set; } = "notary-state-key";
 

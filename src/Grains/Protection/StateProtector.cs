@@ -165,13 +165,13 @@ public sealed partial class StateProtector(IDataKeySource? source = null, TimePr
         }
     }
 
-    [LoggerMessage(901, LogLevel.Information, "Grain state names data key {KeyId}, unknown to this silo: keys read again, current {Current} ({Count} keys known)")]
+    [LoggerMessage(910, LogLevel.Information, "Grain state names data key {KeyId}, unknown to this silo: keys read again, current {Current} ({Count} keys known)")]
     private static partial void Reloaded(ILogger logger, string keyId, string current, int count);
 
-    [LoggerMessage(902, LogLevel.Error, "Grain state names data key {KeyId}, which the state key Secret does not hold either (known: {Known}): the grains under it fail to activate, their state is kept; restore the key")]
+    [LoggerMessage(911, LogLevel.Error, "Grain state names data key {KeyId}, which the state key Secret does not hold either (known: {Known}): the grains under it fail to activate, their state is kept; restore the key")]
     private static partial void StillUnknown(ILogger logger, string keyId, string known);
 
-    [LoggerMessage(903, LogLevel.Warning, "Reading the state keys again for unknown data key {KeyId} failed ({ErrorType}): {Message}")]
+    [LoggerMessage(912, LogLevel.Warning, "Reading the state keys again for unknown data key {KeyId} failed ({ErrorType}): {Message}")]
     private static partial void ReloadFailed(ILogger logger, string keyId, string errorType, string message);
 
     /// <summary>Whether <paramref name="value"/> was made with the current key (otherwise it is re-encrypted at the next write).</summary>

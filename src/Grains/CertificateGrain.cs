@@ -40,10 +40,16 @@ public sealed partial class CertificateGrain(
         // Many certificates share a namespace: one copy of its name for all their activations.
         _resource = key with { Namespace = SharedText.Of(key.Namespace)! };
         State.Compact();
+        // A key id this silo does not know yet (added and made current elsewhere) is read from
+        // the key Secret first; still unknown, StateKeyUnknownException fails the activation and
+        // the state stays as it is: only tampering (a known key that does not authenticate) drops it.
+        await protector.EnsureKnownAsync([State.Material?.SealedKey, State.Serving?.SealedKey], cancellationToken);
         // State saved before keys were encrypted, or under a data key rotated out since: encrypted
         // under the current key and written back at once, so Redis stops holding the old form.
         try
         {
+            State.Material?.CheckReadable(protector, _resource.ToString());
+            State.Serving?.CheckReadable(protector, _resource.ToString());
             if (State.Material?.NeedsSealing(protector) == true || State.Serving?.NeedsSealing(protector) == true)
             {
                 State.Material = State.Material?.Sealed(protector, _resource.ToString());
@@ -52,11 +58,19 @@ public sealed partial class CertificateGrain(
                 Log.KeysSealed(logger, _resource.ToString(), protector.CurrentKeyId);
             }
         }
+        catch (StateKeyUnknownException ex)
+        {
+            Log.KeysUnderUnknownKey(logger, _resource.ToString(), ex.Message);
+            throw;
+        }
         catch (StateProtectionException ex)
         {
-            // A key no data key can open (its data key was lost, or the state was tampered with):
-            // as if the material were lost with Redis, the next apply issues the certificate again.
+            // A known data key that does not open the private key: the state was changed
+            // (tampered with) or copied from another certificate. Dropped, as if lost with Redis:
+            // the next apply issues the certificate again, with a new key pair.
             Log.KeysUnreadable(logger, _resource.ToString(), ex.Message);
+            await _reporter.EventAsync(_resource, State.Origin?.Uid, EventSeverity.Warning, "StateTampered",
+                "The private key in Notary's grain state does not authenticate under its data key (changed or copied from another certificate): it is dropped and the certificate issued again with a new key pair.");
             State.Material = null;
             State.Serving = null;
             State.ServingRevision = 0;

@@ -93,6 +93,9 @@ internal static partial class Log
     [LoggerMessage(164, LogLevel.Information, "Certificate {Resource}: private keys in its state encrypted under data key {KeyId} (state saved in the clear or under an older key)")]
     public static partial void KeysSealed(ILogger logger, string resource, string keyId);
 
-    [LoggerMessage(165, LogLevel.Error, "Certificate {Resource}: its private key in the grain state cannot be decrypted ({Error}); the certificate is issued again at its next apply")]
+    [LoggerMessage(165, LogLevel.Warning, "Certificate {Resource}: its private key in the grain state does not authenticate, the state was tampered with ({Error}); the certificate is issued again at its next apply")]
     public static partial void KeysUnreadable(ILogger logger, string resource, string error);
+
+    [LoggerMessage(166, LogLevel.Error, "Certificate {Resource}: its state is encrypted under a data key this silo does not hold ({Error}); the activation fails and the state is kept")]
+    public static partial void KeysUnderUnknownKey(ILogger logger, string resource, string error);
 }

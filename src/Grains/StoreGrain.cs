@@ -60,8 +60,9 @@ public abstract partial class StoreGrain<TSpec>(
                     return salt;
                 }
             }
-            catch (StateProtectionException)
+            catch (Exception ex) when (ex is StateProtectionException or StateKeyUnknownException)
             {
+                // Unlike a private key, a lost salt costs one rebuild of the store, nothing more.
                 salt = null;
             }
         }
@@ -265,6 +266,7 @@ public abstract partial class StoreGrain<TSpec>(
             return await NotReadyAsync(problem);
         }
 
+        await protector.EnsureKnownAsync([State.SealedMetadataSalt]);
         var fingerprint = metadata!.Fingerprint(MetadataSalt(out var saltResealed));
         force |= fingerprint != State.MetadataFingerprint;
 

@@ -92,6 +92,18 @@ public sealed record StoredMaterial
         }
     }
 
+    /// <summary>
+    /// Decrypts the key and forgets it: throws <see cref="StateProtectionException"/> when it does
+    /// not authenticate (tampered), <see cref="StateKeyUnknownException"/> when its data key is not held.
+    /// </summary>
+    public void CheckReadable(StateProtector protector, string owner)
+    {
+        if (SealedKey is not null)
+        {
+            CryptographicOperations.ZeroMemory(PlainKey(protector, owner));
+        }
+    }
+
     /// <summary>Whether the key is in the clear (state saved before encryption) or encrypted with a key that is no longer the current one.</summary>
     public bool NeedsSealing(StateProtector protector) =>
         SealedKey is null ? Key.Length > 0 : !protector.IsCurrent(SealedKey);

@@ -22,8 +22,18 @@ namespace Notary.Adapters.Kubernetes;
 /// bytes in the clear, <c>&lt;id&gt;.kms</c> (with an <see cref="IDataKeyWrapper"/>, AWS KMS)
 /// its wrapped form, unwrapped at start with an encryption context naming the Secret and the
 /// id. Every key listed decrypts; keep a rotated-out key until every grain was written again.
-/// With a wrapper configured and a current key in the clear (KMS turned on later), a wrapped key
-/// is added and made current; the clear one stays to read older state.
+/// With a wrapper configured, entries in the clear are refused unless
+/// <see cref="StateKeyOptions.AllowPlaintextKeys"/> (the migration window when KMS is turned on
+/// later: a wrapped key is then added and made current; the clear one stays to read older state).
+/// Entries that are neither (e.g. notes.txt) are ignored with a warning.
+/// </para>
+/// <para>
+/// Notary has run before when the CA Secret carries the annotation <see cref="MarkerAnnotation"/>
+/// (set on every start once both Secrets exist): then a missing key Secret is refused with a
+/// fix-it message instead of silently created anew, which would make every private key in grain
+/// state unreadable. The marker lives on the CA Secret because losing that one already means a
+/// new CA and every certificate issued again, and because it lives outside Redis, in the same
+/// backups as the key Secret.
 /// </para>
 /// </summary>
 public sealed partial class KubernetesDataKeySource(
@@ -36,6 +46,8 @@ public sealed partial class KubernetesDataKeySource(
 {
     public const string CurrentEntry = "current";
     public const string PlainSuffix = ".key";
+    /// <summary>On the CA Secret: the state key Secret was created here, with this key id first current.</summary>
+    public const string MarkerAnnotation = "notary.dev/state-key";
 
     private readonly IDataKeyWrapper? _wrapper = wrappers.LastOrDefault();
 
@@ -53,12 +65,14 @@ public sealed partial class KubernetesDataKeySource(
             var secret = await ReadAsync(cancellationToken).ConfigureAwait(false);
             if (secret is null)
             {
+                await RefuseIfRunBeforeAsync(cancellationToken).ConfigureAwait(false);
                 await KubernetesNamespaces.EnsureAsync(client, Namespace, logger, cancellationToken).ConfigureAwait(false);
                 var (id, key, data) = await NewKeyAsync(cancellationToken).ConfigureAwait(false);
                 data[CurrentEntry] = Encoding.ASCII.GetBytes(id);
                 if (await CreateAsync(data, cancellationToken).ConfigureAwait(false))
                 {
                     Created(logger, SecretName, id, _wrapper?.Kind ?? "none");
+                    await MarkAsync(id, cancellationToken).ConfigureAwait(false);
                     return new DataKeyRing(key, []);
                 }
             }
@@ -67,6 +81,7 @@ public sealed partial class KubernetesDataKeySource(
                 var ring = await LoadAsync(secret, cancellationToken).ConfigureAwait(false);
                 if (_wrapper is null || secret.Data!.ContainsKey(ring.Current.Id + "." + _wrapper.Kind))
                 {
+                    await MarkAsync(ring.Current.Id, cancellationToken).ConfigureAwait(false);
                     return ring;
                 }
 
@@ -81,6 +96,7 @@ public sealed partial class KubernetesDataKeySource(
                 if (await UpdateAsync(secret, cancellationToken).ConfigureAwait(false))
                 {
                     Wrapped(logger, SecretName, id, _wrapper.Kind, ring.Current.Id);
+                    await MarkAsync(id, cancellationToken).ConfigureAwait(false);
                     return new DataKeyRing(key, ring.All.Values);
                 }
             }
@@ -91,6 +107,57 @@ public sealed partial class KubernetesDataKeySource(
             }
 
             LostRace(logger, SecretName);
+        }
+    }
+
+    public async Task<DataKeyRing> ReloadAsync(CancellationToken cancellationToken)
+    {
+        var secret = await ReadAsync(cancellationToken).ConfigureAwait(false)
+            ?? throw new InvalidOperationException($"The state key Secret {SecretName} is gone: restore it from your backup.");
+        return await LoadAsync(secret, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>A key Secret missing where Notary ran before is lost, not new: refuse to start.</summary>
+    private async Task RefuseIfRunBeforeAsync(CancellationToken cancellationToken)
+    {
+        var ca = await ReadSecretAsync(kubernetes.Value.CaSecretName, cancellationToken).ConfigureAwait(false);
+        if (ca?.Metadata?.Annotations?.TryGetValue(MarkerAnnotation, out var first) == true)
+        {
+            throw new InvalidOperationException(
+                $"The state key Secret {SecretName} is missing, but Notary has run here before (Secret {Namespace}/{kubernetes.Value.CaSecretName} carries the annotation {MarkerAnnotation}={first}): "
+                + $"a new key would make every private key in grain state unreadable and every certificate be issued again. Restore the Secret {Name} from your backup. "
+                + $"If it is lost for good, remove the marker to let Notary create a new key: kubectl -n {Namespace} annotate secret {kubernetes.Value.CaSecretName} {MarkerAnnotation}-");
+        }
+    }
+
+    /// <summary>Marks the CA Secret (when it exists) as belonging to a Notary that created its state keys.</summary>
+    private async Task MarkAsync(string keyId, CancellationToken cancellationToken)
+    {
+        var ca = await ReadSecretAsync(kubernetes.Value.CaSecretName, cancellationToken).ConfigureAwait(false);
+        if (ca is null || ca.Metadata?.Annotations?.ContainsKey(MarkerAnnotation) == true)
+        {
+            return;
+        }
+
+        // An update (the verb Notary's Role already has on Secrets), carrying the resourceVersion read.
+        ca.Metadata!.Annotations ??= new Dictionary<string, string>();
+        ca.Metadata.Annotations[MarkerAnnotation] = keyId;
+        try
+        {
+            await client.CoreV1.ReplaceNamespacedSecretAsync(ca, kubernetes.Value.CaSecretName, Namespace, fieldManager: kubernetes.Value.Component, cancellationToken: cancellationToken).ConfigureAwait(false);
+            Marked(logger, Namespace, kubernetes.Value.CaSecretName, MarkerAnnotation);
+        }
+        catch (HttpOperationException ex) when (ex.IsConflict())
+        {
+            // Changed meanwhile (another silo marking it): the next start marks it if still needed.
+        }
+        catch (HttpOperationException ex) when (ex.IsNotFound())
+        {
+            // Deleted meanwhile: the next start marks the new one.
+        }
+        catch (HttpOperationException ex)
+        {
+            throw KubernetesApiErrors.Sanitize(ex, $"Annotating the CA Secret {Namespace}/{kubernetes.Value.CaSecretName}");
         }
     }
 
@@ -135,6 +202,12 @@ public sealed partial class KubernetesDataKeySource(
             var kind = entry[(dot + 1)..];
             if (kind == PlainSuffix[1..])
             {
+                if (_wrapper is not null && !options.Value.AllowPlaintextKeys)
+                {
+                    throw new InvalidOperationException($"Secret {SecretName} holds the state key \"{id}\" in the clear ({entry}) while Notary wraps its keys with {_wrapper.Kind}: anyone who reads the Secret can read state under it. "
+                        + $"While migrating to {_wrapper.Kind}, set Notary__State__AllowPlaintextKeys=true (chart: state.allowPlaintextKeys) until every certificate was written again under a wrapped key, then remove the entry (kubectl -n {Namespace} patch secret {Name} --type json -p '[{{\"op\":\"remove\",\"path\":\"/data/{id}.key\"}}]') and the setting.");
+                }
+
                 keys.Add(Key(id, value));
             }
             else if (_wrapper is not null && kind == _wrapper.Kind)
@@ -143,12 +216,14 @@ public sealed partial class KubernetesDataKeySource(
             }
             else
             {
-                throw new InvalidOperationException($"Secret {SecretName} holds the state key \"{id}\" wrapped by \"{kind}\", but Notary is not configured to unwrap it: set Notary__State__KmsKeyId (chart: state.kmsKeyId) to the KMS key that wrapped it.");
+                // Not a key this silo can use (a note, or a key wrapped by a KMS not configured
+                // here): state under it fails to activate (it is kept), nothing else stops.
+                Ignored(logger, SecretName, entry);
             }
         }
 
         var currentKey = keys.FirstOrDefault(k => k.Id == current)
-            ?? throw new InvalidOperationException($"Secret {SecretName} names \"{current}\" as the current state key but holds no entry {current}{PlainSuffix} or {current}.{_wrapper?.Kind ?? "kms"}. Restore the entry, or set \"current\" to a key it holds.");
+            ?? throw new InvalidOperationException($"Secret {SecretName} names \"{current}\" as the current state key but holds no entry {current}{PlainSuffix} or {current}.{_wrapper?.Kind ?? "kms"} that Notary can use (a key wrapped by KMS needs Notary__State__KmsKeyId, chart: state.kmsKeyId). Restore the entry, or set \"current\" to a key it holds.");
         var ring = new DataKeyRing(currentKey, keys);
         Loaded(logger, SecretName, ring.Current.Id, ring.All.Count);
         return ring;
@@ -210,11 +285,13 @@ public sealed partial class KubernetesDataKeySource(
         }
     }
 
-    private async Task<V1Secret?> ReadAsync(CancellationToken cancellationToken)
+    private Task<V1Secret?> ReadAsync(CancellationToken cancellationToken) => ReadSecretAsync(Name, cancellationToken);
+
+    private async Task<V1Secret?> ReadSecretAsync(string name, CancellationToken cancellationToken)
     {
         try
         {
-            return await client.CoreV1.ReadNamespacedSecretAsync(Name, Namespace, cancellationToken: cancellationToken).ConfigureAwait(false);
+            return await client.CoreV1.ReadNamespacedSecretAsync(name, Namespace, cancellationToken: cancellationToken).ConfigureAwait(false);
         }
         catch (HttpOperationException ex) when (ex.IsNotFound())
         {
@@ -222,9 +299,15 @@ public sealed partial class KubernetesDataKeySource(
         }
         catch (HttpOperationException ex)
         {
-            throw KubernetesApiErrors.Sanitize(ex, $"Reading the state key Secret {SecretName}");
+            throw KubernetesApiErrors.Sanitize(ex, $"Reading the Secret {Namespace}/{name}");
         }
     }
+
+    [LoggerMessage(EventId = 2094, Level = LogLevel.Warning, Message = "Secret {Secret}: entry {Entry} is not a state key this silo can use (neither <id>.key nor a key wrapped by the configured KMS); ignored")]
+    private static partial void Ignored(ILogger logger, string secret, string entry);
+
+    [LoggerMessage(EventId = 2095, Level = LogLevel.Information, Message = "Marked the CA Secret {Namespace}/{Secret} with {Annotation}: a missing state key Secret will be refused from now on, not created anew")]
+    private static partial void Marked(ILogger logger, string @namespace, string secret, string annotation);
 
     [LoggerMessage(EventId = 2090, Level = LogLevel.Information, Message = "Created the state key Secret {Secret} with key {KeyId} (wrapped by: {Wrapper})")]
     private static partial void Created(ILogger logger, string secret, string keyId, string wrapper);

@@ -15,8 +15,9 @@ public sealed class StateKeyOptions
     /// <summary>
     /// The Secret in Notary's namespace (<see cref="NotaryKubernetesOptions.Namespace"/>) that
     /// holds the data keys. Created on first start; never replaced. Losing it makes every private
-    /// key in grain state unreadable (Notary then issues new certificates), so back it up with the
-    /// CA Secret.
+    /// key in grain state unreadable, so back it up with the CA Secret: once Notary has run (the CA
+    /// Secret carries <see cref="KubernetesDataKeySource.MarkerAnnotation"/>), a missing Secret
+    /// stops the silo with a fix-it message rather than being created anew.
     /// </summary>
     public string SecretName { get; set; } = "notary-state-key";
 
@@ -26,6 +27,15 @@ public sealed class StateKeyOptions
     /// read grain state. Empty: the data keys are kept in the Secret in the clear.
     /// </summary>
     public string? KmsKeyId { get; set; }
+
+    /// <summary>
+    /// With <see cref="KmsKeyId"/> set, whether keys kept in the clear (<c>&lt;id&gt;.key</c>
+    /// entries) still load: only for the migration window after turning KMS on, until every
+    /// certificate was written again under the wrapped key; then remove the entries and this
+    /// setting. Default false: a clear key in the Secret stops the silo with a fix-it message.
+    /// Without KMS, keys are always in the clear and this setting does nothing.
+    /// </summary>
+    public bool AllowPlaintextKeys { get; set; }
 }
 
 /// <summary>Refuses a Secret name Kubernetes would refuse, saying how to fix it.</summary>

@@ -1,6 +1,7 @@
 using System.Text;
 using Microsoft.Extensions.DependencyInjection;
 using Notary.Grains.Abstractions;
+using Notary.Grains.Abstractions.Ports;
 using Notary.Grains.Protection;
 using Orleans.Serialization;
 using Orleans.Storage;
@@ -115,18 +116,89 @@ public sealed class StateEncryptionTests(ClusterFixture fx)
     }
 
     [Fact]
-    public async Task A_key_no_data_key_opens_is_dropped_and_the_certificate_issued_again_at_its_next_apply()
+    public async Task A_certificate_under_a_data_key_no_Secret_holds_fails_to_activate_and_keeps_its_state()
+    {
+        var ns = ClusterFixture.NewNamespace();
+        var grain = fx.Grains.GetGrain<ICertificateGrain>($"{ns}/api");
+        var spec = new CertificateSpec { Type = "Private", Fqdn = $"api.{ns}.svc.cluster.local" };
+        var status = await grain.ApplyAsync(spec, new ResourceVersionInfo("u", 1));
+        var issued = (await grain.GetIssuedMaterialAsync(status.Revision))!;
+        var issuedCount = fx.Issuer.Issued;
+
+        // The state says a data key that neither this silo nor the key Secret holds encrypted it.
+        await fx.Cluster.DeactivateAsync(grain);
+        var stored = await ReadAsync(grain);
+        var sealedKey = stored.State!.Material!.SealedKey!;
+        stored.State.Material = stored.State.Material with { SealedKey = new ProtectedBytes { KeyId = "lost-key", Nonce = sealedKey.Nonce, Sealed = sealedKey.Sealed } };
+        await Storage.WriteStateAsync("certificate", grain.GetGrainId(), stored);
+
+        await Assert.ThrowsAnyAsync<Exception>(() => grain.GetIssuedMaterialAsync(status.Revision));
+        await Assert.ThrowsAnyAsync<Exception>(() => grain.ApplyAsync(spec, new ResourceVersionInfo("u", 1)));
+
+        // Nothing dropped, nothing issued: once the key is back, the same certificate serves.
+        var kept = await ReadAsync(grain);
+        Assert.Equal("lost-key", kept.State!.Material!.SealedKey!.KeyId);
+        Assert.Equal(issuedCount, fx.Issuer.Issued);
+        Assert.Contains(fx.Logs.Lines, l => l.Contains($"Certificate {ns}/api: its state is encrypted under a data key this silo does not hold", StringComparison.Ordinal) && l.Contains("lost-key", StringComparison.Ordinal));
+        kept.State.Material = kept.State.Material with { SealedKey = sealedKey };
+        await Storage.WriteStateAsync("certificate", grain.GetGrainId(), kept);
+        Assert.Equal(issued.PrivateKeyPem, (await grain.GetIssuedMaterialAsync(status.Revision))!.PrivateKeyPem);
+        Assert.Equal(status.SerialNumber, (await grain.ApplyAsync(spec, new ResourceVersionInfo("u", 1))).SerialNumber);
+    }
+
+    [Fact]
+    public async Task A_silo_with_an_older_key_ring_reads_a_certificate_under_a_newer_key_without_issuing_it_again()
+    {
+        var ns = ClusterFixture.NewNamespace();
+        var grain = fx.Grains.GetGrain<ICertificateGrain>($"{ns}/api");
+        var spec = new CertificateSpec { Type = "Private", Fqdn = $"api.{ns}.svc.cluster.local" };
+        var status = await grain.ApplyAsync(spec, new ResourceVersionInfo("u", 1));
+        var issued = (await grain.GetIssuedMaterialAsync(status.Revision))!;
+        var protectors = fx.Cluster.Silos.Select(s => s.ServiceProvider.GetRequiredService<StateProtector>()).ToList();
+        var older = fx.DataKeys.Ring();
+
+        // A silo started after the key was added writes the certificate under the newer key ...
+        var newer = fx.DataKeys.Rotate("newer-" + Guid.NewGuid().ToString("N")[..6]);
+        await fx.Cluster.DeactivateAsync(grain);
+        protectors.ForEach(p => p.Use(newer));
+        Assert.Equal(issued.PrivateKeyPem, (await grain.GetIssuedMaterialAsync(status.Revision))!.PrivateKeyPem);
+        Assert.Equal(newer.Current.Id, (await ReadAsync(grain)).State!.Material!.SealedKey!.KeyId);
+        await fx.Cluster.DeactivateAsync(grain);
+
+        // ... and a silo that loaded its keys before (the older ring) activates it: it reads the
+        // keys again instead of dropping the state.
+        var issuedCount = fx.Issuer.Issued;
+        protectors.ForEach(p => { p.Use(older); p.ReloadInterval = TimeSpan.Zero; });
+        try
+        {
+            Assert.Equal(issued.PrivateKeyPem, (await grain.GetIssuedMaterialAsync(status.Revision))!.PrivateKeyPem);
+            var again = await grain.ApplyAsync(spec, new ResourceVersionInfo("u", 1));
+
+            Assert.Equal(status.SerialNumber, again.SerialNumber);
+            Assert.Equal(issuedCount, fx.Issuer.Issued);
+            Assert.Equal(newer.Current.Id, (await ReadAsync(grain)).State!.Material!.SealedKey!.KeyId);
+        }
+        finally
+        {
+            protectors.ForEach(p => { p.Use(fx.DataKeys.Ring()); p.ReloadInterval = TimeSpan.FromSeconds(10); });
+        }
+    }
+
+    [Fact]
+    public async Task A_key_that_does_not_authenticate_under_a_known_data_key_is_dropped_reported_and_issued_again()
     {
         var ns = ClusterFixture.NewNamespace();
         var grain = fx.Grains.GetGrain<ICertificateGrain>($"{ns}/api");
         var spec = new CertificateSpec { Type = "Private", Fqdn = $"api.{ns}.svc.cluster.local" };
         var status = await grain.ApplyAsync(spec, new ResourceVersionInfo("u", 1));
 
-        // The state says a data key that no Secret holds any more encrypted it.
+        // Someone with write access to Redis changed the ciphertext.
         await fx.Cluster.DeactivateAsync(grain);
         var stored = await ReadAsync(grain);
         var sealedKey = stored.State!.Material!.SealedKey!;
-        stored.State.Material = stored.State.Material with { SealedKey = new ProtectedBytes { KeyId = "lost-key", Nonce = sealedKey.Nonce, Sealed = sealedKey.Sealed } };
+        var changed = sealedKey.Sealed.ToArray();
+        changed[0] ^= 0x01;
+        stored.State.Material = stored.State.Material with { SealedKey = new ProtectedBytes { KeyId = sealedKey.KeyId, Nonce = sealedKey.Nonce, Sealed = changed } };
         await Storage.WriteStateAsync("certificate", grain.GetGrainId(), stored);
 
         Assert.Null(await grain.GetIssuedMaterialAsync(status.Revision));
@@ -135,7 +207,8 @@ public sealed class StateEncryptionTests(ClusterFixture fx)
         Assert.NotEqual(status.SerialNumber, again.SerialNumber);
         Assert.True(again.Revision > status.Revision);
         Assert.NotNull(await grain.GetIssuedMaterialAsync(again.Revision));
-        Assert.Contains(fx.Logs.Lines, l => l.Contains($"Certificate {ns}/api: its private key in the grain state cannot be decrypted", StringComparison.Ordinal) && l.Contains("lost-key", StringComparison.Ordinal));
+        Assert.Contains(fx.Logs.Lines, l => l.Contains($"Certificate {ns}/api: its private key in the grain state does not authenticate, the state was tampered with", StringComparison.Ordinal));
+        Assert.Contains(fx.Events.For(new ResourceKey(ns, "api")), e => e.Severity == EventSeverity.Warning && e.Reason == "StateTampered");
     }
 
     [Fact]

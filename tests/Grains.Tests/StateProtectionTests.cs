@@ -111,10 +111,65 @@ public sealed class StateProtectionTests : IDisposable
         var old = StoredMaterial.From(Material(), _protector, "shop/api");
         _protector.Use(new EphemeralDataKeySource("k9").Ring());
 
-        var ex = Assert.Throws<StateProtectionException>(() => old.ToIssued(_protector, "shop/api"));
+        var ex = Assert.Throws<StateKeyUnknownException>(() => old.ToIssued(_protector, "shop/api"));
 
         Assert.Contains("\"k1\"", ex.Message, StringComparison.Ordinal);
         Assert.Contains("k9", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_unknown_key_id_reads_the_keys_again_at_most_once_per_interval_and_keeps_the_keys_known_before()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        var source = new CountingSource(_keys);
+        var protector = new StateProtector(source, time);
+        protector.Use(_keys.Ring());
+        var underK1 = StoredMaterial.From(Material(), protector, "shop/api");
+        var later = new EphemeralDataKeySource("k9");
+        var unknown = new ProtectedBytes { KeyId = "k9", Nonce = new byte[12], Sealed = new byte[16] };
+
+        await protector.EnsureKnownAsync([underK1.SealedKey]);
+        Assert.Equal(0, source.Reads);
+
+        await protector.EnsureKnownAsync([unknown]);
+        await protector.EnsureKnownAsync([unknown]);
+        Assert.Equal(1, source.Reads);
+        Assert.Throws<StateKeyUnknownException>(() => protector.Unprotect(unknown, default));
+
+        // The key Secret now holds k9 (and, edited by mistake, no longer k1).
+        source.Ring = later.Ring();
+        await protector.EnsureKnownAsync([unknown]);
+        Assert.Equal(1, source.Reads);
+        time.Advance(protector.ReloadInterval);
+        await protector.EnsureKnownAsync([unknown]);
+
+        Assert.Equal(2, source.Reads);
+        Assert.Equal("k9", protector.CurrentKeyId);
+        Assert.Equal(_key.ExportPkcs8PrivateKeyPem(), underK1.ToIssued(protector, "shop/api").PrivateKeyPem);
+    }
+
+    [Fact]
+    public void A_known_key_that_does_not_authenticate_is_tampering_not_an_unknown_key()
+    {
+        var material = StoredMaterial.From(Material(), _protector, "shop/api");
+        var changed = material.SealedKey!.Sealed.ToArray();
+        changed[^1] ^= 0x80;
+        var tampered = material with { SealedKey = new ProtectedBytes { KeyId = "k1", Nonce = material.SealedKey.Nonce, Sealed = changed } };
+
+        Assert.Throws<StateProtectionException>(() => tampered.ToIssued(_protector, "shop/api"));
+    }
+
+    private sealed class CountingSource(EphemeralDataKeySource keys) : IDataKeySource
+    {
+        public DataKeyRing Ring { get; set; } = keys.Ring();
+
+        public int Reads { get; private set; }
+
+        public Task<DataKeyRing> GetAsync(CancellationToken cancellationToken)
+        {
+            Reads++;
+            return Task.FromResult(Ring);
+        }
     }
 
     [Fact]

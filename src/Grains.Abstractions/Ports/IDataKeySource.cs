@@ -5,12 +5,16 @@ namespace Notary.Grains.Abstractions.Ports;
 /// storage (Redis) never holds a readable private key. The Kubernetes adapter keeps them in a
 /// Secret of Notary's namespace, created on first start (concurrent silos agree on one), each
 /// key in the clear or, with an <see cref="IDataKeyWrapper"/> (AWS KMS), wrapped. Loaded once
-/// when a silo starts, before any grain activates.
+/// when a silo starts, before any grain activates, and read again (<see cref="ReloadAsync"/>)
+/// when grain state names a key the silo does not know (a key added since it started).
 /// </summary>
 public interface IDataKeySource
 {
-    /// <summary>The keys, creating the first one when there is none.</summary>
+    /// <summary>The keys, creating the first one when there is none (silo start).</summary>
     Task<DataKeyRing> GetAsync(CancellationToken cancellationToken);
+
+    /// <summary>The keys as stored now, creating or changing nothing; throws when they cannot be read.</summary>
+    Task<DataKeyRing> ReloadAsync(CancellationToken cancellationToken) => GetAsync(cancellationToken);
 }
 
 /// <summary>

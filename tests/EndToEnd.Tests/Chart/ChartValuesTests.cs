@@ -55,6 +55,7 @@ public sealed class ChartValuesTests
           secretName: notary-keys
           kmsKeyId: alias/notary-state
           kmsRegion: eu-west-3
+          allowPlaintextKeys: true
         alerts:
           existingSecret:
             name: notary-webhook
@@ -189,6 +190,7 @@ public sealed class ChartValuesTests
         var kms = Options<KmsStateKeyOptions>(app);
         checks["Notary__State__KmsKeyId"] = v => Assert.Equal("alias/notary-state", kms.KmsKeyId);
         checks["Notary__State__Kms__Region"] = v => Assert.Equal("eu-west-3", kms.Kms.Region);
+        checks["Notary__State__AllowPlaintextKeys"] = v => Assert.True(Options<Notary.Adapters.Kubernetes.StateKeyOptions>(app).AllowPlaintextKeys);
         checks["Notary__Alerts__WebhookUrl"] = v => Assert.Equal(Secrets[("notary-webhook", "url")], Options<NotaryAlertOptions>(app).WebhookUrl);
         checks["Notary__Alerts__SigningKey"] = v => Assert.Equal(Secrets[("notary-webhook", "hmac")], Options<NotaryAlertOptions>(app).SigningKey);
         checks["Notary__Alerts__AllowInsecureHttp"] = v => Assert.False(Options<NotaryAlertOptions>(app).AllowInsecureHttp);

@@ -16,8 +16,8 @@ namespace Notary.Adapters.Kubernetes.Tests.Adapters;
 [Trait("Category", "Slow")]
 public sealed class DataKeySourceTests(ClusterFixture cluster)
 {
-    private KubernetesDataKeySource Source(string ns, IDataKeyWrapper? wrapper = null) => new(
-        cluster.Client, ClusterFixture.Options(o => o.Namespace = ns), Options.Create(new StateKeyOptions()),
+    private KubernetesDataKeySource Source(string ns, IDataKeyWrapper? wrapper = null, bool allowPlaintextKeys = false) => new(
+        cluster.Client, ClusterFixture.Options(o => o.Namespace = ns), Options.Create(new StateKeyOptions { AllowPlaintextKeys = allowPlaintextKeys }),
         wrapper is null ? [] : [wrapper], TimeProvider.System, ClusterFixture.Log<KubernetesDataKeySource>());
 
     private static string NewNamespaceName() => "notary-" + Guid.NewGuid().ToString("N")[..8];
@@ -101,14 +101,89 @@ public sealed class DataKeySourceTests(ClusterFixture cluster)
     {
         var ns = NewNamespaceName();
         var clear = await Source(ns).GetAsync(CancellationToken.None);
+        var wrapper = new TestWrapper();
 
-        var ring = await Source(ns, new TestWrapper()).GetAsync(CancellationToken.None);
+        // The clear key is refused under a wrapper unless the migration window is opened explicitly.
+        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => Source(ns, wrapper).GetAsync(CancellationToken.None));
+        Assert.Contains($"\"{clear.Current.Id}\" in the clear", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("state.allowPlaintextKeys", refused.Message, StringComparison.Ordinal);
+        Assert.Single((await ReadAsync(ns)).Data, e => e.Key.EndsWith(".key", StringComparison.Ordinal));
+
+        var ring = await Source(ns, wrapper, allowPlaintextKeys: true).GetAsync(CancellationToken.None);
 
         Assert.NotEqual(clear.Current.Id, ring.Current.Id);
         Assert.Equal(clear.Current.Material, ring.All[clear.Current.Id].Material);
         var secret = await ReadAsync(ns);
         Assert.Equal(ring.Current.Id, Encoding.ASCII.GetString(secret.Data["current"]));
         Assert.True(secret.Data.ContainsKey(ring.Current.Id + ".test"));
+
+        // Migration done: the operator removes the clear entry, and the wrapped key alone loads without the setting.
+        await cluster.KubectlAsync("-n", ns, "patch", "secret", "notary-state-key", "--type", "json", "-p",
+            $$"""[{"op":"remove","path":"/data/{{clear.Current.Id}}.key"}]""");
+        var after = await Source(ns, new TestWrapper(wrapper)).GetAsync(CancellationToken.None);
+        Assert.Equal(ring.Current.Material, after.Current.Material);
+        Assert.Single(after.All);
+    }
+
+    [Fact]
+    public async Task An_entry_that_is_no_state_key_is_ignored_with_a_warning()
+    {
+        var ns = NewNamespaceName();
+        var first = await Source(ns).GetAsync(CancellationToken.None);
+        await cluster.KubectlAsync("-n", ns, "patch", "secret", "notary-state-key", "--type", "merge", "-p",
+            $$$"""{"data":{"notes.txt":"{{{Convert.ToBase64String("rotated in March"u8)}}}","k7.vault":"{{{Convert.ToBase64String(new byte[40])}}}"}}""");
+
+        var ring = await Source(ns).GetAsync(CancellationToken.None);
+
+        Assert.Equal(first.Current.Material, ring.Current.Material);
+        Assert.Single(ring.All);
+    }
+
+    [Fact]
+    public async Task A_missing_key_Secret_where_Notary_ran_before_is_refused_not_created_anew()
+    {
+        var ns = await cluster.NamespaceAsync();
+        await cluster.Client.CoreV1.CreateNamespacedSecretAsync(new V1Secret
+        {
+            Metadata = new V1ObjectMeta { Name = "notary-ca" },
+            Data = new Dictionary<string, byte[]> { ["tls.crt"] = "ca"u8.ToArray() },
+        }, ns);
+        var first = await Source(ns).GetAsync(CancellationToken.None);
+        var ca = await cluster.Client.CoreV1.ReadNamespacedSecretAsync("notary-ca", ns);
+        Assert.Equal(first.Current.Id, ca.Metadata.Annotations[KubernetesDataKeySource.MarkerAnnotation]);
+        Assert.Equal("ca"u8.ToArray(), ca.Data["tls.crt"]);
+
+        await cluster.KubectlAsync("-n", ns, "delete", "secret", "notary-state-key");
+        var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => Source(ns).GetAsync(CancellationToken.None));
+
+        Assert.Contains("Notary has run here before", ex.Message, StringComparison.Ordinal);
+        Assert.Contains($"kubectl -n {ns} annotate secret notary-ca notary.dev/state-key-", ex.Message, StringComparison.Ordinal);
+        await Assert.ThrowsAsync<k8s.Autorest.HttpOperationException>(() => ReadAsync(ns));
+
+        // The operator's decision, as the message says: then a new key is created.
+        await cluster.KubectlAsync("-n", ns, "annotate", "secret", "notary-ca", "notary.dev/state-key-");
+        var fresh = await Source(ns).GetAsync(CancellationToken.None);
+        Assert.NotEqual(first.Current.Material, fresh.Current.Material);
+        Assert.Equal(fresh.Current.Id, (await cluster.Client.CoreV1.ReadNamespacedSecretAsync("notary-ca", ns)).Metadata.Annotations[KubernetesDataKeySource.MarkerAnnotation]);
+    }
+
+    [Fact]
+    public async Task Reloading_reads_a_key_added_since_and_creates_nothing()
+    {
+        var ns = NewNamespaceName();
+        var source = Source(ns);
+        var first = await source.GetAsync(CancellationToken.None);
+        var added = RandomNumberGenerator.GetBytes(32);
+        await cluster.KubectlAsync("-n", ns, "patch", "secret", "notary-state-key", "--type", "merge", "-p",
+            $$$"""{"data":{"k2.key":"{{{Convert.ToBase64String(added)}}}"}}""");
+
+        var ring = await source.ReloadAsync(CancellationToken.None);
+
+        Assert.Equal(first.Current.Id, ring.Current.Id);
+        Assert.Equal(added, ring.All["k2"].Material);
+        await cluster.KubectlAsync("-n", ns, "delete", "secret", "notary-state-key");
+        await Assert.ThrowsAsync<InvalidOperationException>(() => source.ReloadAsync(CancellationToken.None));
+        await Assert.ThrowsAsync<k8s.Autorest.HttpOperationException>(() => ReadAsync(ns));
     }
 
     [Fact]

@@ -11,9 +11,9 @@ ENV DOTNET_CLI_TELEMETRY_OPTOUT=1 \
     DOTNET_NOLOGO=1
 
 COPY global.json Directory.* ./
-COPY --parents src/*/*.csproj ./
+COPY --parents src/*/*.csproj src/*/packages.lock.json ./
 RUN --mount=type=cache,id=notary-nuget,target=/root/.nuget/packages \
-    dotnet restore src/Silo/Silo.csproj
+    dotnet restore --locked-mode src/Silo/Silo.csproj
 
 # .editorconfig sets analyzer severities; without it the Release build would differ from CI's.
 COPY .editorconfig ./

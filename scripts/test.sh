@@ -40,7 +40,13 @@ fi
 export NOTARY_HELM="$PWD/.tools/helm/helm"
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
-dotnet restore Notary.Actors.sln
+# CI (.ci/run sets NOTARY_LOCKED_RESTORE=true) restores exactly the committed packages.lock.json
+# files; locally a changed package reference updates them (commit them with the change).
+if [ "${NOTARY_LOCKED_RESTORE:-false}" = true ]; then
+  dotnet restore Notary.Actors.sln --locked-mode
+else
+  dotnet restore Notary.Actors.sln
+fi
 dotnet build Notary.Actors.sln --no-restore -c Release -warnaserror
 
 log=$(mktemp)

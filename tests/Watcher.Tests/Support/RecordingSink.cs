@@ -125,7 +125,7 @@ public sealed class RecordingSink : IResourceEventSink
     }
 
     public Task DeleteBreachAsync(ResourceKey breach, string uid, BreachRequest? spec, CancellationToken cancellationToken) =>
-        Record(new Delivery(Action.BreachDelete, null, breach.ToString(), uid, 0, null));
+        Record(new Delivery(Action.BreachDelete, null, breach.ToString(), uid, 0, spec));
 
     private Task Record(Delivery delivery)
     {

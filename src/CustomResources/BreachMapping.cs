@@ -11,6 +11,9 @@ namespace Notary.CustomResources;
 /// </summary>
 public static class BreachMapping
 {
+    /// <summary>The longest reason kept (the CRD's maxLength of spec.reason).</summary>
+    public const int MaxReasonLength = 1024;
+
     /// <summary>The grains' mode of spec.mode; null for a value the schema should have refused.</summary>
     public static BreachMode? ModeOf(string? mode) => mode switch
     {
@@ -35,7 +38,8 @@ public static class BreachMapping
         return new BreachRequest(
             new ResourceKey(key.Namespace, breach.Spec.Certificate ?? string.Empty),
             mode,
-            breach.Spec.Reason ?? string.Empty,
+            // kubectl-created reasons are not checked by Notary's API: one trimmed line, bounded.
+            OneLine.Clean(breach.Spec.Reason ?? string.Empty, MaxReasonLength),
             breach.Spec.DryRun == true,
             breach.Status?.RequestedBy ?? string.Empty,
             breach.Metadata.Uid,

@@ -400,6 +400,11 @@ internal sealed partial class ApiCore(Store store, ResourceRegistry registry, Au
         {
             next = proposed;
             ProcessSchema(rt, next, fieldValidation, warnings, errors);
+            if (rt.ValidateSchema && rt.Schema is not null)
+            {
+                SchemaProcessor.CheckTransitions(next, current, rt.Schema, "", errors);
+            }
+
             var meta = next.Obj("metadata");
             foreach (var field in new[] { "name", "namespace", "uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation", "resourceVersion" })
             {

@@ -99,6 +99,9 @@ internal sealed class SchemaNode
         return _index.GetValueOrDefault(name);
     }
 
+    /// <summary>The message of an <c>x-kubernetes-validations</c> rule <c>self == oldSelf</c> on this node (an immutable value), if any.</summary>
+    public string? ImmutableMessage { get; set; }
+
     public static SchemaNode Parse(JsonObject o)
     {
         var s = new SchemaNode
@@ -125,6 +128,13 @@ internal sealed class SchemaNode
             ListType = o.Str("x-kubernetes-list-type"),
             MapType = o.Str("x-kubernetes-map-type"),
         };
+        if (o["x-kubernetes-validations"] is JsonArray rules
+            && rules.OfType<JsonObject>().FirstOrDefault(r => r.Str("rule") is { } rule && string.Concat(rule.Where(c => !char.IsWhiteSpace(c))) == "self==oldSelf") is { } immutable)
+        {
+            // The one transition rule evaluated (the rest of CEL is accepted, not evaluated).
+            s.ImmutableMessage = immutable.Str("message") ?? "failed rule: self == oldSelf";
+        }
+
         if (o.Str("pattern") is { } pattern)
         {
             s.PatternText = pattern;

@@ -23,10 +23,37 @@ internal sealed record FieldError(string Reason, string Field, string Message)
 /// <summary>
 /// What the real server does with a structural schema on every write of a custom object: prune unknown
 /// fields (reported for fieldValidation=Strict|Warn), drop nulls, apply defaults, validate.
-/// CEL rules (x-kubernetes-validations) are accepted but not evaluated.
+/// CEL rules (x-kubernetes-validations) are accepted but not evaluated, except the transition
+/// rule <c>self == oldSelf</c> (an immutable value), checked on update as the real server does.
 /// </summary>
 internal static class SchemaProcessor
 {
+    /// <summary>
+    /// Transition rules <c>self == oldSelf</c>: evaluated on update where the value exists both
+    /// before and after (as the real server does), reported like its CEL failures.
+    /// </summary>
+    public static void CheckTransitions(JsonNode? next, JsonNode? old, SchemaNode schema, string path, List<FieldError> errors)
+    {
+        if (next is null || old is null)
+        {
+            return;
+        }
+
+        if (schema.ImmutableMessage is { } message && !JsonNode.DeepEquals(next, old))
+        {
+            errors.Add(new FieldError("FieldValueInvalid", path, "Invalid value: \"" + (next is JsonObject ? "object" : next is JsonArray ? "array" : Json.GoValue(next)) + "\": " + message));
+            return;
+        }
+
+        if (next is JsonObject n && old is JsonObject o)
+        {
+            foreach (var (key, child) in schema.Properties)
+            {
+                CheckTransitions(n[key], o[key], child, path.Length == 0 ? key : path + "." + key, errors);
+            }
+        }
+    }
+
     /// <summary>Removes fields the schema does not know; returns their paths (e.g. <c>spec.foo</c>).</summary>
     public static void Prune(JsonNode? node, SchemaNode schema, string path, List<string> unknown, SchemaNode? rootMetadata)
     {

@@ -105,9 +105,11 @@ public interface IBreachGrain : IGrainWithStringKey
     /// The Breach <paramref name="uid"/> is being deleted (its finalizer): a quarantine is lifted
     /// (the certificate returns to every truststore unless another quarantine holds it), and only
     /// then is the grain's state cleared. Answers once done; the watcher then removes the finalizer.
+    /// A lift that fails throws (the state stays; the finalizer stays and the watcher retries).
+    /// <paramref name="spec"/> is the Breach's spec: a grain that lost its state still releases its hold.
     /// </summary>
     [ResponseTimeout("00:05:00")]
-    Task<BreachReport?> DeleteAsync(string uid);
+    Task<BreachReport?> DeleteAsync(string uid, BreachRequest? spec = null);
 }
 
 /// <summary>

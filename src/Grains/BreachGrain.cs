@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Logging;
 using Notary.Grains.Abstractions;
 using Notary.Grains.Abstractions.Ports;
@@ -17,7 +16,7 @@ namespace Notary.Grains;
 /// survives a loss of grain state: a finished rotate is adopted, never run again); the state is
 /// cleared when the Breach is deleted.
 /// </summary>
-public sealed class BreachGrain(
+public sealed partial class BreachGrain(
     [PersistentState("breach", GrainStorage.Name)] IPersistentState<BreachState> state,
     IWorkloadRestarter restarter,
     IEventRecorder events,
@@ -29,6 +28,8 @@ public sealed class BreachGrain(
 
     /// <summary>Calls of one store's rebuild before a timeout counts as its failure (see <see cref="RebuildAsync"/>).</summary>
     private const int RebuildAttempts = 4;
+
+    private const string HeldNotIssued = "held; the certificate is not issued yet";
 
     private readonly Reporter _reporter = new(new NoStatus(), events, logger, ResourceKind.Certificate);
 
@@ -58,6 +59,24 @@ public sealed class BreachGrain(
         {
             if (_report.Uid == request.Uid)
             {
+                if (request.Mode == BreachMode.Quarantine && _report.Phase != BreachPhase.Lifted)
+                {
+                    // Every forward holds again: the certificate grain may have lost its state
+                    // while this one kept its own (idempotent; a failure fails the forward, retried).
+                    await HoldAsync(request);
+                    if (_report is { Phase: BreachPhase.Failed, Items: [{ Status: BreachItemStatus.Failed }, ..] })
+                    {
+                        // The hold failed before (transiently): it holds now, so the run goes on.
+                        await SaveAsync(_report with
+                        {
+                            Phase = BreachPhase.InProgress, Finished = null, Message = null,
+                            Items = [.. _report.Items.Select(i => i with { Status = BreachItemStatus.Pending, Reason = null })],
+                        });
+                        Schedule(lift: false);
+                        return _report!;
+                    }
+                }
+
                 if (_report.IsFinished && request.Recorded is not { IsFinished: true })
                 {
                     // The last status write was lost: the API server's record must say it is finished.
@@ -76,14 +95,36 @@ public sealed class BreachGrain(
             return answered;
         }
 
+        if (!request.DryRun && request.Mode == BreachMode.Quarantine)
+        {
+            // A quarantine holds because its Breach exists, before anything else (adoption, the
+            // certificate's existence): the watcher forwards Certificates and stores only after
+            // every Breach, so no truststore is built with the certificate in the meantime.
+            await HoldAsync(request);
+        }
+
         var id = request.DryRun && request.Uid is null ? "dry-run" : BreachIds.For(ResourceKey.Parse(Key));
-        if (!request.DryRun && request.Recorded is { } recorded && (recorded.IsFinished || recorded.Phase == BreachPhase.InProgress))
+        if (!request.DryRun && request.Recorded is { } recorded && Adoptable(recorded, request))
         {
             return await AdoptAsync(request, recorded with { Id = id, Uid = request.Uid, Certificate = request.Certificate, Mode = request.Mode, Reason = request.Reason });
         }
 
         var certificate = GrainFactory.GetGrain<ICertificateGrain>(request.Certificate.ToString());
         var snapshot = await certificate.GetSnapshotAsync();
+        if (!snapshot.Exists && !request.DryRun && request.Mode == BreachMode.Quarantine)
+        {
+            // Held (counted by the certificate grain without a spec): the certificate is quarantined from its first issue.
+            var held = new BreachReport
+            {
+                Id = id, Uid = request.Uid, Certificate = request.Certificate, Mode = request.Mode, Reason = request.Reason, RequestedBy = request.RequestedBy,
+                Phase = BreachPhase.Completed, Created = time.GetUtcNow(), Finished = time.GetUtcNow(),
+                Items = [new BreachItem(CertificateKind, request.Certificate.Namespace, request.Certificate.Name, BreachItemStatus.Completed, HeldNotIssued)],
+                Message = $"Certificate {request.Certificate} is {HeldNotIssued}: no truststore will trust it while this Breach exists.",
+            };
+            await SaveAsync(held);
+            return held;
+        }
+
         if (!snapshot.Exists)
         {
             var missing = new BreachReport
@@ -138,11 +179,7 @@ public sealed class BreachGrain(
         await SaveAsync(recorded, publish: false);
         if (recorded.IsFinished)
         {
-            if (recorded.Mode == BreachMode.Quarantine && recorded.Phase != BreachPhase.Lifted && recorded.Items is [{ Status: BreachItemStatus.Completed }, ..])
-            {
-                await GrainFactory.GetGrain<ICertificateGrain>(request.Certificate.ToString()).HoldQuarantineAsync(Key, true, recorded.Reason);
-            }
-
+            // A quarantine's hold was already asserted by StartAsync, whatever the record says.
             Log.BreachAdopted(logger, recorded.Id, recorded.Certificate.ToString(), recorded.Phase);
             return recorded;
         }
@@ -153,9 +190,18 @@ public sealed class BreachGrain(
 
     public Task<BreachReport?> GetAsync() => Task.FromResult(_report);
 
-    public async Task<BreachReport?> DeleteAsync(string uid)
+    public async Task<BreachReport?> DeleteAsync(string uid, BreachRequest? spec = null)
     {
         var report = _report;
+        if (report is null && spec is { Mode: BreachMode.Quarantine, DryRun: false })
+        {
+            // No state (lost) but the Breach's spec: the certificate grain may still count the hold;
+            // released (idempotent). A failure fails the call: the finalizer stays, the watcher retries.
+            await GrainFactory.GetGrain<ICertificateGrain>(spec.Certificate.ToString())
+                .HoldQuarantineAsync(Key, false, $"breach {BreachIds.For(ResourceKey.Parse(Key))} was deleted");
+            return null;
+        }
+
         if (report is null || (report.Uid is not null && report.Uid != uid))
         {
             // Nothing held, or another incarnation (this one was never started here).
@@ -171,6 +217,13 @@ public sealed class BreachGrain(
             await SaveAsync(report with { Phase = BreachPhase.Lifted, Items = items, Finished = null, Message = "Lifting the quarantine: its Breach is being deleted." });
             await RunAsync(lift: true);
             report = _report!;
+            if (report.Items is [{ Status: BreachItemStatus.Failed } certificateItem, ..])
+            {
+                // Not lifted: the state stays (a lift not finished, resumed on activation) and the
+                // call fails, so the finalizer stays and the watcher retries with backoff.
+                await SaveAsync(report with { Finished = null });
+                throw new InvalidOperationException($"The quarantine of {report.Certificate} could not be lifted ({certificateItem.Reason}); it is retried.");
+            }
         }
 
         else if (report.Mode == BreachMode.Rotate && !report.IsFinished)
@@ -354,40 +407,6 @@ public sealed class BreachGrain(
         }
 
         await FinishAsync(items, null);
-    }
-
-    /// <summary>The issuer's subject of the certificate's current leaf, or a description when none is issued.</summary>
-    private static string IssuerOf(CertificateSnapshot snapshot)
-    {
-        if (snapshot.Material is null)
-        {
-            return "unknown (no certificate is issued)";
-        }
-
-        using var leaf = X509Certificate2.CreateFromPem(snapshot.Material.CertificatePem);
-        return leaf.Issuer;
-    }
-
-    /// <summary>
-    /// Asks one store to rebuild. In a large fan-out every dependent store is busy at once (the
-    /// certificate's change notification starts the same rebuilds), so a store can be too busy
-    /// to answer within Orleans' response timeout while its rebuild is on its way: with 1,000
-    /// truststores on a loaded 2-core machine, 971 of them were reported Failed that way although
-    /// every one was rebuilt. Rebuilding is idempotent (a store already built from the current
-    /// revisions writes nothing), so a timed-out call is asked again, a few times.
-    /// </summary>
-    private static async Task<StoreStatus> RebuildAsync(ICertificateSubscriber store)
-    {
-        for (var attempt = 1; ; attempt++)
-        {
-            try
-            {
-                return await store.RebuildAsync();
-            }
-            catch (TimeoutException) when (attempt < RebuildAttempts)
-            {
-            }
-        }
     }
 
     private async Task FinishAsync(List<BreachItem> items, string? message)

@@ -77,15 +77,18 @@ public sealed class KubernetesBreaches(
         }
     }
 
-    public async Task<bool> DeleteAsync(ResourceKey breach, CancellationToken cancellationToken)
+    public async Task<bool> DeleteAsync(ResourceKey breach, string? uid, CancellationToken cancellationToken)
     {
         try
         {
+            // The uid precondition: a Breach deleted and created again meanwhile (another incarnation) is not deleted.
             await client.CustomObjects.DeleteNamespacedCustomObjectAsync(
-                NotaryResources.Group, NotaryResources.Version, breach.Namespace, NotaryResources.BreachPlural, breach.Name, cancellationToken: cancellationToken).ConfigureAwait(false);
+                NotaryResources.Group, NotaryResources.Version, breach.Namespace, NotaryResources.BreachPlural, breach.Name,
+                body: uid is null ? null : new V1DeleteOptions { Preconditions = new V1Preconditions { Uid = uid } },
+                cancellationToken: cancellationToken).ConfigureAwait(false);
             return true;
         }
-        catch (HttpOperationException ex) when (ex.IsNotFound())
+        catch (HttpOperationException ex) when (ex.IsNotFound() || ex.Response.StatusCode == System.Net.HttpStatusCode.Conflict)
         {
             return false;
         }

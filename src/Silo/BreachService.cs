@@ -54,7 +54,7 @@ public sealed class GrainBreachService(IGrainFactory grains, IBreachObjects obje
     public async Task<BreachReport?> DeleteAsync(ResourceKey breach, CancellationToken cancellationToken)
     {
         var found = await objects.GetAsync(breach, cancellationToken);
-        if (found is null || !await objects.DeleteAsync(breach, cancellationToken))
+        if (found is null || !await objects.DeleteAsync(breach, found.Uid, cancellationToken))
         {
             return null;
         }

@@ -76,7 +76,7 @@ internal sealed partial class BreachReconciler(IResourceEventSink sink, Resource
             var uid = forwarded?.Uid ?? lastKnown?.Metadata.Uid;
             if (uid is not null)
             {
-                await sink.DeleteBreachAsync(breach, uid, cancellationToken).ConfigureAwait(false);
+                await sink.DeleteBreachAsync(breach, uid, lastKnown is null ? null : BreachMapping.ToRequest(lastKnown), cancellationToken).ConfigureAwait(false);
                 BreachDeleted(logger, breach, uid);
             }
 
@@ -88,7 +88,7 @@ internal sealed partial class BreachReconciler(IResourceEventSink sink, Resource
         if (forwarded is not null && forwarded.Uid != origin.Uid)
         {
             // Deleted and created again between two looks: the old incarnation is lifted first.
-            await sink.DeleteBreachAsync(breach, forwarded.Uid, cancellationToken).ConfigureAwait(false);
+            await sink.DeleteBreachAsync(breach, forwarded.Uid, null, cancellationToken).ConfigureAwait(false);
             BreachDeleted(logger, breach, forwarded.Uid);
             Set(key, null);
             forwarded = null;
@@ -101,7 +101,7 @@ internal sealed partial class BreachReconciler(IResourceEventSink sink, Resource
                 return;
             }
 
-            await sink.DeleteBreachAsync(breach, origin.Uid, cancellationToken).ConfigureAwait(false);
+            await sink.DeleteBreachAsync(breach, origin.Uid, BreachMapping.ToRequest(current), cancellationToken).ConfigureAwait(false);
             BreachDeleted(logger, breach, origin.Uid);
             await finalizers.PatchBreachAsync(breach, current.Metadata, add: false, cancellationToken).ConfigureAwait(false);
             Set(key, null);

@@ -44,6 +44,6 @@ public sealed class GrainForwarder(IGrainFactory grains) : IResourceEventSink
     public Task ApplyBreachAsync(ResourceKey breach, BreachRequest request, CancellationToken cancellationToken) =>
         grains.GetGrain<IBreachGrain>(BreachIds.KeyOf(breach)).StartAsync(request);
 
-    public Task DeleteBreachAsync(ResourceKey breach, string uid, CancellationToken cancellationToken) =>
-        grains.GetGrain<IBreachGrain>(BreachIds.KeyOf(breach)).DeleteAsync(uid);
+    public Task DeleteBreachAsync(ResourceKey breach, string uid, BreachRequest? spec, CancellationToken cancellationToken) =>
+        grains.GetGrain<IBreachGrain>(BreachIds.KeyOf(breach)).DeleteAsync(uid, spec);
 }

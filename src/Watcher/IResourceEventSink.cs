@@ -39,6 +39,9 @@ public interface IResourceEventSink
     /// </summary>
     Task ApplyBreachAsync(ResourceKey breach, BreachRequest request, CancellationToken cancellationToken) => Task.CompletedTask;
 
-    /// <summary>The Breach incarnation <paramref name="uid"/> is being deleted: lift a quarantine, clear the grain; returns once done.</summary>
-    Task DeleteBreachAsync(ResourceKey breach, string uid, CancellationToken cancellationToken) => Task.CompletedTask;
+    /// <summary>
+    /// The Breach incarnation <paramref name="uid"/> is being deleted: lift a quarantine, clear the grain; returns once done,
+    /// throws when the lift failed (retried). <paramref name="spec"/> (when known) lets a grain without state lift.
+    /// </summary>
+    Task DeleteBreachAsync(ResourceKey breach, string uid, BreachRequest? spec, CancellationToken cancellationToken) => Task.CompletedTask;
 }

@@ -233,6 +233,25 @@ public sealed class KubectlTests(KubectlFixture fx)
     }
 
     [Fact]
+    public async Task A_breach_spec_is_immutable_by_its_transition_rule_and_its_status_still_changes()
+    {
+        var ns = await fx.NamespaceAsync();
+        string Breach(string mode) => $"apiVersion: notary.dev/v1alpha1\nkind: Breach\nmetadata: {{name: leak, namespace: {ns}}}\nspec: {{certificate: pay, mode: {mode}, reason: leaked key}}\n";
+        (await fx.KubectlAsync("apply", "-f", fx.WriteFile("breach.yaml", Breach("quarantine")))).Ok();
+
+        var edit = await fx.KubectlAsync("apply", "-f", fx.WriteFile("breach2.yaml", Breach("rotate")));
+        Assert.NotEqual(0, edit.ExitCode);
+        Assert.Contains("The Breach \"leak\" is invalid: spec: Invalid value: \"object\": spec is immutable; delete this Breach and create a new one", edit.Stderr, StringComparison.Ordinal);
+        var patch = await fx.KubectlAsync("patch", "breach", "leak", "-n", ns, "--type=merge", "-p", "{\"spec\":{\"reason\":\"other\"}}");
+        Assert.NotEqual(0, patch.ExitCode);
+        Assert.Equal("quarantine", (await fx.KubectlAsync("get", "breach", "leak", "-n", ns, "-o", "jsonpath={.spec.mode}")).Ok().Stdout);
+
+        // Metadata and status are not the spec: a label and the status still change.
+        (await fx.KubectlAsync("label", "breach", "leak", "-n", ns, "team=sec")).Ok();
+        (await fx.KubectlAsync("patch", "breach", "leak", "-n", ns, "--subresource=status", "--type=merge", "-p", "{\"status\":{\"phase\":\"Completed\"}}")).Ok();
+    }
+
+    [Fact]
     public async Task Service_account_tokens_are_forbidden_until_a_role_binding_allows_them()
     {
         var ns = await fx.NamespaceAsync();

@@ -48,4 +48,27 @@ public sealed class BreachWatchTests(WatcherCluster cluster, ITestOutputHelper o
         await Resources.EventuallyAsync(() => cluster.Client.GetAsync<Breach>(ns, "leak"), b => b is null, "the Breach to go once its finalizer is off");
         await cluster.Client.DeleteAsync<Certificate>(ns, "orders");
     }
+
+    [Fact]
+    public async Task A_lift_that_fails_keeps_the_finalizer_and_is_retried_with_the_spec()
+    {
+        var ns = await cluster.NamespaceAsync();
+        var breach = await cluster.Client.CreateAsync(Resources.Breach(ns, "leak", "orders", BreachModes.Quarantine));
+        await using var session = cluster.Start(_sink, _logs);
+        await _sink.WaitAsync(d => d.Any(x => x.Key == $"{ns}/leak" && x.Action == Action.BreachApply), "the Breach forwarded");
+
+        // The lift fails (the grain throws): the finalizer stays, the deletion is retried.
+        _sink.FailNext($"{ns}/leak", int.MaxValue);
+        var attempts = _sink.Attempts;
+        await cluster.Client.DeleteAsync<Breach>(ns, "leak");
+        await Resources.EventuallyAsync(() => Task.FromResult(_sink.Attempts), a => a >= attempts + 3, "three failed lifts");
+        var kept = await cluster.Client.GetAsync<Breach>(ns, "leak");
+        Assert.True(kept?.Metadata.Finalizers?.Contains(NotaryResources.CleanupFinalizer) == true, "the finalizer stays while the lift fails");
+
+        _sink.FailNext($"{ns}/leak", 0);
+        var deliveries = await _sink.WaitAsync(d => d.Any(x => x.Key == $"{ns}/leak" && x.Action == Action.BreachDelete), "the lift, retried");
+        var spec = Assert.IsType<BreachRequest>(deliveries.Single(x => x.Key == $"{ns}/leak" && x.Action == Action.BreachDelete).Spec);
+        Assert.Equal((new ResourceKey(ns, "orders"), BreachMode.Quarantine, breach.Metadata.Uid), (spec.Certificate, spec.Mode, spec.Uid));
+        await Resources.EventuallyAsync(() => cluster.Client.GetAsync<Breach>(ns, "leak"), b => b is null, "the Breach to go once the lift succeeded");
+    }
 }

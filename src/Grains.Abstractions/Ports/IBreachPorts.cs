@@ -30,6 +30,9 @@ public interface IBreachObjects
     /// <summary>Null when there is no such Breach.</summary>
     Task<BreachObject?> GetAsync(ResourceKey breach, CancellationToken cancellationToken);
 
-    /// <summary>Deletes the Breach (its finalizer lifts a quarantine first); false when there is none.</summary>
-    Task<bool> DeleteAsync(ResourceKey breach, CancellationToken cancellationToken);
+    /// <summary>
+    /// Deletes the Breach (its finalizer lifts a quarantine first) if it is still the incarnation
+    /// <paramref name="uid"/> (a uid precondition; null: any); false when there is none, or another one.
+    /// </summary>
+    Task<bool> DeleteAsync(ResourceKey breach, string? uid, CancellationToken cancellationToken);
 }

@@ -50,8 +50,11 @@ public sealed class BreachAdapterTests(ClusterFixture cluster)
         await Adapter().WriteBreachStatusAsync(key, "another-uid", report with { Phase = BreachPhase.Failed }, CancellationToken.None);
         Assert.Equal(BreachPhase.Completed, (await cluster.Client.GetAsync<Breach>(ns, key.Name)).Status!.Phase);
 
-        Assert.True(await Adapter().DeleteAsync(key, CancellationToken.None));
+        // The uid precondition: another incarnation's uid deletes nothing.
+        Assert.False(await Adapter().DeleteAsync(key, "another-uid", CancellationToken.None));
+        Assert.NotNull(await Adapter().GetAsync(key, CancellationToken.None));
+        Assert.True(await Adapter().DeleteAsync(key, found.Uid, CancellationToken.None));
         Assert.Null(await Adapter().GetAsync(key, CancellationToken.None));
-        Assert.False(await Adapter().DeleteAsync(key, CancellationToken.None));
+        Assert.False(await Adapter().DeleteAsync(key, null, CancellationToken.None));
     }
 }

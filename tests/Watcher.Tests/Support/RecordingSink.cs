@@ -124,8 +124,8 @@ public sealed class RecordingSink : IResourceEventSink
         await Record(new Delivery(Action.BreachApply, null, breach.ToString(), request.Uid, 0, request));
     }
 
-    public Task DeleteBreachAsync(ResourceKey breach, string uid, CancellationToken cancellationToken) =>
-        Record(new Delivery(Action.BreachDelete, null, breach.ToString(), uid, 0, null));
+    public Task DeleteBreachAsync(ResourceKey breach, string uid, BreachRequest? spec, CancellationToken cancellationToken) =>
+        Record(new Delivery(Action.BreachDelete, null, breach.ToString(), uid, 0, spec));
 
     private Task Record(Delivery delivery)
     {

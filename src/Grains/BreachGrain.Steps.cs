@@ -1,0 +1,58 @@
+using System.Security.Cryptography.X509Certificates;
+using Notary.Grains.Abstractions;
+
+namespace Notary.Grains;
+
+// The breach grain's small decisions and calls: which recorded status it adopts, the quarantine's
+// hold, a store's rebuild asked again on a timeout, the CA that vouched for the certificate.
+public sealed partial class BreachGrain
+{
+    /// <summary>
+    /// Whether a status the API server holds is this Breach's own record: not a dry run's answer,
+    /// and of the spec's mode and certificate (spec is immutable; a record that disagrees is not trusted).
+    /// </summary>
+    private static bool Adoptable(BreachReport recorded, BreachRequest request) =>
+        recorded.Phase != BreachPhase.DryRun
+        && recorded.Mode == request.Mode
+        && recorded.Certificate == request.Certificate
+        && (recorded.IsFinished || recorded.Phase == BreachPhase.InProgress);
+
+    /// <summary>Holds the certificate out of every truststore for this Breach (idempotent; counted even before the certificate exists).</summary>
+    private async Task HoldAsync(BreachRequest request) =>
+        await GrainFactory.GetGrain<ICertificateGrain>(request.Certificate.ToString())
+            .HoldQuarantineAsync(Key, true, $"breach {BreachIds.For(ResourceKey.Parse(Key))}: {request.Reason}");
+
+    /// <summary>The issuer's subject of the certificate's current leaf, or a description when none is issued.</summary>
+    private static string IssuerOf(CertificateSnapshot snapshot)
+    {
+        if (snapshot.Material is null)
+        {
+            return "unknown (no certificate is issued)";
+        }
+
+        using var leaf = X509Certificate2.CreateFromPem(snapshot.Material.CertificatePem);
+        return leaf.Issuer;
+    }
+
+    /// <summary>
+    /// Asks one store to rebuild. In a large fan-out every dependent store is busy at once (the
+    /// certificate's change notification starts the same rebuilds), so a store can be too busy
+    /// to answer within Orleans' response timeout while its rebuild is on its way: with 1,000
+    /// truststores on a loaded 2-core machine, 971 of them were reported Failed that way although
+    /// every one was rebuilt. Rebuilding is idempotent (a store already built from the current
+    /// revisions writes nothing), so a timed-out call is asked again, a few times.
+    /// </summary>
+    private static async Task<StoreStatus> RebuildAsync(ICertificateSubscriber store)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await store.RebuildAsync();
+            }
+            catch (TimeoutException) when (attempt < RebuildAttempts)
+            {
+            }
+        }
+    }
+}

@@ -126,7 +126,7 @@ public sealed class BreachCommandTests(BreachFixture fx, ITestOutputHelper outpu
     [InlineData("token", new[] { "shop/web", "--mode", "rotate", "--reason", "r", "--server", "ftp://x" }, "--server \"ftp://x\"")]
     [InlineData("token", new[] { "lift", "b-123" }, "\"b-123\" is not a breach id")]
     [InlineData("token", new[] { "shop/web", "--mode", "rotate", "--reason", "r", "--server", "http://notary.notary.svc:8080" }, "plain http to another host")]
-    [InlineData("token", new[] { "status", "b-0123456789abcdef0123", "--server", "http://10.0.0.7:8080" }, "plain http to another host")]
+    [InlineData("token", new[] { "status", "shop.web-1a2b3c4d", "--server", "http://10.0.0.7:8080" }, "plain http to another host")]
     [InlineData("", new[] { "shop/web", "--mode", "rotate", "--reason", "r" }, "A Kubernetes bearer token is required")]
     public async Task Bad_arguments_exit_2_and_say_which(string token, string[] args, string expected)
     {

@@ -79,7 +79,7 @@ public sealed class ApiHardeningTests
         Assert.Equal(5, TokenReviews(dev) - before);
 
         // Reads and lifts count against the same budget: the client is the address, not the route.
-        using var get = new HttpRequestMessage(HttpMethod.Get, "/v1/breaches/b-00000000000000000000") { Headers = { Authorization = new AuthenticationHeaderValue("Bearer", dev.Cluster.AdminToken) } };
+        using var get = new HttpRequestMessage(HttpMethod.Get, "/v1/breaches/shop.web-1a2b3c4d") { Headers = { Authorization = new AuthenticationHeaderValue("Bearer", dev.Cluster.AdminToken) } };
         Assert.Equal(HttpStatusCode.TooManyRequests, (await http.SendAsync(get)).StatusCode);
         Assert.Equal(5, TokenReviews(dev) - before);
 

@@ -4,6 +4,7 @@ using k8s;
 using k8s.Models;
 using Notary.Adapters.Kubernetes;
 using Notary.CustomResources.Models;
+using Notary.Grains.Abstractions;
 using Notary.Watcher.Tests.Support;
 using Xunit.Abstractions;
 using Action = Notary.Watcher.Tests.Support.Action;
@@ -44,12 +45,16 @@ public sealed class MetadataOnlySecretTests(WatcherCluster cluster, ITestOutputH
         await using (var session = cluster.Start(_sink, _logs, client))
         {
             await session.Session.Synced.WaitAsync(TimeSpan.FromSeconds(30));
-            await _sink.WaitAsync(d => d.Any(x => x.Key == $"{ns}/api-metadata" && x.Action == Action.SecretChanged), "the metadata Secret, listed");
+            // Once the Keystore that names it is forwarded, the Secret is a metadata Secret. (Whether the
+            // first list already forwards it depends on which list, Keystores' or Secrets', is handled
+            // first; nothing needs that notice, as the store's first build reads the Secret anyway.)
+            await _sink.WaitAsync(d => d.Any(x => x.Key == $"{ns}/api" && x.Kind == ResourceKind.Keystore && x.Action == Action.Apply), "the Keystore naming the metadata Secret, listed");
+            var listed = _sink.Deliveries.Count(x => x.Key == $"{ns}/api-metadata" && x.Action == Action.SecretChanged);
 
             // Changes arrive through the watch: the unrelated one is ignored, the metadata Secret's is forwarded.
             await PatchDataAsync(ns, "unrelated", Marker(), written);
             await PatchDataAsync(ns, "api-metadata", Marker(), written);
-            await _sink.WaitAsync(d => d.Count(x => x.Key == $"{ns}/api-metadata" && x.Action == Action.SecretChanged) == 2, "the change of api-metadata, watched");
+            await _sink.WaitAsync(d => d.Count(x => x.Key == $"{ns}/api-metadata" && x.Action == Action.SecretChanged) > listed, "the change of api-metadata, watched");
             Assert.DoesNotContain(_sink.Deliveries, d => d.Key == $"{ns}/unrelated");
         }
 

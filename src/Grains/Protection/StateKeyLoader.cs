@@ -23,7 +23,7 @@ public sealed partial class StateKeyLoader(IDataKeySource source, StateProtector
         Loaded(logger, keys.Current.Id, keys.All.Count);
     }
 
-    [LoggerMessage(900, LogLevel.Information, "State data keys loaded: new state is encrypted with key {KeyId} ({Count} keys known)")]
+    [LoggerMessage(913, LogLevel.Information, "State data keys loaded: new state is encrypted with key {KeyId} ({Count} keys known)")]
     private static partial void Loaded(ILogger logger, string keyId, int count);
 }
 

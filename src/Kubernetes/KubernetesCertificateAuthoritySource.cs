@@ -149,19 +149,6 @@ public sealed class KubernetesCertificateAuthoritySource(
             ? Encoding.UTF8.GetString(bytes)
             : throw new InvalidOperationException($"Secret {SecretName} has no key {key}. Import a CA with \"kubectl -n {options.Value.Namespace} create secret tls {options.Value.CaSecretName} --cert=ca.crt --key=ca.key\", or delete the Secret to let Notary create a root.");
 
-    private async Task<V1Secret?> ReadAsync(CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await client.CoreV1.ReadNamespacedSecretAsync(options.Value.CaSecretName, options.Value.Namespace, cancellationToken: cancellationToken).ConfigureAwait(false);
-        }
-        catch (HttpOperationException ex) when (ex.IsNotFound())
-        {
-            return null;
-        }
-        catch (HttpOperationException ex)
-        {
-            throw KubernetesApiErrors.Sanitize(ex, $"Reading the built-in CA Secret {SecretName}");
-        }
-    }
+    private Task<V1Secret?> ReadAsync(CancellationToken cancellationToken) =>
+        client.ReadSecretOrNullAsync(options.Value.Namespace, options.Value.CaSecretName, $"Reading the built-in CA Secret {SecretName}", cancellationToken);
 }

@@ -287,21 +287,8 @@ public sealed partial class KubernetesDataKeySource(
 
     private Task<V1Secret?> ReadAsync(CancellationToken cancellationToken) => ReadSecretAsync(Name, cancellationToken);
 
-    private async Task<V1Secret?> ReadSecretAsync(string name, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await client.CoreV1.ReadNamespacedSecretAsync(name, Namespace, cancellationToken: cancellationToken).ConfigureAwait(false);
-        }
-        catch (HttpOperationException ex) when (ex.IsNotFound())
-        {
-            return null;
-        }
-        catch (HttpOperationException ex)
-        {
-            throw KubernetesApiErrors.Sanitize(ex, $"Reading the Secret {Namespace}/{name}");
-        }
-    }
+    private Task<V1Secret?> ReadSecretAsync(string name, CancellationToken cancellationToken) =>
+        client.ReadSecretOrNullAsync(Namespace, name, $"Reading the Secret {Namespace}/{name}", cancellationToken);
 
     [LoggerMessage(EventId = 2094, Level = LogLevel.Warning, Message = "Secret {Secret}: entry {Entry} is not a state key this silo can use (neither <id>.key nor a key wrapped by the configured KMS); ignored")]
     private static partial void Ignored(ILogger logger, string secret, string entry);

@@ -55,6 +55,8 @@ dotnet test Notary.Actors.sln --no-build -c Release --logger "console;verbosity=
 
 # Each test project ends with "Total tests: N", "Passed: N" and, when any failed, "Failed: N".
 summary=$(awk '/^ +Passed: [0-9]+$/ {p += $2} /^ +Failed: [0-9]+$/ {f += $2} END {printf "%d passed, %d failed\n", p, f}' "$log")
+# The failed tests' names and first lines, kept for the end of the output (CI shows its tail).
+failures=$(grep -E -A 6 '^ +Failed [A-Za-z_.]+' "$log" | cut -c1-300 | head -80)
 rm -f "$log"
 
 # The crypto backend benchmark's smoke run (seconds): every certificate and keystore it
@@ -88,6 +90,10 @@ if [ "$status" -eq 0 ]; then
   rm -rf "$publish" "$publish.log"
 fi
 
+if [ -n "$failures" ]; then
+  echo "Failed tests:"
+  echo "$failures"
+fi
 echo "$summary"
 if [ "$status" -ne 0 ] || [ "$(echo "$summary" | awk '{print $1}')" = "0" ]; then
   exit 1

@@ -66,10 +66,17 @@ public sealed class MakeBeforeBreakTests(RollFixture fx, ITestOutputHelper outpu
         Assert.Equal(1, first.Revision);
         Mark("ready, serial " + first.Serial);
 
-        // The renewal and its roll, in real time: the keystore serves revision 2 in the end.
+        // The renewal and its roll, in real time: the keystore serves revision 2 in the end. Two
+        // waits, each for its own condition (the lifecycle reminder renews about a minute after
+        // issuance; the roll then waits for the truststores and the propagation delay), with
+        // room for a loaded machine: a wait ends as soon as its condition holds.
+        await RealBreachFixture.UntilAsync(
+            async () => (await fx.CertificateStatusAsync(ns, "svc")).Revision,
+            revision => revision >= 2, "the certificate renewed (revision 2)", seconds: 240, intervalMilliseconds: 1000);
+        Mark("renewed");
         await RealBreachFixture.UntilAsync(
             async () => (await fx.JsonAsync("get", "ks", "svc-ks", "-n", ns)).GetProperty("status").GetProperty("certificateRevision").GetInt64(),
-            revision => revision >= 2, "the keystore switched to revision 2", seconds: 150);
+            revision => revision >= 2, "the keystore switched to revision 2", seconds: 180, intervalMilliseconds: 500);
         var renewed = await fx.CertificateStatusAsync(ns, "svc");
         Assert.Equal(2, renewed.Revision);
         Assert.Equal(first.Serial, (await fx.OkAsync("get", "cert", "svc", "-n", ns, "-o", "jsonpath={.status.previousSerialNumber}")).Trim().ToUpperInvariant());

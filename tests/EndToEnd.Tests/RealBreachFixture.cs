@@ -285,7 +285,7 @@ public class RealBreachFixture : DevFixture
         }, a => a.Json.GetProperty("done").GetBoolean(), $"breach {location} to finish");
 
     /// <summary>Probes until <paramref name="done"/> holds, every 100 ms, for at most <paramref name="seconds"/>; fails with the last value.</summary>
-    public static async Task<T> UntilAsync<T>(Func<Task<T>> probe, Func<T, bool> done, string what, int seconds = 30)
+    public static async Task<T> UntilAsync<T>(Func<Task<T>> probe, Func<T, bool> done, string what, int seconds = 30, int intervalMilliseconds = 100)
     {
         var deadline = DateTimeOffset.UtcNow.AddSeconds(seconds);
         while (true)
@@ -297,7 +297,7 @@ public class RealBreachFixture : DevFixture
             }
 
             Assert.True(DateTimeOffset.UtcNow < deadline, $"waited {seconds}s for {what}; last: {value}");
-            await Task.Delay(TimeSpan.FromMilliseconds(100));
+            await Task.Delay(TimeSpan.FromMilliseconds(intervalMilliseconds));
         }
     }
 

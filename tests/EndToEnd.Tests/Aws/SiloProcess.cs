@@ -80,6 +80,43 @@ public sealed class SiloProcess : IAsyncDisposable
         return silo;
     }
 
+    /// <summary>
+    /// Waits until the silo's HTTP endpoint answers <c>/healthz</c> (the process is up and listens);
+    /// fails with the silo's output when it exits first or does not answer within <paramref name="timeout"/>.
+    /// </summary>
+    public async Task ListeningAsync(TimeSpan timeout)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            if (_process.HasExited)
+            {
+                throw new InvalidOperationException($"Silo process {_process.Id} exited ({_process.ExitCode}) before it listened on {ApiPort}:\n{RecentOutput}");
+            }
+
+            try
+            {
+                using var response = await http.GetAsync(new Uri($"http://127.0.0.1:{ApiPort}/healthz"));
+                if (response.IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+            {
+                // Not listening yet.
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"Silo process {_process.Id} did not answer /healthz on {ApiPort} within {timeout}:\n{RecentOutput}");
+            }
+
+            await Task.Delay(200);
+        }
+    }
+
     /// <summary>Kills the silo and everything it started, as a node failure would, and waits until it is gone.</summary>
     public void Kill()
     {

@@ -42,6 +42,9 @@ public sealed partial class MultiSiloRedisTests
                 silos[identity] = SiloProcess.Start(cluster.Kubeconfig, Configuration(redis, identity), new Dictionary<string, string?>());
             }
 
+            // Every silo listens before any is asked for its metrics (a slow start is not a failure).
+            await Task.WhenAll(silos.Values.Select(s => s.ListeningAsync(TimeSpan.FromSeconds(90))));
+
             // Renewed by its reminder three minutes after issuance: after the kill, even when a
             // loaded machine makes the batches below slow.
             await cluster.ApplyAsync(RenewingCertificate(ns, "renewing", $"renewing.{ns}.svc"));

@@ -20,7 +20,9 @@ public sealed record PublicMaterial(
 /// trust it under the certificate's own alias), <see cref="AlsoTrusted"/> holds the certificates
 /// truststores must go on trusting beside it (the one keystores still serve, then the previous
 /// ones until their overlap ends), and <see cref="KeystoreRevision"/> is the revision keystores
-/// build from (null: <see cref="Revision"/>).
+/// build from (null: <see cref="Revision"/>). <see cref="IssuerCas"/>: CA certificates (PEM) the
+/// issuer asks to be trusted beside the chain during a CA rotation (<see cref="IIssuerGrain.GetTrustedCasAsync"/>):
+/// keystores add them to <c>ca.crt</c>, Issuers-mode truststores trust them.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("notary.CertificateSnapshot")]
 public sealed record CertificateSnapshot(
@@ -31,7 +33,8 @@ public sealed record CertificateSnapshot(
     [property: Id(4)] PublicMaterial? Material,
     [property: Id(5)] bool Quarantined = false,
     [property: Id(6)] IReadOnlyList<PublicMaterial>? AlsoTrusted = null,
-    [property: Id(7)] long? KeystoreRevision = null)
+    [property: Id(7)] long? KeystoreRevision = null,
+    [property: Id(8)] IReadOnlyList<string>? IssuerCas = null)
 {
     /// <summary>The revision a keystore builds from: the one it serves, which lags behind <see cref="Revision"/> during a roll.</summary>
     public long ServedRevision => KeystoreRevision ?? Revision;
@@ -129,6 +132,15 @@ public interface ICertificateGrain : IGrainWithStringKey
     /// </summary>
     [OneWay]
     Task AcknowledgeTrustAsync(SubscriberRef truststore, long revision);
+
+    /// <summary>
+    /// The issuer the certificate names (<see cref="CertificateSpec.IssuerRef"/>) became Ready,
+    /// changed the CAs it asks its certificates to trust (<see cref="IIssuerGrain.GetTrustedCasAsync"/>),
+    /// or rotates its CA: the certificate looks again (issues if it waited, republishes its trust,
+    /// re-issues from the new CA when asked). One-way: an issuer never waits on its certificates.
+    /// </summary>
+    [OneWay]
+    Task OnIssuerChangedAsync();
 }
 
 /// <summary>Where a Certificate of a given name lives: the index truststores use for references without a namespace.</summary>

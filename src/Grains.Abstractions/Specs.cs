@@ -19,6 +19,8 @@ public sealed record CertificateSpec
     /// <summary>"RSA" (default) or "ECDSA".</summary>
     [Id(6)] public string? KeyAlgorithm { get; init; }
     [Id(7)] public int? KeySize { get; init; }
+    /// <summary><c>spec.issuerRef</c>: an Issuer or ClusterIssuer resource; wins over <see cref="Issuer"/> when both are set.</summary>
+    [Id(8)] public IssuerRef? IssuerRef { get; init; }
 }
 
 /// <summary>A truststore reference to another service's Certificate.</summary>

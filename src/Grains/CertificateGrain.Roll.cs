@@ -34,6 +34,9 @@ public sealed partial class CertificateGrain
     private List<string> DependentTruststores() =>
         [.. State.Subscribers.Where(s => s.Kind == ResourceKind.Truststore).Select(s => s.Key)];
 
+    // CONTRACT (issue 18): replaced by the issuer stream (IssuerNotReady wake-up) and the rotation stream.
+    public Task OnIssuerChangedAsync() => Task.CompletedTask;
+
     public async Task AcknowledgeTrustAsync(SubscriberRef truststore, long revision)
     {
         if (State.Roll is not { } roll || State.Serving is null || revision != State.Revision || truststore.Kind != ResourceKind.Truststore)

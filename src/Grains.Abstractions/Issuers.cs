@@ -1,0 +1,207 @@
+using Notary.Grains.Abstractions.Ports;
+using Orleans.Concurrency;
+
+namespace Notary.Grains.Abstractions;
+
+/// <summary>The two kinds of issuer resource (<c>spec.issuerRef.kind</c>).</summary>
+public static class IssuerKinds
+{
+    /// <summary>Namespaced: issues only to Certificates of its own namespace; its CA Secret lives there.</summary>
+    public const string Issuer = "Issuer";
+
+    /// <summary>Cluster-scoped: issues to every namespace; its CA Secret lives in Notary's namespace.</summary>
+    public const string ClusterIssuer = "ClusterIssuer";
+}
+
+/// <summary>A Certificate's <c>spec.issuerRef</c>: an Issuer of the Certificate's namespace, or a ClusterIssuer.</summary>
+[GenerateSerializer, Immutable, Alias("notary.IssuerRef")]
+public sealed record IssuerRef(
+    [property: Id(0)] string Name,
+    [property: Id(1)] string Kind)
+{
+    /// <summary>
+    /// The issuer grain's key: <c>Issuer/NAMESPACE/NAME</c> (the namespace is the Certificate's:
+    /// a namespaced Issuer never issues to another namespace) or <c>ClusterIssuer/NAME</c>.
+    /// </summary>
+    public string GrainKey(string certificateNamespace) =>
+        Kind == IssuerKinds.ClusterIssuer ? IssuerKeys.Cluster(Name) : IssuerKeys.Namespaced(certificateNamespace, Name);
+}
+
+/// <summary>Issuer grain keys.</summary>
+public static class IssuerKeys
+{
+    public static string Namespaced(string @namespace, string name) => $"{IssuerKinds.Issuer}/{@namespace}/{name}";
+
+    public static string Cluster(string name) => $"{IssuerKinds.ClusterIssuer}/{name}";
+
+    /// <summary>Kind, namespace (null for a ClusterIssuer) and name of a key; throws <see cref="FormatException"/> for anything else.</summary>
+    public static (string Kind, string? Namespace, string Name) Parse(string key)
+    {
+        var parts = key.Split('/');
+        return parts switch
+        {
+            [IssuerKinds.Issuer, var ns, var name] when ns.Length > 0 && name.Length > 0 => (IssuerKinds.Issuer, ns, name),
+            [IssuerKinds.ClusterIssuer, var name] when name.Length > 0 => (IssuerKinds.ClusterIssuer, null, name),
+            _ => throw new FormatException($"Issuer grain key '{key}' is not Issuer/NAMESPACE/NAME or ClusterIssuer/NAME."),
+        };
+    }
+}
+
+/// <summary>
+/// An Issuer's or ClusterIssuer's spec: exactly one of <see cref="Builtin"/>, <see cref="Ca"/>,
+/// <see cref="Acm"/> (the mapping passes what the object holds; none or several is the grain's
+/// Ready=False/InvalidSpec, the CRD refuses it first where the API server enforces it).
+/// </summary>
+[GenerateSerializer, Immutable, Alias("notary.IssuerSpec")]
+public sealed record IssuerSpec
+{
+    /// <summary><c>builtin: {}</c>: Notary's own root CA.</summary>
+    [Id(0)] public bool Builtin { get; init; }
+    [Id(1)] public CaIssuerSpec? Ca { get; init; }
+    [Id(2)] public AcmIssuerSpec? Acm { get; init; }
+
+    /// <summary>"builtin", "ca", "acm", or null when not exactly one is set.</summary>
+    public string? Type => (Builtin ? 1 : 0) + (Ca is null ? 0 : 1) + (Acm is null ? 0 : 1) != 1 ? null
+        : Builtin ? "builtin" : Ca is not null ? "ca" : "acm";
+}
+
+/// <summary><c>ca: {secretName}</c>: a CA key pair (<c>tls.crt</c> with its issuers after it, <c>tls.key</c>) in a Secret.</summary>
+[GenerateSerializer, Immutable, Alias("notary.CaIssuerSpec")]
+public sealed record CaIssuerSpec([property: Id(0)] string SecretName);
+
+/// <summary><c>acm: {region, privateCaArn, roleArn, serviceUrl}</c>.</summary>
+[GenerateSerializer, Immutable, Alias("notary.AcmIssuerSpec")]
+public sealed record AcmIssuerSpec
+{
+    [Id(0)] public required string Region { get; init; }
+    [Id(1)] public required string PrivateCaArn { get; init; }
+    /// <summary>A role to assume through STS for every call (a CA in another account); null: Notary's own credentials.</summary>
+    [Id(2)] public string? RoleArn { get; init; }
+    /// <summary>An endpoint override (tests, VPC endpoints); null: the region's default.</summary>
+    [Id(3)] public string? ServiceUrl { get; init; }
+}
+
+/// <summary>Whether an issuer can issue now, and why not.</summary>
+[GenerateSerializer, Immutable, Alias("notary.IssuerReadiness")]
+public sealed record IssuerReadiness(
+    [property: Id(0)] bool Ready,
+    [property: Id(1)] string Reason,
+    [property: Id(2)] string Message);
+
+/// <summary>A CA rotation in progress, as the issuer's status shows it.</summary>
+[GenerateSerializer, Immutable, Alias("notary.IssuerRotationStatus")]
+public sealed record IssuerRotationStatus
+{
+    /// <summary>TrustingNewCa, Reissuing, RetiringOldCa (then the rotation ends and the status has none).</summary>
+    [Id(0)] public required string Phase { get; init; }
+    /// <summary>SHA-256 fingerprints (hex, upper case) of the CA replaced and of its successor.</summary>
+    [Id(1)] public required string FromFingerprint { get; init; }
+    [Id(2)] public required string ToFingerprint { get; init; }
+    [Id(3)] public int Total { get; init; }
+    /// <summary>Certificates still to be re-issued from the new CA (or whose old certificate is still trusted somewhere).</summary>
+    [Id(4)] public int Remaining { get; init; }
+    [Id(5)] public DateTimeOffset Started { get; init; }
+}
+
+/// <summary>What Notary writes into an Issuer's or ClusterIssuer's status subresource.</summary>
+[GenerateSerializer, Immutable, Alias("notary.IssuerStatus")]
+public sealed record IssuerStatus
+{
+    [Id(0)] public IReadOnlyList<StatusCondition> Conditions { get; init; } = [];
+    [Id(1)] public long ObservedGeneration { get; init; }
+    /// <summary>The CA certificate signing now: SHA-256 fingerprint (hex) and expiry; null for acm or when not Ready.</summary>
+    [Id(2)] public string? CaFingerprint { get; init; }
+    [Id(3)] public DateTimeOffset? CaNotAfter { get; init; }
+    [Id(4)] public IssuerRotationStatus? Rotation { get; init; }
+    /// <summary>How many Certificates this issuer's current certificates belong to.</summary>
+    [Id(5)] public int Certificates { get; init; }
+}
+
+/// <summary>
+/// One Issuer or ClusterIssuer, keyed <see cref="IssuerKeys"/>. It holds the CA (never in its
+/// state: read from the Secret, or the built-in root, or an ACM client), its readiness, the
+/// Certificates it issued and, when its CA changes, the rotation that re-issues them.
+/// </summary>
+[Alias("notary.IIssuerGrain")]
+public interface IIssuerGrain : IGrainWithStringKey
+{
+    /// <summary>The watcher saw the resource (created, changed, resync): validate, write status, wake waiting Certificates.</summary>
+    Task<IssuerStatus> ApplyAsync(IssuerSpec spec, ResourceVersionInfo origin);
+
+    /// <summary>The resource is gone: Certificates naming it wait (IssuerNotReady); state cleared.</summary>
+    Task DeleteAsync();
+
+    /// <summary>The Secret the issuer reads may have changed (the watcher saw a new resourceVersion): read it again.</summary>
+    [OneWay]
+    Task OnCaSecretChangedAsync();
+
+    /// <summary>
+    /// Readiness for <paramref name="certificate"/>, which is remembered: when the issuer becomes
+    /// Ready (or changes what it asks certificates to trust, or re-issues them for a rotation) the
+    /// certificate gets <see cref="ICertificateGrain.OnIssuerChangedAsync"/>.
+    /// </summary>
+    Task<IssuerReadiness> WatchAsync(ResourceKey certificate);
+
+    /// <summary>The certificate no longer names this issuer (deleted, or issuerRef changed).</summary>
+    Task UnwatchAsync(ResourceKey certificate);
+
+    /// <summary>
+    /// One issuance step, as <see cref="ICertificateIssuer.IssueAsync"/>. Not Ready: throws
+    /// <see cref="IssuerFailedException"/> with reason IssuerNotReady. Records which CA issued the
+    /// certificate (the rotation's list).
+    /// </summary>
+    [ResponseTimeout("00:02:00")]
+    Task<IssueProgress> IssueAsync(IssueRequest request);
+
+    /// <summary>As <see cref="ICertificateIssuer.RetireAsync"/>.</summary>
+    Task RetireAsync(string arn, RetireReason reason);
+
+    /// <summary>
+    /// CA certificates (PEM) the issuer's certificates must trust beside their own chain: keystores
+    /// add them to <c>ca.crt</c>, Issuers-mode truststores as entries. Empty outside a rotation; during
+    /// one, the new CA from its first phase and the old one until its last certificate is gone.
+    /// </summary>
+    Task<IReadOnlyList<string>> GetTrustedCasAsync();
+
+    Task<IssuerStatus?> GetStatusAsync();
+}
+
+/// <summary>Port: writes an Issuer's or ClusterIssuer's status subresource (key as <see cref="IssuerKeys"/>).</summary>
+public interface IIssuerStatusWriter
+{
+    Task WriteIssuerStatusAsync(string issuerKey, IssuerStatus status, CancellationToken cancellationToken);
+}
+
+/// <summary>What a CA Secret held, or why there is nothing to use. ToString never prints the key.</summary>
+public sealed record CaSecretContent(CaSecretOutcome Outcome, string? CertificatePem, string? PrivateKeyPem, string? ResourceVersion)
+{
+    public override string ToString() => $"CaSecretContent {{ Outcome = {Outcome}, ResourceVersion = {ResourceVersion} }}";
+}
+
+public enum CaSecretOutcome
+{
+    Found = 0,
+    SecretMissing = 1,
+    /// <summary>The Secret exists without <c>tls.crt</c> or <c>tls.key</c>.</summary>
+    KeyMissing = 2,
+}
+
+/// <summary>
+/// Port: reads a <c>ca</c> issuer's Secret (<c>tls.crt</c>, <c>tls.key</c>) from one namespace:
+/// the Issuer's own, or Notary's for a ClusterIssuer. The caller decides the namespace from the
+/// issuer's key, so a namespaced Issuer can never name another namespace's Secret.
+/// </summary>
+public interface ICaSecretReader
+{
+    Task<CaSecretContent> ReadAsync(string @namespace, string secretName, CancellationToken cancellationToken);
+
+    /// <summary>Notary's own namespace (where ClusterIssuers' Secrets live).</summary>
+    string NotaryNamespace { get; }
+}
+
+/// <summary>Port: an ACM issuer for one Issuer's region, Private CA and (optional) assumed role.</summary>
+public interface IAcmIssuerFactory
+{
+    /// <summary>An issuer for <paramref name="spec"/>; <paramref name="name"/> labels it in logs and tags. Cheap; cache per spec.</summary>
+    ICertificateIssuer Create(string name, AcmIssuerSpec spec);
+}

@@ -21,7 +21,7 @@ public sealed record PublicMaterial(
 /// truststores must go on trusting beside it (the one keystores still serve, then the previous
 /// ones until their overlap ends), and <see cref="KeystoreRevision"/> is the revision keystores
 /// build from (null: <see cref="Revision"/>). <see cref="IssuerCas"/>: CA certificates (PEM) the
-/// issuer asks to be trusted beside the chain during a CA rotation (<see cref="IIssuerGrain.GetTrustedCasAsync"/>):
+/// issuer asks to be trusted beside the chain during a CA rotation (<see cref="ICertificateGrain.SetIssuerCasAsync"/>):
 /// keystores add them to <c>ca.crt</c>, Issuers-mode truststores trust them.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("notary.CertificateSnapshot")]
@@ -134,13 +134,19 @@ public interface ICertificateGrain : IGrainWithStringKey
     Task AcknowledgeTrustAsync(SubscriberRef truststore, long revision);
 
     /// <summary>
-    /// The issuer the certificate names (<see cref="CertificateSpec.IssuerRef"/>) became Ready,
-    /// changed the CAs it asks its certificates to trust (<see cref="IIssuerGrain.GetTrustedCasAsync"/>),
-    /// or rotates its CA: the certificate looks again (issues if it waited, republishes its trust,
-    /// re-issues from the new CA when asked). One-way: an issuer never waits on its certificates.
+    /// The issuer the certificate names (<see cref="CertificateSpec.IssuerRef"/>) became Ready:
+    /// a certificate waiting with IssuerNotReady issues now. One-way: an issuer never waits on its certificates.
     /// </summary>
     [OneWay]
     Task OnIssuerChangedAsync();
+
+    /// <summary>
+    /// CA certificates (PEM) to trust beside the certificate's own chain during its issuer's CA
+    /// rotation (empty: none): kept in state, published as <see cref="CertificateSnapshot.IssuerCas"/>,
+    /// subscribers rebuild (keystores' <c>ca.crt</c>, Issuers-mode truststores). Returns once saved
+    /// and subscribers are notified.
+    /// </summary>
+    Task SetIssuerCasAsync(IReadOnlyList<string> caPems);
 }
 
 /// <summary>Where a Certificate of a given name lives: the index truststores use for references without a namespace.</summary>

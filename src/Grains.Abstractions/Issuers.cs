@@ -137,8 +137,7 @@ public interface IIssuerGrain : IGrainWithStringKey
 
     /// <summary>
     /// Readiness for <paramref name="certificate"/>, which is remembered: when the issuer becomes
-    /// Ready (or changes what it asks certificates to trust, or re-issues them for a rotation) the
-    /// certificate gets <see cref="ICertificateGrain.OnIssuerChangedAsync"/>.
+    /// Ready the certificate gets <see cref="ICertificateGrain.OnIssuerChangedAsync"/>.
     /// </summary>
     Task<IssuerReadiness> WatchAsync(ResourceKey certificate);
 
@@ -155,13 +154,6 @@ public interface IIssuerGrain : IGrainWithStringKey
 
     /// <summary>As <see cref="ICertificateIssuer.RetireAsync"/>.</summary>
     Task RetireAsync(string arn, RetireReason reason);
-
-    /// <summary>
-    /// CA certificates (PEM) the issuer's certificates must trust beside their own chain: keystores
-    /// add them to <c>ca.crt</c>, Issuers-mode truststores as entries. Empty outside a rotation; during
-    /// one, the new CA from its first phase and the old one until its last certificate is gone.
-    /// </summary>
-    Task<IReadOnlyList<string>> GetTrustedCasAsync();
 
     Task<IssuerStatus?> GetStatusAsync();
 }
@@ -204,4 +196,39 @@ public interface IAcmIssuerFactory
 {
     /// <summary>An issuer for <paramref name="spec"/>; <paramref name="name"/> labels it in logs and tags. Cheap; cache per spec.</summary>
     ICertificateIssuer Create(string name, AcmIssuerSpec spec);
+}
+
+/// <summary>How a CA rotation starts: the issuer's CA changed from <see cref="OldCaPem"/> to <see cref="NewCaPem"/>.</summary>
+[GenerateSerializer, Immutable, Alias("notary.CaRotationStart")]
+public sealed record CaRotationStart(
+    [property: Id(0)] string IssuerKey,
+    [property: Id(1)] string OldCaPem,
+    [property: Id(2)] string NewCaPem,
+    [property: Id(3)] IReadOnlyList<ResourceKey> Certificates);
+
+/// <summary>
+/// The CA rotation of one issuer, keyed like the issuer (<see cref="IssuerKeys"/>). The issuer
+/// grain starts it when its CA changes and asks it before signing; the rotation grain makes every
+/// certificate of the issuer trust the new CA (<see cref="ICertificateGrain.SetIssuerCasAsync"/>),
+/// waits for that to reach the pods, re-issues the certificates from the new CA in a paced roll
+/// (Rotation:MaxConcurrentReissues, each make-before-break), and drops the old CA once its last
+/// certificate is gone from every truststore. Its progress is the issuer's <c>status.rotation</c>.
+/// </summary>
+[Alias("notary.ICaRotationGrain")]
+public interface ICaRotationGrain : IGrainWithStringKey
+{
+    /// <summary>Starts (or, for the same new CA, continues) a rotation; a rotation to another CA replaces the one in progress.</summary>
+    Task BeginAsync(CaRotationStart start);
+
+    /// <summary>The issuer issued <paramref name="certificate"/> from the CA with that fingerprint (SHA-256 hex): it joins the roll's list.</summary>
+    Task OnIssuedAsync(ResourceKey certificate, string caFingerprint);
+
+    /// <summary>False while the new CA is not yet trusted everywhere (first phase): the issuer makes issuances wait.</summary>
+    Task<bool> MaySignWithNewCaAsync();
+
+    /// <summary>Null when no rotation is in progress.</summary>
+    Task<IssuerRotationStatus?> GetStatusAsync();
+
+    /// <summary>The issuer is deleted: stop, and take the rotation's CAs out of its certificates.</summary>
+    Task CancelAsync();
 }

@@ -115,6 +115,8 @@ public sealed record IssuerStatus
     [Id(4)] public IssuerRotationStatus? Rotation { get; init; }
     /// <summary>How many Certificates this issuer's current certificates belong to.</summary>
     [Id(5)] public int Certificates { get; init; }
+    /// <summary>"builtin", "ca" or "acm" (the printer column Type); null when the spec names none or several.</summary>
+    [Id(6)] public string? Type { get; init; }
 }
 
 /// <summary>
@@ -196,7 +198,17 @@ public interface IAcmIssuerFactory
 {
     /// <summary>An issuer for <paramref name="spec"/>; <paramref name="name"/> labels it in logs and tags. Cheap; cache per spec.</summary>
     ICertificateIssuer Create(string name, AcmIssuerSpec spec);
+
+    /// <summary>
+    /// Whether the issuer can work: the role can be assumed, the Private CA exists and is ACTIVE;
+    /// with the Private CA's certificate (PEM, its chain after it) when it does, for rotation when
+    /// privateCaArn changes. AWS refusals become a not-Ready result with a user-worded message.
+    /// </summary>
+    Task<AcmIssuerCheck> CheckAsync(AcmIssuerSpec spec, CancellationToken cancellationToken);
 }
+
+/// <summary>The outcome of <see cref="IAcmIssuerFactory.CheckAsync"/>.</summary>
+public sealed record AcmIssuerCheck(IssuerReadiness Readiness, string? CaCertificatePem);
 
 /// <summary>How a CA rotation starts: the issuer's CA changed from <see cref="OldCaPem"/> to <see cref="NewCaPem"/>.</summary>
 [GenerateSerializer, Immutable, Alias("notary.CaRotationStart")]

@@ -58,4 +58,13 @@ public static class AwsClients
         AWSCredentials? credentials = null,
         Action<string, int>? onAttempt = null) =>
         new(CreateJsonClient(AwsServiceInfo.Kms, options, http, loggerFactory, timeProvider, credentials, onAttempt));
+
+    public static AcmPcaClient CreateAcmPca(
+        AwsClientOptions options,
+        HttpMessageInvoker http,
+        ILoggerFactory loggerFactory,
+        TimeProvider? timeProvider = null,
+        AWSCredentials? credentials = null,
+        Action<string, int>? onAttempt = null) =>
+        new(CreateJsonClient(AwsServiceInfo.AcmPca, options, http, loggerFactory, timeProvider, credentials, onAttempt));
 }

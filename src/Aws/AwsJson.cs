@@ -87,4 +87,8 @@ public sealed class EpochSecondsConverter : JsonConverter<DateTimeOffset>
 [JsonSerializable(typeof(GenerateDataKeyResponse))]
 [JsonSerializable(typeof(DecryptRequest))]
 [JsonSerializable(typeof(DecryptResponse))]
+[JsonSerializable(typeof(DescribeCertificateAuthorityRequest))]
+[JsonSerializable(typeof(DescribeCertificateAuthorityResponse))]
+[JsonSerializable(typeof(GetCertificateAuthorityCertificateRequest))]
+[JsonSerializable(typeof(GetCertificateAuthorityCertificateResponse))]
 public sealed partial class AwsJsonContext : JsonSerializerContext;

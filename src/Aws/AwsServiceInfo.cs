@@ -14,4 +14,7 @@ public sealed record AwsServiceInfo(string EndpointPrefix, string TargetPrefix, 
 
     /// <summary>AWS Key Management Service (kms 2014-11-01; its model names no signingName, so the endpoint prefix signs).</summary>
     public static AwsServiceInfo Kms { get; } = new("kms", "TrentService", "kms");
+
+    /// <summary>AWS Certificate Manager Private Certificate Authority (acm-pca 2017-08-22).</summary>
+    public static AwsServiceInfo AcmPca { get; } = new("acm-pca", "ACMPrivateCA", "acm-pca");
 }

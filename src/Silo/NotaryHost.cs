@@ -149,6 +149,9 @@ public static class NotaryHost
             services.AddNotaryAcmIssuer(builder.Configuration);
         }
 
+        // acm Issuers and ClusterIssuers may exist whatever the default issuer is.
+        services.AddNotaryAcmIssuerFactory(builder.Configuration);
+
         var defaultIssuer = backends.IssuerType == BackendOptions.Acm ? AcmIssuer.DefaultName : BuiltInIssuer.DefaultName;
         services.AddSingleton<IIssuerResolver>(sp => new IssuerResolver(sp.GetServices<ICertificateIssuer>(), defaultIssuer));
         services.AddOptions<LifecycleOptions>().Bind(builder.Configuration.GetSection(LifecycleOptions.SectionName)).ValidateOnStart();

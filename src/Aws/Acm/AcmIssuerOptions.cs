@@ -11,6 +11,14 @@ public sealed class AcmIssuerOptions
 {
     public const string SectionName = "Notary:Issuer:Acm";
 
+    /// <summary>
+    /// The named instance, bound from the same section, that the issuers of <c>acm</c> Issuer and
+    /// ClusterIssuer resources take their timing, retries, OnRetire and STS settings from (their
+    /// region, endpoint, Private CA and role come from each resource's spec). Validated without
+    /// requiring a region, since the default issuer may be the built-in one.
+    /// </summary>
+    public const string PerIssuer = "PerIssuer";
+
     /// <summary>The AWS region of ACM; falls back to AWS_REGION, then AWS_DEFAULT_REGION.</summary>
     public string? Region { get; set; }
 
@@ -45,6 +53,37 @@ public sealed class AcmIssuerOptions
 
     public TimeSpan MaxDelay { get; set; } = TimeSpan.FromSeconds(20);
 
+    /// <summary>
+    /// STS's endpoint for issuers with <c>roleArn</c> (a VPC endpoint; moto in tests); empty: the
+    /// regional endpoint <c>sts.REGION.amazonaws.com</c> of the issuer's region.
+    /// </summary>
+    public string? StsServiceUrl { get; set; }
+
+    /// <summary>How long an assumed role's credentials last (DurationSeconds; 15 min to 12 h, the role's maximum session applies).</summary>
+    public TimeSpan AssumeRoleDuration { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>How long before they expire assumed credentials are replaced.</summary>
+    public TimeSpan AssumeRoleRefreshBefore { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>These options for one <c>acm</c> issuer resource: its region, endpoint and Private CA; the rest as configured.</summary>
+    public AcmIssuerOptions For(Grains.Abstractions.AcmIssuerSpec spec) => new()
+    {
+        Region = spec.Region,
+        ServiceUrl = spec.ServiceUrl,
+        PrivateCaArn = spec.PrivateCaArn,
+        OnRetire = OnRetire,
+        PollInterval = PollInterval,
+        ValidationPollInterval = ValidationPollInterval,
+        MaxPollInterval = MaxPollInterval,
+        RequestTimeout = RequestTimeout,
+        MaxAttempts = MaxAttempts,
+        BaseDelay = BaseDelay,
+        MaxDelay = MaxDelay,
+        StsServiceUrl = StsServiceUrl,
+        AssumeRoleDuration = AssumeRoleDuration,
+        AssumeRoleRefreshBefore = AssumeRoleRefreshBefore,
+    };
+
     /// <summary>The client part of these options.</summary>
     public AwsClientOptions ToClientOptions() => new()
     {
@@ -67,7 +106,30 @@ public sealed class AcmIssuerOptionsValidator : IValidateOptions<AcmIssuerOption
     public ValidateOptionsResult Validate(string? name, AcmIssuerOptions options)
     {
         // Region, endpoint, timeouts and attempts: the checks every AWS client shares.
-        var failures = new List<string>(options.ToClientOptions().Validate(S));
+        var client = options.ToClientOptions();
+        if (name == AcmIssuerOptions.PerIssuer && string.IsNullOrWhiteSpace(client.Region))
+        {
+            // Each acm Issuer names its region; only the shared settings are checked here.
+            client.Region = "us-east-1";
+        }
+
+        var failures = new List<string>(client.Validate(S));
+        if (!string.IsNullOrWhiteSpace(options.StsServiceUrl)
+            && (!Uri.TryCreate(options.StsServiceUrl, UriKind.Absolute, out var sts) || (sts.Scheme != Uri.UriSchemeHttps && sts.Scheme != Uri.UriSchemeHttp)))
+        {
+            failures.Add($"{S}:StsServiceUrl \"{options.StsServiceUrl}\" is not an absolute http or https URL; use e.g. https://sts.us-west-2.amazonaws.com, or leave it empty for the issuer's regional endpoint.");
+        }
+
+        if (options.AssumeRoleDuration < TimeSpan.FromMinutes(15) || options.AssumeRoleDuration > TimeSpan.FromHours(12))
+        {
+            failures.Add($"{S}:AssumeRoleDuration {options.AssumeRoleDuration} must be between 00:15:00 and 12:00:00 (STS's limits), e.g. \"01:00:00\".");
+        }
+
+        if (options.AssumeRoleRefreshBefore <= TimeSpan.Zero || options.AssumeRoleRefreshBefore >= options.AssumeRoleDuration / 2)
+        {
+            failures.Add($"{S}:AssumeRoleRefreshBefore {options.AssumeRoleRefreshBefore} must be positive and less than half of AssumeRoleDuration ({options.AssumeRoleDuration}), e.g. \"00:05:00\".");
+        }
+
         if (!string.IsNullOrEmpty(options.PrivateCaArn) && !options.PrivateCaArn.StartsWith("arn:", StringComparison.Ordinal))
         {
             failures.Add($"{S}:PrivateCaArn \"{options.PrivateCaArn}\" is not an ARN: give the ACM Private CA's ARN, arn:aws:acm-pca:REGION:ACCOUNT:certificate-authority/ID.");

@@ -28,6 +28,11 @@ public sealed class WireShapeTests
             data.Add("kms", operation.Name);
         }
 
+        foreach (var operation in AcmPcaClient.Operations)
+        {
+            data.Add("acm-pca", operation.Name);
+        }
+
         return data;
     }
 
@@ -36,7 +41,7 @@ public sealed class WireShapeTests
     public async Task Request_and_response_types_match_the_service_model(string service, string operationName)
     {
         var model = await ServiceModels.LoadAsync(service);
-        var operation = (service switch { "acm" => AcmClient.Operations, "kms" => KmsClient.Operations, _ => SecretsManagerClient.Operations }).Single(o => o.Name == operationName);
+        var operation = (service switch { "acm" => AcmClient.Operations, "kms" => KmsClient.Operations, "acm-pca" => AcmPcaClient.Operations, _ => SecretsManagerClient.Operations }).Single(o => o.Name == operationName);
         Assert.True(model.GetProperty("operations").TryGetProperty(operationName, out var definition), $"{service} has no operation {operationName}");
 
         var problems = new List<string>();
@@ -59,10 +64,11 @@ public sealed class WireShapeTests
     [InlineData("acm")]
     [InlineData("secretsmanager")]
     [InlineData("kms")]
+    [InlineData("acm-pca")]
     public async Task Service_info_matches_the_model_metadata(string service)
     {
         var metadata = (await ServiceModels.LoadAsync(service)).GetProperty("metadata");
-        var info = service switch { "acm" => AwsServiceInfo.Acm, "kms" => AwsServiceInfo.Kms, _ => AwsServiceInfo.SecretsManager };
+        var info = service switch { "acm" => AwsServiceInfo.Acm, "kms" => AwsServiceInfo.Kms, "acm-pca" => AwsServiceInfo.AcmPca, _ => AwsServiceInfo.SecretsManager };
         Assert.Equal("json", metadata.GetProperty("protocol").GetString());
         Assert.Equal("1.1", metadata.GetProperty("jsonVersion").GetString());
         Assert.Equal(metadata.GetProperty("targetPrefix").GetString(), info.TargetPrefix);

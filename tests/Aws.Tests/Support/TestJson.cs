@@ -35,6 +35,16 @@ public sealed class CreateCertificateAuthorityResponse
     public string? CertificateAuthorityArn { get; init; }
 }
 
+/// <summary>Installs a CA's certificate (blobs: the PEM's bytes, base64 on the wire); the CA becomes ACTIVE.</summary>
+public sealed class ImportCertificateAuthorityCertificateRequest
+{
+    public required string CertificateAuthorityArn { get; init; }
+
+    public required byte[] Certificate { get; init; }
+
+    public byte[]? CertificateChain { get; init; }
+}
+
 /// <summary>IdempotencyToken misspelt.</summary>
 /// <summary>KMS CreateKey (a test's own shape: Notary never creates KMS keys).</summary>
 public sealed class CreateKeyRequest
@@ -97,6 +107,8 @@ public sealed class WrongTypeExportCertificateRequest
 [JsonSerializable(typeof(CreateKeyResponse))]
 [JsonSerializable(typeof(CreateCertificateAuthorityRequest))]
 [JsonSerializable(typeof(CreateCertificateAuthorityResponse))]
+[JsonSerializable(typeof(ImportCertificateAuthorityCertificateRequest))]
+[JsonSerializable(typeof(Notary.Aws.AwsEmptyResponse))]
 [JsonSerializable(typeof(MisspeltRequestCertificateRequest))]
 [JsonSerializable(typeof(LooseRequestCertificateRequest))]
 [JsonSerializable(typeof(WrongEnumRequestCertificateRequest))]

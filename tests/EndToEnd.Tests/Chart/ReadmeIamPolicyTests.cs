@@ -12,7 +12,7 @@ namespace Notary.EndToEnd.Tests.Chart;
 /// The IAM policy in README.md ("AWS setup") against the AWS operations the production code can
 /// send: nothing missing (Notary would fail with AccessDenied), nothing extra (a right no code
 /// uses). The operations come from the clients' declared operations (each a static field of
-/// <see cref="AcmClient"/>, <see cref="SecretsManagerClient"/> or <see cref="KmsClient"/>), kept when production code
+/// <see cref="AcmClient"/>, <see cref="AcmPcaClient"/>, <see cref="SecretsManagerClient"/> or <see cref="KmsClient"/>), kept when production code
 /// reaches them: read from the compiled production assemblies, a call graph from every method
 /// outside the clients into the clients' methods, to the operation fields they load.
 /// </summary>
@@ -29,7 +29,7 @@ public sealed class ReadmeIamPolicyTests
         ["secretsmanager:GetSecretValue"] = "tests read stores back",
     };
 
-    private static readonly Type[] Clients = [typeof(AcmClient), typeof(SecretsManagerClient), typeof(KmsClient)];
+    private static readonly Type[] Clients = [typeof(AcmClient), typeof(AcmPcaClient), typeof(SecretsManagerClient), typeof(KmsClient)];
 
     [Fact]
     public void The_README_policy_grants_exactly_the_operations_production_code_sends()
@@ -87,7 +87,7 @@ public sealed class ReadmeIamPolicyTests
     /// <summary>Field name → "service:Operation" for a client's static AwsOperation fields.</summary>
     private static Dictionary<string, string> Operations(Type client)
     {
-        var service = client == typeof(AcmClient) ? "acm" : client == typeof(KmsClient) ? "kms" : "secretsmanager";
+        var service = client == typeof(AcmClient) ? "acm" : client == typeof(AcmPcaClient) ? "acm-pca" : client == typeof(KmsClient) ? "kms" : "secretsmanager";
         return client.GetFields(BindingFlags.Static | BindingFlags.NonPublic | BindingFlags.Public)
             .Where(f => typeof(AwsOperation).IsAssignableFrom(f.FieldType))
             .ToDictionary(f => f.Name, f => $"{service}:{((AwsOperation)f.GetValue(null)!).Name}", StringComparer.Ordinal);

@@ -36,6 +36,7 @@ public sealed class ChartValuesTests
             serviceUrl: https://acm.vpce.example
             privateCaArn: arn:aws:acm-pca:eu-west-1:111122223333:certificate-authority/0f0e0d0c-0b0a-0908-0706-050403020100
             onRetire: Keep
+            stsServiceUrl: https://sts.vpce.example
         store:
           type: secretsmanager
           secretsManager:
@@ -177,6 +178,8 @@ public sealed class ChartValuesTests
         checks["Notary__Issuer__Acm__ServiceUrl"] = v => Assert.Equal("https://acm.vpce.example", acm.ServiceUrl);
         checks["Notary__Issuer__Acm__PrivateCaArn"] = v => Assert.StartsWith("arn:aws:acm-pca:eu-west-1:111122223333:", acm.PrivateCaArn, StringComparison.Ordinal);
         checks["Notary__Issuer__Acm__OnRetire"] = v => Assert.Equal("Keep", acm.OnRetire);
+        checks["Notary__Issuer__Acm__StsServiceUrl"] = v => Assert.Equal(
+            "https://sts.vpce.example", app.Services.GetRequiredService<IOptionsMonitor<AcmIssuerOptions>>().Get(AcmIssuerOptions.PerIssuer).StsServiceUrl);
 
         var store = Options<SecretsManagerStoreOptions>(app);
         checks["Notary__Store__Type"] = v => Assert.Equal(BackendOptions.SecretsManagerStore, Options<BackendOptions>(app).StoreType);

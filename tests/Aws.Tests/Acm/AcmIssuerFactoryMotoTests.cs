@@ -15,7 +15,7 @@ namespace Notary.Aws.Tests.Acm;
 /// out credentials of the role's own account (the ARN's account id), and its ACM and ACM-PCA
 /// keep one state per account: a Private CA made in account B is seen only with B's assumed-role
 /// credentials, and a certificate issued with them has an ARN of account B. A FaultProxy in
-/// front of moto records which key signed each request, and plays an STS that refuses a role.
+/// front of moto records which key signed each request. A moto that enforces IAM refuses a role.
 /// </summary>
 /// <remarks>
 /// Moto's ACM signs private certificates with a key of its own, not with the Private CA's, so
@@ -135,25 +135,39 @@ public sealed class AcmIssuerFactoryMotoTests(MotoFixture fx)
     [Fact]
     public async Task A_role_STS_refuses_is_not_ready_RoleNotAssumable_and_issuing_fails_before_any_ACM_call()
     {
-        var (caArn, _) = await ActiveCaInAccountAsync(RoleB);
-        await using var proxy = await FaultProxy.StartAsync(fx.Moto.Url);
-        const string Refusal = $"User: arn:aws:sts::123456789012:assumed-role/notary/pod is not authorized to perform: sts:AssumeRole on resource: {RoleB}";
-        proxy.Plan = FaultPlan.Always("AssumeRole", Fault.QueryError(403, "AccessDenied", Refusal));
-        using var factory = Factory(proxy.Url);
-        var spec = new AcmIssuerSpec { Region = MotoServer.Region, PrivateCaArn = caArn, RoleArn = RoleB, ServiceUrl = proxy.Url.AbsoluteUri };
+        // A moto of its own that enforces IAM after two unauthenticated calls: they create
+        // Notary's user and its access key, with no policy, so moto's STS refuses AssumeRole.
+        await using var moto = await MotoServer.StartAsync(new Dictionary<string, string> { ["INITIAL_NO_AUTH_ACTION_COUNT"] = "2" });
+        var notary = await UserWithoutPoliciesAsync(moto, "notary");
+        await using var proxy = await FaultProxy.StartAsync(moto.Url);
+        using var factory = new AcmIssuerFactory(
+            fx.Http,
+            new AcmIssuerOptions { StsServiceUrl = proxy.Url.AbsoluteUri, MaxAttempts = 2, BaseDelay = TimeSpan.FromMilliseconds(10), MaxDelay = TimeSpan.FromMilliseconds(50) },
+            NullLoggerFactory.Instance,
+            sourceCredentials: notary);
+        var spec = new AcmIssuerSpec
+        {
+            Region = MotoServer.Region,
+            PrivateCaArn = $"arn:aws:acm-pca:{MotoServer.Region}:{AccountB}:certificate-authority/{Guid.NewGuid()}",
+            RoleArn = RoleB,
+            ServiceUrl = proxy.Url.AbsoluteUri,
+        };
+        var secret = notary.GetCredentials().SecretKey;
 
         var check = await factory.CheckAsync(spec, CancellationToken.None);
 
         Assert.False(check.Readiness.Ready);
         Assert.Equal(AcmIssuerReasons.RoleNotAssumable, check.Readiness.Reason);
         Assert.Contains("AccessDenied", check.Readiness.Message, StringComparison.Ordinal);
+        Assert.Contains("not authorized to perform: sts:AssumeRole", check.Readiness.Message, StringComparison.Ordinal);
         Assert.Contains(RoleB, check.Readiness.Message, StringComparison.Ordinal);
-        Assert.DoesNotContain("moto-test-secret-key", check.Readiness.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(secret, check.Readiness.Message, StringComparison.Ordinal);
 
         var failure = await Assert.ThrowsAsync<IssuerFailedException>(() =>
             factory.Create("ClusterIssuer/team-b", spec).IssueAsync(Request($"x-{Guid.NewGuid():N}.team-b.svc"), CancellationToken.None));
         Assert.Contains("AccessDenied", failure.Message, StringComparison.Ordinal);
-        Assert.DoesNotContain("moto-test-secret-key", failure.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain(secret, failure.ToString(), StringComparison.Ordinal);
+        Assert.NotEmpty(proxy.Requests);
         Assert.All(proxy.Requests, r => Assert.Equal("AssumeRole", r.Operation));
     }
 
@@ -166,6 +180,30 @@ public sealed class AcmIssuerFactoryMotoTests(MotoFixture fx)
         }
 
         return progress;
+    }
+
+    /// <summary>An IAM user and its access key, made through moto's IAM query API while it still takes unauthenticated calls.</summary>
+    private static async Task<AWSCredentials> UserWithoutPoliciesAsync(MotoServer moto, string user)
+    {
+        using var http = new HttpClient();
+        async Task<System.Xml.Linq.XDocument> IamAsync(string action)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, moto.Url)
+            {
+                Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["Action"] = action, ["UserName"] = user, ["Version"] = "2010-05-08" }),
+            };
+            // Moto routes by the credential scope; the first calls are not authenticated.
+            request.Headers.TryAddWithoutValidation("Authorization", "AWS4-HMAC-SHA256 Credential=AKIAIAMSETUP00000000/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0");
+            using var response = await http.SendAsync(request);
+            var body = await response.Content.ReadAsStringAsync();
+            Assert.True(response.IsSuccessStatusCode, body);
+            return System.Xml.Linq.XDocument.Parse(body);
+        }
+
+        await IamAsync("CreateUser");
+        var key = await IamAsync("CreateAccessKey");
+        string Value(string name) => key.Descendants().Single(e => e.Name.LocalName == name).Value;
+        return new BasicAWSCredentials(Value("AccessKeyId"), Value("SecretAccessKey"));
     }
 
     /// <summary>

@@ -31,11 +31,8 @@ public enum FaultKind
 }
 
 /// <summary>One injected fault.</summary>
-public sealed record Fault(FaultKind Kind, TimeSpan Delay = default, int StatusCode = 0, string? ErrorCode = null, string? Message = null, bool JsonBody = true, bool QueryXmlBody = false)
+public sealed record Fault(FaultKind Kind, TimeSpan Delay = default, int StatusCode = 0, string? ErrorCode = null, string? Message = null, bool JsonBody = true)
 {
-    /// <summary>An error answer as query-protocol services (STS) give it: <c>&lt;ErrorResponse&gt;&lt;Error&gt;&lt;Code&gt;</c> XML.</summary>
-    public static Fault QueryError(int statusCode, string errorCode, string message) => new(FaultKind.Error, StatusCode: statusCode, ErrorCode: errorCode, Message: message, JsonBody: false, QueryXmlBody: true);
-
     /// <summary>HTTP 400 <c>{"__type":"ThrottlingException","message":"Rate exceeded"}</c>, as AWS throttles.</summary>
     public static Fault Throttle() => new(FaultKind.Error, StatusCode: 400, ErrorCode: "ThrottlingException", Message: "Rate exceeded");
 
@@ -368,18 +365,6 @@ public sealed class FaultProxy : IAsyncDisposable
 
             payload = Encoding.UTF8.GetBytes(System.Text.Json.JsonSerializer.Serialize(
                 new Dictionary<string, string?> { ["__type"] = fault.ErrorCode, ["message"] = fault.Message }));
-        }
-        else if (fault.QueryXmlBody)
-        {
-            context.Response.ContentType = "text/xml";
-            payload = Encoding.UTF8.GetBytes(new System.Xml.Linq.XElement(
-                System.Xml.Linq.XName.Get("ErrorResponse", "https://sts.amazonaws.com/doc/2011-06-15/"),
-                new System.Xml.Linq.XElement(
-                    System.Xml.Linq.XName.Get("Error", "https://sts.amazonaws.com/doc/2011-06-15/"),
-                    new System.Xml.Linq.XElement(System.Xml.Linq.XName.Get("Type", "https://sts.amazonaws.com/doc/2011-06-15/"), "Sender"),
-                    new System.Xml.Linq.XElement(System.Xml.Linq.XName.Get("Code", "https://sts.amazonaws.com/doc/2011-06-15/"), fault.ErrorCode),
-                    new System.Xml.Linq.XElement(System.Xml.Linq.XName.Get("Message", "https://sts.amazonaws.com/doc/2011-06-15/"), fault.Message)),
-                new System.Xml.Linq.XElement(System.Xml.Linq.XName.Get("RequestId", "https://sts.amazonaws.com/doc/2011-06-15/"), Guid.NewGuid().ToString())).ToString(System.Xml.Linq.SaveOptions.DisableFormatting));
         }
         else
         {

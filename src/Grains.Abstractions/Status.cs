@@ -37,6 +37,8 @@ public static class Reasons
     public const string UnresolvedReference = "UnresolvedReference";
     public const string AmbiguousReference = "AmbiguousReference";
     public const string FqdnMismatch = "FqdnMismatch";
+    /// <summary>A trust source of a Truststore is missing, unparsable or empty; the message names it.</summary>
+    public const string SourceInvalid = "SourceInvalid";
     /// <summary>The reason of TrustsIssuers=True.</summary>
     public const string IssuersMode = "IssuersMode";
     /// <summary>A Warning Event: a same-named Certificate in another namespace is ignored by a bound reference.</summary>

@@ -1,0 +1,160 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using Notary.Grains.Abstractions;
+using Notary.Grains.Abstractions.Ports;
+
+namespace Notary.Grains.Policies;
+
+/// <summary>A certificate a trust source brings: its alias, its PEM, and the SHA-256 of its DER (hex, uppercase).</summary>
+public sealed record SourceEntry(string Alias, string CertificatePem, string Fingerprint);
+
+/// <summary>
+/// Pure: turns what a Truststore's trust sources hold into trusted entries, or a
+/// <see cref="Reasons.SourceInvalid"/> problem that names the first bad source (by its position
+/// and what it points at, never by its contents). Every CERTIFICATE block of a source's PEM
+/// becomes an entry; other blocks (a key left in the same Secret, comments) are ignored. A source
+/// with no certificate block, a block that is not base64, or one that is not an X.509 certificate
+/// is invalid, as is a missing ConfigMap, Secret, key or root bundle.
+/// </summary>
+/// <remarks>
+/// Aliases are stable across rebuilds and independent of order: "source-{kind}-{name}-{first 12
+/// hex of SHA-256}" for configMap and secret sources (the object's name), "source-inline-{hash}"
+/// and "source-defaultcas-{hash}" for the others (12 hex digits, not the 8 of CA aliases: a
+/// defaultCAs bundle holds ~150 roots). A certificate reached twice (two sources, or one bundle
+/// listing it twice) appears once, under the alias of its first appearance in spec order.
+/// </remarks>
+public static class TrustSourceResolution
+{
+    private const string CertificateLabel = "CERTIFICATE";
+    private const int HashDigits = 12;
+    private const int MaxNameInAlias = 40;
+
+    /// <summary>What one source points at, for messages: "source #2 (configMap partner-ca, key ca.pem)".</summary>
+    public static string Describe(int index, TrustSourceSpec source)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        var what = source.Kind switch
+        {
+            TrustSourceKinds.ConfigMap or TrustSourceKinds.Secret => $"{source.Kind} {source.Name}, key {source.Key}",
+            TrustSourceKinds.Inline => "inline",
+            TrustSourceKinds.DefaultCAs => "defaultCAs",
+            _ => "no single kind",
+        };
+        return $"source #{index + 1} ({what})";
+    }
+
+    /// <summary>The entries of every source, in spec order, or the problem of the first invalid one.</summary>
+    public static (IReadOnlyList<SourceEntry> Entries, Problem? Problem) Resolve(string truststoreNamespace, IReadOnlyList<(TrustSourceSpec Source, TrustSourceContent Content)> sources)
+    {
+        ArgumentNullException.ThrowIfNull(sources);
+        var entries = new List<SourceEntry>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (var index = 0; index < sources.Count; index++)
+        {
+            var (source, content) = sources[index];
+            var what = Describe(index, source);
+            if (Unreadable(truststoreNamespace, source, content) is { } why)
+            {
+                return ([], new Problem(Reasons.SourceInvalid, $"Trust {what}: {why}. The truststore keeps its last contents until the source is fixed."));
+            }
+
+            var (blocks, error) = Certificates(content.Pem!);
+            if (error is not null)
+            {
+                return ([], new Problem(Reasons.SourceInvalid, $"Trust {what}: {error}. The truststore keeps its last contents until the source is fixed."));
+            }
+
+            foreach (var der in blocks)
+            {
+                var hash = Convert.ToHexString(SHA256.HashData(der));
+                if (seen.Add(hash))
+                {
+                    entries.Add(new SourceEntry(Alias(source, hash), new string(PemEncoding.Write(CertificateLabel, der)) + "\n", hash));
+                }
+            }
+        }
+
+        return (entries, null);
+    }
+
+    /// <summary>The alias of a certificate of <paramref name="source"/> whose DER has SHA-256 <paramref name="fingerprint"/> (hex).</summary>
+    public static string Alias(TrustSourceSpec source, string fingerprint)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(fingerprint);
+        var hash = fingerprint[..HashDigits].ToLowerInvariant();
+        return source.Kind switch
+        {
+            TrustSourceKinds.ConfigMap or TrustSourceKinds.Secret => $"source-{source.Kind.ToLowerInvariant()}-{Sanitize(source.Name ?? string.Empty)}-{hash}",
+            _ => $"source-{source.Kind.ToLowerInvariant()}-{hash}",
+        };
+    }
+
+    private static string? Unreadable(string @namespace, TrustSourceSpec source, TrustSourceContent content) =>
+        (source.Kind, content.Outcome) switch
+        {
+            (not (TrustSourceKinds.ConfigMap or TrustSourceKinds.Secret or TrustSourceKinds.Inline or TrustSourceKinds.DefaultCAs), _) => "it must set exactly one of configMap, secret, inline or defaultCAs: true",
+            (TrustSourceKinds.ConfigMap, TrustSourceReadOutcome.ObjectMissing) => $"ConfigMap {@namespace}/{source.Name} does not exist (a source is read in the Truststore's own namespace only)",
+            (TrustSourceKinds.Secret, TrustSourceReadOutcome.ObjectMissing) => $"Secret {@namespace}/{source.Name} does not exist (a source is read in the Truststore's own namespace only)",
+            (TrustSourceKinds.DefaultCAs, TrustSourceReadOutcome.ObjectMissing) => "the machine's root bundle is missing from Notary's image (Notary:TrustSources:DefaultCAsPath)",
+            (TrustSourceKinds.ConfigMap, TrustSourceReadOutcome.KeyMissing) => $"ConfigMap {@namespace}/{source.Name} has no key {source.Key}",
+            (TrustSourceKinds.Secret, TrustSourceReadOutcome.KeyMissing) => $"Secret {@namespace}/{source.Name} has no key {source.Key}",
+            (_, TrustSourceReadOutcome.Found) when content.Pem is null => "nothing was read",
+            (_, TrustSourceReadOutcome.Found) => null,
+            _ => $"it cannot be read ({content.Outcome})",
+        };
+
+    /// <summary>Every CERTIFICATE block, each a parseable X.509 certificate; at least one.</summary>
+    private static (List<byte[]> Blocks, string? Error) Certificates(string pem)
+    {
+        var blocks = new List<byte[]>();
+        var rest = pem.AsSpan();
+        while (PemEncoding.TryFind(rest, out var fields))
+        {
+            if (rest[fields.Label].SequenceEqual(CertificateLabel))
+            {
+                var der = new byte[fields.DecodedDataLength];
+                if (!Convert.TryFromBase64Chars(rest[fields.Base64Data], der, out _))
+                {
+                    return ([], $"its CERTIFICATE block #{blocks.Count + 1} is not valid base64");
+                }
+
+                try
+                {
+                    using var certificate = X509CertificateLoader.LoadCertificate(der);
+                }
+                catch (CryptographicException)
+                {
+                    return ([], $"its CERTIFICATE block #{blocks.Count + 1} is not a parseable X.509 certificate");
+                }
+
+                blocks.Add(der);
+            }
+
+            rest = rest[fields.Location.End..];
+        }
+
+        return blocks.Count == 0 ? ([], "it holds no PEM CERTIFICATE block") : (blocks, null);
+    }
+
+    /// <summary>Lowercase; every run of characters outside [a-z0-9] becomes one '-'; trimmed; at most 40 characters.</summary>
+    private static string Sanitize(string name)
+    {
+        var text = new StringBuilder(name.Length);
+        foreach (var c in name.ToLowerInvariant())
+        {
+            if (char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c))
+            {
+                text.Append(c);
+            }
+            else if (text.Length > 0 && text[^1] != '-')
+            {
+                text.Append('-');
+            }
+        }
+
+        var result = text.ToString().Trim('-');
+        return result.Length <= MaxNameInAlias ? result : result[..MaxNameInAlias].TrimEnd('-');
+    }
+}

@@ -3,6 +3,7 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Notary.Grains.Abstractions;
 using Notary.Grains.Abstractions.Ports;
+using Notary.Pki;
 
 namespace Notary.Grains.Policies;
 
@@ -76,6 +77,50 @@ public static class TrustSourceResolution
         }
 
         return (entries, null);
+    }
+
+    /// <summary>
+    /// The store's entries followed by the sources' (in alias order), leaving out a source
+    /// certificate the store already holds (a source listing a CA that Issuers mode adds anyway).
+    /// </summary>
+    public static IReadOnlyList<TrustedEntry> Append(IReadOnlyList<TrustedEntry> entries, IReadOnlyDictionary<string, string> fromSources)
+    {
+        ArgumentNullException.ThrowIfNull(entries);
+        ArgumentNullException.ThrowIfNull(fromSources);
+        if (fromSources.Count == 0)
+        {
+            return entries;
+        }
+
+        var held = entries.Select(e => Fingerprint(e.CertificatePem)).ToHashSet(StringComparer.Ordinal);
+        var aliases = entries.Select(e => e.Alias).ToHashSet(StringComparer.Ordinal);
+        return [.. entries, .. fromSources
+            .OrderBy(pair => pair.Key, StringComparer.Ordinal)
+            .Where(pair => !aliases.Contains(pair.Key) && held.Add(Fingerprint(pair.Value)))
+            .Select(pair => new TrustedEntry(pair.Key, pair.Value))];
+    }
+
+    /// <summary>
+    /// The store's build key (<c>StoreBuild.Key</c>): the trust mode alone without sources (as
+    /// stores built before sources existed have it), else the mode and a digest of the source
+    /// aliases (which carry each certificate's hash), so a changed source rebuilds the store.
+    /// </summary>
+    public static string BuildKey(string mode, IReadOnlyDictionary<string, string> fromSources)
+    {
+        ArgumentNullException.ThrowIfNull(fromSources);
+        if (fromSources.Count == 0)
+        {
+            return mode;
+        }
+
+        var digest = SHA256.HashData(Encoding.UTF8.GetBytes(string.Join('\n', fromSources.Keys.Order(StringComparer.Ordinal))));
+        return $"{mode}+sources:{Convert.ToHexStringLower(digest)[..16]}";
+    }
+
+    private static string Fingerprint(string pem)
+    {
+        using var certificate = X509Certificate2.CreateFromPem(pem);
+        return Convert.ToHexString(SHA256.HashData(certificate.RawData));
     }
 
     /// <summary>The alias of a certificate of <paramref name="source"/> whose DER has SHA-256 <paramref name="fingerprint"/> (hex).</summary>

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
@@ -75,5 +76,67 @@ public sealed class TrustSourceTests(ClusterFixture fx)
         Assert.NotEqual(built.Entries[1], fixedStatus.Entries[1]);
         Assert.Contains(other.Trim(), CaCrt(key), StringComparison.Ordinal);
         Assert.DoesNotContain(partner.Trim(), CaCrt(key), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_java_client_trusting_a_ConfigMap_source_accepts_a_server_of_that_external_CA_and_refuses_another_CA()
+    {
+        var dir = Directory.CreateTempSubdirectory("notary-source-");
+        try
+        {
+            var partnerCa = await ServerOfNewCaAsync(dir.FullName, "partner");
+            await ServerOfNewCaAsync(dir.FullName, "stranger");
+            var ns = ClusterFixture.NewNamespace();
+            fx.Metadata.Set(ns, "notary-metadata", InMemoryMetadataSource.Json("ks-secret-1", "ts-secret-1"));
+            Assert.True((await fx.Grains.GetGrain<ICertificateGrain>($"{ns}/me").ApplyAsync(new CertificateSpec { Type = "Private", Fqdn = F("me", ns), KeyAlgorithm = "ECDSA", KeySize = 256 }, V(1))).IsReady);
+            fx.TrustSources.Set(ns, TrustSourceKinds.ConfigMap, "partner-ca", "ca.pem", partnerCa);
+            var status = await fx.Grains.GetGrain<ITruststoreGrain>($"{ns}/me").ApplyAsync(new TruststoreSpec
+            {
+                Fqdn = F("me", ns),
+                CertName = "me",
+                Sources = [new TrustSourceSpec { Kind = TrustSourceKinds.ConfigMap, Name = "partner-ca", Key = "ca.pem" }],
+            }, V(1));
+            Assert.True(status.IsReady, status.Condition(Conditions.Ready)?.Message);
+            var stored = fx.Store.Get(ResourceKind.Truststore, new ResourceKey(ns, "me"))!;
+            var truststore = Path.Combine(dir.FullName, "truststore.p12");
+            await File.WriteAllBytesAsync(truststore, stored.Files["truststore.p12"]);
+
+            var accepted = await RunAsync(dir.FullName, "java", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", Path.Combine(AppContext.BaseDirectory, "java", "SourceHandshake.java"), "partner.p12", "changeit", truststore, "ts-secret-1");
+            var refused = await RunAsync(dir.FullName, "java", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", Path.Combine(AppContext.BaseDirectory, "java", "SourceHandshake.java"), "stranger.p12", "changeit", truststore, "ts-secret-1");
+
+            Assert.True(accepted.ExitCode == 0 && accepted.Output.Contains("HANDSHAKE OK CN=partner.example", StringComparison.Ordinal), accepted.Output);
+            Assert.True(refused.ExitCode != 0 && refused.Output.Contains("CLIENT FAILED: javax.net.ssl.SSLHandshakeException: PKIX path building failed", StringComparison.Ordinal), refused.Output);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    /// <summary>With openssl: a CA "{name}-ca.pem" and a server PKCS12 "{name}.p12" (password changeit) for {name}.example signed by it; answers the CA's PEM.</summary>
+    private static async Task<string> ServerOfNewCaAsync(string dir, string name)
+    {
+        await File.WriteAllTextAsync(Path.Combine(dir, $"{name}.ext"), $"basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:{name}.example\n");
+        await OkAsync(dir, "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", $"{name}-ca.key", "-out", $"{name}-ca.pem", "-subj", $"/CN={name} external root", "-days", "30", "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign");
+        await OkAsync(dir, "openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", $"{name}.key", "-out", $"{name}.csr", "-subj", $"/CN={name}.example");
+        await OkAsync(dir, "openssl", "x509", "-req", "-in", $"{name}.csr", "-CA", $"{name}-ca.pem", "-CAkey", $"{name}-ca.key", "-CAcreateserial", "-out", $"{name}.pem", "-days", "30", "-extfile", $"{name}.ext");
+        await OkAsync(dir, "openssl", "pkcs12", "-export", "-inkey", $"{name}.key", "-in", $"{name}.pem", "-certfile", $"{name}-ca.pem", "-out", $"{name}.p12", "-passout", "pass:changeit");
+        return await File.ReadAllTextAsync(Path.Combine(dir, $"{name}-ca.pem"));
+    }
+
+    private static async Task OkAsync(string dir, string tool, params string[] arguments)
+    {
+        var run = await RunAsync(dir, tool, arguments);
+        Assert.True(run.ExitCode == 0, $"{tool} {string.Join(' ', arguments)}: {run.Output}");
+    }
+
+    private static async Task<(int ExitCode, string Output)> RunAsync(string dir, string tool, params string[] arguments)
+    {
+        using var process = Process.Start(new ProcessStartInfo(tool, arguments) { WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true })!;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        var output = process.StandardOutput.ReadToEndAsync(timeout.Token);
+        var error = process.StandardError.ReadToEndAsync(timeout.Token);
+        await process.WaitForExitAsync(timeout.Token);
+        return (process.ExitCode, await output + await error);
     }
 }

@@ -1,7 +1,10 @@
 using System.Text;
+using System.Net;
 using k8s;
+using k8s.Autorest;
 using k8s.Models;
 using Microsoft.Extensions.Options;
+using Notary.CustomResources.Models;
 using Notary.Grains.Abstractions;
 using Notary.Grains.Abstractions.Ports;
 
@@ -96,5 +99,24 @@ public sealed class TrustSourceReaderTests(ClusterFixture cluster)
         {
             Assert.Contains("Notary__TrustSources__DefaultCAsPath=", result.FailureMessage, StringComparison.Ordinal);
         }
+    }
+
+    [Fact]
+    public async Task The_API_server_keeps_sources_and_refuses_an_item_with_two_kinds()
+    {
+        var ns = await cluster.NamespaceAsync();
+        var truststore = Objects.Truststore(ns, "api");
+        truststore.Spec.Sources = [new() { ConfigMap = new() { Name = "partner-ca", Key = "ca.pem" } }, new() { Inline = Pem }, new() { DefaultCAs = true }];
+
+        var created = await cluster.Client.CreateAsync(truststore);
+
+        Assert.Equal("partner-ca", created.Spec.Sources![0].ConfigMap!.Name);
+        Assert.Equal(Pem, created.Spec.Sources[1].Inline);
+        Assert.True(created.Spec.Sources[2].DefaultCAs);
+
+        var both = Objects.Truststore(ns, "both");
+        both.Spec.Sources = [new TrustSource { Inline = Pem, DefaultCAs = true }];
+        var refused = await Assert.ThrowsAsync<HttpOperationException>(() => cluster.Client.CreateAsync(both));
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, refused.Response.StatusCode);
     }
 }

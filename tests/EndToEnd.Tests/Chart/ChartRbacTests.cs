@@ -68,6 +68,9 @@ public sealed class ChartRbacTests(ChartRbacFixture fx)
         // the signing CA (edited, or the CA changed); a fresh cluster gets it created.
         // CaPublisherTests proves the replacement against DevCluster.
         ("namespace", "", "configmaps", "update"),
+        // A Truststore's configMap trust source: the flow has no Truststore with sources;
+        // Kubernetes.Tests TrustSourceReaderTests reads one from DevCluster.
+        ("cluster", "", "configmaps", "get"),
         // Orleans' Kubernetes hosting, on only in a pod with Redis (NotaryClusterOptions): here Notary
         // is a local process, no silo in a pod. KubernetesHostingRbacTests runs the hosting as
         // Notary configures it, with a pod, under these rules: exactly these three calls.

@@ -86,6 +86,29 @@ public sealed class TrustSourceReaderTests(ClusterFixture cluster)
         }
     }
 
+    /// <summary>
+    /// The default path is Debian's (and Ubuntu's) bundle, the layout of this machine and of the
+    /// image (Dockerfile: ca-certificates): read with the defaults, it holds the public roots.
+    /// </summary>
+    [Fact]
+    public async Task DefaultCAs_with_the_default_path_reads_this_machines_public_root_bundle()
+    {
+        var defaults = new TrustSourceOptions();
+        Assert.Equal("/etc/ssl/certs/ca-certificates.crt", defaults.DefaultCAsPath);
+        var reader = new KubernetesTrustSourceReader(cluster.Client, Options.Create(defaults));
+
+        var content = await reader.ReadAsync("any", new TrustSourceSpec { Kind = TrustSourceKinds.DefaultCAs }, CancellationToken.None);
+
+        Assert.Equal(TrustSourceReadOutcome.Found, content.Outcome);
+        var roots = new System.Security.Cryptography.X509Certificates.X509Certificate2Collection();
+        roots.ImportFromPem(content.Pem);
+        Assert.True(roots.Count > 50, $"{roots.Count} roots in {defaults.DefaultCAsPath}");
+        foreach (var root in roots)
+        {
+            root.Dispose();
+        }
+    }
+
     [Theory]
     [InlineData("/etc/ssl/certs/ca-certificates.crt", true)]
     [InlineData("", false)]

@@ -164,11 +164,14 @@ public sealed class TruststoreGrain(
         var alsoTrusted = AlsoTrustedKeys(kept);
         var rolling = kept.Where(s => s.Rolling).ToDictionary(s => s.Resource.ToString(), s => s.Revision, StringComparer.Ordinal);
         IReadOnlyList<string> caSubjects = [];
+        // A source never puts back a certificate a quarantine holds out (see Withheld).
+        var withheld = TrustSourceResolution.Withheld(fromSources, QuarantinedPems(built, excluded));
+        var trustedSources = fromSources.Where(pair => !withheld.ContainsKey(pair.Key)).ToDictionary(StringComparer.Ordinal);
         return new StoreBuild(builtFrom, () =>
         {
             var entries = TruststorePolicy.Select(own, peers, [], mode);
             caSubjects = TruststorePolicy.IssuerSubjects(entries);
-            return StoreBuilder.Truststore(Resource, spec.Fqdn, format, metadata, TrustSourceResolution.Append(entries, fromSources));
+            return StoreBuilder.Truststore(Resource, spec.Fqdn, format, metadata, TrustSourceResolution.Append(entries, trustedSources));
         })
         {
             Excluded = excluded,
@@ -179,6 +182,7 @@ public sealed class TruststoreGrain(
             OnStored = () =>
             {
                 SetTrustsIssuers(mode, caSubjects);
+                SetWithheld(withheld);
                 State.SourceEntries = fromSources.Count == 0 ? null : new Dictionary<string, string>(fromSources, StringComparer.Ordinal);
             },
         };
@@ -222,6 +226,29 @@ public sealed class TruststoreGrain(
         {
             ConditionList.Remove(State.Conditions, Conditions.TrustsIssuers);
         }
+    }
+
+    /// <summary>The current and still-trusted certificates of the quarantined peers, by certificate.</summary>
+    private static Dictionary<string, IReadOnlyList<string>> QuarantinedPems(IEnumerable<CertificateSnapshot> snapshots, HashSet<string> excluded) =>
+        snapshots.Where(s => excluded.Contains(s.Resource.ToString()) && s.Material is not null)
+            .ToDictionary(
+                s => s.Resource.ToString(),
+                s => (IReadOnlyList<string>)[s.Material!.CertificatePem, .. (s.AlsoTrusted ?? []).Select(m => m.CertificatePem)],
+                StringComparer.Ordinal);
+
+    /// <summary>Says which source certificates a quarantine withholds; no condition when none is.</summary>
+    private void SetWithheld(IReadOnlyDictionary<string, string> withheld)
+    {
+        if (withheld.Count == 0)
+        {
+            ConditionList.Remove(State.Conditions, Conditions.SourceCertificatesWithheld);
+            return;
+        }
+
+        var items = withheld.OrderBy(w => w.Key, StringComparer.Ordinal).Select(w => $"{w.Key} (the certificate of {w.Value})");
+        ConditionList.Set(State.Conditions, Conditions.SourceCertificatesWithheld, Conditions.True, Reasons.QuarantinedCertificate,
+            $"Left out of this truststore while a Breach quarantines them: {string.Join(", ", items)}. They return when the quarantine is lifted.",
+            Now, State.Origin?.Generation ?? 0);
     }
 
     private static HashSet<string> Quarantined(IEnumerable<CertificateSnapshot> snapshots, ResourceKey ownKey) =>

@@ -97,4 +97,29 @@ public sealed class TrustSourceResolutionTests
 
         Assert.Equal(prefix + "aaaaaaaaaaaa", alias);
     }
+
+    [Fact]
+    public void A_source_certificate_that_a_quarantine_holds_out_is_withheld_naming_the_quarantined_certificate()
+    {
+        var leaf = SelfSigned("pay.shop");
+        var previous = SelfSigned("pay.shop previous");
+        var sources = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["source-configmap-copied-a"] = leaf,
+            ["source-configmap-copied-b"] = previous,
+            ["source-configmap-partner-ca-c"] = PartnerCa,
+        };
+
+        var none = TrustSourceResolution.Withheld(sources, new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal));
+        var withheld = TrustSourceResolution.Withheld(sources, new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal)
+        {
+            ["shop/pay"] = [leaf, previous],
+            ["shop/other"] = [DatabaseCa],
+        });
+
+        Assert.Empty(none);
+        Assert.Equal(
+            new Dictionary<string, string>(StringComparer.Ordinal) { ["source-configmap-copied-a"] = "shop/pay", ["source-configmap-copied-b"] = "shop/pay" },
+            withheld);
+    }
 }

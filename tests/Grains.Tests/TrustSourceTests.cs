@@ -78,6 +78,62 @@ public sealed class TrustSourceTests(ClusterFixture fx)
         Assert.DoesNotContain(partner.Trim(), CaCrt(key), StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// Decision (issue 18 §2): a source never puts back a certificate a Breach quarantines. A
+    /// ConfigMap filled with a peer's certificate (copied from another store's ca.crt) would
+    /// otherwise bring the quarantined peer back as a source entry: it is withheld, the status says
+    /// so, and it returns with the lift.
+    /// </summary>
+    [Fact]
+    public async Task A_source_holding_a_quarantined_peers_certificate_does_not_put_it_back_and_the_status_says_so()
+    {
+        var ns = ClusterFixture.NewNamespace();
+        fx.Metadata.Set(ns, "notary-metadata", InMemoryMetadataSource.Json("ks-secret-1", "ts-secret-1"));
+        var certificates = new Dictionary<string, ICertificateGrain>(StringComparer.Ordinal);
+        foreach (var name in new[] { "me", "pay" })
+        {
+            certificates[name] = fx.Grains.GetGrain<ICertificateGrain>($"{ns}/{name}");
+            Assert.True((await certificates[name].ApplyAsync(new CertificateSpec { Type = "Private", Fqdn = F(name, ns), KeyAlgorithm = "ECDSA", KeySize = 256 }, V(1))).IsReady);
+        }
+
+        var pay = (await certificates["pay"].GetSnapshotAsync()).Material!.CertificatePem;
+        var partner = SelfSigned("Partner Root CA");
+        fx.TrustSources.Set(ns, TrustSourceKinds.ConfigMap, "copied", "ca.pem", pay + "\n" + partner);
+        var spec = new TruststoreSpec
+        {
+            Fqdn = F("me", ns),
+            CertName = "me",
+            Upstream = [new TrustReference { Tag = "pay", Fqdn = F("pay", ns), Namespace = ns }],
+            Sources = [new TrustSourceSpec { Kind = TrustSourceKinds.ConfigMap, Name = "copied", Key = "ca.pem" }],
+        };
+        var key = new ResourceKey(ns, "me");
+
+        // pay is trusted once (as the peer it is), the partner CA as a source.
+        var built = await fx.Grains.GetGrain<ITruststoreGrain>(key.ToString()).ApplyAsync(spec, V(1));
+        Assert.True(built.IsReady, built.Condition(Conditions.Ready)?.Message);
+        Assert.Equal([$"me.{ns}", $"pay.{ns}", $"source-configmap-copied-{Hash(partner)}"], built.Entries);
+        Assert.Null(built.Condition(Conditions.SourceCertificatesWithheld));
+
+        // Quarantined: pay leaves, and the source's copy of it does not take its place.
+        await certificates["pay"].HoldQuarantineAsync($"{ns}/b1", true, "leaked");
+        var held = await fx.Status.WaitStoreAsync(ResourceKind.Truststore, key, s => !s.Entries.Contains($"pay.{ns}"), "pay quarantined out of the store");
+        Assert.Equal([$"me.{ns}", $"source-configmap-copied-{Hash(partner)}"], held.Entries);
+        Assert.DoesNotContain(pay.Trim(), CaCrt(key), StringComparison.Ordinal);
+        var withheld = held.Condition(Conditions.SourceCertificatesWithheld)!;
+        Assert.Equal((Conditions.True, Reasons.QuarantinedCertificate), (withheld.Status, withheld.Reason));
+        Assert.Contains($"source-configmap-copied-{Hash(pay)} (the certificate of {ns}/pay)", withheld.Message, StringComparison.Ordinal);
+        Assert.True(held.IsReady, held.Condition(Conditions.Ready)?.Message);
+
+        // Lifted: pay is back as the peer, and the condition is gone.
+        await certificates["pay"].HoldQuarantineAsync($"{ns}/b1", false, "lifted");
+        var back = await fx.Status.WaitStoreAsync(ResourceKind.Truststore, key, s => s.Entries.Contains($"pay.{ns}"), "pay back after the lift");
+        Assert.Equal(built.Entries, back.Entries);
+        Assert.Null(back.Condition(Conditions.SourceCertificatesWithheld));
+    }
+
+    private static string Hash(string pem) =>
+        Convert.ToHexStringLower(SHA256.HashData(X509Certificate2.CreateFromPem(pem).RawData))[..12];
+
     [Fact]
     public async Task A_java_client_trusting_a_ConfigMap_source_accepts_a_server_of_that_external_CA_and_refuses_another_CA()
     {

@@ -101,6 +101,43 @@ public static class TrustSourceResolution
     }
 
     /// <summary>
+    /// The source entries that are certificates a quarantine holds out of this store: a source
+    /// holding the very certificate of a quarantined peer (say, a ConfigMap filled from another
+    /// store's ca.crt) must not put it back. <paramref name="quarantined"/> maps each quarantined
+    /// certificate ("namespace/name") to its PEMs (current and still-trusted ones); the answer maps
+    /// each withheld alias to the certificate whose quarantine withholds it.
+    /// </summary>
+    public static IReadOnlyDictionary<string, string> Withheld(IReadOnlyDictionary<string, string> fromSources, IReadOnlyDictionary<string, IReadOnlyList<string>> quarantined)
+    {
+        ArgumentNullException.ThrowIfNull(fromSources);
+        ArgumentNullException.ThrowIfNull(quarantined);
+        var withheld = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (fromSources.Count == 0 || quarantined.Count == 0)
+        {
+            return withheld;
+        }
+
+        var holders = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (certificate, pems) in quarantined.OrderBy(q => q.Key, StringComparer.Ordinal))
+        {
+            foreach (var pem in pems)
+            {
+                holders.TryAdd(Fingerprint(pem), certificate);
+            }
+        }
+
+        foreach (var (alias, pem) in fromSources)
+        {
+            if (holders.TryGetValue(Fingerprint(pem), out var certificate))
+            {
+                withheld[alias] = certificate;
+            }
+        }
+
+        return withheld;
+    }
+
+    /// <summary>
     /// The store's build key (<c>StoreBuild.Key</c>): the trust mode alone without sources (as
     /// stores built before sources existed have it), else the mode and a digest of the source
     /// aliases (which carry each certificate's hash), so a changed source rebuilds the store.

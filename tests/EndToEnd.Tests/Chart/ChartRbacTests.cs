@@ -68,9 +68,6 @@ public sealed class ChartRbacTests(ChartRbacFixture fx)
         // the signing CA (edited, or the CA changed); a fresh cluster gets it created.
         // CaPublisherTests proves the replacement against DevCluster.
         ("namespace", "", "configmaps", "update"),
-        // A Truststore's configMap trust source: the flow has no Truststore with sources;
-        // Kubernetes.Tests TrustSourceReaderTests reads one from DevCluster.
-        ("cluster", "", "configmaps", "get"),
         // Orleans' Kubernetes hosting, on only in a pod with Redis (NotaryClusterOptions): here Notary
         // is a local process, no silo in a pod. KubernetesHostingRbacTests runs the hosting as
         // Notary configures it, with a pod, under these rules: exactly these three calls.
@@ -89,6 +86,39 @@ public sealed class ChartRbacTests(ChartRbacFixture fx)
         ("cluster", "", "namespaces", "create"),
     ];
 
+    /// <summary>A ConfigMap with a CA and a Truststore whose trust source it is (configmaps get, list and watch).</summary>
+    private static string SourcedTruststore(string ns)
+    {
+        using var key = System.Security.Cryptography.ECDsa.Create();
+        var request = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=Partner Root CA", key, System.Security.Cryptography.HashAlgorithmName.SHA256);
+        using var ca = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddYears(1));
+        var pem = string.Concat(ca.ExportCertificatePem().Split('\n').Select(l => $"    {l.TrimEnd()}\n"));
+        return $$"""
+            apiVersion: v1
+            kind: ConfigMap
+            metadata:
+              name: partner-ca
+              namespace: {{ns}}
+            data:
+              ca.crt: |
+            {{pem}}---
+            apiVersion: notary.dev/v1alpha1
+            kind: Truststore
+            metadata:
+              name: partners-ts
+              namespace: {{ns}}
+            spec:
+              fqdn: {{Fqdn(ns, "orders")}}
+              certName: orders
+              upstream: []
+              downstream: []
+              sources:
+                - configMap: {name: partner-ca, key: ca.crt}
+            ---
+
+            """;
+    }
+
     [Fact]
     public async Task Notary_under_the_charts_rules_makes_exactly_the_calls_they_grant()
     {
@@ -98,6 +128,7 @@ public sealed class ChartRbacTests(ChartRbacFixture fx)
             + Certificate(ns, "pay") + Certificate(ns, "orders")
             + Keystore(ns, "pay-ks", "pay")
             + Truststore(ns, "orders-ts", "orders", upstream: [(ns, "pay")], downstream: [])
+            + SourcedTruststore(ns)
             + Deployment(ns, "pay", "pay-ks", SecretUse.Volume)
             + Workload("StatefulSet", ns, "pay-db", "pay-ks")
             + Workload("DaemonSet", ns, "pay-agent", "pay-ks"));

@@ -36,6 +36,15 @@ ENV ASPNETCORE_HTTP_PORTS=8080 \
     HOME=/tmp \
     TMPDIR=/tmp
 
+# Debian's public root bundle for Truststore sources with defaultCAs: true, read from
+# /etc/ssl/certs/ca-certificates.crt (Notary__TrustSources__DefaultCAsPath). The base image has the
+# package; installing it here makes the dependency explicit and takes the newest roots of the
+# release at build time, so a rebuilt image carries the current list.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends ca-certificates \
+    && rm -rf /var/lib/apt/lists/* \
+    && test -s /etc/ssl/certs/ca-certificates.crt
+
 WORKDIR /app
 # Owned by root and not writable by the app user.
 COPY --from=build --link /app ./

@@ -54,7 +54,35 @@ public static class ResourceMapping
         Format = NullIfEmpty(spec.Format),
         MetadataSecret = NullIfEmpty(spec.MetadataSecret),
         Trust = NullIfEmpty(spec.Trust),
+        Sources = spec.Sources is null ? [] : [.. spec.Sources.Select(ToSource)],
     };
+
+    /// <summary>A trust source; one with none or several kinds set maps to an empty Kind (the grain reports it).</summary>
+    public static TrustSourceSpec ToSource(Model.TrustSource source)
+    {
+        var kinds = new List<TrustSourceSpec>();
+        if (source.ConfigMap is { } configMap)
+        {
+            kinds.Add(new() { Kind = TrustSourceKinds.ConfigMap, Name = configMap.Name ?? string.Empty, Key = configMap.Key ?? string.Empty });
+        }
+
+        if (source.Secret is { } secret)
+        {
+            kinds.Add(new() { Kind = TrustSourceKinds.Secret, Name = secret.Name ?? string.Empty, Key = secret.Key ?? string.Empty });
+        }
+
+        if (source.Inline is { } inline)
+        {
+            kinds.Add(new() { Kind = TrustSourceKinds.Inline, Inline = inline });
+        }
+
+        if (source.DefaultCAs == true)
+        {
+            kinds.Add(new() { Kind = TrustSourceKinds.DefaultCAs });
+        }
+
+        return kinds.Count == 1 ? kinds[0] : new() { Kind = string.Empty };
+    }
 
     public static TrustReference ToReference(Model.PeerReference peer) => new()
     {

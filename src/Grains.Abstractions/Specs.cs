@@ -58,6 +58,32 @@ public sealed record TruststoreSpec
     [Id(5)] public string? MetadataSecret { get; init; }
     /// <summary>"Pinned" (default: the listed services' leaves only) or "Issuers" (also their CAs).</summary>
     [Id(6)] public string? Trust { get; init; }
+    /// <summary>Certificates from outside Notary that the truststore also trusts, in spec order.</summary>
+    [Id(7)] public IReadOnlyList<TrustSourceSpec> Sources { get; init; } = [];
+}
+
+/// <summary>The kinds of a Truststore's trust source.</summary>
+public static class TrustSourceKinds
+{
+    public const string ConfigMap = "configMap";
+    public const string Secret = "secret";
+    public const string Inline = "inline";
+    public const string DefaultCAs = "defaultCAs";
+}
+
+/// <summary>
+/// One trust source: <see cref="Kind"/> is one of <see cref="TrustSourceKinds"/>; <see cref="Name"/> and
+/// <see cref="Key"/> name a ConfigMap's or Secret's data key in the Truststore's own namespace,
+/// <see cref="Inline"/> holds the PEM of an inline source. A source with none or several kinds set
+/// (which the CRD refuses) maps to an empty Kind, which the grain reports as SourceInvalid.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("notary.TrustSourceSpec")]
+public sealed record TrustSourceSpec
+{
+    [Id(0)] public required string Kind { get; init; }
+    [Id(1)] public string? Name { get; init; }
+    [Id(2)] public string? Key { get; init; }
+    [Id(3)] public string? Inline { get; init; }
 }
 
 /// <summary>Where a resource came from: its Kubernetes uid and metadata.generation.</summary>

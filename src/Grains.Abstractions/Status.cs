@@ -8,6 +8,9 @@ public static class Conditions
     public const string Compromised = "Compromised";
     /// <summary>A truststore in Issuers mode: True, with the sentence naming the CAs it trusts wholesale.</summary>
     public const string TrustsIssuers = "TrustsIssuers";
+
+    /// <summary>A Truststore: some certificates of its trust sources are left out because a Breach quarantines them.</summary>
+    public const string SourceCertificatesWithheld = "SourceCertificatesWithheld";
     public const string True = "True";
     public const string False = "False";
     public const string Unknown = "Unknown";
@@ -37,6 +40,11 @@ public static class Reasons
     public const string UnresolvedReference = "UnresolvedReference";
     public const string AmbiguousReference = "AmbiguousReference";
     public const string FqdnMismatch = "FqdnMismatch";
+    /// <summary>A trust source of a Truststore is missing, unparsable or empty; the message names it.</summary>
+    public const string SourceInvalid = "SourceInvalid";
+
+    /// <summary>Why <see cref="Conditions.SourceCertificatesWithheld"/> is True.</summary>
+    public const string QuarantinedCertificate = "QuarantinedCertificate";
     /// <summary>The reason of TrustsIssuers=True.</summary>
     public const string IssuersMode = "IssuersMode";
     /// <summary>A Warning Event: a same-named Certificate in another namespace is ignored by a bound reference.</summary>

@@ -18,6 +18,7 @@ namespace Notary.Grains;
 public sealed class TruststoreGrain(
     [PersistentState("truststore", GrainStorage.Name)] IPersistentState<StoreState<TruststoreSpec>> state,
     IServiceMetadataSource metadataSource,
+    ITrustSourceReader sourceReader,
     ISecretStore secretStore,
     IStatusWriter statusWriter,
     IEventRecorder events,
@@ -34,8 +35,8 @@ public sealed class TruststoreGrain(
     protected override string? MetadataSecretName(TruststoreSpec spec) => spec.MetadataSecret;
 
     protected override bool SameSpec(TruststoreSpec a, TruststoreSpec b) =>
-        a with { Upstream = [], Downstream = [] } == b with { Upstream = [], Downstream = [] }
-        && a.Upstream.SequenceEqual(b.Upstream) && a.Downstream.SequenceEqual(b.Downstream);
+        a with { Upstream = [], Downstream = [], Sources = [] } == b with { Upstream = [], Downstream = [], Sources = [] }
+        && a.Upstream.SequenceEqual(b.Upstream) && a.Downstream.SequenceEqual(b.Downstream) && a.Sources.SequenceEqual(b.Sources);
 
     protected override async Task<(StoreBuild? Build, Problem? Problem)> BuildAsync(TruststoreSpec spec, StoreFormat format, ServiceMetadata metadata)
     {
@@ -45,6 +46,7 @@ public sealed class TruststoreGrain(
             return (null, problem);
         }
 
+        var sources = await ReadSourcesAsync(spec);
         var lookups = await WatchTagsAsync(TrustResolution.TagsToLookUp(spec));
         var resolution = TrustResolution.Resolve(Resource.Namespace, spec, lookups, State.Bindings);
         await KeepBindingsAsync(resolution);
@@ -54,7 +56,7 @@ public sealed class TruststoreGrain(
         // what the stored store holds until it is replaced: a quarantine of one of those must
         // still reach a store that cannot be built (see LastContentsAsync).
         await SyncCertificatesAsync(keys.Union(State.BuiltFrom.Keys).ToHashSet(StringComparer.Ordinal));
-        problem = resolution.Problem;
+        problem = resolution.Problem ?? sources.Problem;
         if (problem is not null)
         {
             return await LastContentsAsync(spec, format, metadata, mode, problem);
@@ -77,7 +79,8 @@ public sealed class TruststoreGrain(
         var excluded = Quarantined(snapshots.Values, ownKey);
         var (own, upstream, downstream) = TrustResolution.Sources(references, snapshots);
         bool Kept(TrustSource source) => !excluded.Contains($"{source.Namespace}/{source.Name}");
-        return (Build(spec, format, metadata, mode, builtFrom, excluded, snapshots.Values, own, [.. upstream.Where(Kept), .. downstream.Where(Kept)], null), null);
+        var fromSources = sources.Entries.ToDictionary(e => e.Alias, e => e.CertificatePem, StringComparer.Ordinal);
+        return (Build(spec, format, metadata, mode, builtFrom, excluded, snapshots.Values, own, [.. upstream.Where(Kept), .. downstream.Where(Kept)], fromSources, null), null);
     }
 
     protected override Task OnHoldsAsync(IReadOnlyDictionary<string, long> rolling)
@@ -142,7 +145,7 @@ public sealed class TruststoreGrain(
             ? " The last contents were rebuilt with the current certificates of the services it held."
             : $" The last contents were rebuilt without the quarantined {string.Join(", ", excluded.Order(StringComparer.Ordinal))}.";
         var stillNotReady = problem with { Message = problem.Message + note };
-        return (Build(spec, format, metadata, mode, builtFrom, excluded, snapshots.Values.Where(s => s.Exists && s.Material is not null), usable[0], usable.Skip(1).ToList(), stillNotReady), null);
+        return (Build(spec, format, metadata, mode, builtFrom, excluded, snapshots.Values.Where(s => s.Exists && s.Material is not null), usable[0], usable.Skip(1).ToList(), State.SourceEntries ?? new Dictionary<string, string>(StringComparer.Ordinal), stillNotReady), null);
     }
 
     /// <summary>The further certificates the snapshots have truststores trust during a roll, as "namespace/name#serial" (what <see cref="StoreState{TSpec}.AlsoTrusted"/> records).</summary>
@@ -151,7 +154,8 @@ public sealed class TruststoreGrain(
 
     private StoreBuild Build(
         TruststoreSpec spec, StoreFormat format, ServiceMetadata metadata, TrustMode mode,
-        Dictionary<string, long> builtFrom, HashSet<string> excluded, IEnumerable<CertificateSnapshot> built, TrustSource own, IReadOnlyList<TrustSource> peers, Problem? problem)
+        Dictionary<string, long> builtFrom, HashSet<string> excluded, IEnumerable<CertificateSnapshot> built, TrustSource own, IReadOnlyList<TrustSource> peers,
+        Dictionary<string, string> fromSources, Problem? problem)
     {
         // Make-before-break: the certificates truststores trust beside the current ones (compared
         // by serial, so that a keystore switch that changes nothing here rebuilds nothing), and
@@ -160,20 +164,54 @@ public sealed class TruststoreGrain(
         var alsoTrusted = AlsoTrustedKeys(kept);
         var rolling = kept.Where(s => s.Rolling).ToDictionary(s => s.Resource.ToString(), s => s.Revision, StringComparer.Ordinal);
         IReadOnlyList<string> caSubjects = [];
+        // A source never puts back a certificate a quarantine holds out (see Withheld).
+        var withheld = TrustSourceResolution.Withheld(fromSources, QuarantinedPems(built, excluded));
+        var trustedSources = fromSources.Where(pair => !withheld.ContainsKey(pair.Key)).ToDictionary(StringComparer.Ordinal);
         return new StoreBuild(builtFrom, () =>
         {
             var entries = TruststorePolicy.Select(own, peers, [], mode);
             caSubjects = TruststorePolicy.IssuerSubjects(entries);
-            return StoreBuilder.Truststore(Resource, spec.Fqdn, format, metadata, entries);
+            return StoreBuilder.Truststore(Resource, spec.Fqdn, format, metadata, TrustSourceResolution.Append(entries, trustedSources));
         })
         {
             Excluded = excluded,
             AlsoTrusted = alsoTrusted,
             Rolling = rolling,
-            Key = mode.ToString(),
+            Key = TrustSourceResolution.BuildKey(mode.ToString(), fromSources),
             Problem = problem,
-            OnStored = () => SetTrustsIssuers(mode, caSubjects),
+            OnStored = () =>
+            {
+                SetTrustsIssuers(mode, caSubjects);
+                SetWithheld(withheld);
+                State.SourceEntries = fromSources.Count == 0 ? null : new Dictionary<string, string>(fromSources, StringComparer.Ordinal);
+            },
         };
+    }
+
+    /// <summary>
+    /// Reads every trust source of the spec (a ConfigMap or Secret in this Truststore's own
+    /// namespace, the machine's root bundle; inline ones need no read) and resolves them.
+    /// </summary>
+    private async Task<(IReadOnlyList<SourceEntry> Entries, Problem? Problem)> ReadSourcesAsync(TruststoreSpec spec)
+    {
+        if (spec.Sources.Count == 0)
+        {
+            return ([], null);
+        }
+
+        var read = new List<(TrustSourceSpec, TrustSourceContent)>(spec.Sources.Count);
+        foreach (var source in spec.Sources)
+        {
+            var content = source.Kind switch
+            {
+                TrustSourceKinds.Inline => new TrustSourceContent(TrustSourceReadOutcome.Found, source.Inline ?? string.Empty),
+                TrustSourceKinds.ConfigMap or TrustSourceKinds.Secret or TrustSourceKinds.DefaultCAs => await sourceReader.ReadAsync(Resource.Namespace, source, CancellationToken.None),
+                _ => new TrustSourceContent(TrustSourceReadOutcome.Found, null),
+            };
+            read.Add((source, content));
+        }
+
+        return TrustSourceResolution.Resolve(Resource.Namespace, read);
     }
 
     /// <summary>Issuers mode says in its status what it trusts wholesale; Pinned has no such condition.</summary>
@@ -188,6 +226,29 @@ public sealed class TruststoreGrain(
         {
             ConditionList.Remove(State.Conditions, Conditions.TrustsIssuers);
         }
+    }
+
+    /// <summary>The current and still-trusted certificates of the quarantined peers, by certificate.</summary>
+    private static Dictionary<string, IReadOnlyList<string>> QuarantinedPems(IEnumerable<CertificateSnapshot> snapshots, HashSet<string> excluded) =>
+        snapshots.Where(s => excluded.Contains(s.Resource.ToString()) && s.Material is not null)
+            .ToDictionary(
+                s => s.Resource.ToString(),
+                s => (IReadOnlyList<string>)[s.Material!.CertificatePem, .. (s.AlsoTrusted ?? []).Select(m => m.CertificatePem)],
+                StringComparer.Ordinal);
+
+    /// <summary>Says which source certificates a quarantine withholds; no condition when none is.</summary>
+    private void SetWithheld(IReadOnlyDictionary<string, string> withheld)
+    {
+        if (withheld.Count == 0)
+        {
+            ConditionList.Remove(State.Conditions, Conditions.SourceCertificatesWithheld);
+            return;
+        }
+
+        var items = withheld.OrderBy(w => w.Key, StringComparer.Ordinal).Select(w => $"{w.Key} (the certificate of {w.Value})");
+        ConditionList.Set(State.Conditions, Conditions.SourceCertificatesWithheld, Conditions.True, Reasons.QuarantinedCertificate,
+            $"Left out of this truststore while a Breach quarantines them: {string.Join(", ", items)}. They return when the quarantine is lifted.",
+            Now, State.Origin?.Generation ?? 0);
     }
 
     private static HashSet<string> Quarantined(IEnumerable<CertificateSnapshot> snapshots, ResourceKey ownKey) =>

@@ -11,7 +11,7 @@ public static class ServiceCollectionExtensions
 {
     /// <summary>
     /// Registers the Kubernetes adapters for the grains' ports (status writer, Event recorder,
-    /// Secret store, metadata source, built-in CA source, state data keys (a Secret), workload finder and patcher, namespace labels, CertificatePolicy status) and the HTTP
+    /// Secret store, metadata source, built-in CA source, state data keys (a Secret), workload finder and patcher, namespace labels, CertificatePolicy status, trust sources) and the HTTP
     /// API's access reviewer (TokenReview, SubjectAccessReview), the Breach status writer and Breach objects, bound to their ports, and the Secret
     /// store (<see cref="KubernetesSecretStore"/>, which the host binds to ISecretStore when it is the
     /// configured store), with <see cref="NotaryKubernetesOptions"/> bound from <c>Notary:Kubernetes</c>,
@@ -51,6 +51,10 @@ public static class ServiceCollectionExtensions
         services.AddOptions<StateKeyOptions>().Bind(configuration.GetSection(StateKeyOptions.SectionName)).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<StateKeyOptions>, StateKeyOptionsValidator>());
         services.TryAddSingleton<IDataKeySource, KubernetesDataKeySource>();
+        // Truststore trust sources: a ConfigMap or Secret of the Truststore's own namespace, or the machine's root bundle.
+        services.AddOptions<TrustSourceOptions>().Bind(configuration.GetSection(TrustSourceOptions.SectionName)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TrustSourceOptions>, TrustSourceOptionsValidator>());
+        services.TryAddSingleton<ITrustSourceReader, KubernetesTrustSourceReader>();
         return services;
     }
 

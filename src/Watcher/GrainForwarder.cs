@@ -41,6 +41,13 @@ public sealed class GrainForwarder(IGrainFactory grains) : IResourceEventSink
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "only stores are kept in Secrets"),
     };
 
+    /// <summary>
+    /// The store reconciles as for a changed metadata Secret: it reads every input again (its
+    /// sources among them) and rebuilds only when what it would hold changed.
+    /// </summary>
+    public Task TrustSourceChangedAsync(ResourceKey truststore, CancellationToken cancellationToken) =>
+        grains.GetGrain<ITruststoreGrain>(truststore.ToString()).OnMetadataChangedAsync();
+
     public Task ApplyBreachAsync(ResourceKey breach, BreachRequest request, CancellationToken cancellationToken) =>
         grains.GetGrain<IBreachGrain>(BreachIds.KeyOf(breach)).StartAsync(request);
 

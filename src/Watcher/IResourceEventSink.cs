@@ -34,6 +34,12 @@ public interface IResourceEventSink
     Task StoredSecretDeletedAsync(ResourceKind kind, ResourceKey store, CancellationToken cancellationToken);
 
     /// <summary>
+    /// A ConfigMap or Secret that the Truststore names in spec.sources was created, changed or
+    /// deleted: the Truststore reads its sources again. No-op by default, for sinks that only follow the other resources.
+    /// </summary>
+    Task TrustSourceChangedAsync(ResourceKey truststore, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>
     /// A Breach was created or changed (or is forwarded again): its grain acts on it, or adopts
     /// what the API server records. No-op by default, for sinks that only follow the other resources.
     /// </summary>

@@ -10,7 +10,7 @@ namespace Notary.Watcher;
 
 /// <summary>
 /// One term of watching: list+watch of Breaches, Certificates, Keystores, Truststores (all namespaces),
-/// CertificatePolicies (cluster-scoped) and the metadata Secrets they name, each forwarded to <see cref="IResourceEventSink"/>, until
+/// CertificatePolicies (cluster-scoped), the metadata Secrets they name and the ConfigMaps/Secrets Truststores name as trust sources (metadata only), each forwarded to <see cref="IResourceEventSink"/>, until
 /// cancelled. Breaches come first (see <see cref="RunAsync"/>). The leader runs one per term of leadership; what it forwarded is forgotten with it,
 /// so a new leader forwards everything once (the grains ignore what they already have).
 /// </summary>
@@ -20,6 +20,7 @@ public sealed class WatchSession
     private readonly Controller<Keystore> _keystores;
     private readonly Controller<Truststore> _truststores;
     private readonly Controller<V1Secret> _secrets;
+    private readonly Controller<V1ConfigMap>? _configMaps;
     private readonly Controller<CertificatePolicy>? _policies;
     private readonly Controller<Breach>? _breaches;
     private readonly BreachReconciler? _breachReconciler;
@@ -53,7 +54,8 @@ public sealed class WatchSession
             time,
             loggers,
             new CustomResourceSource<CertificatePolicy>(client, CertificatePolicy.KubePluralName, options.WatchTimeout),
-            new CustomResourceSource<Breach>(client, NotaryResources.BreachPlural, options.WatchTimeout))
+            new CustomResourceSource<Breach>(client, NotaryResources.BreachPlural, options.WatchTimeout),
+            new ConfigMapSource(client, options.WatchTimeout))
     {
     }
 
@@ -74,18 +76,21 @@ public sealed class WatchSession
         TimeProvider time,
         ILoggerFactory loggers,
         IResourceSource<CertificatePolicy>? policies = null,
-        IResourceSource<Breach>? breaches = null)
+        IResourceSource<Breach>? breaches = null,
+        IResourceSource<V1ConfigMap>? configMaps = null)
     {
         var logger = loggers.CreateLogger<WatchSession>();
         _time = time;
         _logger = logger;
         var index = new MetadataSecretIndex();
+        var trustSources = new TrustSourceIndex();
 
-        Controller<TResource> Custom<TResource>(IResourceSource<TResource> source, NotaryKind<TResource> kind)
+        Controller<TResource> Custom<TResource>(IResourceSource<TResource> source, NotaryKind<TResource> kind, Func<IReconciler<TResource>, IReconciler<TResource>>? wrap = null)
             where TResource : class, IKubernetesObject<V1ObjectMeta>
         {
             var informer = new Informer<TResource>(source, options, time, logger);
-            return new Controller<TResource>(informer, new ResourceReconciler<TResource>(kind, sink, finalizers, events, index, logger), options, time, logger);
+            IReconciler<TResource> reconciler = new ResourceReconciler<TResource>(kind, sink, finalizers, events, index, logger);
+            return new Controller<TResource>(informer, wrap is null ? reconciler : wrap(reconciler), options, time, logger);
         }
 
         _certificates = Custom(certificates, new NotaryKind<Certificate>(
@@ -98,13 +103,27 @@ public sealed class WatchSession
         _truststores = Custom(truststores, new NotaryKind<Truststore>(
             ResourceKind.Truststore,
             (s, key, o, origin, ct) => s.ApplyTruststoreAsync(key, ResourceMapping.ToSpec(o.Spec), origin, ct),
-            o => o.Spec.MetadataSecret));
+            o => o.Spec.MetadataSecret),
+            reconciler => new TrustSourceObservingReconciler(reconciler, trustSources));
         _secrets = new Controller<V1Secret>(
             new Informer<V1Secret>(secrets, options, time, logger),
-            new MetadataSecretReconciler(sink, index, logger),
+            new BothReconcilers<V1Secret>(
+                new MetadataSecretReconciler(sink, index, logger),
+                new TrustSourceReconciler<V1Secret>(TrustSourceKinds.Secret, sink, trustSources, logger)),
             options,
             time,
             logger);
+        if (configMaps is not null)
+        {
+            // Truststore trust sources: which ConfigMaps changed (metadata only, see ConfigMapSource).
+            _configMaps = new Controller<V1ConfigMap>(
+                new Informer<V1ConfigMap>(configMaps, options, time, logger),
+                new TrustSourceReconciler<V1ConfigMap>(TrustSourceKinds.ConfigMap, sink, trustSources, logger),
+                options,
+                time,
+                logger);
+        }
+
         if (policies is not null)
         {
             _policies = new Controller<CertificatePolicy>(new Informer<CertificatePolicy>(policies, options, time, logger), new CertificatePolicyReconciler(sink, logger), options, time, logger);
@@ -121,9 +140,11 @@ public sealed class WatchSession
 
     private IEnumerable<Informer<Breach>> BreachInformers => _breaches is null ? [] : [_breaches.Informer];
 
+    private IEnumerable<Informer<V1ConfigMap>> ConfigMapInformers => _configMaps is null ? [] : [_configMaps.Informer];
+
     /// <summary>Completes once each resource type has been listed for the first time.</summary>
     public Task Synced => Task.WhenAll(
-        [_certificates.Informer.Synced, _keystores.Informer.Synced, _truststores.Informer.Synced, _secrets.Informer.Synced, .. PolicyInformers.Select(i => i.Synced), .. BreachInformers.Select(i => i.Synced)]);
+        [_certificates.Informer.Synced, _keystores.Informer.Synced, _truststores.Informer.Synced, _secrets.Informer.Synced, .. PolicyInformers.Select(i => i.Synced), .. BreachInformers.Select(i => i.Synced), .. ConfigMapInformers.Select(i => i.Synced)]);
 
     /// <summary>The last resourceVersion each loop saw, by resource ("certificates.notary.dev", "secrets" ...); null while relisting.</summary>
     public IReadOnlyDictionary<string, string?> ResourceVersions => new Dictionary<string, string?>
@@ -133,7 +154,8 @@ public sealed class WatchSession
         [_truststores.Informer.Name] = _truststores.Informer.ResourceVersion,
         [_secrets.Informer.Name] = _secrets.Informer.ResourceVersion,
     }.Concat(PolicyInformers.Select(i => KeyValuePair.Create(i.Name, i.ResourceVersion)))
-        .Concat(BreachInformers.Select(i => KeyValuePair.Create(i.Name, i.ResourceVersion))).ToDictionary();
+        .Concat(BreachInformers.Select(i => KeyValuePair.Create(i.Name, i.ResourceVersion)))
+        .Concat(ConfigMapInformers.Select(i => KeyValuePair.Create(i.Name, i.ResourceVersion))).ToDictionary();
 
     /// <summary>
     /// Runs until <paramref name="cancellationToken"/> is cancelled; never throws for an API failure.
@@ -172,6 +194,7 @@ public sealed class WatchSession
             _keystores.RunAsync(cancellationToken),
             _truststores.RunAsync(cancellationToken),
             _secrets.RunAsync(cancellationToken),
-            _policies?.RunAsync(cancellationToken) ?? Task.CompletedTask).ConfigureAwait(false);
+            _policies?.RunAsync(cancellationToken) ?? Task.CompletedTask,
+            _configMaps?.RunAsync(cancellationToken) ?? Task.CompletedTask).ConfigureAwait(false);
     }
 }

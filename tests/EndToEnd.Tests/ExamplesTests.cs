@@ -24,11 +24,18 @@ public sealed class ExamplesTests(DevFixture fx)
         Assert.Matches(@"NAMESPACE\s+NAME\s+TYPE\s+FQDN\s+READY\s+EXPIRES\s+AGE", certs);
         Assert.Matches(@"orders\s+orders\s+Private\s+orders\.orders\.svc\.cluster\.local\s+True\s+20\d\d-\d\d-\d\dT", certs);
         var stores = await fx.OkAsync("get", "ks,ts", "-A");
-        Assert.Equal(6, stores.Split('\n').Count(l => l.Contains("True", StringComparison.Ordinal) && l.Contains("k8s://", StringComparison.Ordinal)));
+        Assert.Equal(7, stores.Split('\n').Count(l => l.Contains("True", StringComparison.Ordinal) && l.Contains("k8s://", StringComparison.Ordinal)));
         Assert.Equal("k8s://payments/secrets/payments-keystore", await fx.OkAsync("get", "ks", "payments-keystore", "-n", "payments", "-o", "jsonpath={.status.location}"));
         var entries = await fx.OkAsync("get", "ts", "orders-truststore", "-n", "orders", "-o", "jsonpath={.status.entries}");
         Assert.Contains("payments.payments", entries, StringComparison.Ordinal);
         Assert.Contains("frontend.frontend", entries, StringComparison.Ordinal);
+
+        // 05-trust-sources.yaml: the partner CA of the ConfigMap is an entry of orders-partners and in its ca.crt.
+        var partnerEntries = await fx.OkAsync("get", "ts", "orders-partners", "-n", "orders", "-o", "jsonpath={.status.entries}");
+        Assert.Contains("source-configmap-partner-ca-", partnerEntries, StringComparison.Ordinal);
+        var partnerCa = await fx.OkAsync("get", "configmap", "partner-ca", "-n", "orders", "-o", "jsonpath={.data.ca\\.crt}");
+        var caCrt = System.Text.Encoding.ASCII.GetString((await fx.SecretDataAsync("orders", "orders-partners"))["ca.crt"]);
+        Assert.Contains(partnerCa.Trim(), caCrt, StringComparison.Ordinal);
 
         // The stores, taken from the Secrets, read with keytool under the metadata passwords.
         var files = new Dictionary<string, string>();
@@ -95,7 +102,7 @@ public sealed class ExamplesTests(DevFixture fx)
         var gone = await fx.KubectlAsync("get", "secret", "orders-keystore", "-n", "orders");
         Assert.NotEqual(0, gone.ExitCode);
         Assert.Contains("NotFound", gone.StdErr, StringComparison.Ordinal);
-        await fx.OkAsync("delete", "-f", Path.Combine(Examples, "04-truststores.yaml"), "-f", Path.Combine(Examples, "03-keystores.yaml"), "-f", Path.Combine(Examples, "02-certificates.yaml"), "--ignore-not-found", "--timeout=90s");
+        await fx.OkAsync("delete", "-f", Path.Combine(Examples, "05-trust-sources.yaml"), "-f", Path.Combine(Examples, "04-truststores.yaml"), "-f", Path.Combine(Examples, "03-keystores.yaml"), "-f", Path.Combine(Examples, "02-certificates.yaml"), "--ignore-not-found", "--timeout=90s");
         foreach (var ns in new[] { "frontend", "orders", "payments" })
         {
             // Only the metadata Secrets (the user's) remain.

@@ -19,6 +19,7 @@ public sealed class ClusterFixture : IAsyncLifetime
     public InMemorySecretStore Store { get; } = new();
     public RecordingStatusWriter Status { get; } = new();
     public RecordingEventRecorder Events { get; } = new();
+    public InMemoryTrustSources TrustSources { get; } = new();
     public InMemoryMetadataSource Metadata { get; } = new();
     public InMemoryCertificateAuthoritySource Authority { get; } = new();
     public CountingIssuer Issuer { get; }
@@ -56,6 +57,7 @@ public sealed class ClusterFixture : IAsyncLifetime
             host.Services.AddSingleton<IStatusWriter>(Status);
             host.Services.AddSingleton<IEventRecorder>(Events);
             host.Services.AddSingleton<IServiceMetadataSource>(Metadata);
+            host.Services.AddSingleton<ITrustSourceReader>(TrustSources);
             host.Services.AddSingleton<IAlertSink>(Alerts);
             host.Services.AddSingleton<INotaryMetrics>(Metrics);
             host.Services.AddSingleton<IWorkloadRestarter>(Workloads);

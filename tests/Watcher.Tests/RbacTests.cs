@@ -34,6 +34,7 @@ public sealed class RbacTests(WatcherCluster cluster, ITestOutputHelper output)
         new() { ApiGroups = [NotaryResources.Group], Resources = ["certificatepolicies/status"], Verbs = ["patch"] },
         new() { ApiGroups = [""], Resources = ["namespaces"], Verbs = ["get"] },
         new() { ApiGroups = [""], Resources = ["secrets"], Verbs = ["get", "list", "watch", "create", "update", "delete"] },
+        new() { ApiGroups = [""], Resources = ["configmaps"], Verbs = ["get", "list", "watch"] },
         new() { ApiGroups = [""], Resources = ["events"], Verbs = ["create", "patch"] },
         new() { ApiGroups = ["apps"], Resources = ["deployments", "statefulsets", "daemonsets"], Verbs = ["list", "patch"] },
     ];

@@ -53,6 +53,42 @@ public sealed class TruststoreSpec
     /// <summary>One of <see cref="TrustModes"/>: the listed services' leaves only, or also their CAs.</summary>
     [JsonPropertyName("trust")]
     public string Trust { get; set; } = TrustModes.Pinned;
+
+    /// <summary>Certificates from outside Notary that the truststore also trusts.</summary>
+    [JsonPropertyName("sources")]
+    public IList<TrustSource>? Sources { get; set; }
+}
+
+/// <summary>One trust source of a Truststore: exactly one of the properties is set (the CRD enforces it).</summary>
+public sealed class TrustSource
+{
+    /// <summary>A PEM bundle under a key of a ConfigMap in the Truststore's namespace.</summary>
+    [JsonPropertyName("configMap")]
+    public ObjectKeyReference? ConfigMap { get; set; }
+
+    /// <summary>A PEM bundle under a key of a Secret in the Truststore's namespace.</summary>
+    [JsonPropertyName("secret")]
+    public ObjectKeyReference? Secret { get; set; }
+
+    /// <summary>PEM certificates written in the resource.</summary>
+    [JsonPropertyName("inline")]
+    public string? Inline { get; set; }
+
+    /// <summary>True: the machine's public root bundle.</summary>
+    [JsonPropertyName("defaultCAs")]
+    public bool? DefaultCAs { get; set; }
+}
+
+/// <summary>A data key of a ConfigMap or Secret in the resource's own namespace.</summary>
+public sealed class ObjectKeyReference
+{
+    /// <summary>Name of the object.</summary>
+    [JsonPropertyName("name")]
+    public string Name { get; set; } = string.Empty;
+
+    /// <summary>The data key.</summary>
+    [JsonPropertyName("key")]
+    public string Key { get; set; } = string.Empty;
 }
 
 /// <summary>The values of a Truststore's spec.trust.</summary>

@@ -60,4 +60,10 @@ public sealed class StoreState<TSpec>
     /// beside the fingerprint it would let a reader of Redis test guesses of the passwords).
     /// </summary>
     [Id(21)] public Protection.ProtectedBytes? SealedMetadataSalt { get; set; }
+    /// <summary>
+    /// The certificates the stored truststore took from its trust sources (spec.sources), alias
+    /// to PEM: what it keeps while a source is invalid (SourceInvalid), also when a quarantine
+    /// rebuilds its last contents. Null when none (keystores, truststores without sources).
+    /// </summary>
+    [Id(22)] public Dictionary<string, string>? SourceEntries { get; set; }
 }

@@ -86,6 +86,39 @@ public sealed class ChartRbacTests(ChartRbacFixture fx)
         ("cluster", "", "namespaces", "create"),
     ];
 
+    /// <summary>A ConfigMap with a CA and a Truststore whose trust source it is (configmaps get, list and watch).</summary>
+    private static string SourcedTruststore(string ns)
+    {
+        using var key = System.Security.Cryptography.ECDsa.Create();
+        var request = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=Partner Root CA", key, System.Security.Cryptography.HashAlgorithmName.SHA256);
+        using var ca = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddYears(1));
+        var pem = string.Concat(ca.ExportCertificatePem().Split('\n').Select(l => $"    {l.TrimEnd()}\n"));
+        return $$"""
+            apiVersion: v1
+            kind: ConfigMap
+            metadata:
+              name: partner-ca
+              namespace: {{ns}}
+            data:
+              ca.crt: |
+            {{pem}}---
+            apiVersion: notary.dev/v1alpha1
+            kind: Truststore
+            metadata:
+              name: partners-ts
+              namespace: {{ns}}
+            spec:
+              fqdn: {{Fqdn(ns, "orders")}}
+              certName: orders
+              upstream: []
+              downstream: []
+              sources:
+                - configMap: {name: partner-ca, key: ca.crt}
+            ---
+
+            """;
+    }
+
     [Fact]
     public async Task Notary_under_the_charts_rules_makes_exactly_the_calls_they_grant()
     {
@@ -95,6 +128,7 @@ public sealed class ChartRbacTests(ChartRbacFixture fx)
             + Certificate(ns, "pay") + Certificate(ns, "orders")
             + Keystore(ns, "pay-ks", "pay")
             + Truststore(ns, "orders-ts", "orders", upstream: [(ns, "pay")], downstream: [])
+            + SourcedTruststore(ns)
             + Deployment(ns, "pay", "pay-ks", SecretUse.Volume)
             + Workload("StatefulSet", ns, "pay-db", "pay-ks")
             + Workload("DaemonSet", ns, "pay-agent", "pay-ks"));

@@ -165,6 +165,29 @@ public sealed class RecordingEventRecorder : IEventRecorder
     public IReadOnlyList<RecordedEvent> For(ResourceKey resource) => [.. _events.Where(e => e.Resource == resource)];
 }
 
+/// <summary>Trust sources in memory: "namespace/kind/name" to data key to PEM; defaultCAs is <see cref="DefaultCAs"/>.</summary>
+public sealed class InMemoryTrustSources : ITrustSourceReader
+{
+    private readonly ConcurrentDictionary<string, Dictionary<string, string>> _objects = new();
+
+    /// <summary>The machine's root bundle; null: missing from the image.</summary>
+    public string? DefaultCAs { get; set; }
+
+    public void Set(string @namespace, string kind, string name, string key, string pem) =>
+        _objects[$"{@namespace}/{kind}/{name}"] = new Dictionary<string, string>(StringComparer.Ordinal) { [key] = pem };
+
+    public void Remove(string @namespace, string kind, string name) => _objects.TryRemove($"{@namespace}/{kind}/{name}", out _);
+
+    public Task<TrustSourceContent> ReadAsync(string truststoreNamespace, TrustSourceSpec source, CancellationToken cancellationToken) =>
+        Task.FromResult(source.Kind == TrustSourceKinds.DefaultCAs
+            ? new TrustSourceContent(DefaultCAs is null ? TrustSourceReadOutcome.ObjectMissing : TrustSourceReadOutcome.Found, DefaultCAs)
+            : !_objects.TryGetValue($"{truststoreNamespace}/{source.Kind}/{source.Name}", out var data)
+                ? new TrustSourceContent(TrustSourceReadOutcome.ObjectMissing, null)
+                : data.TryGetValue(source.Key ?? string.Empty, out var pem)
+                    ? new TrustSourceContent(TrustSourceReadOutcome.Found, pem)
+                    : new TrustSourceContent(TrustSourceReadOutcome.KeyMissing, null));
+}
+
 /// <summary>Metadata Secrets in memory: namespace/name to the metadata.json text (null: Secret without the key).</summary>
 public sealed class InMemoryMetadataSource : IServiceMetadataSource
 {

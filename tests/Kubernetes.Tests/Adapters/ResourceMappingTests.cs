@@ -117,6 +117,25 @@ public sealed class ResourceMappingTests
             because);
     }
 
+    public static TheoryData<string, TrustSource, TrustSourceSpec> TrustSources => new()
+    {
+        { "a ConfigMap key", new TrustSource { ConfigMap = new() { Name = "partner-ca", Key = "ca.pem" } }, new TrustSourceSpec { Kind = TrustSourceKinds.ConfigMap, Name = "partner-ca", Key = "ca.pem" } },
+        { "a Secret key", new TrustSource { Secret = new() { Name = "db-ca", Key = "bundle" } }, new TrustSourceSpec { Kind = TrustSourceKinds.Secret, Name = "db-ca", Key = "bundle" } },
+        { "inline PEM", new TrustSource { Inline = "PEM" }, new TrustSourceSpec { Kind = TrustSourceKinds.Inline, Inline = "PEM" } },
+        { "the machine's roots", new TrustSource { DefaultCAs = true }, new TrustSourceSpec { Kind = TrustSourceKinds.DefaultCAs } },
+        { "defaultCAs false is no source", new TrustSource { DefaultCAs = false }, new TrustSourceSpec { Kind = "" } },
+        { "two kinds at once (the CRD refuses it) is no source", new TrustSource { Inline = "PEM", DefaultCAs = true }, new TrustSourceSpec { Kind = "" } },
+    };
+
+    [Theory]
+    [MemberData(nameof(TrustSources))]
+    public void Trust_source(string because, TrustSource model, TrustSourceSpec expected)
+    {
+        Assert.True(expected == ResourceMapping.ToSource(model), because);
+        var spec = ResourceMapping.ToSpec(new Models.TruststoreSpec { Fqdn = "a.b", CertName = "api", Sources = [model] });
+        Assert.Equal([expected], spec.Sources);
+    }
+
     [Theory]
     [InlineData("uid-1", 7L, "uid-1", 7L)]
     [InlineData(null, null, "", 0L)]

@@ -71,6 +71,13 @@ internal static class Samples
             Format = StoreFormats.Pkcs12,
             MetadataSecret = StoreDefaults.MetadataSecret,
             Trust = TrustModes.Pinned,
+            Sources =
+            [
+                new TrustSource { ConfigMap = new ObjectKeyReference { Name = "partner-ca", Key = "ca.pem" } },
+                new TrustSource { Secret = new ObjectKeyReference { Name = "db-ca", Key = "bundle.pem" } },
+                new TrustSource { Inline = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n" },
+                new TrustSource { DefaultCAs = true },
+            ],
         },
         Status = new TruststoreStatus
         {

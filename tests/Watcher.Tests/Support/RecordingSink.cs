@@ -13,6 +13,7 @@ public enum Action
     PoliciesListed,
     BreachApply,
     BreachDelete,
+    TrustSourceChanged,
 }
 
 /// <summary>One delivery: what the watcher forwarded, with the incarnation (uid) and generation it named.</summary>
@@ -110,6 +111,9 @@ public sealed class RecordingSink : IResourceEventSink
     /// <summary>Recorded with key "*" and the uid-by-name map as its spec.</summary>
     public Task CertificatePoliciesListedAsync(IReadOnlyDictionary<string, string> existing, CancellationToken cancellationToken) =>
         Record(new Delivery(Action.PoliciesListed, null, "*", null, 0, new Dictionary<string, string>(existing, StringComparer.Ordinal)));
+
+    public Task TrustSourceChangedAsync(ResourceKey truststore, CancellationToken cancellationToken) =>
+        Record(new Delivery(Action.TrustSourceChanged, ResourceKind.Truststore, truststore.ToString(), null, 0, null));
 
     /// <summary>While set and not completed, a Breach's forward waits on it (a slow breach grain).</summary>
     public Task? BreachGate { get; set; }

@@ -1,0 +1,125 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Notary.Grains.Abstractions;
+using Notary.Grains.Abstractions.Ports;
+
+namespace Notary.Grains.Policies.Tests;
+
+public sealed class TrustSourceResolutionTests
+{
+    private static readonly string PartnerCa = SelfSigned("Partner Root CA");
+    private static readonly string DatabaseCa = SelfSigned("Database CA");
+
+    private static readonly TrustSourceSpec PartnerMap = new() { Kind = TrustSourceKinds.ConfigMap, Name = "partner-ca", Key = "ca.pem" };
+    private static readonly TrustSourceSpec DbSecret = new() { Kind = TrustSourceKinds.Secret, Name = "db-ca", Key = "bundle" };
+    private static readonly TrustSourceSpec Roots = new() { Kind = TrustSourceKinds.DefaultCAs };
+
+    private static TrustSourceContent Found(string pem) => new(TrustSourceReadOutcome.Found, pem);
+
+    private static string SelfSigned(string cn)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest($"CN={cn}", key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
+        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddYears(1));
+        return certificate.ExportCertificatePem() + "\n";
+    }
+
+    private static string Hash(string pem) =>
+        Convert.ToHexStringLower(SHA256.HashData(X509Certificate2.CreateFromPem(pem).RawData))[..12];
+
+    [Fact]
+    public void Every_certificate_of_every_source_becomes_an_entry_with_an_alias_naming_its_source()
+    {
+        var (entries, problem) = TrustSourceResolution.Resolve("shop", [
+            (PartnerMap, Found(PartnerCa)),
+            (DbSecret, Found("# comment\n" + DatabaseCa + "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")),
+            (new TrustSourceSpec { Kind = TrustSourceKinds.Inline, Inline = PartnerCa + DatabaseCa }, Found(PartnerCa + DatabaseCa)),
+        ]);
+
+        Assert.Null(problem);
+        Assert.Equal([$"source-configmap-partner-ca-{Hash(PartnerCa)}", $"source-secret-db-ca-{Hash(DatabaseCa)}"], entries.Select(e => e.Alias));
+        Assert.Equal(X509Certificate2.CreateFromPem(DatabaseCa).RawData, X509Certificate2.CreateFromPem(entries[1].CertificatePem).RawData);
+    }
+
+    [Fact]
+    public void Aliases_are_stable_across_rebuilds_and_source_order()
+    {
+        var first = TrustSourceResolution.Resolve("shop", [(PartnerMap, Found(PartnerCa)), (Roots, Found(DatabaseCa))]).Entries;
+        var again = TrustSourceResolution.Resolve("shop", [(Roots, Found(DatabaseCa)), (PartnerMap, Found(PartnerCa))]).Entries;
+
+        Assert.Equal(first.Select(e => e.Alias).Order(StringComparer.Ordinal), again.Select(e => e.Alias).Order(StringComparer.Ordinal));
+        Assert.Contains($"source-defaultcas-{Hash(DatabaseCa)}", first.Select(e => e.Alias));
+    }
+
+    [Fact]
+    public void A_bundle_of_several_certificates_gives_one_entry_each()
+    {
+        var (entries, problem) = TrustSourceResolution.Resolve("shop", [(Roots, Found(PartnerCa + DatabaseCa))]);
+
+        Assert.Null(problem);
+        Assert.Equal(2, entries.Count);
+        Assert.All(entries, e => Assert.StartsWith("source-defaultcas-", e.Alias, StringComparison.Ordinal));
+    }
+
+    public static TheoryData<string, TrustSourceSpec, TrustSourceContent, string> Invalid => new()
+    {
+        { "a missing ConfigMap", PartnerMap, new(TrustSourceReadOutcome.ObjectMissing, null), "source #2 (configMap partner-ca, key ca.pem): ConfigMap shop/partner-ca does not exist" },
+        { "a missing Secret key", DbSecret, new(TrustSourceReadOutcome.KeyMissing, null), "source #2 (secret db-ca, key bundle): Secret shop/db-ca has no key bundle" },
+        { "an empty key", PartnerMap, new(TrustSourceReadOutcome.Found, ""), "source #2 (configMap partner-ca, key ca.pem): it holds no PEM CERTIFICATE block" },
+        { "only a private key", DbSecret, new(TrustSourceReadOutcome.Found, "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"), "source #2 (secret db-ca, key bundle): it holds no PEM CERTIFICATE block" },
+        { "a block that is no certificate", PartnerMap, new(TrustSourceReadOutcome.Found, "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"), "source #2 (configMap partner-ca, key ca.pem): its CERTIFICATE block #1 is not a parseable X.509 certificate" },
+        { "the second block broken", PartnerMap, new(TrustSourceReadOutcome.Found, PartnerCa + "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"), "its CERTIFICATE block #2 is not a parseable X.509 certificate" },
+        { "no root bundle in the image", Roots, new(TrustSourceReadOutcome.ObjectMissing, null), "source #2 (defaultCAs): the machine's root bundle is missing" },
+        { "no single kind", new TrustSourceSpec { Kind = "" }, new(TrustSourceReadOutcome.Found, PartnerCa), "source #2 (no single kind): it must set exactly one of" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Invalid))]
+    public void An_invalid_source_is_SourceInvalid_naming_it_and_nothing_of_its_contents(string because, TrustSourceSpec source, TrustSourceContent content, string expected)
+    {
+        var (entries, problem) = TrustSourceResolution.Resolve("shop", [(Roots, Found(DatabaseCa)), (source, content)]);
+
+        Assert.Empty(entries);
+        Assert.NotNull(problem);
+        Assert.Equal(Reasons.SourceInvalid, problem.Reason);
+        Assert.True(problem.Message.Contains(expected, StringComparison.Ordinal), $"{because}: {problem.Message}");
+        Assert.DoesNotContain("AAAA", problem.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("MII", problem.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("Partner.CA_bundle", "source-configmap-partner-ca-bundle-")]
+    [InlineData("a-very-long-configmap-name-that-goes-on-and-on-and-on-for-ever", "source-configmap-a-very-long-configmap-name-that-goes-on-")]
+    public void ConfigMap_names_are_sanitized_and_cut_in_aliases(string name, string prefix)
+    {
+        var alias = TrustSourceResolution.Alias(PartnerMap with { Name = name }, new string('A', 64));
+
+        Assert.Equal(prefix + "aaaaaaaaaaaa", alias);
+    }
+
+    [Fact]
+    public void A_source_certificate_that_a_quarantine_holds_out_is_withheld_naming_the_quarantined_certificate()
+    {
+        var leaf = SelfSigned("pay.shop");
+        var previous = SelfSigned("pay.shop previous");
+        var sources = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["source-configmap-copied-a"] = leaf,
+            ["source-configmap-copied-b"] = previous,
+            ["source-configmap-partner-ca-c"] = PartnerCa,
+        };
+
+        var none = TrustSourceResolution.Withheld(sources, new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal));
+        var withheld = TrustSourceResolution.Withheld(sources, new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal)
+        {
+            ["shop/pay"] = [leaf, previous],
+            ["shop/other"] = [DatabaseCa],
+        });
+
+        Assert.Empty(none);
+        Assert.Equal(
+            new Dictionary<string, string>(StringComparer.Ordinal) { ["source-configmap-copied-a"] = "shop/pay", ["source-configmap-copied-b"] = "shop/pay" },
+            withheld);
+    }
+}

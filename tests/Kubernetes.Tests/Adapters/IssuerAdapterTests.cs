@@ -103,6 +103,21 @@ public sealed class IssuerAdapterTests(ClusterFixture cluster)
     }
 
     [Fact]
+    public async Task Kubectl_apply_of_an_issuer_with_two_kinds_is_refused_and_says_why()
+    {
+        var ns = await cluster.NamespaceAsync();
+        var manifest = $"apiVersion: notary.dev/v1alpha1\nkind: Issuer\nmetadata: {{name: twice, namespace: {ns}}}\nspec:\n  builtin: {{}}\n  ca: {{secretName: team-ca}}\n";
+
+        var (exitCode, stderr) = await KubectlApplyAsync(manifest);
+
+        Assert.NotEqual(0, exitCode);
+        Assert.Contains("The Issuer \"twice\" is invalid: spec: Too many: 2", stderr, StringComparison.Ordinal);
+        Assert.Contains("spec", stderr, StringComparison.Ordinal);
+        Assert.Contains("at most 1", stderr, StringComparison.Ordinal);
+        Assert.Contains("No resources found", (await RunKubectlAsync("get", "issuers", "-n", ns)).StdErr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Certificate_issuerRef_kind_defaults_to_Issuer()
     {
         var ns = await cluster.NamespaceAsync();
@@ -141,6 +156,45 @@ public sealed class IssuerAdapterTests(ClusterFixture cluster)
         // Another namespace's Secret of the same name is not this one.
         Assert.Equal(CaSecretOutcome.SecretMissing, (await reader.ReadAsync(await cluster.NamespaceAsync(), "team-ca", CancellationToken.None)).Outcome);
         Assert.Equal("notary-system", reader.NotaryNamespace);
+    }
+
+    private async Task<(int ExitCode, string StdErr)> KubectlApplyAsync(string manifest)
+    {
+        var result = await RunKubectlWithInputAsync(manifest, "apply", "-f", "-");
+        return (result.ExitCode, result.StdErr);
+    }
+
+    private Task<(int ExitCode, string StdOut, string StdErr)> RunKubectlAsync(params string[] args) => RunKubectlWithInputAsync(null, args);
+
+    /// <summary>Real kubectl against DevCluster, with its exit code (a refusal is the point here).</summary>
+    private async Task<(int ExitCode, string StdOut, string StdErr)> RunKubectlWithInputAsync(string? stdin, params string[] args)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("/usr/bin/kubectl")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add("--kubeconfig");
+        start.ArgumentList.Add(cluster.Kubeconfig);
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (stdin is not null)
+        {
+            await process.StandardInput.WriteAsync(stdin);
+        }
+
+        process.StandardInput.Close();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(timeout.Token);
+        return (process.ExitCode, await stdout, await stderr);
     }
 
     private async Task<Issuer> CreateIssuerAsync(string ns, string name, IssuerResourceSpec spec)

@@ -31,6 +31,7 @@ public static class ResourceMapping
         Fqdn = spec.Fqdn ?? string.Empty,
         Alt = spec.Alt is null ? [] : [.. spec.Alt],
         Issuer = NullIfEmpty(spec.Issuer),
+        IssuerRef = spec.IssuerRef is { } issuerRef ? IssuerMapping.ToRef(issuerRef) : null,
         Duration = NullIfEmpty(spec.Duration),
         RenewBefore = NullIfEmpty(spec.RenewBefore),
         KeyAlgorithm = NullIfEmpty(spec.PrivateKey?.Algorithm),
@@ -149,7 +150,7 @@ public static class ResourceMapping
         ObservedGeneration = condition.ObservedGeneration,
     };
 
-    private static List<Model.Condition>? ToModel(IReadOnlyList<StatusCondition> conditions) =>
+    internal static List<Model.Condition>? ToModel(IReadOnlyList<StatusCondition> conditions) =>
         conditions.Count == 0 ? null : [.. conditions.Select(ToModel)];
 
     private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;

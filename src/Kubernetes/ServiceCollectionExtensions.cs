@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Notary.CustomResources;
+using Notary.Grains.Abstractions;
 using Notary.Grains.Abstractions.Ports;
 
 namespace Notary.Adapters.Kubernetes;
@@ -11,7 +12,7 @@ public static class ServiceCollectionExtensions
 {
     /// <summary>
     /// Registers the Kubernetes adapters for the grains' ports (status writer, Event recorder,
-    /// Secret store, metadata source, built-in CA source, state data keys (a Secret), workload finder and patcher, namespace labels, CertificatePolicy status, trust sources) and the HTTP
+    /// Secret store, metadata source, built-in CA source, state data keys (a Secret), workload finder and patcher, namespace labels, CertificatePolicy status, trust sources, Issuer status, ca issuers' Secrets) and the HTTP
     /// API's access reviewer (TokenReview, SubjectAccessReview), the Breach status writer and Breach objects, bound to their ports, and the Secret
     /// store (<see cref="KubernetesSecretStore"/>, which the host binds to ISecretStore when it is the
     /// configured store), with <see cref="NotaryKubernetesOptions"/> bound from <c>Notary:Kubernetes</c>,
@@ -47,6 +48,9 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<IBreachObjects>(sp => sp.GetRequiredService<KubernetesBreaches>());
         services.TryAddSingleton<INamespaceLabelSource, KubernetesNamespaceLabels>();
         services.TryAddSingleton<ICertificatePolicyStatusWriter, KubernetesCertificatePolicyStatusWriter>();
+        // Issuers and ClusterIssuers: their status, and the CA Secret a ca issuer names.
+        services.TryAddSingleton<IIssuerStatusWriter, KubernetesIssuerStatusWriter>();
+        services.TryAddSingleton<ICaSecretReader, KubernetesCaSecretReader>();
         // The state data keys: a Secret of Notary's namespace (KMS-wrapped when the host adds an IDataKeyWrapper).
         services.AddOptions<StateKeyOptions>().Bind(configuration.GetSection(StateKeyOptions.SectionName)).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<StateKeyOptions>, StateKeyOptionsValidator>());

@@ -53,4 +53,13 @@ public sealed class GrainForwarder(IGrainFactory grains) : IResourceEventSink
 
     public Task DeleteBreachAsync(ResourceKey breach, string uid, BreachRequest? spec, CancellationToken cancellationToken) =>
         grains.GetGrain<IBreachGrain>(BreachIds.KeyOf(breach)).DeleteAsync(uid, spec);
+
+    public Task ApplyIssuerAsync(string issuerKey, IssuerSpec spec, ResourceVersionInfo origin, CancellationToken cancellationToken) =>
+        grains.GetGrain<IIssuerGrain>(issuerKey).ApplyAsync(spec, origin);
+
+    public Task DeleteIssuerAsync(string issuerKey, CancellationToken cancellationToken) =>
+        grains.GetGrain<IIssuerGrain>(issuerKey).DeleteAsync();
+
+    public Task CaSecretChangedAsync(string issuerKey, CancellationToken cancellationToken) =>
+        grains.GetGrain<IIssuerGrain>(issuerKey).OnCaSecretChangedAsync();
 }

@@ -50,4 +50,16 @@ public interface IResourceEventSink
     /// throws when the lift failed (retried). <paramref name="spec"/> (when known) lets a grain without state lift.
     /// </summary>
     Task DeleteBreachAsync(ResourceKey breach, string uid, BreachRequest? spec, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>
+    /// An Issuer or ClusterIssuer (grain key as <see cref="IssuerKeys"/>) was created or changed, or
+    /// is forwarded again. No-op by default, for sinks that only follow the other resources.
+    /// </summary>
+    Task ApplyIssuerAsync(string issuerKey, IssuerSpec spec, ResourceVersionInfo origin, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>The Issuer or ClusterIssuer is gone (or being deleted): its Certificates wait.</summary>
+    Task DeleteIssuerAsync(string issuerKey, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>The Secret a <c>ca</c> issuer names was created, changed or deleted: the issuer reads it again.</summary>
+    Task CaSecretChangedAsync(string issuerKey, CancellationToken cancellationToken) => Task.CompletedTask;
 }

@@ -43,7 +43,7 @@ public sealed class LeaderElectedWatcher : BackgroundService
         _namespace = kubernetesOptions.Value.Namespace;
         _time = time;
         _logger = loggers.CreateLogger<LeaderElectedWatcher>();
-        _newSession = () => new WatchSession(client, sink, finalizers, events, _options, time, loggers);
+        _newSession = () => new WatchSession(client, sink, finalizers, events, _options, time, loggers, _namespace);
         Identity = _options.Identity ?? DefaultIdentity();
         Contact = new ApiServerContact(time);
     }

@@ -83,4 +83,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 3043, Level = LogLevel.Warning, Message = "The first list of Breaches was not all forwarded within {Gate}: forwarding Certificates and stores anyway; a quarantine whose Breach is not yet forwarded may be missing from truststores until it is")]
     public static partial void BreachGateTimedOut(ILogger logger, TimeSpan gate);
+
+    [LoggerMessage(EventId = 3051, Level = LogLevel.Information, Message = "Forwarded CA Secret {Secret} to issuer {Issuer} ({Change})")]
+    public static partial void ForwardedCaSecret(ILogger logger, ResourceKey secret, string issuer, string change);
+
+    [LoggerMessage(EventId = 3052, Level = LogLevel.Warning, Message = "The first list of Issuers and ClusterIssuers was not all forwarded within {Gate}: forwarding Certificates anyway; a Certificate may wait with IssuerNotReady until its issuer is forwarded")]
+    public static partial void IssuerGateTimedOut(ILogger logger, TimeSpan gate);
 }

@@ -168,7 +168,7 @@ internal sealed class ResourceReconciler<T>(
 /// IMetadataSecretGrain, once per (uid, resourceVersion): Secrets have no generation, and a
 /// Secret's resourceVersion changes only when the Secret does.
 /// </summary>
-internal sealed class MetadataSecretReconciler(IResourceEventSink sink, MetadataSecretIndex metadataSecrets, ILogger logger) : IReconciler<V1Secret>
+internal sealed class MetadataSecretReconciler(IResourceEventSink sink, MetadataSecretIndex metadataSecrets, ILogger logger, CaSecretIndex? caSecrets = null) : IReconciler<V1Secret>
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<string, (string? Uid, string? ResourceVersion)> _forwarded = new(StringComparer.Ordinal);
@@ -187,7 +187,10 @@ internal sealed class MetadataSecretReconciler(IResourceEventSink sink, Metadata
             Log.ForwardedSecret(logger, store.Resource, "store deleted");
         }
 
-        if (!metadataSecrets.IsReferenced(key))
+        // A metadata Secret (named by a store) or a CA Secret (named by a ca issuer), or both.
+        var isMetadata = metadataSecrets.IsReferenced(key);
+        var issuers = caSecrets?.IssuersOf(key) ?? [];
+        if (!isMetadata && issuers.Count == 0)
         {
             Forget(key);
             return;
@@ -196,8 +199,7 @@ internal sealed class MetadataSecretReconciler(IResourceEventSink sink, Metadata
         var secret = ResourceKey.Parse(key);
         if (current is null)
         {
-            await sink.MetadataSecretChangedAsync(secret, cancellationToken).ConfigureAwait(false);
-            Log.ForwardedSecret(logger, secret, "deleted");
+            await ForwardAsync(secret, isMetadata, issuers, "deleted", cancellationToken).ConfigureAwait(false);
             Forget(key);
             return;
         }
@@ -211,13 +213,26 @@ internal sealed class MetadataSecretReconciler(IResourceEventSink sink, Metadata
             }
         }
 
-        await sink.MetadataSecretChangedAsync(secret, cancellationToken).ConfigureAwait(false);
+        await ForwardAsync(secret, isMetadata, issuers, resync ? "resync" : "changed", cancellationToken).ConfigureAwait(false);
         lock (_lock)
         {
             _forwarded[key] = version;
         }
+    }
 
-        Log.ForwardedSecret(logger, secret, resync ? "resync" : "changed");
+    private async Task ForwardAsync(ResourceKey secret, bool isMetadata, IReadOnlyList<string> issuers, string change, CancellationToken cancellationToken)
+    {
+        if (isMetadata)
+        {
+            await sink.MetadataSecretChangedAsync(secret, cancellationToken).ConfigureAwait(false);
+            Log.ForwardedSecret(logger, secret, change);
+        }
+
+        foreach (var issuer in issuers)
+        {
+            await sink.CaSecretChangedAsync(issuer, cancellationToken).ConfigureAwait(false);
+            Log.ForwardedCaSecret(logger, secret, issuer, change);
+        }
     }
 
     private void Forget(string key)

@@ -9,9 +9,9 @@ using Notary.Grains.Abstractions.Ports;
 namespace Notary.Watcher;
 
 /// <summary>
-/// One term of watching: list+watch of Breaches, Certificates, Keystores, Truststores (all namespaces),
-/// CertificatePolicies (cluster-scoped), the metadata Secrets they name and the ConfigMaps/Secrets Truststores name as trust sources (metadata only), each forwarded to <see cref="IResourceEventSink"/>, until
-/// cancelled. Breaches come first (see <see cref="RunAsync"/>). The leader runs one per term of leadership; what it forwarded is forgotten with it,
+/// One term of watching: list+watch of Breaches, Issuers, Certificates, Keystores, Truststores (all namespaces),
+/// CertificatePolicies and ClusterIssuers (cluster-scoped), the metadata and CA Secrets they name and the ConfigMaps/Secrets Truststores name as trust sources (metadata only), each forwarded to <see cref="IResourceEventSink"/>, until
+/// cancelled. Breaches and issuers come first (see <see cref="RunAsync"/>). The leader runs one per term of leadership; what it forwarded is forgotten with it,
 /// so a new leader forwards everything once (the grains ignore what they already have).
 /// </summary>
 public sealed class WatchSession
@@ -24,6 +24,10 @@ public sealed class WatchSession
     private readonly Controller<CertificatePolicy>? _policies;
     private readonly Controller<Breach>? _breaches;
     private readonly BreachReconciler? _breachReconciler;
+    private readonly Controller<Issuer>? _issuers;
+    private readonly Controller<ClusterIssuer>? _clusterIssuers;
+    private readonly IssuerReconciler<Issuer>? _issuerReconciler;
+    private readonly IssuerReconciler<ClusterIssuer>? _clusterIssuerReconciler;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
 
@@ -41,7 +45,8 @@ public sealed class WatchSession
         IEventRecorder events,
         NotaryWatcherOptions options,
         TimeProvider time,
-        ILoggerFactory loggers)
+        ILoggerFactory loggers,
+        string notaryNamespace = "notary")
         : this(
             new CustomResourceSource<Certificate>(client, NotaryResources.CertificatePlural, options.WatchTimeout),
             new CustomResourceSource<Keystore>(client, NotaryResources.KeystorePlural, options.WatchTimeout),
@@ -55,14 +60,19 @@ public sealed class WatchSession
             loggers,
             new CustomResourceSource<CertificatePolicy>(client, CertificatePolicy.KubePluralName, options.WatchTimeout),
             new CustomResourceSource<Breach>(client, NotaryResources.BreachPlural, options.WatchTimeout),
-            new ConfigMapSource(client, options.WatchTimeout))
+            new ConfigMapSource(client, options.WatchTimeout),
+            new CustomResourceSource<Issuer>(client, Issuer.KubePluralName, options.WatchTimeout),
+            new CustomResourceSource<ClusterIssuer>(client, ClusterIssuer.KubePluralName, options.WatchTimeout),
+            notaryNamespace)
     {
     }
 
     /// <summary>
     /// A session over the given sources: the API server's in production, in-memory lists in the
     /// scale benchmark (bench/Bench), so that it measures this very relist and forwarding.
-    /// Without <paramref name="policies"/> no CertificatePolicy is watched (the benchmark).
+    /// Without <paramref name="policies"/> no CertificatePolicy is watched (the benchmark), nor
+    /// issuers without <paramref name="issuers"/> and <paramref name="clusterIssuers"/>.
+    /// <paramref name="notaryNamespace"/> is where ClusterIssuers' CA Secrets live.
     /// </summary>
     internal WatchSession(
         IResourceSource<Certificate> certificates,
@@ -77,13 +87,17 @@ public sealed class WatchSession
         ILoggerFactory loggers,
         IResourceSource<CertificatePolicy>? policies = null,
         IResourceSource<Breach>? breaches = null,
-        IResourceSource<V1ConfigMap>? configMaps = null)
+        IResourceSource<V1ConfigMap>? configMaps = null,
+        IResourceSource<Issuer>? issuers = null,
+        IResourceSource<ClusterIssuer>? clusterIssuers = null,
+        string notaryNamespace = "notary")
     {
         var logger = loggers.CreateLogger<WatchSession>();
         _time = time;
         _logger = logger;
         var index = new MetadataSecretIndex();
         var trustSources = new TrustSourceIndex();
+        var caSecrets = new CaSecretIndex();
 
         Controller<TResource> Custom<TResource>(IResourceSource<TResource> source, NotaryKind<TResource> kind, Func<IReconciler<TResource>, IReconciler<TResource>>? wrap = null)
             where TResource : class, IKubernetesObject<V1ObjectMeta>
@@ -108,7 +122,7 @@ public sealed class WatchSession
         _secrets = new Controller<V1Secret>(
             new Informer<V1Secret>(secrets, options, time, logger),
             new BothReconcilers<V1Secret>(
-                new MetadataSecretReconciler(sink, index, logger),
+                new MetadataSecretReconciler(sink, index, logger, caSecrets),
                 new TrustSourceReconciler<V1Secret>(TrustSourceKinds.Secret, sink, trustSources, logger)),
             options,
             time,
@@ -134,6 +148,22 @@ public sealed class WatchSession
             _breachReconciler = new BreachReconciler(sink, finalizers, logger);
             _breaches = new Controller<Breach>(new Informer<Breach>(breaches, options, time, logger), _breachReconciler, options, time, logger);
         }
+
+        if (issuers is not null)
+        {
+            // Informer keys are "namespace/name"; an Issuer's CA Secret is in its own namespace.
+            _issuerReconciler = new IssuerReconciler<Issuer>(
+                sink, caSecrets, key => IssuerKeys.Namespaced(ResourceKey.Parse(key).Namespace, ResourceKey.Parse(key).Name), null, logger);
+            _issuers = new Controller<Issuer>(new Informer<Issuer>(issuers, options, time, logger), _issuerReconciler, options, time, logger);
+        }
+
+        if (clusterIssuers is not null)
+        {
+            // Cluster-scoped: the key is "/NAME"; a ClusterIssuer's CA Secret is in Notary's namespace.
+            _clusterIssuerReconciler = new IssuerReconciler<ClusterIssuer>(
+                sink, caSecrets, key => IssuerKeys.Cluster(key[(key.IndexOf('/', StringComparison.Ordinal) + 1)..]), notaryNamespace, logger);
+            _clusterIssuers = new Controller<ClusterIssuer>(new Informer<ClusterIssuer>(clusterIssuers, options, time, logger), _clusterIssuerReconciler, options, time, logger);
+        }
     }
 
     private IEnumerable<Informer<CertificatePolicy>> PolicyInformers => _policies is null ? [] : [_policies.Informer];
@@ -142,9 +172,13 @@ public sealed class WatchSession
 
     private IEnumerable<Informer<V1ConfigMap>> ConfigMapInformers => _configMaps is null ? [] : [_configMaps.Informer];
 
+    private IEnumerable<(string Name, Task Synced, string? ResourceVersion)> IssuerInformers =>
+        [.. _issuers is null ? [] : new[] { (_issuers.Informer.Name, _issuers.Informer.Synced, _issuers.Informer.ResourceVersion) },
+         .. _clusterIssuers is null ? [] : new[] { (_clusterIssuers.Informer.Name, _clusterIssuers.Informer.Synced, _clusterIssuers.Informer.ResourceVersion) }];
+
     /// <summary>Completes once each resource type has been listed for the first time.</summary>
     public Task Synced => Task.WhenAll(
-        [_certificates.Informer.Synced, _keystores.Informer.Synced, _truststores.Informer.Synced, _secrets.Informer.Synced, .. PolicyInformers.Select(i => i.Synced), .. BreachInformers.Select(i => i.Synced), .. ConfigMapInformers.Select(i => i.Synced)]);
+        [_certificates.Informer.Synced, _keystores.Informer.Synced, _truststores.Informer.Synced, _secrets.Informer.Synced, .. PolicyInformers.Select(i => i.Synced), .. BreachInformers.Select(i => i.Synced), .. ConfigMapInformers.Select(i => i.Synced), .. IssuerInformers.Select(i => i.Synced)]);
 
     /// <summary>The last resourceVersion each loop saw, by resource ("certificates.notary.dev", "secrets" ...); null while relisting.</summary>
     public IReadOnlyDictionary<string, string?> ResourceVersions => new Dictionary<string, string?>
@@ -155,11 +189,12 @@ public sealed class WatchSession
         [_secrets.Informer.Name] = _secrets.Informer.ResourceVersion,
     }.Concat(PolicyInformers.Select(i => KeyValuePair.Create(i.Name, i.ResourceVersion)))
         .Concat(BreachInformers.Select(i => KeyValuePair.Create(i.Name, i.ResourceVersion)))
-        .Concat(ConfigMapInformers.Select(i => KeyValuePair.Create(i.Name, i.ResourceVersion))).ToDictionary();
+        .Concat(ConfigMapInformers.Select(i => KeyValuePair.Create(i.Name, i.ResourceVersion)))
+        .Concat(IssuerInformers.Select(i => KeyValuePair.Create(i.Name, i.ResourceVersion))).ToDictionary();
 
     /// <summary>
     /// Runs until <paramref name="cancellationToken"/> is cancelled; never throws for an API failure.
-    /// Breaches are listed and forwarded before anything else is: quarantine is derived from the
+    /// Breaches (and Issuers and ClusterIssuers, with them) are listed and forwarded before anything else is: quarantine is derived from the
     /// Breaches that exist, and after a loss of grain state (Redis wiped, every silo restarted) the
     /// certificates remember no quarantine until their Breaches are forwarded again. Were the
     /// Certificates and Truststores forwarded first, truststores would be rebuilt with a
@@ -170,26 +205,43 @@ public sealed class WatchSession
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         var breaches = _breaches?.RunAsync(cancellationToken) ?? Task.CompletedTask;
-        if (_breachReconciler is not null)
-        {
-            using var gate = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            var delay = Task.Delay(BreachGate, _time, gate.Token);
-            var first = await Task.WhenAny(_breachReconciler.InitialListForwarded, delay, breaches).ConfigureAwait(false);
-            await gate.CancelAsync().ConfigureAwait(false);
-            if (cancellationToken.IsCancellationRequested)
-            {
-                await breaches.ConfigureAwait(false);
-                return;
-            }
+        // Issuers are listed with the Breaches: a Certificate forwarded before its issuer would
+        // ask an issuer grain that has not seen its spec yet (and wait IssuerNotReady for nothing).
+        var issuers = Task.WhenAll(
+            _issuers?.RunAsync(cancellationToken) ?? Task.CompletedTask,
+            _clusterIssuers?.RunAsync(cancellationToken) ?? Task.CompletedTask);
+        var issuersForwarded = Task.WhenAll(
+            _issuerReconciler?.InitialListForwarded ?? Task.CompletedTask,
+            _clusterIssuerReconciler?.InitialListForwarded ?? Task.CompletedTask);
+        var breachesForwarded = _breachReconciler?.InitialListForwarded ?? Task.CompletedTask;
 
-            if (first != _breachReconciler.InitialListForwarded)
-            {
-                Log.BreachGateTimedOut(_logger, BreachGate);
-            }
+        using (var gate = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+        {
+            var delay = Task.Delay(BreachGate, _time, gate.Token);
+            var both = Task.WhenAll(breachesForwarded, issuersForwarded);
+            await Task.WhenAny(both, delay, breaches, issuers).ConfigureAwait(false);
+            await gate.CancelAsync().ConfigureAwait(false);
+        }
+
+        if (cancellationToken.IsCancellationRequested)
+        {
+            await Task.WhenAll(breaches, issuers).ConfigureAwait(false);
+            return;
+        }
+
+        if (!breachesForwarded.IsCompleted)
+        {
+            Log.BreachGateTimedOut(_logger, BreachGate);
+        }
+
+        if (!issuersForwarded.IsCompleted)
+        {
+            Log.IssuerGateTimedOut(_logger, BreachGate);
         }
 
         await Task.WhenAll(
             breaches,
+            issuers,
             _certificates.RunAsync(cancellationToken),
             _keystores.RunAsync(cancellationToken),
             _truststores.RunAsync(cancellationToken),

@@ -235,6 +235,8 @@ public sealed class CrdManifestTests
     [InlineData("certificates")]
     [InlineData("keystores")]
     [InlineData("truststores")]
+    [InlineData("issuers")]
+    [InlineData("clusterissuers")]
     public void Every_field_has_a_description_for_kubectl_explain(string plural)
     {
         var crd = Crds.Load(plural);
@@ -252,6 +254,8 @@ public sealed class CrdManifestTests
     [InlineData("certificates")]
     [InlineData("keystores")]
     [InlineData("truststores")]
+    [InlineData("issuers")]
+    [InlineData("clusterissuers")]
     public void Schema_is_structural(string plural)
     {
         // Structural: every node below the root declares a type, and no node preserves unknown
@@ -267,6 +271,8 @@ public sealed class CrdManifestTests
     [InlineData("certificates")]
     [InlineData("keystores")]
     [InlineData("truststores")]
+    [InlineData("issuers")]
+    [InlineData("clusterissuers")]
     public void Enum_values_and_defaults_have_their_field_type(string plural)
     {
         // YAML 1.1, which Go's parser speaks, reads an unquoted True as a boolean: a string enum

@@ -23,6 +23,8 @@ public sealed class KubectlTests
     [InlineData("keystores")]
     [InlineData("truststores")]
     [InlineData("breaches")]
+    [InlineData("issuers")]
+    [InlineData("clusterissuers")]
     public async Task Kubectl_reads_the_manifest_as_a_CustomResourceDefinition(string plural)
     {
         var name = await RunKubectlAsync("annotate", "--local", "-f", Crds.PathOf(plural), $"{Annotation}=true", "-o", "name");
@@ -35,6 +37,8 @@ public sealed class KubectlTests
     [InlineData("keystores")]
     [InlineData("truststores")]
     [InlineData("breaches")]
+    [InlineData("issuers")]
+    [InlineData("clusterissuers")]
     public async Task Kubectl_and_KubernetesYaml_read_the_same_object(string plural)
     {
         var kubectl = JsonNode.Parse(await RunKubectlAsync("annotate", "--local", "-f", Crds.PathOf(plural), $"{Annotation}=true", "-o", "json"))!;

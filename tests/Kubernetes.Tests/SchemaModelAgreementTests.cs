@@ -20,6 +20,8 @@ public sealed class SchemaModelAgreementTests
         { NotaryResources.TruststorePlural, typeof(Truststore) },
         { CertificatePolicy.KubePluralName, typeof(CertificatePolicy) },
         { NotaryResources.BreachPlural, typeof(Breach) },
+        { NotaryResources.IssuerPlural, typeof(Issuer) },
+        { NotaryResources.ClusterIssuerPlural, typeof(ClusterIssuer) },
     };
 
     [Theory]

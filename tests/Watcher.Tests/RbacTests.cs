@@ -33,6 +33,8 @@ public sealed class RbacTests(WatcherCluster cluster, ITestOutputHelper output)
         new() { ApiGroups = [NotaryResources.Group], Resources = ["certificatepolicies"], Verbs = ["list", "watch"] },
         new() { ApiGroups = [NotaryResources.Group], Resources = ["certificatepolicies/status"], Verbs = ["patch"] },
         new() { ApiGroups = [""], Resources = ["namespaces"], Verbs = ["get"] },
+        new() { ApiGroups = [NotaryResources.Group], Resources = ["issuers", "clusterissuers"], Verbs = ["list", "watch"] },
+        new() { ApiGroups = [NotaryResources.Group], Resources = ["issuers/status", "clusterissuers/status"], Verbs = ["patch"] },
         new() { ApiGroups = [""], Resources = ["secrets"], Verbs = ["get", "list", "watch", "create", "update", "delete"] },
         new() { ApiGroups = [""], Resources = ["configmaps"], Verbs = ["get", "list", "watch"] },
         new() { ApiGroups = [""], Resources = ["events"], Verbs = ["create", "patch"] },
@@ -86,6 +88,20 @@ public sealed class RbacTests(WatcherCluster cluster, ITestOutputHelper output)
                 await cluster.Client.CustomObjects.GetClusterCustomObjectAsync(NotaryResources.Group, NotaryResources.Version, CertificatePolicy.KubePluralName, policy)));
             Assert.Equal("Applied", written.Status?.GetCondition("Ready")?.Reason);
             await cluster.Client.CustomObjects.DeleteClusterCustomObjectAsync(NotaryResources.Group, NotaryResources.Version, CertificatePolicy.KubePluralName, policy);
+
+            // Issuers and ClusterIssuers are listed and watched; their status written; a ca issuer's Secret read.
+            await cluster.Client.CreateAsync(new Issuer { Metadata = new V1ObjectMeta { Name = "team-ca", NamespaceProperty = ns }, Spec = new() { Ca = new() { SecretName = "team-ca" } } });
+            var clusterIssuer = "rbac-" + Guid.NewGuid().ToString("N")[..8];
+            await cluster.Client.CustomObjects.CreateClusterCustomObjectAsync(
+                new ClusterIssuer { Metadata = new V1ObjectMeta { Name = clusterIssuer }, Spec = new() { Builtin = new() } },
+                NotaryResources.Group, NotaryResources.Version, ClusterIssuer.KubePluralName);
+            await sink.WaitAsync(d => d.Any(x => x.Key == $"Issuer/{ns}/team-ca" && x.Action == Support.Action.IssuerApply), "the Issuer to be forwarded");
+            await sink.WaitAsync(d => d.Any(x => x.Key == $"ClusterIssuer/{clusterIssuer}" && x.Action == Support.Action.IssuerApply), "the ClusterIssuer to be forwarded");
+            var issuerStatus = new KubernetesIssuerStatusWriter(client, options);
+            await issuerStatus.WriteIssuerStatusAsync(IssuerKeys.Namespaced(ns, "team-ca"), new IssuerStatus { Type = "ca" }, CancellationToken.None);
+            await issuerStatus.WriteIssuerStatusAsync(IssuerKeys.Cluster(clusterIssuer), new IssuerStatus { Type = "builtin" }, CancellationToken.None);
+            Assert.Equal(CaSecretOutcome.SecretMissing, (await new KubernetesCaSecretReader(client, options).ReadAsync(ns, "team-ca", CancellationToken.None)).Outcome);
+            await cluster.Client.CustomObjects.DeleteClusterCustomObjectAsync(NotaryResources.Group, NotaryResources.Version, ClusterIssuer.KubePluralName, clusterIssuer);
         }
         finally
         {

@@ -48,6 +48,10 @@ public sealed class CertificateSpec
     [JsonPropertyName("issuer")]
     public string? Issuer { get; set; }
 
+    /// <summary>An Issuer of the Certificate's namespace or a ClusterIssuer; null: <see cref="Issuer"/> or the default.</summary>
+    [JsonPropertyName("issuerRef")]
+    public IssuerReference? IssuerRef { get; set; }
+
     /// <summary>Requested lifetime as a Go duration, e.g. "2160h".</summary>
     [JsonPropertyName("duration")]
     public string? Duration { get; set; }
@@ -58,6 +62,17 @@ public sealed class CertificateSpec
 
     [JsonPropertyName("privateKey")]
     public PrivateKeySpec? PrivateKey { get; set; }
+}
+
+/// <summary>A Certificate's <c>spec.issuerRef</c>.</summary>
+public sealed class IssuerReference
+{
+    [JsonPropertyName("name")]
+    public string Name { get; set; } = string.Empty;
+
+    /// <summary>Issuer (the schema's default) or ClusterIssuer.</summary>
+    [JsonPropertyName("kind")]
+    public string? Kind { get; set; }
 }
 
 /// <summary>The values of <see cref="CertificateSpec.Type"/>.</summary>

@@ -21,6 +21,10 @@ public static class NotaryResources
 
     public const string BreachPlural = "breaches";
 
+    public const string IssuerPlural = "issuers";
+
+    public const string ClusterIssuerPlural = "clusterissuers";
+
     /// <summary>
     /// The finalizer that keeps a resource until Notary has deleted what it stored; on a Breach,
     /// until a quarantine is lifted (the certificate back in truststores unless another quarantine

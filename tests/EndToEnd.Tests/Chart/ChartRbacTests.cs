@@ -74,6 +74,11 @@ public sealed class ChartRbacTests(ChartRbacFixture fx)
         ("namespace", "", "pods", "get"),
         ("namespace", "", "pods", "list"),
         ("namespace", "", "pods", "watch"),
+        // Issuers' status is written by the issuer grain for an Issuer or ClusterIssuer that
+        // exists; this flow creates none. tests/Watcher.Tests/RbacTests.cs writes both under the
+        // README's rules (and the watcher lists and watches them here).
+        ("cluster", "notary.dev", "issuers/status", "patch"),
+        ("cluster", "notary.dev", "clusterissuers/status", "patch"),
     ];
 
     /// <summary>

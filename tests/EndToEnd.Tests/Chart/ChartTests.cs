@@ -143,7 +143,7 @@ public sealed class ChartTests
     {
         var objects = await Helm.TemplateAsync("notary", "notary", "--include-crds");
         var crds = objects.Where(o => Kind(o) == "CustomResourceDefinition").Select(o => o["metadata"]!["name"]!.GetValue<string>()).Order();
-        Assert.Equal(["breaches.notary.dev", "certificatepolicies.notary.dev", "certificates.notary.dev", "keystores.notary.dev", "truststores.notary.dev"], crds);
+        Assert.Equal(["breaches.notary.dev", "certificatepolicies.notary.dev", "certificates.notary.dev", "clusterissuers.notary.dev", "issuers.notary.dev", "keystores.notary.dev", "truststores.notary.dev"], crds);
         Assert.DoesNotContain(Directory.EnumerateFiles(Path.Combine(Helm.ChartDirectory, "templates")), f => File.ReadAllText(f).Contains("CustomResourceDefinition", StringComparison.Ordinal));
     }
 

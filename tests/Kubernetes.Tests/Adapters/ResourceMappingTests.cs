@@ -32,6 +32,16 @@ public sealed class ResourceMappingTests
             }
         },
         {
+            "an issuerRef without a kind names an Issuer of the namespace",
+            new Models.CertificateSpec { Type = "Private", Fqdn = "a.b", IssuerRef = new IssuerReference { Name = "team-ca" } },
+            new Abs.CertificateSpec { Type = "Private", Fqdn = "a.b", IssuerRef = new IssuerRef("team-ca", IssuerKinds.Issuer) }
+        },
+        {
+            "an issuerRef to a ClusterIssuer",
+            new Models.CertificateSpec { Type = "Private", Fqdn = "a.b", IssuerRef = new IssuerReference { Name = "shared", Kind = "ClusterIssuer" } },
+            new Abs.CertificateSpec { Type = "Private", Fqdn = "a.b", IssuerRef = new IssuerRef("shared", IssuerKinds.ClusterIssuer) }
+        },
+        {
             "only the required fields",
             new Models.CertificateSpec { Type = "Public", Fqdn = "a.b" },
             new Abs.CertificateSpec { Type = "Public", Fqdn = "a.b" }
@@ -257,7 +267,7 @@ public sealed class ResourceMappingTests
     }
 
     private static bool Same(Abs.CertificateSpec a, Abs.CertificateSpec b) =>
-        (a.Type, a.Fqdn, a.Issuer, a.Duration, a.RenewBefore, a.KeyAlgorithm, a.KeySize) == (b.Type, b.Fqdn, b.Issuer, b.Duration, b.RenewBefore, b.KeyAlgorithm, b.KeySize)
+        (a.Type, a.Fqdn, a.Issuer, a.IssuerRef, a.Duration, a.RenewBefore, a.KeyAlgorithm, a.KeySize) == (b.Type, b.Fqdn, b.Issuer, b.IssuerRef, b.Duration, b.RenewBefore, b.KeyAlgorithm, b.KeySize)
         && a.Alt.SequenceEqual(b.Alt);
 
     private static string Show(Abs.CertificateSpec spec) => $"{spec} Alt=[{string.Join(",", spec.Alt)}]";

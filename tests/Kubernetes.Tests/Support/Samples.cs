@@ -17,6 +17,7 @@ internal static class Samples
             Fqdn = "test-service.test-service.svc.cluster.local",
             Alt = ["test-service.example.com", "*.test-service.example.com"],
             Issuer = "acm",
+            IssuerRef = new IssuerReference { Name = "team-ca", Kind = "ClusterIssuer" },
             Duration = "2160h",
             RenewBefore = "720h",
             PrivateKey = new PrivateKeySpec { Algorithm = KeyAlgorithms.Ecdsa, Size = 384 },
@@ -88,6 +89,57 @@ internal static class Samples
             References = [new BoundReferenceStatus { Tag = "gateway", Namespace = "edge", Uid = "6b1f3c2e-0d4a-4c1e-9f0b-2a7d5e8c1b43" }],
             ObservedGeneration = 2,
             Conditions = [new Condition { Type = ConditionTypes.Ready, Status = ConditionStatuses.True, Reason = "Stored", Message = "Stored in Secret test-service-trust", LastTransitionTime = Issued, ObservedGeneration = 2 }],
+        },
+    };
+
+    public static Issuer CaIssuer() => new()
+    {
+        Metadata = new V1ObjectMeta { Name = "team-ca", NamespaceProperty = "payments", Generation = 2 },
+        Spec = new IssuerResourceSpec { Ca = new CaIssuer { SecretName = "team-intermediate" } },
+        Status = new IssuerResourceStatus
+        {
+            Type = "ca",
+            CaFingerprint = "0A1B2C3D4E5F60718293A4B5C6D7E8F90A1B2C3D4E5F60718293A4B5C6D7E8F9",
+            CaNotAfter = Issued.AddDays(365),
+            Certificates = 12,
+            ObservedGeneration = 2,
+            Rotation = new IssuerRotation
+            {
+                Phase = "Reissuing",
+                FromFingerprint = "0A1B2C3D4E5F60718293A4B5C6D7E8F90A1B2C3D4E5F60718293A4B5C6D7E8F9",
+                ToFingerprint = "F9E8D7C6B5A4938271605F4E3D2C1B0AF9E8D7C6B5A4938271605F4E3D2C1B0A",
+                Total = 12,
+                Remaining = 5,
+                Started = Issued,
+            },
+            Conditions = [new Condition { Type = ConditionTypes.Ready, Status = ConditionStatuses.True, Reason = "CaLoaded", Message = "Signing with CN=Team Intermediate CA", LastTransitionTime = Issued, ObservedGeneration = 2 }],
+        },
+    };
+
+    public static Issuer BuiltinIssuer() => new()
+    {
+        Metadata = new V1ObjectMeta { Name = "default", NamespaceProperty = "payments", Generation = 1 },
+        Spec = new IssuerResourceSpec { Builtin = new BuiltinIssuer() },
+    };
+
+    public static ClusterIssuer AcmClusterIssuer() => new()
+    {
+        Metadata = new V1ObjectMeta { Name = "shared-pca", Generation = 1 },
+        Spec = new IssuerResourceSpec
+        {
+            Acm = new AcmIssuer
+            {
+                Region = "eu-west-1",
+                PrivateCaArn = "arn:aws:acm-pca:eu-west-1:123456789012:certificate-authority/0b5f8f8e-3c4a-4a8e-9d5b-1f2e3d4c5b6a",
+                RoleArn = "arn:aws:iam::210987654321:role/notary-issuer",
+                ServiceUrl = "https://vpce-0a1b2c3d.acm-pca.eu-west-1.vpce.amazonaws.com",
+            },
+        },
+        Status = new IssuerResourceStatus
+        {
+            Type = "acm",
+            ObservedGeneration = 1,
+            Conditions = [new Condition { Type = ConditionTypes.Ready, Status = ConditionStatuses.False, Reason = "AssumeRoleFailed", Message = "STS refused", LastTransitionTime = Issued, ObservedGeneration = 1 }],
         },
     };
 }

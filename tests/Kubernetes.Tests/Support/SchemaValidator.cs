@@ -123,6 +123,17 @@ internal sealed partial class SchemaValidator
         var additional = Crds.AdditionalProperties(schema);
         var openObject = properties.Count == 0 && additional is null; // metadata: the API server's own schema applies
 
+        var count = value.EnumerateObject().Count();
+        if (schema.MinProperties is { } minProperties && count < minProperties)
+        {
+            errors.Add($"{(path.Length == 0 ? "<root>" : path)}: {count} properties, fewer than minProperties {minProperties}");
+        }
+
+        if (schema.MaxProperties is { } maxProperties && count > maxProperties)
+        {
+            errors.Add($"{(path.Length == 0 ? "<root>" : path)}: {count} properties, more than maxProperties {maxProperties}");
+        }
+
         foreach (var required in schema.Required ?? [])
         {
             if (!value.TryGetProperty(required, out _))

@@ -14,6 +14,9 @@ public enum Action
     BreachApply,
     BreachDelete,
     TrustSourceChanged,
+    IssuerApply,
+    IssuerDelete,
+    CaSecretChanged,
 }
 
 /// <summary>One delivery: what the watcher forwarded, with the incarnation (uid) and generation it named.</summary>
@@ -130,6 +133,25 @@ public sealed class RecordingSink : IResourceEventSink
 
     public Task DeleteBreachAsync(ResourceKey breach, string uid, BreachRequest? spec, CancellationToken cancellationToken) =>
         Record(new Delivery(Action.BreachDelete, null, breach.ToString(), uid, 0, spec));
+
+    /// <summary>While set and not completed, an issuer's forward waits on it (a slow issuer grain).</summary>
+    public Task? IssuerGate { get; set; }
+
+    public async Task ApplyIssuerAsync(string issuerKey, IssuerSpec spec, ResourceVersionInfo origin, CancellationToken cancellationToken)
+    {
+        if (IssuerGate is { } gate)
+        {
+            await gate.WaitAsync(cancellationToken);
+        }
+
+        await Record(new Delivery(Action.IssuerApply, null, issuerKey, origin.Uid, origin.Generation, spec));
+    }
+
+    public Task DeleteIssuerAsync(string issuerKey, CancellationToken cancellationToken) =>
+        Record(new Delivery(Action.IssuerDelete, null, issuerKey, null, 0, null));
+
+    public Task CaSecretChangedAsync(string issuerKey, CancellationToken cancellationToken) =>
+        Record(new Delivery(Action.CaSecretChanged, null, issuerKey, null, 0, null));
 
     private Task Record(Delivery delivery)
     {

@@ -68,13 +68,13 @@ public sealed class WatcherCluster : IAsyncLifetime
     }
 
     /// <summary>A watch session as the leader runs it, with its own client and log.</summary>
-    public RunningSession Start(RecordingSink sink, CapturingLoggerProvider logs, IKubernetes? client = null, NotaryWatcherOptions? options = null)
+    public RunningSession Start(RecordingSink sink, CapturingLoggerProvider logs, IKubernetes? client = null, NotaryWatcherOptions? options = null, string notaryNamespace = "notary")
     {
         client ??= Client;
         var kubernetes = Options.Create(new NotaryKubernetesOptions());
         var finalizers = new ResourceFinalizers(client, kubernetes, new LoggerAdapter<ResourceFinalizers>(logs.CreateLogger(nameof(ResourceFinalizers))));
         var events = new KubernetesEventRecorder(client, kubernetes, TimeProvider.System, new LoggerAdapter<KubernetesEventRecorder>(logs.CreateLogger(nameof(KubernetesEventRecorder))));
-        var session = new WatchSession(client, sink, finalizers, events, options ?? FastOptions(), TimeProvider.System, logs);
+        var session = new WatchSession(client, sink, finalizers, events, options ?? FastOptions(), TimeProvider.System, logs, notaryNamespace);
         return new RunningSession(session, events);
     }
 }
@@ -184,6 +184,7 @@ public static class Resources
         : typeof(T) == typeof(Keystore) ? NotaryResources.KeystorePlural
         : typeof(T) == typeof(Truststore) ? NotaryResources.TruststorePlural
         : typeof(T) == typeof(Breach) ? NotaryResources.BreachPlural
+        : typeof(T) == typeof(Issuer) ? NotaryResources.IssuerPlural
         : throw new ArgumentOutOfRangeException(typeof(T).Name);
 
     /// <summary>Polls the API (not the watcher) until the condition holds: for what the watcher does to objects.</summary>

@@ -245,7 +245,7 @@ public sealed partial class IssuerGrain
     }
 
     /// <summary>SHA-256 fingerprint (hex, upper case) and expiry of the first certificate of a PEM bundle.</summary>
-    internal static (string Fingerprint, DateTimeOffset NotAfter) Describe(string pem)
+    public static (string Fingerprint, DateTimeOffset NotAfter) Describe(string pem)
     {
         using var certificate = X509Certificate2.CreateFromPem(pem);
         return (certificate.GetCertHashString(HashAlgorithmName.SHA256), new DateTimeOffset(certificate.NotAfter.ToUniversalTime(), TimeSpan.Zero));

@@ -47,37 +47,16 @@ public sealed partial class CertificateGrain
     }
 
     /// <summary>
-    /// The issuer is missing or not Ready: register with it (it wakes this certificate when it
-    /// is Ready) and report Ready=False/IssuerNotReady (a Warning Event when that changes). No
-    /// retry timer: if the issuer became Ready meanwhile, continue at once.
+    /// The issuer is missing or not Ready (registered with it, which wakes this certificate when it
+    /// is Ready): report Ready=False/IssuerNotReady (a Warning Event when that changes). No retry timer.
     /// </summary>
     private async Task<CertificateStatus> IssuerNotReadyAsync(ICertificateIssuer issuer, string message)
     {
-        var port = (IssuerGrainPort)issuer;
-        IssuerReadiness readiness;
-        try
-        {
-            readiness = await port.Grain.WatchAsync(_resource);
-        }
-        catch (Exception ex)
-        {
-            // The issuer could not register the wait: retried as any transient failure.
-            Log.IssueFailed(logger, _resource.ToString(), ex.GetType().Name, ex.Message);
-            await ScheduleContinuationAsync(Continuation.NextFailureDelay());
-            return await IssuanceFailedAsync(new Problem(Reasons.IssuerNotReady, $"{message} Notary retries."));
-        }
-
-        if (readiness.Ready)
-        {
-            await ScheduleContinuationAsync(TimeSpan.Zero);
-        }
-        else
-        {
-            // The issuer wakes this certificate; the continuation reminder would only ask it again every minute.
-            CancelContinuation();
-            await ForgetContinuationAsync();
-            Log.WaitsForIssuer(logger, _resource.ToString(), port.Key, readiness.Reason);
-        }
+        // The port registered the wait (IIssuerGrain.WatchAsync): the issuer wakes this
+        // certificate, and the continuation reminder would only ask it again every minute.
+        CancelContinuation();
+        await ForgetContinuationAsync();
+        Log.WaitsForIssuer(logger, _resource.ToString(), issuer.Name, Reasons.IssuerNotReady);
 
         return await IssuanceFailedAsync(new Problem(Reasons.IssuerNotReady, $"{message} The certificate is issued as soon as it is Ready."));
     }
@@ -136,7 +115,26 @@ public sealed partial class CertificateGrain
 
         public bool Supports(string certificateType) => SupportsType(certificateType);
 
-        public Task<IssueProgress> IssueAsync(IssueRequest request, CancellationToken cancellationToken) => grain.IssueAsync(request);
+        public async Task<IssueProgress> IssueAsync(IssueRequest request, CancellationToken cancellationToken)
+        {
+            try
+            {
+                return await grain.IssueAsync(request);
+            }
+            catch (Exception ex) when (ex is not IssuerRejectedException)
+            {
+                // An exception's own properties (IssuerFailedException.Reason) do not cross silos:
+                // whether the issuer is Ready is asked (which registers the wait when it is not).
+                var readiness = await grain.WatchAsync(request.Resource);
+                if (readiness.Ready)
+                {
+                    throw;
+                }
+
+                var (kind, ns, name) = IssuerKeys.Parse(key);
+                throw new IssuerFailedException(Reasons.IssuerNotReady, $"{kind} {(ns is null ? name : $"{ns}/{name}")} is not ready ({readiness.Reason}): {readiness.Message}");
+            }
+        }
 
         public Task RetireAsync(string arn, RetireReason reason, CancellationToken cancellationToken) => grain.RetireAsync(arn, reason);
     }

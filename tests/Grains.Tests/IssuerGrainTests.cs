@@ -222,6 +222,7 @@ public sealed class IssuerGrainTests(ClusterFixture fixture) : IDisposable
             Remaining = 1,
         };
         await issuer.OnCaSecretChangedAsync();
+        await rotation.Changed.WaitAsync(() => rotation.Begun, b => b.Count > 0, TimeSpan.FromSeconds(30), "the rotation to begin");
         var start = Assert.Single(rotation.Begun);
         Assert.Equal(issuerKey, start.IssuerKey);
         Assert.Equal([resource], start.Certificates);

@@ -82,9 +82,11 @@ public sealed class IssuerGrainTests(ClusterFixture fixture) : IDisposable
         Assert.Contains(IssuerGrain.SecretNotFoundReason, condition.Message, StringComparison.Ordinal);
         Assert.Contains($"Issuer {ns}/team", condition.Message, StringComparison.Ordinal);
 
-        // A resync asks again: still one Warning Event, and no certificate.
+        // A resync asks again: still one Warning Event, no certificate, and the issuer does not
+        // read its Secret again for it (a refusal waits for the Secret's change, no retry storm).
         await grain.ApplyAsync(Cert($"api.{ns}.svc", new IssuerRef("team", IssuerKinds.Issuer)), Origin());
         Assert.Single(fixture.Events.For(resource), e => e.Reason == Reasons.IssuerNotReady && e.Severity == EventSeverity.Warning);
+        Assert.Single(fixture.CaSecrets.Reads, r => r == (ns, "team-ca"));
 
         // The Secret appears; the watcher tells the issuer; nobody touches the certificate.
         var ca = MakeRootAndIntermediate("late");
@@ -253,6 +255,33 @@ public sealed class IssuerGrainTests(ClusterFixture fixture) : IDisposable
         // Deleting the issuer cancels its rotation.
         await issuer.DeleteAsync();
         Assert.Equal(1, rotation.Cancelled);
+    }
+
+    [Fact]
+    public async Task A_CertificatePolicy_listing_issuers_restricts_issuerRef_spelled_Kind_slash_Name()
+    {
+        var ns = ClusterFixture.NewNamespace();
+        var platform = "platform-" + Guid.NewGuid().ToString("N")[..8];
+        await fixture.Grains.GetGrain<IIssuerGrain>(IssuerKeys.Namespaced(ns, "team")).ApplyAsync(new IssuerSpec { Builtin = true }, Origin());
+        await fixture.Grains.GetGrain<IIssuerGrain>(IssuerKeys.Cluster(platform)).ApplyAsync(new IssuerSpec { Builtin = true }, Origin());
+        await fixture.Grains.GetGrain<ICertificatePolicyGrain>(ICertificatePolicyGrain.ClusterKey).ApplyAsync(
+            $"issuers-{ns}",
+            new CertificatePolicySpec
+            {
+                NamespaceSelector = new LabelSelector { MatchLabels = new Dictionary<string, string> { ["kubernetes.io/metadata.name"] = ns } },
+                Issuers = [$"ClusterIssuer/{platform}"],
+            },
+            new ResourceVersionInfo($"issuers-{ns}", 1));
+
+        var denied = new ResourceKey(ns, "own");
+        var status = await fixture.Grains.GetGrain<ICertificateGrain>(denied.ToString()).ApplyAsync(Cert($"own.{ns}.svc", new IssuerRef("team", IssuerKinds.Issuer)), Origin());
+        var ready = status.Condition(Conditions.Ready)!;
+        Assert.Equal(Reasons.PolicyDenied, ready.Reason);
+        Assert.Contains($"issuer \"Issuer/team\" is refused by CertificatePolicy \"issuers-{ns}\": its issuers are ClusterIssuer/{platform}", ready.Message, StringComparison.Ordinal);
+        Assert.Equal(0, (await fixture.Grains.GetGrain<IIssuerGrain>(IssuerKeys.Namespaced(ns, "team")).GetStatusAsync())!.Certificates);
+
+        var allowed = new ResourceKey(ns, "shared");
+        Assert.True((await fixture.Grains.GetGrain<ICertificateGrain>(allowed.ToString()).ApplyAsync(Cert($"shared.{ns}.svc", new IssuerRef(platform, IssuerKinds.ClusterIssuer)), Origin())).IsReady);
     }
 
     [Fact]

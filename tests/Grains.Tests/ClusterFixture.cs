@@ -38,6 +38,7 @@ public sealed class ClusterFixture : IAsyncLifetime
     public InMemoryCaSecrets CaSecrets { get; } = new();
     public RecordingIssuerStatus IssuerStatus { get; } = new();
     public FakeCaRotations Rotations { get; } = new();
+    public FakeAcmIssuerFactory Acm { get; }
     /// <summary>The bytes of every grain state written, searched for secrets.</summary>
     public StateBytesRecorder StateBytes { get; } = new();
     public InProcessTestCluster Cluster { get; private set; } = null!;
@@ -48,6 +49,7 @@ public sealed class ClusterFixture : IAsyncLifetime
     {
         Issuer = new CountingIssuer(new BuiltInIssuer(Authority, TimeProvider.System));
         Stepping = new SteppingIssuer(new BuiltInIssuer(Authority, TimeProvider.System));
+        Acm = new FakeAcmIssuerFactory(Authority);
     }
 
     public async Task InitializeAsync()
@@ -75,6 +77,7 @@ public sealed class ClusterFixture : IAsyncLifetime
             host.Services.AddSingleton<ICaSecretReader>(CaSecrets);
             host.Services.AddSingleton<IIssuerStatusWriter>(IssuerStatus);
             host.Services.AddSingleton<ICaRotationLocator>(Rotations);
+            host.Services.AddSingleton<IAcmIssuerFactory>(Acm);
             // The same memory storage, its writes recorded: registered after AddMemoryGrainStorage, so it wins.
             host.Services.AddKeyedSingleton<IGrainStorage>(GrainStorage.Name, (sp, name) =>
                 StateBytes.Decorate(MemoryGrainStorageFactory.Create(sp, (string)name!), sp.GetRequiredService<Orleans.Serialization.Serializer>()));

@@ -258,6 +258,58 @@ public sealed class IssuerGrainTests(ClusterFixture fixture) : IDisposable
     }
 
     [Fact]
+    [Trait("Category", "Slow")]
+    public async Task A_transient_failure_reading_the_Secret_is_retried_with_backoff_and_the_waiting_certificate_issued()
+    {
+        var ns = ClusterFixture.NewNamespace();
+        var ca = MakeRootAndIntermediate("flaky");
+        fixture.CaSecrets.Put(ns, "ca", ca.IntermediatePem, ca.IntermediateKeyPem);
+        fixture.CaSecrets.FailNext(ns, "ca", times: 1);
+        var issuerKey = IssuerKeys.Namespaced(ns, "flaky");
+        var status = await fixture.Grains.GetGrain<IIssuerGrain>(issuerKey).ApplyAsync(Ca("ca"), Origin());
+        var ready = status.Conditions.Single();
+        Assert.Equal(IssuerGrain.CaUnavailableReason, ready.Reason);
+        // Only the error's type reaches the status.
+        Assert.Equal("reading the CA failed (HttpRequestException); Notary retries, and its log has the details.", ready.Message);
+
+        var resource = new ResourceKey(ns, "api");
+        var waiting = await fixture.Grains.GetGrain<ICertificateGrain>(resource.ToString()).ApplyAsync(Cert($"api.{ns}.svc", new IssuerRef("flaky", IssuerKinds.Issuer)), Origin());
+        Assert.Equal(Reasons.IssuerNotReady, waiting.Condition(Conditions.Ready)!.Reason);
+
+        // The backoff's first retry (5 s) reads the Secret again; the certificate is woken and issued.
+        await fixture.IssuerStatus.WaitReasonAsync(issuerKey, IssuerGrain.ReadyReason);
+        await fixture.Status.WaitCertificateAsync(resource, s => s.IsReady, "issued after the issuer's retry");
+        Assert.Equal(2, fixture.CaSecrets.Reads.Count(r => r == (ns, "ca")));
+    }
+
+    [Fact]
+    public async Task An_acm_issuer_is_Ready_only_when_its_check_passes_and_issues_through_the_factorys_issuer()
+    {
+        var ns = ClusterFixture.NewNamespace();
+        var arn = $"arn:aws:acm-pca:eu-west-1:111122223333:certificate-authority/{ns}";
+        var spec = new IssuerSpec { Acm = new AcmIssuerSpec { Region = "eu-west-1", PrivateCaArn = arn, RoleArn = "arn:aws:iam::111122223333:role/notary" } };
+        var issuerKey = IssuerKeys.Namespaced(ns, "pca");
+        var issuer = fixture.Grains.GetGrain<IIssuerGrain>(issuerKey);
+        fixture.Acm.Answer(arn, new AcmIssuerCheck(new IssuerReadiness(false, "AccessDenied", "the role arn:aws:iam::111122223333:role/notary cannot be assumed."), null));
+        var status = await issuer.ApplyAsync(spec, Origin());
+        Assert.Equal(("AccessDenied", "the role arn:aws:iam::111122223333:role/notary cannot be assumed."), (status.Conditions.Single().Reason, status.Conditions.Single().Message));
+        Assert.Equal("acm", status.Type);
+
+        var resource = new ResourceKey(ns, "api");
+        var grain = fixture.Grains.GetGrain<ICertificateGrain>(resource.ToString());
+        var waiting = await grain.ApplyAsync(Cert($"api.{ns}.svc", new IssuerRef("pca", IssuerKinds.Issuer)), Origin());
+        Assert.Contains("AccessDenied", waiting.Condition(Conditions.Ready)!.Message, StringComparison.Ordinal);
+
+        // The operator fixes the role; the watcher's resync applies the Issuer again.
+        fixture.Acm.Answer(arn, new AcmIssuerCheck(new IssuerReadiness(true, "Ready", "Private CA is ACTIVE."), fixture.Authority.Authority.CertificatePem));
+        status = await issuer.ApplyAsync(spec, Origin());
+        Assert.Equal(IssuerGrain.Describe(fixture.Authority.Authority.CertificatePem).Fingerprint, status.CaFingerprint);
+        var issued = await fixture.Status.WaitCertificateAsync(resource, s => s.IsReady, "issued by the ACM issuer");
+        Assert.StartsWith("arn:aws:acm-pca:eu-west-1:", issued.Arn, StringComparison.Ordinal);
+        Assert.Contains(fixture.Acm.Created, c => c.Name == issuerKey && c.Spec.PrivateCaArn == arn);
+    }
+
+    [Fact]
     public async Task A_CertificatePolicy_listing_issuers_restricts_issuerRef_spelled_Kind_slash_Name()
     {
         var ns = ClusterFixture.NewNamespace();

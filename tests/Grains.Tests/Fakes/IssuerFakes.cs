@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Notary.Grains.Abstractions;
+using Notary.Grains.Abstractions.Ports;
 using Orleans.Serialization;
 using Orleans.Storage;
 
@@ -24,9 +25,19 @@ public sealed class InMemoryCaSecrets : ICaSecretReader
 
     public void Remove(string @namespace, string name) => _secrets.TryRemove((@namespace, name), out _);
 
+    private readonly ConcurrentDictionary<(string Namespace, string Name), int> _failures = new();
+
+    /// <summary>The next <paramref name="times"/> reads of that Secret throw, as an unreachable API server would.</summary>
+    public void FailNext(string @namespace, string name, int times) => _failures[(@namespace, name)] = times;
+
     public Task<CaSecretContent> ReadAsync(string @namespace, string secretName, CancellationToken cancellationToken)
     {
         _reads.Enqueue((@namespace, secretName));
+        if (_failures.TryGetValue((@namespace, secretName), out var left) && left > 0 && _failures.TryUpdate((@namespace, secretName), left - 1, left))
+        {
+            throw new HttpRequestException("injected: the API server is unreachable");
+        }
+
         var version = Interlocked.Read(ref _version).ToString(System.Globalization.CultureInfo.InvariantCulture);
         return Task.FromResult(!_secrets.TryGetValue((@namespace, secretName), out var secret) ? new CaSecretContent(CaSecretOutcome.SecretMissing, null, null, null)
             : secret.Certificate is null || secret.Key is null ? new CaSecretContent(CaSecretOutcome.KeyMissing, null, null, version)
@@ -148,4 +159,24 @@ public sealed class StateBytesRecorder
 
         public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) => inner.ClearStateAsync(stateName, grainId, grainState);
     }
+}
+
+/// <summary>ACM issuers whose check answers what a test sets per Private CA ARN; Create wraps the built-in CA, recording the names and specs.</summary>
+public sealed class FakeAcmIssuerFactory(ICertificateAuthoritySource authority) : IAcmIssuerFactory
+{
+    private readonly ConcurrentDictionary<string, AcmIssuerCheck> _checks = new(StringComparer.Ordinal);
+    private readonly ConcurrentQueue<(string Name, AcmIssuerSpec Spec)> _created = new();
+
+    public IReadOnlyList<(string Name, AcmIssuerSpec Spec)> Created => [.. _created];
+
+    public void Answer(string privateCaArn, AcmIssuerCheck check) => _checks[privateCaArn] = check;
+
+    public ICertificateIssuer Create(string name, AcmIssuerSpec spec)
+    {
+        _created.Enqueue((name, spec));
+        return new Issuers.BuiltInIssuer(authority, TimeProvider.System) { Name = name, ArnPrefix = $"arn:aws:acm-pca:{spec.Region}:111122223333:certificate/" };
+    }
+
+    public Task<AcmIssuerCheck> CheckAsync(AcmIssuerSpec spec, CancellationToken cancellationToken) =>
+        Task.FromResult(_checks.GetValueOrDefault(spec.PrivateCaArn) ?? new AcmIssuerCheck(new IssuerReadiness(false, "CaNotFound", $"Private CA {spec.PrivateCaArn} does not exist."), null));
 }

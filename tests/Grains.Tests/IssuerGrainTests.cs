@@ -195,6 +195,10 @@ public sealed class IssuerGrainTests(ClusterFixture fixture) : IDisposable
         Assert.Equal(IssuerGrain.Describe(ca.IntermediatePem).Fingerprint, IssuerGrain.Describe(material!.ChainPem[0]).Fingerprint);
         Assert.Equal(0, (await first.GetStatusAsync())!.Certificates);
         Assert.Equal(1, (await second.GetStatusAsync())!.Certificates);
+
+        // Deleted: it leaves the issuer's list too (a CA rotation has nothing to re-issue for it).
+        await grain.DeleteAsync();
+        Assert.Equal(0, (await second.GetStatusAsync())!.Certificates);
     }
 
     [Fact]

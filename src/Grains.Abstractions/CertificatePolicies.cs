@@ -40,7 +40,11 @@ public sealed record CertificatePolicySpec
     [Id(3)] public IReadOnlyList<string> Types { get; init; } = [];
     /// <summary>Go-style duration; null: no limit.</summary>
     [Id(4)] public string? MaxDuration { get; init; }
-    /// <summary>Issuer names allowed (spec.issuer, the default issuer by its name); empty: any.</summary>
+    /// <summary>
+    /// Issuers allowed; empty: any. A plain name is a configured issuer of spec.issuer (the default
+    /// by its name, e.g. builtin); <c>Issuer/NAME</c> and <c>ClusterIssuer/NAME</c> allow a
+    /// Certificate's spec.issuerRef (an Issuer of its own namespace, a ClusterIssuer).
+    /// </summary>
     [Id(5)] public IReadOnlyList<string> Issuers { get; init; } = [];
     /// <summary>Key algorithms allowed ("RSA", "ECDSA"); empty: any.</summary>
     [Id(6)] public IReadOnlyList<string> KeyAlgorithms { get; init; } = [];

@@ -61,6 +61,8 @@ public static class Reasons
     public const string Propagating = "Propagating";
     /// <summary>Warning Event: the keystore switched before every dependent truststore held the new certificate (Rotation:MaxWait, or the old certificate's expiry).</summary>
     public const string TruststoresLeftBehind = "TruststoresLeftBehind";
+    /// <summary>A Certificate whose spec.issuerRef names an issuer that is missing or not Ready: it waits and is issued as soon as the issuer is.</summary>
+    public const string IssuerNotReady = "IssuerNotReady";
 }
 
 /// <summary>A Kubernetes-style status condition.</summary>

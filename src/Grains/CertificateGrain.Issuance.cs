@@ -15,7 +15,7 @@ public sealed partial class CertificateGrain
     private async Task<CertificateStatus> IssueAsync(ValidCertificateSpec valid, IssuePurpose purpose, string eventReason, string why)
     {
         var spec = State.Spec!;
-        var issuer = issuers.Resolve(spec.Issuer)!;
+        var issuer = ResolveIssuer(spec)!;
         if (State.Pending is { } abandoned && IssueDecision.Abandons(abandoned, purpose, spec))
         {
             // The spec changed (or a rotation overtook) while an issuance was in progress: start
@@ -58,6 +58,12 @@ public sealed partial class CertificateGrain
                 _continuation?.ResetFailures();
                 metrics.Count(_resource, "failed");
                 return await IssuanceFailedAsync(new Problem(ex.Reason, $"Issuer \"{issuer.Name}\" rejected the certificate: {ex.Message}"));
+            }
+            catch (IssuerFailedException ex) when (ex.Reason == Reasons.IssuerNotReady && issuer is IssuerGrainPort)
+            {
+                // The Issuer or ClusterIssuer is missing or not Ready: wait for it, without a retry timer.
+                metrics.Count(_resource, "failed");
+                return await IssuerNotReadyAsync(issuer, ex.Message);
             }
             catch (IssuerFailedException ex)
             {
@@ -234,7 +240,7 @@ public sealed partial class CertificateGrain
             return;
         }
 
-        var issuer = issuers.Resolve(State.Spec?.Issuer);
+        var issuer = ResolveIssuer(State.Spec);
         if (issuer is null)
         {
             return;

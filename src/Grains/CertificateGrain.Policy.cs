@@ -47,12 +47,12 @@ public sealed partial class CertificateGrain : ICertificatePolicySubscriber
         var spec = State.Spec;
         _policyFor = spec;
         _policyProblem = null;
-        if (spec is null || CertificatePolicy.Validate(spec).Valid is not { } valid || issuers.Resolve(spec.Issuer) is not { } issuer)
+        if (spec is null || CertificatePolicy.Validate(spec).Valid is not { } valid || PolicyIssuerName(spec) is not { } issuerName)
         {
             return;
         }
 
-        var request = new NameRequest(_resource.Namespace, spec.Type, [spec.Fqdn, .. spec.Alt], issuer.Name, valid.Lifetime, valid.Key.Algorithm);
+        var request = new NameRequest(_resource.Namespace, spec.Type, [spec.Fqdn, .. spec.Alt], issuerName, valid.Lifetime, valid.Key.Algorithm);
         var domain = ServiceProvider.GetService<IOptions<PolicyOptions>>()?.Value.ClusterDomain ?? NamePolicy.DefaultClusterDomain;
         var labelSource = ServiceProvider.GetService<INamespaceLabelSource>();
         var labels = labelSource is null

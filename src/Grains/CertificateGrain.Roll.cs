@@ -34,8 +34,7 @@ public sealed partial class CertificateGrain
     private List<string> DependentTruststores() =>
         [.. State.Subscribers.Where(s => s.Kind == ResourceKind.Truststore).Select(s => s.Key)];
 
-    // CONTRACT (issue 18): replaced by the issuer stream (IssuerNotReady wake-up) and the rotation stream (SetIssuerCasAsync).
-    public Task OnIssuerChangedAsync() => Task.CompletedTask;
+    // CONTRACT (issue 18): replaced by the rotation stream (SetIssuerCasAsync). OnIssuerChangedAsync: CertificateGrain.Issuers.cs.
 
     public Task SetIssuerCasAsync(IReadOnlyList<string> caPems) => throw new NotSupportedException("issue 18 rotation stream");
 

@@ -90,6 +90,7 @@ public sealed partial class CertificateGrain(
         }
 
         var done = State.Reconciled == origin && State.Spec is not null && CertificatePolicy.SameSpec(State.Spec, spec);
+        var before = State.Spec;
         // A resync sends the same spec and origin again, as new objects: keep the ones held (the
         // spec issued for and the origin reconciled point at them too) and let these go.
         State.Spec = State.Spec is not null && CertificateState.SameValue(State.Spec, spec) ? State.Spec : SharedText.Of(spec);
@@ -104,6 +105,7 @@ public sealed partial class CertificateGrain(
 
         if (!done)
         {
+            await UnwatchIssuerAsync(before, spec);
             await EvaluatePolicyAsync();
         }
 
@@ -202,6 +204,7 @@ public sealed partial class CertificateGrain(
 
         CancelContinuation();
         await ForgetContinuationAsync();
+        await UnwatchIssuerAsync(State.Spec, null);
 
         await UnregisterLifecycleAsync();
         State.Serving = null;
@@ -266,6 +269,11 @@ public sealed partial class CertificateGrain(
 
     private Problem? CheckIssuer(CertificateSpec spec)
     {
+        if (spec.IssuerRef is { } issuerRef)
+        {
+            return CheckIssuerRef(issuerRef, spec.Type);
+        }
+
         var issuer = issuers.Resolve(spec.Issuer);
         if (issuer is null)
         {

@@ -93,6 +93,10 @@ public sealed class CertificatePolicyTests
         { Spec(alt: ["x"]), Spec(alt: ["x", "x"]), false },
         { Spec(type: "Public"), Spec(type: "Private"), true },
         { Spec(renewBefore: "1h"), Spec(renewBefore: "2h"), false },
+        { Spec(), Spec() with { IssuerRef = new IssuerRef("team-ca", IssuerKinds.Issuer) }, true },
+        { Spec() with { IssuerRef = new IssuerRef("team-ca", IssuerKinds.Issuer) }, Spec() with { IssuerRef = new IssuerRef("team-ca", IssuerKinds.Issuer) }, false },
+        { Spec() with { IssuerRef = new IssuerRef("team-ca", IssuerKinds.Issuer) }, Spec() with { IssuerRef = new IssuerRef("other-ca", IssuerKinds.Issuer) }, true },
+        { Spec() with { IssuerRef = new IssuerRef("team-ca", IssuerKinds.Issuer) }, Spec() with { IssuerRef = new IssuerRef("team-ca", IssuerKinds.ClusterIssuer) }, true },
     };
 
     [Theory]

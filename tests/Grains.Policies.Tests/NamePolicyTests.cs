@@ -250,6 +250,37 @@ public sealed class NamePolicyTests
     }
 
     [Theory]
+    [InlineData(IssuerKinds.Issuer, "team-ca", "Issuer/team-ca")]
+    [InlineData(IssuerKinds.ClusterIssuer, "platform", "ClusterIssuer/platform")]
+    public void IssuerRef_is_spelled_kind_slash_name(string kind, string name, string expected) =>
+        Assert.Equal(expected, NamePolicy.IssuerName(new IssuerRef(name, kind)));
+
+    [Theory]
+    // issuerRef: Issuer/NAME and ClusterIssuer/NAME (case-insensitive like every issuer name).
+    [InlineData(new[] { "ClusterIssuer/platform" }, "ClusterIssuer/platform", true)]
+    [InlineData(new[] { "clusterissuer/PLATFORM" }, "ClusterIssuer/platform", true)]
+    [InlineData(new[] { "Issuer/team-ca" }, "Issuer/team-ca", true)]
+    // The kind matters: an Issuer is not the ClusterIssuer of the same name, nor the reverse.
+    [InlineData(new[] { "Issuer/platform" }, "ClusterIssuer/platform", false)]
+    [InlineData(new[] { "ClusterIssuer/team-ca" }, "Issuer/team-ca", false)]
+    // A plain name is a configured issuer (spec.issuer), never an issuerRef of that name.
+    [InlineData(new[] { "platform" }, "ClusterIssuer/platform", false)]
+    [InlineData(new[] { "builtin" }, "Issuer/builtin", false)]
+    [InlineData(new[] { "Issuer/team-ca" }, "builtin", false)]
+    [InlineData(new[] { "builtin", "Issuer/team-ca" }, "builtin", true)]
+    [InlineData(new[] { "builtin", "Issuer/team-ca" }, "Issuer/team-ca", true)]
+    public void Issuers_restricts_issuer_refs(string[] allowedIssuers, string issuer, bool allowed)
+    {
+        var problem = NamePolicy.Check(Request("team-a", "api.team-a.svc", issuer: issuer), Labels("team-a"), [Policy("i", new() { Issuers = allowedIssuers })], Domain);
+        Assert.Equal(allowed, problem is null);
+        if (!allowed)
+        {
+            Assert.Equal(Reasons.PolicyDenied, problem!.Reason);
+            Assert.Equal($"issuer \"{issuer}\" is refused by CertificatePolicy \"i\": its issuers are {string.Join(", ", allowedIssuers)}.", problem.Message);
+        }
+    }
+
+    [Theory]
     [InlineData(new[] { "ECDSA" }, "RSA", false)]
     [InlineData(new[] { "ECDSA" }, "ECDSA", true)]
     [InlineData(new string[0], "RSA", true)]

@@ -6,6 +6,7 @@ using Notary.Grains.Abstractions.Ports;
 using Notary.Grains.Issuers;
 using Notary.Grains.Protection;
 using Notary.Grains.Tests.Fakes;
+using Orleans.Storage;
 using Orleans.TestingHost;
 
 namespace Notary.Grains.Tests;
@@ -34,6 +35,13 @@ public sealed class ClusterFixture : IAsyncLifetime
     public RecordingPolicyStatus PolicyStatus { get; } = new();
     /// <summary>The state data keys, shared by every silo (grains move between them).</summary>
     public EphemeralDataKeySource DataKeys { get; } = new();
+    /// <summary>ca issuers' Secrets (ICaSecretReader), Issuer statuses, stand-ins for CA rotation grains.</summary>
+    public InMemoryCaSecrets CaSecrets { get; } = new();
+    public RecordingIssuerStatus IssuerStatus { get; } = new();
+    public FakeCaRotations Rotations { get; } = new();
+    public FakeAcmIssuerFactory Acm { get; }
+    /// <summary>The bytes of every grain state written, searched for secrets.</summary>
+    public StateBytesRecorder StateBytes { get; } = new();
     public InProcessTestCluster Cluster { get; private set; } = null!;
 
     public IGrainFactory Grains => Cluster.Client;
@@ -42,6 +50,7 @@ public sealed class ClusterFixture : IAsyncLifetime
     {
         Issuer = new CountingIssuer(new BuiltInIssuer(Authority, TimeProvider.System));
         Stepping = new SteppingIssuer(new BuiltInIssuer(Authority, TimeProvider.System));
+        Acm = new FakeAcmIssuerFactory(Authority);
     }
 
     public async Task InitializeAsync()
@@ -66,6 +75,14 @@ public sealed class ClusterFixture : IAsyncLifetime
             host.Services.AddSingleton<StoreWriteGate>();
             host.Services.AddSingleton<IIssuerResolver>(new IssuerResolver([Issuer, Stepping], BuiltInIssuer.DefaultName));
             host.Services.AddSingleton(TimeProvider.System);
+            host.Services.AddSingleton<ICertificateAuthoritySource>(Authority);
+            host.Services.AddSingleton<ICaSecretReader>(CaSecrets);
+            host.Services.AddSingleton<IIssuerStatusWriter>(IssuerStatus);
+            host.Services.AddSingleton<ICaRotationLocator>(Rotations);
+            host.Services.AddSingleton<IAcmIssuerFactory>(Acm);
+            // The same memory storage, its writes recorded: registered after AddMemoryGrainStorage, so it wins.
+            host.Services.AddKeyedSingleton<IGrainStorage>(GrainStorage.Name, (sp, name) =>
+                StateBytes.Decorate(MemoryGrainStorageFactory.Create(sp, (string)name!), sp.GetRequiredService<Orleans.Serialization.Serializer>()));
             host.Services.AddSingleton<IDataKeySource>(DataKeys).AddNotaryStateProtection();
             // Make-before-break on the real clock: a roll's keystore switches 2 s after its
             // truststores hold the new certificate, not the production 90 s.

@@ -105,4 +105,23 @@ internal static class FrozenStateSamples
             Finished = At.AddMinutes(1),
         },
     };
+
+    /// <summary>An issuer's state as the first Notary with issuers (issue 18) saved it.</summary>
+    public static IssuerState Issuer()
+    {
+        var state = new IssuerState
+        {
+            Spec = new IssuerSpec { Ca = new CaIssuerSpec("team-ca") },
+            Origin = new ResourceVersionInfo("uid-i", 3),
+            Conditions = [new StatusCondition("Ready", "True", "Ready", "issues from the CA in Secret orders/team-ca", At, 3)],
+            CaPem = "-----BEGIN CERTIFICATE-----\nY2E=\n-----END CERTIFICATE-----\n",
+            CaFingerprint = "AB01",
+            CaNotAfter = At.AddDays(365),
+            PreviousCaPem = "-----BEGIN CERTIFICATE-----\nb2xk\n-----END CERTIFICATE-----\n",
+            RetryRegistered = true,
+        };
+        state.Issued["orders/orders"] = "AB01";
+        state.Waiting.Add("orders/late");
+        return state;
+    }
 }

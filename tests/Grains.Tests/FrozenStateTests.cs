@@ -64,4 +64,17 @@ public sealed class FrozenStateTests : IDisposable
         Assert.Equal("alice", loaded.Report!.RequestedBy);
         Assert.Equal("orders-truststore", Assert.Single(loaded.Report.Items).Name);
     }
+
+    // Frozen from the commit that introduced IssuerState (issue 18), with the aliases it has.
+    [Fact]
+    public void An_issuer_state_saved_by_the_first_issuers_loads_with_every_value()
+    {
+        var loaded = Load<IssuerState>("issuer");
+
+        Assert.Equal(JsonSerializer.Serialize(FrozenStateSamples.Issuer(), Json), JsonSerializer.Serialize(loaded, Json));
+        Assert.Equal("team-ca", loaded.Spec!.Ca!.SecretName);
+        Assert.Equal("AB01", loaded.Issued["orders/orders"]);
+        Assert.Contains("orders/late", loaded.Waiting);
+        Assert.True(loaded.RetryRegistered);
+    }
 }

@@ -14,6 +14,9 @@ public sealed class BuiltInIssuer(ICertificateAuthoritySource authority, TimePro
 
     public string Name { get; init; } = DefaultName;
 
+    /// <summary>What each certificate's identifier starts with (its serial follows).</summary>
+    public string ArnPrefix { get; init; } = "urn:notary:builtin:certificate/";
+
     public bool Supports(string certificateType) => certificateType == "Private";
 
     public async Task<IssueProgress> IssueAsync(IssueRequest request, CancellationToken cancellationToken)
@@ -33,7 +36,7 @@ public sealed class BuiltInIssuer(ICertificateAuthoritySource authority, TimePro
         }
 
         return IssueProgress.Issued(new IssuedMaterial(
-            $"urn:notary:builtin:certificate/{issued.SerialNumber}",
+            ArnPrefix + issued.SerialNumber,
             issued.CertificatePem,
             issued.ChainPem,
             issued.PrivateKeyPem,

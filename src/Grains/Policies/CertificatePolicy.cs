@@ -98,6 +98,7 @@ public static class CertificatePolicy
             || !string.Equals(current.Fqdn, desired.Fqdn, StringComparison.OrdinalIgnoreCase)
             || !AltSet(current).SetEquals(AltSet(desired))
             || (current.Issuer ?? string.Empty) != (desired.Issuer ?? string.Empty)
+            || current.IssuerRef != desired.IssuerRef
             || Normalized(current.Duration) != Normalized(desired.Duration)
             || !string.Equals(current.KeyAlgorithm ?? "RSA", desired.KeyAlgorithm ?? "RSA", StringComparison.OrdinalIgnoreCase)
             || EffectiveKeySize(current) != EffectiveKeySize(desired);

@@ -8,7 +8,7 @@ namespace Notary.Grains.Policies;
 /// <param name="Namespace">The Certificate's namespace.</param>
 /// <param name="Type">"Private" or "Public".</param>
 /// <param name="Names">spec.fqdn first, then spec.alt.</param>
-/// <param name="Issuer">The issuer that would issue it, by name (the configured default's name when spec.issuer is unset).</param>
+/// <param name="Issuer">The issuer that would issue it: <see cref="NamePolicy.IssuerName"/> for spec.issuerRef (<c>Issuer/NAME</c>, <c>ClusterIssuer/NAME</c>), else spec.issuer's configured name (the default's when unset).</param>
 /// <param name="Lifetime">The requested lifetime (spec.duration, or the default).</param>
 /// <param name="KeyAlgorithm">"RSA" or "ECDSA".</param>
 public sealed record NameRequest(string Namespace, string Type, IReadOnlyList<string> Names, string Issuer, TimeSpan Lifetime, string KeyAlgorithm);
@@ -42,6 +42,18 @@ public static partial class NamePolicy
     public const string DefaultClusterDomain = "cluster.local";
 
     public const string Private = "Private";
+
+    /// <summary>
+    /// How CertificatePolicy <c>spec.issuers</c> names a Certificate's <c>spec.issuerRef</c>:
+    /// <c>Issuer/NAME</c> (an Issuer of the Certificate's own namespace) or <c>ClusterIssuer/NAME</c>.
+    /// A plain name is a configured issuer of <c>spec.issuer</c> (<c>builtin</c>, <c>acm</c>), so a
+    /// policy listing <c>builtin</c> does not allow an Issuer that happens to be called builtin.
+    /// </summary>
+    public static string IssuerName(IssuerRef issuerRef)
+    {
+        ArgumentNullException.ThrowIfNull(issuerRef);
+        return $"{issuerRef.Kind}/{issuerRef.Name}";
+    }
 
     /// <summary>Whether the request is allowed; the refusal (Reason PolicyDenied) otherwise.</summary>
     /// <param name="request">What the Certificate asks for.</param>

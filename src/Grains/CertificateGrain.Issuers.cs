@@ -1,0 +1,141 @@
+using Notary.Grains.Abstractions;
+using Notary.Grains.Abstractions.Ports;
+using Notary.Grains.Policies;
+
+namespace Notary.Grains;
+
+// Certificates that name an Issuer or ClusterIssuer (spec.issuerRef, which wins over spec.issuer):
+// issuance and retirement go through the issuer grain; an issuer that is missing or not Ready
+// leaves the certificate Ready=False/IssuerNotReady, registered with the issuer, which wakes it
+// (OnIssuerChangedAsync) as soon as it is Ready: no retry timer runs meanwhile.
+public sealed partial class CertificateGrain
+{
+    private IssuerGrainPort? _issuerPort;
+
+    /// <summary>The issuer <paramref name="spec"/> names: its issuerRef's grain, or the configured issuer of spec.issuer (the default when unset); null when none.</summary>
+    private ICertificateIssuer? ResolveIssuer(CertificateSpec? spec)
+    {
+        if (spec?.IssuerRef is not { } issuerRef)
+        {
+            return issuers.Resolve(spec?.Issuer);
+        }
+
+        var key = issuerRef.GrainKey(_resource.Namespace);
+        if (_issuerPort?.Key != key)
+        {
+            _issuerPort = new IssuerGrainPort(key, GrainFactory.GetGrain<IIssuerGrain>(key));
+        }
+
+        return _issuerPort;
+    }
+
+    /// <summary>What keeps spec.issuerRef from naming an issuer; null when it names one that may issue the type (readiness is the issuer's to say, at issuance).</summary>
+    private static Problem? CheckIssuerRef(IssuerRef issuerRef, string type)
+    {
+        if (string.IsNullOrWhiteSpace(issuerRef.Name) || issuerRef.Name.Contains('/', StringComparison.Ordinal))
+        {
+            return new Problem(Reasons.InvalidSpec, $"spec.issuerRef.name \"{issuerRef.Name}\" is not the name of an Issuer or ClusterIssuer.");
+        }
+
+        if (issuerRef.Kind is not (IssuerKinds.Issuer or IssuerKinds.ClusterIssuer))
+        {
+            return new Problem(Reasons.InvalidSpec, $"spec.issuerRef.kind \"{issuerRef.Kind}\" must be {IssuerKinds.Issuer} or {IssuerKinds.ClusterIssuer}.");
+        }
+
+        return IssuerGrainPort.SupportsType(type) ? null
+            : new Problem(Reasons.UnsupportedType, $"{issuerRef.Kind} \"{issuerRef.Name}\" issues Private certificates only; Public certificates come from spec.issuer (ACM).");
+    }
+
+    /// <summary>
+    /// The issuer is missing or not Ready (registered with it, which wakes this certificate when it
+    /// is Ready): report Ready=False/IssuerNotReady (a Warning Event when that changes). No retry timer.
+    /// </summary>
+    private async Task<CertificateStatus> IssuerNotReadyAsync(ICertificateIssuer issuer, string message)
+    {
+        // The port registered the wait (IIssuerGrain.WatchAsync): the issuer wakes this
+        // certificate, and the continuation reminder would only ask it again every minute.
+        CancelContinuation();
+        await ForgetContinuationAsync();
+        Log.WaitsForIssuer(logger, _resource.ToString(), issuer.Name, Reasons.IssuerNotReady);
+
+        return await IssuanceFailedAsync(new Problem(Reasons.IssuerNotReady, $"{message} The certificate is issued as soon as it is Ready."));
+    }
+
+    /// <summary>The issuer this certificate waited for is Ready: issue now (the apply's or the renewal's issuance).</summary>
+    public async Task OnIssuerChangedAsync()
+    {
+        if (State.Spec?.IssuerRef is null)
+        {
+            return;
+        }
+
+        if (HasWorkToContinue())
+        {
+            await ContinueAsync();
+        }
+        else if (State.Material is not null && State.Pending is null && State.RenewalTime is { } renewal && renewal <= time.GetUtcNow())
+        {
+            await RunLifecycleAsync();
+        }
+    }
+
+    /// <summary>The certificate no longer names the issuer of <paramref name="before"/> (deleted, or issuerRef changed): it leaves that issuer's lists.</summary>
+    private async Task UnwatchIssuerAsync(CertificateSpec? before, CertificateSpec? after)
+    {
+        if (before?.IssuerRef is not { } old || (after?.IssuerRef is { } now && now.GrainKey(_resource.Namespace) == old.GrainKey(_resource.Namespace)))
+        {
+            return;
+        }
+
+        try
+        {
+            await GrainFactory.GetGrain<IIssuerGrain>(old.GrainKey(_resource.Namespace)).UnwatchAsync(_resource);
+        }
+        catch (Exception ex)
+        {
+            // A stale entry only wakes this certificate once for nothing, or re-issues it in a rotation of the old issuer.
+            Log.IssueFailed(logger, _resource.ToString(), ex.GetType().Name, ex.Message);
+        }
+    }
+
+    /// <summary>The issuer as the name policy spells it: <c>Issuer/NAME</c>, <c>ClusterIssuer/NAME</c>, or spec.issuer's configured name.</summary>
+    private string? PolicyIssuerName(CertificateSpec spec) =>
+        spec.IssuerRef is { } issuerRef ? NamePolicy.IssuerName(issuerRef) : issuers.Resolve(spec.Issuer)?.Name;
+
+    /// <summary>An issuer grain as the issuer port: the certificate's issuance path stays the same for every issuer.</summary>
+    private sealed class IssuerGrainPort(string key, IIssuerGrain grain) : ICertificateIssuer
+    {
+        public string Key => key;
+
+        public IIssuerGrain Grain => grain;
+
+        public string Name => key;
+
+        public static bool SupportsType(string certificateType) => certificateType == NamePolicy.Private;
+
+        public bool Supports(string certificateType) => SupportsType(certificateType);
+
+        public async Task<IssueProgress> IssueAsync(IssueRequest request, CancellationToken cancellationToken)
+        {
+            try
+            {
+                return await grain.IssueAsync(request);
+            }
+            catch (Exception ex) when (ex is not IssuerRejectedException)
+            {
+                // An exception's own properties (IssuerFailedException.Reason) do not cross silos:
+                // whether the issuer is Ready is asked (which registers the wait when it is not).
+                var readiness = await grain.WatchAsync(request.Resource);
+                if (readiness.Ready)
+                {
+                    throw;
+                }
+
+                var (kind, ns, name) = IssuerKeys.Parse(key);
+                throw new IssuerFailedException(Reasons.IssuerNotReady, $"{kind} {(ns is null ? name : $"{ns}/{name}")} is not ready ({readiness.Reason}): {readiness.Message}");
+            }
+        }
+
+        public Task RetireAsync(string arn, RetireReason reason, CancellationToken cancellationToken) => grain.RetireAsync(arn, reason);
+    }
+}

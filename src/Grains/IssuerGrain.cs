@@ -1,0 +1,260 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Notary.Grains.Abstractions;
+using Notary.Grains.Abstractions.Ports;
+using Notary.Grains.Abstractions.Retry;
+using Notary.Grains.Retry;
+
+namespace Notary.Grains;
+
+/// <summary>
+/// One Issuer or ClusterIssuer (key <see cref="IssuerKeys"/>): builds its issuer from the spec
+/// (the built-in root, a team's CA key pair read from a Secret, or an ACM Private CA), reports
+/// whether it is Ready, issues for the Certificates that name it, remembers which CA signed each
+/// (the list a CA rotation re-issues) and wakes the Certificates that waited for it.
+/// </summary>
+// This part: the grain's calls. Loading the CA and readiness: IssuerGrain.Load.cs.
+public sealed partial class IssuerGrain(
+    [PersistentState("issuer", GrainStorage.Name)] IPersistentState<IssuerState> state,
+    ICaSecretReader caSecrets,
+    IIssuerStatusWriter statusWriter,
+    ICertificateAuthoritySource builtin,
+    TimeProvider time,
+    ILogger<IssuerGrain> logger) : Grain, IIssuerGrain, IRemindable, IDurableRetryOwner
+{
+    /// <summary>Backs up the retry timer after a transient failure to load the CA.</summary>
+    public const string RetryReminder = "retry";
+
+    /// <summary>Tickets this grain hands out while a CA rotation holds signing back (never passed to the issuer behind it).</summary>
+    public const string RotationTicketPrefix = "urn:notary:issuer:ca-rotation/";
+
+    /// <summary>How soon a certificate held back by a CA rotation asks again.</summary>
+    public static readonly TimeSpan RotationRetryAfter = TimeSpan.FromSeconds(30);
+
+    /// <summary>A transient failure (the API server, AWS unreachable) is retried after 5 s, doubling, at most 5 minutes apart.</summary>
+    private static readonly ExponentialBackoff LoadBackoff = new(TimeSpan.FromSeconds(5), TimeSpan.FromMinutes(5), MaxDoublings: 10);
+
+    private string _key = string.Empty;
+    private string _kind = string.Empty;
+    private string? _namespace;
+    private string _name = string.Empty;
+    private DurableRetry? _retry;
+
+    private IssuerState State => state.State;
+
+    private DurableRetry Retry => _retry ??= new(this, RetryReminder, TimeSpan.FromMinutes(1), LoadBackoff);
+
+    /// <summary>How users read this issuer: <c>Issuer NAMESPACE/NAME</c> or <c>ClusterIssuer NAME</c>.</summary>
+    private string Display => _namespace is null ? $"{_kind} {_name}" : $"{_kind} {_namespace}/{_name}";
+
+    /// <summary>The CA rotation of this issuer (same key); a registered <see cref="ICaRotationLocator"/> may stand in for it (tests).</summary>
+    private ICaRotationGrain Rotation => ServiceProvider.GetService<ICaRotationLocator>()?.Find(_key) ?? GrainFactory.GetGrain<ICaRotationGrain>(_key);
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        _key = this.GetPrimaryKeyString();
+        (_kind, _namespace, _name) = IssuerKeys.Parse(_key);
+        return Task.CompletedTask;
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        DropIssuer();
+        return Task.CompletedTask;
+    }
+
+    public async Task<IssuerStatus> ApplyAsync(IssuerSpec spec, ResourceVersionInfo origin)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(origin);
+        State.Spec = spec;
+        State.Origin = origin;
+        await LoadAsync();
+        return BuildStatus(await RotationStatusAsync());
+    }
+
+    public async Task DeleteAsync()
+    {
+        if (State.Spec is null && State.CaPem is null && State.PreviousCaPem is null)
+        {
+            return;
+        }
+
+        if (State.PreviousCaPem is not null)
+        {
+            // A rotation in progress stops and takes its CAs out of the certificates.
+            await Rotation.CancelAsync();
+        }
+
+        Retry.Cancel();
+        if (State.RetryRegistered)
+        {
+            await Retry.ForgetReminderAsync();
+        }
+
+        DropIssuer();
+        // Certificates that name it wait (IssuerNotReady) from their next issuance on; those
+        // waiting already keep waiting, and are woken when an issuer of this name appears.
+        var waiting = State.Waiting;
+        state.State = new IssuerState { Waiting = waiting };
+        await SaveAsync();
+        Log.IssuerDeleted(logger, _key);
+    }
+
+    public async Task OnCaSecretChangedAsync()
+    {
+        if (State.Spec?.Ca is null)
+        {
+            return;
+        }
+
+        await LoadAsync();
+    }
+
+    public async Task<IssuerReadiness> WatchAsync(ResourceKey certificate)
+    {
+        var readiness = await EnsureLoadedAsync();
+        if (!readiness.Ready && State.Waiting.Add(certificate.ToString()))
+        {
+            await SaveAsync();
+        }
+
+        return readiness;
+    }
+
+    public async Task UnwatchAsync(ResourceKey certificate)
+    {
+        var key = certificate.ToString();
+        var changed = State.Waiting.Remove(key);
+        // It no longer names this issuer: a CA rotation has nothing to re-issue for it.
+        changed |= State.Issued.Remove(key);
+        if (changed)
+        {
+            await SaveAsync();
+        }
+    }
+
+    public async Task<IssueProgress> IssueAsync(IssueRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var readiness = await EnsureLoadedAsync();
+        if (!readiness.Ready || _issuer is null)
+        {
+            throw new IssuerFailedException(Reasons.IssuerNotReady, $"{Display} is not ready ({readiness.Reason}): {readiness.Message}");
+        }
+
+        if (State.PreviousCaPem is not null && !await Rotation.MaySignWithNewCaAsync())
+        {
+            // Nothing is signed by the new CA before every store trusts it (make-before-break).
+            return IssueProgress.Pending(
+                RotationTicketPrefix + State.CaFingerprint,
+                "CaRotation",
+                $"{Display} rotates its CA: certificates are signed by the new CA once every store trusts it.",
+                RotationRetryAfter);
+        }
+
+        // A ticket of ours (a rotation that held the issuance back) means nothing to the issuer behind.
+        var forward = request.Ticket?.StartsWith(RotationTicketPrefix, StringComparison.Ordinal) == true ? request with { Ticket = null, Step = 0 } : request;
+        IssueProgress progress;
+        using (var step = PortCall.Start(time))
+        {
+            progress = await _issuer.IssueAsync(forward, step.Token);
+        }
+
+        if (progress.Material is not null)
+        {
+            var certificate = request.Resource.ToString();
+            var fingerprint = State.CaFingerprint ?? string.Empty;
+            var changed = State.Waiting.Remove(certificate);
+            if (!State.Issued.TryGetValue(certificate, out var before) || before != fingerprint)
+            {
+                State.Issued[certificate] = fingerprint;
+                changed = true;
+            }
+
+            if (changed)
+            {
+                await SaveAsync();
+                await PublishAsync(await RotationStatusAsync());
+            }
+
+            if (State.PreviousCaPem is not null)
+            {
+                // During a rotation the roll's list grows with every certificate issued (outside
+                // one, BeginAsync gets the whole list from State.Issued).
+                try
+                {
+                    await Rotation.OnIssuedAsync(request.Resource, fingerprint);
+                }
+                catch (Exception ex)
+                {
+                    // The certificate is issued either way; State.Issued still has it.
+                    Log.IssuerRotationCallFailed(logger, _key, ex.GetType().Name, ex.Message);
+                }
+            }
+        }
+
+        return progress;
+    }
+
+    public async Task RetireAsync(string arn, RetireReason reason)
+    {
+        if (arn.StartsWith(RotationTicketPrefix, StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        await EnsureLoadedAsync();
+        if (_issuer is null)
+        {
+            // Not Ready (deleted, CA missing): the built-in and ca issuers keep nothing to retire,
+            // and an ACM issuer that cannot be reached must not hold a Certificate's deletion back.
+            Log.IssuerRetireSkipped(logger, _key, arn);
+            return;
+        }
+
+        using var step = PortCall.Start(time);
+        await _issuer.RetireAsync(arn, reason, step.Token);
+    }
+
+    public async Task<IssuerStatus?> GetStatusAsync() => State.Spec is null ? null : BuildStatus(await RotationStatusAsync());
+
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        if (reminderName != RetryReminder)
+        {
+            return;
+        }
+
+        if (State.Spec is null || !_transient && _loaded)
+        {
+            await Retry.ForgetReminderAsync();
+            await SaveAsync();
+            return;
+        }
+
+        if (!Retry.TimerPending)
+        {
+            await LoadAsync();
+        }
+    }
+
+    private Task SaveAsync() => Persistence.SaveAsync(state, DeactivateOnIdle);
+
+    bool IDurableRetryOwner.RetryReminderRegistered
+    {
+        get => State.RetryRegistered;
+        set => State.RetryRegistered = value;
+    }
+
+    Task IDurableRetryOwner.OnRetryDueAsync() => LoadAsync();
+
+    void IDurableRetryOwner.OnRetryReminderFailed(Exception exception) =>
+        Log.IssuerRetryReminderFailed(logger, _key, exception.GetType().Name, exception.Message);
+}
+
+/// <summary>Stands in for the CA rotation grain of some issuers (tests that check the issuer's calls); null: the real grain.</summary>
+public interface ICaRotationLocator
+{
+    ICaRotationGrain? Find(string issuerKey);
+}

@@ -13,18 +13,37 @@ public sealed class ExamplesTests(DevFixture fx)
     [Fact]
     public async Task The_examples_become_ready_their_stores_work_for_mutual_tls_and_deletion_cleans_up()
     {
+        // The README's order: the payments team makes its intermediate (openssl) and stores it as
+        // a Secret, then everything is applied.
+        var teamCa = Path.Combine(Path.GetTempPath(), "notary-team-ca-" + Guid.NewGuid().ToString("N")[..8]);
+        var made = await ToolRunner.RunAsync("bash", [Path.Combine(Examples, "team-ca.sh"), teamCa], environment: new Dictionary<string, string> { ["KUBECONFIG"] = fx.Kubeconfig });
+        Assert.True(made.ExitCode == 0, made.ToString());
         await fx.OkAsync("apply", "-f", Examples);
         foreach (var ns in new[] { "frontend", "orders", "payments" })
         {
             await fx.OkAsync("wait", "--for=condition=Ready", "certificates,keystores,truststores", "--all", "-n", ns, "--timeout=90s");
         }
 
+        // 06-team-issuer.yaml: the team's Issuer is Ready, and the ledger's keystore carries the
+        // leaf, the team's intermediate and its root; openssl verifies the leaf against the
+        // team's root (and not against the built-in CA's).
+        Assert.Matches(@"team-ca\s+ca\s+True", await fx.OkAsync("get", "issuers", "-n", "payments"));
+        var ledger = await fx.SecretDataAsync("payments", "ledger-keystore");
+        var chain = System.Text.Encoding.ASCII.GetString(ledger["tls.crt"]);
+        Assert.Equal(3, System.Text.RegularExpressions.Regex.Count(chain, "BEGIN CERTIFICATE"));
+        var leaf = fx.Write("ledger-tls.crt", ledger["tls.crt"]);
+        var verified = await ToolRunner.RunAsync("openssl", "verify", "-CAfile", Path.Combine(teamCa, "root.crt"), "-untrusted", Path.Combine(teamCa, "team.crt"), leaf);
+        Assert.True(verified.ExitCode == 0 && verified.StdOut.Contains(": OK", StringComparison.Ordinal), verified.ToString());
+        var builtinRoot = fx.Write("builtin-ca.crt", (await fx.SecretDataAsync("notary", "notary-ca"))["tls.crt"]);
+        var foreign = await ToolRunner.RunAsync("openssl", "verify", "-CAfile", builtinRoot, leaf);
+        Assert.NotEqual(0, foreign.ExitCode);
+
         // kubectl shows the printer columns and Ready=True for every resource.
         var certs = await fx.OkAsync("get", "cert", "-A");
         Assert.Matches(@"NAMESPACE\s+NAME\s+TYPE\s+FQDN\s+READY\s+EXPIRES\s+AGE", certs);
         Assert.Matches(@"orders\s+orders\s+Private\s+orders\.orders\.svc\.cluster\.local\s+True\s+20\d\d-\d\d-\d\dT", certs);
         var stores = await fx.OkAsync("get", "ks,ts", "-A");
-        Assert.Equal(7, stores.Split('\n').Count(l => l.Contains("True", StringComparison.Ordinal) && l.Contains("k8s://", StringComparison.Ordinal)));
+        Assert.Equal(8, stores.Split('\n').Count(l => l.Contains("True", StringComparison.Ordinal) && l.Contains("k8s://", StringComparison.Ordinal)));
         Assert.Equal("k8s://payments/secrets/payments-keystore", await fx.OkAsync("get", "ks", "payments-keystore", "-n", "payments", "-o", "jsonpath={.status.location}"));
         var entries = await fx.OkAsync("get", "ts", "orders-truststore", "-n", "orders", "-o", "jsonpath={.status.entries}");
         Assert.Contains("payments.payments", entries, StringComparison.Ordinal);
@@ -102,7 +121,8 @@ public sealed class ExamplesTests(DevFixture fx)
         var gone = await fx.KubectlAsync("get", "secret", "orders-keystore", "-n", "orders");
         Assert.NotEqual(0, gone.ExitCode);
         Assert.Contains("NotFound", gone.StdErr, StringComparison.Ordinal);
-        await fx.OkAsync("delete", "-f", Path.Combine(Examples, "05-trust-sources.yaml"), "-f", Path.Combine(Examples, "04-truststores.yaml"), "-f", Path.Combine(Examples, "03-keystores.yaml"), "-f", Path.Combine(Examples, "02-certificates.yaml"), "--ignore-not-found", "--timeout=90s");
+        await fx.OkAsync("delete", "-f", Path.Combine(Examples, "06-team-issuer.yaml"), "-f", Path.Combine(Examples, "05-trust-sources.yaml"), "-f", Path.Combine(Examples, "04-truststores.yaml"), "-f", Path.Combine(Examples, "03-keystores.yaml"), "-f", Path.Combine(Examples, "02-certificates.yaml"), "--ignore-not-found", "--timeout=90s");
+        await fx.OkAsync("delete", "secret", "team-ca-keys", "-n", "payments");
         foreach (var ns in new[] { "frontend", "orders", "payments" })
         {
             // Only the metadata Secrets (the user's) remain.

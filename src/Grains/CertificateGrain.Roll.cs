@@ -37,8 +37,6 @@ public sealed partial class CertificateGrain
     // CONTRACT (issue 18): replaced by the issuer stream (IssuerNotReady wake-up) and the rotation stream (SetIssuerCasAsync).
     public Task OnIssuerChangedAsync() => Task.CompletedTask;
 
-    public Task SetIssuerCasAsync(IReadOnlyList<string> caPems) => throw new NotSupportedException("issue 18 rotation stream");
-
     public async Task AcknowledgeTrustAsync(SubscriberRef truststore, long revision)
     {
         if (State.Roll is not { } roll || State.Serving is null || revision != State.Revision || truststore.Kind != ResourceKind.Truststore)

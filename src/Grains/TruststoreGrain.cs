@@ -159,6 +159,9 @@ public sealed class TruststoreGrain(
         var kept = built.Where(s => !excluded.Contains(s.Resource.ToString())).ToList();
         var alsoTrusted = AlsoTrustedKeys(kept);
         var rolling = kept.Where(s => s.Rolling).ToDictionary(s => s.Resource.ToString(), s => s.Revision, StringComparer.Ordinal);
+        // A CA rotation's CAs: Issuers mode trusts them (TrustResolution.ToSource), so their
+        // fingerprints are part of its build key; Pinned trusts leaves only and is not rebuilt.
+        var issuerCas = mode == TrustMode.Issuers ? CaFingerprints.Distinct(kept.SelectMany(s => s.IssuerCas ?? [])) : [];
         IReadOnlyList<string> caSubjects = [];
         return new StoreBuild(builtFrom, () =>
         {
@@ -170,9 +173,13 @@ public sealed class TruststoreGrain(
             Excluded = excluded,
             AlsoTrusted = alsoTrusted,
             Rolling = rolling,
-            Key = mode.ToString(),
+            Key = issuerCas.Count == 0 ? mode.ToString() : $"{mode}+cas:{string.Join(",", issuerCas)}",
             Problem = problem,
-            OnStored = () => SetTrustsIssuers(mode, caSubjects),
+            OnStored = () =>
+            {
+                SetTrustsIssuers(mode, caSubjects);
+                State.IssuerCas = issuerCas.Count == 0 ? null : [.. issuerCas];
+            },
         };
     }
 

@@ -60,4 +60,9 @@ public sealed class StoreState<TSpec>
     /// beside the fingerprint it would let a reader of Redis test guesses of the passwords).
     /// </summary>
     [Id(21)] public Protection.ProtectedBytes? SealedMetadataSalt { get; set; }
+    /// <summary>
+    /// Fingerprints of the CA rotation's CAs the stored store trusts (a keystore's <c>ca.crt</c>,
+    /// an Issuers-mode truststore): what <see cref="StoreStatus.IssuerCas"/> shows the rotation. Null when none.
+    /// </summary>
+    [Id(60)] public List<string>? IssuerCas { get; set; }
 }

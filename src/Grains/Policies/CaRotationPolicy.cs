@@ -83,7 +83,7 @@ public static class CaRotationPolicy
         IReadOnlyList<string> leftBehind = [];
         if (phase == CaRotationPhase.TrustingNewCa)
         {
-            var behind = s.Certificates.Where(c => c.Exists && !c.StoresTrustNewCa).Select(c => c.Key).ToList();
+            var behind = s.Certificates.Where(c => c.Exists && c.Issued && !c.StoresTrustNewCa).Select(c => c.Key).ToList();
             if (allTrustedAt is null)
             {
                 if (behind.Count > 0 && s.Now < s.PhaseStarted + s.MaxWait)

@@ -32,7 +32,7 @@ public sealed class CaRotationGrain(
     TimeProvider time,
     ILogger<CaRotationGrain> logger) : Grain, ICaRotationGrain, IRemindable
 {
-    internal const string Reminder = "ca-rotation";
+    public const string Reminder = "ca-rotation";
     private static readonly TimeSpan ReminderPeriod = TimeSpan.FromMinutes(1);
     private static readonly TimeSpan TimerPeriod = TimeSpan.FromSeconds(10);
 

@@ -151,7 +151,7 @@ public sealed class CaRotationTests(CaRotationClusterFixture fx)
         Assert.Equal(["TrustingNewCa", "Reissuing", "RetiringOldCa"], seen.Select(s => s.Phase).Distinct().Where(p => p != "RetiringOldCa").Append("RetiringOldCa").Distinct());
         Assert.All(seen, s => Assert.Equal(50, s.Total));
         Assert.Equal(50, seen[0].Remaining);
-        Assert.Equal(newTp, seen[0].ToFingerprint, StringComparer.OrdinalIgnoreCase);
+        Assert.Equal(Policies.CaFingerprints.Of(newCa.CertificatePem), seen[0].ToFingerprint);
         Assert.Null(await Rotation(mesh.IssuerKey).GetStatusAsync());
 
         bool NewLeaf(X509Certificate2 c) => c.Issuer == newSubject;

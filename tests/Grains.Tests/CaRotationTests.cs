@@ -136,7 +136,7 @@ public sealed class CaRotationTests(CaRotationClusterFixture fx)
     [Fact]
     public async Task Fifty_services_keep_talking_through_a_CA_rotation_to_a_new_intermediate_trust_comes_first_the_roll_is_paced_the_old_CA_leaves_last()
     {
-        var mesh = await SetUpAsync(50, 3);
+        var mesh = await SetUpAsync(50, 2);
         var oldCa = fx.Authority.Current;
         var newCa = fx.NewIntermediate("Team Intermediate " + mesh.Ns);
         var (oldTp, newTp) = (Thumbprint(oldCa), Thumbprint(newCa));
@@ -226,6 +226,85 @@ public sealed class CaRotationTests(CaRotationClusterFixture fx)
         await AssertHandshakesAsync(mesh, versions.ToDictionary(v => v.Key, v => v.Value), end);
     }
 
+    [Fact]
+    public async Task A_rotations_CAs_reach_keystores_ca_crt_and_Issuers_truststores_never_Pinned_ones_and_leave_them_again()
+    {
+        var mesh = await SetUpAsync(5, 1);
+        var extra = fx.NewIntermediate("Extra " + mesh.Ns);
+        var fp = Policies.CaFingerprints.Of(extra.CertificatePem)!;
+        var tp = Thumbprint(extra);
+        var (issuers, pinned) = (mesh.Certificates[0], mesh.Certificates[2]);
+        var pinnedWrites = fx.Store.History(ResourceKind.Truststore, pinned).Count;
+        await Task.WhenAll(mesh.Certificates.Select(c => Cert(c).SetIssuerCasAsync([string.Concat(extra.ChainPem)])));
+        Assert.Equal([string.Concat(extra.ChainPem).Trim() + "\n"], (await Cert(issuers).GetSnapshotAsync()).IssuerCas);
+
+        foreach (var c in mesh.Certificates)
+        {
+            await fx.Status.WaitStoreAsync(ResourceKind.Keystore, c, st => st.IssuerCas.Contains(fp), "keystore holds the rotation's CA");
+            Assert.Contains(tp, CaCrt(fx.Store.Get(ResourceKind.Keystore, c)!));
+        }
+
+        var ts = await fx.Status.WaitStoreAsync(ResourceKind.Truststore, issuers, st => st.IssuerCas.Contains(fp), "Issuers truststore holds the rotation's CA");
+        Assert.Contains(Entries(fx.Store.Get(ResourceKind.Truststore, issuers)!, TrustPassword), c => c.Thumbprint == tp);
+        Assert.Contains(tp, CaCrt(fx.Store.Get(ResourceKind.Truststore, issuers)!));
+        Assert.Contains(ts.Entries, e => e.StartsWith("ca-", StringComparison.Ordinal));
+
+        // Pinned: not rebuilt for it, no CA in it.
+        await SettleAsync();
+        Assert.Equal(pinnedWrites, fx.Store.History(ResourceKind.Truststore, pinned).Count);
+        Assert.Empty(fx.Status.Store(ResourceKind.Truststore, pinned)!.IssuerCas);
+
+        await Task.WhenAll(mesh.Certificates.Select(c => Cert(c).SetIssuerCasAsync([])));
+        foreach (var c in mesh.Certificates)
+        {
+            await fx.Status.WaitStoreAsync(ResourceKind.Keystore, c, st => st.IssuerCas.Count == 0, "keystore without the rotation's CA");
+            Assert.DoesNotContain(tp, CaCrt(fx.Store.Get(ResourceKind.Keystore, c)!));
+        }
+
+        await fx.Status.WaitStoreAsync(ResourceKind.Truststore, issuers, st => st.IssuerCas.Count == 0, "Issuers truststore without the rotation's CA");
+        Assert.DoesNotContain(Entries(fx.Store.Get(ResourceKind.Truststore, issuers)!, TrustPassword), c => c.Thumbprint == tp);
+    }
+
+    [Fact]
+    public async Task A_change_to_a_third_CA_during_a_rotation_replaces_it_and_retires_both_earlier_CAs()
+    {
+        var mesh = await SetUpAsync(6, 1);
+        var a = fx.Authority.Current;
+        var b = fx.NewIntermediate("B " + mesh.Ns);
+        var c = fx.NewIntermediate("C " + mesh.Ns);
+        await ChangeCaAsync(mesh, b);
+        var rotation = Rotation(mesh.IssuerKey);
+        // Into the roll: some certificates already carry B.
+        for (var i = 0; i < 200 && !(await Task.WhenAll(mesh.Certificates.Select(k => Cert(k).GetSnapshotAsync()))).Any(s => Policies.CaFingerprints.ChainHasAny(s.Material!.ChainPem, [Policies.CaFingerprints.Of(b.CertificatePem)!])); i++)
+        {
+            await FireAsync(rotation, CaRotationGrain.Reminder, fx.Time.GetUtcNow());
+            await SettleAsync();
+            await Task.WhenAll(mesh.Certificates.Select(k => FireAsync(Cert(k), "roll", fx.Time.GetUtcNow())));
+            await SettleAsync();
+            fx.Time.Advance(TimeSpan.FromSeconds(2));
+        }
+
+        Assert.Equal("Reissuing", (await rotation.GetStatusAsync())!.Phase);
+        await ChangeCaAsync(mesh, c);
+        var status = (await rotation.GetStatusAsync())!;
+        Assert.Equal("TrustingNewCa", status.Phase);
+        Assert.Equal(Policies.CaFingerprints.Of(c.CertificatePem), status.ToFingerprint);
+        Assert.False(await rotation.MaySignWithNewCaAsync());
+        await DriveAsync(mesh);
+
+        var (tpA, tpB, tpC) = (Thumbprint(a), Thumbprint(b), Thumbprint(c));
+        var subjectC = X509Certificate2.CreateFromPem(c.CertificatePem).Subject;
+        foreach (var k in mesh.Certificates)
+        {
+            var ks = fx.Store.Get(ResourceKind.Keystore, k)!;
+            Assert.Equal(subjectC, Entries(ks, KeyPassword).Single(x => x.HasPrivateKey).Issuer);
+            Assert.DoesNotContain(tpA, CaCrt(ks));
+            Assert.DoesNotContain(tpB, CaCrt(ks));
+            Assert.Contains(tpC, CaCrt(ks));
+            Assert.Null((await Cert(k).GetSnapshotAsync()).IssuerCas);
+        }
+    }
+
     private static async Task AssertHandshakesAsync(Mesh mesh, Dictionary<(ResourceKind Kind, ResourceKey Key), List<Version>> versions, DateTimeOffset end)
     {
         var dir = Directory.CreateTempSubdirectory("notary-carotation-").FullName;
@@ -247,7 +326,6 @@ public sealed class CaRotationTests(CaRotationClusterFixture fx)
 
             // A version is read by pods from its write until the propagation delay after the next.
             static bool Readable(Version v, DateTimeOffset t, DateTimeOffset end) => v.At <= t && t < (v.Until ?? end) + Delay;
-            static int At(List<Version> list, DateTimeOffset t) => list.FindLastIndex(v => v.At <= t) is var i && i >= 0 ? i : 0;
             var lines = new HashSet<string>(StringComparer.Ordinal);
             for (var c = 0; c < mesh.Certificates.Length; c++)
             {
@@ -258,35 +336,24 @@ public sealed class CaRotationTests(CaRotationClusterFixture fx)
                     var tsC = versions[(ResourceKind.Truststore, client)];
                     var ksC = versions[(ResourceKind.Keystore, client)];
                     var tsS = versions[(ResourceKind.Truststore, server)];
-                    void Add(int ks, int ts, int cks, int sts) => lines.Add(string.Join('\t',
-                        $"s{c}->s{s}:ks{ks}-ts{ts}-cks{cks}-sts{sts}",
-                        File(ResourceKind.Keystore, server, ks), KeyPassword, File(ResourceKind.Truststore, server, sts), TrustPassword,
-                        File(ResourceKind.Keystore, client, cks), KeyPassword, File(ResourceKind.Truststore, client, ts), TrustPassword, mesh.Fqdn(s)));
-
-                    // The server's keystore against the client's truststore (and the other way round):
-                    // each pair of versions readable at one moment, with the other side's stores of that moment.
-                    var moments = ksS.Concat(tsC).Concat(ksC).Concat(tsS).SelectMany(v => new[] { v.At, (v.Until ?? end) + Delay - TimeSpan.FromTicks(1) }).Where(t => t <= end).Distinct();
-                    foreach (var t in moments)
+                    // Every pair of versions readable at one moment (two windows overlap iff the
+                    // later start is inside both): server keystore against client truststore, and
+                    // client keystore against server truststore. One handshake checks one pair of
+                    // each direction (each side verifies the other on its own), so they are zipped.
+                    var moments = ksS.Concat(tsC).Concat(ksC).Concat(tsS).Select(v => v.At).Distinct().ToList();
+                    List<(int, int)> Pairs(List<Version> keystores, List<Version> truststores) =>
+                        [.. moments.SelectMany(t => Enumerable.Range(0, keystores.Count).Where(i => Readable(keystores[i], t, end))
+                            .SelectMany(i => Enumerable.Range(0, truststores.Count).Where(j => Readable(truststores[j], t, end)).Select(j => (i, j)))).Distinct()];
+                    var toServer = Pairs(ksS, tsC);
+                    var toClient = Pairs(ksC, tsS);
+                    for (var n = 0; n < Math.Max(toServer.Count, toClient.Count); n++)
                     {
-                        var ks = Enumerable.Range(0, ksS.Count).Where(i => Readable(ksS[i], t, end)).ToList();
-                        var ts = Enumerable.Range(0, tsC.Count).Where(i => Readable(tsC[i], t, end)).ToList();
-                        var cks = Enumerable.Range(0, ksC.Count).Where(i => Readable(ksC[i], t, end)).ToList();
-                        var sts = Enumerable.Range(0, tsS.Count).Where(i => Readable(tsS[i], t, end)).ToList();
-                        foreach (var k in ks)
-                        {
-                            foreach (var j in ts)
-                            {
-                                Add(k, j, At(ksC, t), At(tsS, t));
-                            }
-                        }
-
-                        foreach (var k in cks)
-                        {
-                            foreach (var j in sts)
-                            {
-                                Add(At(ksS, t), At(tsC, t), k, j);
-                            }
-                        }
+                        var (ks, ts) = toServer[Math.Min(n, toServer.Count - 1)];
+                        var (cks, sts) = toClient[Math.Min(n, toClient.Count - 1)];
+                        lines.Add(string.Join('\t',
+                            $"s{c}->s{s}:ks{ks}-ts{ts}-cks{cks}-sts{sts}",
+                            File(ResourceKind.Keystore, server, ks), KeyPassword, File(ResourceKind.Truststore, server, sts), TrustPassword,
+                            File(ResourceKind.Keystore, client, cks), KeyPassword, File(ResourceKind.Truststore, client, ts), TrustPassword, mesh.Fqdn(s)));
                     }
                 }
             }
@@ -306,7 +373,7 @@ public sealed class CaRotationTests(CaRotationClusterFixture fx)
             Assert.Equal(lines.Count, results.Length);
             var failed = results.Where(r => !r.StartsWith("OK ", StringComparison.Ordinal)).ToList();
             Assert.True(failed.Count == 0, $"{failed.Count} of {results.Length} handshakes failed: {string.Join("; ", failed.Take(5))}");
-            Assert.True(lines.Count >= 300, $"only {lines.Count} handshakes");
+            Assert.True(lines.Count >= 150, $"only {lines.Count} handshakes");
         }
         finally
         {

@@ -240,29 +240,29 @@ public sealed class CaRotationTests(CaRotationClusterFixture fx)
 
         foreach (var c in mesh.Certificates)
         {
-            await fx.Status.WaitStoreAsync(ResourceKind.Keystore, c, st => st.IssuerCas.Contains(fp), "keystore holds the rotation's CA");
-            Assert.Contains(tp, CaCrt(fx.Store.Get(ResourceKind.Keystore, c)!));
+            await fx.Store.Changed.WaitAsync(() => fx.Store.Get(ResourceKind.Keystore, c), w => CaCrt(w).Contains(tp), TimeSpan.FromSeconds(30), $"{c}'s ca.crt with the rotation's CA");
+            Assert.Contains(fp, (await fx.Grains.GetGrain<IKeystoreGrain>(c.ToString()).GetStatusAsync())!.IssuerCas);
         }
 
-        var ts = await fx.Status.WaitStoreAsync(ResourceKind.Truststore, issuers, st => st.IssuerCas.Contains(fp), "Issuers truststore holds the rotation's CA");
-        Assert.Contains(Entries(fx.Store.Get(ResourceKind.Truststore, issuers)!, TrustPassword), c => c.Thumbprint == tp);
+        await fx.Store.Changed.WaitAsync(() => fx.Store.Get(ResourceKind.Truststore, issuers), w => Entries(w, TrustPassword).Any(c => c.Thumbprint == tp), TimeSpan.FromSeconds(30), "Issuers truststore trusting the rotation's CA");
+        var ts = (await fx.Grains.GetGrain<ITruststoreGrain>(issuers.ToString()).GetStatusAsync())!;
+        Assert.Contains(fp, ts.IssuerCas);
         Assert.Contains(tp, CaCrt(fx.Store.Get(ResourceKind.Truststore, issuers)!));
         Assert.Contains(ts.Entries, e => e.StartsWith("ca-", StringComparison.Ordinal));
 
         // Pinned: not rebuilt for it, no CA in it.
         await SettleAsync();
         Assert.Equal(pinnedWrites, fx.Store.History(ResourceKind.Truststore, pinned).Count);
-        Assert.Empty(fx.Status.Store(ResourceKind.Truststore, pinned)!.IssuerCas);
+        Assert.Empty((await fx.Grains.GetGrain<ITruststoreGrain>(pinned.ToString()).GetStatusAsync())!.IssuerCas);
 
         await Task.WhenAll(mesh.Certificates.Select(c => Cert(c).SetIssuerCasAsync([])));
         foreach (var c in mesh.Certificates)
         {
-            await fx.Status.WaitStoreAsync(ResourceKind.Keystore, c, st => st.IssuerCas.Count == 0, "keystore without the rotation's CA");
-            Assert.DoesNotContain(tp, CaCrt(fx.Store.Get(ResourceKind.Keystore, c)!));
+            await fx.Store.Changed.WaitAsync(() => fx.Store.Get(ResourceKind.Keystore, c), w => !CaCrt(w).Contains(tp), TimeSpan.FromSeconds(30), $"{c}'s ca.crt without the rotation's CA");
+            Assert.Empty((await fx.Grains.GetGrain<IKeystoreGrain>(c.ToString()).GetStatusAsync())!.IssuerCas);
         }
 
-        await fx.Status.WaitStoreAsync(ResourceKind.Truststore, issuers, st => st.IssuerCas.Count == 0, "Issuers truststore without the rotation's CA");
-        Assert.DoesNotContain(Entries(fx.Store.Get(ResourceKind.Truststore, issuers)!, TrustPassword), c => c.Thumbprint == tp);
+        await fx.Store.Changed.WaitAsync(() => fx.Store.Get(ResourceKind.Truststore, issuers), w => Entries(w, TrustPassword).All(c => c.Thumbprint != tp), TimeSpan.FromSeconds(30), "Issuers truststore without the rotation's CA");
     }
 
     [Fact]

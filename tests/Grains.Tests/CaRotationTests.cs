@@ -4,6 +4,7 @@ using Notary.Grains.Abstractions;
 using Notary.Grains.Abstractions.Ports;
 using Notary.Grains.Tests.Fakes;
 using Notary.Pki;
+using Orleans.Core.Internal;
 
 namespace Notary.Grains.Tests;
 
@@ -284,7 +285,12 @@ public sealed class CaRotationTests(CaRotationClusterFixture fx)
             fx.Time.Advance(TimeSpan.FromSeconds(2));
         }
 
-        Assert.Equal("Reissuing", (await rotation.GetStatusAsync())!.Phase);
+        // Persisted: a new activation (a restart, another silo) carries on from where it was.
+        var before = (await rotation.GetStatusAsync())!;
+        Assert.Equal("Reissuing", before.Phase);
+        await rotation.AsReference<IGrainManagementExtension>().DeactivateOnIdle();
+        Assert.Equal(before, await rotation.GetStatusAsync());
+        Assert.True(await rotation.MaySignWithNewCaAsync());
         await ChangeCaAsync(mesh, c);
         var status = (await rotation.GetStatusAsync())!;
         Assert.Equal("TrustingNewCa", status.Phase);

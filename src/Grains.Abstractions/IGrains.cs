@@ -147,6 +147,16 @@ public interface ICertificateGrain : IGrainWithStringKey
     /// and subscribers are notified.
     /// </summary>
     Task SetIssuerCasAsync(IReadOnlyList<string> caPems);
+
+    /// <summary>
+    /// Its issuer's CA rotation asks for a certificate from the new CA (<paramref name="caFingerprint"/>:
+    /// SHA-256 of its DER, hex): issued like a renewal, make-before-break (never the break-before-make
+    /// of <see cref="ReissueAsync"/>, which is for breaches). Nothing happens when the newest
+    /// certificate already chains to that CA, an issuance is in progress, or it was never issued.
+    /// One-way: the rotation never waits on an issuance (which asks the issuer, which asks the rotation).
+    /// </summary>
+    [OneWay]
+    Task ReissueFromCaAsync(string caFingerprint);
 }
 
 /// <summary>Where a Certificate of a given name lives: the index truststores use for references without a namespace.</summary>

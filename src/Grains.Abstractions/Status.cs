@@ -118,6 +118,12 @@ public sealed record StoreStatus
     [Id(5)] public long ObservedGeneration { get; init; }
     /// <summary>Truststore references without a namespace and the Certificate each is bound to.</summary>
     [Id(6)] public IReadOnlyList<BoundReference> References { get; init; } = [];
+    /// <summary>
+    /// Fingerprints (SHA-256, hex) of the CAs a CA rotation asked to trust that the stored store
+    /// holds (keystore <c>ca.crt</c>, Issuers-mode truststore): the rotation waits on these.
+    /// Not written to the resource's status.
+    /// </summary>
+    [Id(7)] public IReadOnlyList<string> IssuerCas { get; init; } = [];
 
     public StatusCondition? Condition(string type) => Conditions.FirstOrDefault(c => c.Type == type);
 

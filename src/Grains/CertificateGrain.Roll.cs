@@ -36,8 +36,6 @@ public sealed partial class CertificateGrain
 
     // CONTRACT (issue 18): replaced by the rotation stream (SetIssuerCasAsync). OnIssuerChangedAsync: CertificateGrain.Issuers.cs.
 
-    public Task SetIssuerCasAsync(IReadOnlyList<string> caPems) => throw new NotSupportedException("issue 18 rotation stream");
-
     public async Task AcknowledgeTrustAsync(SubscriberRef truststore, long revision)
     {
         if (State.Roll is not { } roll || State.Serving is null || revision != State.Revision || truststore.Kind != ResourceKind.Truststore)

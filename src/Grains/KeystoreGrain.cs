@@ -63,8 +63,15 @@ public sealed class KeystoreGrain(
             return (null, new Problem(Reasons.CertificateNotReady, $"spec.certName: Certificate {key} changed while the keystore was being built; it is rebuilt when the new certificate is issued"));
         }
 
+        // A CA rotation's CAs (ca.crt beside the chain): their fingerprints are the build key, so
+        // a change rebuilds the keystore without a new revision; null outside a rotation.
+        var issuerCas = CaFingerprints.Distinct(snapshot.IssuerCas);
         return (new StoreBuild(
             new Dictionary<string, long> { [key] = snapshot.ServedRevision },
-            () => (StoreBuilder.Keystore(Resource, spec.Fqdn, format, metadata, spec.CertName, material), [spec.CertName])), null);
+            () => (StoreBuilder.Keystore(Resource, spec.Fqdn, format, metadata, spec.CertName, material, snapshot.IssuerCas), [spec.CertName]))
+        {
+            Key = issuerCas.Count == 0 ? null : "cas:" + string.Join(",", issuerCas),
+            OnStored = () => State.IssuerCas = issuerCas.Count == 0 ? null : [.. issuerCas],
+        }, null);
     }
 }

@@ -39,6 +39,15 @@ public sealed class RotationOptions
     /// act on the truststore's Ready=False.
     /// </summary>
     public TimeSpan MaxWait { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>
+    /// During an issuer's CA rotation, how many of its certificates are re-issued from the new CA
+    /// at once (each a make-before-break roll of its own, so at most this many keystores switch
+    /// per propagation delay): 10 by default, between 1 and 1000, e.g.
+    /// <c>Notary__Rotation__MaxConcurrentReissues=10</c>. Lower paces the roll (fewer restarts at
+    /// once, fewer issuer calls), higher finishes it sooner.
+    /// </summary>
+    public int MaxConcurrentReissues { get; set; } = 10;
 }
 
 /// <summary>Refuses rotation settings that cannot work, saying how to fix them.</summary>
@@ -60,6 +69,11 @@ public sealed class RotationOptionsValidator : IValidateOptions<RotationOptions>
         if (options.MaxWait < options.PropagationDelay || options.MaxWait > TimeSpan.FromDays(30))
         {
             failures.Add($"{RotationOptions.SectionName}:MaxWait {options.MaxWait} must be at least PropagationDelay ({options.PropagationDelay}) and at most 30 days (default 1.00:00:00), e.g. Notary__Rotation__MaxWait=1.00:00:00.");
+        }
+
+        if (options.MaxConcurrentReissues is < 1 or > 1000)
+        {
+            failures.Add($"{RotationOptions.SectionName}:MaxConcurrentReissues {options.MaxConcurrentReissues} must be between 1 and 1000 (default 10: how many certificates a CA rotation re-issues at once), e.g. Notary__Rotation__MaxConcurrentReissues=10.");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

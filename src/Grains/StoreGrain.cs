@@ -432,5 +432,6 @@ public abstract partial class StoreGrain<TSpec>(
         Conditions = [.. State.Conditions],
         ObservedGeneration = State.Origin?.Generation ?? 0,
         References = [.. State.Bindings],
+        IssuerCas = State.IssuerCas is { } cas ? [.. cas] : [],
     };
 }

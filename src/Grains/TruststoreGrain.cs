@@ -163,6 +163,9 @@ public sealed class TruststoreGrain(
         var kept = built.Where(s => !excluded.Contains(s.Resource.ToString())).ToList();
         var alsoTrusted = AlsoTrustedKeys(kept);
         var rolling = kept.Where(s => s.Rolling).ToDictionary(s => s.Resource.ToString(), s => s.Revision, StringComparer.Ordinal);
+        // A CA rotation's CAs: Issuers mode trusts them (TrustResolution.ToSource), so their
+        // fingerprints are part of its build key; Pinned trusts leaves only and is not rebuilt.
+        var issuerCas = mode == TrustMode.Issuers ? CaFingerprints.Distinct(kept.SelectMany(s => s.IssuerCas ?? [])) : [];
         IReadOnlyList<string> caSubjects = [];
         // A source never puts back a certificate a quarantine holds out (see Withheld).
         var withheld = TrustSourceResolution.Withheld(fromSources, QuarantinedPems(built, excluded));
@@ -177,13 +180,14 @@ public sealed class TruststoreGrain(
             Excluded = excluded,
             AlsoTrusted = alsoTrusted,
             Rolling = rolling,
-            Key = TrustSourceResolution.BuildKey(mode.ToString(), fromSources),
+            Key = TrustSourceResolution.BuildKey(issuerCas.Count == 0 ? mode.ToString() : $"{mode}+cas:{string.Join(",", issuerCas)}", fromSources),
             Problem = problem,
             OnStored = () =>
             {
                 SetTrustsIssuers(mode, caSubjects);
                 SetWithheld(withheld);
                 State.SourceEntries = fromSources.Count == 0 ? null : new Dictionary<string, string>(fromSources, StringComparer.Ordinal);
+                State.IssuerCas = issuerCas.Count == 0 ? null : [.. issuerCas];
             },
         };
     }

@@ -46,4 +46,18 @@ public sealed class RotationOptionsTests
             Overlap = overlap is { } o ? TimeSpan.FromSeconds(o) : null,
             MaxWait = TimeSpan.FromSeconds(maxWait),
         }).Succeeded);
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-3)]
+    [InlineData(1001)]
+    public void A_CA_rotation_re_issues_between_1_and_1000_certificates_at_once(int max)
+    {
+        Assert.Equal(10, new RotationOptions().MaxConcurrentReissues);
+        var result = Validator.Validate(null, new RotationOptions { MaxConcurrentReissues = max });
+        var message = Assert.Single(result.Failures!);
+        Assert.Contains("Notary__Rotation__MaxConcurrentReissues=", message, StringComparison.Ordinal);
+        Assert.True(Validator.Validate(null, new RotationOptions { MaxConcurrentReissues = 1 }).Succeeded);
+        Assert.True(Validator.Validate(null, new RotationOptions { MaxConcurrentReissues = 1000 }).Succeeded);
+    }
 }

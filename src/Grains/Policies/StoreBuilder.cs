@@ -23,7 +23,10 @@ public static class StoreBuilder
         _ => (StoreFormat.Pkcs12, new Problem(Reasons.InvalidSpec, $"spec.format \"{format}\" is not supported: use \"PKCS12\" or \"JKS\".")),
     };
 
-    public static StoreWrite Keystore(ResourceKey resource, string fqdn, StoreFormat format, ServiceMetadata metadata, string alias, IssuedMaterial material)
+    /// <remarks>
+    /// <para><c>issuerCas</c>: CAs its issuer's CA rotation has the service trust beside the chain (<see cref="CertificateSnapshot.IssuerCas"/>): added to <c>ca.crt</c>.</para>
+    /// </remarks>
+    public static StoreWrite Keystore(ResourceKey resource, string fqdn, StoreFormat format, ServiceMetadata metadata, string alias, IssuedMaterial material, IReadOnlyList<string>? issuerCas = null)
     {
         var certificate = ToPki(material);
         var fileName = metadata.TlsKeyStoreName ?? StoreEncoder.DefaultFileName(format, keystore: true);
@@ -32,7 +35,7 @@ public static class StoreBuilder
             [fileName] = StoreEncoder.BuildKeystore(format, alias, certificate, metadata.TlsKeyStorePassword),
             [TlsCrt] = Utf8(PemEncoder.TlsCrt(certificate)),
             [TlsKey] = Utf8(PemEncoder.TlsKey(certificate)),
-            [CaCrt] = Utf8(PemEncoder.Bundle(material.ChainPem)),
+            [CaCrt] = Utf8(PemEncoder.Bundle(issuerCas is { Count: > 0 } ? CaFingerprints.Bundle(material.ChainPem, issuerCas) : material.ChainPem)),
         };
         return new StoreWrite(resource, ResourceKind.Keystore, fqdn, fileName, files);
     }

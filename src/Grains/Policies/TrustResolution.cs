@@ -186,8 +186,13 @@ public static class TrustResolution
     }
 
     /// <summary>The trust source of an issued certificate: its current leaf and chain, and the further certificates trusted beside it during a roll.</summary>
+    /// <remarks>
+    /// A CA rotation's CAs (<see cref="CertificateSnapshot.IssuerCas"/>) follow the chain: an
+    /// Issuers-mode store trusts them with the chain's CAs, a Pinned one (leaves only) does not.
+    /// </remarks>
     public static TrustSource ToSource(CertificateSnapshot snapshot) =>
-        new(snapshot.Resource.Namespace, snapshot.Resource.Name, snapshot.Material!.CertificatePem, snapshot.Material.ChainPem,
+        new(snapshot.Resource.Namespace, snapshot.Resource.Name, snapshot.Material!.CertificatePem,
+            snapshot.IssuerCas is { Count: > 0 } cas ? [.. snapshot.Material.ChainPem, .. cas] : snapshot.Material.ChainPem,
             snapshot.AlsoTrusted is { Count: > 0 } also ? [.. also.Select(m => string.Join('\n', [m.CertificatePem, .. m.ChainPem]))] : null);
 
     /// <summary>A binding made before uids were recorded (or a registration without one) matches by namespace alone.</summary>

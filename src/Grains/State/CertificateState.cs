@@ -66,6 +66,12 @@ public sealed class CertificateState
     [Id(22)] private HashSet<string>? _quarantinedBy;
 
     /// <summary>
+    /// CA certificates (PEM) its issuer's CA rotation asks to be trusted beside the certificate's
+    /// own chain (<see cref="ICertificateGrain.SetIssuerCasAsync"/>); null when none.
+    /// </summary>
+    [Id(60)] public List<string>? IssuerCas { get; set; }
+
+    /// <summary>
     /// The holder a quarantine from before Breaches were resources becomes: it has no Breach to
     /// delete, so the first quarantine Breach of this certificate that is lifted lifts it too.
     /// </summary>

@@ -66,4 +66,9 @@ public sealed class StoreState<TSpec>
     /// rebuilds its last contents. Null when none (keystores, truststores without sources).
     /// </summary>
     [Id(22)] public Dictionary<string, string>? SourceEntries { get; set; }
+    /// <summary>
+    /// Fingerprints of the CA rotation's CAs the stored store trusts (a keystore's <c>ca.crt</c>,
+    /// an Issuers-mode truststore): what <see cref="StoreStatus.IssuerCas"/> shows the rotation. Null when none.
+    /// </summary>
+    [Id(60)] public List<string>? IssuerCas { get; set; }
 }

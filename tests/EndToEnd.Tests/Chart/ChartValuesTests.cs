@@ -80,6 +80,7 @@ public sealed class ChartValuesTests
           propagationDelay: "00:02:00"
           overlap: "7.00:00:00"
           maxWait: "12:00:00"
+          maxConcurrentReissues: 7
         dashboard:
           enabled: true
           port: 9091
@@ -215,6 +216,7 @@ public sealed class ChartValuesTests
         checks["Notary__Rotation__PropagationDelay"] = v => Assert.Equal(TimeSpan.FromMinutes(2), rotation.PropagationDelay);
         checks["Notary__Rotation__Overlap"] = v => Assert.Equal(TimeSpan.FromDays(7), rotation.Overlap);
         checks["Notary__Rotation__MaxWait"] = v => Assert.Equal(TimeSpan.FromHours(12), rotation.MaxWait);
+        checks["Notary__Rotation__MaxConcurrentReissues"] = v => Assert.Equal(7, rotation.MaxConcurrentReissues);
         checks["Notary__Kubernetes__Namespace"] = v => Assert.Equal(ns, Options<NotaryKubernetesOptions>(app).Namespace);
         checks["Notary__Dashboard__Enabled"] = v => Assert.Contains(Routes(app), r => r.StartsWith(NotaryHost.DashboardPath + "/", StringComparison.Ordinal));
         checks["Notary__Dashboard__Port"] = v => Assert.Equal(9091, app.Configuration.GetValue<int>(NotaryHost.DashboardPortKey));

@@ -22,14 +22,18 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyStore;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicReference;
+import javax.net.ssl.KeyManager;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLServerSocket;
 import javax.net.ssl.SSLSocket;
+import javax.net.ssl.TrustManager;
 import javax.net.ssl.TrustManagerFactory;
 
 public class MutualTlsBatch {
@@ -112,15 +116,28 @@ public class MutualTlsBatch {
         return serverResult.get();
     }
 
+    // A store file is read once per batch (decrypting a PKCS12 is most of a handshake's cost when
+    // many lines share versions); every line still gets SSLContexts of its own (no resumption).
+    private static final Map<String, KeyManager[]> KEY_MANAGERS = new HashMap<>();
+    private static final Map<String, TrustManager[]> TRUST_MANAGERS = new HashMap<>();
+
     private static SSLContext context(String keystore, String keystorePassword, String truststore, String truststorePassword) throws Exception {
-        KeyStore keys = load(keystore, keystorePassword);
-        KeyManagerFactory keyManagers = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-        keyManagers.init(keys, keystorePassword.toCharArray());
-        KeyStore trust = load(truststore, truststorePassword);
-        TrustManagerFactory trustManagers = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-        trustManagers.init(trust);
+        KeyManager[] keys = KEY_MANAGERS.get(keystore + "\0" + keystorePassword);
+        if (keys == null) {
+            KeyManagerFactory keyManagers = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+            keyManagers.init(load(keystore, keystorePassword), keystorePassword.toCharArray());
+            keys = keyManagers.getKeyManagers();
+            KEY_MANAGERS.put(keystore + "\0" + keystorePassword, keys);
+        }
+        TrustManager[] trust = TRUST_MANAGERS.get(truststore + "\0" + truststorePassword);
+        if (trust == null) {
+            TrustManagerFactory trustManagers = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+            trustManagers.init(load(truststore, truststorePassword));
+            trust = trustManagers.getTrustManagers();
+            TRUST_MANAGERS.put(truststore + "\0" + truststorePassword, trust);
+        }
         SSLContext context = SSLContext.getInstance("TLS");
-        context.init(keyManagers.getKeyManagers(), trustManagers.getTrustManagers(), null);
+        context.init(keys, trust, null);
         return context;
     }
 

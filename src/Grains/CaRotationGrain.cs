@@ -1,0 +1,315 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Notary.Grains.Abstractions;
+using Notary.Grains.Policies;
+using Orleans.Concurrency;
+using Orleans.Serialization.Invocation;
+
+namespace Notary.Grains;
+
+/// <summary>
+/// The CA rotation of one issuer (keyed like it, <see cref="IssuerKeys"/>): TrustingNewCa (every
+/// certificate's stores trust the old and the new CA, then the propagation delay), Reissuing (at
+/// most Rotation:MaxConcurrentReissues make-before-break re-issues at once), RetiringOldCa (the
+/// CAs leave the certificates once no old-CA certificate is served or trusted), then done.
+/// Decisions in <see cref="CaRotationPolicy"/>; this grain observes and acts.
+/// </summary>
+/// <remarks>
+/// "Written" is read from the stores' own status (<see cref="StoreStatus.IssuerCas"/>: what the
+/// stored Secret holds, set only once it was written), not from the roll acknowledgements:
+/// those exist for a new revision in truststores, while a rotation changes no revision and must
+/// also wait for keystores (their <c>ca.crt</c>). A store never written (no location) has
+/// nothing a pod reads and is not waited for; one that cannot be written holds the rotation
+/// until Rotation:MaxWait, then a Warning log names it.
+/// The issuer calls <see cref="MaySignWithNewCaAsync"/> from inside an issuance the rotation may
+/// have asked for, and <see cref="OnIssuedAsync"/> after it: both interleave (as does
+/// <see cref="GetStatusAsync"/>), and re-issues are one-way, so no call chain waits on itself.
+/// </remarks>
+[MayInterleave(nameof(Interleaves))]
+public sealed class CaRotationGrain(
+    [PersistentState("carotation", GrainStorage.Name)] IPersistentState<CaRotationState> state,
+    IOptions<RotationOptions> rotation,
+    TimeProvider time,
+    ILogger<CaRotationGrain> logger) : Grain, ICaRotationGrain, IRemindable
+{
+    public const string Reminder = "ca-rotation";
+    private static readonly TimeSpan ReminderPeriod = TimeSpan.FromMinutes(1);
+    private static readonly TimeSpan TimerPeriod = TimeSpan.FromSeconds(10);
+
+    // Certificates the issuer reported (interleaved calls): joined at the next step.
+    private readonly HashSet<string> _joined = new(StringComparer.Ordinal);
+    private IGrainTimer? _timer;
+
+    private CaRotationState S => state.State;
+
+    public static bool Interleaves(IInvokable request) =>
+        request.GetMethodName() is nameof(MaySignWithNewCaAsync) or nameof(GetStatusAsync) or nameof(OnIssuedAsync);
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (S.Active)
+        {
+            StartTimer();
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public async Task BeginAsync(CaRotationStart start)
+    {
+        ArgumentNullException.ThrowIfNull(start);
+        var newFp = CaFingerprints.Of(start.NewCaPem) ?? throw new ArgumentException("The new CA PEM holds no certificate.", nameof(start));
+        var certificates = start.Certificates.Select(c => c.ToString());
+        if (S.Active && CaFingerprints.Of(S.NewCaPem) == newFp)
+        {
+            // The same rotation again (the issuer restarted or re-read its Secret): it continues.
+            S.Certificates.UnionWith(certificates);
+            await SaveAsync();
+            await StepAsync();
+            return;
+        }
+
+        if (CaFingerprints.Of(start.OldCaPem) is not { } oldFp || oldFp == newFp)
+        {
+            return;
+        }
+
+        var now = time.GetUtcNow();
+        var olds = new List<string> { start.OldCaPem };
+        var all = new HashSet<string>(certificates, StringComparer.Ordinal);
+        if (S.Active)
+        {
+            // A third CA while a rotation runs: certificates may hold either CA now, so both are
+            // retired by this rotation, which starts over at TrustingNewCa (nothing is signed by
+            // the newest CA before every store trusts it).
+            RotationLog.Replaced(logger, IssuerKey(start.IssuerKey), newFp, CaFingerprints.Of(S.NewCaPem)!);
+            olds.AddRange(S.OldCaPems);
+            olds.Add(S.NewCaPem!);
+            all.UnionWith(S.Certificates);
+        }
+
+        var seen = new HashSet<string>(StringComparer.Ordinal) { newFp };
+        state.State = new CaRotationState
+        {
+            IssuerKey = start.IssuerKey,
+            OldCaPems = [.. olds.Where(p => CaFingerprints.Of(p) is { } f && seen.Add(f))],
+            NewCaPem = start.NewCaPem,
+            Phase = CaRotationPhase.TrustingNewCa,
+            Certificates = all,
+            Started = now,
+            PhaseStarted = now,
+            Remaining = all.Count,
+        };
+        RotationLog.Started(logger, start.IssuerKey, oldFp, newFp, all.Count);
+        await SaveAsync();
+        await ScheduleAsync();
+        StartTimer();
+        await StepAsync();
+    }
+
+    public Task OnIssuedAsync(ResourceKey certificate, string caFingerprint)
+    {
+        if (S.Active && !S.Certificates.Contains(certificate.ToString()))
+        {
+            _joined.Add(certificate.ToString());
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task<bool> MaySignWithNewCaAsync() => Task.FromResult(!S.Active || S.Phase != CaRotationPhase.TrustingNewCa);
+
+    public Task<IssuerRotationStatus?> GetStatusAsync() => Task.FromResult(S.Active
+        ? new IssuerRotationStatus
+        {
+            Phase = S.Phase.ToString(),
+            FromFingerprint = CaFingerprints.Of(S.OldCaPems.FirstOrDefault()) ?? string.Empty,
+            ToFingerprint = CaFingerprints.Of(S.NewCaPem)!,
+            Total = S.Certificates.Count + _joined.Count,
+            Remaining = S.Remaining,
+            Started = S.Started,
+        }
+        : null);
+
+    public async Task CancelAsync()
+    {
+        if (!S.Active)
+        {
+            return;
+        }
+
+        RotationLog.Cancelled(logger, IssuerKey(S.IssuerKey));
+        await Task.WhenAll(S.Certificates.Select(c => Certificate(c).SetIssuerCasAsync([])));
+        await FinishAsync();
+    }
+
+    public Task ReceiveReminder(string reminderName, TickStatus status) => reminderName == Reminder ? OnReminderAsync() : Task.CompletedTask;
+
+    private async Task OnReminderAsync()
+    {
+        if (!S.Active)
+        {
+            // Nothing to do: the reminder lets go of itself rather than firing for ever.
+            if (await this.GetReminder(Reminder) is { } reminder)
+            {
+                await this.UnregisterReminder(reminder);
+            }
+
+            return;
+        }
+
+        await StepAsync();
+    }
+
+    /// <summary>Takes the rotation as far as it goes now. A failure is logged and retried at the next timer or reminder.</summary>
+    private async Task StepAsync()
+    {
+        if (!S.Active)
+        {
+            return;
+        }
+
+        try
+        {
+            await StepCoreAsync();
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            RotationLog.StepFailed(logger, IssuerKey(S.IssuerKey), ex.GetType().Name, ex.Message);
+        }
+    }
+
+    private async Task StepCoreAsync()
+    {
+        var newFp = CaFingerprints.Of(S.NewCaPem)!;
+        var dirty = false;
+        if (_joined.Count > 0)
+        {
+            S.Certificates.UnionWith(_joined);
+            _joined.Clear();
+            dirty = true;
+        }
+
+        if (S.Phase != CaRotationPhase.RetiringOldCa)
+        {
+            // Trust first: every certificate (a joining one too) has its stores trust old and new.
+            IReadOnlyList<string> cas = [.. S.OldCaPems, S.NewCaPem!];
+            var untold = S.Certificates.Where(c => !S.CasSet.Contains(c)).ToList();
+            await Task.WhenAll(untold.Select(c => Certificate(c).SetIssuerCasAsync(cas)));
+            S.CasSet.UnionWith(untold);
+            dirty |= untold.Count > 0;
+        }
+
+        var oldFps = S.OldCaPems.Select(CaFingerprints.Of).OfType<string>().ToList();
+        var views = await Task.WhenAll(S.Certificates.Order(StringComparer.Ordinal).Select(c => ObserveAsync(c, newFp, oldFps, S.Phase == CaRotationPhase.TrustingNewCa)));
+        var now = time.GetUtcNow();
+        var options = rotation.Value;
+        var decision = CaRotationPolicy.Decide(new CaRotationSnapshot(
+            S.Phase, now, S.PhaseStarted, S.AllTrustedAt, options.PropagationDelay, options.MaxWait, options.MaxConcurrentReissues, views, S.Requested));
+        if (decision.LeftBehind.Count > 0 && S.AllTrustedAt is null)
+        {
+            RotationLog.StoresLeftBehind(logger, IssuerKey(S.IssuerKey), newFp, string.Join(", ", decision.LeftBehind));
+        }
+
+        dirty |= S.AllTrustedAt != decision.AllTrustedAt || S.Remaining != decision.Remaining || S.Phase != decision.Phase;
+        S.AllTrustedAt = decision.AllTrustedAt;
+        S.Remaining = decision.Remaining;
+        if (S.Phase != decision.Phase)
+        {
+            S.Phase = decision.Phase;
+            S.PhaseStarted = now;
+            RotationLog.Phase(logger, IssuerKey(S.IssuerKey), newFp, S.Phase.ToString(), S.Remaining, S.Certificates.Count);
+        }
+
+        if (decision.Reissue.Count > 0)
+        {
+            S.Requested.UnionWith(decision.Reissue);
+            dirty = true;
+        }
+
+        if (dirty)
+        {
+            await SaveAsync();
+        }
+
+        if (decision.Reissue.Count > 0)
+        {
+            RotationLog.Reissuing(logger, IssuerKey(S.IssuerKey), newFp, string.Join(", ", decision.Reissue));
+            foreach (var key in decision.Reissue)
+            {
+                // One-way: the issuance asks the issuer, which asks this grain (interleaved).
+                await Certificate(key).ReissueFromCaAsync(newFp);
+            }
+        }
+
+        if (S.Phase == CaRotationPhase.RetiringOldCa)
+        {
+            // No old-CA certificate is served or trusted: the CAs leave every certificate, whose
+            // own chain (the new CA's, leaves carry the full chain) keeps the new CA trusted.
+            await Task.WhenAll(S.Certificates.Select(c => Certificate(c).SetIssuerCasAsync([])));
+            RotationLog.Finished(logger, IssuerKey(S.IssuerKey), newFp);
+            await FinishAsync();
+        }
+    }
+
+    /// <summary>What the rotation needs to know of one certificate; its stores are only asked while they must come to trust the new CA.</summary>
+    private async Task<RotatedCertificate> ObserveAsync(string key, string newFp, IReadOnlyList<string> oldFps, bool checkStores)
+    {
+        var certificate = Certificate(key);
+        var snapshot = await certificate.GetSnapshotAsync();
+        var issued = snapshot.Material is not null;
+        var fromNew = issued && CaFingerprints.ChainHasAny(snapshot.Material!.ChainPem, [newFp]);
+        var oldTrusted = (snapshot.AlsoTrusted ?? []).Any(m => CaFingerprints.ChainHasAny(m.ChainPem, oldFps));
+        var storesTrust = true;
+        if (checkStores && snapshot.Exists)
+        {
+            storesTrust = CaFingerprints.Distinct(snapshot.IssuerCas).Contains(newFp);
+            if (storesTrust)
+            {
+                var subscribers = await certificate.GetSubscribersAsync();
+                var statuses = await Task.WhenAll(subscribers.Select(async s => (s.Kind, Status: s.Kind == ResourceKind.Keystore
+                    ? await GrainFactory.GetGrain<IKeystoreGrain>(s.Key).GetStatusAsync()
+                    : await GrainFactory.GetGrain<ITruststoreGrain>(s.Key).GetStatusAsync())));
+                storesTrust = statuses.All(s => !MustHoldNewCa(s.Kind, s.Status) || s.Status!.IssuerCas.Contains(newFp, StringComparer.Ordinal));
+            }
+        }
+
+        return new RotatedCertificate(key, snapshot.Exists, issued, fromNew, fromNew && snapshot.KeystoreRevision is null, oldTrusted, storesTrust);
+    }
+
+    /// <summary>Keystores (ca.crt) and Issuers-mode truststores must hold the new CA; Pinned ones pin leaves, and a store never written has nothing a pod reads.</summary>
+    private static bool MustHoldNewCa(ResourceKind kind, StoreStatus? status) =>
+        status is { Location: not null } && (kind == ResourceKind.Keystore || status.Condition(Conditions.TrustsIssuers)?.Status == Conditions.True);
+
+    private ICertificateGrain Certificate(string key) => GrainFactory.GetGrain<ICertificateGrain>(key);
+
+    private async Task FinishAsync()
+    {
+        _timer?.Dispose();
+        _timer = null;
+        var registered = S.ReminderRegistered;
+        state.State = new CaRotationState();
+        await SaveAsync();
+        if (registered && await this.GetReminder(Reminder) is { } reminder)
+        {
+            await this.UnregisterReminder(reminder);
+        }
+    }
+
+    private async Task ScheduleAsync()
+    {
+        await this.RegisterOrUpdateReminder(Reminder, ReminderPeriod, ReminderPeriod);
+        if (!S.ReminderRegistered)
+        {
+            S.ReminderRegistered = true;
+            await SaveAsync();
+        }
+    }
+
+    private void StartTimer() =>
+        _timer ??= this.RegisterGrainTimer(StepAsync, new GrainTimerCreationOptions(TimerPeriod, TimerPeriod) { KeepAlive = true });
+
+    private Task SaveAsync() => Persistence.SaveAsync(state, DeactivateOnIdle);
+
+    private static string IssuerKey(string? key) => key ?? "(unknown issuer)";
+}

@@ -1,0 +1,133 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
+using Notary.Grains.Abstractions.Ports;
+using Notary.Grains.Issuers;
+using Notary.Grains.Protection;
+using Notary.Grains.Tests.Fakes;
+using Notary.Pki;
+using Orleans.TestingHost;
+
+namespace Notary.Grains.Tests;
+
+/// <summary>
+/// A one-silo cluster on a fake clock for CA rotations: the built-in issuer signs with whatever
+/// CA <see cref="Authority"/> holds now (the tests swap it), make-before-break with a 10 s
+/// propagation delay and no overlap beyond it (so a rotation ends within minutes of fake time:
+/// Java checks the validity of CA-issued leaves against the real clock), and at most
+/// <see cref="MaxConcurrentReissues"/> re-issues at once.
+/// </summary>
+public sealed class CaRotationClusterFixture : IAsyncLifetime
+{
+    public static readonly TimeSpan Delay = TimeSpan.FromSeconds(10);
+    public const int MaxConcurrentReissues = 4;
+
+    public FakeTimeProvider Time { get; } = new(DateTimeOffset.UtcNow);
+    public EphemeralDataKeySource DataKeys { get; } = new();
+    public InMemorySecretStore Store { get; } = new();
+    public RecordingStatusWriter Status { get; } = new();
+    public RecordingEventRecorder Events { get; } = new();
+    public InMemoryMetadataSource Metadata { get; } = new();
+    public SwappableAuthoritySource Authority { get; } = new();
+    public RecordingAlertSink Alerts { get; } = new();
+    public RecordingMetrics Metrics { get; } = new();
+    public FakeWorkloadRestarter Workloads { get; } = new();
+    public InProcessTestCluster Cluster { get; private set; } = null!;
+
+    public IGrainFactory Grains => Cluster.Client;
+
+    public async Task InitializeAsync()
+    {
+        Authority.Current = CertificateAuthority.CreateRoot("Rotation Test Root A", TimeSpan.FromDays(3650), Time.GetUtcNow(), new KeySpec(KeyAlgorithm.Ecdsa, 256));
+        var issuer = new BuiltInIssuer(Authority, Time);
+        Store.Clock = Time;
+        var builder = new InProcessTestClusterBuilder(1);
+        builder.ConfigureSilo((_, silo) => silo
+            .AddMemoryGrainStorage(GrainStorage.Name, o => o.UseNotarySerializer())
+            .UseInMemoryReminderService());
+        builder.ConfigureSiloHost((_, host) =>
+        {
+            host.Services.AddSingleton<TimeProvider>(Time);
+            host.Services.AddSingleton<IDataKeySource>(DataKeys).AddNotaryStateProtection();
+            host.Services.AddSingleton<ISecretStore>(Store);
+            host.Services.AddSingleton<IStatusWriter>(Status);
+            host.Services.AddSingleton<IEventRecorder>(Events);
+            host.Services.AddSingleton<IServiceMetadataSource>(Metadata);
+            host.Services.AddSingleton<IAlertSink>(Alerts);
+            host.Services.AddSingleton<INotaryMetrics>(Metrics);
+            host.Services.AddSingleton<IWorkloadRestarter>(Workloads);
+            host.Services.AddSingleton<StoreWriteGate>();
+            host.Services.AddSingleton<IIssuerResolver>(new IssuerResolver([issuer], BuiltInIssuer.DefaultName));
+            host.Services.Configure<RotationOptions>(o =>
+            {
+                o.PropagationDelay = Delay;
+                o.Overlap = TimeSpan.Zero;
+                o.MaxConcurrentReissues = MaxConcurrentReissues;
+            });
+            host.Logging.SetMinimumLevel(LogLevel.Information);
+        });
+        Cluster = builder.Build();
+        await Cluster.DeployAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Cluster.DisposeAsync();
+        Authority.Dispose();
+    }
+
+    /// <summary>A new intermediate CA (ECDSA P-256) under a new root: what a team puts into a <c>ca</c> issuer's Secret.</summary>
+    public CertificateAuthority NewIntermediate(string name)
+    {
+        var now = Time.GetUtcNow();
+        using var root = CertificateAuthority.CreateRoot(name + " Root", TimeSpan.FromDays(3650), now, new KeySpec(KeyAlgorithm.Ecdsa, 256));
+        using var rootCertificate = X509Certificate2.CreateFromPem(root.CertificatePem, root.ExportPrivateKeyPem());
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest($"CN={name}", key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, true, 0, true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
+        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
+        request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(rootCertificate, true, false));
+        using var intermediate = request.Create(rootCertificate, now - TimeSpan.FromMinutes(5), now + TimeSpan.FromDays(365), RandomNumberGenerator.GetBytes(16));
+        return CertificateAuthority.FromPem(intermediate.ExportCertificatePem() + "\n" + root.CertificatePem, key.ExportPkcs8PrivateKeyPem());
+    }
+}
+
+/// <summary>The CA the built-in issuer signs with, swapped by the tests (a <c>ca</c> issuer's Secret replaced).</summary>
+public sealed class SwappableAuthoritySource : ICertificateAuthoritySource, IDisposable
+{
+    private readonly List<CertificateAuthority> _all = [];
+    private volatile CertificateAuthority? _current;
+
+    public CertificateAuthority Current
+    {
+        get => _current ?? throw new InvalidOperationException("No CA yet.");
+        set
+        {
+            lock (_all)
+            {
+                _all.Add(value);
+            }
+
+            _current = value;
+        }
+    }
+
+    public Task<CertificateAuthority> GetAsync(CancellationToken cancellationToken) => Task.FromResult(Current);
+
+    public void Dispose()
+    {
+        lock (_all)
+        {
+            _all.ForEach(a => a.Dispose());
+        }
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class CaRotationCollection : ICollectionFixture<CaRotationClusterFixture>
+{
+    public const string Name = "ca-rotation";
+}

@@ -56,7 +56,7 @@ dotnet test Notary.Actors.sln --no-build -c Release --logger "console;verbosity=
 # Each test project ends with "Total tests: N", "Passed: N" and, when any failed, "Failed: N".
 summary=$(awk '/^ +Passed: [0-9]+$/ {p += $2} /^ +Failed: [0-9]+$/ {f += $2} END {printf "%d passed, %d failed\n", p, f}' "$log")
 # The failed tests' names and first lines, kept for the end of the output (CI shows its tail).
-failures=$(grep -E -A 6 '^ +Failed [A-Za-z_.]+' "$log" | cut -c1-300 | head -80)
+failures=$(awk '/^  Failed [^ ]+( \(.*\))? \[/ { if (seen[$0]++) { skip = 0; next } skip = 5 } skip > 0 { print substr($0, 1, 300); skip-- }' "$log" | head -80)
 rm -f "$log"
 
 # The crypto backend benchmark's smoke run (seconds): every certificate and keystore it

@@ -258,7 +258,7 @@ public sealed class BreachTests(ClusterFixture fx)
         await fx.Status.WaitStoreAsync(ResourceKind.Truststore, new ResourceKey(ns, "c0-ts"), s => s.CertificateRevisions.GetValueOrDefault(pay.ToString()) == 2, "rebuilt from revision 2");
         await fx.Status.WaitStoreAsync(ResourceKind.Keystore, new ResourceKey(ns, "pay-ks"), s => s.CertificateRevisions.GetValueOrDefault(pay.ToString()) == 2, "rebuilt from revision 2");
 
-        var requests = fx.Workloads.Requests(ns);
+        var requests = await fx.Workloads.WaitRequestsAsync(ns, r => r.Any(x => x.Secrets.SequenceEqual(["pay-ks"])) && r.Any(x => x.Secrets.SequenceEqual(["c0-ts"])), "the keystore's and the truststore's");
         Assert.Contains(requests, r => r.OnlyOptedIn && r.Secrets.SequenceEqual(["pay-ks"]));
         Assert.Contains(requests, r => r.OnlyOptedIn && r.Secrets.SequenceEqual(["c0-ts"]));
         Assert.All(requests, r => Assert.True(r.OnlyOptedIn));

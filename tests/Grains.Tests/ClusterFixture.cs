@@ -55,7 +55,7 @@ public sealed class ClusterFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var builder = new InProcessTestClusterBuilder(2);
+        var builder = new InProcessTestClusterBuilder(2).RetryingClientConnection();
         builder.ConfigureSilo((_, silo) => silo
             .AddMemoryGrainStorage(GrainStorage.Name, o => o.UseNotarySerializer())
             .UseInMemoryReminderService()

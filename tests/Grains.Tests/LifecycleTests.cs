@@ -45,7 +45,7 @@ public sealed class LifecycleClusterFixture : IAsyncLifetime
         Issuer = new CountingIssuer(new BuiltInIssuer(Authority, Time));
         Stepping = new SteppingIssuer(new BuiltInIssuer(Authority, Time));
         Store.Clock = Time;
-        var builder = new InProcessTestClusterBuilder(1);
+        var builder = new InProcessTestClusterBuilder(1).RetryingClientConnection();
         builder.ConfigureSilo((_, silo) => Reminders.Decorate(silo
             .AddMemoryGrainStorage(GrainStorage.Name, o => o.UseNotarySerializer())
             .UseInMemoryReminderService()

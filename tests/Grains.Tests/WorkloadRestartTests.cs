@@ -24,7 +24,7 @@ public sealed class RestartClusterFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var builder = new InProcessTestClusterBuilder(1);
+        var builder = new InProcessTestClusterBuilder(1).RetryingClientConnection();
         builder.ConfigureSilo((_, silo) => silo
             .AddMemoryGrainStorage(GrainStorage.Name, o => o.UseNotarySerializer())
             .UseInMemoryReminderService());
@@ -316,7 +316,7 @@ public sealed class WorkloadRestartSurvivalTests
         var workloads = new FakeWorkloads();
         var state = new SharedGrainState();
         var reminders = new SharedReminderTable();
-        var builder = new InProcessTestClusterBuilder(2);
+        var builder = new InProcessTestClusterBuilder(2).RetryingClientConnection();
         builder.ConfigureSilo((_, silo) => silo
             .AddMemoryGrainStorage(GrainStorage.Name)
             .UseInMemoryReminderService()

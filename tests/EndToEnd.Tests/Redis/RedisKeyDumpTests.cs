@@ -126,7 +126,10 @@ public sealed class RedisKeyDumpTests
             var rsa = (RSA)key;
             inner = rsa.ExportRSAPrivateKey();
             var p = rsa.ExportParameters(true);
-            secrets = [("d", p.D!), ("p", p.P!), ("q", p.Q!), ("dp", p.DP!), ("dq", p.DQ!), ("qi", p.InverseQ!)];
+            // RSAParameters pads each number to the modulus' (or half its) length, while DER writes
+            // an INTEGER in its fewest bytes: one leading zero byte in 256 is not in the DER.
+            static byte[] Minimal(byte[] value) => value.SkipWhile(b => b == 0).ToArray();
+            secrets = [("d", Minimal(p.D!)), ("p", Minimal(p.P!)), ("q", Minimal(p.Q!)), ("dp", Minimal(p.DP!)), ("dq", Minimal(p.DQ!)), ("qi", Minimal(p.InverseQ!))];
         }
 
         var body = string.Concat(pem.Split('\n').Where(l => !l.StartsWith("-----", StringComparison.Ordinal)).Select(l => l.Trim()));

@@ -59,6 +59,13 @@ public sealed class FakeWorkloadRestarter : IWorkloadRestarter
     /// <summary>Every restart asked for, with the Secrets and whether only opted-in workloads were meant.</summary>
     public IReadOnlyList<(string Namespace, string[] Secrets, bool OnlyOptedIn)> Requests(string @namespace) => [.. _requests.Where(r => r.Namespace == @namespace)];
 
+    /// <summary>Pulsed after every restart request.</summary>
+    public Signal Requested { get; } = new();
+
+    /// <summary>Waits until the namespace's requests satisfy <paramref name="condition"/> (a request comes after the store's status is written).</summary>
+    public Task<IReadOnlyList<(string Namespace, string[] Secrets, bool OnlyOptedIn)>> WaitRequestsAsync(string @namespace, Func<IReadOnlyList<(string Namespace, string[] Secrets, bool OnlyOptedIn)>, bool> condition, string what) =>
+        Requested.WaitAsync(() => Requests(@namespace), condition, TimeSpan.FromSeconds(30), $"restart requests in {@namespace}: {what}");
+
     public ConcurrentDictionary<string, bool> Failing { get; } = new();
 
     public void Add(WorkloadRef workload, params string[] secrets) => _workloads[workload] = secrets;
@@ -74,6 +81,7 @@ public sealed class FakeWorkloadRestarter : IWorkloadRestarter
     public async Task<IReadOnlyList<WorkloadRestart>> RestartAsync(string @namespace, IReadOnlyCollection<string> secretNames, bool onlyOptedIn, string reason, CancellationToken cancellationToken)
     {
         _requests.Enqueue((@namespace, [.. secretNames], onlyOptedIn));
+        Requested.Pulse();
         if (Failing.ContainsKey(@namespace))
         {
             throw new HttpRequestException("patch refused (test)");

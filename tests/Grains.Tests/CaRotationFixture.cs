@@ -26,6 +26,8 @@ public sealed class CaRotationClusterFixture : IAsyncLifetime
 
     public FakeTimeProvider Time { get; } = new(DateTimeOffset.UtcNow);
     public EphemeralDataKeySource DataKeys { get; } = new();
+    public InMemoryTrustSources TrustSources { get; } = new();
+
     public InMemorySecretStore Store { get; } = new();
     public RecordingStatusWriter Status { get; } = new();
     public RecordingEventRecorder Events { get; } = new();
@@ -58,6 +60,7 @@ public sealed class CaRotationClusterFixture : IAsyncLifetime
             host.Services.AddSingleton<IAlertSink>(Alerts);
             host.Services.AddSingleton<INotaryMetrics>(Metrics);
             host.Services.AddSingleton<IWorkloadRestarter>(Workloads);
+            host.Services.AddSingleton<ITrustSourceReader>(TrustSources);
             host.Services.AddSingleton<StoreWriteGate>();
             host.Services.AddSingleton<IIssuerResolver>(new IssuerResolver([issuer], BuiltInIssuer.DefaultName));
             host.Services.Configure<RotationOptions>(o =>

@@ -98,14 +98,23 @@ public sealed partial class AcmIssuerFactory : IAcmIssuerFactory, IDisposable
     /// <summary>How many specs' clients are kept (tests: idle ones are dropped).</summary>
     internal int CachedClients => _clients.Count;
 
-    public ICertificateIssuer Create(string name, AcmIssuerSpec spec) =>
-        Refusal(spec, _options) is { } refused ? throw new InvalidOperationException(refused) : _issuers.GetOrAdd((name, spec), key => new AcmIssuer(
-            new AcmApi(ClientsFor(key.Spec).Acm),
+    public ICertificateIssuer Create(string name, AcmIssuerSpec spec)
+    {
+        if (Refusal(spec, _options) is { } refused)
+        {
+            throw new InvalidOperationException(refused);
+        }
+
+        // Asked for every time, so that the spec's clients stay cached as long as its issuers.
+        var clients = ClientsFor(spec);
+        return _issuers.GetOrAdd((name, spec), key => new AcmIssuer(
+            new AcmApi(clients.Acm),
             Options.Create(_options.For(key.Spec)),
             _loggerFactory.CreateLogger<AcmIssuer>())
         {
             Name = key.Name,
         });
+    }
 
     /// <summary>The credentials the issuers of <paramref name="spec"/> sign with (for tests and diagnostics): the assumed role's, or null for Notary's own.</summary>
     public AssumedRoleCredentials? AssumedCredentials(AcmIssuerSpec spec) => ClientsFor(spec).Assumed;

@@ -79,6 +79,13 @@ public sealed record AcmIssuerSpec
     [Id(2)] public string? RoleArn { get; init; }
     /// <summary>An endpoint override (tests, VPC endpoints); null: the region's default.</summary>
     [Id(3)] public string? ServiceUrl { get; init; }
+    /// <summary>
+    /// Not in the resource: the namespace of the Issuer that names this spec, set by the issuer
+    /// grain from the resource's key (never from the spec); null for a ClusterIssuer. Decides
+    /// whether the spec is allowed at all (namespaced acm Issuers need the operator's consent)
+    /// and the ExternalId and session tags of AssumeRole.
+    /// </summary>
+    [Id(4)] public string? Namespace { get; init; }
 }
 
 /// <summary>Whether an issuer can issue now, and why not.</summary>
@@ -191,6 +198,12 @@ public interface ICaSecretReader
 
     /// <summary>Notary's own namespace (where ClusterIssuers' Secrets live).</summary>
     string NotaryNamespace { get; }
+
+    /// <summary>
+    /// Notary's own Secrets in <see cref="NotaryNamespace"/> (the built-in root's, the state
+    /// key's): a ClusterIssuer may not name them, and they are not even read for it.
+    /// </summary>
+    IReadOnlyCollection<string> ReservedSecretNames => [];
 }
 
 /// <summary>Port: an ACM issuer for one Issuer's region, Private CA and (optional) assumed role.</summary>

@@ -32,6 +32,12 @@ public sealed partial class IssuerGrain
     /// <summary>An acm issuer where Notary has no ACM support configured.</summary>
     public const string AcmUnavailableReason = "AcmUnavailable";
 
+    /// <summary>A ClusterIssuer names one of Notary's own Secrets (<see cref="ICaSecretReader.ReservedSecretNames"/>).</summary>
+    public const string SecretNotAllowedReason = "SecretNotAllowed";
+
+    /// <summary>The CA certificate an ACM Private CA returned is not a usable CA (not a CA, expired, broken chain).</summary>
+    public const string AcmCaInvalidReason = "CaCertificateInvalid";
+
     private ICertificateIssuer? _issuer;
     // The ca issuer's key pair: this grain's own, disposed with it (the built-in root is its source's).
     private CertificateAuthority? _ownedCa;
@@ -165,6 +171,11 @@ public sealed partial class IssuerGrain
                 // only its own namespace; a ClusterIssuer reads Notary's.
                 var ns = _namespace ?? caSecrets.NotaryNamespace;
                 var secretName = spec.Ca!.SecretName;
+                if (_namespace is null && caSecrets.ReservedSecretNames.Contains(secretName, StringComparer.Ordinal))
+                {
+                    return (NotReady(SecretNotAllowedReason, $"Secret {ns}/{secretName} is one of Notary's own Secrets (its built-in root, its state key); a ClusterIssuer may not sign with it. Put the CA in a Secret of its own (kubectl create secret tls NAME -n {ns} --cert=ca.crt --key=ca.key); for Notary's built-in root use spec.builtin."), null);
+                }
+
                 var content = await caSecrets.ReadAsync(ns, secretName, CancellationToken.None);
                 switch (content.Outcome)
                 {
@@ -197,13 +208,27 @@ public sealed partial class IssuerGrain
                     return (NotReady(AcmUnavailableReason, "this Notary has no ACM support configured."), null);
                 }
 
-                var check = await factory.CheckAsync(spec.Acm!, CancellationToken.None);
+                // The namespace comes from the key: it decides whether the spec is allowed and the
+                // ExternalId / session tags of AssumeRole.
+                var acm = spec.Acm! with { Namespace = _namespace };
+                var check = await factory.CheckAsync(acm, CancellationToken.None);
                 if (!check.Readiness.Ready)
                 {
                     return (check.Readiness, null);
                 }
 
-                _issuer = factory.Create(_key, spec.Acm!);
+                // The CA certificate comes from an endpoint: checked before it goes into ca.crt
+                // and truststores.
+                try
+                {
+                    CaKeyPairs.CheckCertificates(check.CaCertificatePem ?? "", time.GetUtcNow());
+                }
+                catch (CaKeyPairException ex)
+                {
+                    return (NotReady(AcmCaInvalidReason, $"ACM Private CA {acm.PrivateCaArn} returned a CA certificate Notary does not use: {ex.Message}."), null);
+                }
+
+                _issuer = factory.Create(_key, acm);
                 return (check.Readiness, check.CaCertificatePem);
             }
 

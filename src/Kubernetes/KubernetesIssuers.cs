@@ -61,12 +61,16 @@ public sealed class KubernetesIssuerStatusWriter(IKubernetes client, IOptions<No
 /// <c>tls.crt</c> and <c>tls.key</c> are taken; API errors are sanitized (no Secret content in
 /// any message). Nothing is cached: the issuer grain reads again when the watcher sees the Secret change.
 /// </summary>
-public sealed class KubernetesCaSecretReader(IKubernetes client, IOptions<NotaryKubernetesOptions> options) : ICaSecretReader
+public sealed class KubernetesCaSecretReader(IKubernetes client, IOptions<NotaryKubernetesOptions> options, IOptions<StateKeyOptions>? stateKey = null) : ICaSecretReader
 {
     public const string CertificateKey = "tls.crt";
     public const string PrivateKeyKey = "tls.key";
 
     public string NotaryNamespace => options.Value.Namespace;
+
+    /// <summary>The built-in root's Secret and the state key's Secret.</summary>
+    public IReadOnlyCollection<string> ReservedSecretNames =>
+        [options.Value.CaSecretName, stateKey?.Value.SecretName ?? new StateKeyOptions().SecretName];
 
     public async Task<CaSecretContent> ReadAsync(string @namespace, string secretName, CancellationToken cancellationToken)
     {

@@ -72,23 +72,7 @@ public static class CaKeyPairs
                 }
             }
 
-            foreach (var certificate in chain)
-            {
-                var which = ReferenceEquals(certificate, ca) ? "the CA certificate" : "the chain certificate";
-                if (certificate.NotAfter.ToUniversalTime() <= now.UtcDateTime)
-                {
-                    throw new CaKeyPairException(
-                        CaKeyPairReasons.Expired,
-                        $"{which} \"{certificate.Subject}\" expired at {new DateTimeOffset(certificate.NotAfter.ToUniversalTime()):O}");
-                }
-
-                if (certificate.NotBefore.ToUniversalTime() > now.UtcDateTime)
-                {
-                    throw new CaKeyPairException(
-                        CaKeyPairReasons.NotYetValid,
-                        $"{which} \"{certificate.Subject}\" is not valid before {new DateTimeOffset(certificate.NotBefore.ToUniversalTime()):O}");
-                }
-            }
+            CheckDates(chain, ca, now);
 
             for (var i = 0; i + 1 < chain.Count; i++)
             {
@@ -109,6 +93,60 @@ public static class CaKeyPairs
             foreach (var certificate in chain)
             {
                 certificate.Dispose();
+            }
+        }
+    }
+
+    /// <summary>
+    /// The checks of <see cref="Load"/> that need no key, for a CA certificate Notary did not make
+    /// and holds no key of (an ACM Private CA's certificate and chain): every block parses, the
+    /// first certificate is a CA, every certificate is valid at <paramref name="now"/>, and each is
+    /// issued and signed by the one after it, which is a CA too. Throws
+    /// <see cref="CaKeyPairException"/> with the same reasons as <see cref="Load"/>.
+    /// </summary>
+    public static void CheckCertificates(string certificatePem, DateTimeOffset now)
+    {
+        var chain = ReadChain(certificatePem);
+        try
+        {
+            var ca = chain[0];
+            if (!IsCa(ca, out var why))
+            {
+                throw new CaKeyPairException(CaKeyPairReasons.NotACa, $"the certificate \"{ca.Subject}\" is not a CA: {why}");
+            }
+
+            CheckDates(chain, ca, now);
+            for (var i = 0; i + 1 < chain.Count; i++)
+            {
+                VerifyLink(chain[i], chain[i + 1]);
+            }
+        }
+        finally
+        {
+            foreach (var certificate in chain)
+            {
+                certificate.Dispose();
+            }
+        }
+    }
+
+    private static void CheckDates(List<X509Certificate2> chain, X509Certificate2 ca, DateTimeOffset now)
+    {
+        foreach (var certificate in chain)
+        {
+            var which = ReferenceEquals(certificate, ca) ? "the CA certificate" : "the chain certificate";
+            if (certificate.NotAfter.ToUniversalTime() <= now.UtcDateTime)
+            {
+                throw new CaKeyPairException(
+                    CaKeyPairReasons.Expired,
+                    $"{which} \"{certificate.Subject}\" expired at {new DateTimeOffset(certificate.NotAfter.ToUniversalTime()):O}");
+            }
+
+            if (certificate.NotBefore.ToUniversalTime() > now.UtcDateTime)
+            {
+                throw new CaKeyPairException(
+                    CaKeyPairReasons.NotYetValid,
+                    $"{which} \"{certificate.Subject}\" is not valid before {new DateTimeOffset(certificate.NotBefore.ToUniversalTime()):O}");
             }
         }
     }

@@ -122,4 +122,61 @@ public sealed class TrustSourceResolutionTests
             new Dictionary<string, string>(StringComparer.Ordinal) { ["source-configmap-copied-a"] = "shop/pay", ["source-configmap-copied-b"] = "shop/pay" },
             withheld);
     }
+
+    private static string Bundle(int count, int padding = 0)
+    {
+        var pem = new System.Text.StringBuilder();
+        for (var i = 0; i < count; i++)
+        {
+            using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+            var request = new CertificateRequest($"CN=Bundle CA {i} {Guid.NewGuid():N}", key, HashAlgorithmName.SHA256);
+            request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
+            if (padding > 0)
+            {
+                request.CertificateExtensions.Add(new X509Extension("1.3.6.1.4.1.99999.1", new byte[padding], false));
+            }
+
+            using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddYears(1));
+            pem.Append(certificate.ExportCertificatePem()).Append('\n');
+        }
+
+        return pem.ToString();
+    }
+
+    public static TheoryData<string, string[], string?> Sizes => new()
+    {
+        { "300 + 100 certificates: at both limits", ["300", "100"], null },
+        { "301 certificates in one source", ["301"], "source #1 (configMap partner-ca, key ca.pem) is too large: it holds 301 certificates, more than the 300" },
+        { "250 + 151 certificates: over the total", ["250", "151"], "source #2 (secret db-ca, key bundle) is too large: with it the sources bring 401 certificates" },
+        { "one certificate behind 600 KB of comments", ["1+comment"], "source #1 (configMap partner-ca, key ca.pem) is too large: it holds" },
+        { "3 x 100 certificates of ~3.5 KB: over the total size", ["100x2000", "100x2000", "100x2000"], "source #2 (secret db-ca, key bundle) is too large: with it the sources bring 200 certificates (" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Sizes))]
+    public void Sources_over_the_size_caps_are_SourceInvalid_too_large_naming_the_source(string because, string[] shapes, string? expected)
+    {
+        TrustSourceSpec[] specs = [PartnerMap, DbSecret, new() { Kind = TrustSourceKinds.Inline, Inline = "x" }];
+        var sources = shapes.Select((shape, i) => (specs[i], Found(shape switch
+        {
+            "1+comment" => new string('#', 600 * 1024) + "\n" + PartnerCa,
+            _ when shape.Contains('x', StringComparison.Ordinal) => Bundle(int.Parse(shape.Split('x')[0], System.Globalization.CultureInfo.InvariantCulture), int.Parse(shape.Split('x')[1], System.Globalization.CultureInfo.InvariantCulture)),
+            _ => Bundle(int.Parse(shape, System.Globalization.CultureInfo.InvariantCulture)),
+        }))).ToList();
+
+        var (entries, problem) = TrustSourceResolution.Resolve("shop", sources);
+
+        if (expected is null)
+        {
+            Assert.True(problem is null, $"{because}: {problem?.Message}");
+            Assert.Equal(TrustSourceResolution.MaxCertificates, entries.Count);
+            return;
+        }
+
+        Assert.Empty(entries);
+        Assert.NotNull(problem);
+        Assert.Equal(Reasons.SourceInvalid, problem.Reason);
+        Assert.True(problem.Message.Contains(expected, StringComparison.Ordinal), $"{because}: {problem.Message}");
+        Assert.DoesNotContain("MII", problem.Message, StringComparison.Ordinal);
+    }
 }

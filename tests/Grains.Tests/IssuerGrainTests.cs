@@ -63,6 +63,23 @@ public sealed class IssuerGrainTests(ClusterFixture fixture) : IDisposable
         Assert.Equal(1, issuerStatus.Certificates);
     }
 
+    [Theory]
+    [InlineData("notary-ca")]
+    [InlineData("notary-state-key")]
+    public async Task A_ClusterIssuer_naming_one_of_Notarys_own_Secrets_is_refused_without_reading_it(string secretName)
+    {
+        var issuerKey = IssuerKeys.Cluster("own-" + Guid.NewGuid().ToString("N")[..8]);
+        fixture.CaSecrets.Put(fixture.CaSecrets.NotaryNamespace, secretName, fixture.Authority.Authority.CertificatePem, "not read");
+
+        var status = await fixture.Grains.GetGrain<IIssuerGrain>(issuerKey).ApplyAsync(Ca(secretName), Origin());
+
+        var ready = status.Conditions.Single(c => c.Type == Conditions.Ready);
+        Assert.Equal(("False", IssuerGrain.SecretNotAllowedReason), (ready.Status, ready.Reason));
+        Assert.Contains("one of Notary's own Secrets", ready.Message, StringComparison.Ordinal);
+        Assert.Null(status.CaFingerprint);
+        Assert.DoesNotContain((fixture.CaSecrets.NotaryNamespace, secretName), fixture.CaSecrets.Reads);
+    }
+
     [Fact]
     public async Task A_missing_Secret_leaves_the_certificate_IssuerNotReady_and_it_is_issued_when_the_Secret_appears()
     {
@@ -311,6 +328,29 @@ public sealed class IssuerGrainTests(ClusterFixture fixture) : IDisposable
         var issued = await fixture.Status.WaitCertificateAsync(resource, s => s.IsReady, "issued by the ACM issuer");
         Assert.StartsWith("arn:aws:acm-pca:eu-west-1:", issued.Arn, StringComparison.Ordinal);
         Assert.Contains(fixture.Acm.Created, c => c.Name == issuerKey && c.Spec.PrivateCaArn == arn);
+        // The namespace the factory sees (ExternalId, the namespaced-acm rule) comes from the key.
+        Assert.All(fixture.Acm.Created.Where(c => c.Name == issuerKey), c => Assert.Equal(ns, c.Spec.Namespace));
+    }
+
+    [Fact]
+    public async Task An_acm_issuer_whose_Private_CA_returns_a_certificate_that_is_not_a_CA_is_not_Ready_and_issues_nothing()
+    {
+        var ns = ClusterFixture.NewNamespace();
+        var arn = $"arn:aws:acm-pca:eu-west-1:111122223333:certificate-authority/{ns}";
+        using var key = System.Security.Cryptography.ECDsa.Create();
+        var request = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=not-a-ca", key, System.Security.Cryptography.HashAlgorithmName.SHA256);
+        using var leaf = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
+        fixture.Acm.Answer(arn, new AcmIssuerCheck(new IssuerReadiness(true, "Ready", "Private CA is ACTIVE."), leaf.ExportCertificatePem()));
+        var issuerKey = IssuerKeys.Cluster("pca-" + ns);
+
+        var status = await fixture.Grains.GetGrain<IIssuerGrain>(issuerKey).ApplyAsync(
+            new IssuerSpec { Acm = new AcmIssuerSpec { Region = "eu-west-1", PrivateCaArn = arn } }, Origin());
+
+        var condition = status.Conditions.Single();
+        Assert.Equal((IssuerGrain.AcmCaInvalidReason, false), (condition.Reason, condition.Status == "True"));
+        Assert.Contains("not a CA", condition.Message, StringComparison.Ordinal);
+        Assert.Null(status.CaFingerprint);
+        Assert.DoesNotContain(fixture.Acm.Created, c => c.Name == issuerKey);
     }
 
     [Fact]

@@ -36,6 +36,15 @@ public static class AcmIssuerReasons
 
     /// <summary>Any other AWS error.</summary>
     public const string AwsError = "AwsError";
+
+    /// <summary>
+    /// The operator does not allow this spec: a namespaced acm Issuer without
+    /// <see cref="AcmIssuerOptions.AllowNamespacedAcm"/>, or a plain-http serviceUrl.
+    /// </summary>
+    public const string NotAllowed = "NotAllowed";
+
+    /// <summary>The CA certificate ACM Private CA returned is not a usable CA (not a CA, expired, broken chain).</summary>
+    public const string CaCertificateInvalid = "CaCertificateInvalid";
 }
 
 /// <summary>
@@ -54,8 +63,8 @@ public sealed partial class AcmIssuerFactory : IAcmIssuerFactory, IDisposable
     private readonly TimeProvider _time;
     private readonly AWSCredentials? _sourceCredentials;
     private readonly Func<string, IStsAssumeRole>? _stsFactory;
-    private readonly ConcurrentDictionary<AcmIssuerSpec, Lazy<Clients>> _clients = new();
-    private readonly ConcurrentDictionary<(string Name, AcmIssuerSpec Spec), AcmIssuer> _issuers = new();
+    private readonly IdleCache<AcmIssuerSpec, Lazy<Clients>> _clients;
+    private readonly IdleCache<(string Name, AcmIssuerSpec Spec), AcmIssuer> _issuers;
     private readonly ConcurrentDictionary<string, Lazy<IStsAssumeRole>> _sts = new(StringComparer.Ordinal);
 
     /// <param name="http">The host's shared AWS HttpClient.</param>
@@ -79,16 +88,33 @@ public sealed partial class AcmIssuerFactory : IAcmIssuerFactory, IDisposable
         _time = timeProvider ?? TimeProvider.System;
         _sourceCredentials = sourceCredentials;
         _stsFactory = stsFactory;
+        _clients = new(_time, options.CacheIdleTimeout);
+        _issuers = new(_time, options.CacheIdleTimeout);
     }
 
-    public ICertificateIssuer Create(string name, AcmIssuerSpec spec) =>
-        _issuers.GetOrAdd((name, spec), key => new AcmIssuer(
-            new AcmApi(ClientsFor(key.Spec).Acm),
+    /// <summary>How many issuers are kept (tests: idle ones are dropped).</summary>
+    internal int CachedIssuers => _issuers.Count;
+
+    /// <summary>How many specs' clients are kept (tests: idle ones are dropped).</summary>
+    internal int CachedClients => _clients.Count;
+
+    public ICertificateIssuer Create(string name, AcmIssuerSpec spec)
+    {
+        if (Refusal(spec, _options) is { } refused)
+        {
+            throw new InvalidOperationException(refused);
+        }
+
+        // Asked for every time, so that the spec's clients stay cached as long as its issuers.
+        var clients = ClientsFor(spec);
+        return _issuers.GetOrAdd((name, spec), key => new AcmIssuer(
+            new AcmApi(clients.Acm),
             Options.Create(_options.For(key.Spec)),
             _loggerFactory.CreateLogger<AcmIssuer>())
         {
             Name = key.Name,
         });
+    }
 
     /// <summary>The credentials the issuers of <paramref name="spec"/> sign with (for tests and diagnostics): the assumed role's, or null for Notary's own.</summary>
     public AssumedRoleCredentials? AssumedCredentials(AcmIssuerSpec spec) => ClientsFor(spec).Assumed;
@@ -101,6 +127,12 @@ public sealed partial class AcmIssuerFactory : IAcmIssuerFactory, IDisposable
             return NotReady(spec, AcmIssuerReasons.InvalidSpec, invalid);
         }
 
+        var refused = Refusal(spec, _options);
+        if (refused is not null)
+        {
+            return NotReady(spec, AcmIssuerReasons.NotAllowed, refused);
+        }
+
         var clients = ClientsFor(spec);
         if (clients.Assumed is { } assumed)
         {
@@ -111,11 +143,11 @@ public sealed partial class AcmIssuerFactory : IAcmIssuerFactory, IDisposable
             catch (AmazonServiceException ex) when (!Transient((int)ex.StatusCode, ex.ErrorCode))
             {
                 return NotReady(spec, AcmIssuerReasons.RoleNotAssumable,
-                    $"STS refused to let Notary assume {spec.RoleArn}: {ex.ErrorCode}: {ex.Message} The role's trust policy must name Notary's role, and Notary's role must be allowed sts:AssumeRole on it (README, \"ACM issuers\").");
+                    $"STS refused to let Notary assume {spec.RoleArn} (ExternalId {assumed.Scope.ExternalId}): {OneLine(ex.ErrorCode)}: {OneLine(ex.Message)} The role's trust policy must name Notary's role with the condition sts:ExternalId = {assumed.Scope.ExternalId} and allow sts:TagSession, and Notary's role must be allowed sts:AssumeRole and sts:TagSession on it (README, \"ACM issuers\").");
             }
             catch (Exception ex) when (ex is AmazonClientException or AmazonServiceException or HttpRequestException or IOException or TaskCanceledException)
             {
-                return NotReady(spec, AcmIssuerReasons.AwsUnavailable, $"STS did not answer the AssumeRole of {spec.RoleArn}: {ex.GetType().Name}: {ex.Message}; Notary tries again.");
+                return NotReady(spec, AcmIssuerReasons.AwsUnavailable, $"STS did not answer the AssumeRole of {spec.RoleArn}: {ex.GetType().Name}: {OneLine(ex.Message)}; Notary tries again.");
             }
         }
 
@@ -125,9 +157,9 @@ public sealed partial class AcmIssuerFactory : IAcmIssuerFactory, IDisposable
             var ca = await clients.Pca.DescribeCertificateAuthorityAsync(spec.PrivateCaArn, cancellationToken).ConfigureAwait(false);
             if (ca.Status != "ACTIVE")
             {
-                var failure = string.IsNullOrEmpty(ca.FailureReason) ? "" : $" ({ca.FailureReason})";
+                var failure = string.IsNullOrEmpty(ca.FailureReason) ? "" : $" ({OneLine(ca.FailureReason)})";
                 return NotReady(spec, AcmIssuerReasons.CaNotActive,
-                    $"ACM Private CA {spec.PrivateCaArn} is {ca.Status}{failure}, not ACTIVE: it cannot issue. Install its certificate or enable it (aws acm-pca update-certificate-authority --status ACTIVE), or name another CA.");
+                    $"ACM Private CA {spec.PrivateCaArn} is {OneLine(ca.Status)}{failure}, not ACTIVE: it cannot issue. Install its certificate or enable it (aws acm-pca update-certificate-authority --status ACTIVE), or name another CA.");
             }
 
             var certificate = await clients.Pca.GetCertificateAuthorityCertificateAsync(spec.PrivateCaArn, cancellationToken).ConfigureAwait(false);
@@ -145,13 +177,13 @@ public sealed partial class AcmIssuerFactory : IAcmIssuerFactory, IDisposable
             {
                 "ResourceNotFoundException" => (AcmIssuerReasons.CaNotFound,
                     $"ACM Private CA {spec.PrivateCaArn} does not exist (as seen through {via} in {spec.Region}): check privateCaArn, region and roleArn (a CA of another account needs that account's role)."),
-                "InvalidStateException" => (AcmIssuerReasons.CaNotActive, $"ACM Private CA {spec.PrivateCaArn} is not ACTIVE: {ex.AwsMessage}"),
-                "InvalidArnException" => (AcmIssuerReasons.InvalidSpec, $"privateCaArn {spec.PrivateCaArn} is not a valid ACM Private CA ARN: {ex.AwsMessage}"),
+                "InvalidStateException" => (AcmIssuerReasons.CaNotActive, $"ACM Private CA {spec.PrivateCaArn} is not ACTIVE: {OneLine(ex.AwsMessage)}"),
+                "InvalidArnException" => (AcmIssuerReasons.InvalidSpec, $"privateCaArn {spec.PrivateCaArn} is not a valid ACM Private CA ARN: {OneLine(ex.AwsMessage)}"),
                 "AccessDeniedException" or "AccessDenied" or "UnrecognizedClientException" or "InvalidClientTokenId" or "ExpiredTokenException" => (AcmIssuerReasons.AccessDenied,
-                    $"ACM Private CA refused {via}: {ex.ErrorCode}: {ex.AwsMessage} Allow acm-pca:DescribeCertificateAuthority and acm-pca:GetCertificateAuthorityCertificate on the CA (README, \"ACM issuers\")."),
-                "CredentialsUnavailable" when spec.RoleArn is not null && !ex.Retryable => (AcmIssuerReasons.RoleNotAssumable, $"Notary could not assume {spec.RoleArn}: {ex.AwsMessage}"),
-                _ when ex.Retryable => (AcmIssuerReasons.AwsUnavailable, $"ACM Private CA did not answer ({ex.Message}); Notary tries again."),
-                _ => (AcmIssuerReasons.AwsError, $"ACM Private CA {ex.Operation} failed: {ex.Message}"),
+                    $"ACM Private CA refused {via}: {OneLine(ex.ErrorCode)}: {OneLine(ex.AwsMessage)} Allow acm-pca:DescribeCertificateAuthority and acm-pca:GetCertificateAuthorityCertificate on the CA (README, \"ACM issuers\")."),
+                "CredentialsUnavailable" when spec.RoleArn is not null && !ex.Retryable => (AcmIssuerReasons.RoleNotAssumable, $"Notary could not assume {spec.RoleArn}: {OneLine(ex.AwsMessage)}"),
+                _ when ex.Retryable => (AcmIssuerReasons.AwsUnavailable, $"ACM Private CA did not answer ({OneLine(ex.Message)}); Notary tries again."),
+                _ => (AcmIssuerReasons.AwsError, $"ACM Private CA {ex.Operation} failed: {OneLine(ex.Message)}"),
             };
             return NotReady(spec, reason, message);
         }
@@ -180,6 +212,49 @@ public sealed partial class AcmIssuerFactory : IAcmIssuerFactory, IDisposable
         var id = spec.PrivateCaArn[(spec.PrivateCaArn.LastIndexOf('/') + 1)..];
         var name = "notary-" + SessionCharacters().Replace(id, "-");
         return name.Length <= 64 ? name : name[..51] + "-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(id)))[..12];
+    }
+
+    /// <summary>At most this many characters of an AWS error text go into a status message.</summary>
+    internal const int MaxAwsText = 200;
+
+    /// <summary>
+    /// An AWS-supplied text (error code, message, failure reason) as it may appear in an issuer's
+    /// status: one line, control characters replaced, at most <see cref="MaxAwsText"/> characters.
+    /// </summary>
+    internal static string OneLine(string? text)
+    {
+        if (string.IsNullOrEmpty(text))
+        {
+            return "";
+        }
+
+        var line = new string([.. text.Select(c => char.IsControl(c) ? ' ' : c)]).Trim();
+        return line.Length <= MaxAwsText ? line : line[..(MaxAwsText - 1)] + "…";
+    }
+
+    /// <summary>
+    /// Why the operator does not allow <paramref name="spec"/>; null when it may be used. A
+    /// namespaced Issuer (<see cref="AcmIssuerSpec.Namespace"/>) needs
+    /// <see cref="AcmIssuerOptions.AllowNamespacedAcm"/>, so serviceUrl too can be set only by
+    /// cluster admins unless they allow namespaced acm Issuers; serviceUrl must be https, plain
+    /// http only to a loopback address and only with <see cref="AcmIssuerOptions.AllowHttpServiceUrl"/>.
+    /// </summary>
+    internal static string? Refusal(AcmIssuerSpec spec, AcmIssuerOptions options)
+    {
+        if (spec.Namespace is { } ns && !options.AllowNamespacedAcm)
+        {
+            return $"acm Issuers in a namespace ({ns}) are not allowed: they would sign with Notary's AWS credentials on behalf of anyone who can create an Issuer there. Use a ClusterIssuer, or have the operator set Notary__Issuer__Acm__AllowNamespacedAcm=true (chart: issuer.acm.allowNamespaced) (README, \"ACM issuers\").";
+        }
+
+        if (!string.IsNullOrWhiteSpace(spec.ServiceUrl) && Uri.TryCreate(spec.ServiceUrl, UriKind.Absolute, out var url) && url.Scheme != Uri.UriSchemeHttps)
+        {
+            if (!(url.Scheme == Uri.UriSchemeHttp && url.IsLoopback && options.AllowHttpServiceUrl))
+            {
+                return $"spec.acm.serviceUrl \"{spec.ServiceUrl}\" is not https: Notary sends signed requests only over https (plain http only to a loopback address, and only when Notary__Issuer__Acm__AllowHttpServiceUrl=true, for tests and development).";
+            }
+        }
+
+        return null;
     }
 
     /// <summary>Why <paramref name="spec"/> cannot work as written; null when it can be tried.</summary>
@@ -226,7 +301,7 @@ public sealed partial class AcmIssuerFactory : IAcmIssuerFactory, IDisposable
         {
             var sts = _sts.GetOrAdd(spec.Region, region => new Lazy<IStsAssumeRole>(() => _stsFactory?.Invoke(region)
                 ?? new StsAssumeRole(region, _options.StsServiceUrl, client, _sourceCredentials))).Value;
-            assumed = new AssumedRoleCredentials(sts, spec.RoleArn, SessionName(spec), _options.AssumeRoleDuration, _options.AssumeRoleRefreshBefore, _time);
+            assumed = new AssumedRoleCredentials(sts, spec.RoleArn, SessionName(spec), _options.AssumeRoleDuration, _options.AssumeRoleRefreshBefore, _time, AssumeRoleScope.For(spec.Namespace));
         }
 
         AWSCredentials? credentials = assumed ?? _sourceCredentials;

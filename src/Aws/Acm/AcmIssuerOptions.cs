@@ -65,6 +65,25 @@ public sealed class AcmIssuerOptions
     /// <summary>How long before they expire assumed credentials are replaced.</summary>
     public TimeSpan AssumeRoleRefreshBefore { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// Whether namespaced <c>acm</c> Issuers are accepted (<c>Notary__Issuer__Acm__AllowNamespacedAcm</c>;
+    /// default false). An acm issuer signs with Notary's AWS credentials (or a role they can
+    /// assume): allowing it in every namespace lets anyone who can create an Issuer use every
+    /// Private CA and role Notary can reach. Off, only ClusterIssuers (made by cluster admins) may
+    /// be acm, as cert-manager allows ambient credentials only for ClusterIssuers.
+    /// </summary>
+    public bool AllowNamespacedAcm { get; set; }
+
+    /// <summary>
+    /// Whether an issuer's <c>serviceUrl</c> may be plain <c>http://</c> to a loopback address
+    /// (moto in tests, a local emulator in development; <c>Notary__Issuer__Acm__AllowHttpServiceUrl</c>;
+    /// default false). Otherwise serviceUrl must be https.
+    /// </summary>
+    public bool AllowHttpServiceUrl { get; set; }
+
+    /// <summary>How long the factory keeps the clients, credentials and issuers of a spec nobody asked for (default 1 h).</summary>
+    public TimeSpan CacheIdleTimeout { get; set; } = TimeSpan.FromHours(1);
+
     /// <summary>These options for one <c>acm</c> issuer resource: its region, endpoint and Private CA; the rest as configured.</summary>
     public AcmIssuerOptions For(Grains.Abstractions.AcmIssuerSpec spec) => new()
     {
@@ -82,6 +101,9 @@ public sealed class AcmIssuerOptions
         StsServiceUrl = StsServiceUrl,
         AssumeRoleDuration = AssumeRoleDuration,
         AssumeRoleRefreshBefore = AssumeRoleRefreshBefore,
+        AllowNamespacedAcm = AllowNamespacedAcm,
+        AllowHttpServiceUrl = AllowHttpServiceUrl,
+        CacheIdleTimeout = CacheIdleTimeout,
     };
 
     /// <summary>The client part of these options.</summary>
@@ -128,6 +150,11 @@ public sealed class AcmIssuerOptionsValidator : IValidateOptions<AcmIssuerOption
         if (options.AssumeRoleRefreshBefore <= TimeSpan.Zero || options.AssumeRoleRefreshBefore >= options.AssumeRoleDuration / 2)
         {
             failures.Add($"{S}:AssumeRoleRefreshBefore {options.AssumeRoleRefreshBefore} must be positive and less than half of AssumeRoleDuration ({options.AssumeRoleDuration}), e.g. \"00:05:00\".");
+        }
+
+        if (options.CacheIdleTimeout < TimeSpan.FromMinutes(1) || options.CacheIdleTimeout > TimeSpan.FromDays(1))
+        {
+            failures.Add($"{S}:CacheIdleTimeout {options.CacheIdleTimeout} must be between 00:01:00 and 1.00:00:00, e.g. \"01:00:00\".");
         }
 
         if (!string.IsNullOrEmpty(options.PrivateCaArn) && !options.PrivateCaArn.StartsWith("arn:", StringComparison.Ordinal))

@@ -16,7 +16,37 @@ public interface IStsAssumeRole
     /// <see cref="AmazonServiceException"/> (e.g. AccessDenied), no answer <see cref="AmazonClientException"/>
     /// or <see cref="HttpRequestException"/>.
     /// </summary>
-    Task<AssumedRole> AssumeRoleAsync(string roleArn, string sessionName, TimeSpan duration, CancellationToken cancellationToken);
+    Task<AssumedRole> AssumeRoleAsync(string roleArn, string sessionName, TimeSpan duration, AssumeRoleScope scope, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// Who Notary assumes a role for: the <c>sts:ExternalId</c> (<see cref="ExternalIdFor"/>) and the
+/// session tags sent with every AssumeRole, so that a role's trust policy can admit only the
+/// issuers meant to use it (README, "ACM issuers").
+/// </summary>
+/// <param name="ExternalId"><c>notary:cluster</c> for a ClusterIssuer, <c>notary:ns:NAMESPACE</c> for an Issuer.</param>
+/// <param name="Namespace">A namespaced Issuer's namespace (session tag <see cref="NamespaceTag"/>); null for a ClusterIssuer.</param>
+public sealed record AssumeRoleScope(string ExternalId, string? Namespace)
+{
+    /// <summary>The session tag that carries a namespaced Issuer's namespace (<c>aws:PrincipalTag/notary-namespace</c>).</summary>
+    public const string NamespaceTag = "notary-namespace";
+
+    /// <summary>The session tag that says which kind of issuer assumed the role: <c>ClusterIssuer</c> or <c>Issuer</c>.</summary>
+    public const string KindTag = "notary-issuer-kind";
+
+    /// <summary>
+    /// The ExternalId of the issuers of <paramref name="issuerNamespace"/> (null: ClusterIssuers).
+    /// Namespace names cannot hold ':', so no namespace can get a ClusterIssuer's id.
+    /// </summary>
+    public static string ExternalIdFor(string? issuerNamespace) => issuerNamespace is null ? "notary:cluster" : "notary:ns:" + issuerNamespace;
+
+    /// <summary>The scope of the issuers of <paramref name="issuerNamespace"/> (null: ClusterIssuers).</summary>
+    public static AssumeRoleScope For(string? issuerNamespace) => new(ExternalIdFor(issuerNamespace), issuerNamespace);
+
+    /// <summary>The session tags: the issuer kind, and the namespace of an Issuer.</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> Tags => Namespace is null
+        ? [new(KindTag, "ClusterIssuer")]
+        : [new(KindTag, "Issuer"), new(NamespaceTag, Namespace)];
 }
 
 /// <summary>
@@ -32,7 +62,8 @@ public sealed class AssumedRoleCredentials(
     string sessionName,
     TimeSpan duration,
     TimeSpan refreshBefore,
-    TimeProvider? timeProvider = null) : AWSCredentials, IDisposable
+    TimeProvider? timeProvider = null,
+    AssumeRoleScope? scope = null) : AWSCredentials, IDisposable
 {
     private readonly TimeProvider _time = timeProvider ?? TimeProvider.System;
     private readonly SemaphoreSlim _gate = new(1, 1);
@@ -42,6 +73,9 @@ public sealed class AssumedRoleCredentials(
     public string RoleArn { get; } = roleArn;
 
     public string SessionName { get; } = sessionName;
+
+    /// <summary>The ExternalId and session tags sent with every AssumeRole.</summary>
+    public AssumeRoleScope Scope { get; } = scope ?? AssumeRoleScope.For(null);
 
     public TimeSpan RefreshBefore { get; } = refreshBefore;
 
@@ -73,7 +107,7 @@ public sealed class AssumedRoleCredentials(
 
             try
             {
-                var fresh = await sts.AssumeRoleAsync(RoleArn, SessionName, duration, CancellationToken.None).ConfigureAwait(false);
+                var fresh = await sts.AssumeRoleAsync(RoleArn, SessionName, duration, Scope, CancellationToken.None).ConfigureAwait(false);
                 Volatile.Write(ref _current, fresh);
                 Interlocked.Increment(ref _assumed);
                 return fresh.Credentials;

@@ -38,10 +38,17 @@ public sealed class StsAssumeRole : IStsAssumeRole, IDisposable
         _client = sourceCredentials is null ? new AmazonSecurityTokenServiceClient(config) : new AmazonSecurityTokenServiceClient(sourceCredentials, config);
     }
 
-    public async Task<AssumedRole> AssumeRoleAsync(string roleArn, string sessionName, TimeSpan duration, CancellationToken cancellationToken)
+    public async Task<AssumedRole> AssumeRoleAsync(string roleArn, string sessionName, TimeSpan duration, AssumeRoleScope scope, CancellationToken cancellationToken)
     {
         var response = await _client.AssumeRoleAsync(
-            new AssumeRoleRequest { RoleArn = roleArn, RoleSessionName = sessionName, DurationSeconds = (int)duration.TotalSeconds },
+            new AssumeRoleRequest
+            {
+                RoleArn = roleArn,
+                RoleSessionName = sessionName,
+                DurationSeconds = (int)duration.TotalSeconds,
+                ExternalId = scope.ExternalId,
+                Tags = [.. scope.Tags.Select(t => new Tag { Key = t.Key, Value = t.Value })],
+            },
             cancellationToken).ConfigureAwait(false);
         var credentials = response.Credentials
             ?? throw new AmazonSecurityTokenServiceException("STS AssumeRole answered without credentials.");

@@ -31,6 +31,25 @@ public static class TrustSourceResolution
     private const int HashDigits = 12;
     private const int MaxNameInAlias = 40;
 
+    /// <summary>
+    /// At most this many characters of PEM one source may hold (512 KiB), checked before it is
+    /// parsed: a Secret or ConfigMap can hold 1 MiB, and every rebuild parses every source.
+    /// </summary>
+    public const int MaxSourceChars = 512 * 1024;
+
+    /// <summary>At most this many certificates one source may bring (a defaultCAs bundle holds ~150).</summary>
+    public const int MaxCertificatesPerSource = 300;
+
+    /// <summary>At most this many certificates all the sources of one truststore may bring together.</summary>
+    public const int MaxCertificates = 400;
+
+    /// <summary>
+    /// At most this many characters of certificate PEM all the sources may bring together
+    /// (512 KiB): the store holds them twice (ca.crt and the keystore file), and a Secret over
+    /// 1 MiB can never be written.
+    /// </summary>
+    public const int MaxTotalChars = 512 * 1024;
+
     /// <summary>What one source points at, for messages: "source #2 (configMap partner-ca, key ca.pem)".</summary>
     public static string Describe(int index, TrustSourceSpec source)
     {
@@ -51,6 +70,7 @@ public static class TrustSourceResolution
         ArgumentNullException.ThrowIfNull(sources);
         var entries = new List<SourceEntry>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
+        var total = 0;
         for (var index = 0; index < sources.Count; index++)
         {
             var (source, content) = sources[index];
@@ -60,10 +80,20 @@ public static class TrustSourceResolution
                 return ([], new Problem(Reasons.SourceInvalid, $"Trust {what}: {why}. The truststore keeps its last contents until the source is fixed."));
             }
 
-            var (blocks, error) = Certificates(content.Pem!);
+            if (content.Pem!.Length > MaxSourceChars)
+            {
+                return ([], TooLarge(what, $"it holds {content.Pem.Length} characters, more than the {MaxSourceChars} one source may hold"));
+            }
+
+            var (blocks, error) = Certificates(content.Pem);
             if (error is not null)
             {
                 return ([], new Problem(Reasons.SourceInvalid, $"Trust {what}: {error}. The truststore keeps its last contents until the source is fixed."));
+            }
+
+            if (blocks.Count > MaxCertificatesPerSource)
+            {
+                return ([], TooLarge(what, $"it holds {blocks.Count} certificates, more than the {MaxCertificatesPerSource} one source may bring"));
             }
 
             foreach (var der in blocks)
@@ -71,13 +101,23 @@ public static class TrustSourceResolution
                 var hash = Convert.ToHexString(SHA256.HashData(der));
                 if (seen.Add(hash))
                 {
-                    entries.Add(new SourceEntry(Alias(source, hash), new string(PemEncoding.Write(CertificateLabel, der)) + "\n", hash));
+                    var pem = new string(PemEncoding.Write(CertificateLabel, der)) + "\n";
+                    total += pem.Length;
+                    entries.Add(new SourceEntry(Alias(source, hash), pem, hash));
                 }
+            }
+
+            if (entries.Count > MaxCertificates || total > MaxTotalChars)
+            {
+                return ([], TooLarge(what, $"with it the sources bring {entries.Count} certificates ({total} characters of PEM), more than the {MaxCertificates} certificates or {MaxTotalChars} characters a truststore's sources may bring together"));
             }
         }
 
         return (entries, null);
     }
+
+    private static Problem TooLarge(string what, string why) =>
+        new(Reasons.SourceInvalid, $"Trust {what} is too large: {why}. Trust fewer certificates (e.g. only the CAs the clients need); the truststore keeps its last contents until the source is fixed.");
 
     /// <summary>
     /// The store's entries followed by the sources' (in alias order), leaving out a source

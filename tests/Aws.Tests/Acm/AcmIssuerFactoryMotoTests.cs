@@ -29,11 +29,13 @@ public sealed class AcmIssuerFactoryMotoTests(MotoFixture fx)
     private const string AccountB = "111122223333";
     private const string RoleB = $"arn:aws:iam::{AccountB}:role/notary-team-b-issuer";
 
-    private AcmIssuerFactory Factory(Uri stsUrl) => new(
+    private AcmIssuerFactory Factory(Uri stsUrl, bool allowNamespaced = false) => new(
         fx.Http,
         new AcmIssuerOptions
         {
             StsServiceUrl = stsUrl.AbsoluteUri,
+            AllowHttpServiceUrl = true,
+            AllowNamespacedAcm = allowNamespaced,
             MaxAttempts = 2,
             BaseDelay = TimeSpan.FromMilliseconds(10),
             MaxDelay = TimeSpan.FromMilliseconds(50),
@@ -84,6 +86,9 @@ public sealed class AcmIssuerFactoryMotoTests(MotoFixture fx)
         // with its temporary key and session token, never with Notary's own key.
         var assume = Assert.Single(proxy.Requests, r => r.Operation == "AssumeRole");
         Assert.Contains($"Credential={MotoServer.AccessKey}/", assume.Authorization, StringComparison.Ordinal);
+        // A ClusterIssuer's ExternalId; the role's trust policy can require it.
+        Assert.Equal("notary:cluster", assume.AssumeRoleParameters!["ExternalId"]);
+        Assert.Equal(("notary-issuer-kind", "ClusterIssuer"), (assume.AssumeRoleParameters["Tags.member.1.Key"], assume.AssumeRoleParameters["Tags.member.1.Value"]));
         Assert.Equal(1, factory.AssumedCredentials(spec)!.AssumeCount);
         Assert.Equal("notary-" + caArn[(caArn.LastIndexOf('/') + 1)..], factory.AssumedCredentials(spec)!.SessionName);
         var signed = proxy.Requests.Where(r => r.Operation != "AssumeRole").ToList();
@@ -96,6 +101,32 @@ public sealed class AcmIssuerFactoryMotoTests(MotoFixture fx)
             Assert.Contains("Credential=ASIA", r.Authorization ?? "", StringComparison.Ordinal);
             Assert.False(string.IsNullOrEmpty(r.SecurityToken));
         });
+    }
+
+    [Fact]
+    public async Task A_namespaced_acm_Issuer_is_refused_unless_allowed_and_then_assumes_its_role_with_the_namespaces_ExternalId_and_tag()
+    {
+        var (caArn, _) = await ActiveCaInAccountAsync(RoleB);
+        await using var proxy = await FaultProxy.StartAsync(fx.Moto.Url);
+        var spec = new AcmIssuerSpec { Region = MotoServer.Region, PrivateCaArn = caArn, RoleArn = RoleB, ServiceUrl = proxy.Url.AbsoluteUri, Namespace = "team-b" };
+
+        using (var strict = Factory(proxy.Url))
+        {
+            var refused = await strict.CheckAsync(spec, CancellationToken.None);
+            Assert.Equal((false, AcmIssuerReasons.NotAllowed), (refused.Readiness.Ready, refused.Readiness.Reason));
+            Assert.Contains("Notary__Issuer__Acm__AllowNamespacedAcm=true", refused.Readiness.Message, StringComparison.Ordinal);
+            Assert.Throws<InvalidOperationException>(() => strict.Create("Issuer/team-b/acm", spec));
+            Assert.Empty(proxy.Requests);
+        }
+
+        using var factory = Factory(proxy.Url, allowNamespaced: true);
+        var check = await factory.CheckAsync(spec, CancellationToken.None);
+
+        Assert.True(check.Readiness.Ready, check.Readiness.Message);
+        var assume = Assert.Single(proxy.Requests, r => r.Operation == "AssumeRole").AssumeRoleParameters!;
+        Assert.Equal("notary:ns:team-b", assume["ExternalId"]);
+        Assert.Equal(("notary-issuer-kind", "Issuer"), (assume["Tags.member.1.Key"], assume["Tags.member.1.Value"]));
+        Assert.Equal(("notary-namespace", "team-b"), (assume["Tags.member.2.Key"], assume["Tags.member.2.Value"]));
     }
 
     [Fact]
@@ -142,7 +173,7 @@ public sealed class AcmIssuerFactoryMotoTests(MotoFixture fx)
         await using var proxy = await FaultProxy.StartAsync(moto.Url);
         using var factory = new AcmIssuerFactory(
             fx.Http,
-            new AcmIssuerOptions { StsServiceUrl = proxy.Url.AbsoluteUri, MaxAttempts = 2, BaseDelay = TimeSpan.FromMilliseconds(10), MaxDelay = TimeSpan.FromMilliseconds(50) },
+            new AcmIssuerOptions { StsServiceUrl = proxy.Url.AbsoluteUri, AllowHttpServiceUrl = true, MaxAttempts = 2, BaseDelay = TimeSpan.FromMilliseconds(10), MaxDelay = TimeSpan.FromMilliseconds(50) },
             NullLoggerFactory.Instance,
             sourceCredentials: notary);
         var spec = new AcmIssuerSpec
@@ -214,7 +245,7 @@ public sealed class AcmIssuerFactoryMotoTests(MotoFixture fx)
     private async Task<(string Arn, X509Certificate2 Certificate)> ActiveCaInAccountAsync(string roleArn)
     {
         using var sts = new StsAssumeRole(MotoServer.Region, fx.Moto.Url.AbsoluteUri, fx.Moto.ClientOptions(), MotoServer.Credentials);
-        var role = await sts.AssumeRoleAsync(roleArn, "test-setup", TimeSpan.FromHours(1), CancellationToken.None);
+        var role = await sts.AssumeRoleAsync(roleArn, "test-setup", TimeSpan.FromHours(1), AssumeRoleScope.For(null), CancellationToken.None);
         var credentials = new SessionAWSCredentials(role.Credentials.AccessKey, role.Credentials.SecretKey, role.Credentials.Token);
         var pca = new AwsJsonClient(fx.Http, AwsServiceInfo.AcmPca, fx.Moto.ClientOptions(), credentials);
         var created = await pca.InvokeAsync(

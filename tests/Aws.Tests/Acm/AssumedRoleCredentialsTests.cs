@@ -22,7 +22,7 @@ public sealed class AssumedRoleCredentialsTests
 
         public TimeSpan Delay { get; set; }
 
-        public async Task<AssumedRole> AssumeRoleAsync(string roleArn, string sessionName, TimeSpan duration, CancellationToken cancellationToken)
+        public async Task<AssumedRole> AssumeRoleAsync(string roleArn, string sessionName, TimeSpan duration, AssumeRoleScope scope, CancellationToken cancellationToken)
         {
             if (Delay > TimeSpan.Zero)
             {

@@ -107,7 +107,8 @@ public sealed record ProxiedRequest(
     int? UpstreamStatus,
     bool Delivered,
     string? Resource = null,
-    string? BodyDigest = null);
+    string? BodyDigest = null,
+    IReadOnlyDictionary<string, string>? AssumeRoleParameters = null);
 
 /// <summary>
 /// A local HTTP reverse proxy (Kestrel on 127.0.0.1, a free port) in front of a service such as
@@ -260,7 +261,8 @@ public sealed class FaultProxy : IAsyncDisposable
                 UpstreamStatus: null,
                 Delivered: false,
                 ResourceOf(body),
-                Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(body))[..16]);
+                Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(body))[..16],
+                operation == "AssumeRole" ? FormOf(body) : null);
             _requests.Add(record.Value);
         }
 
@@ -400,6 +402,12 @@ public sealed class FaultProxy : IAsyncDisposable
 
         return "(unknown)";
     }
+
+    /// <summary>The parameters of an STS AssumeRole form (role, session name, ExternalId, tags: no secrets; those travel in the answer).</summary>
+    private static Dictionary<string, string> FormOf(byte[] body) =>
+        Encoding.UTF8.GetString(body).Split('&', StringSplitOptions.RemoveEmptyEntries)
+            .Select(pair => pair.Split('=', 2))
+            .ToDictionary(p => Uri.UnescapeDataString(p[0].Replace('+', ' ')), p => p.Length > 1 ? Uri.UnescapeDataString(p[1].Replace('+', ' ')) : "", StringComparer.Ordinal);
 
     /// <summary>The identifier a JSON request is about (never a value that could be secret); null for other bodies.</summary>
     private static string? ResourceOf(byte[] body)

@@ -37,6 +37,7 @@ public sealed class ChartValuesTests
             privateCaArn: arn:aws:acm-pca:eu-west-1:111122223333:certificate-authority/0f0e0d0c-0b0a-0908-0706-050403020100
             onRetire: Keep
             stsServiceUrl: https://sts.vpce.example
+            allowNamespaced: true
         store:
           type: secretsmanager
           secretsManager:
@@ -179,6 +180,8 @@ public sealed class ChartValuesTests
         checks["Notary__Issuer__Acm__ServiceUrl"] = v => Assert.Equal("https://acm.vpce.example", acm.ServiceUrl);
         checks["Notary__Issuer__Acm__PrivateCaArn"] = v => Assert.StartsWith("arn:aws:acm-pca:eu-west-1:111122223333:", acm.PrivateCaArn, StringComparison.Ordinal);
         checks["Notary__Issuer__Acm__OnRetire"] = v => Assert.Equal("Keep", acm.OnRetire);
+        checks["Notary__Issuer__Acm__AllowNamespacedAcm"] = v => Assert.True(
+            app.Services.GetRequiredService<IOptionsMonitor<AcmIssuerOptions>>().Get(AcmIssuerOptions.PerIssuer).AllowNamespacedAcm);
         checks["Notary__Issuer__Acm__StsServiceUrl"] = v => Assert.Equal(
             "https://sts.vpce.example", app.Services.GetRequiredService<IOptionsMonitor<AcmIssuerOptions>>().Get(AcmIssuerOptions.PerIssuer).StsServiceUrl);
 

@@ -15,6 +15,8 @@ public sealed class InMemoryCaSecrets : ICaSecretReader
 
     public string NotaryNamespace => "notary-system";
 
+    public IReadOnlyCollection<string> ReservedSecretNames => ["notary-ca", "notary-state-key"];
+
     public IReadOnlyList<(string Namespace, string Name)> Reads => [.. _reads];
 
     public void Put(string @namespace, string name, string? certificatePem, string? keyPem)

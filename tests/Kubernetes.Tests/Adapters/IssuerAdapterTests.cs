@@ -130,6 +130,18 @@ public sealed class IssuerAdapterTests(ClusterFixture cluster)
     }
 
     [Fact]
+    public void The_CA_Secret_reader_reserves_Notarys_own_Secrets_as_configured()
+    {
+        var reader = new KubernetesCaSecretReader(
+            cluster.Client,
+            ClusterFixture.Options(o => o.CaSecretName = "corp-root"),
+            Microsoft.Extensions.Options.Options.Create(new StateKeyOptions { SecretName = "notary-keys" }));
+
+        Assert.Equal(["corp-root", "notary-keys"], reader.ReservedSecretNames);
+        Assert.Equal(["notary-ca", "notary-state-key"], ((ICaSecretReader)new KubernetesCaSecretReader(cluster.Client, ClusterFixture.Options())).ReservedSecretNames);
+    }
+
+    [Fact]
     public async Task The_CA_Secret_reader_reads_tls_crt_and_tls_key_of_one_namespace()
     {
         var ns = await cluster.NamespaceAsync();

@@ -9,4 +9,10 @@ namespace Notary.Grains.Abstractions.Ports;
 public interface ICertificateAuthoritySource
 {
     Task<CertificateAuthority> GetAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The roots (public certificates, PEM) the current one replaced and that Notary's own peers
+    /// (silo mTLS, callers of the API) still trust: none until the built-in root is rotated.
+    /// </summary>
+    Task<IReadOnlyList<string>> GetPreviousAsync(CancellationToken cancellationToken) => Task.FromResult<IReadOnlyList<string>>([]);
 }

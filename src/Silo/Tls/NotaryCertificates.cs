@@ -88,8 +88,7 @@ public sealed partial class NotaryCertificates(
                     await Task.Delay(delay, time, stoppingToken);
                 }
 
-                // A requested or due rotation of the built-in root, or one another instance made.
-                await authoritySource.RotateIfDueAsync((ca?.Value ?? new BuiltInCaOptions()).RotateBefore, stoppingToken);
+                await CheckRootAsync(stoppingToken);
                 await RenewDueAsync(force: false, stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -109,6 +108,19 @@ public sealed partial class NotaryCertificates(
                     return;
                 }
             }
+        }
+    }
+
+    /// <summary>A requested or due rotation of the built-in root, or one another instance made; a failure is logged and the renewal goes on with the root in use.</summary>
+    private async Task CheckRootAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await authoritySource.RotateIfDueAsync((ca?.Value ?? new BuiltInCaOptions()).RotateBefore, cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            RootCheckFailed(logger, ex.Message, PublishInterval);
         }
     }
 
@@ -168,6 +180,9 @@ public sealed partial class NotaryCertificates(
 
     [LoggerMessage(EventId = 4107, Level = LogLevel.Warning, Message = "The built-in root CA was rotated: Notary's {Purpose} certificate now trusts peers from the new and the previous root and is re-issued from the new root at {RenewAt:O}")]
     private static partial void RootChanged(ILogger logger, string purpose, DateTimeOffset renewAt);
+
+    [LoggerMessage(EventId = 4108, Level = LogLevel.Warning, Message = "Checking the built-in root CA for a rotation failed ({Failure}); the root in use stays, checking again in {Delay}")]
+    private static partial void RootCheckFailed(ILogger logger, string failure, TimeSpan delay);
 
     [LoggerMessage(EventId = 4106, Level = LogLevel.Warning, Message = "Notary:Tls:Api is false: the HTTP API serves PLAIN HTTP on its port, and breach reports carry bearer tokens. Only safe when something in the pod (a mesh sidecar) terminates TLS; otherwise set Notary__Tls__Api=true (chart: tls.api=true)")]
     private static partial void PlainApi(ILogger logger);

@@ -188,6 +188,13 @@ public sealed class KubernetesCertificateAuthoritySource(
         }
 
         var loaded = Load(secret);
+        if (_authority is { } before && !_previous.Any(p => p.Trim() == before.CertificatePem.Trim()))
+        {
+            // Replaced by hand (no previous.crt naming the root in use): the root in use stays
+            // trusted too, so silos that have not seen the change yet are not refused.
+            Volatile.Write(ref _previous, [.. _previous, before.CertificatePem]);
+        }
+
         Volatile.Write(ref _authority, loaded);
         Log.CaRotatedElsewhere(logger, SecretName, loaded);
         return true;

@@ -250,6 +250,25 @@ public sealed class CertificateAuthoritySourceTests(ClusterFixture cluster)
         Assert.False(secret.Data.ContainsKey("previous.crt"));
     }
 
+    [Fact]
+    public async Task A_root_replaced_by_hand_is_adopted_and_the_root_in_use_stays_trusted()
+    {
+        var ns = NewNamespaceName();
+        using var source = Source(ns);
+        var old = (await source.GetAsync(CancellationToken.None)).CertificatePem;
+        using var replacement = CertificateAuthority.CreateRoot("Notary Built-in Root CA", TimeSpan.FromDays(3650), DateTimeOffset.UtcNow, new KeySpec(KeyAlgorithm.Ecdsa, 256));
+        var secret = await cluster.Client.CoreV1.ReadNamespacedSecretAsync("notary-ca", ns);
+        secret.Data["tls.crt"] = Encoding.ASCII.GetBytes(replacement.CertificatePem);
+        secret.Data["tls.key"] = Encoding.ASCII.GetBytes(replacement.ExportPrivateKeyPem());
+        await cluster.Client.CoreV1.ReplaceNamespacedSecretAsync(secret, "notary-ca", ns);
+
+        Assert.True(await source.RotateIfDueAsync(TimeSpan.FromDays(30), CancellationToken.None));
+
+        Assert.Equal(replacement.CertificatePem, (await source.GetAsync(CancellationToken.None)).CertificatePem);
+        Assert.Equal([old], await source.GetPreviousAsync(CancellationToken.None));
+        Assert.False(await source.RotateIfDueAsync(TimeSpan.FromDays(30), CancellationToken.None));
+    }
+
     private async Task Annotate(string ns, string value)
     {
         var secret = await cluster.Client.CoreV1.ReadNamespacedSecretAsync("notary-ca", ns);

@@ -23,6 +23,17 @@ namespace Notary.Adapters.Kubernetes;
 /// private key (PKCS#8, PKCS#1 or SEC1). A Secret that is present but unusable is reported, never
 /// replaced.
 /// </para>
+/// <para>
+/// Rotation (<see cref="RotateIfDueAsync"/>): when the Secret's annotation
+/// <see cref="RotateAnnotation"/> carries a value Notary has not acted on yet (kept in
+/// <see cref="RotatedAnnotation"/>), or the root expires within the given threshold, a new root is
+/// created and the Secret replaced with its read resourceVersion (optimistic concurrency: of
+/// several instances at once, one wins, the others re-read and adopt its root). The previous root
+/// moves to <see cref="PreviousCertificateKey"/> (and its key to <see cref="PreviousPrivateKeyKey"/>,
+/// overwritten at the next rotation) so that every instance, after a restart too, knows both and
+/// trusts both. Only a root Notary created (label app.kubernetes.io/component=built-in-ca) is
+/// rotated; an imported CA is the operator's to replace.
+/// </para>
 /// </summary>
 public sealed class KubernetesCertificateAuthoritySource(
     IKubernetes client,
@@ -33,10 +44,17 @@ public sealed class KubernetesCertificateAuthoritySource(
     public const string CommonName = "Notary Built-in Root CA";
     public const string CertificateKey = "tls.crt";
     public const string PrivateKeyKey = "tls.key";
+    public const string PreviousCertificateKey = "previous.crt";
+    public const string PreviousPrivateKeyKey = "previous.key";
+    public const string RotateAnnotation = "notary.dev/rotate-ca";
+    public const string RotatedAnnotation = "notary.dev/rotated-ca";
+    public const string ComponentLabel = "app.kubernetes.io/component";
+    public const string ComponentValue = "built-in-ca";
     public static readonly TimeSpan Lifetime = TimeSpan.FromDays(3650);
 
     private readonly SemaphoreSlim _gate = new(1, 1);
     private CertificateAuthority? _authority;
+    private IReadOnlyList<string> _previous = [];
 
     public async Task<CertificateAuthority> GetAsync(CancellationToken cancellationToken)
     {
@@ -61,6 +79,129 @@ public sealed class KubernetesCertificateAuthoritySource(
             _gate.Release();
         }
     }
+
+    /// <summary>The roots the current one replaced (public certificates, PEM) that peers still trust: none before the first rotation.</summary>
+    public async Task<IReadOnlyList<string>> GetPreviousAsync(CancellationToken cancellationToken)
+    {
+        await GetAsync(cancellationToken).ConfigureAwait(false);
+        return Volatile.Read(ref _previous);
+    }
+
+    /// <summary>
+    /// Re-reads the Secret: adopts a root another instance rotated to, and rotates the root when
+    /// <see cref="RotateAnnotation"/> asks for it or it expires within <paramref name="rotateBefore"/>.
+    /// True when the root in use changed.
+    /// </summary>
+    public async Task<bool> RotateIfDueAsync(TimeSpan rotateBefore, CancellationToken cancellationToken)
+    {
+        await GetAsync(cancellationToken).ConfigureAwait(false);
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var changed = false;
+            for (var attempt = 0; attempt < 5; attempt++)
+            {
+                if (await ReadAsync(cancellationToken).ConfigureAwait(false) is not { } secret)
+                {
+                    // Deleted: the next issuance's GetAsync does not re-create it while cached; nothing to rotate.
+                    return changed;
+                }
+
+                changed |= Adopt(secret);
+                var requested = Annotation(secret, RotateAnnotation);
+                var asked = !string.IsNullOrEmpty(requested) && requested != Annotation(secret, RotatedAnnotation);
+                var current = _authority!;
+                var due = current.NotAfter - time.GetUtcNow() < rotateBefore;
+                if (!asked && !due)
+                {
+                    return changed;
+                }
+
+                var why = asked ? $"{RotateAnnotation}={requested}" : $"it expires {current.NotAfter:O}, within {rotateBefore.TotalDays:0.#} days";
+                if (secret.Metadata.Labels?.TryGetValue(ComponentLabel, out var component) != true || component != ComponentValue)
+                {
+                    Log.CaNotRotatedImported(logger, SecretName, why);
+                    return changed;
+                }
+
+                if (await TryRotateAsync(secret, current, asked ? requested! : $"expiry {current.NotAfter:O}", why, cancellationToken).ConfigureAwait(false))
+                {
+                    return true;
+                }
+            }
+
+            throw new InvalidOperationException($"Secret {SecretName} kept changing while Notary rotated the built-in root; Notary tries again at its next check.");
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Replaces the Secret read as <paramref name="secret"/> with a new root; false when another writer changed it first (the caller re-reads).</summary>
+    private async Task<bool> TryRotateAsync(V1Secret secret, CertificateAuthority current, string marker, string why, CancellationToken cancellationToken)
+    {
+        var created = CertificateAuthority.CreateRoot(CommonName, Lifetime, time.GetUtcNow(),
+            options.Value.CaKey() ?? throw new InvalidOperationException(options.Value.CaKeyProblem()));
+        try
+        {
+            // The read object, with its resourceVersion: the API server refuses the write (409) when anyone changed it since.
+            secret.Data ??= new Dictionary<string, byte[]>();
+            secret.Data[PreviousCertificateKey] = secret.Data[CertificateKey];
+            secret.Data[PreviousPrivateKeyKey] = secret.Data[PrivateKeyKey];
+            secret.Data[CertificateKey] = Encoding.ASCII.GetBytes(created.CertificatePem);
+            secret.Data[PrivateKeyKey] = Encoding.ASCII.GetBytes(created.ExportPrivateKeyPem());
+            secret.Metadata.Annotations ??= new Dictionary<string, string>();
+            secret.Metadata.Annotations[RotatedAnnotation] = marker;
+            await client.CoreV1.ReplaceNamespacedSecretAsync(secret, options.Value.CaSecretName, options.Value.Namespace, fieldManager: options.Value.Component, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpOperationException ex) when (ex.IsConflict())
+        {
+            created.Dispose();
+            return false;
+        }
+        catch (HttpOperationException ex)
+        {
+            created.Dispose();
+            throw KubernetesApiErrors.Sanitize(ex, $"Rotating the built-in CA in Secret {SecretName}");
+        }
+        catch
+        {
+            created.Dispose();
+            throw;
+        }
+
+        // The replaced authority is not disposed: an issuance may still be signing with it.
+        Volatile.Write(ref _previous, [current.CertificatePem]);
+        Volatile.Write(ref _authority, created);
+        Log.CaRotated(logger, SecretName, why, created);
+        return true;
+    }
+
+    /// <summary>Takes the Secret's root when it is not the one in use (another instance rotated it). True when it was not.</summary>
+    private bool Adopt(V1Secret secret)
+    {
+        var pem = Value(secret, CertificateKey);
+        if (_authority is { } cached && pem.Trim().StartsWith(cached.CertificatePem.Trim(), StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        var loaded = Load(secret);
+        if (_authority is { } before && !_previous.Any(p => p.Trim() == before.CertificatePem.Trim()))
+        {
+            // Replaced by hand (no previous.crt naming the root in use): the root in use stays
+            // trusted too, so silos that have not seen the change yet are not refused.
+            Volatile.Write(ref _previous, [.. _previous, before.CertificatePem]);
+        }
+
+        Volatile.Write(ref _authority, loaded);
+        Log.CaRotatedElsewhere(logger, SecretName, loaded);
+        return true;
+    }
+
+    private static string? Annotation(V1Secret secret, string name) =>
+        secret.Metadata.Annotations is { } annotations && annotations.TryGetValue(name, out var value) ? value : null;
 
     public void Dispose()
     {
@@ -94,7 +235,7 @@ public sealed class KubernetesCertificateAuthoritySource(
                     Labels = new Dictionary<string, string>
                     {
                         [KubernetesSecretStore.ManagedByLabel] = KubernetesSecretStore.ManagedByValue,
-                        ["app.kubernetes.io/component"] = "built-in-ca",
+                        [ComponentLabel] = ComponentValue,
                     },
                 },
                 Type = "kubernetes.io/tls",
@@ -135,6 +276,10 @@ public sealed class KubernetesCertificateAuthoritySource(
         try
         {
             var authority = CertificateAuthority.FromPem(certificate, key);
+            // The root the current one replaced, public part only (trusted until the next rotation).
+            Volatile.Write(ref _previous, secret.Data!.TryGetValue(PreviousCertificateKey, out var previous) && previous is { Length: > 0 }
+                ? [Encoding.UTF8.GetString(previous)]
+                : []);
             Log.CaLoaded(logger, SecretName, authority);
             return authority;
         }

@@ -50,6 +50,15 @@ internal static partial class Log
     [LoggerMessage(EventId = 2032, Level = LogLevel.Information, Message = "Another Notary instance created the built-in CA Secret {Secret} first; using that one")]
     public static partial void CaLostRace(ILogger logger, string secret);
 
+    [LoggerMessage(EventId = 2033, Level = LogLevel.Warning, Message = "Rotated the built-in root CA in Secret {Secret} ({Why}): new root {Authority}; the previous root stays in the Secret (previous.crt) and is still trusted")]
+    public static partial void CaRotated(ILogger logger, string secret, string why, CertificateAuthority authority);
+
+    [LoggerMessage(EventId = 2034, Level = LogLevel.Information, Message = "Another Notary instance rotated the built-in root CA in Secret {Secret}; using the new root {Authority}")]
+    public static partial void CaRotatedElsewhere(ILogger logger, string secret, CertificateAuthority authority);
+
+    [LoggerMessage(EventId = 2035, Level = LogLevel.Warning, Message = "Secret {Secret} holds an imported CA ({Why}): Notary does not replace a CA it did not create; import the new CA yourself (kubectl -n NAMESPACE create secret tls ... --dry-run=client -o yaml | kubectl apply -f -)")]
+    public static partial void CaNotRotatedImported(ILogger logger, string secret, string why);
+
     [LoggerMessage(EventId = 2060, Level = LogLevel.Information, Message = "Restarted {Workload} (uses Secret {Secrets}): {Reason}")]
     public static partial void WorkloadRestarted(ILogger logger, WorkloadRef workload, string secrets, string reason);
 

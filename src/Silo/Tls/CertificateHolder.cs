@@ -47,12 +47,24 @@ public sealed class CertificateHolder(string purpose)
 /// </summary>
 public sealed class NotaryAuthority
 {
-    public NotaryAuthority(IReadOnlyList<string> chainPem)
+    public NotaryAuthority(IReadOnlyList<string> chainPem, IReadOnlyList<string>? previousRootsPem = null)
     {
         ArgumentOutOfRangeException.ThrowIfZero(chainPem.Count);
         Chain = [.. chainPem.Select(pem => X509Certificate2.CreateFromPem(pem))];
         ChainPem = chainPem;
+        PreviousRootsPem = previousRootsPem ?? [];
+        PreviousRoots = [.. PreviousRootsPem.Select(pem => X509Certificate2.CreateFromPem(pem))];
     }
+
+    /// <summary>
+    /// The built-in roots the current one replaced (self-signed: each signs its certificates
+    /// itself), still trusted for peers so that silos with certificates from either root keep
+    /// talking while a rotation of the built-in root reaches every silo.
+    /// </summary>
+    public IReadOnlyList<X509Certificate2> PreviousRoots { get; }
+
+    /// <summary><see cref="PreviousRoots"/> as PEM blocks.</summary>
+    public IReadOnlyList<string> PreviousRootsPem { get; }
 
     /// <summary>The signing CA first, then its issuers, the root last.</summary>
     public IReadOnlyList<X509Certificate2> Chain { get; }

@@ -24,13 +24,21 @@ public sealed partial class NotaryCertificates(
     IOptions<PolicyOptions> policy,
     TimeProvider time,
     ILogger<NotaryCertificates> logger,
-    CaPublisher? publisher = null) : BackgroundService
+    CaPublisher? publisher = null,
+    IOptions<BuiltInCaOptions>? ca = null) : BackgroundService
 {
     /// <summary>How soon a failed renewal is tried again (the current certificate stays in use meanwhile).</summary>
     public static readonly TimeSpan RetryDelay = TimeSpan.FromMinutes(1);
 
     /// <summary>How often the published CA certificate (ConfigMap notary-ca) is checked and put right between renewals.</summary>
     public static readonly TimeSpan PublishInterval = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// How long after seeing a new built-in root this instance keeps presenting its certificates
+    /// from the previous root (trusting both meanwhile): every instance checks the CA Secret every
+    /// <see cref="PublishInterval"/>, so by then each trusts the new root before a peer presents it.
+    /// </summary>
+    public static readonly TimeSpan RootChangeDelay = PublishInterval * 2;
 
     /// <summary>The certificates this instance keeps: the silo's, and the API's when it serves TLS.</summary>
     private IEnumerable<(CertificateHolder Holder, LeafRequest Request)> Wanted()
@@ -80,6 +88,7 @@ public sealed partial class NotaryCertificates(
                     await Task.Delay(delay, time, stoppingToken);
                 }
 
+                await CheckRootAsync(stoppingToken);
                 await RenewDueAsync(force: false, stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -102,6 +111,19 @@ public sealed partial class NotaryCertificates(
         }
     }
 
+    /// <summary>A requested or due rotation of the built-in root, or one another instance made; a failure is logged and the renewal goes on with the root in use.</summary>
+    private async Task CheckRootAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await authoritySource.RotateIfDueAsync((ca?.Value ?? new BuiltInCaOptions()).RotateBefore, cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            RootCheckFailed(logger, ex.Message, PublishInterval);
+        }
+    }
+
     /// <summary>
     /// Publishes the signing CA (<see cref="CaPublisher"/>, every round) and issues every wanted
     /// certificate that is missing or due (all of them when <paramref name="force"/>).
@@ -109,20 +131,39 @@ public sealed partial class NotaryCertificates(
     public async Task RenewDueAsync(bool force, CancellationToken cancellationToken)
     {
         var authority = await authoritySource.GetAsync(cancellationToken);
-        // The CA that signs (first in the chain), not a root above it: see CaPublisher.
-        await (publisher?.PublishAsync(authority.ChainPem[0], cancellationToken) ?? Task.CompletedTask);
+        var previous = await authoritySource.GetPreviousAsync(cancellationToken);
+        // The CA that signs (first in the chain), not a root above it: see CaPublisher. After a
+        // rotation of the built-in root, the previous root too, until the next rotation.
+        var published = previous.Count == 0 ? authority.ChainPem[0] : string.Concat([.. new[] { authority.ChainPem[0] }.Concat(previous).Select(p => p.Trim() + "\n")]);
+        await (publisher?.PublishAsync(published, cancellationToken) ?? Task.CompletedTask);
         var now = time.GetUtcNow();
         foreach (var (holder, request) in Wanted())
         {
+            if (!force && holder.HasCertificate && holder.Authority.ChainPem[0] != authority.ChainPem[0])
+            {
+                // The root changed (rotated): trust the new one and the previous ones at once, but
+                // present the certificate from the previous root a while longer (RootChangeDelay),
+                // until every peer has seen the new root too.
+                var presentUntil = holder.RenewAt < now + RootChangeDelay ? holder.RenewAt : now + RootChangeDelay;
+                holder.Set(holder.Name, holder.Certificate, new NotaryAuthority(authority.ChainPem, previous), presentUntil);
+                RootChanged(logger, holder.Purpose, presentUntil);
+                continue;
+            }
+
             if (!force && holder.HasCertificate && holder.RenewAt > now)
             {
+                if (!holder.Authority.PreviousRootsPem.SequenceEqual(previous, StringComparer.Ordinal))
+                {
+                    holder.Set(holder.Name, holder.Certificate, new NotaryAuthority(holder.Authority.ChainPem, previous), holder.RenewAt);
+                }
+
                 continue;
             }
 
             var issued = authority.Issue(request, now);
             var certificate = Load(issued);
             var renewAt = issued.NotBefore + ((issued.NotAfter - issued.NotBefore) * 2 / 3);
-            holder.Set(request.Fqdn, certificate, new NotaryAuthority(issued.ChainPem), renewAt);
+            holder.Set(request.Fqdn, certificate, new NotaryAuthority(issued.ChainPem, previous), renewAt);
             Issued(logger, holder.Purpose, request.Fqdn, issued.SerialNumber, issued.NotAfter, renewAt);
         }
     }
@@ -136,6 +177,12 @@ public sealed partial class NotaryCertificates(
 
     [LoggerMessage(EventId = 4101, Level = LogLevel.Information, Message = "Issued Notary's {Purpose} certificate for {Name} from the built-in CA: serial {Serial}, expires {NotAfter:O}, renewed at {RenewAt:O}")]
     private static partial void Issued(ILogger logger, string purpose, string name, string serial, DateTimeOffset notAfter, DateTimeOffset renewAt);
+
+    [LoggerMessage(EventId = 4107, Level = LogLevel.Warning, Message = "The built-in root CA was rotated: Notary's {Purpose} certificate now trusts peers from the new and the previous root and is re-issued from the new root at {RenewAt:O}")]
+    private static partial void RootChanged(ILogger logger, string purpose, DateTimeOffset renewAt);
+
+    [LoggerMessage(EventId = 4108, Level = LogLevel.Warning, Message = "Checking the built-in root CA for a rotation failed ({Failure}); the root in use stays, checking again in {Delay}")]
+    private static partial void RootCheckFailed(ILogger logger, string failure, TimeSpan delay);
 
     [LoggerMessage(EventId = 4106, Level = LogLevel.Warning, Message = "Notary:Tls:Api is false: the HTTP API serves PLAIN HTTP on its port, and breach reports carry bearer tokens. Only safe when something in the pod (a mesh sidecar) terminates TLS; otherwise set Notary__Tls__Api=true (chart: tls.api=true)")]
     private static partial void PlainApi(ILogger logger);

@@ -19,6 +19,8 @@ public static class NotaryTls
         var api = new ApiCertificate(apiTls && options.Api);
         services.AddOptions<NotaryTlsOptions>().Bind(configuration.GetSection(NotaryTlsOptions.SectionName)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<NotaryTlsOptions>, NotaryTlsOptionsValidator>();
+        services.AddOptions<BuiltInCaOptions>().Bind(configuration.GetSection(BuiltInCaOptions.SectionName)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<BuiltInCaOptions>, BuiltInCaOptionsValidator>();
         services.AddSingleton(silo);
         services.AddSingleton(api);
         services.AddSingleton<CaPublisher>();

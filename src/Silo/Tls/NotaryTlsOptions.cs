@@ -58,3 +58,26 @@ public sealed class NotaryTlsOptionsValidator : IValidateOptions<NotaryTlsOption
         && value.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-')
         && value[0] != '-' && value[^1] != '-';
 }
+
+/// <summary>
+/// The built-in root CA's rotation (configuration section <c>Notary:Ca</c>, e.g.
+/// <c>Notary__Ca__RotateBefore</c>). Every instance checks the CA Secret every five minutes: a new
+/// value of its annotation <c>notary.dev/rotate-ca</c>, or a root that expires within
+/// <see cref="RotateBefore"/>, makes one new root (the previous one stays trusted).
+/// </summary>
+public sealed class BuiltInCaOptions
+{
+    public const string SectionName = "Notary:Ca";
+
+    /// <summary>Rotate the built-in root when it has less than this left (default 730 days: two years before the end of a ten-year root). Between one day and the root's lifetime (3650 days).</summary>
+    public TimeSpan RotateBefore { get; set; } = TimeSpan.FromDays(730);
+}
+
+/// <summary>Refuses a threshold that would rotate on every check (longer than a root lives) or too late to roll calmly.</summary>
+public sealed class BuiltInCaOptionsValidator : IValidateOptions<BuiltInCaOptions>
+{
+    public ValidateOptionsResult Validate(string? name, BuiltInCaOptions options) =>
+        options.RotateBefore < TimeSpan.FromDays(1) || options.RotateBefore >= Notary.Adapters.Kubernetes.KubernetesCertificateAuthoritySource.Lifetime
+            ? ValidateOptionsResult.Fail($"Notary:Ca:RotateBefore {options.RotateBefore} must be at least one day and shorter than the built-in root's lifetime ({Notary.Adapters.Kubernetes.KubernetesCertificateAuthoritySource.Lifetime.TotalDays:0} days): use e.g. Notary__Ca__RotateBefore=730.00:00:00 (two years).")
+            : ValidateOptionsResult.Success;
+}

@@ -50,13 +50,24 @@ public static class PeerCertificates
             && Uris(certificate).Contains(SiloUri(ns).AbsoluteUri, StringComparer.Ordinal);
     }
 
-    /// <summary>True when the chain from <paramref name="certificate"/> ends at Notary's root through Notary's signing CA.</summary>
+    /// <summary>
+    /// True when the chain from <paramref name="certificate"/> ends at Notary's root through
+    /// Notary's signing CA, or is signed directly by a built-in root the current one replaced
+    /// (<see cref="NotaryAuthority.PreviousRoots"/>, during a rotation of the built-in root).
+    /// </summary>
     public static bool ChainsTo(X509Certificate2 certificate, NotaryAuthority authority, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(authority);
+        return ChainsTo(certificate, authority.Root, authority.Chain.Take(authority.Chain.Count - 1), authority.Signer, now)
+            || authority.PreviousRoots.Any(root => ChainsTo(certificate, root, [], root, now));
+    }
+
+    private static bool ChainsTo(X509Certificate2 certificate, X509Certificate2 root, IEnumerable<X509Certificate2> intermediates, X509Certificate2 signer, DateTimeOffset now)
     {
         using var chain = new X509Chain();
         chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.CustomTrustStore.Add(authority.Root);
-        foreach (var issuer in authority.Chain.Take(authority.Chain.Count - 1))
+        chain.ChainPolicy.CustomTrustStore.Add(root);
+        foreach (var issuer in intermediates)
         {
             chain.ChainPolicy.ExtraStore.Add(issuer);
         }
@@ -68,7 +79,7 @@ public static class PeerCertificates
         {
             return chain.Build(certificate)
                 && chain.ChainElements.Count >= 2
-                && chain.ChainElements[1].Certificate.RawDataMemory.Span.SequenceEqual(authority.Signer.RawDataMemory.Span);
+                && chain.ChainElements[1].Certificate.RawDataMemory.Span.SequenceEqual(signer.RawDataMemory.Span);
         }
         catch (CryptographicException)
         {

@@ -87,6 +87,7 @@ public sealed class ChartValuesTests
           port: 9091
         tls:
           certificateLifetime: "3.00:00:00"
+          caRotateBefore: "400.00:00:00"
         logging:
           json: true
         serviceMonitor:
@@ -226,6 +227,7 @@ public sealed class ChartValuesTests
         var tls = Options<NotaryTlsOptions>(app);
         checks["Notary__Tls__ServiceName"] = v => Assert.Equal("notary", tls.ServiceName);
         checks["Notary__Tls__CertificateLifetime"] = v => Assert.Equal(TimeSpan.FromDays(3), tls.CertificateLifetime);
+        checks["Notary__Ca__RotateBefore"] = v => Assert.Equal(TimeSpan.FromDays(400), Options<BuiltInCaOptions>(app).RotateBefore);
         // Read by the run command itself (SiloHost.ParseRun), like the ports below.
         checks["Notary__Tls__Api"] = v =>
         {

@@ -14,8 +14,8 @@ namespace Notary.Adapters.Kubernetes.Tests.Adapters;
 public sealed class CertificateAuthoritySourceTests(ClusterFixture cluster)
 {
     /// <summary>Each test keeps its CA in a namespace of its own, as if it were Notary's.</summary>
-    private KubernetesCertificateAuthoritySource Source(string ns, Action<NotaryKubernetesOptions>? change = null) => new(
-        cluster.Client, ClusterFixture.Options(o => { o.Namespace = ns; change?.Invoke(o); }), TimeProvider.System, ClusterFixture.Log<KubernetesCertificateAuthoritySource>());
+    private KubernetesCertificateAuthoritySource Source(string ns, Action<NotaryKubernetesOptions>? change = null, TimeProvider? time = null) => new(
+        cluster.Client, ClusterFixture.Options(o => { o.Namespace = ns; change?.Invoke(o); }), time ?? TimeProvider.System, ClusterFixture.Log<KubernetesCertificateAuthoritySource>());
 
     private static string NewNamespaceName() => "notary-" + Guid.NewGuid().ToString("N")[..8];
 
@@ -152,5 +152,144 @@ public sealed class CertificateAuthoritySourceTests(ClusterFixture cluster)
         await source.GetAsync(CancellationToken.None);
 
         Assert.Equal(ns, (await cluster.Client.CoreV1.ReadNamespaceAsync(ns)).Metadata.Name);
+    }
+
+    [Fact]
+    public async Task The_rotate_annotation_makes_exactly_one_new_root_with_two_concurrent_callers_and_the_Secret_keeps_the_previous()
+    {
+        var ns = NewNamespaceName();
+        using var creator = Source(ns);
+        var old = (await creator.GetAsync(CancellationToken.None)).CertificatePem;
+        Assert.Empty(await creator.GetPreviousAsync(CancellationToken.None));
+        using var one = Source(ns);
+        using var two = Source(ns);
+        await Task.WhenAll(one.GetAsync(CancellationToken.None), two.GetAsync(CancellationToken.None));
+        var rotateBefore = TimeSpan.FromDays(30);
+        Assert.False(await one.RotateIfDueAsync(rotateBefore, CancellationToken.None));
+
+        await Annotate(ns, "2026-12-05");
+        var changed = await Task.WhenAll(one.RotateIfDueAsync(rotateBefore, CancellationToken.None), two.RotateIfDueAsync(rotateBefore, CancellationToken.None));
+
+        Assert.Equal([true, true], changed);
+        var now = new[] { (await one.GetAsync(CancellationToken.None)).CertificatePem, (await two.GetAsync(CancellationToken.None)).CertificatePem };
+        Assert.Single(now.Distinct());
+        Assert.NotEqual(old, now[0]);
+        var secret = await cluster.Client.CoreV1.ReadNamespacedSecretAsync("notary-ca", ns);
+        Assert.Equal(now[0], Encoding.ASCII.GetString(secret.Data["tls.crt"]));
+        Assert.Equal(old, Encoding.ASCII.GetString(secret.Data["previous.crt"]));
+        Assert.Equal("2026-12-05", secret.Metadata.Annotations["notary.dev/rotated-ca"]);
+        Assert.Equal([old], await one.GetPreviousAsync(CancellationToken.None));
+
+        // The same annotation again rotates nothing; the instance that did not take part adopts the new root; a restart knows both.
+        Assert.False(await one.RotateIfDueAsync(rotateBefore, CancellationToken.None));
+        Assert.True(await creator.RotateIfDueAsync(rotateBefore, CancellationToken.None));
+        Assert.Equal(now[0], (await creator.GetAsync(CancellationToken.None)).CertificatePem);
+        using var restarted = Source(ns);
+        Assert.Equal(now[0], (await restarted.GetAsync(CancellationToken.None)).CertificatePem);
+        Assert.Equal([old], await restarted.GetPreviousAsync(CancellationToken.None));
+        var after = await cluster.Client.CoreV1.ReadNamespacedSecretAsync("notary-ca", ns);
+        Assert.Equal(secret.Metadata.ResourceVersion, after.Metadata.ResourceVersion);
+
+        // The new root signs: a leaf from it chains to it, not to the previous root.
+        var leaf = (await restarted.GetAsync(CancellationToken.None)).Issue(new LeafRequest("api.shop.svc", [], TimeSpan.FromDays(30), KeySpec.Default), DateTimeOffset.UtcNow);
+        Assert.True(ChainsTo(leaf.CertificatePem, now[0]));
+        Assert.False(ChainsTo(leaf.CertificatePem, old));
+    }
+
+    [Fact]
+    public async Task A_root_within_the_threshold_of_its_end_is_rotated_once_by_two_concurrent_callers()
+    {
+        var ns = NewNamespaceName();
+        using (var creator = Source(ns))
+        {
+            await creator.GetAsync(CancellationToken.None);
+        }
+
+        // Nine and a half years later: 182 days left, below a threshold of 365 days.
+        var later = new FixedTime(DateTimeOffset.UtcNow + TimeSpan.FromDays(3468));
+        using var one = Source(ns, time: later);
+        using var two = Source(ns, time: later);
+        var old = (await one.GetAsync(CancellationToken.None)).CertificatePem;
+        var rotateBefore = TimeSpan.FromDays(365);
+
+        var changed = await Task.WhenAll(one.RotateIfDueAsync(rotateBefore, CancellationToken.None), two.RotateIfDueAsync(rotateBefore, CancellationToken.None));
+
+        Assert.Equal([true, true], changed);
+        var secret = await cluster.Client.CoreV1.ReadNamespacedSecretAsync("notary-ca", ns);
+        var current = Encoding.ASCII.GetString(secret.Data["tls.crt"]);
+        Assert.NotEqual(old, current);
+        Assert.Equal(old, Encoding.ASCII.GetString(secret.Data["previous.crt"]));
+        Assert.Equal(current, (await one.GetAsync(CancellationToken.None)).CertificatePem);
+        Assert.Equal(current, (await two.GetAsync(CancellationToken.None)).CertificatePem);
+        Assert.False(await one.RotateIfDueAsync(rotateBefore, CancellationToken.None));
+        Assert.False(await two.RotateIfDueAsync(rotateBefore, CancellationToken.None));
+        Assert.Equal(secret.Metadata.ResourceVersion, (await cluster.Client.CoreV1.ReadNamespacedSecretAsync("notary-ca", ns)).Metadata.ResourceVersion);
+    }
+
+    [Fact]
+    public async Task An_imported_CA_is_never_rotated()
+    {
+        var ns = await cluster.NamespaceAsync();
+        using var imported = CertificateAuthority.CreateRoot("Example Corp Issuing CA", TimeSpan.FromDays(20), DateTimeOffset.UtcNow, new KeySpec(KeyAlgorithm.Ecdsa, 256));
+        await cluster.Client.CoreV1.CreateNamespacedSecretAsync(new V1Secret
+        {
+            Metadata = new V1ObjectMeta { Name = "notary-ca", Annotations = new Dictionary<string, string> { ["notary.dev/rotate-ca"] = "now" } },
+            Type = "kubernetes.io/tls",
+            Data = new Dictionary<string, byte[]>
+            {
+                ["tls.crt"] = Encoding.ASCII.GetBytes(imported.CertificatePem),
+                ["tls.key"] = Encoding.ASCII.GetBytes(imported.ExportPrivateKeyPem()),
+            },
+        }, ns);
+        using var source = Source(ns);
+
+        Assert.False(await source.RotateIfDueAsync(TimeSpan.FromDays(365), CancellationToken.None));
+
+        var secret = await cluster.Client.CoreV1.ReadNamespacedSecretAsync("notary-ca", ns);
+        Assert.Equal(imported.CertificatePem, Encoding.ASCII.GetString(secret.Data["tls.crt"]));
+        Assert.False(secret.Data.ContainsKey("previous.crt"));
+    }
+
+    [Fact]
+    public async Task A_root_replaced_by_hand_is_adopted_and_the_root_in_use_stays_trusted()
+    {
+        var ns = NewNamespaceName();
+        using var source = Source(ns);
+        var old = (await source.GetAsync(CancellationToken.None)).CertificatePem;
+        using var replacement = CertificateAuthority.CreateRoot("Notary Built-in Root CA", TimeSpan.FromDays(3650), DateTimeOffset.UtcNow, new KeySpec(KeyAlgorithm.Ecdsa, 256));
+        var secret = await cluster.Client.CoreV1.ReadNamespacedSecretAsync("notary-ca", ns);
+        secret.Data["tls.crt"] = Encoding.ASCII.GetBytes(replacement.CertificatePem);
+        secret.Data["tls.key"] = Encoding.ASCII.GetBytes(replacement.ExportPrivateKeyPem());
+        await cluster.Client.CoreV1.ReplaceNamespacedSecretAsync(secret, "notary-ca", ns);
+
+        Assert.True(await source.RotateIfDueAsync(TimeSpan.FromDays(30), CancellationToken.None));
+
+        Assert.Equal(replacement.CertificatePem, (await source.GetAsync(CancellationToken.None)).CertificatePem);
+        Assert.Equal([old], await source.GetPreviousAsync(CancellationToken.None));
+        Assert.False(await source.RotateIfDueAsync(TimeSpan.FromDays(30), CancellationToken.None));
+    }
+
+    private async Task Annotate(string ns, string value)
+    {
+        var secret = await cluster.Client.CoreV1.ReadNamespacedSecretAsync("notary-ca", ns);
+        secret.Metadata.Annotations ??= new Dictionary<string, string>();
+        secret.Metadata.Annotations["notary.dev/rotate-ca"] = value;
+        await cluster.Client.CoreV1.ReplaceNamespacedSecretAsync(secret, "notary-ca", ns);
+    }
+
+    private static bool ChainsTo(string leafPem, string rootPem)
+    {
+        using var leaf = X509Certificate2.CreateFromPem(leafPem);
+        using var root = X509Certificate2.CreateFromPem(rootPem);
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.Add(root);
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        return chain.Build(leaf);
+    }
+
+    private sealed class FixedTime(DateTimeOffset now) : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => now;
     }
 }

@@ -106,7 +106,7 @@ public sealed class CaRotationClusterFixture : IAsyncLifetime
     }
 }
 
-/// <summary>The CA the built-in issuer signs with, swapped by the tests (a <c>ca</c> issuer's Secret replaced).</summary>
+/// <summary>The CA the built-in issuer (the default, no issuerRef) signs with; the rotation tests change a <c>ca</c> Issuer's Secret instead.</summary>
 public sealed class SwappableAuthoritySource : ICertificateAuthoritySource, IDisposable
 {
     private readonly List<CertificateAuthority> _all = [];

@@ -174,6 +174,8 @@ public sealed class CaRotationTests(CaRotationClusterFixture fx)
         Assert.Equal(50, seen[0].Remaining);
         Assert.Equal(Policies.CaFingerprints.Of(newCa.CertificatePem), seen[0].ToFingerprint);
         Assert.Null(await Rotation(mesh.IssuerKey).GetStatusAsync());
+        // The Issuer's status followed it: the rotation's progress written, then status.rotation gone.
+        await fx.IssuerStatus.WaitAsync(mesh.IssuerKey, s => s.Rotation is null && s.CaFingerprint == Policies.CaFingerprints.Of(newCa.CertificatePem), "status.rotation gone");
 
         bool NewLeaf(X509Certificate2 c) => c.Issuer == newSubject;
         var stores = mesh.Certificates.SelectMany(c => new[] { (Kind: ResourceKind.Keystore, Key: c), (Kind: ResourceKind.Truststore, Key: c) }).ToList();

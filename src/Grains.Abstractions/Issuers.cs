@@ -145,6 +145,13 @@ public interface IIssuerGrain : IGrainWithStringKey
     Task OnCaSecretChangedAsync();
 
     /// <summary>
+    /// Its CA rotation moved on (phase, what remains) or ended: the issuer writes its status again,
+    /// so that <c>status.rotation</c> follows the rotation and disappears when it is over.
+    /// </summary>
+    [OneWay]
+    Task OnRotationChangedAsync();
+
+    /// <summary>
     /// Readiness for <paramref name="certificate"/>, which is remembered: when the issuer becomes
     /// Ready the certificate gets <see cref="ICertificateGrain.OnIssuerChangedAsync"/>.
     /// </summary>

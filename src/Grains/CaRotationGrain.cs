@@ -211,7 +211,8 @@ public sealed class CaRotationGrain(
             RotationLog.StoresLeftBehind(logger, IssuerKey(S.IssuerKey), newFp, string.Join(", ", decision.LeftBehind));
         }
 
-        dirty |= S.AllTrustedAt != decision.AllTrustedAt || S.Remaining != decision.Remaining || S.Phase != decision.Phase;
+        var moved = S.Remaining != decision.Remaining || S.Phase != decision.Phase;
+        dirty |= moved || S.AllTrustedAt != decision.AllTrustedAt;
         S.AllTrustedAt = decision.AllTrustedAt;
         S.Remaining = decision.Remaining;
         if (S.Phase != decision.Phase)
@@ -232,6 +233,11 @@ public sealed class CaRotationGrain(
             await SaveAsync();
         }
 
+        if (moved && S.Phase != CaRotationPhase.RetiringOldCa)
+        {
+            await TellIssuerAsync();
+        }
+
         if (decision.Reissue.Count > 0)
         {
             RotationLog.Reissuing(logger, IssuerKey(S.IssuerKey), newFp, string.Join(", ", decision.Reissue));
@@ -249,6 +255,7 @@ public sealed class CaRotationGrain(
             await Task.WhenAll(S.Certificates.Select(c => Certificate(c).SetIssuerCasAsync([])));
             RotationLog.Finished(logger, IssuerKey(S.IssuerKey), newFp);
             await FinishAsync();
+            await TellIssuerAsync();
         }
     }
 
@@ -282,6 +289,9 @@ public sealed class CaRotationGrain(
         status is { Location: not null } && (kind == ResourceKind.Keystore || status.Condition(Conditions.TrustsIssuers)?.Status == Conditions.True);
 
     private ICertificateGrain Certificate(string key) => GrainFactory.GetGrain<ICertificateGrain>(key);
+
+    /// <summary>One-way: the issuer (same key) writes its status with this rotation's progress, or without it once it is over.</summary>
+    private Task TellIssuerAsync() => GrainFactory.GetGrain<IIssuerGrain>(this.GetPrimaryKeyString()).OnRotationChangedAsync();
 
     private async Task FinishAsync()
     {

@@ -111,6 +111,17 @@ public sealed partial class IssuerGrain(
         await LoadAsync();
     }
 
+    public async Task OnRotationChangedAsync()
+    {
+        if (State.Spec is null || State.PreviousCaPem is null)
+        {
+            return;
+        }
+
+        // Asks the rotation (which clears PreviousCaPem once it is over) and writes the status.
+        await PublishAsync(await RotationStatusAsync());
+    }
+
     public async Task<IssuerReadiness> WatchAsync(ResourceKey certificate)
     {
         var readiness = await EnsureLoadedAsync();

@@ -3,6 +3,7 @@ using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
+using Notary.Grains.Abstractions;
 using Notary.Grains.Abstractions.Ports;
 using Notary.Grains.Issuers;
 using Notary.Grains.Protection;
@@ -13,8 +14,11 @@ using Orleans.TestingHost;
 namespace Notary.Grains.Tests;
 
 /// <summary>
-/// A one-silo cluster on a fake clock for CA rotations: the built-in issuer signs with whatever
-/// CA <see cref="Authority"/> holds now (the tests swap it), make-before-break with a 10 s
+/// A one-silo cluster on a fake clock for CA rotations: <c>ca</c> Issuers read their key pair
+/// from <see cref="CaSecrets"/> (the tests replace a Secret's content and call
+/// <c>IIssuerGrain.OnCaSecretChangedAsync</c> as the watcher does; the real issuer grain starts
+/// the real CA rotation grain), the built-in issuer signs with the CA <see cref="Authority"/>
+/// holds, make-before-break with a 10 s
 /// propagation delay and no overlap beyond it (so a rotation ends within minutes of fake time:
 /// Java checks the validity of CA-issued leaves against the real clock), and at most
 /// <see cref="MaxConcurrentReissues"/> re-issues at once.
@@ -33,6 +37,9 @@ public sealed class CaRotationClusterFixture : IAsyncLifetime
     public RecordingEventRecorder Events { get; } = new();
     public InMemoryMetadataSource Metadata { get; } = new();
     public SwappableAuthoritySource Authority { get; } = new();
+    /// <summary>The <c>ca</c> Issuers' Secrets (tls.crt, tls.key) by namespace and name.</summary>
+    public InMemoryCaSecrets CaSecrets { get; } = new();
+    public RecordingIssuerStatus IssuerStatus { get; } = new();
     public RecordingAlertSink Alerts { get; } = new();
     public RecordingMetrics Metrics { get; } = new();
     public FakeWorkloadRestarter Workloads { get; } = new();
@@ -63,6 +70,10 @@ public sealed class CaRotationClusterFixture : IAsyncLifetime
             host.Services.AddSingleton<ITrustSourceReader>(TrustSources);
             host.Services.AddSingleton<StoreWriteGate>();
             host.Services.AddSingleton<IIssuerResolver>(new IssuerResolver([issuer], BuiltInIssuer.DefaultName));
+            host.Services.AddSingleton<ICertificateAuthoritySource>(Authority);
+            host.Services.AddSingleton<ICaSecretReader>(CaSecrets);
+            host.Services.AddSingleton<IIssuerStatusWriter>(IssuerStatus);
+            host.Services.AddSingleton<ITrustSourceReader>(new InMemoryTrustSources());
             host.Services.Configure<RotationOptions>(o =>
             {
                 o.PropagationDelay = Delay;
@@ -98,7 +109,7 @@ public sealed class CaRotationClusterFixture : IAsyncLifetime
     }
 }
 
-/// <summary>The CA the built-in issuer signs with, swapped by the tests (a <c>ca</c> issuer's Secret replaced).</summary>
+/// <summary>The CA the built-in issuer (the default, no issuerRef) signs with; the rotation tests change a <c>ca</c> Issuer's Secret instead.</summary>
 public sealed class SwappableAuthoritySource : ICertificateAuthoritySource, IDisposable
 {
     private readonly List<CertificateAuthority> _all = [];

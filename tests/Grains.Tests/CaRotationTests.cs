@@ -9,9 +9,13 @@ using Orleans.Core.Internal;
 namespace Notary.Grains.Tests;
 
 /// <summary>
-/// An issuer's CA rotation (issue 18 §3), on the fake clock, with the built-in issuer whose CA is
-/// swapped at the start (<see cref="ChangeCaAsync"/>): every store write is recorded with its
-/// time, and the order is checked on what was written; trust is proven by real Java handshakes.
+/// An issuer's CA rotation (issue 18 §3), on the fake clock, through a real <c>ca</c> Issuer: the
+/// services' Certificates name it (issuerRef), its Secret holds a team intermediate, and the
+/// change replaces the Secret's key pair with a new intermediate under ANOTHER root
+/// (<see cref="ChangeCaAsync"/>) — the case where nothing that trusted the old CA trusts the new
+/// one, so a handshake fails unless the new CA is trusted before it signs. Every store write is
+/// recorded with its time, and the order is checked on what was written; trust is proven by real
+/// Java handshakes.
 /// </summary>
 [Collection(CaRotationCollection.Name)]
 [Trait("Category", "Slow")]
@@ -21,7 +25,10 @@ public sealed class CaRotationTests(CaRotationClusterFixture fx)
     private const string TrustPassword = "ts-secret-1";
     private static readonly TimeSpan Delay = CaRotationClusterFixture.Delay;
 
-    private sealed record Mesh(string Ns, string IssuerKey, ResourceKey[] Certificates, HashSet<int> IssuersMode, int Peers)
+    private const string IssuerName = "team";
+    private const string CaSecret = "team-ca";
+
+    private sealed record Mesh(string Ns, string IssuerKey, CertificateAuthority Ca, ResourceKey[] Certificates, HashSet<int> IssuersMode, int Peers)
     {
         public string Fqdn(int i) => $"s{i}.{Ns}.svc";
 
@@ -35,18 +42,28 @@ public sealed class CaRotationTests(CaRotationClusterFixture fx)
     /// <summary>
     /// <paramref name="count"/> services, each with a Certificate, a Keystore and a Truststore
     /// trusting the next <paramref name="peers"/> services (upstream) and the previous ones
-    /// (downstream); every fifth truststore is Issuers-mode, the others Pinned.
+    /// (downstream); every fifth truststore is Issuers-mode, the others Pinned. The Certificates
+    /// name the namespace's <c>ca</c> Issuer "team", whose Secret holds a team intermediate.
     /// </summary>
     private async Task<Mesh> SetUpAsync(int count, int peers)
     {
         var ns = "ca-" + Guid.NewGuid().ToString("N")[..10];
         fx.Metadata.Set(ns, "notary-metadata", InMemoryMetadataSource.Json(KeyPassword, TrustPassword));
-        var mesh = new Mesh(ns, IssuerKeys.Cluster("team-" + ns), [.. Enumerable.Range(0, count).Select(i => new ResourceKey(ns, $"s{i}"))],
+        var ca = fx.NewIntermediate("Team Intermediate A " + ns);
+        fx.CaSecrets.Put(ns, CaSecret, PemEncoder.Bundle(ca.ChainPem), ca.ExportPrivateKeyPem());
+        var mesh = new Mesh(ns, IssuerKeys.Namespaced(ns, IssuerName), ca, [.. Enumerable.Range(0, count).Select(i => new ResourceKey(ns, $"s{i}"))],
             [.. Enumerable.Range(0, count).Where(i => i % 5 == 0)], peers);
+        var issuer = await fx.Grains.GetGrain<IIssuerGrain>(mesh.IssuerKey).ApplyAsync(new IssuerSpec { Ca = new CaIssuerSpec(CaSecret) }, LifecycleTests.V(1));
+        Assert.Equal(Conditions.True, issuer.Conditions.Single(c => c.Type == Conditions.Ready).Status);
         await Task.WhenAll(Enumerable.Range(0, count).Select(async i =>
         {
             var status = await Cert(mesh.Certificates[i]).ApplyAsync(
-                new CertificateSpec { Type = "Private", Fqdn = mesh.Fqdn(i), KeyAlgorithm = "ECDSA", KeySize = 256, Duration = "720h" }, LifecycleTests.V(1));
+                new CertificateSpec
+                {
+                    Type = "Private", Fqdn = mesh.Fqdn(i), KeyAlgorithm = "ECDSA", KeySize = 256, Duration = "720h",
+                    IssuerRef = new IssuerRef(IssuerName, IssuerKinds.Issuer),
+                },
+                LifecycleTests.V(1));
             Assert.True(status.IsReady, status.Condition(Conditions.Ready)?.Message);
         }));
         await Task.WhenAll(Enumerable.Range(0, count).Select(async i =>
@@ -63,15 +80,18 @@ public sealed class CaRotationTests(CaRotationClusterFixture fx)
     }
 
     /// <summary>
-    /// The CA change, as the issuer grain reports it: the issuer's CA becomes <paramref name="next"/>
-    /// and the rotation begins for its certificates. (Through a <c>ca</c> Issuer, this is the
-    /// replacement of its Secret's key pair; the issuer grain then calls BeginAsync itself.)
+    /// The CA change as an operator makes it: the Issuer's Secret gets <paramref name="next"/>'s key
+    /// pair (tls.crt the intermediate and its root, tls.key its key), and the issuer grain is told,
+    /// as the watcher tells it when the Secret changes; the issuer grain reads the Secret, sees
+    /// another CA under the certificates it issued and begins the real rotation.
     /// </summary>
     private async Task ChangeCaAsync(Mesh mesh, CertificateAuthority next)
     {
-        var old = fx.Authority.Current;
-        fx.Authority.Current = next;
-        await Rotation(mesh.IssuerKey).BeginAsync(new CaRotationStart(mesh.IssuerKey, string.Concat(old.ChainPem), string.Concat(next.ChainPem), mesh.Certificates));
+        fx.CaSecrets.Put(mesh.Ns, CaSecret, PemEncoder.Bundle(next.ChainPem), next.ExportPrivateKeyPem());
+        // One-way, as the watcher calls it: done once the issuer's status shows the new CA and its rotation.
+        await fx.Grains.GetGrain<IIssuerGrain>(mesh.IssuerKey).OnCaSecretChangedAsync();
+        var fingerprint = Policies.CaFingerprints.Of(next.CertificatePem);
+        await fx.IssuerStatus.WaitAsync(mesh.IssuerKey, s => s.CaFingerprint == fingerprint && s.Rotation?.ToFingerprint == fingerprint, "the new CA and its rotation");
     }
 
     private static Task FireAsync(IAddressable grain, string reminder, DateTimeOffset now) =>
@@ -138,7 +158,7 @@ public sealed class CaRotationTests(CaRotationClusterFixture fx)
     public async Task Fifty_services_keep_talking_through_a_CA_rotation_to_a_new_intermediate_trust_comes_first_the_roll_is_paced_the_old_CA_leaves_last()
     {
         var mesh = await SetUpAsync(50, 2);
-        var oldCa = fx.Authority.Current;
+        var oldCa = mesh.Ca;
         var newCa = fx.NewIntermediate("Team Intermediate " + mesh.Ns);
         var (oldTp, newTp) = (Thumbprint(oldCa), Thumbprint(newCa));
         var newSubject = X509Certificate2.CreateFromPem(newCa.CertificatePem).Subject;
@@ -154,6 +174,8 @@ public sealed class CaRotationTests(CaRotationClusterFixture fx)
         Assert.Equal(50, seen[0].Remaining);
         Assert.Equal(Policies.CaFingerprints.Of(newCa.CertificatePem), seen[0].ToFingerprint);
         Assert.Null(await Rotation(mesh.IssuerKey).GetStatusAsync());
+        // The Issuer's status followed it: the rotation's progress written, then status.rotation gone.
+        await fx.IssuerStatus.WaitAsync(mesh.IssuerKey, s => s.Rotation is null && s.CaFingerprint == Policies.CaFingerprints.Of(newCa.CertificatePem), "status.rotation gone");
 
         bool NewLeaf(X509Certificate2 c) => c.Issuer == newSubject;
         var stores = mesh.Certificates.SelectMany(c => new[] { (Kind: ResourceKind.Keystore, Key: c), (Kind: ResourceKind.Truststore, Key: c) }).ToList();
@@ -270,7 +292,7 @@ public sealed class CaRotationTests(CaRotationClusterFixture fx)
     public async Task A_change_to_a_third_CA_during_a_rotation_replaces_it_and_retires_both_earlier_CAs()
     {
         var mesh = await SetUpAsync(6, 1);
-        var a = fx.Authority.Current;
+        var a = mesh.Ca;
         var b = fx.NewIntermediate("B " + mesh.Ns);
         var c = fx.NewIntermediate("C " + mesh.Ns);
         await ChangeCaAsync(mesh, b);

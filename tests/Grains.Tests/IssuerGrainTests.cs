@@ -354,6 +354,38 @@ public sealed class IssuerGrainTests(ClusterFixture fixture) : IDisposable
     }
 
     [Fact]
+    public async Task An_acm_issuer_whose_privateCaArn_changes_to_another_CA_starts_the_rotation_of_the_certificates_it_issued()
+    {
+        var ns = ClusterFixture.NewNamespace();
+        var (first, second) = ($"arn:aws:acm-pca:eu-west-1:111122223333:certificate-authority/{ns}-a", $"arn:aws:acm-pca:eu-west-1:111122223333:certificate-authority/{ns}-b");
+        AcmIssuerSpec Acm(string arn) => new() { Region = "eu-west-1", PrivateCaArn = arn };
+        var issuerKey = IssuerKeys.Namespaced(ns, "pca");
+        var rotation = fixture.Rotations.Register(issuerKey);
+        var issuer = fixture.Grains.GetGrain<IIssuerGrain>(issuerKey);
+        var oldCa = fixture.Authority.Authority.CertificatePem;
+        var newCa = MakeRootAndIntermediate("pca-b").IntermediatePem;
+        fixture.Acm.Answer(first, new AcmIssuerCheck(new IssuerReadiness(true, "Ready", "Private CA is ACTIVE."), oldCa));
+        fixture.Acm.Answer(second, new AcmIssuerCheck(new IssuerReadiness(true, "Ready", "Private CA is ACTIVE."), newCa));
+        Assert.Equal(IssuerGrain.Describe(oldCa).Fingerprint, (await issuer.ApplyAsync(new IssuerSpec { Acm = Acm(first) }, Origin())).CaFingerprint);
+        var resource = new ResourceKey(ns, "api");
+        Assert.True((await fixture.Grains.GetGrain<ICertificateGrain>(resource.ToString()).ApplyAsync(Cert($"api.{ns}.svc", new IssuerRef("pca", IssuerKinds.Issuer)), Origin())).IsReady);
+
+        // The same ARN applied again (a resync) is no change.
+        await issuer.ApplyAsync(new IssuerSpec { Acm = Acm(first) }, Origin());
+        Assert.Empty(rotation.Begun);
+
+        // The operator points the Issuer at another Private CA: its certificates move to it.
+        var status = await issuer.ApplyAsync(new IssuerSpec { Acm = Acm(second) }, Origin(2));
+        Assert.Equal(IssuerGrain.Describe(newCa).Fingerprint, status.CaFingerprint);
+        var start = Assert.Single(rotation.Begun);
+        Assert.Equal(issuerKey, start.IssuerKey);
+        Assert.Equal([resource], start.Certificates);
+        Assert.Equal(IssuerGrain.Describe(oldCa).Fingerprint, IssuerGrain.Describe(start.OldCaPem).Fingerprint);
+        Assert.Equal(IssuerGrain.Describe(newCa).Fingerprint, IssuerGrain.Describe(start.NewCaPem).Fingerprint);
+        Assert.Contains(fixture.Acm.Created, c => c.Name == issuerKey && c.Spec.PrivateCaArn == second);
+    }
+
+    [Fact]
     public async Task A_CertificatePolicy_listing_issuers_restricts_issuerRef_spelled_Kind_slash_Name()
     {
         var ns = ClusterFixture.NewNamespace();

@@ -18,6 +18,7 @@ public sealed partial class IssuerGrain(
     [PersistentState("issuer", GrainStorage.Name)] IPersistentState<IssuerState> state,
     ICaSecretReader caSecrets,
     IIssuerStatusWriter statusWriter,
+    IEventRecorder events,
     ICertificateAuthoritySource builtin,
     TimeProvider time,
     ILogger<IssuerGrain> logger) : Grain, IIssuerGrain, IRemindable, IDurableRetryOwner
@@ -84,6 +85,7 @@ public sealed partial class IssuerGrain(
         {
             // A rotation in progress stops and takes its CAs out of the certificates.
             await Rotation.CancelAsync();
+            await RecordAsync(EventSeverity.Warning, RotationCancelledReason, $"{Display} was deleted during its CA rotation: the rotation stopped, and the certificates not yet re-issued keep their current CA.");
         }
 
         Retry.Cancel();

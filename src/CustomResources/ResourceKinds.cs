@@ -11,6 +11,8 @@ public static class ResourceKinds
         ResourceKind.Certificate => NotaryResources.CertificatePlural,
         ResourceKind.Keystore => NotaryResources.KeystorePlural,
         ResourceKind.Truststore => NotaryResources.TruststorePlural,
+        ResourceKind.Issuer => NotaryResources.IssuerPlural,
+        ResourceKind.ClusterIssuer => NotaryResources.ClusterIssuerPlural,
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "not a Notary resource kind"),
     };
 
@@ -20,6 +22,11 @@ public static class ResourceKinds
         ResourceKind.Certificate => Certificate.KubeKind,
         ResourceKind.Keystore => Keystore.KubeKind,
         ResourceKind.Truststore => Truststore.KubeKind,
+        ResourceKind.Issuer => Issuer.KubeKind,
+        ResourceKind.ClusterIssuer => ClusterIssuer.KubeKind,
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "not a Notary resource kind"),
     };
+
+    /// <summary>Whether the kind is cluster-scoped (its <see cref="ResourceKey.Namespace"/> is empty).</summary>
+    public static bool IsClusterScoped(ResourceKind kind) => kind == ResourceKind.ClusterIssuer;
 }

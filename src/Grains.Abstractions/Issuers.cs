@@ -174,6 +174,25 @@ public interface IIssuerGrain : IGrainWithStringKey
     Task<IssuerStatus?> GetStatusAsync();
 }
 
+/// <summary>
+/// Which issuer grains hold a spec (one grain, key <see cref="ClusterKey"/>): each issuer grain
+/// registers on apply and unregisters on delete. After its first list of issuers, the watcher asks
+/// for the keys of that kind and deletes those it did not list: an Issuer deleted while no watcher
+/// ran (no finalizer) stops issuing (src/Watcher/README.md, "Issuers deleted while no watcher ran").
+/// </summary>
+[Alias("notary.IIssuerRegistryGrain")]
+public interface IIssuerRegistryGrain : IGrainWithStringKey
+{
+    public const string ClusterKey = "cluster";
+
+    Task RegisterAsync(string issuerKey);
+
+    Task UnregisterAsync(string issuerKey);
+
+    /// <summary>The registered keys of <paramref name="kind"/> (Issuer or ClusterIssuer), ordered.</summary>
+    Task<IReadOnlyList<string>> ListAsync(string kind);
+}
+
 /// <summary>Port: writes an Issuer's or ClusterIssuer's status subresource (key as <see cref="IssuerKeys"/>).</summary>
 public interface IIssuerStatusWriter
 {

@@ -28,4 +28,10 @@ public enum ResourceKind
     Certificate,
     Keystore,
     Truststore,
+
+    /// <summary>A namespaced Issuer (grain key <see cref="IssuerKeys"/>); as a <see cref="ResourceKey"/>: its namespace and name.</summary>
+    Issuer,
+
+    /// <summary>A cluster-scoped ClusterIssuer; as a <see cref="ResourceKey"/>: an empty namespace and its name.</summary>
+    ClusterIssuer,
 }

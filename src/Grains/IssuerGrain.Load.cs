@@ -103,6 +103,7 @@ public sealed partial class IssuerGrain
         }
 
         _readiness = readiness;
+        var before = State.Conditions.FirstOrDefault(c => c.Type == Conditions.Ready);
         var changed = ConditionList.Set(State.Conditions, Conditions.Ready, readiness.Ready ? Conditions.True : Conditions.False, readiness.Reason, readiness.Message, time.GetUtcNow(), State.Origin?.Generation ?? 0);
         if (_transient)
         {
@@ -126,6 +127,7 @@ public sealed partial class IssuerGrain
         }
 
         await SaveAsync();
+        await RecordReadinessAsync(before, readiness);
         if (changed)
         {
             if (readiness.Ready)
@@ -261,6 +263,7 @@ public sealed partial class IssuerGrain
                 await Rotation.BeginAsync(new CaRotationStart(_key, previousPem, caPem, signedByOthers));
                 State.PreviousCaPem = previousPem;
                 Log.IssuerCaRotation(logger, _key, previous, fingerprint, signedByOthers.Count);
+                await RecordAsync(EventSeverity.Normal, RotationStartedReason, $"the CA changed from {previous} to {fingerprint}: re-issuing {signedByOthers.Count} certificates from the new CA (stores trust it first).");
             }
         }
 
@@ -291,6 +294,7 @@ public sealed partial class IssuerGrain
                 // The rotation ended: signing no longer asks it.
                 State.PreviousCaPem = null;
                 await SaveAsync();
+                await RecordAsync(EventSeverity.Normal, RotationCompletedReason, $"the CA rotation ended: every certificate is issued by the CA {State.CaFingerprint}, and the previous CA is no longer trusted for them.");
             }
 
             return rotation;

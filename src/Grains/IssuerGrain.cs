@@ -18,6 +18,7 @@ public sealed partial class IssuerGrain(
     [PersistentState("issuer", GrainStorage.Name)] IPersistentState<IssuerState> state,
     ICaSecretReader caSecrets,
     IIssuerStatusWriter statusWriter,
+    IEventRecorder events,
     ICertificateAuthoritySource builtin,
     TimeProvider time,
     ILogger<IssuerGrain> logger) : Grain, IIssuerGrain, IRemindable, IDurableRetryOwner
@@ -39,8 +40,12 @@ public sealed partial class IssuerGrain(
     private string? _namespace;
     private string _name = string.Empty;
     private DurableRetry? _retry;
+    // This activation registered the key with the issuer registry (done once per activation).
+    private bool _registered;
 
     private IssuerState State => state.State;
+
+    private IIssuerRegistryGrain Registry => GrainFactory.GetGrain<IIssuerRegistryGrain>(IIssuerRegistryGrain.ClusterKey);
 
     private DurableRetry Retry => _retry ??= new(this, RetryReminder, TimeSpan.FromMinutes(1), LoadBackoff);
 
@@ -69,12 +74,22 @@ public sealed partial class IssuerGrain(
         ArgumentNullException.ThrowIfNull(origin);
         State.Spec = spec;
         State.Origin = origin;
+        if (!_registered)
+        {
+            // Before loading: a failure leaves the watcher's call to retry, and the key known.
+            await Registry.RegisterAsync(_key);
+            _registered = true;
+        }
+
         await LoadAsync();
         return BuildStatus(await RotationStatusAsync());
     }
 
     public async Task DeleteAsync()
     {
+        // Also when this grain holds nothing: the registry may still list it.
+        await Registry.UnregisterAsync(_key);
+        _registered = false;
         if (State.Spec is null && State.CaPem is null && State.PreviousCaPem is null)
         {
             return;
@@ -84,6 +99,7 @@ public sealed partial class IssuerGrain(
         {
             // A rotation in progress stops and takes its CAs out of the certificates.
             await Rotation.CancelAsync();
+            await RecordAsync(EventSeverity.Warning, RotationCancelledReason, $"{Display} was deleted during its CA rotation: the rotation stopped, and the certificates not yet re-issued keep their current CA.");
         }
 
         Retry.Cancel();

@@ -66,14 +66,16 @@ public sealed class KubernetesEventRecorder : IEventRecorder, IDisposable
             ApiVersion = NotaryResources.ApiVersion,
             Kind = ResourceKinds.KubeKind(kind),
             Name = resource.Name,
-            NamespaceProperty = resource.Namespace,
+            // A cluster-scoped object (a ClusterIssuer) has no namespace: kubectl describe finds
+            // its Events by involvedObject.namespace="" (and they are stored in "default").
+            NamespaceProperty = ResourceKinds.IsClusterScoped(kind) ? null : resource.Namespace,
             Uid = uid,
         };
         await RecordAsync(involved, severity, reason, message, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
-    /// Records an Event on any namespaced object, such as a Deployment Notary restarted, named by
+    /// Records an Event on any object (a cluster-scoped one without a namespace, stored in "default"), such as a Deployment Notary restarted, named by
     /// the caller (apiVersion, kind, namespace, name and, so that <c>kubectl describe</c> lists it,
     /// uid). Repeats are correlated as for Notary's own resources.
     /// </summary>
@@ -86,7 +88,8 @@ public sealed class KubernetesEventRecorder : IEventRecorder, IDisposable
         }
 
         var type = severity == EventSeverity.Warning ? "Warning" : "Normal";
-        var key = new Correlation(involvedObject.ApiVersion ?? string.Empty, involvedObject.Kind ?? string.Empty, involvedObject.NamespaceProperty, involvedObject.Name, involvedObject.Uid ?? string.Empty, type, reason, message);
+        var eventNamespace = EventNamespace(involvedObject);
+        var key = new Correlation(involvedObject.ApiVersion ?? string.Empty, involvedObject.Kind ?? string.Empty, eventNamespace, involvedObject.Name, involvedObject.Uid ?? string.Empty, type, reason, message);
         var target = $"{involvedObject.NamespaceProperty}/{involvedObject.Name}";
         var stripe = _stripes[(key.GetHashCode() & int.MaxValue) % _stripes.Length];
         await stripe.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -95,7 +98,7 @@ public sealed class KubernetesEventRecorder : IEventRecorder, IDisposable
             var now = TruncateToSeconds(_time.GetUtcNow());
             Forget(now);
             if (_recent.TryGetValue(key, out var seen) && now - seen.Last < _options.EventCorrelationWindow
-                && await TryIncrementAsync(involvedObject.NamespaceProperty, seen, now, cancellationToken).ConfigureAwait(false))
+                && await TryIncrementAsync(eventNamespace, seen, now, cancellationToken).ConfigureAwait(false))
             {
                 _recent[key] = seen with { Count = seen.Count + 1, Last = now };
                 Log.EventRecorded(_logger, type, reason, key.Kind, target, seen.Count + 1);
@@ -146,7 +149,7 @@ public sealed class KubernetesEventRecorder : IEventRecorder, IDisposable
 
     private async Task<string> CreateAsync(V1ObjectReference involvedObject, string type, string reason, string message, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        var @namespace = involvedObject.NamespaceProperty;
+        var @namespace = EventNamespace(involvedObject);
         for (var attempt = 0; ; attempt++)
         {
             var name = EventName(involvedObject.Name, now);
@@ -174,6 +177,16 @@ public sealed class KubernetesEventRecorder : IEventRecorder, IDisposable
                 // Two Events in the same instant: the next name is unique.
             }
         }
+    }
+
+    /// <summary>
+    /// Where an Event on the object is stored: its own namespace, or "default" for a cluster-scoped
+    /// object (as the API server and client-go do for Nodes; core/v1 validation accepts only that).
+    /// </summary>
+    public static string EventNamespace(V1ObjectReference involvedObject)
+    {
+        ArgumentNullException.ThrowIfNull(involvedObject);
+        return string.IsNullOrEmpty(involvedObject.NamespaceProperty) ? "default" : involvedObject.NamespaceProperty;
     }
 
     /// <summary>NAME.HEX as client-go names Events; the suffix grows strictly, so names never repeat in-process.</summary>
@@ -204,8 +217,11 @@ public sealed class KubernetesEventRecorder : IEventRecorder, IDisposable
 
         try
         {
-            var found = await _client.CustomObjects.GetNamespacedCustomObjectAsync(
-                NotaryResources.Group, NotaryResources.Version, resource.Namespace, ResourceKinds.Plural(kind), resource.Name, cancellationToken).ConfigureAwait(false);
+            var found = ResourceKinds.IsClusterScoped(kind)
+                ? await _client.CustomObjects.GetClusterCustomObjectAsync(
+                    NotaryResources.Group, NotaryResources.Version, ResourceKinds.Plural(kind), resource.Name, cancellationToken).ConfigureAwait(false)
+                : await _client.CustomObjects.GetNamespacedCustomObjectAsync(
+                    NotaryResources.Group, NotaryResources.Version, resource.Namespace, ResourceKinds.Plural(kind), resource.Name, cancellationToken).ConfigureAwait(false);
             var uid = KubernetesJson.Deserialize<PartialObject>(KubernetesJson.Serialize(found)).Metadata?.Uid;
             if (!string.IsNullOrEmpty(uid))
             {

@@ -60,6 +60,20 @@ public sealed class GrainForwarder(IGrainFactory grains) : IResourceEventSink
     public Task DeleteIssuerAsync(string issuerKey, CancellationToken cancellationToken) =>
         grains.GetGrain<IIssuerGrain>(issuerKey).DeleteAsync();
 
+    public async Task IssuersListedAsync(string kind, IReadOnlySet<string> existing, CancellationToken cancellationToken)
+    {
+        // The registry lists the issuer grains that hold a spec; those the list did not have were
+        // deleted while no watcher ran. Deleting unregisters them (and is idempotent).
+        foreach (var issuerKey in await grains.GetGrain<IIssuerRegistryGrain>(IIssuerRegistryGrain.ClusterKey).ListAsync(kind))
+        {
+            if (!existing.Contains(issuerKey))
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                await grains.GetGrain<IIssuerGrain>(issuerKey).DeleteAsync();
+            }
+        }
+    }
+
     public Task CaSecretChangedAsync(string issuerKey, CancellationToken cancellationToken) =>
         grains.GetGrain<IIssuerGrain>(issuerKey).OnCaSecretChangedAsync();
 }

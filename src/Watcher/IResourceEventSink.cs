@@ -60,6 +60,13 @@ public interface IResourceEventSink
     /// <summary>The Issuer or ClusterIssuer is gone (or being deleted): its Certificates wait.</summary>
     Task DeleteIssuerAsync(string issuerKey, CancellationToken cancellationToken) => Task.CompletedTask;
 
+    /// <summary>
+    /// After a full list of Issuers or ClusterIssuers (<paramref name="kind"/>): the grain keys
+    /// that exist; any other issuer grain of that kind that holds a spec is deleted (an issuer
+    /// deleted while no watcher ran). No-op by default, for sinks that only follow the other resources.
+    /// </summary>
+    Task IssuersListedAsync(string kind, IReadOnlySet<string> existing, CancellationToken cancellationToken) => Task.CompletedTask;
+
     /// <summary>The Secret a <c>ca</c> issuer names was created, changed or deleted: the issuer reads it again.</summary>
     Task CaSecretChangedAsync(string issuerKey, CancellationToken cancellationToken) => Task.CompletedTask;
 }

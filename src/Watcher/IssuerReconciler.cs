@@ -67,6 +67,7 @@ public sealed class CaSecretIndex
 internal sealed partial class IssuerReconciler<T>(
     IResourceEventSink sink,
     CaSecretIndex caSecrets,
+    string kind,
     Func<string, string> issuerKeyOf,
     string? secretNamespace,
     ILogger logger) : IReconciler<T>
@@ -75,6 +76,8 @@ internal sealed partial class IssuerReconciler<T>(
     private readonly Lock _lock = new();
     private readonly Dictionary<string, ResourceVersionInfo> _forwarded = new(StringComparer.Ordinal);
     private readonly HashSet<string> _unforwarded = new(StringComparer.Ordinal);
+    // Grain keys of the issuers the informer holds (not being deleted): what a full list found.
+    private readonly HashSet<string> _existing = new(StringComparer.Ordinal);
     private readonly TaskCompletionSource _initial = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private bool _listed;
 
@@ -91,6 +94,15 @@ internal sealed partial class IssuerReconciler<T>(
         caSecrets.Set(issuerKey, secretKey);
         lock (_lock)
         {
+            if (gone)
+            {
+                _existing.Remove(issuerKey);
+            }
+            else
+            {
+                _existing.Add(issuerKey);
+            }
+
             if (current is null)
             {
                 _unforwarded.Remove(key);
@@ -104,15 +116,31 @@ internal sealed partial class IssuerReconciler<T>(
         }
     }
 
-    public Task ListedAsync(CancellationToken cancellationToken)
+    public async Task ListedAsync(CancellationToken cancellationToken)
     {
+        HashSet<string> existing;
         lock (_lock)
         {
-            _listed = true;
-            CheckInitial();
+            existing = new HashSet<string>(_existing, StringComparer.Ordinal);
         }
 
-        return Task.CompletedTask;
+        // Issuer grains of this kind that the list did not have were deleted while no watcher ran
+        // (issuers have no finalizer): the sink deletes them. Retried by the controller on failure;
+        // the initial list counts as forwarded either way (a failing prune must not hold the
+        // Certificates back).
+        try
+        {
+            await sink.IssuersListedAsync(kind, existing, cancellationToken).ConfigureAwait(false);
+            IssuersListed(logger, kind, existing.Count);
+        }
+        finally
+        {
+            lock (_lock)
+            {
+                _listed = true;
+                CheckInitial();
+            }
+        }
     }
 
     public async Task ReconcileAsync(string key, T? current, T? lastKnown, bool resync, CancellationToken cancellationToken)
@@ -177,6 +205,9 @@ internal sealed partial class IssuerReconciler<T>(
             _initial.TrySetResult();
         }
     }
+
+    [LoggerMessage(EventId = 3056, Level = LogLevel.Information, Message = "Listed {Kind}s: {Count} exist; issuer grains of that kind not listed are deleted")]
+    private static partial void IssuersListed(ILogger logger, string kind, int count);
 
     [LoggerMessage(EventId = 3050, Level = LogLevel.Information, Message = "Forwarded issuer {Issuer} ({What}, generation {Generation})")]
     private static partial void IssuerForwarded(ILogger logger, string issuer, string what, long generation);

@@ -153,7 +153,7 @@ public sealed class WatchSession
         {
             // Informer keys are "namespace/name"; an Issuer's CA Secret is in its own namespace.
             _issuerReconciler = new IssuerReconciler<Issuer>(
-                sink, caSecrets, key => IssuerKeys.Namespaced(ResourceKey.Parse(key).Namespace, ResourceKey.Parse(key).Name), null, logger);
+                sink, caSecrets, IssuerKinds.Issuer, key => IssuerKeys.Namespaced(ResourceKey.Parse(key).Namespace, ResourceKey.Parse(key).Name), null, logger);
             _issuers = new Controller<Issuer>(new Informer<Issuer>(issuers, options, time, logger), _issuerReconciler, options, time, logger);
         }
 
@@ -161,7 +161,7 @@ public sealed class WatchSession
         {
             // Cluster-scoped: the key is "/NAME"; a ClusterIssuer's CA Secret is in Notary's namespace.
             _clusterIssuerReconciler = new IssuerReconciler<ClusterIssuer>(
-                sink, caSecrets, key => IssuerKeys.Cluster(key[(key.IndexOf('/', StringComparison.Ordinal) + 1)..]), notaryNamespace, logger);
+                sink, caSecrets, IssuerKinds.ClusterIssuer, key => IssuerKeys.Cluster(key[(key.IndexOf('/', StringComparison.Ordinal) + 1)..]), notaryNamespace, logger);
             _clusterIssuers = new Controller<ClusterIssuer>(new Informer<ClusterIssuer>(clusterIssuers, options, time, logger), _clusterIssuerReconciler, options, time, logger);
         }
     }

@@ -43,6 +43,32 @@ public sealed class BadInputTests(DevFixture fx)
         await fx.OkAsync("wait", $"--for=jsonpath={{.status.conditions[?(@.type==\"Ready\")].reason}}={reason}", $"{kind}/{name}", "-n", ns, "--timeout=60s");
 
     [Fact]
+    public async Task An_issuer_whose_Secret_is_missing_is_not_Ready_and_kubectl_describe_shows_the_Warning_with_its_reason()
+    {
+        var ns = await NamespaceAsync();
+        var clusterName = "missing-" + ns;
+        await ApplyAsync($"""
+            apiVersion: notary.dev/v1alpha1
+            kind: Issuer
+            metadata: {"{"}name: team-ca, namespace: {ns}{"}"}
+            spec: {"{"}ca: {"{"}secretName: team-ca-keys{"}"}{"}"}
+            ---
+            apiVersion: notary.dev/v1alpha1
+            kind: ClusterIssuer
+            metadata: {"{"}name: {clusterName}{"}"}
+            spec: {"{"}ca: {"{"}secretName: {clusterName}{"}"}{"}"}
+            """);
+        await WaitReasonAsync("issuer", ns, "team-ca", "SecretNotFound");
+        await fx.OkAsync("wait", "--for=jsonpath={.status.conditions[?(@.type==\"Ready\")].reason}=SecretNotFound", $"clusterissuer/{clusterName}", "--timeout=60s");
+
+        var describe = await fx.OkAsync("describe", "issuer", "team-ca", "-n", ns);
+        Assert.Matches($@"Warning\s+SecretNotFound\s+\S+\s+\S+\s+Secret {ns}/team-ca-keys does not exist", describe);
+        // A ClusterIssuer's Events are in "default", involvedObject without a namespace: describe finds them.
+        var clusterDescribe = await fx.OkAsync("describe", "clusterissuer", clusterName);
+        Assert.Matches($@"Warning\s+SecretNotFound\s+\S+\s+\S+\s+Secret \S+/{clusterName} does not exist", clusterDescribe);
+    }
+
+    [Fact]
     public async Task The_schema_refuses_what_it_can_express_naming_the_field()
     {
         var ns = await NamespaceAsync();

@@ -171,8 +171,9 @@ public sealed class FaultTests(WatcherCluster cluster, ITestOutputHelper output)
     {
         var twice = _sink.Deliveries
             // The set of existing CertificatePolicies is sent after every full list by design (a
-            // relist is when a deletion nobody saw is found): it is not a repeated event.
-            .Where(d => d.Action is not Action.SecretChanged and not Action.PoliciesListed)
+            // relist is when a deletion nobody saw is found): it is not a repeated event. So are
+            // the existing Issuers and ClusterIssuers.
+            .Where(d => d.Action is not Action.SecretChanged and not Action.PoliciesListed and not Action.IssuersListed)
             .GroupBy(d => (d.Action, d.Uid, Generation: d.Action == Action.Apply ? d.Generation : 0))
             .Where(g => g.Count() > 1)
             .Select(g => g.First().ToString())

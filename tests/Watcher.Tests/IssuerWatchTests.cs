@@ -59,6 +59,28 @@ public sealed class IssuerWatchTests(WatcherCluster cluster, ITestOutputHelper o
     }
 
     [Fact]
+    public async Task After_its_list_the_watcher_names_the_issuers_that_exist_so_that_one_deleted_while_no_watcher_ran_is_deleted()
+    {
+        var ns = await cluster.NamespaceAsync();
+        var clusterName = "listed-" + ns;
+        await cluster.Client.CreateAsync(Issuer(ns, "kept", "kept-keys"));
+        await cluster.Client.CreateAsync(Issuer(ns, "gone", "gone-keys"));
+        await CreateClusterIssuerAsync(clusterName, new IssuerResourceSpec { Builtin = new BuiltinIssuer() });
+        // Deleted before any watcher runs: no deletion event will ever be seen for it.
+        await cluster.Client.DeleteAsync<Issuer>(ns, "gone");
+
+        await using var session = cluster.Start(_sink, _logs);
+
+        var issuers = await _sink.WaitAsync(d => d.Any(x => x.Action == Action.IssuersListed && x.Key == IssuerKinds.Issuer), "the Issuers listed");
+        var existing = Assert.IsType<List<string>>(issuers.First(x => x.Action == Action.IssuersListed && x.Key == IssuerKinds.Issuer).Spec);
+        Assert.Contains(IssuerKeys.Namespaced(ns, "kept"), existing);
+        Assert.DoesNotContain(IssuerKeys.Namespaced(ns, "gone"), existing);
+        Assert.DoesNotContain(existing, k => k.StartsWith(IssuerKinds.ClusterIssuer + "/", StringComparison.Ordinal));
+        var clusterIssuers = await _sink.WaitAsync(d => d.Any(x => x.Action == Action.IssuersListed && x.Key == IssuerKinds.ClusterIssuer), "the ClusterIssuers listed");
+        Assert.Contains(IssuerKeys.Cluster(clusterName), Assert.IsType<List<string>>(clusterIssuers.First(x => x.Action == Action.IssuersListed && x.Key == IssuerKinds.ClusterIssuer).Spec));
+    }
+
+    [Fact]
     public async Task A_change_to_a_ca_Secret_reaches_the_issuers_that_name_it_in_their_namespace_only()
     {
         var ns = await cluster.NamespaceAsync();

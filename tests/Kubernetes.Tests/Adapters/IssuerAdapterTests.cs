@@ -5,6 +5,7 @@ using k8s.Autorest;
 using k8s.Models;
 using Notary.CustomResources.Models;
 using Notary.Grains.Abstractions;
+using Notary.Grains.Abstractions.Ports;
 
 namespace Notary.Adapters.Kubernetes.Tests.Adapters;
 
@@ -100,6 +101,40 @@ public sealed class IssuerAdapterTests(ClusterFixture cluster)
 
         Assert.Equal((HttpStatusCode)422, refused.Response.StatusCode);
         Assert.Contains("spec", refused.Response.Content, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Kubectl_describe_shows_the_events_on_an_Issuer_and_on_a_ClusterIssuer()
+    {
+        var ns = await cluster.NamespaceAsync();
+        var issuer = await CreateIssuerAsync(ns, "team-ca", new IssuerResourceSpec { Ca = new CaIssuer { SecretName = "team-ca" } });
+        var clusterName = "events-" + ns;
+        await CreateClusterIssuerAsync(clusterName, new IssuerResourceSpec { Builtin = new BuiltinIssuer() });
+        var clusterUid = KubernetesJson.Deserialize<ClusterIssuer>(KubernetesJson.Serialize(await cluster.Client.CustomObjects.GetClusterCustomObjectAsync(
+            NotaryResources.Group, NotaryResources.Version, ClusterIssuer.KubePluralName, clusterName))).Metadata.Uid;
+        using var recorder = new KubernetesEventRecorder(cluster.Client, ClusterFixture.Options(), TimeProvider.System, ClusterFixture.Log<KubernetesEventRecorder>());
+
+        // The issuer grain passes the uid it was applied with (Notary's RBAC has no get on issuers).
+        await recorder.RecordAsync(new ResourceKey(ns, "team-ca"), ResourceKind.Issuer, issuer.Metadata.Uid, EventSeverity.Warning,
+            "SecretNotFound", $"Secret {ns}/team-ca does not exist.", CancellationToken.None);
+        await recorder.RecordAsync(new ResourceKey(string.Empty, clusterName), ResourceKind.ClusterIssuer, clusterUid, EventSeverity.Normal,
+            "Ready", "issues from Notary's built-in root CA.", CancellationToken.None);
+        // Without the uid the recorder looks it up, for the cluster-scoped kind too.
+        await recorder.RecordAsync(new ResourceKey(string.Empty, clusterName), ResourceKind.ClusterIssuer, EventSeverity.Normal,
+            "CaRotationStarted", "the CA changed.", CancellationToken.None);
+
+        var describe = await cluster.KubectlAsync("describe", "issuer", "team-ca", "-n", ns);
+        Assert.Matches(@"Warning\s+SecretNotFound\s+\S+\s+notary\S*\s.*does not exist\.", describe);
+
+        // A cluster-scoped object's Events live in "default" with involvedObject.namespace empty,
+        // which is where kubectl describe looks for them.
+        var clusterDescribe = await cluster.KubectlAsync("describe", "clusterissuer", clusterName);
+        Assert.Matches(@"Normal\s+Ready\s+\S+\s+notary\S*\s.*built-in root CA\.", clusterDescribe);
+        Assert.Matches(@"Normal\s+CaRotationStarted\s+\S+\s+notary\S*\s.*the CA changed\.", clusterDescribe);
+        var stored = await cluster.Client.CoreV1.ListNamespacedEventAsync("default", fieldSelector: $"involvedObject.uid={clusterUid}");
+        Assert.Equal(2, stored.Items.Count);
+        Assert.All(stored.Items, e => Assert.True(string.IsNullOrEmpty(e.InvolvedObject.NamespaceProperty)));
+        Assert.All(stored.Items, e => Assert.Equal("ClusterIssuer", e.InvolvedObject.Kind));
     }
 
     [Fact]

@@ -17,6 +17,7 @@ public enum Action
     IssuerApply,
     IssuerDelete,
     CaSecretChanged,
+    IssuersListed,
 }
 
 /// <summary>One delivery: what the watcher forwarded, with the incarnation (uid) and generation it named.</summary>
@@ -149,6 +150,10 @@ public sealed class RecordingSink : IResourceEventSink
 
     public Task DeleteIssuerAsync(string issuerKey, CancellationToken cancellationToken) =>
         Record(new Delivery(Action.IssuerDelete, null, issuerKey, null, 0, null));
+
+    /// <summary>Recorded with the kind as key and the existing grain keys (ordered) as spec.</summary>
+    public Task IssuersListedAsync(string kind, IReadOnlySet<string> existing, CancellationToken cancellationToken) =>
+        Record(new Delivery(Action.IssuersListed, null, kind, null, 0, existing.Order(StringComparer.Ordinal).ToList()));
 
     public Task CaSecretChangedAsync(string issuerKey, CancellationToken cancellationToken) =>
         Record(new Delivery(Action.CaSecretChanged, null, issuerKey, null, 0, null));

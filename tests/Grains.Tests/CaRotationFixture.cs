@@ -73,7 +73,6 @@ public sealed class CaRotationClusterFixture : IAsyncLifetime
             host.Services.AddSingleton<ICertificateAuthoritySource>(Authority);
             host.Services.AddSingleton<ICaSecretReader>(CaSecrets);
             host.Services.AddSingleton<IIssuerStatusWriter>(IssuerStatus);
-            host.Services.AddSingleton<ITrustSourceReader>(new InMemoryTrustSources());
             host.Services.Configure<RotationOptions>(o =>
             {
                 o.PropagationDelay = Delay;

@@ -238,6 +238,13 @@ public sealed partial class IssuerGrain
                 Log.IssuerCaRotation(logger, _key, previous, fingerprint, signedByOthers.Count);
             }
         }
+        else if (State.PreviousCaPem is { } rotatingFrom && State.CaFingerprint == fingerprint)
+        {
+            // The same CA while its rotation runs (re-read, restarted, re-created after a
+            // deletion): the rotation continues (a paused one resumes) with every certificate
+            // issued, those that joined it too. It only persists: its timer takes the steps.
+            await Rotation.BeginAsync(new CaRotationStart(_key, rotatingFrom, caPem, [.. State.Issued.Keys.Select(ResourceKey.Parse)]));
+        }
 
         State.CaPem = caPem;
         State.CaFingerprint = fingerprint;

@@ -85,7 +85,9 @@ public sealed class FakeCaRotation : ICaRotationGrain
 {
     private readonly ConcurrentQueue<CaRotationStart> _begun = new();
     private readonly ConcurrentQueue<(ResourceKey Certificate, string Fingerprint)> _issued = new();
+    private readonly ConcurrentQueue<ResourceKey> _left = new();
     private int _cancelled;
+    private int _paused;
 
     public Signal Changed { get; } = new();
 
@@ -122,6 +124,24 @@ public sealed class FakeCaRotation : ICaRotationGrain
     public Task CancelAsync()
     {
         Interlocked.Increment(ref _cancelled);
+        return Task.CompletedTask;
+    }
+
+    public int Paused => Volatile.Read(ref _paused);
+
+    public IReadOnlyList<ResourceKey> Left => [.. _left];
+
+    public Task PauseAsync()
+    {
+        Interlocked.Increment(ref _paused);
+        Changed.Pulse();
+        return Task.CompletedTask;
+    }
+
+    public Task OnCertificateLeftAsync(ResourceKey certificate)
+    {
+        _left.Enqueue(certificate);
+        Changed.Pulse();
         return Task.CompletedTask;
     }
 }

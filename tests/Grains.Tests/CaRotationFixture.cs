@@ -30,6 +30,7 @@ public sealed class CaRotationClusterFixture : IAsyncLifetime
     public RecordingStatusWriter Status { get; } = new();
     public RecordingEventRecorder Events { get; } = new();
     public InMemoryMetadataSource Metadata { get; } = new();
+    public InMemoryTrustSources TrustSources { get; } = new();
     public SwappableAuthoritySource Authority { get; } = new();
     public RecordingAlertSink Alerts { get; } = new();
     public RecordingMetrics Metrics { get; } = new();
@@ -55,6 +56,7 @@ public sealed class CaRotationClusterFixture : IAsyncLifetime
             host.Services.AddSingleton<IStatusWriter>(Status);
             host.Services.AddSingleton<IEventRecorder>(Events);
             host.Services.AddSingleton<IServiceMetadataSource>(Metadata);
+            host.Services.AddSingleton<ITrustSourceReader>(TrustSources);
             host.Services.AddSingleton<IAlertSink>(Alerts);
             host.Services.AddSingleton<INotaryMetrics>(Metrics);
             host.Services.AddSingleton<IWorkloadRestarter>(Workloads);

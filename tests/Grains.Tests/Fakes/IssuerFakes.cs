@@ -30,8 +30,28 @@ public sealed class InMemoryCaSecrets : ICaSecretReader
     /// <summary>The next <paramref name="times"/> reads of that Secret throw, as an unreachable API server would.</summary>
     public void FailNext(string @namespace, string name, int times) => _failures[(@namespace, name)] = times;
 
-    public Task<CaSecretContent> ReadAsync(string @namespace, string secretName, CancellationToken cancellationToken)
+    private readonly ConcurrentDictionary<string, Func<Task>> _holds = new(StringComparer.Ordinal);
+
+    /// <summary>Reads of that namespace's Secrets await <paramref name="hold"/> first (null: no longer), as a slow API server would.</summary>
+    public void HoldReads(string @namespace, Func<Task>? hold)
     {
+        if (hold is null)
+        {
+            _holds.TryRemove(@namespace, out _);
+        }
+        else
+        {
+            _holds[@namespace] = hold;
+        }
+    }
+
+    public async Task<CaSecretContent> ReadAsync(string @namespace, string secretName, CancellationToken cancellationToken)
+    {
+        if (_holds.TryGetValue(@namespace, out var hold))
+        {
+            await hold();
+        }
+
         _reads.Enqueue((@namespace, secretName));
         if (_failures.TryGetValue((@namespace, secretName), out var left) && left > 0 && _failures.TryUpdate((@namespace, secretName), left - 1, left))
         {
@@ -39,9 +59,9 @@ public sealed class InMemoryCaSecrets : ICaSecretReader
         }
 
         var version = Interlocked.Read(ref _version).ToString(System.Globalization.CultureInfo.InvariantCulture);
-        return Task.FromResult(!_secrets.TryGetValue((@namespace, secretName), out var secret) ? new CaSecretContent(CaSecretOutcome.SecretMissing, null, null, null)
+        return !_secrets.TryGetValue((@namespace, secretName), out var secret) ? new CaSecretContent(CaSecretOutcome.SecretMissing, null, null, null)
             : secret.Certificate is null || secret.Key is null ? new CaSecretContent(CaSecretOutcome.KeyMissing, null, null, version)
-            : new CaSecretContent(CaSecretOutcome.Found, secret.Certificate, secret.Key, version));
+            : new CaSecretContent(CaSecretOutcome.Found, secret.Certificate, secret.Key, version);
     }
 }
 

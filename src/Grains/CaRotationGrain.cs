@@ -36,9 +36,13 @@ public sealed class CaRotationGrain(
     private static readonly TimeSpan ReminderPeriod = TimeSpan.FromMinutes(1);
     private static readonly TimeSpan TimerPeriod = TimeSpan.FromSeconds(10);
 
+    /// <summary>How often it looks while nothing is in flight (only old leaves' overlap ending, or paused).</summary>
+    private static readonly TimeSpan IdlePeriod = TimeSpan.FromMinutes(1);
+
     // Certificates the issuer reported (interleaved calls): joined at the next step.
     private readonly HashSet<string> _joined = new(StringComparer.Ordinal);
     private IGrainTimer? _timer;
+    private TimeSpan _period = TimerPeriod;
 
     private CaRotationState S => state.State;
 
@@ -312,6 +316,12 @@ public sealed class CaRotationGrain(
             dirty = true;
         }
 
+        // M5: every 10 s while something is in flight (stores coming to trust the new CA, re-issues
+        // rolling), every minute while it only waits for old leaves' overlap to end or is paused.
+        var busy = decision.Reissue.Count > 0 || views.Any(v => v.IssuedFromNewCa && !v.ServesNewCa)
+            || (S.Phase == CaRotationPhase.TrustingNewCa && (decision.AllTrustedAt is null || decision.WaitUntil is not null));
+        Pace(busy && !S.Paused ? TimerPeriod : IdlePeriod);
+
         if (dirty)
         {
             await SaveAsync();
@@ -408,7 +418,17 @@ public sealed class CaRotationGrain(
     private void Kick()
     {
         StartTimer();
+        _period = TimerPeriod;
         _timer!.Change(TimeSpan.Zero, TimerPeriod);
+    }
+
+    private void Pace(TimeSpan period)
+    {
+        if (_timer is not null && period != _period)
+        {
+            _period = period;
+            _timer.Change(period, period);
+        }
     }
 
     private Task SaveAsync() => Persistence.SaveAsync(state, DeactivateOnIdle);

@@ -22,7 +22,8 @@ public sealed record PublicMaterial(
 /// ones until their overlap ends), and <see cref="KeystoreRevision"/> is the revision keystores
 /// build from (null: <see cref="Revision"/>). <see cref="IssuerCas"/>: CA certificates (PEM) the
 /// issuer asks to be trusted beside the chain during a CA rotation (<see cref="ICertificateGrain.SetIssuerCasAsync"/>):
-/// keystores add them to <c>ca.crt</c>, Issuers-mode truststores trust them.
+/// keystores add them to <c>ca.crt</c>, Issuers-mode truststores trust them. <see cref="IssuerKey"/>:
+/// the grain key (<see cref="IssuerKeys"/>) of the issuer spec.issuerRef names; null without one.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("notary.CertificateSnapshot")]
 public sealed record CertificateSnapshot(
@@ -34,7 +35,8 @@ public sealed record CertificateSnapshot(
     [property: Id(5)] bool Quarantined = false,
     [property: Id(6)] IReadOnlyList<PublicMaterial>? AlsoTrusted = null,
     [property: Id(7)] long? KeystoreRevision = null,
-    [property: Id(8)] IReadOnlyList<string>? IssuerCas = null)
+    [property: Id(8)] IReadOnlyList<string>? IssuerCas = null,
+    [property: Id(80)] string? IssuerKey = null)
 {
     /// <summary>The revision a keystore builds from: the one it serves, which lags behind <see cref="Revision"/> during a roll.</summary>
     public long ServedRevision => KeystoreRevision ?? Revision;
@@ -154,9 +156,11 @@ public interface ICertificateGrain : IGrainWithStringKey
     /// of <see cref="ReissueAsync"/>, which is for breaches). Nothing happens when the newest
     /// certificate already chains to that CA, an issuance is in progress, or it was never issued.
     /// One-way: the rotation never waits on an issuance (which asks the issuer, which asks the rotation).
+    /// <paramref name="issuerKey"/>: the rotating issuer (<see cref="IssuerKeys"/>); a certificate
+    /// whose spec.issuerRef names another issuer is not re-issued (it left that issuer).
     /// </summary>
     [OneWay]
-    Task ReissueFromCaAsync(string caFingerprint);
+    Task ReissueFromCaAsync(string caFingerprint, string? issuerKey = null);
 }
 
 /// <summary>Where a Certificate of a given name lives: the index truststores use for references without a namespace.</summary>

@@ -280,6 +280,24 @@ public interface ICaRotationGrain : IGrainWithStringKey
     /// <summary>Null when no rotation is in progress.</summary>
     Task<IssuerRotationStatus?> GetStatusAsync();
 
-    /// <summary>The issuer is deleted: stop, and take the rotation's CAs out of its certificates.</summary>
+    /// <summary>
+    /// Stops the rotation and takes its CAs out of its certificates. Only persists the request:
+    /// the rotation's own timer takes the steps (no call back into certificates inside it).
+    /// </summary>
     Task CancelAsync();
+
+    /// <summary>
+    /// The issuer is deleted: the rotation pauses. Its CAs stay trusted (certificates already on the
+    /// new CA and those still on the old one go on trusting each other), nothing is re-issued; it
+    /// ends once no certificate names the issuer any more, and continues when the issuer comes
+    /// back (<see cref="BeginAsync"/>). Only persists the request.
+    /// </summary>
+    Task PauseAsync();
+
+    /// <summary>
+    /// <paramref name="certificate"/> no longer names the issuer (issuerRef changed, deleted): the
+    /// rotation is done with it and takes its CAs out of it. One-way: the issuer never waits on it.
+    /// </summary>
+    [OneWay]
+    Task OnCertificateLeftAsync(ResourceKey certificate);
 }

@@ -36,9 +36,13 @@ public sealed class CaRotationGrain(
     private static readonly TimeSpan ReminderPeriod = TimeSpan.FromMinutes(1);
     private static readonly TimeSpan TimerPeriod = TimeSpan.FromSeconds(10);
 
+    /// <summary>How often it looks while nothing is in flight (only old leaves' overlap ending, or paused).</summary>
+    private static readonly TimeSpan IdlePeriod = TimeSpan.FromMinutes(1);
+
     // Certificates the issuer reported (interleaved calls): joined at the next step.
     private readonly HashSet<string> _joined = new(StringComparer.Ordinal);
     private IGrainTimer? _timer;
+    private TimeSpan _period = TimerPeriod;
 
     private CaRotationState S => state.State;
 
@@ -62,10 +66,18 @@ public sealed class CaRotationGrain(
         var certificates = start.Certificates.Select(c => c.ToString());
         if (S.Active && CaFingerprints.Of(S.NewCaPem) == newFp)
         {
-            // The same rotation again (the issuer restarted or re-read its Secret): it continues.
+            // The same rotation again (the issuer restarted, re-read its Secret, or came back after
+            // a deletion): it continues, with every certificate the issuer lists.
+            var before = S.Certificates.Count;
             S.Certificates.UnionWith(certificates);
-            await SaveAsync();
-            await StepAsync();
+            if (S.Certificates.Count != before || S.Paused || S.Cancelled)
+            {
+                S.Paused = false;
+                S.Cancelled = false;
+                await SaveAsync();
+                Kick();
+            }
+
             return;
         }
 
@@ -103,8 +115,9 @@ public sealed class CaRotationGrain(
         RotationLog.Started(logger, start.IssuerKey, oldFp, newFp, all.Count);
         await SaveAsync();
         await ScheduleAsync();
-        StartTimer();
-        await StepAsync();
+        // Only persisted here: the timer takes the steps, in a turn of their own, so the issuer
+        // (which awaits this call) is free before any certificate is called (M3: no call cycle).
+        Kick();
     }
 
     public Task OnIssuedAsync(ResourceKey certificate, string caFingerprint)
@@ -133,14 +146,62 @@ public sealed class CaRotationGrain(
 
     public async Task CancelAsync()
     {
-        if (!S.Active)
+        if (!S.Active || S.Cancelled)
         {
             return;
         }
 
         RotationLog.Cancelled(logger, IssuerKey(S.IssuerKey));
-        await Task.WhenAll(S.Certificates.Select(c => Certificate(c).SetIssuerCasAsync([])));
-        await FinishAsync();
+        S.Cancelled = true;
+        await SaveAsync();
+        Kick();
+    }
+
+    public async Task PauseAsync()
+    {
+        if (!S.Active || S.Paused)
+        {
+            return;
+        }
+
+        RotationLog.Paused(logger, IssuerKey(S.IssuerKey));
+        S.Paused = true;
+        await SaveAsync();
+        Kick();
+    }
+
+    public async Task OnCertificateLeftAsync(ResourceKey certificate)
+    {
+        var key = certificate.ToString();
+        var listed = _joined.Remove(key) | S.Certificates.Contains(key);
+        if (!S.Active || !listed)
+        {
+            return;
+        }
+
+        await LeaveAsync(key, CaFingerprints.Of(S.NewCaPem)!);
+        await SaveAsync();
+    }
+
+    /// <summary>
+    /// <paramref name="key"/> left the issuer (or was deleted): the rotation is done with it and
+    /// takes its CAs out of it, unless another rotation's CAs replaced them since. Not saved here.
+    /// </summary>
+    private async Task LeaveAsync(string key, string newFp)
+    {
+        S.Certificates.Remove(key);
+        S.Requested.Remove(key);
+        if (S.CasSet.Remove(key))
+        {
+            var certificate = Certificate(key);
+            var snapshot = await certificate.GetSnapshotAsync();
+            if (snapshot.Exists && CaFingerprints.Distinct(snapshot.IssuerCas).Contains(newFp))
+            {
+                await certificate.SetIssuerCasAsync([]);
+            }
+        }
+
+        RotationLog.CertificateLeft(logger, IssuerKey(S.IssuerKey), key);
     }
 
     public Task ReceiveReminder(string reminderName, TickStatus status) => reminderName == Reminder ? OnReminderAsync() : Task.CompletedTask;
@@ -182,6 +243,13 @@ public sealed class CaRotationGrain(
     private async Task StepCoreAsync()
     {
         var newFp = CaFingerprints.Of(S.NewCaPem)!;
+        if (S.Cancelled)
+        {
+            await Task.WhenAll(S.Certificates.Select(c => Certificate(c).SetIssuerCasAsync([])));
+            await FinishAsync();
+            return;
+        }
+
         var dirty = false;
         if (_joined.Count > 0)
         {
@@ -201,11 +269,32 @@ public sealed class CaRotationGrain(
         }
 
         var oldFps = S.OldCaPems.Select(CaFingerprints.Of).OfType<string>().ToList();
-        var views = await Task.WhenAll(S.Certificates.Order(StringComparer.Ordinal).Select(c => ObserveAsync(c, newFp, oldFps, S.Phase == CaRotationPhase.TrustingNewCa)));
+        var observed = await Task.WhenAll(S.Certificates.Order(StringComparer.Ordinal).Select(c => ObserveAsync(c, newFp, oldFps, S.Phase == CaRotationPhase.TrustingNewCa)));
+        foreach (var gone in observed.Where(o => o.Left || !o.View.Exists))
+        {
+            // Deleted, or it names another issuer now (its notice may have been lost): done with it.
+            await LeaveAsync(gone.View.Key, newFp);
+            dirty = true;
+        }
+
+        if (S.Paused && S.Certificates.Count == 0)
+        {
+            // The issuer is deleted and no certificate names it any more: nothing needs its CAs.
+            RotationLog.Finished(logger, IssuerKey(S.IssuerKey), newFp);
+            await FinishAsync();
+            return;
+        }
+
+        var views = observed.Where(o => !o.Left && o.View.Exists).Select(o => o.View).ToList();
         var now = time.GetUtcNow();
         var options = rotation.Value;
         var decision = CaRotationPolicy.Decide(new CaRotationSnapshot(
             S.Phase, now, S.PhaseStarted, S.AllTrustedAt, options.PropagationDelay, options.MaxWait, options.MaxConcurrentReissues, views, S.Requested));
+        if (S.Paused)
+        {
+            // The issuer is deleted: nothing is re-issued (there is no issuer to sign), the CAs stay.
+            decision = decision with { Reissue = [] };
+        }
         if (decision.LeftBehind.Count > 0 && S.AllTrustedAt is null)
         {
             RotationLog.StoresLeftBehind(logger, IssuerKey(S.IssuerKey), newFp, string.Join(", ", decision.LeftBehind));
@@ -228,6 +317,12 @@ public sealed class CaRotationGrain(
             dirty = true;
         }
 
+        // M5: every 10 s while something is in flight (stores coming to trust the new CA, re-issues
+        // rolling), every minute while it only waits for old leaves' overlap to end or is paused.
+        var busy = decision.Reissue.Count > 0 || views.Any(v => v.IssuedFromNewCa && !v.ServesNewCa)
+            || (S.Phase == CaRotationPhase.TrustingNewCa && (decision.AllTrustedAt is null || decision.WaitUntil is not null));
+        Pace(busy && !S.Paused ? TimerPeriod : IdlePeriod);
+
         if (dirty)
         {
             await SaveAsync();
@@ -244,7 +339,7 @@ public sealed class CaRotationGrain(
             foreach (var key in decision.Reissue)
             {
                 // One-way: the issuance asks the issuer, which asks this grain (interleaved).
-                await Certificate(key).ReissueFromCaAsync(newFp);
+                await Certificate(key).ReissueFromCaAsync(newFp, S.IssuerKey);
             }
         }
 
@@ -259,29 +354,39 @@ public sealed class CaRotationGrain(
         }
     }
 
-    /// <summary>What the rotation needs to know of one certificate; its stores are only asked while they must come to trust the new CA.</summary>
-    private async Task<RotatedCertificate> ObserveAsync(string key, string newFp, IReadOnlyList<string> oldFps, bool checkStores)
+    /// <summary>
+    /// What the rotation needs to know of one certificate (Left: its spec.issuerRef names another
+    /// issuer now); its stores are asked while they must come to trust the new CA, and whether
+    /// its keystores wrote its new-CA certificate once the roll switched (M6: a pod reads what
+    /// the Secret holds, not what the roll decided).
+    /// </summary>
+    private async Task<(RotatedCertificate View, bool Left)> ObserveAsync(string key, string newFp, IReadOnlyList<string> oldFps, bool checkStores)
     {
         var certificate = Certificate(key);
         var snapshot = await certificate.GetSnapshotAsync();
+        var left = snapshot.Exists && snapshot.IssuerKey is { } issuerKey && S.IssuerKey is not null && issuerKey != S.IssuerKey;
         var issued = snapshot.Material is not null;
         var fromNew = issued && CaFingerprints.ChainHasAny(snapshot.Material!.ChainPem, [newFp]);
         var oldTrusted = (snapshot.AlsoTrusted ?? []).Any(m => CaFingerprints.ChainHasAny(m.ChainPem, oldFps));
+        var switched = fromNew && snapshot.KeystoreRevision is null;
         var storesTrust = true;
-        if (checkStores && snapshot.Exists)
+        var served = switched;
+        if (snapshot.Exists && !left && (checkStores || switched))
         {
-            storesTrust = CaFingerprints.Distinct(snapshot.IssuerCas).Contains(newFp);
-            if (storesTrust)
+            storesTrust = !checkStores || CaFingerprints.Distinct(snapshot.IssuerCas).Contains(newFp);
+            if (storesTrust || switched)
             {
                 var subscribers = await certificate.GetSubscribersAsync();
-                var statuses = await Task.WhenAll(subscribers.Select(async s => (s.Kind, Status: s.Kind == ResourceKind.Keystore
+                var statuses = await Task.WhenAll(subscribers.Where(s => checkStores || s.Kind == ResourceKind.Keystore).Select(async s => (s.Kind, Status: s.Kind == ResourceKind.Keystore
                     ? await GrainFactory.GetGrain<IKeystoreGrain>(s.Key).GetStatusAsync()
                     : await GrainFactory.GetGrain<ITruststoreGrain>(s.Key).GetStatusAsync())));
-                storesTrust = statuses.All(s => !MustHoldNewCa(s.Kind, s.Status) || s.Status!.IssuerCas.Contains(newFp, StringComparer.Ordinal));
+                storesTrust = storesTrust && (!checkStores || statuses.All(s => !MustHoldNewCa(s.Kind, s.Status) || s.Status!.IssuerCas.Contains(newFp, StringComparer.Ordinal)));
+                served = switched && statuses.All(s => s.Kind != ResourceKind.Keystore || s.Status is not { Location: not null } written
+                    || (written.CertificateRevisions.TryGetValue(key, out var revision) && revision >= snapshot.ServedRevision));
             }
         }
 
-        return new RotatedCertificate(key, snapshot.Exists, issued, fromNew, fromNew && snapshot.KeystoreRevision is null, oldTrusted, storesTrust);
+        return (new RotatedCertificate(key, snapshot.Exists, issued, fromNew, served, oldTrusted, storesTrust), left);
     }
 
     /// <summary>Keystores (ca.crt) and Issuers-mode truststores must hold the new CA; Pinned ones pin leaves, and a store never written has nothing a pod reads.</summary>
@@ -318,6 +423,23 @@ public sealed class CaRotationGrain(
 
     private void StartTimer() =>
         _timer ??= this.RegisterGrainTimer(StepAsync, new GrainTimerCreationOptions(TimerPeriod, TimerPeriod) { KeepAlive = true });
+
+    /// <summary>A step as soon as the current turn is over (the caller does not wait for it).</summary>
+    private void Kick()
+    {
+        StartTimer();
+        _period = TimerPeriod;
+        _timer!.Change(TimeSpan.Zero, TimerPeriod);
+    }
+
+    private void Pace(TimeSpan period)
+    {
+        if (_timer is not null && period != _period)
+        {
+            _period = period;
+            _timer.Change(period, period);
+        }
+    }
 
     private Task SaveAsync() => Persistence.SaveAsync(state, DeactivateOnIdle);
 

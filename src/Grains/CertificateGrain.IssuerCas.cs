@@ -23,8 +23,14 @@ public sealed partial class CertificateGrain
         NotifySubscribers(0);
     }
 
-    public async Task ReissueFromCaAsync(string caFingerprint)
+    public async Task ReissueFromCaAsync(string caFingerprint, string? issuerKey = null)
     {
+        if (issuerKey is not null && State.Spec?.IssuerRef is { } issuerRef && issuerRef.GrainKey(_resource.Namespace) != issuerKey)
+        {
+            // It left the rotating issuer (issuerRef changed): its new issuer issues it, not this rotation.
+            return;
+        }
+
         if (State.Spec is null || State.Material is null || State.Pending is not null
             || CaFingerprints.ChainHasAny(State.Material.ChainPem, [caFingerprint]))
         {

@@ -234,7 +234,8 @@ public sealed partial class CertificateGrain(
         // During a roll keystores build from the served revision, truststores trust both (and the
         // previous certificates until their overlap ends): see CertificateGrain.Roll.cs.
         return Task.FromResult(new CertificateSnapshot(_resource, spec is not null, spec?.Fqdn, State.Revision, published, State.IsQuarantined,
-            material is null ? null : AlsoTrusted(), State.Serving is null ? null : State.ServingRevision, State.IssuerCas));
+            material is null ? null : AlsoTrusted(), State.Serving is null ? null : State.ServingRevision, State.IssuerCas,
+            spec?.IssuerRef?.GrainKey(_resource.Namespace)));
     }
 
     public Task<IssuedMaterial?> GetIssuedMaterialAsync(long revision) =>

@@ -16,7 +16,7 @@ public sealed partial class IssuerGrain
     public const string RotationCompletedReason = "CaRotationCompleted";
 
     /// <summary>Warning Event: a CA rotation stopped before its end (the issuer was deleted).</summary>
-    public const string RotationCancelledReason = "CaRotationCancelled";
+    public const string RotationPausedReason = "CaRotationPaused";
 
     /// <summary>The object's kind and key as the event recorder names it (a ClusterIssuer: an empty namespace).</summary>
     private (ResourceKind Kind, ResourceKey Resource) EventTarget => _namespace is null

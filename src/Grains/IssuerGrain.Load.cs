@@ -266,6 +266,13 @@ public sealed partial class IssuerGrain
                 await RecordAsync(EventSeverity.Normal, RotationStartedReason, $"the CA changed from {previous} to {fingerprint}: re-issuing {signedByOthers.Count} certificates from the new CA (stores trust it first).");
             }
         }
+        else if (State.PreviousCaPem is { } rotatingFrom && State.CaFingerprint == fingerprint)
+        {
+            // The same CA while its rotation runs (re-read, restarted, re-created after a
+            // deletion): the rotation continues (a paused one resumes) with every certificate
+            // issued, those that joined it too. It only persists: its timer takes the steps.
+            await Rotation.BeginAsync(new CaRotationStart(_key, rotatingFrom, caPem, [.. State.Issued.Keys.Select(ResourceKey.Parse)]));
+        }
 
         State.CaPem = caPem;
         State.CaFingerprint = fingerprint;

@@ -90,16 +90,18 @@ public sealed partial class IssuerGrain(
         // Also when this grain holds nothing: the registry may still list it.
         await Registry.UnregisterAsync(_key);
         _registered = false;
-        if (State.Spec is null && State.CaPem is null && State.PreviousCaPem is null)
+        if (State.Spec is null)
         {
             return;
         }
 
         if (State.PreviousCaPem is not null)
         {
-            // A rotation in progress stops and takes its CAs out of the certificates.
-            await Rotation.CancelAsync();
-            await RecordAsync(EventSeverity.Warning, RotationCancelledReason, $"{Display} was deleted during its CA rotation: the rotation stopped, and the certificates not yet re-issued keep their current CA.");
+            // A rotation in progress pauses: its CAs stay trusted (certificates on the new CA and
+            // those still on the old go on trusting each other) until no certificate names this
+            // issuer, or it comes back and the rotation continues. Only persisted there.
+            await Rotation.PauseAsync();
+            await RecordAsync(EventSeverity.Warning, RotationPausedReason, $"{Display} was deleted during its CA rotation: the rotation is paused and its CAs stay trusted until no certificate names this issuer, or it is created again and the rotation continues.");
         }
 
         Retry.Cancel();
@@ -110,9 +112,19 @@ public sealed partial class IssuerGrain(
 
         DropIssuer();
         // Certificates that name it wait (IssuerNotReady) from their next issuance on; those
-        // waiting already keep waiting, and are woken when an issuer of this name appears.
-        var waiting = State.Waiting;
-        state.State = new IssuerState { Waiting = waiting };
+        // waiting already keep waiting, and are woken when an issuer of this name appears. Which
+        // CA signed which certificate stays: an issuer of this name re-created with another CA
+        // rotates them (trust first) rather than sign beside a CA their peers do not trust.
+        var before = State;
+        state.State = new IssuerState
+        {
+            Waiting = before.Waiting,
+            Issued = before.Issued,
+            CaPem = before.CaPem,
+            CaFingerprint = before.CaFingerprint,
+            CaNotAfter = before.CaNotAfter,
+            PreviousCaPem = before.PreviousCaPem,
+        };
         await SaveAsync();
         Log.IssuerDeleted(logger, _key);
     }
@@ -158,6 +170,12 @@ public sealed partial class IssuerGrain(
         if (changed)
         {
             await SaveAsync();
+        }
+
+        if (State.PreviousCaPem is not null)
+        {
+            // One-way: the rotation is done with it and takes its CAs out of it.
+            await Rotation.OnCertificateLeftAsync(certificate);
         }
     }
 

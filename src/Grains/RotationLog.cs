@@ -29,6 +29,12 @@ internal static partial class RotationLog
     [LoggerMessage(1867, LogLevel.Warning, "CA rotation of {Issuer}: a step failed ({ErrorType}: {Message}); retried at its next reminder")]
     public static partial void StepFailed(ILogger logger, string issuer, string errorType, string message);
 
-    [LoggerMessage(1868, LogLevel.Information, "CA rotation of {Issuer} cancelled (issuer deleted)")]
+    [LoggerMessage(1868, LogLevel.Information, "CA rotation of {Issuer} cancelled")]
     public static partial void Cancelled(ILogger logger, string issuer);
+
+    [LoggerMessage(1880, LogLevel.Information, "CA rotation of {Issuer} paused (issuer deleted): its CAs stay trusted until no certificate names the issuer or it comes back")]
+    public static partial void Paused(ILogger logger, string issuer);
+
+    [LoggerMessage(1881, LogLevel.Information, "CA rotation of {Issuer}: {Certificate} no longer names the issuer; the rotation is done with it")]
+    public static partial void CertificateLeft(ILogger logger, string issuer, string certificate);
 }

@@ -64,10 +64,10 @@ public sealed class CaRotationClusterFixture : IAsyncLifetime
             host.Services.AddSingleton<IStatusWriter>(Status);
             host.Services.AddSingleton<IEventRecorder>(Events);
             host.Services.AddSingleton<IServiceMetadataSource>(Metadata);
+            host.Services.AddSingleton<ITrustSourceReader>(TrustSources);
             host.Services.AddSingleton<IAlertSink>(Alerts);
             host.Services.AddSingleton<INotaryMetrics>(Metrics);
             host.Services.AddSingleton<IWorkloadRestarter>(Workloads);
-            host.Services.AddSingleton<ITrustSourceReader>(TrustSources);
             host.Services.AddSingleton<StoreWriteGate>();
             host.Services.AddSingleton<IIssuerResolver>(new IssuerResolver([issuer], BuiltInIssuer.DefaultName));
             host.Services.AddSingleton<ICertificateAuthoritySource>(Authority);

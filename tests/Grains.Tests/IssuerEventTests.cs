@@ -116,9 +116,10 @@ public sealed class IssuerEventTests(ClusterFixture fixture)
 
         await issuer.DeleteAsync();
 
-        Assert.Equal(1, rotation.Cancelled);
-        var cancelled = Assert.Single(Events(new ResourceKey(ns, "rotating"), IssuerGrain.RotationCancelledReason));
-        Assert.Equal(EventSeverity.Warning, cancelled.Severity);
+        Assert.Equal(1, rotation.Paused);
+        Assert.Equal(0, rotation.Cancelled);
+        var paused = Assert.Single(Events(new ResourceKey(ns, "rotating"), IssuerGrain.RotationPausedReason));
+        Assert.Equal(EventSeverity.Warning, paused.Severity);
     }
 
     /// <summary>A self-signed CA (basicConstraints CA:TRUE, keyCertSign): its certificate and PKCS#8 key as PEM.</summary>

@@ -273,9 +273,15 @@ public sealed class IssuerGrainTests(ClusterFixture fixture) : IDisposable
         Assert.Equal(IssuerGrain.Describe(renewed.IntermediatePem).Fingerprint, IssuerGrain.Describe(signed.Material!.ChainPem[0]).Fingerprint);
         Assert.Contains((resource, IssuerGrain.Describe(renewed.IntermediatePem).Fingerprint), rotation.Issued);
 
-        // Deleting the issuer cancels its rotation.
+        // Deleting the issuer pauses its rotation (never cancels it: the CAs stay trusted) and
+        // keeps which CA signed what, so an issuer of that name re-created with the CA continues it.
         await issuer.DeleteAsync();
-        Assert.Equal(1, rotation.Cancelled);
+        Assert.Equal(1, rotation.Paused);
+        Assert.Equal(0, rotation.Cancelled);
+        await issuer.ApplyAsync(Ca("ca"), Origin());
+        await rotation.Changed.WaitAsync(() => rotation.Begun, b => b.Count > 1, TimeSpan.FromSeconds(30), "the rotation to continue");
+        Assert.Equal(IssuerGrain.Describe(renewed.IntermediatePem).Fingerprint, IssuerGrain.Describe(rotation.Begun[^1].NewCaPem).Fingerprint);
+        Assert.Contains(resource, rotation.Begun[^1].Certificates);
     }
 
     [Fact]

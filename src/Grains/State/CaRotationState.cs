@@ -29,6 +29,10 @@ public sealed class CaRotationState
     [Id(10)] public int Remaining { get; set; }
     /// <summary>Certificates told to trust the rotation's CAs (<see cref="CaRotationGrain"/> tells each once).</summary>
     [Id(11)] public HashSet<string> CasSet { get; set; } = new(StringComparer.Ordinal);
+    /// <summary>The issuer was deleted: no re-issues, the CAs stay trusted until no certificate names the issuer (or it comes back).</summary>
+    [Id(12)] public bool Paused { get; set; }
+    /// <summary>Cancelled: the next step takes the CAs out of the certificates and ends the rotation.</summary>
+    [Id(13)] public bool Cancelled { get; set; }
 
     public bool Active => NewCaPem is not null;
 }

@@ -32,8 +32,28 @@ public sealed class InMemoryCaSecrets : ICaSecretReader
     /// <summary>The next <paramref name="times"/> reads of that Secret throw, as an unreachable API server would.</summary>
     public void FailNext(string @namespace, string name, int times) => _failures[(@namespace, name)] = times;
 
-    public Task<CaSecretContent> ReadAsync(string @namespace, string secretName, CancellationToken cancellationToken)
+    private readonly ConcurrentDictionary<string, Func<Task>> _holds = new(StringComparer.Ordinal);
+
+    /// <summary>Reads of that namespace's Secrets await <paramref name="hold"/> first (null: no longer), as a slow API server would.</summary>
+    public void HoldReads(string @namespace, Func<Task>? hold)
     {
+        if (hold is null)
+        {
+            _holds.TryRemove(@namespace, out _);
+        }
+        else
+        {
+            _holds[@namespace] = hold;
+        }
+    }
+
+    public async Task<CaSecretContent> ReadAsync(string @namespace, string secretName, CancellationToken cancellationToken)
+    {
+        if (_holds.TryGetValue(@namespace, out var hold))
+        {
+            await hold();
+        }
+
         _reads.Enqueue((@namespace, secretName));
         if (_failures.TryGetValue((@namespace, secretName), out var left) && left > 0 && _failures.TryUpdate((@namespace, secretName), left - 1, left))
         {
@@ -41,9 +61,9 @@ public sealed class InMemoryCaSecrets : ICaSecretReader
         }
 
         var version = Interlocked.Read(ref _version).ToString(System.Globalization.CultureInfo.InvariantCulture);
-        return Task.FromResult(!_secrets.TryGetValue((@namespace, secretName), out var secret) ? new CaSecretContent(CaSecretOutcome.SecretMissing, null, null, null)
+        return !_secrets.TryGetValue((@namespace, secretName), out var secret) ? new CaSecretContent(CaSecretOutcome.SecretMissing, null, null, null)
             : secret.Certificate is null || secret.Key is null ? new CaSecretContent(CaSecretOutcome.KeyMissing, null, null, version)
-            : new CaSecretContent(CaSecretOutcome.Found, secret.Certificate, secret.Key, version));
+            : new CaSecretContent(CaSecretOutcome.Found, secret.Certificate, secret.Key, version);
     }
 }
 
@@ -87,7 +107,9 @@ public sealed class FakeCaRotation : ICaRotationGrain
 {
     private readonly ConcurrentQueue<CaRotationStart> _begun = new();
     private readonly ConcurrentQueue<(ResourceKey Certificate, string Fingerprint)> _issued = new();
+    private readonly ConcurrentQueue<ResourceKey> _left = new();
     private int _cancelled;
+    private int _paused;
 
     public Signal Changed { get; } = new();
 
@@ -124,6 +146,24 @@ public sealed class FakeCaRotation : ICaRotationGrain
     public Task CancelAsync()
     {
         Interlocked.Increment(ref _cancelled);
+        return Task.CompletedTask;
+    }
+
+    public int Paused => Volatile.Read(ref _paused);
+
+    public IReadOnlyList<ResourceKey> Left => [.. _left];
+
+    public Task PauseAsync()
+    {
+        Interlocked.Increment(ref _paused);
+        Changed.Pulse();
+        return Task.CompletedTask;
+    }
+
+    public Task OnCertificateLeftAsync(ResourceKey certificate)
+    {
+        _left.Enqueue(certificate);
+        Changed.Pulse();
         return Task.CompletedTask;
     }
 }

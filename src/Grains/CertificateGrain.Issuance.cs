@@ -21,7 +21,7 @@ public sealed partial class CertificateGrain
             // The spec changed (or a rotation overtook) while an issuance was in progress: start
             // over, and let the issuer drop what it had started.
             State.Pending = null;
-            await RetireAsync(abandoned.Ticket, RetireReason.Replaced, throwOnFailure: false);
+            await RetireAsync(abandoned.Ticket, RetireReason.Replaced, throwOnFailure: false, IssuerId(abandoned.For));
         }
 
         CancelContinuation();
@@ -140,6 +140,8 @@ public sealed partial class CertificateGrain
         State.RenewalFailures = 0;
         State.NextRenewalAttempt = null;
         State.Material = StoredMaterial.From(material, protector, _resource.ToString());
+        // Retired later through this issuer, whatever the spec names by then.
+        (State.IssuedBy ??= [])[material.Arn] = IssuerId(issuer);
         State.IssuedFor = State.Spec;
         State.Reconciled = State.Origin;
         State.Pending = null;
@@ -231,30 +233,6 @@ public sealed partial class CertificateGrain
         }
 
         await PublishAsync();
-    }
-
-    private async Task RetireAsync(string? arn, RetireReason reason, bool throwOnFailure)
-    {
-        if (arn is null)
-        {
-            return;
-        }
-
-        var issuer = ResolveIssuer(State.Spec);
-        if (issuer is null)
-        {
-            return;
-        }
-
-        try
-        {
-            using var step = PortCall.Start(time);
-            await issuer.RetireAsync(arn, reason, step.Token);
-        }
-        catch (Exception ex) when (!throwOnFailure)
-        {
-            Log.RetireFailed(logger, _resource.ToString(), arn, ex.GetType().Name, ex.Message);
-        }
     }
 
     private bool HasValidMaterial() =>

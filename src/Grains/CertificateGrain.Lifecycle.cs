@@ -25,6 +25,12 @@ public sealed partial class CertificateGrain
             return;
         }
 
+        if (reminderName == RetireReminder)
+        {
+            await OnRetireReminderAsync();
+            return;
+        }
+
         if (reminderName != LifecycleReminder)
         {
             return;

@@ -204,9 +204,16 @@ public sealed partial class IssuerGrain(
             return;
         }
 
-        await EnsureLoadedAsync();
+        var readiness = await EnsureLoadedAsync();
         if (_issuer is null)
         {
+            if (reason == RetireReason.Compromised)
+            {
+                // A compromised certificate's revocation is never dropped: the certificate retries
+                // it (with backoff, and a Warning Event) until this issuer is Ready again.
+                throw new IssuerFailedException(Reasons.IssuerNotReady, $"{Display} is not ready ({readiness.Reason}) to revoke a compromised certificate.");
+            }
+
             // Not Ready (deleted, CA missing): the built-in and ca issuers keep nothing to retire,
             // and an ACM issuer that cannot be reached must not hold a Certificate's deletion back.
             Log.IssuerRetireSkipped(logger, _key, arn);

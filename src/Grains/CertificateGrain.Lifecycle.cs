@@ -27,7 +27,7 @@ public sealed partial class CertificateGrain
 
         if (reminderName == RetireReminder)
         {
-            await OnRetireReminderAsync();
+            await OnRetireReminderAsync(status.CurrentTickTime);
             return;
         }
 

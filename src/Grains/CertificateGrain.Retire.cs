@@ -12,7 +12,7 @@ namespace Notary.Grains;
 public sealed partial class CertificateGrain
 {
     /// <summary>Retries the revocation of compromised certificates (persisted in the reminder table: never rename).</summary>
-    internal const string RetireReminder = "retire";
+    public const string RetireReminder = "retire";
 
     /// <summary>The reason of the Warning Event when a compromised certificate could not be revoked.</summary>
     public const string RevocationFailedReason = "RevocationFailed";
@@ -97,11 +97,12 @@ public sealed partial class CertificateGrain
             $"Revoking the compromised certificate {arn} through {via} failed ({ex.GetType().Name}); Notary retries until it succeeds, and its log has the details.");
     }
 
-    /// <summary>The retire reminder's tick: every revocation that is due is tried again.</summary>
-    private async Task OnRetireReminderAsync()
+    /// <summary>The retire reminder's tick (at <paramref name="tick"/>): every revocation that is due is tried again.</summary>
+    private async Task OnRetireReminderAsync(DateTime tick)
     {
         var retries = State.RetireRetries ?? [];
-        var now = time.GetUtcNow();
+        var at = new DateTimeOffset(DateTime.SpecifyKind(tick, DateTimeKind.Utc));
+        var now = time.GetUtcNow() > at ? time.GetUtcNow() : at;
         foreach (var retry in retries.Where(r => r.NextAttempt <= now).ToList())
         {
             var issuer = ResolveIssuerById(retry.Via);

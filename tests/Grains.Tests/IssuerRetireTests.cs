@@ -1,0 +1,101 @@
+using Notary.Grains.Abstractions;
+using Notary.Grains.Abstractions.Ports;
+
+namespace Notary.Grains.Tests;
+
+/// <summary>
+/// Retiring through the issuer that issued a certificate (review M2): after an issuerRef change
+/// the old certificate goes to its own issuer (account), and a compromised certificate whose
+/// revocation fails (AWS unreachable, issuer not Ready) is retried until it succeeds, with a
+/// Warning Event, never dropped.
+/// </summary>
+[Collection(ClusterCollection.Name)]
+public sealed class IssuerRetireTests(ClusterFixture fixture)
+{
+    private static CertificateSpec Cert(string fqdn, IssuerRef issuerRef) =>
+        new() { Type = "Private", Fqdn = fqdn, KeyAlgorithm = "ECDSA", KeySize = 256, IssuerRef = issuerRef };
+
+    private static ResourceVersionInfo Origin(long generation = 1) => new("uid-" + generation, generation);
+
+    private async Task<(string Key, IIssuerGrain Grain, IssuerSpec Spec, string PrivateCaArn)> AcmIssuerAsync(string ns, string name)
+    {
+        var arn = $"arn:aws:acm-pca:eu-west-1:111122223333:certificate-authority/{ns}-{name}";
+        var spec = new IssuerSpec { Acm = new AcmIssuerSpec { Region = "eu-west-1", PrivateCaArn = arn } };
+        fixture.Acm.Answer(arn, new AcmIssuerCheck(new IssuerReadiness(true, "Ready", "Private CA is ACTIVE."), fixture.Authority.Authority.CertificatePem));
+        var key = IssuerKeys.Namespaced(ns, name);
+        var grain = fixture.Grains.GetGrain<IIssuerGrain>(key);
+        Assert.Equal(IssuerGrain.ReadyReason, (await grain.ApplyAsync(spec, Origin())).Conditions.Single().Reason);
+        return (key, grain, spec, arn);
+    }
+
+    private Task TickRetireAsync(ResourceKey resource, TimeSpan later) =>
+        fixture.Grains.GetGrain<ICertificateGrain>(resource.ToString()).AsReference<IRemindable>().ReceiveReminder(
+            CertificateGrain.RetireReminder, new TickStatus(DateTime.UtcNow, TimeSpan.FromMinutes(1), DateTime.UtcNow + later));
+
+    [Fact]
+    public async Task After_an_issuerRef_change_the_old_certificate_is_retired_through_the_issuer_that_issued_it()
+    {
+        var ns = ClusterFixture.NewNamespace();
+        var pca = await AcmIssuerAsync(ns, "pca");
+        await fixture.Grains.GetGrain<IIssuerGrain>(IssuerKeys.Namespaced(ns, "team")).ApplyAsync(new IssuerSpec { Builtin = true }, Origin());
+
+        var resource = new ResourceKey(ns, "api");
+        var grain = fixture.Grains.GetGrain<ICertificateGrain>(resource.ToString());
+        var first = await grain.ApplyAsync(Cert($"api.{ns}.svc", new IssuerRef("pca", IssuerKinds.Issuer)), Origin());
+        Assert.StartsWith("arn:aws:acm-pca:", first.Arn, StringComparison.Ordinal);
+
+        // The spec now names the built-in team issuer; then the key leaks: every older
+        // certificate is revoked, the ACM one through the ACM issuer (its account), not the team's.
+        Assert.Equal(2, (await grain.ApplyAsync(Cert($"api.{ns}.svc", new IssuerRef("team", IssuerKinds.Issuer)), Origin(2))).Revision);
+        await grain.ReissueAsync("the key leaked");
+        Assert.Contains(fixture.Acm.Retired, r => r.Name == pca.Key && r.Arn == first.Arn);
+    }
+
+    [Fact]
+    public async Task A_compromised_certificate_whose_revocation_fails_is_retried_with_a_Warning_until_it_is_revoked()
+    {
+        var ns = ClusterFixture.NewNamespace();
+        var pca = await AcmIssuerAsync(ns, "pca");
+        var resource = new ResourceKey(ns, "db");
+        var grain = fixture.Grains.GetGrain<ICertificateGrain>(resource.ToString());
+        var leaked = (await grain.ApplyAsync(Cert($"db.{ns}.svc", new IssuerRef("pca", IssuerKinds.Issuer)), Origin())).Arn!;
+
+        // AWS unreachable while the leaked certificate is rotated out: a Warning, and a retry.
+        fixture.Acm.RetireFails = true;
+        try
+        {
+            Assert.Equal(2, (await grain.ReissueAsync("the key leaked")).Revision);
+        }
+        finally
+        {
+            fixture.Acm.RetireFails = false;
+        }
+
+        var warning = Assert.Single(fixture.Events.For(resource), e => e.Reason == CertificateGrain.RevocationFailedReason);
+        Assert.Equal(EventSeverity.Warning, warning.Severity);
+        Assert.Contains(leaked, warning.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("unreachable", warning.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(fixture.Acm.Retired, r => r.Arn == leaked);
+
+        // The issuer is not Ready at the next attempt: the revocation is not dropped (the issuer
+        // used to skip a retire it could not make, at Debug).
+        fixture.Acm.Answer(pca.PrivateCaArn, new AcmIssuerCheck(new IssuerReadiness(false, "AccessDenied", "the role cannot be assumed."), null));
+        await pca.Grain.ApplyAsync(pca.Spec, Origin(2));
+        await TickRetireAsync(resource, TimeSpan.FromMinutes(2));
+        Assert.DoesNotContain(fixture.Acm.Retired, r => r.Arn == leaked);
+
+        // Ready again: the next due attempt (backoff: 2 minutes after the second failure) revokes it.
+        fixture.Acm.Answer(pca.PrivateCaArn, new AcmIssuerCheck(new IssuerReadiness(true, "Ready", "Private CA is ACTIVE."), fixture.Authority.Authority.CertificatePem));
+        await pca.Grain.ApplyAsync(pca.Spec, Origin(3));
+        await TickRetireAsync(resource, TimeSpan.FromMinutes(3));
+        Assert.DoesNotContain(fixture.Acm.Retired, r => r.Arn == leaked);
+        await TickRetireAsync(resource, TimeSpan.FromMinutes(5));
+        Assert.Contains(fixture.Acm.Retired, r => r == (pca.Key, leaked, RetireReason.Compromised));
+        Assert.Contains(fixture.Events.For(resource), e => e.Reason == "Revoked" && e.Severity == EventSeverity.Normal);
+
+        // Done: a later tick retires nothing more.
+        var count = fixture.Acm.Retired.Count;
+        await TickRetireAsync(resource, TimeSpan.FromMinutes(60));
+        Assert.Equal(count, fixture.Acm.Retired.Count);
+    }
+}

@@ -99,3 +99,29 @@ public sealed class IssuerRetireTests(ClusterFixture fixture)
         Assert.Equal(count, fixture.Acm.Retired.Count);
     }
 }
+
+/// <summary>Wake-ups of the certificates that wait for an issuer (review L1): kept until they are issued.</summary>
+[Collection(ClusterCollection.Name)]
+public sealed class IssuerWakeUpTests(ClusterFixture fixture)
+{
+    [Fact]
+    public async Task A_lost_wake_up_is_sent_again_at_the_issuers_next_load_because_waiters_stay_listed_until_issued()
+    {
+        var ns = ClusterFixture.NewNamespace();
+        var issuer = fixture.Grains.GetGrain<IIssuerGrain>(IssuerKeys.Namespaced(ns, "late"));
+        var resource = new ResourceKey(ns, "api");
+        var spec = new CertificateSpec { Type = "Private", Fqdn = $"api.{ns}.svc", KeyAlgorithm = "ECDSA", KeySize = 256, IssuerRef = new IssuerRef("late", IssuerKinds.Issuer) };
+        var waiting = await fixture.Grains.GetGrain<ICertificateGrain>(resource.ToString()).ApplyAsync(spec, new ResourceVersionInfo("uid-1", 1));
+        Assert.Equal(Reasons.IssuerNotReady, waiting.Condition(Conditions.Ready)!.Reason);
+
+        // The issuer appears, and its wake-up of the certificate is lost (as if the silo died
+        // between the issuer's save and its one-way call).
+        fixture.Faults.FailNext("ICertificateGrain.OnIssuerChangedAsync");
+        await issuer.ApplyAsync(new IssuerSpec { Builtin = true }, new ResourceVersionInfo("uid-1", 1));
+        Assert.False((await fixture.Grains.GetGrain<ICertificateGrain>(resource.ToString()).GetStatusAsync())!.IsReady);
+
+        // The watcher's resync applies the Issuer again: the certificate is still listed, woken, issued.
+        await issuer.ApplyAsync(new IssuerSpec { Builtin = true }, new ResourceVersionInfo("uid-1", 1));
+        await fixture.Status.WaitCertificateAsync(resource, s => s.IsReady, "issued after the issuer's next load");
+    }
+}

@@ -2,6 +2,7 @@ using Notary.Grains.Abstractions;
 using Notary.Grains.Abstractions.Ports;
 using Notary.Grains.Policies;
 using Notary.Grains.Retry;
+using Notary.Pki;
 
 namespace Notary.Grains;
 
@@ -42,6 +43,7 @@ public sealed partial class CertificateGrain
                 CurrentArn = State.Material?.Arn,
                 Ticket = State.Pending?.Ticket,
                 Step = State.Pending?.Steps ?? 0,
+                PrivateKeyPem = await LeafKeyForAsync(issuer, valid.Key, State.Pending?.Ticket),
             };
 
             IssueProgress progress;
@@ -96,6 +98,25 @@ public sealed partial class CertificateGrain
                 return BuildStatus();
             }
         }
+    }
+
+    /// <summary>
+    /// The leaf key pair for an Issuer or ClusterIssuer (shared by many certificates, one issuance
+    /// at a time): generated here, off the issuer grain, which then only signs; null for a
+    /// configured issuer (it runs in this grain anyway) and for a ticket the issuer continues (a
+    /// CA rotation's hold polls every 30 s: a key each time would cost more than it saves).
+    /// </summary>
+    private static async Task<string?> LeafKeyForAsync(ICertificateIssuer issuer, PrivateKeyRequest key, string? ticket)
+    {
+        if (issuer is not IssuerGrainPort || ticket is not null)
+        {
+            return null;
+        }
+
+        var spec = new KeySpec(key.Algorithm.Equals("ECDSA", StringComparison.OrdinalIgnoreCase) ? KeyAlgorithm.Ecdsa : KeyAlgorithm.Rsa, key.Size);
+        // An unsupported key is the issuer's to reject, in its words; the CPU-bound generation
+        // runs on the thread pool, not on a grain scheduler thread.
+        return spec.Validate() is null ? await Task.Run(spec.GeneratePkcs8Pem) : null;
     }
 
     private async Task<CertificateStatus> CompleteAsync(ValidCertificateSpec valid, ICertificateIssuer issuer, IssuedMaterial material, IssuePurpose purpose, string eventReason, string why)

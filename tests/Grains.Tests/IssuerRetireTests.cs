@@ -1,3 +1,4 @@
+using Xunit.Abstractions;
 using Notary.Grains.Abstractions;
 using Notary.Grains.Abstractions.Ports;
 
@@ -123,5 +124,60 @@ public sealed class IssuerWakeUpTests(ClusterFixture fixture)
         // The watcher's resync applies the Issuer again: the certificate is still listed, woken, issued.
         await issuer.ApplyAsync(new IssuerSpec { Builtin = true }, new ResourceVersionInfo("uid-1", 1));
         await fixture.Status.WaitCertificateAsync(resource, s => s.IsReady, "issued after the issuer's next load");
+    }
+}
+
+/// <summary>
+/// An Issuer shared by many certificates only signs (review M3): the leaf key pair is generated
+/// by each certificate grain, so RSA-4096 issuances through one Issuer do not queue for seconds each.
+/// </summary>
+[Collection(ClusterCollection.Name)]
+public sealed class IssuerSigningTests(ClusterFixture fixture, ITestOutputHelper output)
+{
+    [Fact]
+    [Trait("Category", "Slow")]
+    public async Task Many_concurrent_RSA_4096_issuances_through_one_Issuer_complete_and_the_issuer_only_signs()
+    {
+        var ns = ClusterFixture.NewNamespace();
+        var arn = $"arn:aws:acm-pca:eu-west-1:111122223333:certificate-authority/{ns}-shared";
+        fixture.Acm.Answer(arn, new AcmIssuerCheck(new IssuerReadiness(true, "Ready", "Private CA is ACTIVE."), fixture.Authority.Authority.CertificatePem));
+        await fixture.Grains.GetGrain<IIssuerGrain>(IssuerKeys.Namespaced(ns, "shared")).ApplyAsync(
+            new IssuerSpec { Acm = new AcmIssuerSpec { Region = "eu-west-1", PrivateCaArn = arn } }, new ResourceVersionInfo("uid-1", 1));
+
+        const int count = 8;
+        var resources = Enumerable.Range(0, count).Select(i => new ResourceKey(ns, $"svc{i}")).ToList();
+        var statuses = await Task.WhenAll(resources.Select(r => fixture.Grains.GetGrain<ICertificateGrain>(r.ToString()).ApplyAsync(
+            new CertificateSpec { Type = "Private", Fqdn = $"{r.Name}.{ns}.svc", KeyAlgorithm = "RSA", KeySize = 4096, IssuerRef = new IssuerRef("shared", IssuerKinds.Issuer) },
+            new ResourceVersionInfo("uid-1", 1))));
+        Assert.All(statuses, s => Assert.True(s.IsReady, s.Condition(Conditions.Ready)?.Message));
+
+        // Every request reached the issuer with its key pair already generated, and the leaf
+        // carries exactly that key.
+        var requests = fixture.Acm.Requests.Where(r => r.Resource.Namespace == ns).ToList();
+        Assert.Equal(count, requests.Count);
+        Assert.All(requests, r => Assert.NotNull(r.PrivateKeyPem));
+        var first = await fixture.Grains.GetGrain<ICertificateGrain>(resources[0].ToString()).GetIssuedMaterialAsync(1);
+        Assert.Equal(requests.Single(r => r.Resource == resources[0]).PrivateKeyPem, first!.PrivateKeyPem);
+
+        // The issuer's share, measured in this run: signing a given RSA-4096 key against
+        // generating it too (the turn an Issuer grain used to take per certificate).
+        var issuer = new Issuers.BuiltInIssuer(fixture.Authority, TimeProvider.System);
+        var request = requests[0] with { Ticket = null };
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        for (var i = 0; i < 3; i++)
+        {
+            await issuer.IssueAsync(request, CancellationToken.None);
+        }
+
+        var signOnly = clock.Elapsed;
+        clock.Restart();
+        for (var i = 0; i < 3; i++)
+        {
+            await issuer.IssueAsync(request with { PrivateKeyPem = null }, CancellationToken.None);
+        }
+
+        var generateAndSign = clock.Elapsed;
+        output.WriteLine($"3 RSA-4096 issuances: sign only {signOnly.TotalMilliseconds:F0} ms, generate and sign {generateAndSign.TotalMilliseconds:F0} ms (ratio {generateAndSign / signOnly:F1})");
+        Assert.True(signOnly * 3 < generateAndSign, $"sign only {signOnly}, generate and sign {generateAndSign}");
     }
 }

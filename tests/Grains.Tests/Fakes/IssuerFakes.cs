@@ -173,6 +173,10 @@ public sealed class FakeAcmIssuerFactory(ICertificateAuthoritySource authority) 
 
     private readonly ConcurrentQueue<(string Name, string Arn, RetireReason Reason)> _retired = new();
     private volatile bool _retireFails;
+    private readonly ConcurrentQueue<IssueRequest> _requests = new();
+
+    /// <summary>Every request that reached an issuer this factory created.</summary>
+    public IReadOnlyList<IssueRequest> Requests => [.. _requests];
 
     /// <summary>Every certificate retired through an issuer this factory created, with that issuer's name (its issuer key).</summary>
     public IReadOnlyList<(string Name, string Arn, RetireReason Reason)> Retired => [.. _retired];
@@ -192,7 +196,11 @@ public sealed class FakeAcmIssuerFactory(ICertificateAuthoritySource authority) 
 
         public bool Supports(string certificateType) => inner.Supports(certificateType);
 
-        public Task<IssueProgress> IssueAsync(IssueRequest request, CancellationToken cancellationToken) => inner.IssueAsync(request, cancellationToken);
+        public Task<IssueProgress> IssueAsync(IssueRequest request, CancellationToken cancellationToken)
+        {
+            factory._requests.Enqueue(request);
+            return inner.IssueAsync(request, cancellationToken);
+        }
 
         public Task RetireAsync(string arn, RetireReason reason, CancellationToken cancellationToken)
         {

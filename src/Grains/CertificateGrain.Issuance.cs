@@ -2,6 +2,7 @@ using Notary.Grains.Abstractions;
 using Notary.Grains.Abstractions.Ports;
 using Notary.Grains.Policies;
 using Notary.Grains.Retry;
+using Notary.Pki;
 
 namespace Notary.Grains;
 
@@ -21,7 +22,7 @@ public sealed partial class CertificateGrain
             // The spec changed (or a rotation overtook) while an issuance was in progress: start
             // over, and let the issuer drop what it had started.
             State.Pending = null;
-            await RetireAsync(abandoned.Ticket, RetireReason.Replaced, throwOnFailure: false);
+            await RetireAsync(abandoned.Ticket, RetireReason.Replaced, throwOnFailure: false, IssuerId(abandoned.For));
         }
 
         CancelContinuation();
@@ -42,6 +43,7 @@ public sealed partial class CertificateGrain
                 CurrentArn = State.Material?.Arn,
                 Ticket = State.Pending?.Ticket,
                 Step = State.Pending?.Steps ?? 0,
+                PrivateKeyPem = await LeafKeyForAsync(issuer, valid.Key, State.Pending?.Ticket),
             };
 
             IssueProgress progress;
@@ -98,6 +100,25 @@ public sealed partial class CertificateGrain
         }
     }
 
+    /// <summary>
+    /// The leaf key pair for an Issuer or ClusterIssuer (shared by many certificates, one issuance
+    /// at a time): generated here, off the issuer grain, which then only signs; null for a
+    /// configured issuer (it runs in this grain anyway) and for a ticket the issuer continues (a
+    /// CA rotation's hold polls every 30 s: a key each time would cost more than it saves).
+    /// </summary>
+    private static async Task<string?> LeafKeyForAsync(ICertificateIssuer issuer, PrivateKeyRequest key, string? ticket)
+    {
+        if (issuer is not IssuerGrainPort || ticket is not null)
+        {
+            return null;
+        }
+
+        var spec = new KeySpec(key.Algorithm.Equals("ECDSA", StringComparison.OrdinalIgnoreCase) ? KeyAlgorithm.Ecdsa : KeyAlgorithm.Rsa, key.Size);
+        // An unsupported key is the issuer's to reject, in its words; the CPU-bound generation
+        // runs on the thread pool, not on a grain scheduler thread.
+        return spec.Validate() is null ? await Task.Run(spec.GeneratePkcs8Pem) : null;
+    }
+
     private async Task<CertificateStatus> CompleteAsync(ValidCertificateSpec valid, ICertificateIssuer issuer, IssuedMaterial material, IssuePurpose purpose, string eventReason, string why)
     {
         var now = time.GetUtcNow();
@@ -140,6 +161,8 @@ public sealed partial class CertificateGrain
         State.RenewalFailures = 0;
         State.NextRenewalAttempt = null;
         State.Material = StoredMaterial.From(material, protector, _resource.ToString());
+        // Retired later through this issuer, whatever the spec names by then.
+        (State.IssuedBy ??= [])[material.Arn] = IssuerId(issuer);
         State.IssuedFor = State.Spec;
         State.Reconciled = State.Origin;
         State.Pending = null;
@@ -231,30 +254,6 @@ public sealed partial class CertificateGrain
         }
 
         await PublishAsync();
-    }
-
-    private async Task RetireAsync(string? arn, RetireReason reason, bool throwOnFailure)
-    {
-        if (arn is null)
-        {
-            return;
-        }
-
-        var issuer = ResolveIssuer(State.Spec);
-        if (issuer is null)
-        {
-            return;
-        }
-
-        try
-        {
-            using var step = PortCall.Start(time);
-            await issuer.RetireAsync(arn, reason, step.Token);
-        }
-        catch (Exception ex) when (!throwOnFailure)
-        {
-            Log.RetireFailed(logger, _resource.ToString(), arn, ex.GetType().Name, ex.Message);
-        }
     }
 
     private bool HasValidMaterial() =>

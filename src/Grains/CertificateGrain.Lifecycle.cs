@@ -25,6 +25,12 @@ public sealed partial class CertificateGrain
             return;
         }
 
+        if (reminderName == RetireReminder)
+        {
+            await OnRetireReminderAsync(status.CurrentTickTime);
+            return;
+        }
+
         if (reminderName != LifecycleReminder)
         {
             return;

@@ -196,7 +196,7 @@ public sealed partial class CertificateGrain(
 
         // Let go of what the issuer holds first: when that fails, the delete fails and is
         // retried (the finalizer keeps the resource), with the state still naming what to retire.
-        await RetireAsync(State.Pending?.Ticket, RetireReason.Deleted, throwOnFailure: true);
+        await RetireAsync(State.Pending?.Ticket, RetireReason.Deleted, throwOnFailure: true, State.Pending is { } pending ? IssuerId(pending.For) : null);
         foreach (var arn in new[] { State.Material?.Arn, State.Serving?.Arn }.Concat(State.Previous?.Select(p => p.Arn) ?? []).OfType<string>().Distinct(StringComparer.Ordinal))
         {
             await RetireAsync(arn, RetireReason.Deleted, throwOnFailure: true);

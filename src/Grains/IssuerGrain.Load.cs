@@ -120,11 +120,10 @@ public sealed partial class IssuerGrain
             }
         }
 
+        // The waiters stay listed until they are issued (IssueAsync) or leave (UnwatchAsync): a
+        // wake-up lost (a crash between this save and the one-way calls, a message dropped) is
+        // sent again at the next load (the watcher's resync, a CA change).
         var woken = readiness.Ready && State.Waiting.Count > 0 ? State.Waiting.ToList() : [];
-        if (woken.Count > 0)
-        {
-            State.Waiting.Clear();
-        }
 
         await SaveAsync();
         await RecordReadinessAsync(before, readiness);

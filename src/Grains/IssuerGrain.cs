@@ -188,7 +188,15 @@ public sealed partial class IssuerGrain(
             throw new IssuerFailedException(Reasons.IssuerNotReady, $"{Display} is not ready ({readiness.Reason}): {readiness.Message}");
         }
 
-        if (State.PreviousCaPem is not null && !await Rotation.MaySignWithNewCaAsync())
+        // Held: only a new issuance (or one a hold started). A Breach's rotate goes through at
+        // once, signed by the new CA (the old CA's key is gone with the Secret's or the Private
+        // CA's change): its own ca.crt already trusts both CAs, a peer whose store does not trust
+        // the new CA yet refuses it only until that store catches up, and a leaked key must not
+        // stay in use for hours. An issuance the issuer behind has in flight (an ACM ticket)
+        // continues: holding it would overwrite its ticket and orphan the request.
+        var held = request.Purpose != IssuePurpose.Rotate
+            && (request.Ticket is null || request.Ticket.StartsWith(RotationTicketPrefix, StringComparison.Ordinal));
+        if (held && State.PreviousCaPem is not null && !await Rotation.MaySignWithNewCaAsync())
         {
             // Nothing is signed by the new CA before every store trusts it (make-before-break).
             return IssueProgress.Pending(
@@ -249,9 +257,16 @@ public sealed partial class IssuerGrain(
             return;
         }
 
-        await EnsureLoadedAsync();
+        var readiness = await EnsureLoadedAsync();
         if (_issuer is null)
         {
+            if (reason == RetireReason.Compromised)
+            {
+                // A compromised certificate's revocation is never dropped: the certificate retries
+                // it (with backoff, and a Warning Event) until this issuer is Ready again.
+                throw new IssuerFailedException(Reasons.IssuerNotReady, $"{Display} is not ready ({readiness.Reason}) to revoke a compromised certificate.");
+            }
+
             // Not Ready (deleted, CA missing): the built-in and ca issuers keep nothing to retire,
             // and an ACM issuer that cannot be reached must not hold a Certificate's deletion back.
             Log.IssuerRetireSkipped(logger, _key, arn);

@@ -38,6 +38,15 @@ internal static partial class Log
     [LoggerMessage(10, LogLevel.Warning, "Certificate {Resource}: retiring {Arn} at the issuer failed ({ErrorType}): {Message}")]
     public static partial void RetireFailed(ILogger logger, string resource, string arn, string errorType, string message);
 
+    [LoggerMessage(1890, LogLevel.Warning, "Certificate {Resource}: revoking the compromised certificate {Arn} through {Issuer} failed {Failures} time(s); retried in {Delay}")]
+    public static partial void RevocationRetried(ILogger logger, string resource, string arn, string issuer, int failures, TimeSpan delay);
+
+    [LoggerMessage(1891, LogLevel.Information, "Certificate {Resource}: the compromised certificate {Arn} was revoked through {Issuer} after {Failures} failed attempt(s)")]
+    public static partial void RevocationSucceeded(ILogger logger, string resource, string arn, string issuer, int failures);
+
+    [LoggerMessage(1892, LogLevel.Warning, "Certificate {Resource}: registering or unregistering the retire reminder failed ({ErrorType}): {Message}")]
+    public static partial void RetireReminderFailed(ILogger logger, string resource, string errorType, string message);
+
     [LoggerMessage(11, LogLevel.Warning, "Certificate {Resource}: alert {Reason}: {Message}")]
     public static partial void Alert(ILogger logger, string resource, string reason, string message);
 

@@ -24,6 +24,27 @@ public sealed record KeySpec(KeyAlgorithm Algorithm, int Size)
         _ => $"key algorithm {(int)Algorithm} is not supported; use RSA or ECDSA",
     };
 
+    /// <summary>Generates a fresh key pair of this kind as PKCS#8 PEM (for an issuer that only signs); throws <see cref="PkiException"/> when unsupported.</summary>
+    public string GeneratePkcs8Pem()
+    {
+        using var key = Generate();
+        return Pem.ExportPkcs8(key);
+    }
+
+    /// <summary>Reads a key pair of this kind from PKCS#8 PEM; throws <see cref="PkiException"/> when it is another kind or size.</summary>
+    internal AsymmetricAlgorithm Read(string pem)
+    {
+        var key = Pem.ReadPrivateKey(pem, "leaf private key");
+        var matches = Algorithm == KeyAlgorithm.Rsa ? key is RSA && key.KeySize == Size : key is ECDsa && key.KeySize == Size;
+        if (!matches)
+        {
+            key.Dispose();
+            throw new PkiException($"the leaf private key given is not {(Algorithm == KeyAlgorithm.Rsa ? "RSA" : "ECDSA")} {Size}");
+        }
+
+        return key;
+    }
+
     /// <summary>Generates a fresh key pair of this kind; throws <see cref="PkiException"/> when unsupported.</summary>
     internal AsymmetricAlgorithm Generate()
     {

@@ -268,6 +268,13 @@ public sealed class IssuerGrainTests(ClusterFixture fixture) : IDisposable
         Assert.Equal("CaRotation", held.Reason);
         Assert.StartsWith(IssuerGrain.RotationTicketPrefix, held.Ticket, StringComparison.Ordinal);
 
+        // A Breach's rotate is not held for the hours a rotation can take: signed by the new CA now.
+        var rotate = await issuer.IssueAsync(request with { Purpose = IssuePurpose.Rotate });
+        Assert.Equal(IssuerGrain.Describe(renewed.IntermediatePem).Fingerprint, IssuerGrain.Describe(rotate.Material!.ChainPem[0]).Fingerprint);
+        // Nor is an issuance the issuer behind has in flight: its ticket is continued, not replaced.
+        var inFlight = await issuer.IssueAsync(request with { Ticket = "arn:aws:acm-pca:eu-west-1:111122223333:certificate-authority/x/certificate/in-flight", Step = 3 });
+        Assert.NotNull(inFlight.Material);
+
         rotation.MaySign = true;
         var signed = await issuer.IssueAsync(request with { Ticket = held.Ticket, Step = 1 });
         Assert.Equal(IssuerGrain.Describe(renewed.IntermediatePem).Fingerprint, IssuerGrain.Describe(signed.Material!.ChainPem[0]).Fingerprint);

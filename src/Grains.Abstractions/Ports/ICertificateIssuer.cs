@@ -32,6 +32,14 @@ public sealed record IssueRequest
     [Id(10)] public string? Ticket { get; init; }
     /// <summary>How many times this <see cref="Ticket"/> was continued already; issuers back off their polling by it.</summary>
     [Id(11)] public int Step { get; init; }
+    /// <summary>
+    /// The leaf's key pair (PKCS#8 PEM) when the certificate grain generated it, so that an issuer
+    /// shared by many certificates (an Issuer grain) only signs: an RSA-4096 key takes seconds
+    /// to generate. Null: the issuer generates it. <see cref="ToString"/> never prints it.
+    /// </summary>
+    [Id(90)] public string? PrivateKeyPem { get; init; }
+
+    public override string ToString() => $"IssueRequest {{ Resource = {Resource}, Type = {Type}, Fqdn = {Fqdn}, Purpose = {Purpose}, Ticket = {Ticket}, Step = {Step} }}";
 }
 
 /// <summary>Why a certificate is issued.</summary>

@@ -28,7 +28,7 @@ public sealed class BuiltInIssuer(ICertificateAuthoritySource authority, TimePro
         IssuedCertificate issued;
         try
         {
-            issued = ca.Issue(new LeafRequest(request.Fqdn, request.Alt, request.Lifetime, key), time.GetUtcNow());
+            issued = ca.Issue(new LeafRequest(request.Fqdn, request.Alt, request.Lifetime, key), time.GetUtcNow(), request.PrivateKeyPem);
         }
         catch (PkiException ex)
         {

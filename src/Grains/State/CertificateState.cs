@@ -72,6 +72,18 @@ public sealed class CertificateState
     [Id(60)] public List<string>? IssuerCas { get; set; }
 
     /// <summary>
+    /// Which issuer issued each certificate this grain still holds (ARN to <see cref="IssuerIds"/>):
+    /// a certificate is retired through the issuer that issued it, not the one the spec names now.
+    /// </summary>
+    [Id(90)] public Dictionary<string, string>? IssuedBy { get; set; }
+
+    /// <summary>Compromised certificates whose revocation failed, retried with backoff until it succeeds; null when none.</summary>
+    [Id(91)] public List<RetireRetry>? RetireRetries { get; set; }
+
+    /// <summary>The retire reminder is registered: only then is it unregistered.</summary>
+    [Id(92)] public bool RetireReminderRegistered { get; set; }
+
+    /// <summary>
     /// The holder a quarantine from before Breaches were resources becomes: it has no Breach to
     /// delete, so the first quarantine Breach of this certificate that is lifted lifts it too.
     /// </summary>
@@ -130,8 +142,17 @@ public sealed class CertificateState
 
     public void ClearAlertsSent() => _alertsSent = null;
 
-    /// <summary>What a deleted certificate keeps: its subscribers, its revision and the quarantines (Breaches outlive it).</summary>
-    public CertificateState Deleted() => new() { _subscribers = _subscribers, Revision = Revision, Quarantined = Quarantined, _quarantinedBy = _quarantinedBy };
+    /// <summary>What a deleted certificate keeps: its subscribers, its revision, the quarantines (Breaches outlive it) and the revocations still to retry.</summary>
+    public CertificateState Deleted() => new()
+    {
+        _subscribers = _subscribers,
+        Revision = Revision,
+        Quarantined = Quarantined,
+        _quarantinedBy = _quarantinedBy,
+        // A compromised certificate is revoked even after its resource is gone.
+        RetireRetries = RetireRetries,
+        RetireReminderRegistered = RetireReminderRegistered,
+    };
 
     /// <summary>
     /// Read from storage, every value is a copy of its own: the spec twice (the spec and the one

@@ -213,10 +213,47 @@ public sealed class FakeAcmIssuerFactory(ICertificateAuthoritySource authority) 
 
     public void Answer(string privateCaArn, AcmIssuerCheck check) => _checks[privateCaArn] = check;
 
+    private readonly ConcurrentQueue<(string Name, string Arn, RetireReason Reason)> _retired = new();
+    private volatile bool _retireFails;
+    private readonly ConcurrentQueue<IssueRequest> _requests = new();
+
+    /// <summary>Every request that reached an issuer this factory created.</summary>
+    public IReadOnlyList<IssueRequest> Requests => [.. _requests];
+
+    /// <summary>Every certificate retired through an issuer this factory created, with that issuer's name (its issuer key).</summary>
+    public IReadOnlyList<(string Name, string Arn, RetireReason Reason)> Retired => [.. _retired];
+
+    /// <summary>While true, retiring fails as if AWS were unreachable.</summary>
+    public bool RetireFails { get => _retireFails; set => _retireFails = value; }
+
     public ICertificateIssuer Create(string name, AcmIssuerSpec spec)
     {
         _created.Enqueue((name, spec));
-        return new Issuers.BuiltInIssuer(authority, TimeProvider.System) { Name = name, ArnPrefix = $"arn:aws:acm-pca:{spec.Region}:111122223333:certificate/" };
+        return new Recording(new Issuers.BuiltInIssuer(authority, TimeProvider.System) { Name = name, ArnPrefix = $"arn:aws:acm-pca:{spec.Region}:111122223333:certificate/" }, this);
+    }
+
+    private sealed class Recording(ICertificateIssuer inner, FakeAcmIssuerFactory factory) : ICertificateIssuer
+    {
+        public string Name => inner.Name;
+
+        public bool Supports(string certificateType) => inner.Supports(certificateType);
+
+        public Task<IssueProgress> IssueAsync(IssueRequest request, CancellationToken cancellationToken)
+        {
+            factory._requests.Enqueue(request);
+            return inner.IssueAsync(request, cancellationToken);
+        }
+
+        public Task RetireAsync(string arn, RetireReason reason, CancellationToken cancellationToken)
+        {
+            if (factory.RetireFails)
+            {
+                throw new HttpRequestException("acm-pca unreachable");
+            }
+
+            factory._retired.Enqueue((inner.Name, arn, reason));
+            return Task.CompletedTask;
+        }
     }
 
     public Task<AcmIssuerCheck> CheckAsync(AcmIssuerSpec spec, CancellationToken cancellationToken) =>

@@ -53,6 +53,7 @@ public sealed class BenchSilo : IAsyncDisposable
         services.AddSingleton<IAlertSink>(ports.Alerts);
         services.AddSingleton<INotaryMetrics>(ports.Metrics);
         services.AddSingleton<IWorkloadRestarter>(ports.Workloads);
+        services.AddSingleton<ITrustSourceReader>(new NoTrustSources());
         services.AddSingleton<IIssuerResolver>(new IssuerResolver([new BuiltInIssuer(ports.Authority, TimeProvider.System)], BuiltInIssuer.DefaultName));
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<IDataKeySource>(new EphemeralDataKeySource()).AddNotaryStateProtection();

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Notary.Adapters.Kubernetes;
+using Notary.Bench.Grains;
 using Notary.CustomResources;
 using Notary.CustomResources.Models;
 using Notary.Grains;
@@ -94,6 +95,7 @@ public sealed class ScaleSilo : IAsyncDisposable
         services.AddSingleton<IEventRecorder>(world.Events);
         services.AddSingleton<IAlertSink>(world.Alerts);
         services.AddSingleton<IServiceMetadataSource>(new NoMetadata());
+        services.AddSingleton<ITrustSourceReader>(new NoTrustSources());
         services.AddSingleton<IIssuerResolver>(new IssuerResolver([world.Issuer], BuiltInIssuer.DefaultName));
         services.AddOptions<LifecycleOptions>();
         services.AddNotaryMetrics();

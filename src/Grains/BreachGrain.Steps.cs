@@ -17,6 +17,31 @@ public sealed partial class BreachGrain
         && recorded.Certificate == request.Certificate
         && (recorded.IsFinished || recorded.Phase == BreachPhase.InProgress);
 
+    /// <summary>
+    /// Reports a saved report to the metrics: its items while it runs here, and its finish once
+    /// (a report saved again in the same end phase, e.g. re-published, is not another finish).
+    /// </summary>
+    private void Observe(BreachReport? before, BreachReport after)
+    {
+        metrics.BreachObserved(ResourceKey.Parse(Key), after.Mode, after.Items);
+        if (after.IsFinished && after.Phase != BreachPhase.DryRun
+            && !(before is { IsFinished: true } && before.Phase == after.Phase && before.Uid == after.Uid))
+        {
+            metrics.BreachFinished(after.Mode, after.Phase);
+        }
+    }
+
+    /// <summary>Another silo reports this breach from its next activation on: this one drops its series.</summary>
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        if (_report is not null)
+        {
+            metrics.BreachObserved(ResourceKey.Parse(Key), _report.Mode, null);
+        }
+
+        return base.OnDeactivateAsync(reason, cancellationToken);
+    }
+
     /// <summary>Holds the certificate out of every truststore for this Breach (idempotent; counted even before the certificate exists).</summary>
     private async Task HoldAsync(BreachRequest request) =>
         await GrainFactory.GetGrain<ICertificateGrain>(request.Certificate.ToString())

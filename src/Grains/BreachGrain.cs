@@ -21,6 +21,7 @@ public sealed partial class BreachGrain(
     IWorkloadRestarter restarter,
     IEventRecorder events,
     IEnumerable<IBreachStatusWriter> statusWriters,
+    INotaryMetrics metrics,
     TimeProvider time,
     ILogger<BreachGrain> logger) : Grain, IBreachGrain
 {
@@ -238,6 +239,7 @@ public sealed partial class BreachGrain(
         _work = null;
         _report = null;
         await state.ClearStateAsync();
+        metrics.BreachObserved(ResourceKey.Parse(Key), report.Mode, null);
         Log.BreachCleared(logger, report.Id, report.Certificate.ToString());
         return report;
     }
@@ -430,6 +432,7 @@ public sealed partial class BreachGrain(
         {
             items[index] = items[index] with { Status = status, Reason = reason };
             _report = _report! with { Items = [.. items] };
+            metrics.BreachObserved(ResourceKey.Parse(Key), _report.Mode, _report.Items);
         }
     }
 
@@ -439,6 +442,7 @@ public sealed partial class BreachGrain(
         // (GetAsync's answer, the state write): it must not hold the list Update goes on changing
         // (a CI run failed with "Collection was modified" while a poll serialized the report).
         report = report with { Items = [.. report.Items] };
+        Observe(_report, report);
         _report = report;
         state.State.Report = report;
         await Persistence.SaveAsync(state, DeactivateOnIdle);

@@ -324,6 +324,7 @@ public abstract partial class StoreGrain<TSpec>(
         {
             using var step = PortCall.Start(time);
             stored = await secretStore.PutAsync(write, step.Token);
+            metrics.StoreWritten(kind, Resource);
         }
         catch (SecretStoreRejectedException ex)
         {

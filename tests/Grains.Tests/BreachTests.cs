@@ -197,6 +197,45 @@ public sealed class BreachTests(ClusterFixture fx)
         Assert.Equal(Conditions.False, (await fx.Grains.GetGrain<ICertificateGrain>(pay.ToString()).GetStatusAsync())!.Condition(Conditions.Compromised)?.Status);
     }
 
+    /// <summary>What the alert "a breach failed" and the dashboard's breach progress read (issue 19).</summary>
+    [Fact]
+    public async Task A_failed_breach_is_counted_once_its_items_are_reported_and_its_series_leave_with_it()
+    {
+        var (ns, pay) = await ServicesAsync(3);
+        var broken = new ResourceKey(ns, "c1-ts");
+        var failedBefore = fx.Metrics.Finished(BreachMode.Rotate, BreachPhase.Failed);
+        var writesBefore = fx.Metrics.Writes(ResourceKind.Truststore, new ResourceKey(ns, "c0-ts"));
+        Assert.True(writesBefore >= 1, "the first build of a truststore is a write");
+        fx.Store.FailFor(broken, new SecretStoreFailedException("AccessDeniedException: not authorized to write c1-ts"));
+        var request = new BreachRequest(pay, BreachMode.Rotate, "metrics", DryRun: false, "incident-bot");
+        var grain = Breach(request);
+        var key = ResourceKey.Parse(grain.GetPrimaryKeyString());
+        try
+        {
+            await grain.StartAsync(request);
+            var report = await FinishedAsync(grain);
+            Assert.Equal(BreachPhase.Failed, report.Phase);
+        }
+        finally
+        {
+            fx.Store.Recover(broken);
+        }
+
+        Assert.Equal(failedBefore + 1, fx.Metrics.Finished(BreachMode.Rotate, BreachPhase.Failed));
+        var items = fx.Metrics.Breach(key);
+        Assert.NotNull(items);
+        Assert.Equal(2, items.Count(i => i.Status == BreachItemStatus.Failed)); // c1-ts and the Deployment that mounts it
+        Assert.DoesNotContain(items, i => i.Status is BreachItemStatus.Pending or BreachItemStatus.InProgress);
+        Assert.True(fx.Metrics.Writes(ResourceKind.Truststore, new ResourceKey(ns, "c0-ts")) > writesBefore, "the rebuild is a write");
+
+        // Asked again (a repeated forward): the finish is not counted twice.
+        await grain.StartAsync(request);
+        Assert.Equal(failedBefore + 1, fx.Metrics.Finished(BreachMode.Rotate, BreachPhase.Failed));
+
+        await grain.DeleteAsync(uid: "");
+        Assert.Null(fx.Metrics.Breach(key));
+    }
+
     [Fact]
     public async Task Two_hundred_dependents_are_rebuilt_in_parallel_and_one_broken_one_fails_alone_with_its_reason()
     {

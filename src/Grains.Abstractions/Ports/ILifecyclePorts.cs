@@ -73,4 +73,23 @@ public interface INotaryMetrics
 
     /// <summary>Counts an issuance ("issued"), a renewal ("renewed") or a failure ("failed").</summary>
     void Count(ResourceKey resource, string outcome);
+
+    /// <summary>A Keystore or Truststore was written to its secret store (its first build or a rebuild).</summary>
+    void StoreWritten(ResourceKind kind, ResourceKey resource)
+    {
+    }
+
+    /// <summary>
+    /// Where a breach stands while its grain is active: its items counted by status
+    /// (<see cref="BreachItemStatus"/>); null removes its series (the Breach is gone, or its grain
+    /// deactivated and another silo reports it from now on).
+    /// </summary>
+    void BreachObserved(ResourceKey breach, BreachMode mode, IReadOnlyList<BreachItem>? items)
+    {
+    }
+
+    /// <summary>A breach finished: <paramref name="phase"/> is Completed, Failed or Lifted (<see cref="BreachPhase"/>).</summary>
+    void BreachFinished(BreachMode mode, string phase)
+    {
+    }
 }

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Notary.Grains.Abstractions.Ports;
+using Notary.Watcher;
 using Prometheus;
 
 namespace Notary.Silo.Metrics;
@@ -25,7 +26,15 @@ public static class MetricsServiceCollectionExtensions
         return services;
     }
 
-    /// <summary>Serves this host's registry in the Prometheus text format at <paramref name="pattern"/>.</summary>
-    public static IEndpointConventionBuilder MapNotaryMetrics(this IEndpointRouteBuilder endpoints, string pattern = "/metrics") =>
-        endpoints.MapMetrics(pattern, endpoints.ServiceProvider.GetRequiredService<CollectorRegistry>());
+    /// <summary>
+    /// Serves this host's registry in the Prometheus text format at <paramref name="pattern"/>,
+    /// with whether this silo's watcher leads read at each scrape (no watcher: 0).
+    /// </summary>
+    public static IEndpointConventionBuilder MapNotaryMetrics(this IEndpointRouteBuilder endpoints, string pattern = "/metrics")
+    {
+        var registry = endpoints.ServiceProvider.GetRequiredService<CollectorRegistry>();
+        var watcher = endpoints.ServiceProvider.GetService<LeaderElectedWatcher>();
+        endpoints.ServiceProvider.GetRequiredService<PrometheusNotaryMetrics>().WatchLeadership(registry, () => watcher?.IsLeading == true);
+        return endpoints.MapMetrics(pattern, registry);
+    }
 }

@@ -21,6 +21,10 @@ public sealed class PrometheusNotaryMetrics : INotaryMetrics
     public const string Issuances = "notary_certificate_issuances_total";
     public const string Renewals = "notary_certificate_renewals_total";
     public const string Failures = "notary_certificate_failures_total";
+    public const string StoreWrites = "notary_store_writes_total";
+    public const string BreachItems = "notary_breach_items";
+    public const string BreachesFinished = "notary_breaches_finished_total";
+    public const string WatcherLeading = "notary_watcher_leading";
 
     /// <summary>The outcomes <see cref="Count"/> knows.</summary>
     public const string Issued = "issued";
@@ -29,6 +33,9 @@ public sealed class PrometheusNotaryMetrics : INotaryMetrics
 
     private static readonly string[] ResourceLabels = ["namespace", "name"];
     private static readonly string[] StoreLabels = ["kind", "namespace", "name"];
+    private static readonly string[] BreachItemLabels = ["namespace", "name", "mode", "status"];
+    private static readonly string[] ItemStatuses = [BreachItemStatus.Pending, BreachItemStatus.InProgress, BreachItemStatus.Completed, BreachItemStatus.Failed];
+    private static readonly string[] FinishedPhases = [BreachPhase.Completed, BreachPhase.Failed, BreachPhase.Lifted];
 
     private readonly Gauge _expiration;
     private readonly Gauge _renewal;
@@ -37,6 +44,10 @@ public sealed class PrometheusNotaryMetrics : INotaryMetrics
     private readonly Counter _issuances;
     private readonly Counter _renewals;
     private readonly Counter _failures;
+    private readonly Counter _storeWrites;
+    private readonly Gauge _breachItems;
+    private readonly Counter _breachesFinished;
+    private readonly Gauge _watcherLeading;
     private readonly ILogger<PrometheusNotaryMetrics> _logger;
 
     public PrometheusNotaryMetrics(CollectorRegistry registry, ILogger<PrometheusNotaryMetrics> logger)
@@ -50,6 +61,20 @@ public sealed class PrometheusNotaryMetrics : INotaryMetrics
         _issuances = factory.CreateCounter(Issuances, "Certificates issued (first issuance, spec change, re-key).", ResourceLabels);
         _renewals = factory.CreateCounter(Renewals, "Certificates renewed before expiry.", ResourceLabels);
         _failures = factory.CreateCounter(Failures, "Issuances or renewals that failed.", ResourceLabels);
+        _storeWrites = factory.CreateCounter(StoreWrites, "Keystores and Truststores written to their secret store (first builds and rebuilds).", StoreLabels);
+        _breachItems = factory.CreateGauge(BreachItems, "The items of a breach (the certificate, its stores, their workloads) by status, while the silo runs it.", BreachItemLabels);
+        _breachesFinished = factory.CreateCounter(BreachesFinished, "Breaches that finished, by mode and phase (Completed, Failed, Lifted).", "mode", "phase");
+        _watcherLeading = factory.CreateGauge(WatcherLeading, "1 when this silo's watcher holds the leader Lease and watches the API server, 0 when it stands by.");
+
+        // Every (mode, phase) exists from the start at 0, so that the first failed breach is an
+        // increase a rule sees (a series born at 1 has no increase).
+        foreach (var mode in Enum.GetValues<BreachMode>())
+        {
+            foreach (var phase in FinishedPhases)
+            {
+                _breachesFinished.WithLabels(ModeLabel(mode), phase);
+            }
+        }
     }
 
     public void CertificateObserved(ResourceKey resource, DateTimeOffset? notAfter, DateTimeOffset? renewalTime, bool ready)
@@ -57,6 +82,12 @@ public sealed class PrometheusNotaryMetrics : INotaryMetrics
         SetOrRemove(_expiration, resource, notAfter);
         SetOrRemove(_renewal, resource, renewalTime);
         _certificateReady.WithLabels(resource.Namespace, resource.Name).Set(ready ? 1 : 0);
+
+        // The counters exist at 0 from the certificate's first observation, so that its first
+        // failure (or renewal) is an increase to Prometheus, not the birth of a series.
+        _issuances.WithLabels(resource.Namespace, resource.Name);
+        _renewals.WithLabels(resource.Namespace, resource.Name);
+        _failures.WithLabels(resource.Namespace, resource.Name);
     }
 
     public void CertificateRemoved(ResourceKey resource)
@@ -69,11 +100,56 @@ public sealed class PrometheusNotaryMetrics : INotaryMetrics
         _failures.RemoveLabelled(resource.Namespace, resource.Name);
     }
 
-    public void StoreObserved(ResourceKind kind, ResourceKey resource, bool ready) =>
+    public void StoreObserved(ResourceKind kind, ResourceKey resource, bool ready)
+    {
         _storeReady.WithLabels(kind.ToString(), resource.Namespace, resource.Name).Set(ready ? 1 : 0);
+        _storeWrites.WithLabels(kind.ToString(), resource.Namespace, resource.Name);
+    }
 
-    public void StoreRemoved(ResourceKind kind, ResourceKey resource) =>
+    public void StoreRemoved(ResourceKind kind, ResourceKey resource)
+    {
         _storeReady.RemoveLabelled(kind.ToString(), resource.Namespace, resource.Name);
+        _storeWrites.RemoveLabelled(kind.ToString(), resource.Namespace, resource.Name);
+    }
+
+    public void StoreWritten(ResourceKind kind, ResourceKey resource) =>
+        _storeWrites.WithLabels(kind.ToString(), resource.Namespace, resource.Name).Inc();
+
+    public void BreachObserved(ResourceKey breach, BreachMode mode, IReadOnlyList<BreachItem>? items)
+    {
+        foreach (var status in ItemStatuses)
+        {
+            if (items is null)
+            {
+                _breachItems.RemoveLabelled(breach.Namespace, breach.Name, ModeLabel(mode), status);
+            }
+            else
+            {
+                _breachItems.WithLabels(breach.Namespace, breach.Name, ModeLabel(mode), status).Set(items.Count(i => i.Status == status));
+            }
+        }
+    }
+
+    public void BreachFinished(BreachMode mode, string phase)
+    {
+        // Only the three end phases are series (bounded labels); anything else is not a finish.
+        if (Array.IndexOf(FinishedPhases, phase) < 0)
+        {
+            return;
+        }
+
+        _breachesFinished.WithLabels(ModeLabel(mode), phase).Inc();
+    }
+
+    /// <summary>Reads <paramref name="isLeading"/> before every scrape into <see cref="WatcherLeading"/>.</summary>
+    public void WatchLeadership(CollectorRegistry registry, Func<bool> isLeading)
+    {
+        ArgumentNullException.ThrowIfNull(registry);
+        ArgumentNullException.ThrowIfNull(isLeading);
+        registry.AddBeforeCollectCallback(() => _watcherLeading.Set(isLeading() ? 1 : 0));
+    }
+
+    private static string ModeLabel(BreachMode mode) => mode == BreachMode.Rotate ? "rotate" : "quarantine";
 
     public void Count(ResourceKey resource, string outcome)
     {

@@ -44,6 +44,33 @@ public sealed class RecordingMetrics : INotaryMetrics
     public bool? Store(ResourceKind kind, ResourceKey resource) => _stores.TryGetValue((kind, resource), out var ready) ? ready : null;
 
     public int Counted(ResourceKey resource, string outcome) => _counts.GetValueOrDefault((resource, outcome));
+
+    private readonly ConcurrentDictionary<ResourceKey, IReadOnlyList<BreachItem>> _breaches = new();
+    private readonly ConcurrentDictionary<(BreachMode, string), int> _finished = new();
+    private readonly ConcurrentDictionary<(ResourceKind, ResourceKey), int> _writes = new();
+
+    public void StoreWritten(ResourceKind kind, ResourceKey resource) => _writes.AddOrUpdate((kind, resource), 1, (_, n) => n + 1);
+
+    public void BreachObserved(ResourceKey breach, BreachMode mode, IReadOnlyList<BreachItem>? items)
+    {
+        if (items is null)
+        {
+            _breaches.TryRemove(breach, out _);
+        }
+        else
+        {
+            _breaches[breach] = items;
+        }
+    }
+
+    public void BreachFinished(BreachMode mode, string phase) => _finished.AddOrUpdate((mode, phase), 1, (_, n) => n + 1);
+
+    /// <summary>The items last reported for a breach; null when its series are removed.</summary>
+    public IReadOnlyList<BreachItem>? Breach(ResourceKey breach) => _breaches.TryGetValue(breach, out var items) ? items : null;
+
+    public int Finished(BreachMode mode, string phase) => _finished.GetValueOrDefault((mode, phase));
+
+    public int Writes(ResourceKind kind, ResourceKey resource) => _writes.GetValueOrDefault((kind, resource));
 }
 
 /// <summary>

@@ -92,6 +92,10 @@ public sealed class ChartValuesTests
           json: true
         serviceMonitor:
           enabled: true
+        prometheusRule:
+          enabled: true
+        grafanaDashboard:
+          enabled: true
         serviceAccount:
           annotations:
             eks.amazonaws.com/role-arn: arn:aws:iam::111122223333:role/notary

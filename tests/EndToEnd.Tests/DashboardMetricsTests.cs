@@ -23,24 +23,41 @@ public sealed class DashboardMetricsTests(DevFixture fx)
         await fx.OkAsync("apply", "-f", fx.WriteText($"{ns}.yaml", $$"""
             apiVersion: notary.dev/v1alpha1
             kind: Certificate
-            metadata: {name: api, namespace: {{ns}}}
-            spec: {type: Private, fqdn: {{fqdn}}, privateKey: {algorithm: ECDSA, size: 256}}
+            metadata:
+              name: api
+              namespace: {{ns}}
+            spec:
+              type: Private
+              fqdn: {{fqdn}}
+              privateKey: {algorithm: ECDSA, size: 256}
             ---
             apiVersion: notary.dev/v1alpha1
             kind: Keystore
-            metadata: {name: api-keystore, namespace: {{ns}}}
-            spec: {fqdn: {{fqdn}}, certName: api}
+            metadata:
+              name: api-keystore
+              namespace: {{ns}}
+            spec:
+              fqdn: {{fqdn}}
+              certName: api
             ---
             apiVersion: notary.dev/v1alpha1
             kind: Truststore
-            metadata: {name: api-truststore, namespace: {{ns}}}
-            spec: {fqdn: {{fqdn}}, certName: api, upstream: [], downstream: []}
+            metadata:
+              name: api-truststore
+              namespace: {{ns}}
+            spec:
+              fqdn: {{fqdn}}
+              certName: api
+              upstream: []
+              downstream: []
             """));
         await fx.OkAsync("wait", "--for=condition=Ready", "certificates,keystores,truststores", "--all", "-n", ns, "--timeout=90s");
         await fx.OkAsync("apply", "-f", fx.WriteText($"{ns}-breach.yaml", $$"""
             apiVersion: notary.dev/v1alpha1
             kind: Breach
-            metadata: {name: leak, namespace: {{ns}}}
+            metadata:
+              name: leak
+              namespace: {{ns}}
             spec: {certificate: api, mode: quarantine, reason: dashboard test}
             """));
         await UntilAsync(async () => await fx.OkAsync("get", "breach", "leak", "-n", ns, "-o", "jsonpath={.status.phase}") == "Completed", "the breach completed");

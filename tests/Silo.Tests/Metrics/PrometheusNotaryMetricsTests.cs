@@ -106,12 +106,75 @@ public sealed class PrometheusNotaryMetricsTests
 
         var samples = await ScrapeAsync();
         var api = samples.Where(s => s.Has(("namespace", "shop"), ("name", "api"))).ToList();
-        Assert.Equal([(PrometheusNotaryMetrics.StoreReady, "Truststore")], api.Select(s => (s.Name, s.Labels["kind"])));
-        Assert.Equal(8, samples.Count(s => s.Has(("namespace", "shop"), ("name", "web"))));
+        Assert.Equal([(PrometheusNotaryMetrics.StoreReady, "Truststore"), (PrometheusNotaryMetrics.StoreWrites, "Truststore")], api.Select(s => (s.Name, s.Labels["kind"])).Order());
+        Assert.Equal(10, samples.Count(s => s.Has(("namespace", "shop"), ("name", "web"))));
 
         metrics.StoreRemoved(ResourceKind.Truststore, Api);
         Assert.DoesNotContain(await ScrapeAsync(), s => s.Has(("name", "api")));
     }
+    [Fact]
+    public async Task Counters_exist_at_zero_from_the_first_observation_so_a_first_failure_is_an_increase()
+    {
+        var metrics = Metrics();
+        metrics.CertificateObserved(Api, NotAfter, NotAfter.AddDays(-30), ready: true);
+        metrics.StoreObserved(ResourceKind.Truststore, Api, ready: true);
+
+        var samples = await ScrapeAsync();
+        Assert.Equal(0, Find(samples, PrometheusNotaryMetrics.Failures, Api)!.Value);
+        Assert.Equal(0, Find(samples, PrometheusNotaryMetrics.Renewals, Api)!.Value);
+        Assert.Equal(0, Find(samples, PrometheusNotaryMetrics.Issuances, Api)!.Value);
+        Assert.Equal(0, Find(samples, PrometheusNotaryMetrics.StoreWrites, Api, "Truststore")!.Value);
+        Assert.Equal(6, samples.Count(s => s.Name == PrometheusNotaryMetrics.BreachesFinished && s.Value == 0));
+    }
+
+    [Fact]
+    public async Task Store_writes_breach_items_and_finishes_are_counted_and_a_removed_breach_takes_its_series()
+    {
+        var metrics = Metrics();
+        var leak = new ResourceKey("shop", "leak");
+        metrics.StoreWritten(ResourceKind.Keystore, Api);
+        metrics.StoreWritten(ResourceKind.Keystore, Api);
+        metrics.BreachObserved(leak, BreachMode.Rotate,
+        [
+            new BreachItem("Certificate", "shop", "api", BreachItemStatus.Completed),
+            new BreachItem("Truststore", "shop", "web-ts", BreachItemStatus.Failed, "AccessDenied"),
+            new BreachItem("Truststore", "shop", "db-ts", BreachItemStatus.Pending),
+            new BreachItem("Deployment", "shop", "web", BreachItemStatus.Pending),
+        ]);
+        metrics.BreachFinished(BreachMode.Rotate, BreachPhase.Failed);
+        metrics.BreachFinished(BreachMode.Quarantine, BreachPhase.Lifted);
+        metrics.BreachFinished(BreachMode.Rotate, BreachPhase.InProgress);
+
+        var samples = await ScrapeAsync();
+        Assert.Equal(2, Find(samples, PrometheusNotaryMetrics.StoreWrites, Api, "Keystore")!.Value);
+        double Items(string status) => samples.Single(s => s.Name == PrometheusNotaryMetrics.BreachItems && s.Has(("namespace", "shop"), ("name", "leak"), ("mode", "rotate"), ("status", status))).Value;
+        Assert.Equal(1, Items(BreachItemStatus.Completed));
+        Assert.Equal(1, Items(BreachItemStatus.Failed));
+        Assert.Equal(2, Items(BreachItemStatus.Pending));
+        Assert.Equal(0, Items(BreachItemStatus.InProgress));
+        double Finished(string mode, string phase) => samples.Single(s => s.Name == PrometheusNotaryMetrics.BreachesFinished && s.Has(("mode", mode), ("phase", phase))).Value;
+        Assert.Equal(1, Finished("rotate", "Failed"));
+        Assert.Equal(1, Finished("quarantine", "Lifted"));
+        Assert.Equal(0, Finished("rotate", "Completed"));
+        Assert.DoesNotContain(samples, s => s.Name == PrometheusNotaryMetrics.BreachesFinished && s.Has(("phase", "InProgress")));
+        Assert.DoesNotContain(samples, s => s.Labels.Values.Any(v => v.Contains("AccessDenied", StringComparison.Ordinal)));
+
+        metrics.BreachObserved(leak, BreachMode.Rotate, null);
+        Assert.DoesNotContain(await ScrapeAsync(), s => s.Name == PrometheusNotaryMetrics.BreachItems);
+    }
+
+    [Fact]
+    public async Task Whether_the_watcher_leads_is_read_at_each_scrape()
+    {
+        var metrics = Metrics();
+        var leading = false;
+        metrics.WatchLeadership(_registry, () => leading);
+
+        Assert.Equal(0, (await ScrapeAsync()).Single(s => s.Name == PrometheusNotaryMetrics.WatcherLeading).Value);
+        leading = true;
+        Assert.Equal(1, (await ScrapeAsync()).Single(s => s.Name == PrometheusNotaryMetrics.WatcherLeading).Value);
+    }
+
     /// <summary>
     /// The names dashboards, alerting rules and the README use, written out: a rename in the
     /// code (constants included) must fail here, not only in someone's Grafana.
@@ -127,7 +190,11 @@ public sealed class PrometheusNotaryMetricsTests
         metrics.StoreObserved(ResourceKind.Keystore, Api, ready: true);
         metrics.StoreObserved(ResourceKind.Truststore, Api, ready: false);
 
-        var samples = (await ScrapeAsync()).Where(s => s.Name.StartsWith("notary_", StringComparison.Ordinal)).ToList();
+        metrics.StoreWritten(ResourceKind.Keystore, Api);
+        metrics.BreachObserved(new ResourceKey("shop", "leak"), BreachMode.Quarantine, [new BreachItem("Certificate", "shop", "api", BreachItemStatus.Completed)]);
+
+        var all = (await ScrapeAsync()).Where(s => s.Name.StartsWith("notary_", StringComparison.Ordinal)).ToList();
+        var samples = all.Where(s => !s.Name.StartsWith("notary_breach", StringComparison.Ordinal) && s.Name != "notary_watcher_leading").ToList();
         Assert.Equal(
             [
                 "notary_certificate_expiration_timestamp_seconds",
@@ -138,9 +205,26 @@ public sealed class PrometheusNotaryMetricsTests
                 "notary_certificate_renewals_total",
                 "notary_store_ready_status{kind=Keystore}",
                 "notary_store_ready_status{kind=Truststore}",
+                "notary_store_writes_total{kind=Keystore}",
+                "notary_store_writes_total{kind=Truststore}",
             ],
             samples.Select(s => s.Labels.TryGetValue("kind", out var kind) ? $"{s.Name}{{kind={kind}}}" : s.Name).Order(StringComparer.Ordinal));
         Assert.All(samples, s => Assert.True(s.Has(("namespace", "shop"), ("name", "api")), $"{s.Name} is labelled with namespace and name"));
+        Assert.Equal(
+            [
+                "notary_breach_items{mode=quarantine,name=leak,namespace=shop,status=Completed}",
+                "notary_breach_items{mode=quarantine,name=leak,namespace=shop,status=Failed}",
+                "notary_breach_items{mode=quarantine,name=leak,namespace=shop,status=InProgress}",
+                "notary_breach_items{mode=quarantine,name=leak,namespace=shop,status=Pending}",
+                "notary_breaches_finished_total{mode=quarantine,phase=Completed}",
+                "notary_breaches_finished_total{mode=quarantine,phase=Failed}",
+                "notary_breaches_finished_total{mode=quarantine,phase=Lifted}",
+                "notary_breaches_finished_total{mode=rotate,phase=Completed}",
+                "notary_breaches_finished_total{mode=rotate,phase=Failed}",
+                "notary_breaches_finished_total{mode=rotate,phase=Lifted}",
+                "notary_watcher_leading{}",
+            ],
+            all.Except(samples).Select(s => $"{s.Name}{{{string.Join(',', s.Labels.OrderBy(l => l.Key, StringComparer.Ordinal).Select(l => $"{l.Key}={l.Value}"))}}}").Order(StringComparer.Ordinal));
         Assert.Equal(NotAfter.ToUnixTimeSeconds(), samples.Single(s => s.Name == "notary_certificate_expiration_timestamp_seconds").Value);
         Assert.Equal(1, samples.Single(s => s.Name == "notary_certificate_ready_status").Value);
     }

@@ -32,9 +32,13 @@ public static class MetricsServiceCollectionExtensions
     /// </summary>
     public static IEndpointConventionBuilder MapNotaryMetrics(this IEndpointRouteBuilder endpoints, string pattern = "/metrics")
     {
-        var registry = endpoints.ServiceProvider.GetRequiredService<CollectorRegistry>();
-        var watcher = endpoints.ServiceProvider.GetService<LeaderElectedWatcher>();
-        endpoints.ServiceProvider.GetRequiredService<PrometheusNotaryMetrics>().WatchLeadership(registry, () => watcher?.IsLeading == true);
+        var services = endpoints.ServiceProvider;
+        var registry = services.GetRequiredService<CollectorRegistry>();
+
+        // Resolved at the first scrape, when the host runs (the watcher is a hosted service by
+        // then): resolving it while the app is built would validate options before the host starts.
+        var watcher = new Lazy<LeaderElectedWatcher?>(services.GetService<LeaderElectedWatcher>);
+        services.GetRequiredService<PrometheusNotaryMetrics>().WatchLeadership(registry, () => watcher.Value?.IsLeading == true);
         return endpoints.MapMetrics(pattern, registry);
     }
 }

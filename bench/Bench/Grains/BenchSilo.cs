@@ -2,9 +2,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Notary.Grains;
-using Notary.Grains.Abstractions.Ports;
-using Notary.Grains.Issuers;
-using Notary.Grains.Protection;
 using Notary.Grains.Tests.Fakes;
 
 namespace Notary.Bench.Grains;

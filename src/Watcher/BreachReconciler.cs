@@ -19,57 +19,30 @@ namespace Notary.Watcher;
 /// </summary>
 internal sealed partial class BreachReconciler(IResourceEventSink sink, ResourceFinalizers finalizers, ILogger logger) : IReconciler<Breach>
 {
-    private readonly Lock _lock = new();
-    private readonly Dictionary<string, ResourceVersionInfo> _forwarded = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _unforwarded = new(StringComparer.Ordinal);
-    private readonly TaskCompletionSource _initial = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private bool _listed;
+    private readonly ForwardedOrigins _forwarded = new();
+    private readonly InitialListGate _initial = new();
 
     /// <summary>Every Breach of the first full list has been forwarded (or was gone by then).</summary>
-    public Task InitialListForwarded => _initial.Task;
+    public Task InitialListForwarded => _initial.Forwarded;
 
-    public void Observe(string key, Breach? current)
-    {
-        lock (_lock)
-        {
-            if (current is null)
-            {
-                _unforwarded.Remove(key);
-            }
-            else if (!_initial.Task.IsCompleted)
-            {
-                _unforwarded.Add(key);
-            }
-
-            CheckInitial();
-        }
-    }
+    public void Observe(string key, Breach? current) => _initial.Observe(key, exists: current is not null);
 
     public Task ListedAsync(CancellationToken cancellationToken)
     {
-        lock (_lock)
-        {
-            _listed = true;
-            CheckInitial();
-        }
-
+        _initial.Listed();
         return Task.CompletedTask;
     }
 
     public async Task ReconcileAsync(string key, Breach? current, Breach? lastKnown, bool resync, CancellationToken cancellationToken)
     {
         await ForwardAsync(key, current, lastKnown, resync, cancellationToken).ConfigureAwait(false);
-        lock (_lock)
-        {
-            _unforwarded.Remove(key);
-            CheckInitial();
-        }
+        _initial.Handled(key);
     }
 
     private async Task ForwardAsync(string key, Breach? current, Breach? lastKnown, bool resync, CancellationToken cancellationToken)
     {
         var breach = ResourceKey.Parse(key);
-        var forwarded = Get(key);
+        var forwarded = _forwarded.Get(key);
         if (current is null)
         {
             // Gone without Notary's finalizer (forced): lift and clear all the same.
@@ -80,7 +53,7 @@ internal sealed partial class BreachReconciler(IResourceEventSink sink, Resource
                 BreachDeleted(logger, breach, uid);
             }
 
-            Set(key, null);
+            _forwarded.Set(key, null);
             return;
         }
 
@@ -90,7 +63,7 @@ internal sealed partial class BreachReconciler(IResourceEventSink sink, Resource
             // Deleted and created again between two looks: the old incarnation is lifted first.
             await sink.DeleteBreachAsync(breach, forwarded.Uid, null, cancellationToken).ConfigureAwait(false);
             BreachDeleted(logger, breach, forwarded.Uid);
-            Set(key, null);
+            _forwarded.Set(key, null);
             forwarded = null;
         }
 
@@ -104,7 +77,7 @@ internal sealed partial class BreachReconciler(IResourceEventSink sink, Resource
             await sink.DeleteBreachAsync(breach, origin.Uid, BreachMapping.ToRequest(current), cancellationToken).ConfigureAwait(false);
             BreachDeleted(logger, breach, origin.Uid);
             await finalizers.PatchBreachAsync(breach, current.Metadata, add: false, cancellationToken).ConfigureAwait(false);
-            Set(key, null);
+            _forwarded.Set(key, null);
             return;
         }
 
@@ -127,39 +100,8 @@ internal sealed partial class BreachReconciler(IResourceEventSink sink, Resource
         }
 
         await sink.ApplyBreachAsync(breach, request, cancellationToken).ConfigureAwait(false);
-        Set(key, origin);
+        _forwarded.Set(key, origin);
         BreachForwarded(logger, breach, origin.Uid, origin.Generation, resync);
-    }
-
-    private void CheckInitial()
-    {
-        if (_listed && _unforwarded.Count == 0)
-        {
-            _initial.TrySetResult();
-        }
-    }
-
-    private ResourceVersionInfo? Get(string key)
-    {
-        lock (_lock)
-        {
-            return _forwarded.GetValueOrDefault(key);
-        }
-    }
-
-    private void Set(string key, ResourceVersionInfo? origin)
-    {
-        lock (_lock)
-        {
-            if (origin is null)
-            {
-                _forwarded.Remove(key);
-            }
-            else
-            {
-                _forwarded[key] = origin;
-            }
-        }
     }
 
     [LoggerMessage(EventId = 3040, Level = LogLevel.Information, Message = "Forwarded Breach {Breach} (uid {Uid}, generation {Generation}, resync {Resync})")]

@@ -62,7 +62,9 @@ public sealed class CaSecretIndex
 /// Secret event that follows is matched. <see cref="InitialListForwarded"/> completes once every
 /// issuer of the first list was forwarded: the session forwards Certificates only then (see
 /// <see cref="WatchSession"/>), so a Certificate never asks an issuer grain that has not yet
-/// seen its spec.
+/// seen its spec. After each full list, the issuer grains of this kind that the list did not have
+/// are deleted (<see cref="ListPrune"/>, shared with the CertificatePolicies): an issuer deleted
+/// while no watcher ran does not stay in force.
 /// </summary>
 internal sealed partial class IssuerReconciler<T>(
     IResourceEventSink sink,
@@ -73,16 +75,12 @@ internal sealed partial class IssuerReconciler<T>(
     ILogger logger) : IReconciler<T>
     where T : class, IKubernetesObject<V1ObjectMeta>, ISpec<IssuerResourceSpec>
 {
-    private readonly Lock _lock = new();
-    private readonly Dictionary<string, ResourceVersionInfo> _forwarded = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _unforwarded = new(StringComparer.Ordinal);
-    // Grain keys of the issuers the informer holds (not being deleted): what a full list found.
-    private readonly HashSet<string> _existing = new(StringComparer.Ordinal);
-    private readonly TaskCompletionSource _initial = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private bool _listed;
+    private readonly ForwardedOrigins _forwarded = new();
+    private readonly ListPrune _prune = new();
+    private readonly InitialListGate _initial = new();
 
     /// <summary>Every issuer of the first full list has been forwarded (or was gone by then).</summary>
-    public Task InitialListForwarded => _initial.Task;
+    public Task InitialListForwarded => _initial.Forwarded;
 
     public void Observe(string key, T? current)
     {
@@ -92,65 +90,33 @@ internal sealed partial class IssuerReconciler<T>(
         // A namespaced Issuer's Secret is in its own namespace; a ClusterIssuer's in Notary's.
         var secretKey = secretName is null ? null : $"{secretNamespace ?? current!.Metadata.NamespaceProperty}/{secretName}";
         caSecrets.Set(issuerKey, secretKey);
-        lock (_lock)
-        {
-            if (gone)
-            {
-                _existing.Remove(issuerKey);
-            }
-            else
-            {
-                _existing.Add(issuerKey);
-            }
-
-            if (current is null)
-            {
-                _unforwarded.Remove(key);
-            }
-            else if (!_initial.Task.IsCompleted)
-            {
-                _unforwarded.Add(key);
-            }
-
-            CheckInitial();
-        }
+        _prune.Observe(issuerKey, gone ? null : current!.Metadata.Uid ?? string.Empty);
+        _initial.Observe(key, exists: current is not null);
     }
 
     public async Task ListedAsync(CancellationToken cancellationToken)
     {
-        HashSet<string> existing;
-        lock (_lock)
-        {
-            existing = new HashSet<string>(_existing, StringComparer.Ordinal);
-        }
-
         // Issuer grains of this kind that the list did not have were deleted while no watcher ran
         // (issuers have no finalizer): the sink deletes them. Retried by the controller on failure;
         // the initial list counts as forwarded either way (a failing prune must not hold the
         // Certificates back).
         try
         {
-            await sink.IssuersListedAsync(kind, existing, cancellationToken).ConfigureAwait(false);
-            IssuersListed(logger, kind, existing.Count);
+            var count = await _prune.PruneAsync(
+                (existing, token) => sink.IssuersListedAsync(kind, existing.Keys.ToHashSet(StringComparer.Ordinal), token),
+                cancellationToken).ConfigureAwait(false);
+            IssuersListed(logger, kind, count);
         }
         finally
         {
-            lock (_lock)
-            {
-                _listed = true;
-                CheckInitial();
-            }
+            _initial.Listed();
         }
     }
 
     public async Task ReconcileAsync(string key, T? current, T? lastKnown, bool resync, CancellationToken cancellationToken)
     {
-        await ForwardAsync(key, current, resync, cancellationToken).ConfigureAwait(false);
-        lock (_lock)
-        {
-            _unforwarded.Remove(key);
-            CheckInitial();
-        }
+        await _prune.ForwardAsync(() => ForwardAsync(key, current, resync, cancellationToken), cancellationToken).ConfigureAwait(false);
+        _initial.Handled(key);
     }
 
     private async Task ForwardAsync(string key, T? current, bool resync, CancellationToken cancellationToken)
@@ -162,48 +128,19 @@ internal sealed partial class IssuerReconciler<T>(
             await sink.DeleteIssuerAsync(issuerKey, cancellationToken).ConfigureAwait(false);
             IssuerForwarded(logger, issuerKey, "deleted", 0);
 
-            Set(key, null);
+            _forwarded.Set(key, null);
             return;
         }
 
         var origin = ResourceMapping.OriginOf(current);
-        ResourceVersionInfo? forwarded;
-        lock (_lock)
-        {
-            forwarded = _forwarded.GetValueOrDefault(key);
-        }
-
-        if (!resync && forwarded is not null && forwarded.Uid == origin.Uid && forwarded.Generation >= origin.Generation)
+        if (!resync && _forwarded.Covers(key, origin))
         {
             return;
         }
 
         await sink.ApplyIssuerAsync(issuerKey, IssuerMapping.ToSpec(current.Spec), origin, cancellationToken).ConfigureAwait(false);
-        Set(key, origin);
+        _forwarded.Set(key, origin);
         IssuerForwarded(logger, issuerKey, resync ? "resync" : "applied", origin.Generation);
-    }
-
-    private void Set(string key, ResourceVersionInfo? origin)
-    {
-        lock (_lock)
-        {
-            if (origin is null)
-            {
-                _forwarded.Remove(key);
-            }
-            else
-            {
-                _forwarded[key] = origin;
-            }
-        }
-    }
-
-    private void CheckInitial()
-    {
-        if (_listed && _unforwarded.Count == 0)
-        {
-            _initial.TrySetResult();
-        }
     }
 
     [LoggerMessage(EventId = 3056, Level = LogLevel.Information, Message = "Listed {Kind}s: {Count} exist; issuer grains of that kind not listed are deleted")]

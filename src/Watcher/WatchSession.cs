@@ -51,7 +51,7 @@ public sealed class WatchSession
             new CustomResourceSource<Certificate>(client, NotaryResources.CertificatePlural, options.WatchTimeout),
             new CustomResourceSource<Keystore>(client, NotaryResources.KeystorePlural, options.WatchTimeout),
             new CustomResourceSource<Truststore>(client, NotaryResources.TruststorePlural, options.WatchTimeout),
-            new SecretSource(client, options.WatchTimeout),
+            MetadataOnly.Secrets(client, options.WatchTimeout),
             sink,
             finalizers,
             events,
@@ -60,7 +60,7 @@ public sealed class WatchSession
             loggers,
             new CustomResourceSource<CertificatePolicy>(client, CertificatePolicy.KubePluralName, options.WatchTimeout),
             new CustomResourceSource<Breach>(client, NotaryResources.BreachPlural, options.WatchTimeout),
-            new ConfigMapSource(client, options.WatchTimeout),
+            MetadataOnly.ConfigMaps(client, options.WatchTimeout),
             new CustomResourceSource<Issuer>(client, Issuer.KubePluralName, options.WatchTimeout),
             new CustomResourceSource<ClusterIssuer>(client, ClusterIssuer.KubePluralName, options.WatchTimeout),
             notaryNamespace)
@@ -129,7 +129,7 @@ public sealed class WatchSession
             logger);
         if (configMaps is not null)
         {
-            // Truststore trust sources: which ConfigMaps changed (metadata only, see ConfigMapSource).
+            // Truststore trust sources: which ConfigMaps changed (metadata only, see MetadataOnlySource).
             _configMaps = new Controller<V1ConfigMap>(
                 new Informer<V1ConfigMap>(configMaps, options, time, logger),
                 new TrustSourceReconciler<V1ConfigMap>(TrustSourceKinds.ConfigMap, sink, trustSources, logger),

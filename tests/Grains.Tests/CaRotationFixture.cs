@@ -3,7 +3,6 @@ using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
-using Notary.Grains.Abstractions;
 using Notary.Grains.Abstractions.Ports;
 using Notary.Grains.Issuers;
 using Notary.Grains.Protection;
@@ -58,21 +57,23 @@ public sealed class CaRotationClusterFixture : IAsyncLifetime
             .UseInMemoryReminderService());
         builder.ConfigureSiloHost((_, host) =>
         {
-            host.Services.AddSingleton<TimeProvider>(Time);
-            host.Services.AddSingleton<IDataKeySource>(DataKeys).AddNotaryStateProtection();
-            host.Services.AddSingleton<ISecretStore>(Store);
-            host.Services.AddSingleton<IStatusWriter>(Status);
-            host.Services.AddSingleton<IEventRecorder>(Events);
-            host.Services.AddSingleton<IServiceMetadataSource>(Metadata);
-            host.Services.AddSingleton<ITrustSourceReader>(TrustSources);
-            host.Services.AddSingleton<IAlertSink>(Alerts);
-            host.Services.AddSingleton<INotaryMetrics>(Metrics);
-            host.Services.AddSingleton<IWorkloadRestarter>(Workloads);
-            host.Services.AddSingleton<StoreWriteGate>();
-            host.Services.AddSingleton<IIssuerResolver>(new IssuerResolver([issuer], BuiltInIssuer.DefaultName));
-            host.Services.AddSingleton<ICertificateAuthoritySource>(Authority);
-            host.Services.AddSingleton<ICaSecretReader>(CaSecrets);
-            host.Services.AddSingleton<IIssuerStatusWriter>(IssuerStatus);
+            host.Services.AddNotaryGrainPorts(new GrainPorts
+            {
+                Time = Time,
+                Store = Store,
+                Status = Status,
+                Events = Events,
+                Metadata = Metadata,
+                TrustSources = TrustSources,
+                Alerts = Alerts,
+                Metrics = Metrics,
+                Workloads = Workloads,
+                Authority = Authority,
+                Issuers = new IssuerResolver([issuer], BuiltInIssuer.DefaultName),
+                CaSecrets = CaSecrets,
+                IssuerStatus = IssuerStatus,
+                DataKeys = DataKeys,
+            });
             host.Services.Configure<RotationOptions>(o =>
             {
                 o.PropagationDelay = Delay;

@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Notary.Grains.Abstractions;
-using Notary.Grains.Abstractions.Ports;
 using Notary.Grains.Issuers;
 using Notary.Grains.Protection;
 using Notary.Grains.Tests.Fakes;
@@ -62,28 +61,29 @@ public sealed class ClusterFixture : IAsyncLifetime
             .AddIncomingGrainCallFilter(Faults));
         builder.ConfigureSiloHost((_, host) =>
         {
-            host.Services.AddSingleton<ISecretStore>(Store);
-            host.Services.AddSingleton<IStatusWriter>(Status);
-            host.Services.AddSingleton<IEventRecorder>(Events);
-            host.Services.AddSingleton<IServiceMetadataSource>(Metadata);
-            host.Services.AddSingleton<ITrustSourceReader>(TrustSources);
-            host.Services.AddSingleton<IAlertSink>(Alerts);
-            host.Services.AddSingleton<INotaryMetrics>(Metrics);
-            host.Services.AddSingleton<IWorkloadRestarter>(Workloads);
-            host.Services.AddSingleton<INamespaceLabelSource>(NamespaceLabels);
-            host.Services.AddSingleton<ICertificatePolicyStatusWriter>(PolicyStatus);
-            host.Services.AddSingleton<StoreWriteGate>();
-            host.Services.AddSingleton<IIssuerResolver>(new IssuerResolver([Issuer, Stepping], BuiltInIssuer.DefaultName));
-            host.Services.AddSingleton(TimeProvider.System);
-            host.Services.AddSingleton<ICertificateAuthoritySource>(Authority);
-            host.Services.AddSingleton<ICaSecretReader>(CaSecrets);
-            host.Services.AddSingleton<IIssuerStatusWriter>(IssuerStatus);
-            host.Services.AddSingleton<ICaRotationLocator>(Rotations);
-            host.Services.AddSingleton<IAcmIssuerFactory>(Acm);
+            host.Services.AddNotaryGrainPorts(new GrainPorts
+            {
+                Store = Store,
+                Status = Status,
+                Events = Events,
+                Metadata = Metadata,
+                TrustSources = TrustSources,
+                Alerts = Alerts,
+                Metrics = Metrics,
+                Workloads = Workloads,
+                Authority = Authority,
+                Issuers = new IssuerResolver([Issuer, Stepping], BuiltInIssuer.DefaultName),
+                CaSecrets = CaSecrets,
+                IssuerStatus = IssuerStatus,
+                DataKeys = DataKeys,
+                NamespaceLabels = NamespaceLabels,
+                PolicyStatus = PolicyStatus,
+                Rotations = Rotations,
+                Acm = Acm,
+            });
             // The same memory storage, its writes recorded: registered after AddMemoryGrainStorage, so it wins.
             host.Services.AddKeyedSingleton<IGrainStorage>(GrainStorage.Name, (sp, name) =>
                 StateBytes.Decorate(MemoryGrainStorageFactory.Create(sp, (string)name!), sp.GetRequiredService<Orleans.Serialization.Serializer>()));
-            host.Services.AddSingleton<IDataKeySource>(DataKeys).AddNotaryStateProtection();
             // Make-before-break on the real clock: a roll's keystore switches 2 s after its
             // truststores hold the new certificate, not the production 90 s.
             host.Services.Configure<RotationOptions>(o => o.PropagationDelay = TimeSpan.FromSeconds(2));

@@ -53,18 +53,21 @@ public sealed class LifecycleClusterFixture : IAsyncLifetime
             .Services));
         builder.ConfigureSiloHost((_, host) =>
         {
-            host.Services.AddSingleton<TimeProvider>(Time);
-            host.Services.AddSingleton<IDataKeySource>(DataKeys).AddNotaryStateProtection();
-            host.Services.AddSingleton<ISecretStore>(Store);
-            host.Services.AddSingleton<IStatusWriter>(Status);
-            host.Services.AddSingleton<IEventRecorder>(Events);
-            host.Services.AddSingleton<IServiceMetadataSource>(Metadata);
-            host.Services.AddSingleton<ITrustSourceReader>(TrustSources);
-            host.Services.AddSingleton<IAlertSink>(Alerts);
-            host.Services.AddSingleton<INotaryMetrics>(Metrics);
-            host.Services.AddSingleton<IWorkloadRestarter>(Workloads);
-            host.Services.AddSingleton<StoreWriteGate>();
-            host.Services.AddSingleton<IIssuerResolver>(new IssuerResolver([Issuer, Stepping], BuiltInIssuer.DefaultName));
+            host.Services.AddNotaryGrainPorts(new GrainPorts
+            {
+                Time = Time,
+                Store = Store,
+                Status = Status,
+                Events = Events,
+                Metadata = Metadata,
+                TrustSources = TrustSources,
+                Alerts = Alerts,
+                Metrics = Metrics,
+                Workloads = Workloads,
+                Authority = Authority,
+                Issuers = new IssuerResolver([Issuer, Stepping], BuiltInIssuer.DefaultName),
+                DataKeys = DataKeys,
+            });
             // The same memory storage, counted: registered after AddMemoryGrainStorage, so it wins.
             host.Services.AddKeyedSingleton<IGrainStorage>(GrainStorage.Name, (sp, name) =>
             {

@@ -70,7 +70,7 @@ public sealed class MetadataOnlySecretTests(WatcherCluster cluster, ITestOutputH
             Assert.Contains(watch ? "\"kind\":\"PartialObjectMetadata\"" : "\"kind\":\"PartialObjectMetadataList\"", body, StringComparison.Ordinal);
 
             // (HttpClient prints the header back with a space after each ';'.)
-            Assert.Equal(watch ? SecretSource.WatchAccept : SecretSource.ListAccept, exchange.Accept.Replace(" ", "", StringComparison.Ordinal));
+            Assert.Equal(watch ? MetadataOnly.WatchAccept : MetadataOnly.ListAccept, exchange.Accept.Replace(" ", "", StringComparison.Ordinal));
         }
 
         // The watched events reached the client: they were read, not merely requested.

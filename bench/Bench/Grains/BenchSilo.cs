@@ -2,9 +2,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Notary.Grains;
-using Notary.Grains.Abstractions.Ports;
-using Notary.Grains.Issuers;
-using Notary.Grains.Protection;
 using Notary.Grains.Tests.Fakes;
 
 namespace Notary.Bench.Grains;
@@ -13,7 +10,8 @@ namespace Notary.Bench.Grains;
 /// One in-process Orleans silo hosting Notary's real grains, configured as dev mode configures
 /// it (localhost clustering, memory grain storage named <see cref="GrainStorage.Name"/>
 /// with Notary's serializer, in-memory reminders), with the in-memory ports of the grain tests
-/// and the built-in CA (an ECDSA P-256 root). The grain factory is the silo's own client.
+/// (<see cref="GrainPorts"/>, as the grain tests register them; the store write gate at its
+/// default limit, as the host registers it) and the built-in CA (an ECDSA P-256 root). The grain factory is the silo's own client.
 /// </summary>
 public sealed class BenchSilo : IAsyncDisposable
 {
@@ -46,17 +44,17 @@ public sealed class BenchSilo : IAsyncDisposable
             .AddMemoryGrainStorage(GrainStorage.Name, o => o.UseNotarySerializer())
             .UseInMemoryReminderService());
         var services = builder.Services;
-        services.AddSingleton<ISecretStore>(ports.Store);
-        services.AddSingleton<IStatusWriter>(ports.Status);
-        services.AddSingleton<IEventRecorder>(ports.Events);
-        services.AddSingleton<IServiceMetadataSource>(ports.Metadata);
-        services.AddSingleton<IAlertSink>(ports.Alerts);
-        services.AddSingleton<INotaryMetrics>(ports.Metrics);
-        services.AddSingleton<IWorkloadRestarter>(ports.Workloads);
-        services.AddSingleton<ITrustSourceReader>(new NoTrustSources());
-        services.AddSingleton<IIssuerResolver>(new IssuerResolver([new BuiltInIssuer(ports.Authority, TimeProvider.System)], BuiltInIssuer.DefaultName));
-        services.AddSingleton(TimeProvider.System);
-        services.AddSingleton<IDataKeySource>(new EphemeralDataKeySource()).AddNotaryStateProtection();
+        services.AddNotaryGrainPorts(new GrainPorts
+        {
+            Store = ports.Store,
+            Status = ports.Status,
+            Events = ports.Events,
+            Metadata = ports.Metadata,
+            Alerts = ports.Alerts,
+            Metrics = ports.Metrics,
+            Workloads = ports.Workloads,
+            Authority = ports.Authority,
+        });
         // Make-before-break without its waits: the fanout's renewal measures the writes a roll
         // costs (every dependent truststore twice), not the kubelet's refresh it waits for.
         services.Configure<RotationOptions>(o =>
@@ -64,8 +62,6 @@ public sealed class BenchSilo : IAsyncDisposable
             o.PropagationDelay = TimeSpan.Zero;
             o.Overlap = TimeSpan.Zero;
         });
-        // As the host registers it (default limit): stores encode and write a bounded number at a time.
-        services.AddSingleton<StoreWriteGate>();
         var host = builder.Build();
         await host.StartAsync(cancellationToken);
         return new BenchSilo(host, ports);

@@ -55,13 +55,6 @@ public sealed class CountingEvents : IEventRecorder
     }
 }
 
-/// <summary>No metadata Secrets: certificates never read them.</summary>
-public sealed class NoMetadata : IServiceMetadataSource
-{
-    public Task<MetadataSecretContent> ReadAsync(string @namespace, string secretName, CancellationToken cancellationToken) =>
-        Task.FromResult(new MetadataSecretContent(false, null));
-}
-
 /// <summary>Counts alerts; none is expected (90-day certificates, idle for minutes).</summary>
 public sealed class CountingAlerts : IAlertSink
 {

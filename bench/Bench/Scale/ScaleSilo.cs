@@ -4,14 +4,13 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Notary.Adapters.Kubernetes;
-using Notary.Bench.Grains;
 using Notary.CustomResources;
 using Notary.CustomResources.Models;
 using Notary.Grains;
 using Notary.Grains.Abstractions;
-using Notary.Grains.Abstractions.Ports;
 using Notary.Grains.Issuers;
 using Notary.Grains.Protection;
+using Notary.Grains.Tests.Fakes;
 using Notary.Silo;
 using Notary.Silo.Metrics;
 using Notary.Watcher;
@@ -89,16 +88,18 @@ public sealed class ScaleSilo : IAsyncDisposable
 
         builder.UseOrleans(silo => cluster.Apply(silo, FreePorts.Next()));
         var services = builder.Services;
-        services.AddSingleton(TimeProvider.System);
-        services.AddSingleton<IDataKeySource>(DataKeys).AddNotaryStateProtection();
-        services.AddSingleton<IStatusWriter>(new LedgerStatusWriter(world.Ledger));
-        services.AddSingleton<IEventRecorder>(world.Events);
-        services.AddSingleton<IAlertSink>(world.Alerts);
-        services.AddSingleton<IServiceMetadataSource>(new NoMetadata());
-        services.AddSingleton<ITrustSourceReader>(new NoTrustSources());
-        services.AddSingleton<IIssuerResolver>(new IssuerResolver([world.Issuer], BuiltInIssuer.DefaultName));
-        services.AddOptions<LifecycleOptions>();
+        // The product's Prometheus metrics, registered first so that they stand behind INotaryMetrics.
         services.AddNotaryMetrics();
+        services.AddNotaryGrainPorts(new GrainPorts
+        {
+            DataKeys = DataKeys,
+            Status = new LedgerStatusWriter(world.Ledger),
+            Events = world.Events,
+            Alerts = world.Alerts,
+            Authority = world.Authority,
+            Issuers = new IssuerResolver([world.Issuer], BuiltInIssuer.DefaultName),
+        });
+        services.AddOptions<LifecycleOptions>();
 
         var host = builder.Build();
         await host.StartAsync(cancellationToken).ConfigureAwait(false);

@@ -151,9 +151,19 @@ public sealed class RecordingSink : IResourceEventSink
     public Task DeleteIssuerAsync(string issuerKey, CancellationToken cancellationToken) =>
         Record(new Delivery(Action.IssuerDelete, null, issuerKey, null, 0, null));
 
+    /// <summary>While set and not completed, the issuers' prune waits on it (a slow issuer registry).</summary>
+    public Task? IssuersListedGate { get; set; }
+
     /// <summary>Recorded with the kind as key and the existing grain keys (ordered) as spec.</summary>
-    public Task IssuersListedAsync(string kind, IReadOnlySet<string> existing, CancellationToken cancellationToken) =>
-        Record(new Delivery(Action.IssuersListed, null, kind, null, 0, existing.Order(StringComparer.Ordinal).ToList()));
+    public async Task IssuersListedAsync(string kind, IReadOnlySet<string> existing, CancellationToken cancellationToken)
+    {
+        if (IssuersListedGate is { } gate)
+        {
+            await gate.WaitAsync(cancellationToken);
+        }
+
+        await Record(new Delivery(Action.IssuersListed, null, kind, null, 0, existing.Order(StringComparer.Ordinal).ToList()));
+    }
 
     public Task CaSecretChangedAsync(string issuerKey, CancellationToken cancellationToken) =>
         Record(new Delivery(Action.CaSecretChanged, null, issuerKey, null, 0, null));

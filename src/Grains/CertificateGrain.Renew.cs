@@ -1,5 +1,5 @@
 using Notary.Grains.Abstractions;
-using Notary.Grains.Policies;
+using Notary.Grains.Abstractions.Ports;
 
 namespace Notary.Grains;
 

@@ -15,6 +15,8 @@ public static class CliHost
     private static readonly Func<Command>[] Commands =
     [
         BreachCommand.Create,
+        RenewCommand.Create,
+        GraphCommand.Create,
     ];
 
     public static RootCommand CreateRoot()

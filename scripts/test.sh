@@ -12,6 +12,8 @@ command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 # The multi-silo end-to-end test starts its own redis-server (membership, reminders, grain state).
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
 command -v unzip >/dev/null 2>&1 || need_apt+=(unzip)
+# kubectl notary graph's DOT output is rendered by graphviz's dot in its tests.
+command -v dot >/dev/null 2>&1 || need_apt+=(graphviz)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "Installing ${need_apt[*]}"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null

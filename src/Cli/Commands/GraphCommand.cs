@@ -59,12 +59,40 @@ public static class GraphCommand
                 breaches = new BreachList();
             }
 
+            if (ns is not null)
+            {
+                // Certificates of other namespaces that this namespace's truststores name: read one
+                // by one (where the user may), so that their nodes show their state, not "not found".
+                foreach (var (otherNs, name) in OtherNamespaces(truststores.Items, ns))
+                {
+                    try
+                    {
+                        certificates.Items.Add(await kube.Client.CustomObjects.GetNamespacedCustomObjectAsync<Certificate>(
+                            Certificate.KubeGroup, Certificate.KubeApiVersion, otherNs, Certificate.KubePluralName, name, cancellationToken));
+                    }
+                    catch (HttpOperationException ex) when (ex.Response?.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Forbidden)
+                    {
+                        // Drawn as not found.
+                    }
+                }
+            }
+
             var graph = TrustGraphBuilder.Build(certificates.Items, truststores.Items, breaches.Items, DateTimeOffset.UtcNow, within);
             await Console.Out.WriteAsync(parsed.GetValue(output) == "mermaid" ? GraphRenderers.ToMermaid(graph) : GraphRenderers.ToDot(graph));
             return ExitCodes.Ok;
         });
         return command;
     }
+
+    /// <summary>The (namespace, name) of each Certificate outside <paramref name="ns"/> that a truststore names by namespace or by binding.</summary>
+    private static IEnumerable<(string Namespace, string Name)> OtherNamespaces(IEnumerable<Truststore> truststores, string ns) =>
+        truststores
+            .SelectMany(t => t.Spec.Upstream.Concat(t.Spec.Downstream).Select(p =>
+                (Namespace: p.Namespace is { Length: > 0 } given ? given : t.Status?.References?.FirstOrDefault(r => r.Tag == p.Tag)?.Namespace, Name: p.Tag)))
+            .Where(r => r.Namespace is { Length: > 0 } && r.Namespace != ns)
+            .Select(r => (r.Namespace!, r.Name))
+            .Distinct()
+            .Order();
 
     private static Task<T> ListAsync<T>(IKubernetes client, string plural, string? ns, CancellationToken cancellationToken) =>
         ns is null

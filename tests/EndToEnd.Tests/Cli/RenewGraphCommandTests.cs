@@ -29,7 +29,7 @@ public sealed class RenewGraphCommandTests(KubectlNotaryFixture fx, ITestOutputH
             kind: Secret
             metadata: {name: notary-metadata, namespace: {{ns}}}
             stringData:
-              metadata.json: '{"tlsKeyStorePassword": "ks-pass-1", "tlsTrustStorePassword": "ts-pass-1"}'
+              metadata.json: '{"tlsStoreRootPath": "/etc/tls", "tlsKeyStorePassword": "ks-pass-1", "tlsTrustStorePassword": "ts-pass-1"}'
             ---
             apiVersion: notary.dev/v1alpha1
             kind: Certificate

@@ -14,7 +14,10 @@ public static class CliHost
     /// <summary>Every top-level command, in the order <c>--help</c> lists them.</summary>
     private static readonly Func<Command>[] Commands =
     [
+        StatusCommand.Create,
+        InspectCommand.Create,
         BreachCommand.Create,
+        PolicyCommand.Create,
     ];
 
     public static RootCommand CreateRoot()

@@ -27,7 +27,14 @@ public static class StoreReader
     public static IReadOnlyList<StoreEntry> Read(byte[] bytes, string password)
     {
         ArgumentNullException.ThrowIfNull(bytes);
-        return IsJks(bytes) ? ReadJks(bytes, password) : ReadPkcs12(bytes, password);
+        try
+        {
+            return IsJks(bytes) ? ReadJks(bytes, password) : ReadPkcs12(bytes, password);
+        }
+        catch (ArgumentOutOfRangeException)
+        {
+            throw new InvalidDataException("the store is cut short or malformed");
+        }
     }
 
     private static List<StoreEntry> ReadPkcs12(byte[] bytes, string password)
@@ -58,9 +65,8 @@ public static class StoreReader
 
             foreach (var bag in safe.GetBags())
             {
-                var alias = bag.Attributes.OfType<Pkcs9AttributeObject>().FirstOrDefault(a => a.Oid?.Value == "1.2.840.113549.1.9.20") is { } friendly
-                    ? FriendlyName(friendly.RawData) : null;
-                var keyId = bag.Attributes.OfType<Pkcs9LocalKeyId>().FirstOrDefault()?.KeyId.ToArray();
+                var alias = AttributeValue(bag, "1.2.840.113549.1.9.20") is { } friendly ? FriendlyName(friendly) : null;
+                var keyId = AttributeValue(bag, "1.2.840.113549.1.9.21") is { } localKeyId ? OctetString(localKeyId) : null;
                 switch (bag)
                 {
                     case Pkcs12CertBag { IsX509Certificate: true } certBag:
@@ -85,13 +91,46 @@ public static class StoreReader
             {
                 entries.Add(new StoreEntry(alias, TrustedCertEntry, certificate, 1));
             }
-            else
+            else if (!keyIds.Any())
             {
-                entries.Add(new StoreEntry("(chain)", "certificate", certificate, 1));
+                entries.Add(new StoreEntry("(no alias)", "certificate", certificate, 1));
             }
+
+            // Otherwise a certificate without alias is the key entry's chain (counted in its ChainLength), as keytool lists it.
         }
 
         return entries;
+    }
+
+    private static byte[]? AttributeValue(Pkcs12SafeBag bag, string oid)
+    {
+        foreach (var attribute in bag.Attributes)
+        {
+            if (attribute.Oid?.Value == oid && attribute.Values.Count > 0)
+            {
+                return attribute.Values[0].RawData;
+            }
+        }
+
+        return null;
+    }
+
+    private static byte[] OctetString(byte[] raw)
+    {
+        try
+        {
+            var reader = new System.Formats.Asn1.AsnReader(raw, System.Formats.Asn1.AsnEncodingRules.BER);
+            if (reader.PeekTag().HasSameClassAndValue(System.Formats.Asn1.Asn1Tag.SetOf))
+            {
+                reader = reader.ReadSetOf();
+            }
+
+            return reader.ReadOctetString();
+        }
+        catch (System.Formats.Asn1.AsnContentException)
+        {
+            return raw;
+        }
     }
 
     private static string FriendlyName(byte[] raw)
@@ -173,7 +212,8 @@ public static class StoreReader
             position += 8; // the entry's date
             if (tag == 1)
             {
-                position += Int32(); // the protected key: skipped, never decrypted
+                var keyLength = Int32();
+                position += keyLength; // the protected key: skipped, never decrypted
                 var chainLength = Int32();
                 X509Certificate2? leaf = null;
                 for (var c = 0; c < chainLength; c++)

@@ -14,8 +14,11 @@ public static class CliHost
     /// <summary>Every top-level command, in the order <c>--help</c> lists them.</summary>
     private static readonly Func<Command>[] Commands =
     [
+        StatusCommand.Create,
+        InspectCommand.Create,
         BreachCommand.Create,
         RenewCommand.Create,
+        PolicyCommand.Create,
         GraphCommand.Create,
     ];
 

@@ -91,7 +91,7 @@ public static class StoreReader
             {
                 entries.Add(new StoreEntry(alias, TrustedCertEntry, certificate, 1));
             }
-            else if (!keyIds.Any())
+            else if (keyIds.Count == 0)
             {
                 entries.Add(new StoreEntry("(no alias)", "certificate", certificate, 1));
             }

@@ -15,6 +15,8 @@ command -v unzip >/dev/null 2>&1 || need_apt+=(unzip)
 # The chart's alert rules are checked and unit-tested by promtool (only that binary is used; no
 # Prometheus server is started by the tests).
 command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
+# kubectl notary graph's DOT output is rendered by graphviz's dot in its tests.
+command -v dot >/dev/null 2>&1 || need_apt+=(graphviz)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "Installing ${need_apt[*]}"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null

@@ -1,31 +1,85 @@
+using System.CommandLine;
+using Notary.Cli.Commands;
+using Notary.Cli.Kube;
+
 namespace Notary.Cli;
 
-/// <summary>The command line: <c>breach</c>, a client of a running Notary's HTTP API.</summary>
+/// <summary>
+/// <c>kubectl notary</c>: the root command, its global options (kubeconfig, context, namespace)
+/// and the list of commands. Adding a command is one file with a static <c>Create()</c> returning
+/// its <see cref="Command"/> plus one line in <see cref="Commands"/>.
+/// </summary>
 public static class CliHost
 {
-    private static readonly string Usage = $"""
-        Notary's command line client: speaks to a running Notary's HTTP API.
+    /// <summary>Every top-level command, in the order <c>--help</c> lists them.</summary>
+    private static readonly Func<Command>[] Commands =
+    [
+        StatusCommand.Create,
+        InspectCommand.Create,
+        BreachCommand.Create,
+        RenewCommand.Create,
+        PolicyCommand.Create,
+        GraphCommand.Create,
+    ];
 
-        Usage:
-        {BreachCommand.Usage}
-        {BreachCommand.Help}
-        """;
+    public static RootCommand CreateRoot()
+    {
+        var root = new RootCommand("""
+            kubectl notary: Notary's certificates, keystores and truststores from the command line.
+            Reads Notary's resources through the API server with your kubeconfig (like kubectl);
+            breach speaks to Notary's HTTP API.
+            Exit codes: 0 success; 1 failure (not found, refused, no permission, API down) with a
+            one-line reason on stderr; 2 bad arguments.
+            """);
+        root.Options.Add(KubeOptions.Kubeconfig);
+        root.Options.Add(KubeOptions.Context);
+        root.Options.Add(KubeOptions.Namespace);
+        foreach (var create in Commands)
+        {
+            root.Subcommands.Add(create());
+        }
+
+        return root;
+    }
 
     public static async Task<int> RunAsync(string[] args)
     {
         ArgumentNullException.ThrowIfNull(args);
-        if (args.Length == 0 || args[0] is "-h" or "--help")
+        var parsed = CreateRoot().Parse(args);
+        if (parsed.Errors.Count > 0)
         {
-            await Console.Out.WriteLineAsync(Usage);
-            return BreachCommand.Ok;
+            // As kubectl: the error, then where to read more; exit 2 (bad arguments).
+            foreach (var error in parsed.Errors)
+            {
+                await Console.Error.WriteLineAsync($"error: {error.Message}");
+            }
+
+            await Console.Error.WriteLineAsync($"See 'kubectl notary {string.Join(' ', CommandPath(parsed))} --help' for usage.".Replace("  ", " ", StringComparison.Ordinal));
+            return ExitCodes.BadArguments;
         }
 
-        if (args[0] == "breach")
-        {
-            return await BreachCommand.RunAsync(args[1..]);
-        }
-
-        await Console.Error.WriteLineAsync($"Unknown command \"{args[0]}\".\n\n{Usage}");
-        return BreachCommand.BadArguments;
+        return await parsed.InvokeAsync();
     }
+
+    private static List<string> CommandPath(ParseResult parsed)
+    {
+        var names = new List<string>();
+        for (var result = parsed.CommandResult; result is not null; result = result.Parent as System.CommandLine.Parsing.CommandResult)
+        {
+            if (result.Command is not RootCommand)
+            {
+                names.Insert(0, result.Command.Name);
+            }
+        }
+
+        return names;
+    }
+}
+
+/// <summary>kubectl's exit codes: 0 success, 1 any failure (with a one-line reason on stderr), 2 bad arguments.</summary>
+public static class ExitCodes
+{
+    public const int Ok = 0;
+    public const int Failed = 1;
+    public const int BadArguments = 2;
 }

@@ -10,43 +10,20 @@ namespace Notary.Cli;
 /// </summary>
 public static class CliTls
 {
-    public const string Help = """
-                  --ca-file   Notary's CA certificate, PEM (default NOTARY_CA_FILE), e.g. from
-                              kubectl -n notary get configmap notary-ca -o jsonpath='{.data.ca\.crt}'
-                              the server must chain to it and be named by --server's host, e.g.
-                              https://notary.notary.svc:8080
-        """;
+    public const string Help = "Notary's CA certificate, PEM (default NOTARY_CA_FILE), e.g. from kubectl -n notary get configmap notary-ca -o jsonpath='{.data.ca\\.crt}'; the server must chain to it and be named by --server's host, e.g. https://notary.notary.svc:8080.";
 
-    /// <summary>Takes <c>--ca-file PATH</c> out of <paramref name="args"/>; the CA file (else NOTARY_CA_FILE, else null) and the other arguments, or an error.</summary>
-    public static (string? CaFile, string[] Others, string? Error) TakeCaFile(IReadOnlyList<string> args, Func<string, string?> environment)
+    /// <summary>The CA file of <c>--ca-file</c> (else NOTARY_CA_FILE, else null), or an error when it does not exist.</summary>
+    public static (string? CaFile, string? Error) ResolveCaFile(string? flag, Func<string, string?> environment)
     {
-        ArgumentNullException.ThrowIfNull(args);
         ArgumentNullException.ThrowIfNull(environment);
-        var rest = new List<string>();
-        string? caFile = null;
-        for (var i = 0; i < args.Count; i++)
-        {
-            if (args[i] != "--ca-file")
-            {
-                rest.Add(args[i]);
-                continue;
-            }
-
-            if (i + 1 >= args.Count)
-            {
-                return (null, [], "Argument \"--ca-file\" needs a value.");
-            }
-
-            caFile = args[++i];
-        }
-
-        caFile ??= environment("NOTARY_CA_FILE") is { Length: > 0 } fromEnvironment ? fromEnvironment : null;
+        var caFile = flag is { Length: > 0 } ? flag
+            : environment("NOTARY_CA_FILE") is { Length: > 0 } fromEnvironment ? fromEnvironment : null;
         if (caFile is not null && !File.Exists(caFile))
         {
-            return (null, [], $"--ca-file \"{caFile}\" does not exist: save Notary's CA certificate there, e.g. kubectl -n notary get configmap notary-ca -o jsonpath='{{.data.ca\\.crt}}' > {caFile}");
+            return (null, $"--ca-file \"{caFile}\" does not exist: save Notary's CA certificate there, e.g. kubectl -n notary get configmap notary-ca -o jsonpath='{{.data.ca\\.crt}}' > {caFile}");
         }
 
-        return (caFile, [.. rest], null);
+        return (caFile, null);
     }
 
     /// <summary>An HTTP handler that trusts only the certificates of <paramref name="caFile"/> as roots; the default trust when null.</summary>

@@ -104,6 +104,9 @@ public static class ResourceMapping
         NotAfter = status.NotAfter,
         RenewalTime = status.RenewalTime,
         PreviousSerialNumber = NullIfEmpty(status.PreviousSerialNumber),
+        LastManualRenewal = status.LastManualRenewal is { } renewal
+            ? new Model.ManualRenewalStatus { Token = renewal.Token, RequestedAt = renewal.RequestedAt, Outcome = renewal.Outcome }
+            : null,
         Revision = status.Revision,
         Tags = status.Tags.Count == 0 ? null : new Dictionary<string, string>(status.Tags, StringComparer.Ordinal),
         ValidationRecords = status.ValidationRecords.Count == 0

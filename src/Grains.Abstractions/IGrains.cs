@@ -110,6 +110,12 @@ public interface ICertificateGrain : IGrainWithStringKey
     /// <summary>Re-keys and re-issues now (operator request or breach); subscribers rebuild.</summary>
     Task<CertificateStatus> ReissueAsync(string reason);
 
+    /// <summary>
+    /// An operator asked for a renewal now (annotation notary.dev/renew = <paramref name="token"/>):
+    /// re-issued once per token, make-before-break as a renewal; the same token again does nothing.
+    /// </summary>
+    Task<CertificateStatus> RenewAsync(string token);
+
     /// <summary>The keystores and truststores that use this certificate.</summary>
     [AlwaysInterleave]
     Task<IReadOnlyList<SubscriberRef>> GetSubscribersAsync();

@@ -63,6 +63,12 @@ public static class Reasons
     public const string TruststoresLeftBehind = "TruststoresLeftBehind";
     /// <summary>A Certificate whose spec.issuerRef names an issuer that is missing or not Ready: it waits and is issued as soon as the issuer is.</summary>
     public const string IssuerNotReady = "IssuerNotReady";
+    /// <summary>Issuing=True: an operator asked for a re-issue now (the annotation notary.dev/renew, <c>kubectl notary renew</c>).</summary>
+    public const string ManuallyTriggered = "ManuallyTriggered";
+    /// <summary>A Normal Event: a renewal was requested through the annotation notary.dev/renew.</summary>
+    public const string RenewRequested = "RenewRequested";
+    /// <summary>Issuing=False and a Warning Event: a requested renewal was not started (quarantined, or nothing valid to renew).</summary>
+    public const string RenewRefused = "RenewRefused";
 }
 
 /// <summary>A Kubernetes-style status condition.</summary>
@@ -96,10 +102,47 @@ public sealed record CertificateStatus
     /// expires (or Rotation:Overlap ends); null when nothing overlaps.
     /// </summary>
     [Id(10)] public string? PreviousSerialNumber { get; init; }
+    /// <summary>The last renewal an operator requested (annotation notary.dev/renew) that the certificate acted on; null when none.</summary>
+    [Id(112)] public ManualRenewal? LastManualRenewal { get; init; }
 
     public StatusCondition? Condition(string type) => Conditions.FirstOrDefault(c => c.Type == type);
 
     public bool IsReady => Condition(Abstractions.Conditions.Ready)?.Status == Abstractions.Conditions.True;
+}
+
+/// <summary>
+/// A renewal requested through the annotation notary.dev/renew: its value (the token; a new value
+/// asks again), when the certificate acted on it, and what came of it.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("notary.ManualRenewal")]
+public sealed record ManualRenewal(
+    [property: Id(0)] string Token,
+    [property: Id(1)] DateTimeOffset RequestedAt,
+    [property: Id(2)] string Outcome);
+
+/// <summary>The values of <see cref="ManualRenewal.Outcome"/>.</summary>
+public static class ManualRenewalOutcomes
+{
+    /// <summary>The certificate was re-issued (or is being re-issued: see the Issuing condition) for it.</summary>
+    public const string Reissued = "Reissued";
+
+    /// <summary>The certificate was being issued already (its first issuance, or one in progress): nothing more to do.</summary>
+    public const string AlreadyIssuing = "AlreadyIssuing";
+
+    /// <summary>Not started: the Issuing condition (RenewRefused) and a Warning Event say why.</summary>
+    public const string Refused = "Refused";
+}
+
+/// <summary>The annotation through which an operator asks for a re-issue now.</summary>
+public static class RenewAnnotation
+{
+    /// <summary>
+    /// <c>notary.dev/renew</c>: each new value asks for one re-issue now, with the same
+    /// make-before-break order as a renewal. The value is a token (kubectl notary renew writes the
+    /// time); the certificate remembers the last one it acted on, so a resync or a restart does
+    /// not re-issue again.
+    /// </summary>
+    public const string Name = "notary.dev/renew";
 }
 
 /// <summary>Status of a Keystore or Truststore, as the grain reports it into the resource's status subresource: conditions and where the store was written.</summary>

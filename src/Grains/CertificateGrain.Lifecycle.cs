@@ -47,7 +47,8 @@ public sealed partial class CertificateGrain
     }
 
     /// <summary>Renews, alerts and reports expiry as <see cref="LifecyclePolicy"/> decides, then sets the next wake-up.</summary>
-    private async Task RunLifecycleAsync()
+    /// <param name="why">Words the renewal's Event; null: its renewal time came.</param>
+    private async Task RunLifecycleAsync(string? why = null)
     {
         await AdvanceRollIfAnyAsync();
         var material = State.Material!;
@@ -65,7 +66,7 @@ public sealed partial class CertificateGrain
         if (plan.RenewNow && HasValidSpec(out var valid))
         {
             var before = State.Revision;
-            await IssueAsync(valid!, IssuePurpose.Renew, "Renewed", "its renewal time came");
+            await IssueAsync(valid!, IssuePurpose.Renew, "Renewed", why ?? "its renewal time came");
             if (State.Revision == before && State.Pending is null)
             {
                 await RenewalFailedAsync();

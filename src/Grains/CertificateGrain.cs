@@ -319,5 +319,6 @@ public sealed partial class CertificateGrain(
         ObservedGeneration = State.Origin?.Generation ?? 0,
         ValidationRecords = State.Pending?.ValidationRecords ?? [],
         PreviousSerialNumber = State.Serving?.SerialNumber ?? State.Previous?.LastOrDefault()?.SerialNumber,
+        LastManualRenewal = State.LastManualRenewal,
     };
 }

@@ -107,4 +107,11 @@ internal static partial class Log
 
     [LoggerMessage(166, LogLevel.Error, "Certificate {Resource}: its state is encrypted under a data key this silo does not hold ({Error}); the activation fails and the state is kept")]
     public static partial void KeysUnderUnknownKey(ILogger logger, string resource, string error);
+
+    // 1110-1114: renew now (annotation notary.dev/renew).
+    [LoggerMessage(1110, LogLevel.Information, "Certificate {Resource}: renewal requested ({Token})")]
+    public static partial void RenewRequested(ILogger logger, string resource, string token);
+
+    [LoggerMessage(1111, LogLevel.Warning, "Certificate {Resource}: the renewal requested with {Token} was not started: {Why}")]
+    public static partial void RenewRefused(ILogger logger, string resource, string token, string why);
 }

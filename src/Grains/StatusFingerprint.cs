@@ -30,6 +30,8 @@ internal static class StatusFingerprint
             Add(hash, record.Name, record.Type, record.Value);
         }
 
+        Add(hash, status.LastManualRenewal?.Token, status.LastManualRenewal?.Outcome);
+        Add(hash, status.LastManualRenewal?.RequestedAt);
         return Finish(hash);
     }
 

@@ -8,6 +8,9 @@ public sealed class GrainForwarder(IGrainFactory grains) : IResourceEventSink
     public Task ApplyCertificateAsync(ResourceKey resource, CertificateSpec spec, ResourceVersionInfo origin, CancellationToken cancellationToken) =>
         grains.GetGrain<ICertificateGrain>(resource.ToString()).ApplyAsync(spec, origin);
 
+    public Task RenewCertificateAsync(ResourceKey resource, string token, CancellationToken cancellationToken) =>
+        grains.GetGrain<ICertificateGrain>(resource.ToString()).RenewAsync(token);
+
     public Task ApplyKeystoreAsync(ResourceKey resource, KeystoreSpec spec, ResourceVersionInfo origin, CancellationToken cancellationToken) =>
         grains.GetGrain<IKeystoreGrain>(resource.ToString()).ApplyAsync(spec, origin);
 

@@ -11,6 +11,12 @@ public interface IResourceEventSink
 {
     Task ApplyCertificateAsync(ResourceKey resource, CertificateSpec spec, ResourceVersionInfo origin, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// The Certificate carries the annotation notary.dev/renew with <paramref name="token"/>
+    /// (forwarded after its spec, and again whenever the value changes): renew now, once per token.
+    /// </summary>
+    Task RenewCertificateAsync(ResourceKey resource, string token, CancellationToken cancellationToken);
+
     Task ApplyKeystoreAsync(ResourceKey resource, KeystoreSpec spec, ResourceVersionInfo origin, CancellationToken cancellationToken);
 
     Task ApplyTruststoreAsync(ResourceKey resource, TruststoreSpec spec, ResourceVersionInfo origin, CancellationToken cancellationToken);

@@ -7,16 +7,22 @@ using Notary.Grains.Abstractions.Ports;
 
 namespace Notary.Watcher;
 
-/// <summary>How one Notary resource type is forwarded: its kind, the grain call, and the metadata Secret a store names.</summary>
+/// <summary>
+/// How one Notary resource type is forwarded: its kind, the grain call, the metadata Secret a
+/// store names, and a value outside the spec whose change is forwarded too although the
+/// generation stays (a Certificate's annotation notary.dev/renew).
+/// </summary>
 internal sealed record NotaryKind<T>(
     ResourceKind Kind,
     Func<IResourceEventSink, ResourceKey, T, ResourceVersionInfo, CancellationToken, Task> ApplyAsync,
-    Func<T, string?>? MetadataSecret = null);
+    Func<T, string?>? MetadataSecret = null,
+    Func<T, string?>? Trigger = null);
 
 /// <summary>
 /// Forwards a Certificate, Keystore or Truststore to its grain, once per (uid, generation):
 /// changes that leave the generation alone (Notary's own status writes, its finalizer, labels)
-/// are skipped, except on resync and deletion. Before the first apply it puts Notary's finalizer
+/// are skipped, except on resync and deletion, and except a new value of the kind's trigger
+/// (a Certificate's notary.dev/renew annotation: an operator's "renew now"). Before the first apply it puts Notary's finalizer
 /// on the object; when the object is being deleted it has the grain clean up, then takes the
 /// finalizer off and records a "CleanedUp" Event. An object that disappears without the
 /// finalizer (or is replaced by a new object of the same name) is deleted from its grain too.
@@ -84,7 +90,8 @@ internal sealed class ResourceReconciler<T>(
             return;
         }
 
-        if (!resync && forwarded is { Deleted: false } && forwarded.Origin.Generation >= now.Generation)
+        var trigger = kind.Trigger?.Invoke(current);
+        if (!resync && forwarded is { Deleted: false } && forwarded.Origin.Generation >= now.Generation && forwarded.Trigger == trigger)
         {
             Log.Skipped(logger, kind.Kind, resource, now.Uid, now.Generation);
             return;
@@ -98,7 +105,7 @@ internal sealed class ResourceReconciler<T>(
         }
 
         await kind.ApplyAsync(sink, resource, current, now, cancellationToken).ConfigureAwait(false);
-        Set(key, new Forwarded(now, Deleted: false));
+        Set(key, new Forwarded(now, Deleted: false, trigger));
         Log.ForwardedApply(logger, kind.Kind, resource, now.Uid, now.Generation, resync);
     }
 
@@ -160,7 +167,7 @@ internal sealed class ResourceReconciler<T>(
         }
     }
 
-    private sealed record Forwarded(ResourceVersionInfo Origin, bool Deleted);
+    private sealed record Forwarded(ResourceVersionInfo Origin, bool Deleted, string? Trigger = null);
 }
 
 /// <summary>

@@ -109,7 +109,8 @@ public sealed class WatchSession
 
         _certificates = Custom(certificates, new NotaryKind<Certificate>(
             ResourceKind.Certificate,
-            (s, key, o, origin, ct) => s.ApplyCertificateAsync(key, ResourceMapping.ToSpec(o.Spec), origin, ct)));
+            ApplyCertificateAsync,
+            Trigger: RenewTokenOf));
         _keystores = Custom(keystores, new NotaryKind<Keystore>(
             ResourceKind.Keystore,
             (s, key, o, origin, ct) => s.ApplyKeystoreAsync(key, ResourceMapping.ToSpec(o.Spec), origin, ct),
@@ -165,6 +166,26 @@ public sealed class WatchSession
             _clusterIssuers = new Controller<ClusterIssuer>(new Informer<ClusterIssuer>(clusterIssuers, options, time, logger), _clusterIssuerReconciler, options, time, logger);
         }
     }
+
+    /// <summary>
+    /// The spec, then, when the Certificate carries the annotation notary.dev/renew, the operator's
+    /// request to renew now. Forwarded again on a new annotation value although the generation
+    /// stays; the grain acts once per value, so a resync or a new term forwarding it again is harmless.
+    /// </summary>
+    private static async Task ApplyCertificateAsync(IResourceEventSink sink, ResourceKey key, Certificate certificate, ResourceVersionInfo origin, CancellationToken cancellationToken)
+    {
+        await sink.ApplyCertificateAsync(key, ResourceMapping.ToSpec(certificate.Spec), origin, cancellationToken).ConfigureAwait(false);
+        if (RenewTokenOf(certificate) is { } token)
+        {
+            await sink.RenewCertificateAsync(key, token, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The value of the annotation notary.dev/renew; null when absent or empty.</summary>
+    internal static string? RenewTokenOf(Certificate certificate) =>
+        certificate.Metadata?.Annotations is { } annotations && annotations.TryGetValue(RenewAnnotation.Name, out var token) && !string.IsNullOrEmpty(token)
+            ? token
+            : null;
 
     private IEnumerable<Informer<CertificatePolicy>> PolicyInformers => _policies is null ? [] : [_policies.Informer];
 

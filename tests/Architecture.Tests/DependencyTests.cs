@@ -22,7 +22,7 @@ public sealed partial class DependencyTests
         ["Api.Contracts"] = ["Grains.Abstractions", "CustomResources"],
         ["Silo"] = ["Grains.Abstractions", "Pki", "Grains", "CustomResources", "Kubernetes", "Aws", "Watcher", "Api.Contracts"],
         ["Dev"] = ["Silo", "DevCluster"],
-        ["Cli"] = ["Api.Contracts", "Grains.Abstractions", "Pki"],
+        ["Cli"] = ["Api.Contracts", "CustomResources", "Grains.Abstractions", "Grains", "Pki"],
         ["DevCluster"] = [],
     };
 

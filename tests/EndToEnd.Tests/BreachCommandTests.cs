@@ -17,7 +17,9 @@ public sealed class BreachCommandTests(BreachFixture fx, ITestOutputHelper outpu
     /// <summary>Runs <c>breach ARGS</c> with <c>NOTARY_TOKEN</c> (the way the usage recommends) and the dev host's URL.</summary>
     private async Task<ToolResult> BreachAsync(string? token, params string[] args)
     {
-        var result = await ToolRunner.RunAsync("dotnet", [Cli, "breach", .. args], timeout: TimeSpan.FromSeconds(60), environment: new Dictionary<string, string>
+        // "breach NAMESPACE/NAME ..." reads as "breach report NAMESPACE/NAME ...".
+        string[] command = args.Length > 0 && args[0] is "status" or "lift" ? ["breach", .. args] : ["breach", "report", .. args];
+        var result = await ToolRunner.RunAsync("dotnet", [Cli, .. command], timeout: TimeSpan.FromSeconds(60), environment: new Dictionary<string, string>
         {
             ["NOTARY_TOKEN"] = token ?? string.Empty,
             ["NOTARY_SERVER"] = fx.Dev.ApiUrl.ToString(),

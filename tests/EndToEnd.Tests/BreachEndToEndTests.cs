@@ -225,7 +225,7 @@ public sealed class BreachEndToEndTests(RealBreachFixture fx, ITestOutputHelper 
         var before = await fx.CertificateStatusAsync(ns, "api");
         const string reason = "key on a stolen laptop";
 
-        string[] args = ["breach", $"{ns}/api", "--mode", "rotate", "--reason", reason, "--server", fx.Dev.ApiUrl.ToString(), "--timeout", "60s"];
+        string[] args = ["breach", "report", $"{ns}/api", "--mode", "rotate", "--reason", reason, "--server", fx.Dev.ApiUrl.ToString(), "--timeout", "60s"];
         var result = await ToolRunner.RunAsync("dotnet", [Cli, .. args, "--token", token], timeout: TimeSpan.FromSeconds(90));
         output.WriteLine($"$ {string.Join(' ', args)} --token (redacted)\n{result}");
 

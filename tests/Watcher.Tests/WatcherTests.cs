@@ -188,6 +188,31 @@ public sealed class WatcherTests(WatcherCluster cluster, ITestOutputHelper outpu
     }
 
     [Fact]
+    public async Task A_new_value_of_the_renew_annotation_is_forwarded_although_the_generation_stays_and_once()
+    {
+        var ns = await cluster.NamespaceAsync();
+        await using var session = cluster.Start(_sink, _logs);
+        await session.Session.Synced.WaitAsync(TimeSpan.FromSeconds(30));
+        var key = $"{ns}/api";
+        await cluster.Client.CreateAsync(Resources.Certificate(ns, "api"));
+        await _sink.WaitAsync(d => d.Any(x => x.Key == key && x.Action == Action.Apply), "the first apply");
+
+        // As `kubectl annotate` and `kubectl notary renew` do: a merge patch of the metadata.
+        await cluster.Client.PatchAsync<Certificate>(ns, "api", """{"metadata":{"annotations":{"notary.dev/renew":"t1"}}}""");
+        await _sink.WaitAsync(d => d.Any(x => x.Key == key && x.Action == Action.Renew), "the renew request");
+        // Neither a label nor the same token again is a new request.
+        await cluster.Client.PatchAsync<Certificate>(ns, "api", """{"metadata":{"labels":{"team":"shop"},"annotations":{"notary.dev/renew":"t1","other":"x"}}}""");
+        await cluster.Client.PatchAsync<Certificate>(ns, "api", """{"metadata":{"annotations":{"notary.dev/renew":"t2"}}}""");
+        await _sink.WaitAsync(d => d.Count(x => x.Key == key && x.Action == Action.Renew) == 2, "the second renew request");
+
+        var current = await cluster.Client.GetAsync<Certificate>(ns, "api");
+        Assert.Equal(1L, current!.Metadata.Generation);
+        Assert.Equal(["t1", "t2"], _sink.For(key).Where(d => d.Action == Action.Renew).Select(d => (string)d.Spec!));
+        // Each request follows an apply of the spec (so a grain that lost its state has the spec first).
+        Assert.Equal([Action.Apply, Action.Apply, Action.Renew, Action.Apply, Action.Renew], _sink.For(key).Select(d => d.Action));
+    }
+
+    [Fact]
     public async Task A_resync_forwards_everything_again()
     {
         var ns = await cluster.NamespaceAsync();

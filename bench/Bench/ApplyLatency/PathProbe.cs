@@ -40,6 +40,9 @@ public sealed class ProbedSink(IResourceEventSink inner, PathProbe probe) : IRes
         probe.ForwardEnd.TryAdd(resource.ToString(), Stopwatch.GetTimestamp());
     }
 
+    public Task RenewCertificateAsync(ResourceKey resource, string token, CancellationToken cancellationToken) =>
+        inner.RenewCertificateAsync(resource, token, cancellationToken);
+
     public Task ApplyKeystoreAsync(ResourceKey resource, KeystoreSpec spec, ResourceVersionInfo origin, CancellationToken cancellationToken) =>
         inner.ApplyKeystoreAsync(resource, spec, origin, cancellationToken);
 

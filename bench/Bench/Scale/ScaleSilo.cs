@@ -164,6 +164,9 @@ internal sealed class LedgerSink(GrainForwarder inner, CertificateLedger ledger)
         ledger.ApplyReturned(resource);
     }
 
+    public Task RenewCertificateAsync(ResourceKey resource, string token, CancellationToken cancellationToken) =>
+        inner.RenewCertificateAsync(resource, token, cancellationToken);
+
     public Task ApplyKeystoreAsync(ResourceKey resource, Notary.Grains.Abstractions.KeystoreSpec spec, ResourceVersionInfo origin, CancellationToken cancellationToken) =>
         inner.ApplyKeystoreAsync(resource, spec, origin, cancellationToken);
 

@@ -128,6 +128,10 @@ public sealed class CertificateStatus : ResourceStatus
     [JsonPropertyName("previousSerialNumber")]
     public string? PreviousSerialNumber { get; set; }
 
+    /// <summary>The last renewal requested with the annotation notary.dev/renew that Notary acted on.</summary>
+    [JsonPropertyName("lastManualRenewal")]
+    public ManualRenewalStatus? LastManualRenewal { get; set; }
+
     /// <summary>How many times the certificate has been issued.</summary>
     [JsonPropertyName("revision")]
     public long? Revision { get; set; }
@@ -139,6 +143,21 @@ public sealed class CertificateStatus : ResourceStatus
     /// <summary>DNS records a Public certificate waits for; null once validated.</summary>
     [JsonPropertyName("validationRecords")]
     public IList<ValidationRecord>? ValidationRecords { get; set; }
+}
+
+/// <summary>A Certificate's <c>status.lastManualRenewal</c>.</summary>
+public sealed class ManualRenewalStatus
+{
+    /// <summary>The value of the annotation notary.dev/renew that Notary acted on.</summary>
+    [JsonPropertyName("token")]
+    public string Token { get; set; } = string.Empty;
+
+    [JsonPropertyName("requestedAt")]
+    public DateTimeOffset RequestedAt { get; set; }
+
+    /// <summary>Reissued, AlreadyIssuing or Refused.</summary>
+    [JsonPropertyName("outcome")]
+    public string Outcome { get; set; } = string.Empty;
 }
 
 /// <summary>A DNS record to create so that a public CA can validate the domain.</summary>

@@ -84,6 +84,13 @@ public sealed class CertificateState
     [Id(92)] public bool RetireReminderRegistered { get; set; }
 
     /// <summary>
+    /// The last renewal an operator requested (annotation notary.dev/renew) that this certificate
+    /// acted on: a resync, a new watcher term or a restart forwards the same token again, which
+    /// re-issues nothing. Not kept when the resource is deleted (a new Certificate of the name starts afresh).
+    /// </summary>
+    [Id(110)] public ManualRenewal? LastManualRenewal { get; set; }
+
+    /// <summary>
     /// The holder a quarantine from before Breaches were resources becomes: it has no Breach to
     /// delete, so the first quarantine Breach of this certificate that is lifted lifts it too.
     /// </summary>

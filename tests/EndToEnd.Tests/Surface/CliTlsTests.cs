@@ -69,14 +69,12 @@ public sealed class CliTlsTests : IAsyncLifetime
     {
         var caFile = Path.Combine(_root, "ca.pem");
         File.WriteAllText(caFile, _ca.CertificatePem);
-        var (file, others, error) = CliTls.TakeCaFile(["status", "b-1", "--ca-file", caFile, "--server", "https://x"], _ => null);
+        var (file, error) = CliTls.ResolveCaFile(caFile, name => name == "NOTARY_CA_FILE" ? "/elsewhere.pem" : null);
         Assert.Null(error);
         Assert.Equal(caFile, file);
-        Assert.Equal(["status", "b-1", "--server", "https://x"], others);
 
-        Assert.Equal(caFile, CliTls.TakeCaFile(["status", "b-1"], name => name == "NOTARY_CA_FILE" ? caFile : null).CaFile);
-        Assert.Null(CliTls.TakeCaFile(["status", "b-1"], _ => null).CaFile);
-        Assert.Contains("does not exist", CliTls.TakeCaFile(["--ca-file", Path.Combine(_root, "missing.pem")], _ => null).Error, StringComparison.Ordinal);
-        Assert.Contains("needs a value", CliTls.TakeCaFile(["--ca-file"], _ => null).Error, StringComparison.Ordinal);
+        Assert.Equal(caFile, CliTls.ResolveCaFile(null, name => name == "NOTARY_CA_FILE" ? caFile : null).CaFile);
+        Assert.Null(CliTls.ResolveCaFile(null, _ => null).CaFile);
+        Assert.Contains("does not exist", CliTls.ResolveCaFile(Path.Combine(_root, "missing.pem"), _ => null).Error, StringComparison.Ordinal);
     }
 }

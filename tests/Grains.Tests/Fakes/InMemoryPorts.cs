@@ -113,11 +113,13 @@ public sealed class RecordingStatusWriter : IStatusWriter
     private readonly ConcurrentDictionary<ResourceKey, CertificateStatus> _certificates = new();
     private readonly ConcurrentDictionary<(ResourceKind, ResourceKey), StoreStatus> _stores = new();
     private readonly ConcurrentDictionary<ResourceKey, int> _certificateWrites = new();
+    private readonly ConcurrentDictionary<ResourceKey, ConcurrentQueue<CertificateStatus>> _certificateHistory = new();
     public Signal Changed { get; } = new();
 
     public Task WriteCertificateStatusAsync(ResourceKey resource, CertificateStatus status, CancellationToken cancellationToken)
     {
         _certificates[resource] = status;
+        _certificateHistory.GetOrAdd(resource, _ => new()).Enqueue(status);
         _certificateWrites.AddOrUpdate(resource, 1, (_, writes) => writes + 1);
         Changed.Pulse();
         return Task.CompletedTask;
@@ -131,6 +133,9 @@ public sealed class RecordingStatusWriter : IStatusWriter
     }
 
     public CertificateStatus? Certificate(ResourceKey key) => _certificates.GetValueOrDefault(key);
+
+    /// <summary>Every status written for the certificate, oldest first.</summary>
+    public IReadOnlyList<CertificateStatus> CertificateHistory(ResourceKey key) => [.. _certificateHistory.GetValueOrDefault(key) ?? []];
 
     /// <summary>How many times the certificate's status was written.</summary>
     public int CertificateWrites(ResourceKey key) => _certificateWrites.GetValueOrDefault(key);

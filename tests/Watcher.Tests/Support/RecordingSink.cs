@@ -18,6 +18,7 @@ public enum Action
     IssuerDelete,
     CaSecretChanged,
     IssuersListed,
+    Renew,
 }
 
 /// <summary>One delivery: what the watcher forwarded, with the incarnation (uid) and generation it named.</summary>
@@ -90,6 +91,10 @@ public sealed class RecordingSink : IResourceEventSink
 
     public Task ApplyCertificateAsync(ResourceKey resource, CertificateSpec spec, ResourceVersionInfo origin, CancellationToken cancellationToken) =>
         Record(new Delivery(Action.Apply, ResourceKind.Certificate, resource.ToString(), origin.Uid, origin.Generation, spec));
+
+    /// <summary>Recorded with the token as its spec and no uid or generation (the sink is not given them).</summary>
+    public Task RenewCertificateAsync(ResourceKey resource, string token, CancellationToken cancellationToken) =>
+        Record(new Delivery(Action.Renew, ResourceKind.Certificate, resource.ToString(), null, 0, token));
 
     public Task ApplyKeystoreAsync(ResourceKey resource, KeystoreSpec spec, ResourceVersionInfo origin, CancellationToken cancellationToken) =>
         Record(new Delivery(Action.Apply, ResourceKind.Keystore, resource.ToString(), origin.Uid, origin.Generation, spec));

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -5,7 +6,7 @@ using Notary.Api.Contracts;
 using Notary.Grains.Abstractions;
 using Notary.Pki;
 
-namespace Notary.Cli;
+namespace Notary.Cli.Commands;
 
 /// <summary>What the <c>breach</c> command was asked to do.</summary>
 public sealed record BreachCommandOptions
@@ -44,141 +45,86 @@ public sealed class BreachCommand(HttpClient http, BreachCommandOptions options,
 
     public const string DefaultServer = "http://127.0.0.1:8080";
 
-    public const string Usage = """
-          dotnet run --project src/Cli -- breach NAMESPACE/NAME --mode rotate|quarantine --reason TEXT
-                 [--dry-run] [--server URL] [--token TOKEN] [--timeout DURATION]
-          dotnet run --project src/Cli -- breach status ID [--server URL] [--token TOKEN] [--timeout DURATION]
-          dotnet run --project src/Cli -- breach lift ID [--server URL] [--token TOKEN]
-        """;
-
-    public const string Help = """
-          breach  reports a compromised certificate to a running Notary (POST /v1/breaches), prints
-                  the keystores, truststores and workloads it changes, and follows the breach until
-                  it finishes. "breach status ID" follows an earlier one; "breach lift ID" lifts a
-                  quarantine.
-                  --mode      rotate (re-key, re-issue, rebuild, restart) or quarantine (take it out
-                              of every truststore until lifted)
-                  --reason    what happened (at most 1024 characters; shown in Events)
-                  --dry-run   only print the impact; nothing changes
-                  --server    Notary's HTTP API (default NOTARY_SERVER, else http://127.0.0.1:8080,
-                              e.g. through kubectl port-forward); https:// for any other host (a
-                              token is never sent in clear off this machine)
-                  --token     a Kubernetes bearer token (default NOTARY_TOKEN, which keeps it out
-                              of the process list), made for Notary alone, e.g.
-                              $(kubectl create token NAME -n NAMESPACE --audience notary);
-                              it needs create on breaches.notary.dev in the certificate's namespace
-                              (delete to lift)
-                  --timeout   how long to follow, a Go duration (default 10m)
-                  Exit code 0 when the breach completed (or a dry run, or a lift), 1 when it
-                  failed or Notary refused, 2 for bad arguments.
-        """;
-
     /// <summary>Following a breach polls after 250 ms, doubling up to every 5 s.</summary>
     private static readonly Grains.Abstractions.Retry.ExponentialBackoff Poll = new(TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(5));
     private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(30);
 
-    /// <summary>Runs <c>breach ARGS</c> (the arguments after "breach") against the console.</summary>
-    public static async Task<int> RunAsync(string[] args)
+    /// <summary><c>kubectl notary breach report|status|lift</c>.</summary>
+    public static Command Create()
     {
-        ArgumentNullException.ThrowIfNull(args);
-        if (args.Any(a => a is "-h" or "--help"))
-        {
-            await Console.Out.WriteLineAsync("Usage:\n" + Usage + "\n" + Help + CliTls.Help);
-            return Ok;
-        }
-
-        var (caFile, rest, caError) = CliTls.TakeCaFile(args, Environment.GetEnvironmentVariable);
-        var (options, error) = caError is null ? Parse(rest, Environment.GetEnvironmentVariable) : (null, caError);
-        if (options is null)
-        {
-            await Console.Error.WriteLineAsync($"{error}\n\nUsage:\n{Usage}");
-            return BadArguments;
-        }
-
-        using var stop = new CancellationTokenSource();
-        void OnCancel(object? sender, ConsoleCancelEventArgs e)
-        {
-            e.Cancel = true;
-            stop.Cancel();
-        }
-
-        Console.CancelKeyPress += OnCancel;
-        try
-        {
-            using var http = new HttpClient(CliTls.Handler(caFile)) { BaseAddress = options.Server, Timeout = Timeout.InfiniteTimeSpan };
-            return await new BreachCommand(http, options, Console.Out, Console.Error).RunAsync(stop.Token);
-        }
-        finally
-        {
-            Console.CancelKeyPress -= OnCancel;
-        }
+        var breach = new Command("breach", """
+            Reports a compromised certificate to a running Notary (POST /v1/breaches on its HTTP API),
+            prints the keystores, truststores and workloads it changes, and follows it until it
+            finishes; "status ID" follows an earlier one; "lift ID" lifts a quarantine.
+            Exit code 0 when the breach completed (or a dry run, or a lift), 1 when it failed or
+            Notary refused, 2 for bad arguments.
+            """);
+        breach.Subcommands.Add(Subcommand("report", "Reports a breach of a certificate, prints its impact and follows it.", "NAMESPACE/NAME", "The compromised Certificate, as NAMESPACE/NAME."));
+        breach.Subcommands.Add(Subcommand("status", "Follows an earlier breach until it finishes.", "ID", "The breach id (NAMESPACE.NAME of the Breach, as report printed it)."));
+        breach.Subcommands.Add(Subcommand("lift", "Lifts a quarantine (deletes its Breach) and waits until Notary has put the certificate back.", "ID", "The quarantine's breach id."));
+        return breach;
     }
 
-    /// <summary>Parses the arguments after "breach", or says which one is wrong.</summary>
-    public static (BreachCommandOptions? Options, string? Error) Parse(IReadOnlyList<string> args, Func<string, string?> environment)
+    private static Command Subcommand(string action, string description, string argumentName, string argumentDescription)
     {
-        ArgumentNullException.ThrowIfNull(args);
+        var command = new Command(action, description);
+        var target = new Argument<string>(argumentName) { Description = argumentDescription };
+        command.Arguments.Add(target);
+        Option<string?>? mode = null, reason = null;
+        Option<bool>? dryRun = null;
+        if (action == "report")
+        {
+            mode = new Option<string?>("--mode") { Description = "rotate (re-key, re-issue, rebuild, restart) or quarantine (take it out of every truststore until lifted)." };
+            reason = new Option<string?>("--reason") { Description = "What happened (at most 1024 characters; shown in Events)." };
+            dryRun = new Option<bool>("--dry-run") { Description = "Only print the impact; nothing changes." };
+            command.Options.Add(mode);
+            command.Options.Add(reason);
+            command.Options.Add(dryRun);
+        }
+
+        var server = new Option<string?>("--server") { Description = "Notary's HTTP API (default NOTARY_SERVER, else http://127.0.0.1:8080, e.g. through kubectl port-forward); https:// for any other host (a token is never sent in clear off this machine)." };
+        var token = new Option<string?>("--token") { Description = "A Kubernetes bearer token (default NOTARY_TOKEN, which keeps it out of the process list) made for Notary alone, e.g. $(kubectl create token NAME -n NAMESPACE --audience notary); it needs create on breaches.notary.dev in the certificate's namespace (get to follow, delete to lift)." };
+        var caFile = new Option<string?>("--ca-file") { Description = CliTls.Help };
+        command.Options.Add(server);
+        command.Options.Add(token);
+        command.Options.Add(caFile);
+        Option<string?>? timeout = null;
+        if (action != "lift")
+        {
+            timeout = new Option<string?>("--timeout") { Description = "How long to follow, a Go duration (default 10m)." };
+            command.Options.Add(timeout);
+        }
+
+        command.SetAction(async (parsed, cancellationToken) =>
+        {
+            var (ca, caError) = CliTls.ResolveCaFile(parsed.GetValue(caFile), Environment.GetEnvironmentVariable);
+            var (options, error) = caError is not null ? (null, caError) : Validate(
+                new BreachArguments(action, parsed.GetValue(target), mode is null ? null : parsed.GetValue(mode), reason is null ? null : parsed.GetValue(reason), dryRun is not null && parsed.GetValue(dryRun), parsed.GetValue(server), parsed.GetValue(token), timeout is null ? null : parsed.GetValue(timeout)),
+                Environment.GetEnvironmentVariable);
+            if (options is null)
+            {
+                await Console.Error.WriteLineAsync($"error: {error}\nSee 'kubectl notary breach {action} --help' for usage.");
+                return BadArguments;
+            }
+
+            using var http = new HttpClient(CliTls.Handler(ca)) { BaseAddress = options.Server, Timeout = Timeout.InfiniteTimeSpan };
+            return await new BreachCommand(http, options, Console.Out, Console.Error).RunAsync(cancellationToken);
+        });
+        return command;
+    }
+
+    /// <summary>The breach command's values as given (null: not given), before <see cref="Validate"/>.</summary>
+    public sealed record BreachArguments(string Action, string? Target, string? Mode, string? Reason, bool DryRun, string? Server, string? Token, string? Timeout);
+
+    /// <summary>Checks the values of <c>breach ACTION</c> and fills in the defaults, or says which one is wrong.</summary>
+    public static (BreachCommandOptions? Options, string? Error) Validate(BreachArguments arguments, Func<string, string?> environment)
+    {
+        ArgumentNullException.ThrowIfNull(arguments);
         ArgumentNullException.ThrowIfNull(environment);
-        if (args.Count == 0)
+        var (action, target, mode, reason, dryRun, server, token, timeout) = arguments;
+        if (string.IsNullOrEmpty(target))
         {
-            return (null, "breach needs a certificate (NAMESPACE/NAME), or status ID, or lift ID.");
-        }
-
-        var action = args[0] is "lift" or "status" ? args[0] : "report";
-        var rest = action == "report" ? args : args.Skip(1).ToList();
-        string? target = null, mode = null, reason = null, server = null, token = null, timeout = null;
-        var dryRun = false;
-        for (var i = 0; i < rest.Count; i++)
-        {
-            var name = rest[i];
-            if (name == "--dry-run")
-            {
-                dryRun = true;
-                continue;
-            }
-
-            if (!name.StartsWith("--", StringComparison.Ordinal))
-            {
-                if (target is not null)
-                {
-                    return (null, $"Unexpected argument \"{name}\": give one {(action == "report" ? "certificate" : "breach id")}.");
-                }
-
-                target = name;
-                continue;
-            }
-
-            if (i + 1 >= rest.Count)
-            {
-                return (null, $"Argument \"{name}\" needs a value.");
-            }
-
-            var value = rest[++i];
-            switch (name)
-            {
-                case "--mode":
-                    mode = value;
-                    break;
-                case "--reason":
-                    reason = value;
-                    break;
-                case "--server":
-                    server = value;
-                    break;
-                case "--token":
-                    token = value;
-                    break;
-                case "--timeout":
-                    timeout = value;
-                    break;
-                default:
-                    return (null, $"Unknown argument \"{name}\".");
-            }
-        }
-
-        if (target is null)
-        {
-            return (null, action == "report" ? "breach needs a certificate, as NAMESPACE/NAME." : $"breach {action} needs a breach id.");
+            return (null, action == "report" ? "breach report needs a certificate, as NAMESPACE/NAME." : $"breach {action} needs a breach id.");
         }
 
         var breachMode = BreachMode.Rotate;
@@ -199,10 +145,6 @@ public sealed class BreachCommand(HttpClient http, BreachCommandOptions options,
             {
                 return (null, $"--{reasonError}.");
             }
-        }
-        else if (mode is not null || reason is not null || dryRun)
-        {
-            return (null, $"breach {action} takes only --server, --token and --timeout.");
         }
         else if (!BreachJson.TryParseId(target, out _))
         {
@@ -267,7 +209,7 @@ public sealed class BreachCommand(HttpClient http, BreachCommandOptions options,
         catch (OperationCanceledException) when (linked.IsCancellationRequested)
         {
             var why = stop.IsCancellationRequested ? "Stopped following" : $"Gave up following after {GoDuration.Format(options.Timeout)}";
-            await stderr.WriteLineAsync($"{why}. The breach goes on in Notary; follow it with: breach status {_followedId ?? "ID"}");
+            await stderr.WriteLineAsync($"{why}. The breach goes on in Notary; follow it with: kubectl notary breach status {_followedId ?? "ID"}");
             return Failed;
         }
     }

@@ -20,7 +20,7 @@ public static class SiloHost
                  gateway listens.
 
         Dev mode (an in-memory Kubernetes API server, for laptops): dotnet run --project src/Dev
-        The breach command (a client of the HTTP API): dotnet run --project src/Cli -- breach
+        Operators: kubectl notary (src/Cli, a .NET tool; README "kubectl notary"), e.g. kubectl notary breach report
         """;
 
     public static async Task<int> RunAsync(string[] args)
@@ -38,7 +38,7 @@ public static class SiloHost
 
         if (args[0] is "dev" or "breach")
         {
-            var project = args[0] == "dev" ? "src/Dev" : "src/Cli -- breach";
+            var project = args[0] == "dev" ? "src/Dev" : "src/Cli -- breach report (or kubectl notary breach report)";
             await Console.Error.WriteLineAsync($"\"{args[0]}\" is not part of the production host any more: dotnet run --project {project}\n\n{Usage}");
             return 2;
         }

@@ -25,9 +25,9 @@ public sealed partial class CertificateGrain
 
     public async Task ReissueFromCaAsync(string caFingerprint, string? issuerKey = null)
     {
-        if (issuerKey is not null && State.Spec?.IssuerRef is { } issuerRef && issuerRef.GrainKey(_resource.Namespace) != issuerKey)
+        if (issuerKey is not null && State.Spec is { } spec && RotationIssuerKey(spec) != issuerKey)
         {
-            // It left the rotating issuer (issuerRef changed): its new issuer issues it, not this rotation.
+            // It left the rotating issuer (issuerRef or spec.issuer changed): its new issuer issues it, not this rotation.
             return;
         }
 

@@ -184,6 +184,14 @@ public interface IIssuerGrain : IGrainWithStringKey
     /// <summary>As <see cref="ICertificateIssuer.RetireAsync"/>.</summary>
     Task RetireAsync(string arn, RetireReason reason);
 
+    /// <summary>
+    /// <paramref name="certificate"/> holds a certificate this issuer signed without recording it
+    /// (the built-in root's default path before it went through <see cref="IssuerKeys.BuiltinRoot"/>):
+    /// record it, with the CA among <paramref name="chainFingerprints"/> (its chain's SHA-256
+    /// fingerprints), so that a CA rotation re-issues it. Nothing when it is recorded already.
+    /// </summary>
+    Task AdoptAsync(ResourceKey certificate, IReadOnlyList<string> chainFingerprints);
+
     Task<IssuerStatus?> GetStatusAsync();
 }
 

@@ -118,6 +118,7 @@ public sealed partial class CertificateGrain(
             await ScheduleLifecycleAsync(keepInTime: true);
             // A resync also moves a roll on (and repairs its reminder): see AdvanceRollIfAnyAsync.
             await AdvanceRollIfAnyAsync();
+            await AdoptByBuiltinRootAsync();
             return BuildStatus();
         }
 

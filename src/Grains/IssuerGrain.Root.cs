@@ -90,6 +90,31 @@ public sealed partial class IssuerGrain
         return (new BuiltInIssuer(new FixedAuthority(authority), time) { Name = _key }, fingerprint!);
     }
 
+    public async Task AdoptAsync(ResourceKey certificate, IReadOnlyList<string> chainFingerprints)
+    {
+        ArgumentNullException.ThrowIfNull(chainFingerprints);
+        var key = certificate.ToString();
+        if (State.Spec is null || State.Issued.ContainsKey(key))
+        {
+            return;
+        }
+
+        await EnsureLoadedAsync();
+        if (State.Spec.Builtin)
+        {
+            await CheckRootAsync();
+        }
+
+        var fingerprint = State.CaFingerprint is { } current && chainFingerprints.Contains(current, StringComparer.Ordinal) ? current : chainFingerprints.LastOrDefault() ?? string.Empty;
+        State.Issued[key] = fingerprint;
+        await SaveAsync();
+        if (State.PreviousCaPem is not null)
+        {
+            // A rotation runs: it moves this certificate too.
+            await Rotation.OnIssuedAsync(certificate, fingerprint);
+        }
+    }
+
     /// <summary>Registers the root check reminder once (a failure is logged: issuances still check).</summary>
     private async Task EnsureRootCheckAsync()
     {

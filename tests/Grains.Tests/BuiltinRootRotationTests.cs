@@ -96,7 +96,7 @@ public sealed class BuiltinRootRotationTests(CaRotationClusterFixture fx)
             await SettleAsync();
             await Task.WhenAll(certificates.Union(Created.Keys).Select(c => FireAsync(Cert(c), "roll", fx.Time.GetUtcNow())));
             await SettleAsync();
-            fx.Time.Advance(TimeSpan.FromSeconds(2));
+            fx.Time.Advance(TimeSpan.FromSeconds(5));
         }
 
         Assert.Fail($"The rotation did not finish: {await Rotation.GetStatusAsync()}");

@@ -39,7 +39,7 @@ public sealed partial class CertificateGrain
 
         try
         {
-            await port.Grain.AdoptAsync(_resource, CaFingerprints.All(material.ChainPem));
+            await port.Grain.AdoptAsync(_resource, [.. material.ChainPem.SelectMany(CaFingerprints.All)]);
             (State.IssuedBy ??= [])[material.Arn] = IssuerKeys.BuiltinRoot;
             await SaveAsync();
         }

@@ -105,7 +105,7 @@ public sealed partial class IssuerGrain
             await CheckRootAsync();
         }
 
-        var fingerprint = State.CaFingerprint is { } current && chainFingerprints.Contains(current, StringComparer.Ordinal) ? current : chainFingerprints.LastOrDefault() ?? string.Empty;
+        var fingerprint = State.CaFingerprint is { } current && chainFingerprints.Contains(current, StringComparer.Ordinal) ? current : chainFingerprints.Count > 0 ? chainFingerprints[^1] : string.Empty;
         State.Issued[key] = fingerprint;
         await SaveAsync();
         if (State.PreviousCaPem is not null)

@@ -220,13 +220,15 @@ public sealed partial class IssuerGrain(
             }
         }
 
-        var holding = held && State.PreviousCaPem is not null && !await Rotation.MaySignWithNewCaAsync();
+        var rotating = (held || State.Spec.Builtin) && State.PreviousCaPem is not null && !await Rotation.MaySignWithNewCaAsync();
+        var holding = held && rotating;
         var signer = _issuer;
         var fingerprint = State.CaFingerprint ?? string.Empty;
-        if (State.Spec.Builtin && await RootSignerAsync(holding) is { } root)
+        if (State.Spec.Builtin && (await RootSignerAsync(rotating) ?? (holding ? null : await RootSignerAsync(false))) is { } root)
         {
             // Signed by the previous root while the new one is not trusted everywhere (its key is
-            // still at hand), else by the root the rotation moves to.
+            // still at hand; a Breach's rotate too: a leaf's breach is not the root's), else by
+            // the root the rotation moves to.
             (signer, fingerprint, holding) = (root.Issuer, root.Fingerprint, false);
         }
 

@@ -132,7 +132,7 @@ public sealed class BuiltinRootRotationTests(CaRotationClusterFixture fx)
     [Fact]
     public async Task Ten_default_path_services_trusting_by_ca_crt_keep_talking_through_a_rotation_of_the_built_in_root()
     {
-        var mesh = await SetUpAsync(10, 2);
+        var mesh = await SetUpAsync(10, 1);
         var oldRoot = fx.Authority.Current;
         var oldSubject = X509Certificate2.CreateFromPem(oldRoot.CertificatePem).Subject;
         var newRoot = CertificateAuthority.CreateRoot("Rotation Test Root " + mesh.Ns, TimeSpan.FromDays(3650), fx.Time.GetUtcNow() - TimeSpan.FromMinutes(5), new KeySpec(KeyAlgorithm.Ecdsa, 256));
@@ -180,17 +180,21 @@ public sealed class BuiltinRootRotationTests(CaRotationClusterFixture fx)
         Assert.Equal("TrustingNewCa", (await Rotation.GetStatusAsync())!.Phase);
         var all = mesh.Certificates.Concat(late).ToList();
         await DriveAsync(all);
-        var end = fx.Time.GetUtcNow();
+        DateTimeOffset end;
 
         // Every service ends on the new root; ca.crt holds the new root and no longer the old one.
         foreach (var c in all)
         {
+            Assert.Null((await Cert(c).GetSnapshotAsync()).IssuerCas);
+            // The keystore's last rebuild (one-way notifications) may still be on its way.
+            await fx.Store.Changed.WaitAsync(() => fx.Store.Get(ResourceKind.Keystore, c), w => !CaCrt(w).Contains(oldTp), TimeSpan.FromSeconds(30), $"{c}'s ca.crt without the old root");
             var ks = fx.Store.Get(ResourceKind.Keystore, c)!;
             Assert.Equal(newSubject, Entries(ks, KeyPassword).Single(x => x.HasPrivateKey).Issuer);
             Assert.Contains(newTp, CaCrt(ks));
-            Assert.DoesNotContain(oldTp, CaCrt(ks));
-            Assert.Null((await Cert(c).GetSnapshotAsync()).IssuerCas);
         }
+
+        await SettleAsync();
+        end = fx.Time.GetUtcNow();
 
         var stores = all.SelectMany(c => new[] { (Kind: ResourceKind.Keystore, Key: c), (Kind: ResourceKind.Truststore, Key: c) }).ToList();
         var versions = stores.ToDictionary(s => s, s => Versions(s.Kind, s.Key));
@@ -341,8 +345,8 @@ public sealed class BuiltinRootRotationTests(CaRotationClusterFixture fx)
             Assert.Equal(lines.Count, results.Length);
             var failed = results.Where(r => !r.StartsWith("OK ", StringComparison.Ordinal)).ToList();
             Assert.True(failed.Count == 0, $"{failed.Count} of {results.Length} handshakes failed: {string.Join("; ", failed.Take(5))}");
-            Assert.True(lines.Count >= 40, $"only {lines.Count} handshakes");
-            _ = (newSubject, oldSubject);
+            Assert.True(lines.Count >= 20, $"only {lines.Count} handshakes");
+            
         }
         finally
         {

@@ -224,7 +224,7 @@ public sealed class BuiltinRootRotationTests(CaRotationClusterFixture fx)
         // 3. As pods see it: real Java handshakes between neighbours at every moment of the roll,
         // each side trusting the other through its own keystore's ca.crt (what an OpenSSL client
         // does), and through its truststore; among them a renewed service with one not yet renewed.
-        await AssertHandshakesAsync(mesh, versions, end, newSubject, oldSubject);
+        await AssertHandshakesAsync(mesh, versions, end);
     }
 
     [Fact]
@@ -263,7 +263,7 @@ public sealed class BuiltinRootRotationTests(CaRotationClusterFixture fx)
         }
     }
 
-    private static async Task AssertHandshakesAsync(Mesh mesh, Dictionary<(ResourceKind Kind, ResourceKey Key), List<Version>> versions, DateTimeOffset end, string newSubject, string oldSubject)
+    private static async Task AssertHandshakesAsync(Mesh mesh, Dictionary<(ResourceKind Kind, ResourceKey Key), List<Version>> versions, DateTimeOffset end)
     {
         var dir = Directory.CreateTempSubdirectory("notary-rootrotation-").FullName;
         try

@@ -23,7 +23,9 @@ public sealed record PublicMaterial(
 /// build from (null: <see cref="Revision"/>). <see cref="IssuerCas"/>: CA certificates (PEM) the
 /// issuer asks to be trusted beside the chain during a CA rotation (<see cref="ICertificateGrain.SetIssuerCasAsync"/>):
 /// keystores add them to <c>ca.crt</c>, Issuers-mode truststores trust them. <see cref="IssuerKey"/>:
-/// the grain key (<see cref="IssuerKeys"/>) of the issuer spec.issuerRef names; null without one.
+/// the grain key (<see cref="IssuerKeys"/>) of the issuer that signs it: spec.issuerRef's, the
+/// built-in root's (<see cref="IssuerKeys.BuiltinRoot"/>) for the default path, <c>issuer:NAME</c>
+/// for another configured issuer (a CA rotation tells by it whether the certificate left it).
 /// </summary>
 [GenerateSerializer, Immutable, Alias("notary.CertificateSnapshot")]
 public sealed record CertificateSnapshot(

@@ -34,7 +34,19 @@ public static class IssuerKeys
 
     public static string Cluster(string name) => $"{IssuerKinds.ClusterIssuer}/{name}";
 
-    /// <summary>Kind, namespace (null for a ClusterIssuer) and name of a key; throws <see cref="FormatException"/> for anything else.</summary>
+    /// <summary>
+    /// The reserved key of the built-in root's issuer grain and CA rotation: the certificates of
+    /// the default path (no issuerRef; spec.issuer <c>builtin</c>, or unset with the built-in
+    /// issuer as the default) are signed through it, and it records which root signed each, so
+    /// that a rotation of the built-in root re-issues them trust-first. No Issuer object has
+    /// this key (every other key has a slash).
+    /// </summary>
+    public const string BuiltinRoot = "builtin";
+
+    /// <summary>The kind <see cref="Parse"/> returns for <see cref="BuiltinRoot"/>.</summary>
+    public const string BuiltinRootKind = "BuiltinRoot";
+
+    /// <summary>Kind, namespace (null for a ClusterIssuer and the built-in root) and name of a key; throws <see cref="FormatException"/> for anything else.</summary>
     public static (string Kind, string? Namespace, string Name) Parse(string key)
     {
         var parts = key.Split('/');
@@ -42,6 +54,7 @@ public static class IssuerKeys
         {
             [IssuerKinds.Issuer, var ns, var name] when ns.Length > 0 && name.Length > 0 => (IssuerKinds.Issuer, ns, name),
             [IssuerKinds.ClusterIssuer, var name] when name.Length > 0 => (IssuerKinds.ClusterIssuer, null, name),
+            [BuiltinRoot] => (BuiltinRootKind, null, BuiltinRoot),
             _ => throw new FormatException($"Issuer grain key '{key}' is not Issuer/NAMESPACE/NAME or ClusterIssuer/NAME."),
         };
     }
@@ -170,6 +183,14 @@ public interface IIssuerGrain : IGrainWithStringKey
 
     /// <summary>As <see cref="ICertificateIssuer.RetireAsync"/>.</summary>
     Task RetireAsync(string arn, RetireReason reason);
+
+    /// <summary>
+    /// <paramref name="certificate"/> holds a certificate this issuer signed without recording it
+    /// (the built-in root's default path before it went through <see cref="IssuerKeys.BuiltinRoot"/>):
+    /// record it, with the CA among <paramref name="chainFingerprints"/> (its chain's SHA-256
+    /// fingerprints), so that a CA rotation re-issues it. Nothing when it is recorded already.
+    /// </summary>
+    Task AdoptAsync(ResourceKey certificate, IReadOnlyList<string> chainFingerprints);
 
     Task<IssuerStatus?> GetStatusAsync();
 }

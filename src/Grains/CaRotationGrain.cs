@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Notary.Grains.Abstractions;
+using Notary.Grains.Abstractions.Ports;
 using Notary.Grains.Policies;
 using Orleans.Concurrency;
 using Orleans.Serialization.Invocation;
@@ -29,6 +30,7 @@ namespace Notary.Grains;
 public sealed class CaRotationGrain(
     [PersistentState("carotation", GrainStorage.Name)] IPersistentState<CaRotationState> state,
     IOptions<RotationOptions> rotation,
+    IEventRecorder events,
     TimeProvider time,
     ILogger<CaRotationGrain> logger) : Grain, ICaRotationGrain, IRemindable
 {
@@ -298,6 +300,7 @@ public sealed class CaRotationGrain(
         if (decision.LeftBehind.Count > 0 && S.AllTrustedAt is null)
         {
             RotationLog.StoresLeftBehind(logger, IssuerKey(S.IssuerKey), newFp, string.Join(", ", decision.LeftBehind));
+            await RecordLeftBehindAsync(decision.LeftBehind, newFp);
         }
 
         var moved = S.Remaining != decision.Remaining || S.Phase != decision.Phase;
@@ -392,6 +395,41 @@ public sealed class CaRotationGrain(
     /// <summary>Keystores (ca.crt) and Issuers-mode truststores must hold the new CA; Pinned ones pin leaves, and a store never written has nothing a pod reads.</summary>
     private static bool MustHoldNewCa(ResourceKind kind, StoreStatus? status) =>
         status is { Location: not null } && (kind == ResourceKind.Keystore || status.Condition(Conditions.TrustsIssuers)?.Status == Conditions.True);
+
+    /// <summary>Warning Event reason: Rotation:MaxWait ended the wait for stores that do not trust the new CA yet.</summary>
+    public const string StoresLeftBehindReason = "CaRotationStoresLeftBehind";
+
+    /// <summary>
+    /// The wait for stores that could not be written ended (Rotation:MaxWait): a Warning Event on
+    /// each certificate left behind and on the issuer's object (the built-in root has none), so
+    /// the operator sees it without the log. A failure to record is logged, never thrown.
+    /// </summary>
+    private async Task RecordLeftBehindAsync(IReadOnlyList<string> certificates, string newFp)
+    {
+        var short16 = newFp[..Math.Min(16, newFp.Length)];
+        var targets = certificates.Select(c => (Key: ResourceKey.Parse(c), Kind: ResourceKind.Certificate,
+            Message: $"The CA rotation of {IssuerDisplay(S.IssuerKey)} waited Rotation:MaxWait for this certificate's keystores (ca.crt) and Issuers truststores to trust the new CA {short16} and goes on without them: a peer that trusts this service only through such a store refuses its re-issued certificate until the store is written. Check the stores' Ready condition.")).ToList();
+        if (S.IssuerKey is { } issuerKey && issuerKey != IssuerKeys.BuiltinRoot)
+        {
+            var (kind, ns, name) = IssuerKeys.Parse(issuerKey);
+            targets.Add((new ResourceKey(ns ?? string.Empty, name), kind == IssuerKinds.Issuer ? ResourceKind.Issuer : ResourceKind.ClusterIssuer,
+                $"The CA rotation to {short16} waited Rotation:MaxWait for the stores of {certificates.Count} certificates to trust the new CA and goes on without them: {string.Join(", ", certificates.Take(20))}{(certificates.Count > 20 ? ", ..." : string.Empty)}."));
+        }
+
+        foreach (var (key, kind, message) in targets)
+        {
+            try
+            {
+                await events.RecordAsync(key, kind, null, EventSeverity.Warning, StoresLeftBehindReason, message, CancellationToken.None);
+            }
+            catch (Exception ex)
+            {
+                RotationLog.StepFailed(logger, IssuerKey(S.IssuerKey), ex.GetType().Name, ex.Message);
+            }
+        }
+    }
+
+    private static string IssuerDisplay(string? key) => key == IssuerKeys.BuiltinRoot ? "Notary's built-in root CA" : IssuerKey(key);
 
     private ICertificateGrain Certificate(string key) => GrainFactory.GetGrain<ICertificateGrain>(key);
 

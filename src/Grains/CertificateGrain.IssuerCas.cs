@@ -1,3 +1,4 @@
+using Notary.Grains.Abstractions;
 using Notary.Grains.Abstractions.Ports;
 using Notary.Grains.Policies;
 
@@ -23,11 +24,36 @@ public sealed partial class CertificateGrain
         NotifySubscribers(0);
     }
 
+    /// <summary>
+    /// A certificate of the built-in root issued before the default path went through the root's
+    /// grain (an upgrade): recorded there once (at a resync), so that a rotation of the root
+    /// re-issues it rather than leave it behind. A failure is logged and tried at the next resync.
+    /// </summary>
+    private async Task AdoptByBuiltinRootAsync()
+    {
+        if (State.Spec is null || State.Material is not { } material || ResolveIssuer(State.Spec) is not IssuerGrainPort { Key: IssuerKeys.BuiltinRoot } port
+            || State.IssuedBy?.GetValueOrDefault(material.Arn) == IssuerKeys.BuiltinRoot)
+        {
+            return;
+        }
+
+        try
+        {
+            await port.Grain.AdoptAsync(_resource, [.. material.ChainPem.SelectMany(CaFingerprints.All)]);
+            (State.IssuedBy ??= [])[material.Arn] = IssuerKeys.BuiltinRoot;
+            await SaveAsync();
+        }
+        catch (Exception ex)
+        {
+            Log.IssueFailed(logger, _resource.ToString(), ex.GetType().Name, ex.Message);
+        }
+    }
+
     public async Task ReissueFromCaAsync(string caFingerprint, string? issuerKey = null)
     {
-        if (issuerKey is not null && State.Spec?.IssuerRef is { } issuerRef && issuerRef.GrainKey(_resource.Namespace) != issuerKey)
+        if (issuerKey is not null && State.Spec is { } spec && RotationIssuerKey(spec) != issuerKey)
         {
-            // It left the rotating issuer (issuerRef changed): its new issuer issues it, not this rotation.
+            // It left the rotating issuer (issuerRef or spec.issuer changed): its new issuer issues it, not this rotation.
             return;
         }
 

@@ -1,5 +1,6 @@
 using Notary.Grains.Abstractions;
 using Notary.Grains.Abstractions.Ports;
+using Notary.Grains.Issuers;
 using Notary.Grains.Policies;
 
 namespace Notary.Grains;
@@ -12,15 +13,29 @@ public sealed partial class CertificateGrain
 {
     private IssuerGrainPort? _issuerPort;
 
-    /// <summary>The issuer <paramref name="spec"/> names: its issuerRef's grain, or the configured issuer of spec.issuer (the default when unset); null when none.</summary>
+    /// <summary>
+    /// The issuer <paramref name="spec"/> names: its issuerRef's grain, or the configured issuer of
+    /// spec.issuer (the default when unset), where the built-in issuer is the built-in root's
+    /// grain (<see cref="IssuerKeys.BuiltinRoot"/>); null when none.
+    /// </summary>
     private ICertificateIssuer? ResolveIssuer(CertificateSpec? spec)
     {
-        if (spec?.IssuerRef is not { } issuerRef)
+        string key;
+        if (spec?.IssuerRef is { } issuerRef)
         {
-            return issuers.Resolve(spec?.Issuer);
+            key = issuerRef.GrainKey(_resource.Namespace);
+        }
+        else if (issuers.Resolve(spec?.Issuer) is var configured && configured is not BuiltInIssuer { Name: BuiltInIssuer.DefaultName })
+        {
+            return configured;
+        }
+        else
+        {
+            // The built-in root: signed through its grain, which records which root signed each
+            // certificate, so that a rotation of the root re-issues them trust-first.
+            key = IssuerKeys.BuiltinRoot;
         }
 
-        var key = issuerRef.GrainKey(_resource.Namespace);
         if (_issuerPort?.Key != key)
         {
             _issuerPort = new IssuerGrainPort(key, GrainFactory.GetGrain<IIssuerGrain>(key));
@@ -64,7 +79,7 @@ public sealed partial class CertificateGrain
     /// <summary>The issuer this certificate waited for is Ready: issue now (the apply's or the renewal's issuance).</summary>
     public async Task OnIssuerChangedAsync()
     {
-        if (State.Spec?.IssuerRef is null)
+        if (State.Spec is null || ResolveIssuer(State.Spec) is not IssuerGrainPort)
         {
             return;
         }
@@ -97,6 +112,18 @@ public sealed partial class CertificateGrain
             Log.IssueFailed(logger, _resource.ToString(), ex.GetType().Name, ex.Message);
         }
     }
+
+    /// <summary>
+    /// The grain key of the issuer <paramref name="spec"/> names (<see cref="IssuerKeys"/>, the
+    /// built-in root's for the default path), or the id of a configured issuer: a CA rotation
+    /// tells by it whether a certificate still belongs to it.
+    /// </summary>
+    private string? RotationIssuerKey(CertificateSpec? spec) => spec is null ? null : ResolveIssuer(spec) switch
+    {
+        IssuerGrainPort port => port.Key,
+        { } configured => IssuerIds.Configured(configured.Name),
+        null => null,
+    };
 
     /// <summary>The issuer as the name policy spells it: <c>Issuer/NAME</c>, <c>ClusterIssuer/NAME</c>, or spec.issuer's configured name.</summary>
     private string? PolicyIssuerName(CertificateSpec spec) =>
@@ -132,7 +159,8 @@ public sealed partial class CertificateGrain
                 }
 
                 var (kind, ns, name) = IssuerKeys.Parse(key);
-                throw new IssuerFailedException(Reasons.IssuerNotReady, $"{kind} {(ns is null ? name : $"{ns}/{name}")} is not ready ({readiness.Reason}): {readiness.Message}");
+                var display = key == IssuerKeys.BuiltinRoot ? "Notary's built-in root CA" : $"{kind} {(ns is null ? name : $"{ns}/{name}")}";
+                throw new IssuerFailedException(Reasons.IssuerNotReady, $"{display} is not ready ({readiness.Reason}): {readiness.Message}");
             }
         }
 

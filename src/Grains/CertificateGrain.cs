@@ -118,6 +118,7 @@ public sealed partial class CertificateGrain(
             await ScheduleLifecycleAsync(keepInTime: true);
             // A resync also moves a roll on (and repairs its reminder): see AdvanceRollIfAnyAsync.
             await AdvanceRollIfAnyAsync();
+            await AdoptByBuiltinRootAsync();
             return BuildStatus();
         }
 
@@ -235,7 +236,7 @@ public sealed partial class CertificateGrain(
         // previous certificates until their overlap ends): see CertificateGrain.Roll.cs.
         return Task.FromResult(new CertificateSnapshot(_resource, spec is not null, spec?.Fqdn, State.Revision, published, State.IsQuarantined,
             material is null ? null : AlsoTrusted(), State.Serving is null ? null : State.ServingRevision, State.IssuerCas,
-            spec?.IssuerRef?.GrainKey(_resource.Namespace)));
+            RotationIssuerKey(spec)));
     }
 
     public Task<IssuedMaterial?> GetIssuedMaterialAsync(long revision) =>

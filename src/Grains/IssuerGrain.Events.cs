@@ -43,6 +43,13 @@ public sealed partial class IssuerGrain
     /// <summary>Records an Event on this issuer's object (its uid: the incarnation last applied); a failure is logged, never thrown.</summary>
     private async Task RecordAsync(EventSeverity severity, string reason, string message)
     {
+        if (_builtinRoot)
+        {
+            // No object to record it on: the log has it, and the certificates get their own Events.
+            Log.BuiltinRootEvent(logger, reason, message);
+            return;
+        }
+
         var (kind, resource) = EventTarget;
         try
         {

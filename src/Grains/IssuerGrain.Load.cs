@@ -161,8 +161,9 @@ public sealed partial class IssuerGrain
         {
             case "builtin":
             {
-                var ca = await builtin.GetAsync(CancellationToken.None);
-                _issuer = new BuiltInIssuer(builtin, time) { Name = _key };
+                var ca = await Builtin.GetAsync(CancellationToken.None);
+                _issuer = new BuiltInIssuer(Builtin, time) { Name = _key };
+                await EnsureRootCheckAsync();
                 return (Ready($"issues from Notary's built-in root CA (valid until {ca.NotAfter:O})."), PemEncoder.Bundle(ca.ChainPem));
             }
 
@@ -170,14 +171,14 @@ public sealed partial class IssuerGrain
             {
                 // The namespace comes from the key, never from the spec: a namespaced Issuer reads
                 // only its own namespace; a ClusterIssuer reads Notary's.
-                var ns = _namespace ?? caSecrets.NotaryNamespace;
+                var ns = _namespace ?? CaSecrets.NotaryNamespace;
                 var secretName = spec.Ca!.SecretName;
-                if (_namespace is null && caSecrets.ReservedSecretNames.Contains(secretName, StringComparer.Ordinal))
+                if (_namespace is null && CaSecrets.ReservedSecretNames.Contains(secretName, StringComparer.Ordinal))
                 {
                     return (NotReady(SecretNotAllowedReason, $"Secret {ns}/{secretName} is one of Notary's own Secrets (its built-in root, its state key); a ClusterIssuer may not sign with it. Put the CA in a Secret of its own (kubectl create secret tls NAME -n {ns} --cert=ca.crt --key=ca.key); for Notary's built-in root use spec.builtin."), null);
                 }
 
-                var content = await caSecrets.ReadAsync(ns, secretName, CancellationToken.None);
+                var content = await CaSecrets.ReadAsync(ns, secretName, CancellationToken.None);
                 switch (content.Outcome)
                 {
                     case CaSecretOutcome.SecretMissing:
@@ -259,10 +260,16 @@ public sealed partial class IssuerGrain
             var signedByOthers = State.Issued.Where(e => e.Value != fingerprint).Select(e => ResourceKey.Parse(e.Key)).ToList();
             if (signedByOthers.Count > 0)
             {
+                // The root that signs while the rotation holds the new one back (the built-in
+                // root's key stays at hand): the CA replaced, trusted everywhere; during a rotation
+                // still trusting its own new CA, the one that rotation already signed with.
+                var holdSigner = State.PreviousCaPem is not null && !await Rotation.MaySignWithNewCaAsync() ? State.HoldSignerFingerprint : previous;
                 await Rotation.BeginAsync(new CaRotationStart(_key, previousPem, caPem, signedByOthers));
                 State.PreviousCaPem = previousPem;
+                State.HoldSignerFingerprint = holdSigner;
                 Log.IssuerCaRotation(logger, _key, previous, fingerprint, signedByOthers.Count);
                 await RecordAsync(EventSeverity.Normal, RotationStartedReason, $"the CA changed from {previous} to {fingerprint}: re-issuing {signedByOthers.Count} certificates from the new CA (stores trust it first).");
+                await TellCertificatesAsync(signedByOthers, previous, fingerprint);
             }
         }
         else if (State.PreviousCaPem is { } rotatingFrom && State.CaFingerprint == fingerprint)
@@ -299,6 +306,7 @@ public sealed partial class IssuerGrain
             {
                 // The rotation ended: signing no longer asks it.
                 State.PreviousCaPem = null;
+                State.HoldSignerFingerprint = null;
                 await SaveAsync();
                 await RecordAsync(EventSeverity.Normal, RotationCompletedReason, $"the CA rotation ended: every certificate is issued by the CA {State.CaFingerprint}, and the previous CA is no longer trusted for them.");
             }
@@ -325,14 +333,15 @@ public sealed partial class IssuerGrain
 
     private async Task PublishAsync(IssuerRotationStatus? rotation)
     {
-        if (State.Spec is null)
+        if (State.Spec is null || _builtinRoot)
         {
+            // The built-in root has no object to write a status to.
             return;
         }
 
         try
         {
-            await statusWriter.WriteIssuerStatusAsync(_key, BuildStatus(rotation), CancellationToken.None);
+            await StatusWriter.WriteIssuerStatusAsync(_key, BuildStatus(rotation), CancellationToken.None);
         }
         catch (Exception ex)
         {

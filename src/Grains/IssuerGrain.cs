@@ -12,14 +12,14 @@ namespace Notary.Grains;
 /// (the built-in root, a team's CA key pair read from a Secret, or an ACM Private CA), reports
 /// whether it is Ready, issues for the Certificates that name it, remembers which CA signed each
 /// (the list a CA rotation re-issues) and wakes the Certificates that waited for it.
+/// The reserved key <see cref="IssuerKeys.BuiltinRoot"/> is the built-in root itself: the
+/// default path's certificates are signed through it (no Issuer object, so no status; its
+/// rotation shows in logs and in Events on the certificates), see IssuerGrain.Root.cs.
 /// </summary>
 // This part: the grain's calls. Loading the CA and readiness: IssuerGrain.Load.cs.
 public sealed partial class IssuerGrain(
     [PersistentState("issuer", GrainStorage.Name)] IPersistentState<IssuerState> state,
-    ICaSecretReader caSecrets,
-    IIssuerStatusWriter statusWriter,
     IEventRecorder events,
-    ICertificateAuthoritySource builtin,
     TimeProvider time,
     ILogger<IssuerGrain> logger) : Grain, IIssuerGrain, IRemindable, IDurableRetryOwner
 {
@@ -50,7 +50,7 @@ public sealed partial class IssuerGrain(
     private DurableRetry Retry => _retry ??= new(this, RetryReminder, TimeSpan.FromMinutes(1), LoadBackoff);
 
     /// <summary>How users read this issuer: <c>Issuer NAMESPACE/NAME</c> or <c>ClusterIssuer NAME</c>.</summary>
-    private string Display => _namespace is null ? $"{_kind} {_name}" : $"{_kind} {_namespace}/{_name}";
+    private string Display => _builtinRoot ? "Notary's built-in root CA" : _namespace is null ? $"{_kind} {_name}" : $"{_kind} {_namespace}/{_name}";
 
     /// <summary>The CA rotation of this issuer (same key); a registered <see cref="ICaRotationLocator"/> may stand in for it (tests).</summary>
     private ICaRotationGrain Rotation => ServiceProvider.GetService<ICaRotationLocator>()?.Find(_key) ?? GrainFactory.GetGrain<ICaRotationGrain>(_key);
@@ -59,6 +59,13 @@ public sealed partial class IssuerGrain(
     {
         _key = this.GetPrimaryKeyString();
         (_kind, _namespace, _name) = IssuerKeys.Parse(_key);
+        _builtinRoot = _key == IssuerKeys.BuiltinRoot;
+        if (_builtinRoot)
+        {
+            // No resource applies it: it is always the built-in root.
+            State.Spec ??= new IssuerSpec { Builtin = true };
+        }
+
         return Task.CompletedTask;
     }
 
@@ -131,6 +138,13 @@ public sealed partial class IssuerGrain(
 
     public async Task OnCaSecretChangedAsync()
     {
+        if (State.Spec is { Builtin: true })
+        {
+            // The built-in root may have changed (rotated, replaced by hand): a rotation begins if so.
+            await CheckRootAsync();
+            return;
+        }
+
         if (State.Spec?.Ca is null)
         {
             return;
@@ -196,7 +210,29 @@ public sealed partial class IssuerGrain(
         // continues: holding it would overwrite its ticket and orphan the request.
         var held = request.Purpose != IssuePurpose.Rotate
             && (request.Ticket is null || request.Ticket.StartsWith(RotationTicketPrefix, StringComparison.Ordinal));
-        if (held && State.PreviousCaPem is not null && !await Rotation.MaySignWithNewCaAsync())
+        if (State.Spec!.Builtin)
+        {
+            // The built-in root: a change of root begins its rotation before anything is signed.
+            await CheckRootAsync();
+            if (_readiness?.Ready != true || _issuer is null)
+            {
+                throw new IssuerFailedException(Reasons.IssuerNotReady, $"{Display} is not ready ({_readiness?.Reason}): {_readiness?.Message}");
+            }
+        }
+
+        var rotating = (held || State.Spec.Builtin) && State.PreviousCaPem is not null && !await Rotation.MaySignWithNewCaAsync();
+        var holding = held && rotating;
+        var signer = _issuer;
+        var fingerprint = State.CaFingerprint ?? string.Empty;
+        if (State.Spec.Builtin && (await RootSignerAsync(rotating) ?? (holding ? null : await RootSignerAsync(false))) is { } root)
+        {
+            // Signed by the previous root while the new one is not trusted everywhere (its key is
+            // still at hand; a Breach's rotate too: a leaf's breach is not the root's), else by
+            // the root the rotation moves to.
+            (signer, fingerprint, holding) = (root.Issuer, root.Fingerprint, false);
+        }
+
+        if (holding)
         {
             // Nothing is signed by the new CA before every store trusts it (make-before-break).
             return IssueProgress.Pending(
@@ -211,13 +247,12 @@ public sealed partial class IssuerGrain(
         IssueProgress progress;
         using (var step = PortCall.Start(time))
         {
-            progress = await _issuer.IssueAsync(forward, step.Token);
+            progress = await signer.IssueAsync(forward, step.Token);
         }
 
         if (progress.Material is not null)
         {
             var certificate = request.Resource.ToString();
-            var fingerprint = State.CaFingerprint ?? string.Empty;
             var changed = State.Waiting.Remove(certificate);
             if (!State.Issued.TryGetValue(certificate, out var before) || before != fingerprint)
             {
@@ -281,6 +316,12 @@ public sealed partial class IssuerGrain(
 
     public async Task ReceiveReminder(string reminderName, TickStatus status)
     {
+        if (reminderName == RootCheckReminder)
+        {
+            await OnRootCheckAsync();
+            return;
+        }
+
         if (reminderName != RetryReminder)
         {
             return;

@@ -31,4 +31,10 @@ internal static partial class Log
 
     [LoggerMessage(188, LogLevel.Information, "Certificate {Resource} waits for {Issuer}: {Reason}")]
     public static partial void WaitsForIssuer(ILogger logger, string resource, string issuer, string reason);
+
+    [LoggerMessage(189, LogLevel.Warning, "Notary's built-in root CA: {Reason}: {Message}")]
+    public static partial void BuiltinRootEvent(ILogger logger, string reason, string message);
+
+    [LoggerMessage(1893, LogLevel.Warning, "Issuer {Issuer}: checking the built-in root for a change failed ({ErrorType}): {Message}; checked again at the next reminder or issuance")]
+    public static partial void RootCheckFailed(ILogger logger, string issuer, string errorType, string message);
 }

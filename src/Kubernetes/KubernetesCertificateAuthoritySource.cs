@@ -55,6 +55,11 @@ public sealed class KubernetesCertificateAuthoritySource(
     private readonly SemaphoreSlim _gate = new(1, 1);
     private CertificateAuthority? _authority;
     private IReadOnlyList<string> _previous = [];
+    // Roots the current one replaced whose key this instance holds (previous.key of the Secret,
+    // a root this instance rotated away from or saw replaced by hand): the built-in root's CA
+    // rotation signs with the previous root until every store trusts the new one. Never disposed:
+    // an issuance may still be signing with one.
+    private IReadOnlyList<CertificateAuthority> _replaced = [];
 
     public async Task<CertificateAuthority> GetAsync(CancellationToken cancellationToken)
     {
@@ -85,6 +90,31 @@ public sealed class KubernetesCertificateAuthoritySource(
     {
         await GetAsync(cancellationToken).ConfigureAwait(false);
         return Volatile.Read(ref _previous);
+    }
+
+    /// <inheritdoc />
+    public async Task<CertificateAuthority?> FindAsync(string fingerprint, CancellationToken cancellationToken)
+    {
+        var current = await GetAsync(cancellationToken).ConfigureAwait(false);
+        return new[] { current }.Concat(Volatile.Read(ref _replaced)).FirstOrDefault(a => ICertificateAuthoritySource.Fingerprint(a) == fingerprint);
+    }
+
+    /// <summary>Re-reads the Secret and takes its root when another instance rotated it or it was replaced by hand; never rotates.</summary>
+    public async Task RefreshAsync(CancellationToken cancellationToken)
+    {
+        await GetAsync(cancellationToken).ConfigureAwait(false);
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (await ReadAsync(cancellationToken).ConfigureAwait(false) is { } secret)
+            {
+                Adopt(secret);
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
     }
 
     /// <summary>
@@ -171,7 +201,9 @@ public sealed class KubernetesCertificateAuthoritySource(
             throw;
         }
 
-        // The replaced authority is not disposed: an issuance may still be signing with it.
+        // The replaced authority is not disposed: an issuance may still be signing with it, and
+        // the built-in root's CA rotation signs with it until every store trusts the new root.
+        Remember(current);
         Volatile.Write(ref _previous, [current.CertificatePem]);
         Volatile.Write(ref _authority, created);
         Log.CaRotated(logger, SecretName, why, created);
@@ -188,6 +220,11 @@ public sealed class KubernetesCertificateAuthoritySource(
         }
 
         var loaded = Load(secret);
+        if (_authority is { } replaced)
+        {
+            Remember(replaced);
+        }
+
         if (_authority is { } before && !_previous.Any(p => p.Trim() == before.CertificatePem.Trim()))
         {
             // Replaced by hand (no previous.crt naming the root in use): the root in use stays
@@ -198,6 +235,13 @@ public sealed class KubernetesCertificateAuthoritySource(
         Volatile.Write(ref _authority, loaded);
         Log.CaRotatedElsewhere(logger, SecretName, loaded);
         return true;
+    }
+
+    /// <summary>Keeps <paramref name="authority"/> findable by <see cref="FindAsync"/> (the three most recent).</summary>
+    private void Remember(CertificateAuthority authority)
+    {
+        var fingerprint = ICertificateAuthoritySource.Fingerprint(authority);
+        Volatile.Write(ref _replaced, [authority, .. Volatile.Read(ref _replaced).Where(a => ICertificateAuthoritySource.Fingerprint(a) != fingerprint).Take(2)]);
     }
 
     private static string? Annotation(V1Secret secret, string name) =>
@@ -280,6 +324,19 @@ public sealed class KubernetesCertificateAuthoritySource(
             Volatile.Write(ref _previous, secret.Data!.TryGetValue(PreviousCertificateKey, out var previous) && previous is { Length: > 0 }
                 ? [Encoding.UTF8.GetString(previous)]
                 : []);
+            if (previous is { Length: > 0 } && secret.Data.TryGetValue(PreviousPrivateKeyKey, out var previousKey) && previousKey is { Length: > 0 })
+            {
+                try
+                {
+                    // Its key too: a restarted instance signs with the previous root while the
+                    // rotation's first phase lasts (the new root is not trusted everywhere yet).
+                    Remember(CertificateAuthority.FromPem(Encoding.UTF8.GetString(previous), Encoding.UTF8.GetString(previousKey)));
+                }
+                catch (PkiException ex)
+                {
+                    Log.CaPreviousUnusable(logger, SecretName, ex.Message);
+                }
+            }
             Log.CaLoaded(logger, SecretName, authority);
             return authority;
         }

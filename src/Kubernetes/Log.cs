@@ -59,6 +59,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 2035, Level = LogLevel.Warning, Message = "Secret {Secret} holds an imported CA ({Why}): Notary does not replace a CA it did not create; import the new CA yourself (kubectl -n NAMESPACE create secret tls ... --dry-run=client -o yaml | kubectl apply -f -)")]
     public static partial void CaNotRotatedImported(ILogger logger, string secret, string why);
 
+    [LoggerMessage(EventId = 2036, Level = LogLevel.Warning, Message = "Secret {Secret} holds a previous root (previous.crt, previous.key) Notary cannot use ({Failure}): during the built-in root's CA rotation, new certificates wait until every store trusts the new root instead of being signed by the previous one")]
+    public static partial void CaPreviousUnusable(ILogger logger, string secret, string failure);
+
     [LoggerMessage(EventId = 2060, Level = LogLevel.Information, Message = "Restarted {Workload} (uses Secret {Secrets}): {Reason}")]
     public static partial void WorkloadRestarted(ILogger logger, WorkloadRef workload, string secrets, string reason);
 

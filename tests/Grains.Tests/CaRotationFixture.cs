@@ -109,7 +109,7 @@ public sealed class CaRotationClusterFixture : IAsyncLifetime
     }
 }
 
-/// <summary>The CA the built-in issuer (the default, no issuerRef) signs with; the rotation tests change a <c>ca</c> Issuer's Secret instead.</summary>
+/// <summary>The CA the built-in issuer (the default, no issuerRef) signs with; the rotation tests change a <c>ca</c> Issuer's Secret instead, BuiltinRootRotationTests this root.</summary>
 public sealed class SwappableAuthoritySource : ICertificateAuthoritySource, IDisposable
 {
     private readonly List<CertificateAuthority> _all = [];
@@ -130,6 +130,18 @@ public sealed class SwappableAuthoritySource : ICertificateAuthoritySource, IDis
     }
 
     public Task<CertificateAuthority> GetAsync(CancellationToken cancellationToken) => Task.FromResult(Current);
+
+    /// <summary>False: only the root in use is found (a previous root whose key is gone, e.g. a hand replacement after a restart).</summary>
+    public bool KeepsReplacedKeys { get; set; } = true;
+
+    /// <summary>Every root this source ever held, as the Kubernetes source keeps previous.key.</summary>
+    public Task<CertificateAuthority?> FindAsync(string fingerprint, CancellationToken cancellationToken)
+    {
+        lock (_all)
+        {
+            return Task.FromResult(_all.Where(a => KeepsReplacedKeys || ReferenceEquals(a, _current)).LastOrDefault(a => ICertificateAuthoritySource.Fingerprint(a) == fingerprint));
+        }
+    }
 
     public void Dispose()
     {

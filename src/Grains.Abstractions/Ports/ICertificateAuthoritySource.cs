@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using Notary.Pki;
 
 namespace Notary.Grains.Abstractions.Ports;
@@ -23,4 +25,32 @@ public interface ICertificateAuthoritySource
     /// (the default) never does.
     /// </summary>
     Task<bool> RotateIfDueAsync(TimeSpan rotateBefore, CancellationToken cancellationToken) => Task.FromResult(false);
+
+    /// <summary>
+    /// The root (with its key) whose certificate has the SHA-256 fingerprint
+    /// <paramref name="fingerprint"/> (hex, upper case): the one in use, or one it replaced whose
+    /// key the source still holds (<c>previous.key</c> of the Secret, or the root a hand
+    /// replacement displaced while this instance lives); null when it has none. The built-in
+    /// root's CA rotation signs with the previous root until every store trusts the new one.
+    /// </summary>
+    async Task<CertificateAuthority?> FindAsync(string fingerprint, CancellationToken cancellationToken)
+    {
+        var current = await GetAsync(cancellationToken).ConfigureAwait(false);
+        return Fingerprint(current) == fingerprint ? current : null;
+    }
+
+    /// <summary>
+    /// Re-reads where the root is kept and takes the root found there (another instance rotated
+    /// it, or it was replaced by hand); never creates or rotates one. A source with nothing to
+    /// re-read (the default) does nothing.
+    /// </summary>
+    Task RefreshAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>The SHA-256 fingerprint (hex, upper case) of <paramref name="authority"/>'s own certificate, as issuers' status and CA rotations name CAs.</summary>
+    static string Fingerprint(CertificateAuthority authority)
+    {
+        ArgumentNullException.ThrowIfNull(authority);
+        using var certificate = X509Certificate2.CreateFromPem(authority.CertificatePem);
+        return certificate.GetCertHashString(HashAlgorithmName.SHA256);
+    }
 }

@@ -14,6 +14,9 @@ public sealed class BuiltInIssuer(ICertificateAuthoritySource authority, TimePro
 
     public string Name { get; init; } = DefaultName;
 
+    /// <summary>Where the root it signs with comes from (the built-in root's issuer grain signs the default path's certificates from it).</summary>
+    public ICertificateAuthoritySource Authority => authority;
+
     /// <summary>What each certificate's identifier starts with (its serial follows).</summary>
     public string ArnPrefix { get; init; } = "urn:notary:builtin:certificate/";
 

@@ -36,4 +36,14 @@ public sealed class IssuerState
 
     /// <summary>Whether the retry reminder (a transient failure to load the CA) is registered.</summary>
     [Id(9)] public bool RetryRegistered { get; set; }
+
+    /// <summary>
+    /// The built-in root (builtin spec) during a rotation: the fingerprint of the root that signs
+    /// while the new one is held back (its key is still at hand, unlike a <c>ca</c> issuer's);
+    /// null: new issuances wait, as for any issuer.
+    /// </summary>
+    [Id(100)] public string? HoldSignerFingerprint { get; set; }
+
+    /// <summary>Whether the built-in root's check reminder is registered (builtin spec only).</summary>
+    [Id(101)] public bool RootCheckRegistered { get; set; }
 }

@@ -190,6 +190,15 @@ public sealed class CertificateAuthoritySourceTests(ClusterFixture cluster)
         var after = await cluster.Client.CoreV1.ReadNamespacedSecretAsync("notary-ca", ns);
         Assert.Equal(secret.Metadata.ResourceVersion, after.Metadata.ResourceVersion);
 
+        // The previous root WITH its key is found by fingerprint, by the rotating instance and
+        // after a restart (previous.key): the built-in root's rotation signs with it in its first phase.
+        Assert.Equal(old, (await one.FindAsync(Fingerprint(old), CancellationToken.None))?.CertificatePem);
+        var previousRoot = await restarted.FindAsync(Fingerprint(old), CancellationToken.None);
+        Assert.Equal(old, previousRoot?.CertificatePem);
+        Assert.True(ChainsTo(previousRoot!.Issue(new LeafRequest("old.shop.svc", [], TimeSpan.FromDays(30), KeySpec.Default), DateTimeOffset.UtcNow).CertificatePem, old));
+        Assert.Equal(now[0], (await restarted.FindAsync(Fingerprint(now[0]), CancellationToken.None))?.CertificatePem);
+        Assert.Null(await restarted.FindAsync(new string('0', 64), CancellationToken.None));
+
         // The new root signs: a leaf from it chains to it, not to the previous root.
         var leaf = (await restarted.GetAsync(CancellationToken.None)).Issue(new LeafRequest("api.shop.svc", [], TimeSpan.FromDays(30), KeySpec.Default), DateTimeOffset.UtcNow);
         Assert.True(ChainsTo(leaf.CertificatePem, now[0]));
@@ -266,7 +275,35 @@ public sealed class CertificateAuthoritySourceTests(ClusterFixture cluster)
 
         Assert.Equal(replacement.CertificatePem, (await source.GetAsync(CancellationToken.None)).CertificatePem);
         Assert.Equal([old], await source.GetPreviousAsync(CancellationToken.None));
+        // The replaced root's key stays findable while this instance lives (no previous.key was written).
+        Assert.Equal(old, (await source.FindAsync(Fingerprint(old), CancellationToken.None))?.CertificatePem);
         Assert.False(await source.RotateIfDueAsync(TimeSpan.FromDays(30), CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Refresh_takes_the_root_another_instance_rotated_to_without_rotating()
+    {
+        var ns = NewNamespaceName();
+        using var rotator = Source(ns);
+        var old = (await rotator.GetAsync(CancellationToken.None)).CertificatePem;
+        using var other = Source(ns);
+        Assert.Equal(old, (await other.GetAsync(CancellationToken.None)).CertificatePem);
+        await Annotate(ns, "refresh-1");
+        Assert.True(await rotator.RotateIfDueAsync(TimeSpan.FromDays(30), CancellationToken.None));
+        var next = (await rotator.GetAsync(CancellationToken.None)).CertificatePem;
+        var version = (await cluster.Client.CoreV1.ReadNamespacedSecretAsync("notary-ca", ns)).Metadata.ResourceVersion;
+
+        await other.RefreshAsync(CancellationToken.None);
+
+        Assert.Equal(next, (await other.GetAsync(CancellationToken.None)).CertificatePem);
+        Assert.Equal(old, (await other.FindAsync(Fingerprint(old), CancellationToken.None))?.CertificatePem);
+        Assert.Equal(version, (await cluster.Client.CoreV1.ReadNamespacedSecretAsync("notary-ca", ns)).Metadata.ResourceVersion);
+    }
+
+    private static string Fingerprint(string pem)
+    {
+        using var certificate = X509Certificate2.CreateFromPem(pem);
+        return certificate.GetCertHashString(HashAlgorithmName.SHA256);
     }
 
     private async Task Annotate(string ns, string value)

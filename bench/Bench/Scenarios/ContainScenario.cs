@@ -8,6 +8,7 @@ using k8s;
 using k8s.Models;
 using Microsoft.Extensions.DependencyInjection;
 using Notary.Adapters.Kubernetes;
+using Notary.Bench.ApplyLatency;
 using Notary.Bench.Contain;
 using Notary.Bench.Grains;
 using Notary.CustomResources.Models;
@@ -138,6 +139,7 @@ public sealed class ContainScenario : IScenario
             Metadata = new V1ObjectMeta { Name = StoreDefaults.MetadataSecret },
             StringData = new Dictionary<string, string> { ["metadata.json"] = MetadataJson },
         }, ns, cancellationToken: cancellationToken);
+        await using var ready = await ReadyWatch.StartAsync(client, ns, NotaryResources.CertificatePlural, cancellationToken);
         await CreateAsync(client, ns, NotaryResources.CertificatePlural, Certificate(ns, Breached), cancellationToken);
         var names = Enumerable.Range(0, count).Select(i => $"s{i}").ToArray();
         await Parallel.ForEachAsync(names, new ParallelOptions { MaxDegreeOfParallelism = parallel, CancellationToken = cancellationToken }, async (name, ct) =>
@@ -156,6 +158,9 @@ public sealed class ContainScenario : IScenario
             }, ct);
             await client.AppsV1.CreateNamespacedDeploymentAsync(Deployment(name), ns, cancellationToken: ct);
         });
+
+        await Wait(Task.WhenAll(names.Append(Breached).Select(ready.ReadyAsync)).ContinueWith(_ => 0L, TaskScheduler.Default), timeout,
+            () => $"the Certificates of {ns} are not all Ready after {timeout.TotalSeconds} s", cancellationToken);
 
         // Ready, with the breached certificate in every truststore Secret (the quarantine has something to remove).
         var breached = await MaterialAsync(grains, ns, Breached);

@@ -81,7 +81,7 @@ public sealed class ContainScenario : IScenario
             {
                 output.WriteLine($"warm-up: {warmUp} truststores contained in namespace contain-warm");
                 var warm = await SetUpAsync(client, grains, "contain-warm", warmUp, parallel, timeout, output, cancellationToken);
-                await ContainAsync(client, watchClient, http, warm, timeout, output, cancellationToken);
+                await ContainAsync(dev, client, watchClient, http, warm, timeout, output, cancellationToken);
                 await CeilingAsync(client, warm, parallel, cancellationToken);
             }
 
@@ -93,7 +93,7 @@ public sealed class ContainScenario : IScenario
             var before = await CeilingAsync(client, world, parallel, cancellationToken);
             output.WriteLine($"load average {Services.LoadAverage()}: quarantine of {world.Namespace}/{Breached} through POST /v1/breaches");
             var load = Services.LoadAverage();
-            var contained = await ContainAsync(client, watchClient, http, world, timeout, output, cancellationToken);
+            var contained = await ContainAsync(dev, client, watchClient, http, world, timeout, output, cancellationToken);
             output.WriteLine($"load average {Services.LoadAverage()}: ceiling, after");
             var after = await CeilingAsync(client, world, parallel, cancellationToken);
             var ceiling = (before.Wall + after.Wall) / 2;
@@ -187,7 +187,7 @@ public sealed class ContainScenario : IScenario
     /// Secret without the certificate and every Deployment with its restart annotation; then
     /// follows the breach's report to its end and checks every Secret decoded.
     /// </summary>
-    private static async Task<Contained> ContainAsync(k8s.Kubernetes client, k8s.Kubernetes watchClient, HttpClient http, World world, TimeSpan timeout, TextWriter output, CancellationToken cancellationToken)
+    private static async Task<Contained> ContainAsync(DevEnvironment dev, k8s.Kubernetes client, k8s.Kubernetes watchClient, HttpClient http, World world, TimeSpan timeout, TextWriter output, CancellationToken cancellationToken)
     {
         var ns = world.Namespace;
         var body = PemBody(world.BreachedPem);
@@ -200,6 +200,7 @@ public sealed class ContainScenario : IScenario
             throw new InvalidOperationException($"before the quarantine {secrets.Passed} Secrets lack {Breached} and {workloads.Passed} Deployments were restarted");
         }
 
+        var auditFrom = dev.Cluster.Audit.Count;
         var cost = Cost.Start();
         var started = Stopwatch.GetTimestamp();
         using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/breaches")
@@ -217,6 +218,9 @@ public sealed class ContainScenario : IScenario
         var secretsClean = await Wait(secrets.AllPassed, timeout, () => $"{secrets.Passed} of {stores.Count} truststore Secrets are without {Breached} after {timeout.TotalSeconds} s", cancellationToken);
         var annotated = await Wait(workloads.AllPassed, timeout, () => $"{workloads.Passed} of {world.Names.Length} Deployments have {KubernetesWorkloads.RestartedAtAnnotation} after {timeout.TotalSeconds} s", cancellationToken);
         cost.Stop();
+        var audit = dev.Cluster.Audit;
+        // DevCluster keeps the latest 100,000 requests: past that the window cannot be told apart.
+        var window = audit.Count >= 100_000 ? null : audit.Skip(auditFrom).ToList();
 
         // Not timed: the breach's own report (its status lags the work it reports).
         string phase;
@@ -259,6 +263,12 @@ public sealed class ContainScenario : IScenario
         });
 
         output.WriteLine($"{ns}: quarantine {location} {phase}; watches saw {secrets.Events} Secret and {workloads.Events} Deployment events");
+        // The API round trips of the measured part, as DevCluster's audit saw them (a profile of the requests).
+        output.WriteLine(window is null
+            ? "  (the audit was full: no request profile)"
+            : $"  requests to the API server while measured ({window.Count}): " + string.Join(", ", window
+                .GroupBy(r => $"{r.Verb} {r.Resource}{(r.Subresource.Length > 0 ? "/" + r.Subresource : "")}")
+                .OrderByDescending(g => g.Count()).Select(g => $"{g.Key} {g.Count()}")));
         return new Contained(cost, Stopwatch.GetElapsedTime(started, secretsClean).TotalSeconds, Stopwatch.GetElapsedTime(started, annotated).TotalSeconds, reported, phase);
     }
 

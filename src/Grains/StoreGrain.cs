@@ -379,6 +379,10 @@ public abstract partial class StoreGrain<TSpec>(
             await PublishAsync();
         }
 
+        // The store is written and reported: its slot goes to the next store before the reload's
+        // lookup of the namespace's workloads, which the restarter batches across the stores
+        // waiting for it (a breach's 1,000 truststores: a handful of lists instead of one each).
+        slot.Dispose();
         if (contentsChanged)
         {
             await ReloadOptedInAsync();

@@ -48,9 +48,17 @@ public sealed class StoreWriteGate(IOptions<StoreWriteOptions> options) : IDispo
 
     public void Dispose() => _slots.Dispose();
 
-    /// <summary>One write's slot.</summary>
-    public readonly struct Slot(SemaphoreSlim slots) : IDisposable
+    /// <summary>One write's slot; given back once, however often disposed (a store gives it back early, before its trailing calls, and again at the end of its scope).</summary>
+    public sealed class Slot(SemaphoreSlim slots) : IDisposable
     {
-        public void Dispose() => slots.Release();
+        private int _released;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _released, 1) == 0)
+            {
+                slots.Release();
+            }
+        }
     }
 }

@@ -26,6 +26,19 @@ public sealed class StoreWriteGateTests
         }
     }
 
+    [Fact]
+    public async Task A_slot_given_back_early_and_again_at_the_end_of_its_scope_frees_one_place_only()
+    {
+        using var gate = new StoreWriteGate(Options.Create(new StoreWriteOptions { MaxConcurrentWrites = 1 }));
+        var slot = await gate.EnterAsync();
+        slot.Dispose();
+        slot.Dispose();
+
+        using var next = await gate.EnterAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        // Had the second Dispose released again, a second writer would be in beside this one.
+        Assert.False(gate.EnterAsync().IsCompleted);
+    }
+
     [Theory]
     [InlineData(0, false)]
     [InlineData(1, true)]

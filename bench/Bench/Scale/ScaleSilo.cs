@@ -66,13 +66,8 @@ public sealed class ScaleSilo : IAsyncDisposable
     public static async Task<ScaleSilo> StartAsync(string redisConnectionString, ScaleWorld world, CancellationToken cancellationToken)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        // Warnings only: production logs every forward at Information, which on a console would
-        // measure the console, not Notary.
-        builder.Logging.AddSimpleConsole().SetMinimumLevel(LogLevel.Warning)
-            // Its start-up advice (server GC) and a watchdog that fires when other work starves it.
-            .AddFilter("Orleans.Runtime.Silo", LogLevel.Error)
-            .AddFilter("Orleans.Runtime.Watchdog", LogLevel.Error)
-            .AddFilter("Orleans.Runtime.Scheduler", LogLevel.Error);
+        // The product's default logging (issue 20; before, warnings only): see ProductLogging.
+        ProductLogging.Apply(builder.Logging);
         var cluster = new NotaryClusterOptions
         {
             Provider = NotaryClusterOptions.Redis,

@@ -68,15 +68,14 @@ public sealed partial class SecretWatchScenario : IScenario
             var growth = loaded.RssMb - baseline.RssMb;
             output.WriteLine($"load average: {File.ReadAllText("/proc/loadavg").Trim()}");
             output.WriteLine($"growth {growth:F1} MB for {count} x {size} B = {(double)count * size / MiB:F0} MiB of Secret data in the cluster: goal (< 50 MB at 2,000 x 512 KiB) {(growth < 50 ? "met" : "MISSED")}");
+            // The peak resident set (VmHWM) is printed, not in the RESULT line, whose keys the issue fixes.
+            output.WriteLine($"peak resident: baseline {baseline.PeakMb:F1} MB, loaded {loaded.PeakMb:F1} MB, growth {loaded.PeakMb - baseline.PeakMb:F1} MB");
             return new BenchResult(Name)
                 .Add("count", count)
                 .Add("size", size)
                 .Add("baseline_mb", baseline.RssMb, 1)
                 .Add("loaded_mb", loaded.RssMb, 1)
-                .Add("growth_mb", growth, 1)
-                .Add("peak_baseline_mb", baseline.PeakMb, 1)
-                .Add("peak_loaded_mb", loaded.PeakMb, 1)
-                .Add("peak_growth_mb", loaded.PeakMb - baseline.PeakMb, 1);
+                .Add("growth_mb", growth, 1);
         }
         finally
         {
@@ -104,9 +103,8 @@ public sealed partial class SecretWatchScenario : IScenario
         // Builds before issue 17 opened an Orleans gateway (30000 by default): a free port keeps an older --silo from clashing.
         start.Environment["Notary__Cluster__GatewayPort"] = Port();
         start.Environment["KUBERNETES_SERVICE_HOST"] = "";
-        start.Environment["Logging__LogLevel__Default"] = "Warning";
-        // The watcher's "Listed secrets: K objects" line: the signal that the list is in, and its size.
-        start.Environment["Logging__LogLevel__Notary.Watcher"] = "Information";
+        // The product's default logging (its appsettings.json: Information); the watcher's
+        // "Listed secrets: K objects" line is the signal that the list is in, and its size.
         start.Environment["Logging__Console__FormatterName"] = "simple";
 
         using var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start");

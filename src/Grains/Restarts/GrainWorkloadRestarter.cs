@@ -19,6 +19,9 @@ namespace Notary.Grains.Restarts;
 /// </summary>
 public sealed class GrainWorkloadRestarter(IWorkloadFinder finder, IGrainFactory grains, ILogger<GrainWorkloadRestarter> logger) : IWorkloadRestarter
 {
+    // Lookups of one namespace share a list (see BatchedWorkloadFinder).
+    private readonly BatchedWorkloadFinder _finder = new(finder);
+
     /// <summary>
     /// Restart requests in flight for one call: each may PATCH a workload and record an Event, and
     /// a breach in a namespace of hundreds of workloads must not send them all to the API server
@@ -27,7 +30,7 @@ public sealed class GrainWorkloadRestarter(IWorkloadFinder finder, IGrainFactory
     public const int MaxConcurrentRequests = 8;
 
     public async Task<IReadOnlyList<WorkloadRef>> FindAsync(string @namespace, IReadOnlyCollection<string> secretNames, CancellationToken cancellationToken) =>
-        [.. (await finder.FindAsync(@namespace, secretNames, cancellationToken)).Select(found => found.Workload)];
+        [.. (await _finder.FindAsync(@namespace, secretNames, cancellationToken)).Select(found => found.Workload)];
 
     /// <summary>
     /// Restarts the workloads that use any of <paramref name="secretNames"/> (with
@@ -37,7 +40,7 @@ public sealed class GrainWorkloadRestarter(IWorkloadFinder finder, IGrainFactory
     /// </summary>
     public async Task<IReadOnlyList<WorkloadRestart>> RestartAsync(string @namespace, IReadOnlyCollection<string> secretNames, bool onlyOptedIn, string reason, CancellationToken cancellationToken)
     {
-        var found = await finder.FindAsync(@namespace, secretNames, cancellationToken);
+        var found = await _finder.FindAsync(@namespace, secretNames, cancellationToken);
         var wanted = new List<WorkloadSnapshot>();
         foreach (var workload in found)
         {

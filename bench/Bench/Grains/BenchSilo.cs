@@ -29,8 +29,12 @@ public sealed class BenchSilo : IAsyncDisposable
 
     public IGrainFactory Grains => _host.Services.GetRequiredService<IGrainFactory>();
 
-    public static async Task<BenchSilo> StartAsync(CancellationToken cancellationToken)
+    /// <param name="cancellationToken">Stops the start.</param>
+    /// <param name="time">The grains' clock (and the built-in issuer's); the system clock when null.</param>
+    /// <param name="configure">Registrations of the scenario, made last so that they replace the silo's (e.g. a recording secret store).</param>
+    public static async Task<BenchSilo> StartAsync(CancellationToken cancellationToken, TimeProvider? time = null, Action<BenchPorts, IServiceCollection>? configure = null)
     {
+        time ??= TimeProvider.System;
         var ports = new BenchPorts();
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         // Warnings and errors only: the grains log every issuance and store at Information, and
@@ -54,8 +58,8 @@ public sealed class BenchSilo : IAsyncDisposable
         services.AddSingleton<INotaryMetrics>(ports.Metrics);
         services.AddSingleton<IWorkloadRestarter>(ports.Workloads);
         services.AddSingleton<ITrustSourceReader>(new NoTrustSources());
-        services.AddSingleton<IIssuerResolver>(new IssuerResolver([new BuiltInIssuer(ports.Authority, TimeProvider.System)], BuiltInIssuer.DefaultName));
-        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<IIssuerResolver>(new IssuerResolver([new BuiltInIssuer(ports.Authority, time)], BuiltInIssuer.DefaultName));
+        services.AddSingleton(time);
         services.AddSingleton<IDataKeySource>(new EphemeralDataKeySource()).AddNotaryStateProtection();
         // Make-before-break without its waits: the fanout's renewal measures the writes a roll
         // costs (every dependent truststore twice), not the kubelet's refresh it waits for.
@@ -66,6 +70,7 @@ public sealed class BenchSilo : IAsyncDisposable
         });
         // As the host registers it (default limit): stores encode and write a bounded number at a time.
         services.AddSingleton<StoreWriteGate>();
+        configure?.Invoke(ports, services);
         var host = builder.Build();
         await host.StartAsync(cancellationToken);
         return new BenchSilo(host, ports);

@@ -135,7 +135,7 @@ public abstract partial class StoreGrain<TSpec>(
             if (_dropsDeferred)
             {
                 // A keystore switch ends a roll that held back dropping previous certificates.
-                ScheduleCoalesced();
+                await RebuildCoalescedAsync();
             }
 
             return;
@@ -143,7 +143,7 @@ public abstract partial class StoreGrain<TSpec>(
 
         if (CoalescesNotifications)
         {
-            ScheduleCoalesced();
+            await RebuildCoalescedAsync();
             return;
         }
 
@@ -214,7 +214,7 @@ public abstract partial class StoreGrain<TSpec>(
     /// that it retries the call with its own backoff as well.
     /// </param>
     /// <param name="coalesced">
-    /// A coalesced rebuild after notifications (see <see cref="RunCoalescedAsync"/>): the caller
+    /// A coalesced rebuild after a notification (see <see cref="RebuildCoalescedAsync"/>): the caller
     /// holds a write slot, and dropping previous certificates may wait (see <see cref="StoreBuild.DefersDrops"/>).
     /// </param>
     private async Task<StoreStatus> ReconcileAsync(bool force, bool throwOnFailure = false, bool coalesced = false)

@@ -15,14 +15,6 @@ public sealed class StoreWriteOptions
     /// calls (read and replace the Secret, an Event, the status, the reload lookup). 8 by default.
     /// </summary>
     public int MaxConcurrentWrites { get; set; } = 8;
-
-    /// <summary>
-    /// How long a truststore notified of a certificate change waits before it rebuilds, so that
-    /// the changes of certificates renewing together (a renewal storm, a CA rotation's re-issues)
-    /// are built and written once. 100 ms by default, 0 to 10 s. Under load the wait for a write
-    /// slot coalesces further: the certificates are read only once the slot is held.
-    /// </summary>
-    public TimeSpan CoalesceDelay { get; set; } = TimeSpan.FromMilliseconds(100);
 }
 
 /// <summary>Refuses a bound that cannot work, saying how to fix it.</summary>
@@ -31,9 +23,7 @@ public sealed class StoreWriteOptionsValidator : IValidateOptions<StoreWriteOpti
     public ValidateOptionsResult Validate(string? name, StoreWriteOptions options) =>
         options.MaxConcurrentWrites is < 1 or > 256
             ? ValidateOptionsResult.Fail($"{StoreWriteOptions.SectionName}:MaxConcurrentWrites {options.MaxConcurrentWrites} must be between 1 and 256; default 8.")
-            : options.CoalesceDelay < TimeSpan.Zero || options.CoalesceDelay > TimeSpan.FromSeconds(10)
-                ? ValidateOptionsResult.Fail($"{StoreWriteOptions.SectionName}:CoalesceDelay {options.CoalesceDelay} must be between 00:00:00 and 00:00:10 (e.g. 00:00:00.100, the default; 0 rebuilds at once).")
-                : ValidateOptionsResult.Success;
+            : ValidateOptionsResult.Success;
 }
 
 /// <summary>
@@ -50,9 +40,6 @@ public sealed class StoreWriteOptionsValidator : IValidateOptions<StoreWriteOpti
 public sealed class StoreWriteGate(IOptions<StoreWriteOptions> options) : IDisposable
 {
     private readonly SemaphoreSlim _slots = new(options.Value.MaxConcurrentWrites, options.Value.MaxConcurrentWrites);
-
-    /// <summary>See <see cref="StoreWriteOptions.CoalesceDelay"/>.</summary>
-    public TimeSpan CoalesceDelay { get; } = options.Value.CoalesceDelay;
 
     /// <summary>Waits for a slot; disposing the answer gives it back.</summary>
     public async Task<Slot> EnterAsync()

@@ -4,7 +4,8 @@ namespace Notary.Grains;
 // storm, a CA rotation's re-issues) notify each dependent truststore once each. Rebuilt on every
 // notification from certificates read before its turn among the silo's bounded writes, a
 // truststore trusting K of them was encoded and written up to K times per roll phase. Coalesced:
-// - a notified truststore first waits for a write slot (StoreWriteGate) and only then reads the
+// - a notified truststore waits StoreWriteOptions.CoalesceDelay (50 ms) for the other
+//   notifications of the same change, then for a write slot (StoreWriteGate) and only then reads the
 //   certificates, so the longer the silo's queue of writes, the more changes one write takes in;
 //   the notifications that queued meanwhile (the grain is not reentrant) find their revision
 //   written and only acknowledge it;
@@ -26,6 +27,13 @@ public abstract partial class StoreGrain<TSpec>
 
     private async Task RebuildCoalescedAsync()
     {
+        if (gate.CoalesceDelay > TimeSpan.Zero)
+        {
+            // Real time, not the grain's clock: this waits for the other notifications of the same
+            // change to arrive (they queue behind this turn), which takes wall-clock time.
+            await Task.Delay(gate.CoalesceDelay);
+        }
+
         // The slot first, then the certificates: what changed while this store queued for its
         // write is in this one write.
         using var slot = await gate.EnterAsync();

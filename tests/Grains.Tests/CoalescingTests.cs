@@ -103,7 +103,7 @@ public sealed class CoalescingTests(LifecycleClusterFixture fx)
         {
             var switched = writes.FindIndex(w => w.Kind == ResourceKind.Keystore && w.Resource == key && Served(w) == renewed[key].SerialNumber);
             Assert.True(switched >= 0, $"keystore {key} never served its new certificate");
-            var held = writes.FindIndex(w => w.Kind == ResourceKind.Truststore && w.Resource == truststore && Serials(w, TrustPassword).Contains(renewed[key].SerialNumber));
+            var held = writes.FindIndex(w => w.Kind == ResourceKind.Truststore && w.Resource == truststore && Serials(w, TrustPassword).Contains(renewed[key].SerialNumber!));
             Assert.InRange(held, 0, switched - 1);
             Assert.All(writes.Take(switched).Where(w => w.Kind == ResourceKind.Truststore && w.Resource == truststore),
                 w => Assert.Contains(first[key].SerialNumber, Serials(w, TrustPassword)));

@@ -75,6 +75,7 @@ if [ "$status" -eq 0 ]; then
   dotnet run --no-build -c Release --project bench/Bench -- apply-latency --count 5 --warm-up-rounds 0 --controller floor > /dev/null || { echo "bench apply-latency floor smoke run failed"; status=1; }
   dotnet run --no-build -c Release --project bench/Bench -- secret-watch --count 20 --size 4096 --settle-seconds 1 > /dev/null || { echo "bench secret-watch smoke run failed"; status=1; }
   dotnet run --no-build -c Release --project bench/Bench -- contain --count 5 > /dev/null || { echo "bench contain smoke run failed"; status=1; }
+  dotnet run --no-build -c Release --project bench/Bench -- renewal-storm --count 20 --degree 3 > /dev/null || { echo "bench renewal-storm smoke run failed"; status=1; }
 fi
 
 # The image's build step, as the Dockerfile runs it (no Docker engine here): the silo publishes,

@@ -31,6 +31,13 @@ public sealed record StoreBuild(IReadOnlyDictionary<string, long> BuiltFrom, Fun
     /// <summary>Further certificates trusted during a roll or overlap ("namespace/name#serial"): a change here rebuilds like a new revision.</summary>
     public IReadOnlySet<string> AlsoTrusted { get; init; } = new HashSet<string>(StringComparer.Ordinal);
 
+    /// <summary>
+    /// Dropping previous certificates (<see cref="AlsoTrusted"/> shrinking, nothing else changed)
+    /// may wait: another certificate of the store still rolls, whose switch drops its own soon
+    /// after (a truststore's coalesced rebuild, see StoreGrain.Coalescing.cs).
+    /// </summary>
+    public bool DefersDrops { get; init; }
+
     /// <summary>Certificates in a make-before-break roll and the revision this store holds: acknowledged to them once stored.</summary>
     public IReadOnlyDictionary<string, long> Rolling { get; init; } = new Dictionary<string, long>(StringComparer.Ordinal);
 }

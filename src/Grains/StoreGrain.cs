@@ -132,6 +132,18 @@ public abstract partial class StoreGrain<TSpec>(
         {
             // Already holds it (a roll notifying again, or its keystore switch): say so again.
             await OnHoldsAsync(new Dictionary<string, long>(StringComparer.Ordinal) { [certificateKey] = revision });
+            if (_dropsDeferred)
+            {
+                // A keystore switch ends a roll that held back dropping previous certificates.
+                await RebuildCoalescedAsync();
+            }
+
+            return;
+        }
+
+        if (CoalescesNotifications)
+        {
+            await RebuildCoalescedAsync();
             return;
         }
 
@@ -201,12 +213,16 @@ public abstract partial class StoreGrain<TSpec>(
     /// After recording ReconcileFailed, throw the failure to the caller (the watcher's apply), so
     /// that it retries the call with its own backoff as well.
     /// </param>
-    private async Task<StoreStatus> ReconcileAsync(bool force, bool throwOnFailure = false)
+    /// <param name="held">
+    /// A coalesced rebuild after a notification (see <see cref="RebuildCoalescedAsync"/>): the
+    /// write slot the caller holds (given back early like one taken here), and dropping previous certificates may wait (see <see cref="StoreBuild.DefersDrops"/>).
+    /// </param>
+    private async Task<StoreStatus> ReconcileAsync(bool force, bool throwOnFailure = false, StoreWriteGate.Slot? held = null)
     {
         _retrying = false;
         try
         {
-            var status = await TryReconcileAsync(force);
+            var status = await TryReconcileAsync(force, held);
             if (!_retrying)
             {
                 // Stored and current, or waiting for something that notifies this store (a
@@ -235,8 +251,10 @@ public abstract partial class StoreGrain<TSpec>(
         }
     }
 
-    private async Task<StoreStatus> TryReconcileAsync(bool force)
+    private async Task<StoreStatus> TryReconcileAsync(bool force, StoreWriteGate.Slot? held)
     {
+        var coalesced = held is not null;
+        _dropsDeferred = false;
         var spec = State.Spec!;
         var (format, formatProblem) = StoreBuilder.ParseFormat(Format(spec));
         if (formatProblem is not null)
@@ -285,14 +303,26 @@ public abstract partial class StoreGrain<TSpec>(
             return await NotReadyAsync(problem);
         }
 
-        if (!force && build!.Problem is null && StoredAndCurrentSoFar() && State.BuiltGeneration == State.Origin!.Generation && SameRevisions(State.BuiltFrom, build.BuiltFrom) && State.Excluded.SetEquals(build.Excluded) && State.BuiltKey == build.Key && SameAlsoTrusted(build))
+        var built = build!;
+        var unchanged = !force && built.Problem is null && StoredAndCurrentSoFar() && State.BuiltGeneration == State.Origin!.Generation && SameRevisions(State.BuiltFrom, built.BuiltFrom) && State.Excluded.SetEquals(built.Excluded) && State.BuiltKey == built.Key;
+        if (unchanged && coalesced && !saltResealed && IsReady() && built.DefersDrops && State.AlsoTrusted is { } trusted && built.AlsoTrusted.IsProperSubsetOf(trusted))
         {
-            await OnHoldsAsync(build.Rolling);
+            // Only previous certificates would leave, while another certificate of this store still
+            // rolls: its keystore switch drops its own previous one soon after, and one write then
+            // drops both (make-before-break keeps them a little longer, never less).
+            _dropsDeferred = true;
+            await OnHoldsAsync(built.Rolling);
+            return BuildStatus();
+        }
+
+        if (unchanged && SameAlsoTrusted(built))
+        {
+            await OnHoldsAsync(built.Rolling);
             if (!IsReady())
             {
                 // Only a reconcile failed (a silo died under a grain call): the stored store is
                 // still exactly this one, so it is Ready again without being written again.
-                ConditionList.Set(State.Conditions, Conditions.Ready, Conditions.True, Reasons.Stored, $"Stored at {State.Stored!.Location}.", time.GetUtcNow(), State.Origin.Generation);
+                ConditionList.Set(State.Conditions, Conditions.Ready, Conditions.True, Reasons.Stored, $"Stored at {State.Stored!.Location}.", time.GetUtcNow(), State.Origin!.Generation);
                 await SaveAsync();
                 await PublishAsync();
             }
@@ -307,7 +337,8 @@ public abstract partial class StoreGrain<TSpec>(
 
         // From here on this store encodes and writes: one of a bounded number at a time in the
         // silo (see StoreWriteGate), so that hundreds notified at once complete in turn.
-        using var slot = await gate.EnterAsync();
+        // A coalesced rebuild already holds its slot (taken before the certificates were read).
+        using var slot = held ?? await gate.EnterAsync();
         StoreWrite write;
         IReadOnlyList<string> entries;
         try

@@ -15,6 +15,13 @@ public sealed class StoreWriteOptions
     /// calls (read and replace the Secret, an Event, the status, the reload lookup). 8 by default.
     /// </summary>
     public int MaxConcurrentWrites { get; set; } = 8;
+
+    /// <summary>
+    /// How long a truststore notified of a certificate change waits (real time) before it reads
+    /// the certificates, so that certificates renewed or re-issued together are built and written
+    /// once. 50 ms by default, 0 to 5 s; under load the wait for a write slot coalesces further.
+    /// </summary>
+    public TimeSpan CoalesceDelay { get; set; } = TimeSpan.FromMilliseconds(50);
 }
 
 /// <summary>Refuses a bound that cannot work, saying how to fix it.</summary>
@@ -23,7 +30,9 @@ public sealed class StoreWriteOptionsValidator : IValidateOptions<StoreWriteOpti
     public ValidateOptionsResult Validate(string? name, StoreWriteOptions options) =>
         options.MaxConcurrentWrites is < 1 or > 256
             ? ValidateOptionsResult.Fail($"{StoreWriteOptions.SectionName}:MaxConcurrentWrites {options.MaxConcurrentWrites} must be between 1 and 256; default 8.")
-            : ValidateOptionsResult.Success;
+            : options.CoalesceDelay < TimeSpan.Zero || options.CoalesceDelay > TimeSpan.FromSeconds(5)
+                ? ValidateOptionsResult.Fail($"{StoreWriteOptions.SectionName}:CoalesceDelay {options.CoalesceDelay} must be between 00:00:00 and 00:00:05; default 00:00:00.050 (0 reads the certificates at once).")
+                : ValidateOptionsResult.Success;
 }
 
 /// <summary>
@@ -33,11 +42,16 @@ public sealed class StoreWriteOptionsValidator : IValidateOptions<StoreWriteOpti
 /// calls, so that each one finishes only when nearly all do: every caller waiting on one (a
 /// breach's RebuildAsync) then times out together, the thread pool starves, and the API server's
 /// connection is reset under the load. Bounded, they complete in turn, each in the time of one.
-/// The gated section calls no other Notary grain, so a store waiting here holds up no grain but itself.
+/// The gated section calls no other Notary grain but certificates' read-only snapshots (a coalesced
+/// truststore rebuild reads them once it holds its slot; a certificate never waits on a store), so
+/// a store waiting here holds up no grain but itself.
 /// </summary>
 public sealed class StoreWriteGate(IOptions<StoreWriteOptions> options) : IDisposable
 {
     private readonly SemaphoreSlim _slots = new(options.Value.MaxConcurrentWrites, options.Value.MaxConcurrentWrites);
+
+    /// <summary>See <see cref="StoreWriteOptions.CoalesceDelay"/>.</summary>
+    public TimeSpan CoalesceDelay { get; } = options.Value.CoalesceDelay;
 
     /// <summary>Waits for a slot; disposing the answer gives it back.</summary>
     public async Task<Slot> EnterAsync()

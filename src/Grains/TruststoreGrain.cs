@@ -32,6 +32,8 @@ public sealed class TruststoreGrain(
 {
     protected override string? Format(TruststoreSpec spec) => spec.Format;
 
+    protected override bool CoalescesNotifications => true;
+
     protected override string? MetadataSecretName(TruststoreSpec spec) => spec.MetadataSecret;
 
     protected override bool SameSpec(TruststoreSpec a, TruststoreSpec b) =>
@@ -180,6 +182,7 @@ public sealed class TruststoreGrain(
             Excluded = excluded,
             AlsoTrusted = alsoTrusted,
             Rolling = rolling,
+            DefersDrops = rolling.Count > 0,
             Key = TrustSourceResolution.BuildKey(issuerCas.Count == 0 ? mode.ToString() : $"{mode}+cas:{string.Join(",", issuerCas)}", fromSources),
             Problem = problem,
             OnStored = () =>

@@ -102,6 +102,9 @@ public sealed class InMemorySecretStore : ISecretStore
 
     private readonly ConcurrentQueue<(StoreWrite Write, DateTimeOffset? At)> _history = new();
 
+    /// <summary>Every successful write of every store, in the order they were stored.</summary>
+    public IReadOnlyList<StoreWrite> AllWrites() => [.. _history.Select(h => h.Write)];
+
     /// <summary>Every successful write of one store, in order, stamped by <see cref="Clock"/> when set.</summary>
     public IReadOnlyList<(StoreWrite Write, DateTimeOffset? At)> History(ResourceKind kind, ResourceKey resource) =>
         [.. _history.Where(h => h.Write.Kind == kind && h.Write.Resource == resource)];

@@ -122,7 +122,7 @@ public sealed class CrdManifestTests
         var crd = Crds.Load(NotaryResources.CertificatePlural);
 
         Assert.Equal(
-            ["arn", "serialNumber", "notBefore", "notAfter", "renewalTime", "previousSerialNumber", "revision", "tags", "observedGeneration", "validationRecords", "conditions"],
+            ["arn", "serialNumber", "notBefore", "notAfter", "renewalTime", "previousSerialNumber", "lastManualRenewal", "revision", "tags", "observedGeneration", "validationRecords", "conditions"],
             Crds.At(crd, "status").Properties.Keys);
         foreach (var timestamp in new[] { "notBefore", "notAfter", "renewalTime" })
         {

@@ -30,6 +30,7 @@ internal static class Samples
             NotAfter = Issued.AddDays(90),
             RenewalTime = Issued.AddDays(60).AddTicks(1234567),
             PreviousSerialNumber = "0a1b2c3d4e5e",
+            LastManualRenewal = new ManualRenewalStatus { Token = "20261205T231500Z", RequestedAt = Issued.AddDays(30), Outcome = "Reissued" },
             Revision = 2,
             Tags = new Dictionary<string, string> { ["notary.dev/namespace"] = "test-service", ["notary.dev/name"] = "test-service" },
             ObservedGeneration = 3,

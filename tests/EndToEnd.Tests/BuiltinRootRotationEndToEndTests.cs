@@ -18,6 +18,7 @@ public sealed class RootRotationFixture : RealBreachFixture
         {
             ["Notary:Ca:CheckInterval"] = "00:00:01",
             ["Notary:Rotation:PropagationDelay"] = "00:00:03",
+            ["Notary:Rotation:Overlap"] = "00:00:05",
         });
 }
 

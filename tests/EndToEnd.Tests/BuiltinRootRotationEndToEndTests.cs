@@ -111,30 +111,13 @@ public sealed class BuiltinRootRotationEndToEndTests(RootRotationFixture fx, ITe
     private async Task<string> RootSerialAsync()
     {
         var pem = Encoding.ASCII.GetString((await fx.SecretDataAsync("notary", "notary-ca"))["tls.crt"]);
-        return SerialsOf(pem)[0];
+        return RealBreachFixture.SerialsOf(pem)[0];
     }
 
     private async Task<Store> StoreAsync(string ns, string keystore)
     {
         var data = await fx.SecretDataAsync(ns, keystore);
-        return new Store(keystore, SerialsOf(Encoding.ASCII.GetString(data["tls.crt"]))[0], SerialsOf(Encoding.ASCII.GetString(data["ca.crt"])), data["tls.crt"], data["tls.key"], data["ca.crt"]);
-    }
-
-    private static List<string> SerialsOf(string pem)
-    {
-        var certificates = new System.Security.Cryptography.X509Certificates.X509Certificate2Collection();
-        certificates.ImportFromPem(pem);
-        try
-        {
-            return [.. certificates.Select(c => c.SerialNumber.ToUpperInvariant())];
-        }
-        finally
-        {
-            foreach (var certificate in certificates)
-            {
-                certificate.Dispose();
-            }
-        }
+        return new Store(keystore, RealBreachFixture.SerialsOf(Encoding.ASCII.GetString(data["tls.crt"]))[0], RealBreachFixture.SerialsOf(Encoding.ASCII.GetString(data["ca.crt"])), data["tls.crt"], data["tls.key"], data["ca.crt"]);
     }
 
     private async Task AssertVerifiesAsync(Store store, string root)

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Help;
 using Notary.Cli.Commands;
 using Notary.Cli.Kube;
 
@@ -58,7 +59,43 @@ public static class CliHost
             return ExitCodes.BadArguments;
         }
 
+        if (parsed.Action is HelpAction)
+        {
+            return WriteHelp(parsed);
+        }
+
         return await parsed.InvokeAsync();
+    }
+
+    /// <summary>How an operator invokes the tool, and what every help's usage line starts with.</summary>
+    public const string DisplayName = "kubectl notary";
+
+    /// <summary>
+    /// System.CommandLine names the root after the entry assembly (<c>Notary.Cli</c>: <c>dotnet
+    /// tool</c> starts the dll), a name may hold no space and its help builder is internal; kubectl
+    /// plugins read as <c>kubectl PLUGIN ...</c> (cmctl prints <c>kubectl cert-manager</c>). So the
+    /// help is written as usual and each usage line gets <see cref="DisplayName"/> for the root's name.
+    /// </summary>
+    private static int WriteHelp(ParseResult parsed)
+    {
+        using var text = new StringWriter();
+        var exitCode = parsed.Invoke(new InvocationConfiguration { Output = text });
+        var prefix = "  " + parsed.RootCommandResult.Command.Name;
+        var lines = text.ToString().Split('\n');
+        var inUsage = false;
+        for (var i = 0; i < lines.Length; i++)
+        {
+            if (inUsage && (lines[i] == prefix || lines[i].StartsWith(prefix + " ", StringComparison.Ordinal)))
+            {
+                lines[i] = "  " + DisplayName + lines[i][prefix.Length..];
+            }
+
+            // The usage section runs from its heading to the next blank line.
+            inUsage = lines[i].StartsWith("Usage:", StringComparison.Ordinal) || (inUsage && lines[i].Trim().Length > 0);
+        }
+
+        Console.Out.Write(string.Join('\n', lines));
+        return exitCode;
     }
 
     private static List<string> CommandPath(ParseResult parsed)

@@ -321,7 +321,12 @@ public class RealBreachFixture : DevFixture
     /// <summary>The serial numbers of the certificates in a Secret's PEM key (ca.crt of a truststore, tls.crt of a keystore).</summary>
     public async Task<List<string>> PemSerialsAsync(string ns, string secret, string key)
     {
-        var pem = Encoding.ASCII.GetString((await SecretDataAsync(ns, secret))[key]);
+        return SerialsOf(Encoding.ASCII.GetString((await SecretDataAsync(ns, secret))[key]));
+    }
+
+    /// <summary>The serial numbers of the certificates in a PEM bundle, in order.</summary>
+    public static List<string> SerialsOf(string pem)
+    {
         var certificates = new X509Certificate2Collection();
         certificates.ImportFromPem(pem);
         try

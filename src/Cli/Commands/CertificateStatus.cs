@@ -17,26 +17,7 @@ public static class CertificateStatus
     {
         var command = new Command("certificate", "Shows a Certificate: Ready and why, serial, validity, renewal time, issuer, renewal roll, the keystores holding it, the truststores trusting it, recent Events.");
         command.Aliases.Add("cert");
-        var name = new Argument<string>("NAME") { Description = "The Certificate's name." };
-        var output = KubeOptions.Output(StructuredOutput.Json, StructuredOutput.Yaml);
-        command.Arguments.Add(name);
-        command.Options.Add(output);
-        CliAction.Set(command, async (parsed, cancellationToken) =>
-        {
-            using var connection = KubeConnection.Open(parsed);
-            var view = await GatherAsync(new NotaryApi(connection.Client), connection.Namespace, parsed.GetValue(name)!, cancellationToken);
-            if (parsed.GetValue(output) is { } format)
-            {
-                await StructuredOutput.WriteAsync(Console.Out, view, format);
-            }
-            else
-            {
-                await Console.Out.WriteAsync(Human(view));
-            }
-
-            return ExitCodes.Ok;
-        });
-        return command;
+        return ShowCommand.Create(command, "The Certificate's name.", GatherAsync, Human);
     }
 
     public static async Task<CertificateView> GatherAsync(NotaryApi api, string ns, string name, CancellationToken cancellationToken)

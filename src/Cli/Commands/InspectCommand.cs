@@ -25,23 +25,8 @@ public static class InspectCommand
     {
         var inspect = new Command("inspect", "Decodes what Notary stored, without printing keys or passwords.");
         var secret = new Command("secret", "Decodes a keystore or truststore Secret: each entry's alias, subject, SANs, issuer, validity and SHA-256 fingerprint (PKCS12/JKS opened with the password from the service's metadata Secret). Never prints a key or a password.");
-        var name = new Argument<string>("NAME") { Description = "The Secret's name (a Keystore's or Truststore's name: the Secret Notary wrote for it)." };
-        var output = KubeOptions.Output(StructuredOutput.Json, StructuredOutput.Yaml);
-        secret.Arguments.Add(name);
-        secret.Options.Add(output);
-        CliAction.Set(secret, async (parsed, cancellationToken) =>
+        ShowCommand.Create(secret, "The Secret's name (a Keystore's or Truststore's name: the Secret Notary wrote for it).", GatherAsync, Human, async view =>
         {
-            using var connection = KubeConnection.Open(parsed);
-            var view = await GatherAsync(new NotaryApi(connection.Client), connection.Namespace, parsed.GetValue(name)!, cancellationToken);
-            if (parsed.GetValue(output) is { } format)
-            {
-                await StructuredOutput.WriteAsync(Console.Out, view, format);
-            }
-            else
-            {
-                await Console.Out.WriteAsync(Human(view));
-            }
-
             if (view.Keys.FirstOrDefault(k => k.Problem is not null) is { } failed)
             {
                 await Console.Error.WriteLineAsync($"error: {view.Namespace}/{view.Name} key {failed.Key}: {failed.Problem}");

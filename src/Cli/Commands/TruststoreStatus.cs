@@ -17,26 +17,7 @@ public static class TruststoreStatus
     {
         var command = new Command("truststore", "Shows a Truststore: what it trusts and from where (references with their bound namespaces, sources), its mode, quarantined certificates left out, recent Events.");
         command.Aliases.Add("ts");
-        var name = new Argument<string>("NAME") { Description = "The Truststore's name." };
-        var output = KubeOptions.Output(StructuredOutput.Json, StructuredOutput.Yaml);
-        command.Arguments.Add(name);
-        command.Options.Add(output);
-        CliAction.Set(command, async (parsed, cancellationToken) =>
-        {
-            using var connection = KubeConnection.Open(parsed);
-            var view = await GatherAsync(new NotaryApi(connection.Client), connection.Namespace, parsed.GetValue(name)!, cancellationToken);
-            if (parsed.GetValue(output) is { } format)
-            {
-                await StructuredOutput.WriteAsync(Console.Out, view, format);
-            }
-            else
-            {
-                await Console.Out.WriteAsync(Human(view));
-            }
-
-            return ExitCodes.Ok;
-        });
-        return command;
+        return ShowCommand.Create(command, "The Truststore's name.", GatherAsync, Human);
     }
 
     public static async Task<TruststoreView> GatherAsync(NotaryApi api, string ns, string name, CancellationToken cancellationToken)

@@ -2,6 +2,7 @@ using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Options;
 using Notary.CustomResources;
 using Notary.Grains;
+using Notary.Grains.Abstractions;
 using Notary.Grains.Abstractions.Ports;
 using Notary.Pki;
 
@@ -25,7 +26,8 @@ public sealed partial class NotaryCertificates(
     TimeProvider time,
     ILogger<NotaryCertificates> logger,
     CaPublisher? publisher = null,
-    IOptions<BuiltInCaOptions>? ca = null) : BackgroundService
+    IOptions<BuiltInCaOptions>? ca = null,
+    IGrainFactory? grains = null) : BackgroundService
 {
     /// <summary>How soon a failed renewal is tried again (the current certificate stays in use meanwhile).</summary>
     public static readonly TimeSpan RetryDelay = TimeSpan.FromMinutes(1);
@@ -80,7 +82,8 @@ public sealed partial class NotaryCertificates(
         {
             var now = time.GetUtcNow();
             var next = Wanted().Min(w => w.Holder.RenewAt);
-            var delay = (next < now + PublishInterval ? next : now + PublishInterval) - now;
+            var interval = (ca?.Value ?? new BuiltInCaOptions()).CheckInterval;
+            var delay = (next < now + interval ? next : now + interval) - now;
             try
             {
                 if (delay > TimeSpan.Zero)
@@ -116,11 +119,16 @@ public sealed partial class NotaryCertificates(
     {
         try
         {
-            await authoritySource.RotateIfDueAsync((ca?.Value ?? new BuiltInCaOptions()).RotateBefore, cancellationToken);
+            if (await authoritySource.RotateIfDueAsync((ca?.Value ?? new BuiltInCaOptions()).RotateBefore, cancellationToken) && grains is not null)
+            {
+                // The root changed (rotated here, or another instance's root adopted): the built-in
+                // root's issuer grain begins the trust-first roll now rather than at its own check.
+                await grains.GetGrain<IIssuerGrain>(IssuerKeys.BuiltinRoot).OnCaSecretChangedAsync();
+            }
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            RootCheckFailed(logger, ex.Message, PublishInterval);
+            RootCheckFailed(logger, ex.Message, (ca?.Value ?? new BuiltInCaOptions()).CheckInterval);
         }
     }
 

@@ -71,6 +71,13 @@ public sealed class BuiltInCaOptions
 
     /// <summary>Rotate the built-in root when it has less than this left (default 730 days: two years before the end of a ten-year root). Between one day and the root's lifetime (3650 days).</summary>
     public TimeSpan RotateBefore { get; set; } = TimeSpan.FromDays(730);
+
+    /// <summary>
+    /// How often this instance re-reads Secret notary-ca (a rotation asked for or due, another
+    /// instance's new root) and re-publishes ConfigMap notary-ca (default five minutes; between one
+    /// second and one hour). Shorter only where a rotation must be seen at once, e.g. tests.
+    /// </summary>
+    public TimeSpan CheckInterval { get; set; } = NotaryCertificates.PublishInterval;
 }
 
 /// <summary>Refuses a threshold that would rotate on every check (longer than a root lives) or too late to roll calmly.</summary>
@@ -79,5 +86,7 @@ public sealed class BuiltInCaOptionsValidator : IValidateOptions<BuiltInCaOption
     public ValidateOptionsResult Validate(string? name, BuiltInCaOptions options) =>
         options.RotateBefore < TimeSpan.FromDays(1) || options.RotateBefore >= Notary.Adapters.Kubernetes.KubernetesCertificateAuthoritySource.Lifetime
             ? ValidateOptionsResult.Fail($"Notary:Ca:RotateBefore {options.RotateBefore} must be at least one day and shorter than the built-in root's lifetime ({Notary.Adapters.Kubernetes.KubernetesCertificateAuthoritySource.Lifetime.TotalDays:0} days): use e.g. Notary__Ca__RotateBefore=730.00:00:00 (two years).")
-            : ValidateOptionsResult.Success;
+            : options.CheckInterval < TimeSpan.FromSeconds(1) || options.CheckInterval > TimeSpan.FromHours(1)
+                ? ValidateOptionsResult.Fail($"Notary:Ca:CheckInterval {options.CheckInterval} must be between one second and one hour: use e.g. Notary__Ca__CheckInterval=00:05:00 (the default).")
+                : ValidateOptionsResult.Success;
 }

@@ -34,6 +34,11 @@ public sealed partial class KubectlNotaryTests(KubectlNotaryFixture fx, ITestOut
         var breachHelp = await NotaryAsync("breach", "report", "--help");
         Assert.True(breachHelp.ExitCode == 0, breachHelp.ToString());
         Assert.Contains("--mode", breachHelp.StdOut, StringComparison.Ordinal);
+
+        // Read as a kubectl plugin, never as the assembly System.CommandLine would name it.
+        Assert.Contains("Usage:\n  kubectl notary [command] [options]", help.StdOut.ReplaceLineEndings("\n"), StringComparison.Ordinal);
+        Assert.Contains("Usage:\n  kubectl notary breach report <NAMESPACE/NAME> [options]", breachHelp.StdOut.ReplaceLineEndings("\n"), StringComparison.Ordinal);
+        Assert.DoesNotContain("Notary.Cli", help.StdOut + breachHelp.StdOut, StringComparison.Ordinal);
     }
 
     [Fact]

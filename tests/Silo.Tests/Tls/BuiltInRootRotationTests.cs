@@ -117,6 +117,20 @@ public sealed class BuiltInRootRotationTests : IDisposable
         Assert.True(validator.Validate(null, new BuiltInCaOptions { RotateBefore = TimeSpan.Zero }).Failed);
     }
 
+    [Fact]
+    public void The_check_interval_defaults_to_five_minutes_and_is_validated_with_what_to_set()
+    {
+        var validator = new BuiltInCaOptionsValidator();
+        Assert.Equal(TimeSpan.FromMinutes(5), new BuiltInCaOptions().CheckInterval);
+        Assert.True(validator.Validate(null, new BuiltInCaOptions { CheckInterval = TimeSpan.FromSeconds(1) }).Succeeded);
+        foreach (var bad in new[] { TimeSpan.Zero, TimeSpan.FromMilliseconds(500), TimeSpan.FromHours(2) })
+        {
+            var result = validator.Validate(null, new BuiltInCaOptions { CheckInterval = bad });
+            Assert.True(result.Failed, bad.ToString());
+            Assert.Contains("Notary__Ca__CheckInterval=00:05:00", result.FailureMessage, StringComparison.Ordinal);
+        }
+    }
+
     /// <summary>A mutual TLS handshake over loopback, each side deciding as <see cref="SiloTls"/> does.</summary>
     private async Task<bool> HandshakeAsync(CertificateHolder server, CertificateHolder client)
     {

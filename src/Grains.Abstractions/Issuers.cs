@@ -193,6 +193,14 @@ public interface IIssuerGrain : IGrainWithStringKey
     Task AdoptAsync(ResourceKey certificate, IReadOnlyList<string> chainFingerprints);
 
     Task<IssuerStatus?> GetStatusAsync();
+
+    /// <summary>
+    /// Writes the certificates recorded since this issuer's last state write (the built-in root
+    /// writes them behind, at most once a second, see IssuerGrain.WriteBehind.cs); the grain
+    /// calls it on itself, so that the write takes a turn of its own. Nothing when none is pending.
+    /// </summary>
+    [OneWay]
+    Task FlushAsync();
 }
 
 /// <summary>

@@ -25,14 +25,16 @@ public sealed partial class CertificateGrain
     }
 
     /// <summary>
-    /// A certificate of the built-in root issued before the default path went through the root's
-    /// grain (an upgrade): recorded there once (at a resync), so that a rotation of the root
-    /// re-issues it rather than leave it behind. A failure is logged and tried at the next resync.
+    /// A certificate of the built-in root: recorded there at each resync (nothing when it is
+    /// already), so that a rotation of the root re-issues it rather than leave it behind. Issued
+    /// before the default path went through the root's grain (an upgrade), or issued through it
+    /// but its record lost with a silo (the root's grain writes its records behind, see
+    /// IssuerGrain.WriteBehind.cs): this certificate cannot tell, so it asks every time. A
+    /// failure is logged and tried at the next resync.
     /// </summary>
     private async Task AdoptByBuiltinRootAsync()
     {
-        if (State.Spec is null || State.Material is not { } material || ResolveIssuer(State.Spec) is not IssuerGrainPort { Key: IssuerKeys.BuiltinRoot } port
-            || State.IssuedBy?.GetValueOrDefault(material.Arn) == IssuerKeys.BuiltinRoot)
+        if (State.Spec is null || State.Material is not { } material || ResolveIssuer(State.Spec) is not IssuerGrainPort { Key: IssuerKeys.BuiltinRoot } port)
         {
             return;
         }
@@ -40,8 +42,11 @@ public sealed partial class CertificateGrain
         try
         {
             await port.Grain.AdoptAsync(_resource, [.. material.ChainPem.SelectMany(CaFingerprints.All)]);
-            (State.IssuedBy ??= [])[material.Arn] = IssuerKeys.BuiltinRoot;
-            await SaveAsync();
+            if (State.IssuedBy?.GetValueOrDefault(material.Arn) != IssuerKeys.BuiltinRoot)
+            {
+                (State.IssuedBy ??= [])[material.Arn] = IssuerKeys.BuiltinRoot;
+                await SaveAsync();
+            }
         }
         catch (Exception ex)
         {

@@ -264,6 +264,8 @@ public sealed partial class IssuerGrain
                 // root's key stays at hand): the CA replaced, trusted everywhere; during a rotation
                 // still trusting its own new CA, the one that rotation already signed with.
                 var holdSigner = State.PreviousCaPem is not null && !await Rotation.MaySignWithNewCaAsync() ? State.HoldSignerFingerprint : previous;
+                // Its list is the in-memory one; storage holds it too before the rotation begins.
+                await FlushRecordsAsync();
                 await Rotation.BeginAsync(new CaRotationStart(_key, previousPem, caPem, signedByOthers));
                 State.PreviousCaPem = previousPem;
                 State.HoldSignerFingerprint = holdSigner;
@@ -277,6 +279,7 @@ public sealed partial class IssuerGrain
             // The same CA while its rotation runs (re-read, restarted, re-created after a
             // deletion): the rotation continues (a paused one resumes) with every certificate
             // issued, those that joined it too. It only persists: its timer takes the steps.
+            await FlushRecordsAsync();
             await Rotation.BeginAsync(new CaRotationStart(_key, rotatingFrom, caPem, [.. State.Issued.Keys.Select(ResourceKey.Parse)]));
         }
 

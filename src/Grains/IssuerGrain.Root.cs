@@ -107,11 +107,19 @@ public sealed partial class IssuerGrain
 
         var fingerprint = State.CaFingerprint is { } current && chainFingerprints.Contains(current, StringComparer.Ordinal) ? current : chainFingerprints.Count > 0 ? chainFingerprints[^1] : string.Empty;
         State.Issued[key] = fingerprint;
-        await SaveAsync();
+        await SaveRecordsAsync();
         if (State.PreviousCaPem is not null)
         {
             // A rotation runs: it moves this certificate too.
             await Rotation.OnIssuedAsync(certificate, fingerprint);
+        }
+        else if (_builtinRoot && State.CaFingerprint is { } inUse && fingerprint != inUse)
+        {
+            // On a root no longer in use and no rotation runs: its record was lost (written
+            // behind, see IssuerGrain.WriteBehind.cs) and the rotation that should have moved it
+            // ended meanwhile. Re-issued from the root in use, make-before-break like a renewal
+            // (one-way: the certificate awaits this call).
+            await GrainFactory.GetGrain<ICertificateGrain>(key).ReissueFromCaAsync(inUse, _key);
         }
     }
 

@@ -69,10 +69,10 @@ public sealed partial class IssuerGrain(
         return Task.CompletedTask;
     }
 
-    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
+        await FlushOnDeactivateAsync();
         DropIssuer();
-        return Task.CompletedTask;
     }
 
     public async Task<IssuerStatus> ApplyAsync(IssuerSpec spec, ResourceVersionInfo origin)
@@ -155,6 +155,8 @@ public sealed partial class IssuerGrain(
 
     public async Task OnRotationChangedAsync()
     {
+        // The rotation moved on (or ended): what this grain recorded is written first.
+        await FlushRecordsAsync();
         if (State.Spec is null || State.PreviousCaPem is null)
         {
             return;
@@ -262,7 +264,7 @@ public sealed partial class IssuerGrain(
 
             if (changed)
             {
-                await SaveAsync();
+                await SaveRecordsAsync();
                 await PublishAsync(await RotationStatusAsync());
             }
 
@@ -318,6 +320,7 @@ public sealed partial class IssuerGrain(
     {
         if (reminderName == RootCheckReminder)
         {
+            await FlushRecordsAsync();
             await OnRootCheckAsync();
             return;
         }
@@ -339,8 +342,6 @@ public sealed partial class IssuerGrain(
             await LoadAsync();
         }
     }
-
-    private Task SaveAsync() => Persistence.SaveAsync(state, DeactivateOnIdle);
 
     bool IDurableRetryOwner.RetryReminderRegistered
     {

@@ -37,4 +37,7 @@ internal static partial class Log
 
     [LoggerMessage(1893, LogLevel.Warning, "Issuer {Issuer}: checking the built-in root for a change failed ({ErrorType}): {Message}; checked again at the next reminder or issuance")]
     public static partial void RootCheckFailed(ILogger logger, string issuer, string errorType, string message);
+
+    [LoggerMessage(1894, LogLevel.Warning, "Issuer {Issuer}: writing the certificates it recorded failed ({ErrorType}): {Message}; the watcher's resync records them again")]
+    public static partial void IssuerFlushFailed(ILogger logger, string issuer, string errorType, string message);
 }

@@ -21,8 +21,8 @@ namespace Notary.Grains.Tests;
 [Trait("Category", "Slow")]
 public sealed class BuiltinRootRotationTests(CaRotationClusterFixture fx)
 {
-    /// <summary>Every default-path certificate these tests created: the built-in root's rotation moves them all (the fixture is shared), so the driver wakes all.</summary>
-    private static readonly System.Collections.Concurrent.ConcurrentDictionary<ResourceKey, bool> Created = new();
+    /// <summary>Every default-path certificate the tests of this fixture created (BuiltinRootWriteBehindTests' too): the built-in root's rotation moves them all (the fixture is shared), so the driver wakes all.</summary>
+    internal static readonly System.Collections.Concurrent.ConcurrentDictionary<ResourceKey, bool> Created = new();
 
     private const string KeyPassword = "ks-secret-1";
     private const string TrustPassword = "ts-secret-1";

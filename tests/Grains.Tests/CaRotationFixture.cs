@@ -8,6 +8,7 @@ using Notary.Grains.Issuers;
 using Notary.Grains.Protection;
 using Notary.Grains.Tests.Fakes;
 using Notary.Pki;
+using Orleans.Storage;
 using Orleans.TestingHost;
 
 namespace Notary.Grains.Tests;
@@ -42,6 +43,8 @@ public sealed class CaRotationClusterFixture : IAsyncLifetime
     public RecordingAlertSink Alerts { get; } = new();
     public RecordingMetrics Metrics { get; } = new();
     public FakeWorkloadRestarter Workloads { get; } = new();
+    /// <summary>The grain storage, counting each grain's state writes.</summary>
+    public CountingGrainStorage Storage { get; } = new();
     public InProcessTestCluster Cluster { get; private set; } = null!;
 
     public IGrainFactory Grains => Cluster.Client;
@@ -79,6 +82,12 @@ public sealed class CaRotationClusterFixture : IAsyncLifetime
                 o.PropagationDelay = Delay;
                 o.Overlap = TimeSpan.Zero;
                 o.MaxConcurrentReissues = MaxConcurrentReissues;
+            });
+            // The same memory storage, counted: registered after AddMemoryGrainStorage, so it wins.
+            host.Services.AddKeyedSingleton<IGrainStorage>(GrainStorage.Name, (sp, name) =>
+            {
+                Storage.Inner = MemoryGrainStorageFactory.Create(sp, (string)name!);
+                return Storage;
             });
             host.Logging.SetMinimumLevel(LogLevel.Information);
         });

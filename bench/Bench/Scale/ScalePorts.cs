@@ -16,29 +16,6 @@ public sealed class FixedAuthority : ICertificateAuthoritySource, IDisposable
     public void Dispose() => Authority.Dispose();
 }
 
-/// <summary>The built-in issuer, counting what it issued: a resync must not add one.</summary>
-public sealed class CountingIssuer(ICertificateIssuer inner) : ICertificateIssuer
-{
-    private int _issued;
-
-    public int Issued => Volatile.Read(ref _issued);
-
-    public string Name => inner.Name;
-
-    public bool Supports(string certificateType) => inner.Supports(certificateType);
-
-    public async Task<IssueProgress> IssueAsync(IssueRequest request, CancellationToken cancellationToken)
-    {
-        var progress = await inner.IssueAsync(request, cancellationToken).ConfigureAwait(false);
-        if (progress.Material is not null)
-        {
-            Interlocked.Increment(ref _issued);
-        }
-
-        return progress;
-    }
-}
-
 /// <summary>Counts Events by reason ("Issued", ...); keeps no message.</summary>
 public sealed class CountingEvents : IEventRecorder
 {

@@ -23,7 +23,7 @@ public sealed class ScaleWorld : IDisposable
     public ScaleWorld(int count)
     {
         Ledger = new CertificateLedger(count);
-        Issuer = new CountingIssuer(new BuiltInIssuer(Authority, TimeProvider.System));
+        Issuer = new BuiltInIssuer(Authority, TimeProvider.System);
     }
 
     public CertificateLedger Ledger { get; }
@@ -34,8 +34,12 @@ public sealed class ScaleWorld : IDisposable
 
     public CountingAlerts Alerts { get; } = new();
 
-    /// <summary>One counter across both silos: the restarted one must not issue.</summary>
-    public CountingIssuer Issuer { get; }
+    /// <summary>
+    /// The built-in issuer as the product's default: certificates are signed through the built-in
+    /// root's issuer grain, which records each (what production does). Issuances are counted by
+    /// their Issued Events (one counter across both silos: the restarted one must not issue).
+    /// </summary>
+    public BuiltInIssuer Issuer { get; }
 
     public void Dispose() => Authority.Dispose();
 }

@@ -56,9 +56,9 @@ public sealed class ScaleScenario : IScenario
         var firstRun = session.RunAsync(firstTerm.Token);
         await WaitForAllAsync("issue", ledger, world, firstRun, timeout, output, cancellationToken);
         var issueSeconds = issueClock.Elapsed.TotalSeconds;
-        if (world.Issuer.Issued != count || world.Events.Count("Issued") != count)
+        if (world.Events.Count("Issued") != count)
         {
-            throw new InvalidOperationException($"{count} certificates should have been issued once each; the issuer issued {world.Issuer.Issued}, with {world.Events.Count("Issued")} Issued events.");
+            throw new InvalidOperationException($"{count} certificates should have been issued once each; {world.Events.Count("Issued")} Issued events.");
         }
 
         output.WriteLine($"issued {count} in {issueSeconds:F1} s ({count / issueSeconds:F0}/s, {issueWorkers} watcher workers); load {Load()}");
@@ -113,9 +113,9 @@ public sealed class ScaleScenario : IScenario
         var secondRun = session.RunAsync(secondTerm.Token);
         await WaitForAllAsync("resync", ledger, world, secondRun, timeout, output, cancellationToken);
         var resyncSeconds = resyncClock.Elapsed.TotalSeconds;
-        if (world.Issuer.Issued != count)
+        if (world.Events.Count("Issued") != count)
         {
-            throw new InvalidOperationException($"The resync re-issued: the issuer issued {world.Issuer.Issued - count} more certificate(s).");
+            throw new InvalidOperationException($"The resync re-issued: {world.Events.Count("Issued") - count} more Issued event(s).");
         }
 
         output.WriteLine($"silo restarted in {siloStartSeconds:F1} s; resync of {count} in {resyncSeconds:F1} s ({count / resyncSeconds:F0}/s, {resyncWorkers} watcher workers), none re-issued; load {Load()}");

@@ -73,7 +73,7 @@ public sealed class StoreWriteGateTests
         Assert.True(direct.IsCompleted, "a direct write waits behind stuck coalesced rebuilds");
         Assert.False(gate.EnterAsync().IsCompleted);
 
-        direct.Result.Dispose();
+        (await direct).Dispose();
         stuck[0].Dispose();
         (await third.WaitAsync(TimeSpan.FromSeconds(10))).Dispose();
         stuck[1].Dispose();

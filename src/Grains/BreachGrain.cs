@@ -44,6 +44,12 @@ public sealed partial class BreachGrain(
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _report = state.State.Report;
+        if (_report is not null)
+        {
+            // Reported again wherever it activates: a Failed breach stays visible (NotaryBreachFailed).
+            metrics.BreachObserved(ResourceKey.Parse(Key), _report.Mode, _report.Items);
+        }
+
         if (_report is { IsFinished: false })
         {
             // The silo that ran it went away mid-way: carry on (every step is idempotent).

@@ -79,6 +79,23 @@ public sealed partial class CertificateGrain(
             State.Reconciled = null;
             await Persistence.SaveAsync(state, DeactivateOnIdle);
         }
+
+        // This silo reports the certificate from now on (its previous activation elsewhere
+        // dropped its series when it deactivated).
+        if (State.Spec is not null)
+        {
+            metrics.CertificateObserved(_resource, LifecycleNotAfter(time.GetUtcNow()), State.RenewalTime, BuildStatus().IsReady);
+        }
+    }
+
+    /// <summary>
+    /// Another silo reports this certificate from its next activation on: this one drops its
+    /// series, or it would go on serving the last figures (a stale ready=1) after the grain moved.
+    /// </summary>
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        metrics.CertificateRemoved(_resource);
+        return base.OnDeactivateAsync(reason, cancellationToken);
     }
 
     public async Task<CertificateStatus> ApplyAsync(CertificateSpec spec, ResourceVersionInfo origin)

@@ -35,8 +35,9 @@ public abstract partial class StoreGrain<TSpec>
         }
 
         // The slot first, then the certificates: what changed while this store queued for its
-        // write is in this one write.
-        using var slot = await gate.EnterAsync();
+        // write is in this one write. One of the slots coalesced rebuilds share (all but one), so
+        // that stuck ones never stall direct writes such as a quarantine's rebuild.
+        using var slot = await gate.EnterCoalescedAsync();
         await ReconcileAsync(force: false, held: slot);
     }
 }

@@ -102,7 +102,20 @@ public abstract partial class StoreGrain<TSpec>(
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         Resource = ResourceKey.Parse(this.GetPrimaryKeyString());
+        if (State.Spec is not null)
+        {
+            // This silo reports the store from now on (see OnDeactivateAsync).
+            metrics.StoreObserved(kind, Resource, IsReady());
+        }
+
         return Task.CompletedTask;
+    }
+
+    /// <summary>Another silo reports this store from its next activation on: this one drops its series.</summary>
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        metrics.StoreRemoved(kind, Resource);
+        return base.OnDeactivateAsync(reason, cancellationToken);
     }
 
     public async Task<StoreStatus> ApplyAsync(TSpec spec, ResourceVersionInfo origin)

@@ -45,10 +45,19 @@ public sealed class StoreWriteOptionsValidator : IValidateOptions<StoreWriteOpti
 /// The gated section calls no other Notary grain but certificates' read-only snapshots (a coalesced
 /// truststore rebuild reads them once it holds its slot; a certificate never waits on a store), so
 /// a store waiting here holds up no grain but itself.
+/// <para>
+/// A coalesced truststore rebuild takes its slot before it reads the metadata Secret, its trust
+/// sources and its certificates, so a slow or stuck API call holds a slot. Coalesced rebuilds
+/// therefore share at most MaxConcurrentWrites - 1 of the slots (<see cref="EnterCoalescedAsync"/>):
+/// however many of them are stuck, one slot stays free for direct writes (an apply, a retry, a
+/// breach's or quarantine's rebuild), which never wait behind them. With MaxConcurrentWrites 1
+/// there is no slot to spare and both kinds share the one.
+/// </para>
 /// </summary>
 public sealed class StoreWriteGate(IOptions<StoreWriteOptions> options) : IDisposable
 {
     private readonly SemaphoreSlim _slots = new(options.Value.MaxConcurrentWrites, options.Value.MaxConcurrentWrites);
+    private readonly SemaphoreSlim _coalesced = new(Math.Max(1, options.Value.MaxConcurrentWrites - 1), Math.Max(1, options.Value.MaxConcurrentWrites - 1));
 
     /// <summary>See <see cref="StoreWriteOptions.CoalesceDelay"/>.</summary>
     public TimeSpan CoalesceDelay { get; } = options.Value.CoalesceDelay;
@@ -57,13 +66,34 @@ public sealed class StoreWriteGate(IOptions<StoreWriteOptions> options) : IDispo
     public async Task<Slot> EnterAsync()
     {
         await _slots.WaitAsync();
-        return new Slot(_slots);
+        return new Slot(_slots, null);
     }
 
-    public void Dispose() => _slots.Dispose();
+    /// <summary>Waits for a slot among those coalesced rebuilds may hold (all but one); disposing the answer gives it back.</summary>
+    public async Task<Slot> EnterCoalescedAsync()
+    {
+        await _coalesced.WaitAsync();
+        try
+        {
+            await _slots.WaitAsync();
+        }
+        catch
+        {
+            _coalesced.Release();
+            throw;
+        }
+
+        return new Slot(_slots, _coalesced);
+    }
+
+    public void Dispose()
+    {
+        _slots.Dispose();
+        _coalesced.Dispose();
+    }
 
     /// <summary>One write's slot; given back once, however often disposed (a store gives it back early, before its trailing calls, and again at the end of its scope).</summary>
-    public sealed class Slot(SemaphoreSlim slots) : IDisposable
+    public sealed class Slot(SemaphoreSlim slots, SemaphoreSlim? coalesced) : IDisposable
     {
         private int _released;
 
@@ -72,6 +102,7 @@ public sealed class StoreWriteGate(IOptions<StoreWriteOptions> options) : IDispo
             if (Interlocked.Exchange(ref _released, 1) == 0)
             {
                 slots.Release();
+                coalesced?.Release();
             }
         }
     }

@@ -55,10 +55,11 @@ public sealed class KubernetesCertificateAuthoritySource(
     private readonly SemaphoreSlim _gate = new(1, 1);
     private CertificateAuthority? _authority;
     private IReadOnlyList<string> _previous = [];
-    // Roots the current one replaced whose key this instance holds (previous.key of the Secret,
-    // a root this instance rotated away from or saw replaced by hand): the built-in root's CA
-    // rotation signs with the previous root until every store trusts the new one. Never disposed:
-    // an issuance may still be signing with one.
+    // Roots the current one replaced by Notary's own rotation whose key this instance holds
+    // (previous.key of the Secret, or a root this instance or another rotated away from): the
+    // built-in root's CA rotation signs with the previous root until every store trusts the new
+    // one. A root replaced by hand is never among them (treated as compromised), and replacing by
+    // hand drops them all. Disposed when they drop out.
     private IReadOnlyList<CertificateAuthority> _replaced = [];
 
     public async Task<CertificateAuthority> GetAsync(CancellationToken cancellationToken)
@@ -220,16 +221,27 @@ public sealed class KubernetesCertificateAuthoritySource(
         }
 
         var loaded = Load(secret);
-        if (_authority is { } replaced)
+        if (_authority is { } before)
         {
-            Remember(replaced);
-        }
-
-        if (_authority is { } before && !_previous.Any(p => p.Trim() == before.CertificatePem.Trim()))
-        {
-            // Replaced by hand (no previous.crt naming the root in use): the root in use stays
-            // trusted too, so silos that have not seen the change yet are not refused.
-            Volatile.Write(ref _previous, [.. _previous, before.CertificatePem]);
+            if (_previous.Any(p => p.Trim() == before.CertificatePem.Trim()))
+            {
+                // Notary's own rotation (another instance wrote previous.crt/previous.key): the
+                // replaced root keeps signing while the new one is not trusted everywhere yet.
+                Remember(before);
+            }
+            else
+            {
+                // Replaced by hand (no previous.crt naming the root in use): the natural response
+                // to a compromised root, so the replaced root signs nothing more (no hold signer:
+                // issuances wait until the new root is trusted) and this instance lets go of
+                // every replaced key it held. The root in use stays trusted (public part only),
+                // so silos that have not seen the change yet are not refused.
+                Forget(keep: null);
+                Volatile.Write(ref _previous, [.. _previous, before.CertificatePem]);
+                Log.CaReplacedByHand(logger, SecretName, before);
+                // An issuance that took it just before may still be signing: it fails and is retried.
+                before.Dispose();
+            }
         }
 
         Volatile.Write(ref _authority, loaded);
@@ -237,11 +249,27 @@ public sealed class KubernetesCertificateAuthoritySource(
         return true;
     }
 
-    /// <summary>Keeps <paramref name="authority"/> findable by <see cref="FindAsync"/> (the three most recent).</summary>
+    /// <summary>Keeps <paramref name="authority"/> findable by <see cref="FindAsync"/> (the three most recent; older ones and duplicates are disposed).</summary>
     private void Remember(CertificateAuthority authority)
     {
         var fingerprint = ICertificateAuthoritySource.Fingerprint(authority);
-        Volatile.Write(ref _replaced, [authority, .. Volatile.Read(ref _replaced).Where(a => ICertificateAuthoritySource.Fingerprint(a) != fingerprint).Take(2)]);
+        var before = Volatile.Read(ref _replaced);
+        IReadOnlyList<CertificateAuthority> kept = [authority, .. before.Where(a => ICertificateAuthoritySource.Fingerprint(a) != fingerprint).Take(2)];
+        Volatile.Write(ref _replaced, kept);
+        foreach (var dropped in before.Where(a => !kept.Contains(a)))
+        {
+            dropped.Dispose();
+        }
+    }
+
+    /// <summary>Drops (and disposes) every replaced root's key this instance holds.</summary>
+    private void Forget(CertificateAuthority? keep)
+    {
+        var before = Interlocked.Exchange(ref _replaced, []);
+        foreach (var dropped in before.Where(a => !ReferenceEquals(a, keep)))
+        {
+            dropped.Dispose();
+        }
     }
 
     private static string? Annotation(V1Secret secret, string name) =>
@@ -250,6 +278,7 @@ public sealed class KubernetesCertificateAuthoritySource(
     public void Dispose()
     {
         _authority?.Dispose();
+        Forget(keep: _authority);
         _gate.Dispose();
     }
 

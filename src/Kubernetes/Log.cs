@@ -53,6 +53,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 2033, Level = LogLevel.Warning, Message = "Rotated the built-in root CA in Secret {Secret} ({Why}): new root {Authority}; the previous root stays in the Secret (previous.crt) and is still trusted")]
     public static partial void CaRotated(ILogger logger, string secret, string why, CertificateAuthority authority);
 
+    [LoggerMessage(EventId = 2096, Level = LogLevel.Warning, Message = "The built-in root CA in Secret {Secret} was replaced by hand; the replaced root {Authority} is treated as compromised: nothing more is signed with it, issuances wait until the new root is trusted")]
+    public static partial void CaReplacedByHand(ILogger logger, string secret, CertificateAuthority authority);
+
     [LoggerMessage(EventId = 2034, Level = LogLevel.Information, Message = "Another Notary instance rotated the built-in root CA in Secret {Secret}; using the new root {Authority}")]
     public static partial void CaRotatedElsewhere(ILogger logger, string secret, CertificateAuthority authority);
 

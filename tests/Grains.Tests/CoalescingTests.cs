@@ -1,4 +1,6 @@
 using System.Security.Cryptography.X509Certificates;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Notary.Grains.Abstractions;
 using Notary.Grains.Abstractions.Ports;
 using Notary.Grains.Tests.Fakes;
@@ -57,18 +59,37 @@ public sealed class CoalescingTests(LifecycleClusterFixture fx)
         var writesBefore = fx.Store.AllWrites().Count;
 
         // Every upstream certificate renews at once (their lifecycle reminders fire together).
-        fx.Time.SetUtcNow(first.Values.Max(s => s.RenewalTime!.Value) + TimeSpan.FromMinutes(1));
-        await Task.WhenAll(upstream.Select(u => FireAsync(u, "lifecycle")));
+        // Deterministic, not a race against the 50 ms coalescing delay: the test holds every slot
+        // coalesced rebuilds may take (direct writes, the keystores', keep theirs) until all eight
+        // renewed, so the truststore's rebuild reads all eight when it gets its slot.
+        var gate = fx.Cluster.Silos[0].ServiceProvider.GetRequiredService<StoreWriteGate>();
+        var heldSlots = new List<StoreWriteGate.Slot>();
         var renewed = new Dictionary<ResourceKey, CertificateStatus>();
-        foreach (var key in upstream)
+        try
         {
-            renewed[key] = (await CertGrain(key).GetStatusAsync())!;
-            Assert.Equal(2, renewed[key].Revision);
+            var coalescedSlots = Math.Max(1, fx.Cluster.Silos[0].ServiceProvider.GetRequiredService<IOptions<StoreWriteOptions>>().Value.MaxConcurrentWrites - 1);
+            for (var i = 0; i < coalescedSlots; i++)
+            {
+                heldSlots.Add(await gate.EnterCoalescedAsync().WaitAsync(TimeSpan.FromSeconds(30)));
+            }
+
+            fx.Time.SetUtcNow(first.Values.Max(s => s.RenewalTime!.Value) + TimeSpan.FromMinutes(1));
+            await Task.WhenAll(upstream.Select(u => FireAsync(u, "lifecycle")));
+            foreach (var key in upstream)
+            {
+                renewed[key] = (await CertGrain(key).GetStatusAsync())!;
+                Assert.Equal(2, renewed[key].Revision);
+            }
+        }
+        finally
+        {
+            heldSlots.ForEach(slot => slot.Dispose());
         }
 
         await fx.Status.WaitStoreAsync(ResourceKind.Truststore, truststore,
             s => s.IsReady && upstream.All(u => s.CertificateRevisions.GetValueOrDefault(u.ToString()) == 2), "the truststore holds every renewed certificate");
         var phaseOne = fx.Store.History(ResourceKind.Truststore, truststore).Count;
+        Assert.Equal(1, fx.Store.AllWrites().Skip(writesBefore).Count(w => w.Kind == ResourceKind.Truststore && w.Resource == truststore));
 
         // The propagation delay passes: every keystore switches; then the old certificates expire
         // (Overlap is unset: until expiry) and leave the truststore.

@@ -232,6 +232,33 @@ public sealed class GrainFlowTests(ClusterFixture fx)
         Assert.Equal([new BoundReference(tag, other, "uid-1")], ready.References);
     }
 
+    /// <summary>
+    /// A grain that moves to another silo must not leave its last figures behind on the old one
+    /// (a stale ready=1 there hid the new silo's Not Ready from NotaryCertificateNotReady).
+    /// </summary>
+    [Fact]
+    public async Task A_deactivated_grain_drops_its_series_and_its_next_activation_reports_them_again()
+    {
+        var ns = Onboard(ClusterFixture.NewNamespace());
+        var fqdn = $"api.{ns}.svc.cluster.local";
+        var key = new ResourceKey(ns, "api");
+        await CertGrain(ns, "api").ApplyAsync(Cert(fqdn), V(1));
+        await KsGrain(ns, "api").ApplyAsync(new KeystoreSpec { Fqdn = fqdn, CertName = "api" }, V(1));
+        Assert.True(fx.Metrics.Certificate(key)?.Ready);
+        Assert.True(fx.Metrics.Store(ResourceKind.Keystore, key));
+
+        await fx.Cluster.DeactivateAsync(CertGrain(ns, "api"));
+        await fx.Cluster.DeactivateAsync(KsGrain(ns, "api"));
+        Assert.Null(fx.Metrics.Certificate(key));
+        Assert.Null(fx.Metrics.Store(ResourceKind.Keystore, key));
+
+        // Activated again (here by a read; in production by a reminder or the watcher's resync).
+        await CertGrain(ns, "api").GetStatusAsync();
+        await KsGrain(ns, "api").GetStatusAsync();
+        Assert.True(fx.Metrics.Certificate(key)?.Ready);
+        Assert.True(fx.Metrics.Store(ResourceKind.Keystore, key));
+    }
+
     [Fact]
     public async Task Deactivated_grains_keep_their_state()
     {

@@ -55,4 +55,27 @@ public sealed class StoreWriteGateTests
             Assert.Contains("Notary:Store:MaxConcurrentWrites", result.FailureMessage, StringComparison.Ordinal);
         }
     }
+
+    /// <summary>
+    /// Coalesced truststore rebuilds hold their slot while they read the metadata Secret and their
+    /// sources: however many are stuck there, a direct write (a quarantine's rebuild) still enters.
+    /// </summary>
+    [Fact]
+    public async Task Stuck_coalesced_rebuilds_leave_one_slot_to_direct_writes()
+    {
+        using var gate = new StoreWriteGate(Options.Create(new StoreWriteOptions { MaxConcurrentWrites = 3 }));
+        var stuck = new[] { await gate.EnterCoalescedAsync(), await gate.EnterCoalescedAsync() };
+        var third = gate.EnterCoalescedAsync();
+        Assert.False(third.IsCompleted);
+
+        // Completes at once: had the coalesced rebuilds taken every slot, it would wait for them.
+        var direct = gate.EnterAsync();
+        Assert.True(direct.IsCompleted, "a direct write waits behind stuck coalesced rebuilds");
+        Assert.False(gate.EnterAsync().IsCompleted);
+
+        (await direct).Dispose();
+        stuck[0].Dispose();
+        (await third.WaitAsync(TimeSpan.FromSeconds(10))).Dispose();
+        stuck[1].Dispose();
+    }
 }

@@ -260,7 +260,7 @@ public sealed class CertificateAuthoritySourceTests(ClusterFixture cluster)
     }
 
     [Fact]
-    public async Task A_root_replaced_by_hand_is_adopted_and_the_root_in_use_stays_trusted()
+    public async Task A_root_replaced_by_hand_is_adopted_and_the_root_in_use_stays_trusted_but_signs_nothing_more()
     {
         var ns = NewNamespaceName();
         using var source = Source(ns);
@@ -275,9 +275,39 @@ public sealed class CertificateAuthoritySourceTests(ClusterFixture cluster)
 
         Assert.Equal(replacement.CertificatePem, (await source.GetAsync(CancellationToken.None)).CertificatePem);
         Assert.Equal([old], await source.GetPreviousAsync(CancellationToken.None));
-        // The replaced root's key stays findable while this instance lives (no previous.key was written).
-        Assert.Equal(old, (await source.FindAsync(Fingerprint(old), CancellationToken.None))?.CertificatePem);
+        // Replacing by hand is how an operator answers a compromised root: its key is not kept as a
+        // signer (the issuer then holds issuances until the new root is trusted, and a Breach
+        // rotation is never signed by it).
+        Assert.Null(await source.FindAsync(Fingerprint(old), CancellationToken.None));
+        Assert.Equal(replacement.CertificatePem, (await source.FindAsync(Fingerprint(replacement.CertificatePem), CancellationToken.None))?.CertificatePem);
         Assert.False(await source.RotateIfDueAsync(TimeSpan.FromDays(30), CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Replacing_by_hand_after_a_rotation_drops_every_replaced_roots_key()
+    {
+        var ns = NewNamespaceName();
+        using var source = Source(ns);
+        var first = (await source.GetAsync(CancellationToken.None)).CertificatePem;
+        await Annotate(ns, "before-hand");
+        Assert.True(await source.RotateIfDueAsync(TimeSpan.FromDays(30), CancellationToken.None));
+        var second = (await source.GetAsync(CancellationToken.None)).CertificatePem;
+        // Notary's own rotation: the first root signs on while the second is not trusted everywhere.
+        Assert.Equal(first, (await source.FindAsync(Fingerprint(first), CancellationToken.None))?.CertificatePem);
+
+        using var replacement = CertificateAuthority.CreateRoot("Notary Built-in Root CA", TimeSpan.FromDays(3650), DateTimeOffset.UtcNow, new KeySpec(KeyAlgorithm.Ecdsa, 256));
+        var secret = await cluster.Client.CoreV1.ReadNamespacedSecretAsync("notary-ca", ns);
+        secret.Data["tls.crt"] = Encoding.ASCII.GetBytes(replacement.CertificatePem);
+        secret.Data["tls.key"] = Encoding.ASCII.GetBytes(replacement.ExportPrivateKeyPem());
+        secret.Data.Remove("previous.crt");
+        secret.Data.Remove("previous.key");
+        await cluster.Client.CoreV1.ReplaceNamespacedSecretAsync(secret, "notary-ca", ns);
+
+        await source.RefreshAsync(CancellationToken.None);
+
+        Assert.Equal(replacement.CertificatePem, (await source.GetAsync(CancellationToken.None)).CertificatePem);
+        Assert.Null(await source.FindAsync(Fingerprint(second), CancellationToken.None));
+        Assert.Null(await source.FindAsync(Fingerprint(first), CancellationToken.None));
     }
 
     [Fact]

@@ -38,7 +38,8 @@ public sealed record CertificateSnapshot(
     [property: Id(6)] IReadOnlyList<PublicMaterial>? AlsoTrusted = null,
     [property: Id(7)] long? KeystoreRevision = null,
     [property: Id(8)] IReadOnlyList<string>? IssuerCas = null,
-    [property: Id(80)] string? IssuerKey = null)
+    [property: Id(80)] string? IssuerKey = null,
+    [property: Id(140)] bool AwaitsKeystores = false)
 {
     /// <summary>The revision a keystore builds from: the one it serves, which lags behind <see cref="Revision"/> during a roll.</summary>
     public long ServedRevision => KeystoreRevision ?? Revision;
@@ -142,6 +143,14 @@ public interface ICertificateGrain : IGrainWithStringKey
     /// </summary>
     [OneWay]
     Task AcknowledgeTrustAsync(SubscriberRef truststore, long revision);
+
+    /// <summary>
+    /// A keystore wrote (or found written) a store serving <paramref name="revision"/> after a
+    /// keystore switch: once every keystore has, the previous certificate's overlap starts (it
+    /// leaves truststores only after the service presents the new one). One-way, as above.
+    /// </summary>
+    [OneWay]
+    Task AcknowledgeKeystoreAsync(SubscriberRef keystore, long revision);
 
     /// <summary>
     /// The issuer the certificate names (<see cref="CertificateSpec.IssuerRef"/>) became Ready:

@@ -10,7 +10,13 @@ namespace Notary.Grains;
 // Rotation:PropagationDelay, and only then switches the keystores (which build from the served
 // revision). Bounded by Rotation:MaxWait and by the old certificate's expiry. The replaced
 // certificate stays trusted (Previous) until it expires or Rotation:Overlap ends, and only then
-// is it retired at the issuer. A rotate (breach) does none of this: see CompleteAsync.
+// is it retired at the issuer. The overlap counts from the moment every keystore confirmed
+// writing the new certificate (AcknowledgeKeystoreAsync), not from the switch decision: with
+// Overlap and PropagationDelay zero, the old certificate then leaves truststores only once the
+// service's keystore serves the new one (it was dropped before the keystore's write landed, which
+// the renewal-storm benchmark found). A keystore that never confirms holds it no longer than
+// Rotation:MaxWait (then the overlap counts anyway) or its expiry. A rotate (breach) does none of
+// this: see CompleteAsync.
 //
 // Decisions written down here:
 // - State.Material is always the newest certificate (status, renewal and alerts follow it);
@@ -33,6 +39,56 @@ public sealed partial class CertificateGrain
     /// <summary>The truststores that depend on this certificate (its truststore subscribers).</summary>
     private List<string> DependentTruststores() =>
         [.. State.Subscribers.Where(s => s.Kind == ResourceKind.Truststore).Select(s => s.Key)];
+
+    /// <summary>The keystores that serve this certificate (its keystore subscribers).</summary>
+    private List<string> DependentKeystores() =>
+        [.. State.Subscribers.Where(s => s.Kind == ResourceKind.Keystore).Select(s => s.Key)];
+
+    /// <summary>The revision keystores build from: the served one during a roll, the newest otherwise.</summary>
+    private long ServedRevision => State.Serving is null ? State.Revision : State.ServingRevision;
+
+    public async Task AcknowledgeKeystoreAsync(SubscriberRef keystore, long revision)
+    {
+        if (State.KeystoresWritten is not { } written || keystore.Kind != ResourceKind.Keystore || revision != ServedRevision || !written.Add(keystore.Key))
+        {
+            return;
+        }
+
+        // Saved (and the overlap started once the set is complete) by AdvanceRollAsync.
+        await AdvanceRollAsync(forceSave: true);
+    }
+
+    /// <summary>
+    /// Once every keystore confirmed writing the served certificate, the overlap of the previous
+    /// certificates that waited for it starts now (never later than the bound they had). Saves
+    /// nothing; true when something changed.
+    /// </summary>
+    private bool StartOverlapsIfKeystoresWritten()
+    {
+        if (State.KeystoresWritten is not { } written)
+        {
+            return false;
+        }
+
+        if (State.Previous?.Any(p => p.AwaitsKeystores) is not true)
+        {
+            // Nothing waits any more (dropped at its bound, by MaxPrevious, or by a rotate).
+            State.KeystoresWritten = null;
+            return true;
+        }
+
+        if (!DependentKeystores().All(written.Contains))
+        {
+            return false;
+        }
+
+        var now = time.GetUtcNow();
+        State.Previous = [.. State.Previous!.Select(p => p.AwaitsKeystores
+            ? p with { AwaitsKeystores = false, TrustedUntil = RollPolicy.TrustedUntilConfirmed(now, p.TrustedUntil, p.NotAfter, rotation.Value.Overlap, rotation.Value.PropagationDelay) }
+            : p)];
+        State.KeystoresWritten = null;
+        return true;
+    }
 
     // CONTRACT (issue 18): replaced by the rotation stream (SetIssuerCasAsync). OnIssuerChangedAsync: CertificateGrain.Issuers.cs.
 
@@ -93,6 +149,7 @@ public sealed partial class CertificateGrain
         State.ServingRevision = 0;
         State.Roll = null;
         State.Previous = null;
+        State.KeystoresWritten = null;
         return dropped;
     }
 
@@ -147,6 +204,7 @@ public sealed partial class CertificateGrain
                 break;
         }
 
+        dirty |= StartOverlapsIfKeystoresWritten();
         dirty |= await DropEndedOverlapsAsync();
         dirty |= await ScheduleRollAsync();
         if (dirty)
@@ -165,8 +223,20 @@ public sealed partial class CertificateGrain
         var now = time.GetUtcNow();
         var old = State.Serving!;
         var material = State.Material!;
-        var trustedUntil = RollPolicy.TrustedUntil(now, old.NotAfter, rotation.Value.Overlap, rotation.Value.PropagationDelay);
-        (State.Previous ??= []).Add(new TrustedPrevious(old.Arn, old.CertificatePem, old.ChainPem, old.SerialNumber, old.NotAfter, trustedUntil));
+        // The overlap starts once every keystore confirmed serving the new certificate (see the
+        // header); until then trustedUntil is only its bound. Without keystores: from now.
+        var awaitsKeystores = DependentKeystores().Count > 0;
+        var trustedUntil = awaitsKeystores
+            ? RollPolicy.TrustedUntilAwaitingKeystores(now, old.NotAfter, rotation.Value.Overlap, rotation.Value.PropagationDelay, rotation.Value.MaxWait)
+            : RollPolicy.TrustedUntil(now, old.NotAfter, rotation.Value.Overlap, rotation.Value.PropagationDelay);
+        (State.Previous ??= []).Add(new TrustedPrevious(old.Arn, old.CertificatePem, old.ChainPem, old.SerialNumber, old.NotAfter, trustedUntil) { AwaitsKeystores = awaitsKeystores });
+        if (awaitsKeystores)
+        {
+            // A new served revision: the keystores confirm it afresh (earlier previous certificates
+            // still waiting start their overlap with this one).
+            State.KeystoresWritten = new HashSet<string>(StringComparer.Ordinal);
+        }
+
         var dependents = DependentTruststores().Count;
         State.Serving = null;
         State.ServingRevision = 0;
@@ -186,7 +256,9 @@ public sealed partial class CertificateGrain
             _ => $"serial {old.SerialNumber} expires at {old.NotAfter:O}",
         };
         await _reporter.EventAsync(_resource, State.Origin?.Uid, EventSeverity.Normal, "KeystoreSwitched",
-            $"Keystores switched to serial {material.SerialNumber} (revision {State.Revision}) because {why}; serial {old.SerialNumber} stays trusted until {trustedUntil:O}.");
+            awaitsKeystores
+                ? $"Keystores switched to serial {material.SerialNumber} (revision {State.Revision}) because {why}; serial {old.SerialNumber} stays trusted until every keystore serves the new one, then for the overlap, at the latest until {trustedUntil:O}."
+                : $"Keystores switched to serial {material.SerialNumber} (revision {State.Revision}) because {why}; serial {old.SerialNumber} stays trusted until {trustedUntil:O}.");
         if (@switch.LeftBehind.Count > 0)
         {
             await _reporter.EventAsync(_resource, State.Origin?.Uid, EventSeverity.Warning, Reasons.TruststoresLeftBehind,

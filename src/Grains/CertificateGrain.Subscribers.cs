@@ -20,9 +20,10 @@ public sealed partial class CertificateGrain
         if (State.RemoveSubscriber(subscriber))
         {
             await SaveAsync();
-            if (subscriber.Kind == ResourceKind.Truststore && State.Roll is not null)
+            if ((subscriber.Kind == ResourceKind.Truststore && State.Roll is not null) || (subscriber.Kind == ResourceKind.Keystore && State.KeystoresWritten is not null))
             {
-                // The roll may wait for nothing more now (RollPolicy counts from AllWrittenAt).
+                // The roll may wait for nothing more now (RollPolicy counts from AllWrittenAt), nor
+                // an overlap for a keystore (it starts once the remaining keystores confirmed).
                 await AdvanceRollAsync();
             }
         }

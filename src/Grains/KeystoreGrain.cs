@@ -28,6 +28,17 @@ public sealed class KeystoreGrain(
 {
     protected override string? Format(KeystoreSpec spec) => spec.Format;
 
+    protected override Task OnHoldsAsync(IReadOnlyDictionary<string, long> rolling)
+    {
+        foreach (var (certificate, revision) in rolling)
+        {
+            // One-way, like a truststore's acknowledgement: neither grain waits on the other.
+            _ = GrainFactory.GetGrain<ICertificateGrain>(certificate).AcknowledgeKeystoreAsync(Self, revision);
+        }
+
+        return Task.CompletedTask;
+    }
+
     protected override string? MetadataSecretName(KeystoreSpec spec) => spec.MetadataSecret;
 
     protected override bool SameSpec(KeystoreSpec a, KeystoreSpec b) => a == b;
@@ -71,6 +82,9 @@ public sealed class KeystoreGrain(
             () => (StoreBuilder.Keystore(Resource, spec.Fqdn, format, metadata, spec.CertName, material, snapshot.IssuerCas), [spec.CertName]))
         {
             Key = issuerCas.Count == 0 ? null : "cas:" + string.Join(",", issuerCas),
+            // After a switch the certificate waits for every keystore to serve it before the
+            // previous one's overlap starts: confirmed once stored (or found stored).
+            Rolling = snapshot.AwaitsKeystores ? new Dictionary<string, long>(StringComparer.Ordinal) { [key] = snapshot.ServedRevision } : new Dictionary<string, long>(StringComparer.Ordinal),
             OnStored = () => State.IssuerCas = issuerCas.Count == 0 ? null : [.. issuerCas],
         }, null);
     }

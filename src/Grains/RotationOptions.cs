@@ -22,7 +22,9 @@ public sealed class RotationOptions
 
     /// <summary>
     /// How long the previous certificate stays in dependents' truststores after the keystore
-    /// switched; unset (the default): until it expires. A shorter overlap takes it out sooner,
+    /// switched, counted from the moment every keystore confirmed writing the new certificate (a
+    /// keystore that cannot be written holds it at most <see cref="MaxWait"/> after the switch);
+    /// unset (the default): until it expires. A shorter overlap takes it out sooner,
     /// for pods that read their keystore only at start and restart within that time. Never shorter
     /// than <see cref="PropagationDelay"/> (0 means "as short as is safe"): pods present the old
     /// certificate until they read the switched keystore (see <c>RollPolicy.TrustedUntil</c>).

@@ -38,6 +38,6 @@ public sealed record StoreBuild(IReadOnlyDictionary<string, long> BuiltFrom, Fun
     /// </summary>
     public bool DefersDrops { get; init; }
 
-    /// <summary>Certificates in a make-before-break roll and the revision this store holds: acknowledged to them once stored.</summary>
+    /// <summary>Certificates in a make-before-break roll (or, for a keystore, waiting for keystores to serve the switch) and the revision this store holds: acknowledged to them once stored.</summary>
     public IReadOnlyDictionary<string, long> Rolling { get; init; } = new Dictionary<string, long>(StringComparer.Ordinal);
 }

@@ -111,6 +111,27 @@ public sealed class RollPolicyTests
         Assert.Equal(At(until), RollPolicy.TrustedUntil(Start, At(notAfter), TimeSpan.FromSeconds(overlap), Delay));
 
     [Theory]
+    // old notAfter (s after the switch), overlap (s, null: unset), maxWait (s) → trusted until (s)
+    // while a keystore has not confirmed the switch: the overlap counted from maxWait after it.
+    [InlineData(86400, 0.0, 3600, 3690)]         // overlap 0: the 90 s delay after MaxWait
+    [InlineData(86400, 60.0, 3600, 3690)]        // never less than the 90 s delay
+    [InlineData(86400, 600.0, 3600, 4200)]
+    [InlineData(1800, 0.0, 3600, 1800)]          // it expires first
+    [InlineData(86400, null, 3600, 86400)]       // no overlap: until it expires
+    public void Awaiting_the_keystores_the_previous_certificate_is_trusted_at_most_the_overlap_after_MaxWait(double notAfter, double? overlap, double maxWait, double until) =>
+        Assert.Equal(At(until), RollPolicy.TrustedUntilAwaitingKeystores(Start, At(notAfter), overlap is { } o ? TimeSpan.FromSeconds(o) : null, Delay, TimeSpan.FromSeconds(maxWait)));
+
+    [Theory]
+    // confirmed at (s after the switch), bound (s), old notAfter (s), overlap (s, null: unset) → trusted until (s)
+    [InlineData(5, 3690, 86400, 0.0, 95)]           // the overlap (at least the delay) counts from the confirmation
+    [InlineData(5, 3690, 86400, 600.0, 605)]
+    [InlineData(3650, 3690, 86400, 0.0, 3690)]      // never later than the bound it had while it waited
+    [InlineData(5, 86400, 86400, null, 86400)]      // no overlap: until it expires
+    [InlineData(5, 3690, 60, 0.0, 60)]              // it expires first
+    public void Once_every_keystore_serves_the_new_certificate_the_overlap_starts(double confirmed, double bound, double notAfter, double? overlap, double until) =>
+        Assert.Equal(At(until), RollPolicy.TrustedUntilConfirmed(At(confirmed), At(bound), At(notAfter), overlap is { } o ? TimeSpan.FromSeconds(o) : null, Delay));
+
+    [Theory]
     // trusted until (s after start, oldest first), now (s), keep → indexes that end
     [InlineData(new double[] { 100, 200, 300 }, 0, 3, new int[0])]
     [InlineData(new double[] { 100, 200, 300 }, 200, 3, new[] { 0, 1 })]

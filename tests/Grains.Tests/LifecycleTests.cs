@@ -15,8 +15,9 @@ namespace Notary.Grains.Tests;
 /// <summary>
 /// A one-silo cluster whose clock is a FakeTimeProvider, for everything (Orleans' reminder
 /// service included): the tests move time by months and watch reminders renew and alert.
+/// Default Rotation options, unless a derived fixture says otherwise (<see cref="ConfigureRotation"/>).
 /// </summary>
-public sealed class LifecycleClusterFixture : IAsyncLifetime
+public class LifecycleClusterFixture : IAsyncLifetime
 {
     // Starts at the real time: the built-in CA it issues from was made just now.
     public FakeTimeProvider Time { get; } = new(DateTimeOffset.UtcNow);
@@ -74,10 +75,16 @@ public sealed class LifecycleClusterFixture : IAsyncLifetime
                 Storage.Inner = MemoryGrainStorageFactory.Create(sp, (string)name!);
                 return Storage;
             });
+            host.Services.Configure<RotationOptions>(ConfigureRotation);
             host.Logging.SetMinimumLevel(LogLevel.Information);
         });
         Cluster = builder.Build();
         await Cluster.DeployAsync();
+    }
+
+    /// <summary>The cluster's Rotation options; the defaults here.</summary>
+    protected virtual void ConfigureRotation(RotationOptions options)
+    {
     }
 
     public async Task DisposeAsync()

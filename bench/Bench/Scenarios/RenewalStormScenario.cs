@@ -19,7 +19,8 @@ namespace Notary.Bench.Scenarios;
 /// issuances, encodings and writes done directly (the fewest writes, on every core). Counts the
 /// store writes against the fewest that give the same stores in make-before-break order, and
 /// fails when a keystore was published before every dependent truststore held its new
-/// certificate.
+/// certificate, or when a dependent truststore dropped the old certificate before the keystore
+/// serving the new one was written.
 /// </summary>
 public sealed class RenewalStormScenario : IScenario
 {
@@ -93,7 +94,7 @@ public sealed class RenewalStormScenario : IScenario
         var renewed = await MaterialAsync(silo, mesh, revision: 2);
         var writes = log.Since(before);
         var verdict = StormOrder.Check(mesh, old, renewed, writes);
-        output.WriteLine($"writes: {verdict.KeystoreWrites} keystore, {verdict.TruststoreWrites} truststore; every roll kept its order ({verdict.OrderChecks} truststore/keystore pairs checked); {verdict.DropsBeforeKeystore} old certificates left a truststore in a write before their keystore's switch was written (PropagationDelay zero)");
+        output.WriteLine($"writes: {verdict.KeystoreWrites} keystore, {verdict.TruststoreWrites} truststore; every roll kept its order ({verdict.OrderChecks} truststore/keystore pairs checked: the new certificate in every dependent truststore before its keystore's switch, the old one in each until that switch was written)");
         CheckFinalStores(silo, mesh, old, renewed, cancellationToken);
         output.WriteLine("final stores decoded: every keystore holds its new key, every truststore exactly the new certificates of its service and the services it trusts");
 

@@ -9,14 +9,14 @@ namespace Notary.Bench.Storm;
 /// <param name="KeystoreWrites">Keystore writes since the storm began.</param>
 /// <param name="TruststoreWrites">Truststore writes since the storm began.</param>
 /// <param name="OrderChecks">Certificate/dependent truststore pairs whose order was checked.</param>
-/// <param name="DropsBeforeKeystore">Truststore/certificate pairs whose old certificate left the truststore in a write before the keystore's switch was written (see the check).</param>
-internal sealed record StormVerdict(int KeystoreWrites, int TruststoreWrites, int OrderChecks, int DropsBeforeKeystore);
+internal sealed record StormVerdict(int KeystoreWrites, int TruststoreWrites, int OrderChecks);
 
 /// <summary>
 /// Checks the make-before-break order of every roll from the recorded writes: for each
 /// certificate, the first keystore write serving its new certificate comes after a write of every
-/// dependent truststore that holds the new certificate (a failure otherwise); it also counts the
-/// writes of those truststores before it that no longer hold the old one. Certificates are compared by their DER (the base64 of the
+/// dependent truststore that holds the new certificate, and no write of those truststores before
+/// it has dropped the old one (the service presents the old certificate until its keystore's write
+/// lands): a failure otherwise. Certificates are compared by their DER (the base64 of the
 /// PEM blocks in tls.crt and ca.crt, which are written with the store in the same Secret).
 /// </summary>
 internal static class StormOrder
@@ -56,7 +56,6 @@ internal static class StormOrder
         }
 
         var checks = 0;
-        var dropsFirst = 0;
         for (var i = 0; i < mesh.Services.Count; i++)
         {
             var service = mesh.Services[i];
@@ -72,20 +71,21 @@ internal static class StormOrder
                         $"Keystore {service.Keystore} switched (write {switched}) before Truststore {truststore} held the new certificate ({(held.Trusted is null ? "never" : $"write {held.Sequence}")})");
                 }
 
-                if (list.Any(w => w.Sequence < switched && !w.Trusted.Contains(oldDer[i])))
+                var dropped = list.FirstOrDefault(w => w.Sequence < switched && !w.Trusted.Contains(oldDer[i]));
+                if (dropped.Trusted is not null)
                 {
-                    // The certificate grain switches, then tells keystores and truststores at once;
-                    // with PropagationDelay zero the old certificate's trust ends at that moment too
-                    // (RollPolicy.TrustedUntil), so a truststore's drop may be written before the
-                    // keystore's switch. Counted, not failed: production waits PropagationDelay.
-                    dropsFirst++;
+                    // Break: the service still presented its old certificate, which this peer no
+                    // longer trusted (even with Overlap and PropagationDelay zero the overlap counts
+                    // from the keystore's confirmed write, see CertificateGrain.Roll.cs).
+                    throw new InvalidOperationException(
+                        $"Truststore {truststore} dropped the old certificate of {service.Keystore} (write {dropped.Sequence}) before the keystore served the new one (write {switched})");
                 }
 
                 checks++;
             }
         }
 
-        return new StormVerdict(keystores, writes.Count - keystores, checks, dropsFirst);
+        return new StormVerdict(keystores, writes.Count - keystores, checks);
     }
 
     /// <summary>The base64 DER of every PEM block of <paramref name="pem"/>, in order.</summary>

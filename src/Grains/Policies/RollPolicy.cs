@@ -98,10 +98,11 @@ public static class RollPolicy
 
     /// <summary>
     /// Until when the replaced certificate stays in dependents' truststores: its expiry, or the end
-    /// of the configured overlap if sooner. The overlap is never shorter than the propagation
-    /// delay: pods read the switched keystore only after the kubelet's refresh and present the old
-    /// certificate until then, so a peer must keep trusting it that long (Overlap 0 means "as
-    /// short as is safe").
+    /// of the configured overlap if sooner, counted from <paramref name="switchedAt"/> (the grain
+    /// passes the moment every keystore confirmed writing the new certificate, not the moment it
+    /// decided to switch). The overlap is never shorter than the propagation delay: pods read the
+    /// switched keystore only after the kubelet's refresh and present the old certificate until
+    /// then, so a peer must keep trusting it that long (Overlap 0 means "as short as is safe").
     /// </summary>
     public static DateTimeOffset TrustedUntil(DateTimeOffset switchedAt, DateTimeOffset oldNotAfter, TimeSpan? overlap, TimeSpan propagationDelay)
     {
@@ -112,6 +113,27 @@ public static class RollPolicy
 
         var end = switchedAt + (o < propagationDelay ? propagationDelay : o);
         return end < oldNotAfter ? end : oldNotAfter;
+    }
+
+    /// <summary>
+    /// Until when the replaced certificate stays trusted at most while the keystores have not all
+    /// confirmed serving the new one (the overlap counts from that confirmation, see
+    /// <see cref="TrustedUntil"/>): a keystore that cannot be written does not keep it for ever,
+    /// the overlap then counts from <paramref name="maxWait"/> after the switch, as a truststore
+    /// that cannot be written holds a switch no longer than that. Without an overlap: its expiry.
+    /// </summary>
+    public static DateTimeOffset TrustedUntilAwaitingKeystores(DateTimeOffset switchedAt, DateTimeOffset oldNotAfter, TimeSpan? overlap, TimeSpan propagationDelay, TimeSpan maxWait) =>
+        TrustedUntil(switchedAt + maxWait, oldNotAfter, overlap, propagationDelay);
+
+    /// <summary>
+    /// Until when a replaced certificate stays trusted once the last keystore confirmed serving
+    /// the new one at <paramref name="confirmedAt"/>: the overlap counted from then, never later
+    /// than the bound it had while it waited (<paramref name="bound"/>).
+    /// </summary>
+    public static DateTimeOffset TrustedUntilConfirmed(DateTimeOffset confirmedAt, DateTimeOffset bound, DateTimeOffset oldNotAfter, TimeSpan? overlap, TimeSpan propagationDelay)
+    {
+        var until = TrustedUntil(confirmedAt, oldNotAfter, overlap, propagationDelay);
+        return until < bound ? until : bound;
     }
 
     /// <summary>

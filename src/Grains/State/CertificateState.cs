@@ -61,6 +61,12 @@ public sealed class CertificateState
     [Id(20)] public List<TrustedPrevious>? Previous { get; set; }
     /// <summary>The roll reminder is registered: only then is it unregistered.</summary>
     [Id(21)] public bool RollReminderRegistered { get; set; }
+    /// <summary>
+    /// After a keystore switch whose previous certificate still <see cref="TrustedPrevious.AwaitsKeystores"/>:
+    /// the keystores (subscriber keys) that confirmed writing the served revision; null when no
+    /// previous certificate waits. The overlap counts from the last of them (see CertificateGrain.Roll.cs).
+    /// </summary>
+    [Id(140)] public HashSet<string>? KeystoresWritten { get; set; }
 
     /// <summary>The quarantine Breaches ("namespace/name") holding the certificate out of truststores; null when none.</summary>
     [Id(22)] private HashSet<string>? _quarantinedBy;

@@ -34,5 +34,13 @@ public sealed record TrustedPrevious(
     [property: Id(4)] DateTimeOffset NotAfter,
     [property: Id(5)] DateTimeOffset TrustedUntil)
 {
+    /// <summary>
+    /// The keystores have not all confirmed serving a newer certificate yet: until they have,
+    /// <see cref="TrustedUntil"/> is only the bound (the overlap counted from Rotation:MaxWait after
+    /// the switch, or the expiry), and the overlap starts when the last keystore write is confirmed.
+    /// False in state saved before this field (the overlap then counted from the switch).
+    /// </summary>
+    [Id(140)] public bool AwaitsKeystores { get; init; }
+
     public PublicMaterial ToPublic() => new(Arn, CertificatePem, ChainPem, SerialNumber, NotAfter);
 }

@@ -36,7 +36,7 @@ public static class PolicyCommand
         var duration = new Option<string?>("--duration") { Description = $"The requested lifetime, a Go duration (default {GoDuration.Format(Grains.Policies.CertificatePolicy.DefaultLifetime)})." };
         var key = new Option<string>("--key-algorithm") { Description = "RSA (default) or ECDSA.", DefaultValueFactory = _ => "RSA" };
         key.AcceptOnlyFromAmong("RSA", "ECDSA");
-        var domain = new Option<string>("--cluster-domain") { Description = $"The cluster's DNS domain, as Notary:Policy:ClusterDomain (default {NamePolicy.DefaultClusterDomain}).", DefaultValueFactory = _ => NamePolicy.DefaultClusterDomain };
+        var domain = new Option<string?>("--cluster-domain") { Description = $"The cluster's DNS domain, as Notary:Policy:ClusterDomain (default {NamePolicy.DefaultClusterDomain})." };
         check.Arguments.Add(ns);
         check.Arguments.Add(names);
         check.Options.Add(certificate);
@@ -67,7 +67,7 @@ public static class PolicyCommand
             issuerName ??= BuiltInIssuer.DefaultName;
             await Console.Out.WriteLineAsync(
                 $"checking {source}: issuer {issuerName}{(assumedIssuer ? $" (assumed: the controller's default; {AcmDefaultIssuer} when Notary runs with the ACM backend, then pass --issuer {AcmDefaultIssuer})" : string.Empty)}, "
-                + $"cluster domain {parsed.GetValue(domain)}{(parsed.GetResult(domain) is null ? " (assumed; Notary's Notary:Policy:ClusterDomain may differ: --cluster-domain)" : string.Empty)}.");
+                + $"cluster domain {parsed.GetValue(domain) ?? NamePolicy.DefaultClusterDomain}{(parsed.GetValue(domain) is null ? " (assumed; Notary's Notary:Policy:ClusterDomain may differ: --cluster-domain)" : string.Empty)}.");
             if (valid is null)
             {
                 await Console.Error.WriteLineAsync($"refused: {what}: {invalid!.Message}");
@@ -75,7 +75,7 @@ public static class PolicyCommand
             }
 
             var request = new NameRequest(namespaceName, spec.Type, [spec.Fqdn, .. spec.Alt], issuerName, valid.Lifetime, valid.Key.Algorithm);
-            var (problem, allowedBy) = await CheckAsync(connection.Client, request, parsed.GetValue(domain)!, cancellationToken);
+            var (problem, allowedBy) = await CheckAsync(connection.Client, request, parsed.GetValue(domain) ?? NamePolicy.DefaultClusterDomain, cancellationToken);
             if (problem is not null)
             {
                 await Console.Error.WriteLineAsync($"refused: {what}: {problem.Message}");

@@ -83,7 +83,7 @@ public sealed class RenewPolicyReviewTests(KubectlNotaryFixture fx, ITestOutputH
             apiVersion: notary.dev/v1alpha1
             kind: Certificate
             metadata: {name: api, namespace: {{ns}}}
-            spec: {type: Private, fqdn: api.{{ns}}.svc, keyAlgorithm: ECDSA, keySize: 256}
+            spec: {type: Private, fqdn: api.{{ns}}.svc, privateKey: {algorithm: ECDSA, size: 256} }
             """);
 
         var ok = await Logged(output, fx.NotaryAsync("policy", "check", "--certificate", $"{ns}/api"), "policy check --certificate api");

@@ -69,6 +69,8 @@ public static class Reasons
     public const string RenewRequested = "RenewRequested";
     /// <summary>Issuing=False and a Warning Event: a requested renewal was not started (quarantined, or nothing valid to renew).</summary>
     public const string RenewRefused = "RenewRefused";
+    /// <summary>Issuing=False and one Warning Event: a requested renewal came within Rotation:MinManualRenewInterval of the last one; the message says when it may be renewed next.</summary>
+    public const string RenewTooSoon = "RenewTooSoon";
 }
 
 /// <summary>A Kubernetes-style status condition.</summary>
@@ -112,7 +114,8 @@ public sealed record CertificateStatus
 
 /// <summary>
 /// A renewal requested through the annotation notary.dev/renew: its value (the token; a new value
-/// asks again), when the certificate acted on it, and what came of it.
+/// asks again; stored as at most 63 characters, a longer one as its start and a hash), when the
+/// certificate acted on it, and what came of it.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("notary.ManualRenewal")]
 public sealed record ManualRenewal(
@@ -131,6 +134,9 @@ public static class ManualRenewalOutcomes
 
     /// <summary>Not started: the Issuing condition (RenewRefused) and a Warning Event say why.</summary>
     public const string Refused = "Refused";
+
+    /// <summary>Not started: within Rotation:MinManualRenewInterval of the last requested re-issue (the Issuing condition, RenewTooSoon, says when).</summary>
+    public const string TooSoon = "TooSoon";
 }
 
 /// <summary>The annotation through which an operator asks for a re-issue now.</summary>

@@ -50,6 +50,18 @@ public sealed class RotationOptions
     /// once, fewer issuer calls), higher finishes it sooner.
     /// </summary>
     public int MaxConcurrentReissues { get; set; } = 10;
+
+    /// <summary>
+    /// The shortest time between two renewals requested with the annotation notary.dev/renew
+    /// (<c>kubectl notary renew</c>): 5 minutes by default, between 0 and 24 hours, e.g.
+    /// <c>Notary__Rotation__MinManualRenewInterval=00:05:00</c>. A new value within it is not acted
+    /// on (status.lastManualRenewal.outcome TooSoon, Issuing=False/RenewTooSoon saying when it may
+    /// be renewed next, one Warning Event); annotate again after then. A script annotating in a
+    /// loop thus re-issues at most once per interval (each re-issue is a CA request, billed by ACM,
+    /// and a keystore switch that may restart dependents). A value during an issuance or a roll is
+    /// coalesced into it (outcome AlreadyIssuing).
+    /// </summary>
+    public TimeSpan MinManualRenewInterval { get; set; } = TimeSpan.FromMinutes(5);
 }
 
 /// <summary>Refuses rotation settings that cannot work, saying how to fix them.</summary>
@@ -76,6 +88,11 @@ public sealed class RotationOptionsValidator : IValidateOptions<RotationOptions>
         if (options.MaxConcurrentReissues is < 1 or > 1000)
         {
             failures.Add($"{RotationOptions.SectionName}:MaxConcurrentReissues {options.MaxConcurrentReissues} must be between 1 and 1000 (default 10: how many certificates a CA rotation re-issues at once), e.g. Notary__Rotation__MaxConcurrentReissues=10.");
+        }
+
+        if (options.MinManualRenewInterval < TimeSpan.Zero || options.MinManualRenewInterval > TimeSpan.FromHours(24))
+        {
+            failures.Add($"{RotationOptions.SectionName}:MinManualRenewInterval {options.MinManualRenewInterval} must be between 0 and 24 hours (default 00:05:00: the shortest time between two renewals requested with notary.dev/renew), e.g. Notary__Rotation__MinManualRenewInterval=00:05:00.");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

@@ -168,17 +168,21 @@ public sealed class WatchSession
     }
 
     /// <summary>
-    /// The spec, then, when the Certificate carries the annotation notary.dev/renew, the operator's
-    /// request to renew now. Forwarded again on a new annotation value although the generation
+    /// When the Certificate carries the annotation notary.dev/renew, the operator's request to
+    /// renew now, then the spec. Forwarded again on a new annotation value although the generation
     /// stays; the grain acts once per value, so a resync or a new term forwarding it again is harmless.
+    /// The request goes first so that a certificate not yet known (created with the annotation, a
+    /// restore, a loss of grain state) records it as covered by its first issuance: after the spec
+    /// (the built-in issuer issues at once) it would be issued a second time.
     /// </summary>
     private static async Task ApplyCertificateAsync(IResourceEventSink sink, ResourceKey key, Certificate certificate, ResourceVersionInfo origin, CancellationToken cancellationToken)
     {
-        await sink.ApplyCertificateAsync(key, ResourceMapping.ToSpec(certificate.Spec), origin, cancellationToken).ConfigureAwait(false);
         if (RenewTokenOf(certificate) is { } token)
         {
             await sink.RenewCertificateAsync(key, token, cancellationToken).ConfigureAwait(false);
         }
+
+        await sink.ApplyCertificateAsync(key, ResourceMapping.ToSpec(certificate.Spec), origin, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The value of the annotation notary.dev/renew; null when absent or empty.</summary>

@@ -60,4 +60,16 @@ public sealed class RotationOptionsTests
         Assert.True(Validator.Validate(null, new RotationOptions { MaxConcurrentReissues = 1 }).Succeeded);
         Assert.True(Validator.Validate(null, new RotationOptions { MaxConcurrentReissues = 1000 }).Succeeded);
     }
+
+    [Theory]
+    [InlineData(-1)]
+    [InlineData(86401)]
+    public void Manual_renewals_are_at_least_0_and_at_most_24_hours_apart(double seconds)
+    {
+        Assert.Equal(TimeSpan.FromMinutes(5), new RotationOptions().MinManualRenewInterval);
+        var message = Assert.Single(Validator.Validate(null, new RotationOptions { MinManualRenewInterval = TimeSpan.FromSeconds(seconds) }).Failures!);
+        Assert.Contains("Notary__Rotation__MinManualRenewInterval=", message, StringComparison.Ordinal);
+        Assert.True(Validator.Validate(null, new RotationOptions { MinManualRenewInterval = TimeSpan.Zero }).Succeeded);
+        Assert.True(Validator.Validate(null, new RotationOptions { MinManualRenewInterval = TimeSpan.FromHours(24) }).Succeeded);
+    }
 }

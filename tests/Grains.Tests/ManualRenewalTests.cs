@@ -63,6 +63,7 @@ public sealed class ManualRenewalTests(LifecycleClusterFixture fx)
         var (svc, first, truststores) = await SetUpAsync();
         Assert.True(first.RenewalTime > fx.Time.GetUtcNow() + TimeSpan.FromDays(5));
 
+        var requestedAt = fx.Time.GetUtcNow();
         var renewed = await CertGrain(svc).RenewAsync("2026-12-06T00:00:00Z");
         Assert.Equal(first.Revision + 1, renewed.Revision);
         Assert.Equal(first.SerialNumber, renewed.PreviousSerialNumber);
@@ -97,8 +98,70 @@ public sealed class ManualRenewalTests(LifecycleClusterFixture fx)
         Assert.Equal("2026-12-06T00:00:00Z", again.LastManualRenewal?.Token);
         Assert.Single(fx.Events.For(svc), e => e.Reason == Reasons.RenewRequested);
 
-        // A new token is a new request.
-        Assert.Equal(renewed.Revision + 1, (await CertGrain(svc).RenewAsync("second")).Revision);
+        // A new token within Rotation:MinManualRenewInterval (5 min) of the last re-issue: not
+        // started, the Issuing condition says from when, one Warning Event however many tokens.
+        var early = await CertGrain(svc).RenewAsync("second");
+        Assert.Equal(renewed.Revision, early.Revision);
+        Assert.Equal(ManualRenewalOutcomes.TooSoon, early.LastManualRenewal?.Outcome);
+        var tooSoon = early.Condition(Conditions.Issuing);
+        Assert.Equal((Conditions.False, Reasons.RenewTooSoon), (tooSoon?.Status, tooSoon?.Reason));
+        Assert.Contains($"{requestedAt + TimeSpan.FromMinutes(5):O}", tooSoon!.Message, StringComparison.Ordinal);
+        Assert.Equal(renewed.Revision, (await CertGrain(svc).RenewAsync("third")).Revision);
+        var warning = Assert.Single(fx.Events.For(svc), e => e.Reason == Reasons.RenewTooSoon);
+        Assert.Equal(EventSeverity.Warning, warning.Severity);
+
+        // A later token, after the interval, is a new request.
+        fx.Time.SetUtcNow(requestedAt + TimeSpan.FromMinutes(5));
+        Assert.Equal(renewed.Revision + 1, (await CertGrain(svc).RenewAsync("fourth")).Revision);
+    }
+
+    [Fact]
+    public async Task A_new_token_during_a_roll_is_coalesced_into_it_and_the_new_certificate_is_kept()
+    {
+        var (svc, first, _) = await SetUpAsync();
+        var renewed = await CertGrain(svc).RenewAsync("r1");
+        Assert.Equal(first.Revision + 1, renewed.Revision);
+        await fx.Status.WaitCertificateAsync(svc, st => st.Condition(Conditions.Issuing)?.Reason == Reasons.Propagating, "Issuing=Propagating");
+
+        // The roll's certificate is the one asked for; re-issuing would replace it unserved and
+        // restart the roll (a loop of `kubectl annotate` would never end).
+        var during = await CertGrain(svc).RenewAsync("r2");
+        Assert.Equal((renewed.Revision, renewed.SerialNumber), (during.Revision, during.SerialNumber));
+        Assert.Equal(new ManualRenewal("r2", fx.Time.GetUtcNow(), ManualRenewalOutcomes.AlreadyIssuing), during.LastManualRenewal);
+        Assert.Equal(first.SerialNumber, ServedSerial(svc));
+    }
+
+    [Fact]
+    public async Task A_certificate_created_with_the_annotation_is_issued_once()
+    {
+        var ns = "mr-" + Guid.NewGuid().ToString("N")[..10];
+        var key = new ResourceKey(ns, "gitops");
+        // The watcher forwards the request before the spec: the first issuance answers it.
+        await CertGrain(key).RenewAsync("from-git");
+        var issued = await CertGrain(key).ApplyAsync(Cert($"gitops.{ns}.svc"), LifecycleTests.V(1));
+        Assert.True(issued.IsReady, issued.Condition(Conditions.Ready)?.Message);
+        Assert.Equal(new ManualRenewal("from-git", fx.Time.GetUtcNow(), ManualRenewalOutcomes.AlreadyIssuing), issued.LastManualRenewal);
+
+        // Forwarded again (a resync, the next watcher term): still the one certificate.
+        var again = await CertGrain(key).RenewAsync("from-git");
+        Assert.Equal((issued.Revision, issued.SerialNumber), (again.Revision, again.SerialNumber));
+        Assert.DoesNotContain(fx.Events.For(key), e => e.Reason == "Renewed");
+    }
+
+    [Fact]
+    public async Task A_long_token_is_stored_capped_and_still_acted_on_once()
+    {
+        var (svc, first, _) = await SetUpAsync();
+        var token = "x" + new string('y', 200_000);
+        var renewed = await CertGrain(svc).RenewAsync(token);
+        Assert.Equal(first.Revision + 1, renewed.Revision);
+        Assert.InRange(renewed.LastManualRenewal!.Token.Length, 1, 63);
+        Assert.StartsWith("xyy", renewed.LastManualRenewal.Token, StringComparison.Ordinal);
+        Assert.All(fx.Status.CertificateHistory(svc), st => Assert.True((st.LastManualRenewal?.Token.Length ?? 0) <= 63));
+        Assert.All(fx.Events.For(svc), e => Assert.True(e.Message.Length < 2000, e.Message));
+
+        fx.Time.Advance(TimeSpan.FromMinutes(10));
+        Assert.Equal(renewed.Revision, (await CertGrain(svc).RenewAsync(token)).Revision);
     }
 
     [Fact]

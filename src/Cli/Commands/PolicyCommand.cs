@@ -12,11 +12,14 @@ using Notary.Pki;
 namespace Notary.Cli.Commands;
 
 /// <summary>
-/// <c>policy check NAMESPACE DNSNAME...</c>: whether a Certificate in NAMESPACE may obtain those
-/// names, decided by the grains' own <see cref="NamePolicy"/> over the cluster's
+/// <c>policy check NAMESPACE DNSNAME... | --certificate NS/NAME</c>: whether a Certificate in
+/// NAMESPACE may obtain those names (or an existing Certificate its spec), validated as the
+/// controller validates a spec and decided by the grains' own <see cref="NamePolicy"/> over the cluster's
 /// CertificatePolicies and the namespace's labels read from the API server, so the answer is the
 /// controller's. Exit 0 allowed (naming the policy that allows it), 1 refused (the refusal, as
-/// the Certificate's PolicyDenied condition would say it, on stderr).
+/// the Certificate's PolicyDenied condition would say it, on stderr). The first line states what
+/// it assumed and cannot read from the cluster: the default issuer (builtin, acm with the ACM
+/// backend) and the cluster domain.
 /// </summary>
 public static class PolicyCommand
 {
@@ -24,34 +27,55 @@ public static class PolicyCommand
     {
         var policy = new Command("policy", "Checks names against Notary's name policy (CertificatePolicies).");
         var check = new Command("check", "Whether a Certificate in NAMESPACE may obtain DNSNAME (and more names, as spec.alt), which policy allows or refuses it, and why. Exit 0 allowed, 1 refused.");
-        var ns = new Argument<string>("NAMESPACE") { Description = "The namespace the Certificate would be in." };
-        var names = new Argument<string[]>("DNSNAME") { Description = "The name (spec.fqdn), then any spec.alt names.", Arity = ArgumentArity.OneOrMore };
+        var ns = new Argument<string?>("NAMESPACE") { Description = "The namespace the Certificate would be in (not with --certificate).", Arity = ArgumentArity.ZeroOrOne };
+        var names = new Argument<string[]>("DNSNAME") { Description = "The name (spec.fqdn), then any spec.alt names (not with --certificate).", Arity = ArgumentArity.ZeroOrMore };
+        var certificate = new Option<string?>("--certificate") { Description = "NAMESPACE/NAME of an existing Certificate: checks its real spec (names, type, issuer, duration, key) instead of NAMESPACE DNSNAME and the options." };
         var type = new Option<string>("--type") { Description = "Private (default) or Public.", DefaultValueFactory = _ => NamePolicy.Private };
         type.AcceptOnlyFromAmong(NamePolicy.Private, "Public");
-        var issuer = new Option<string>("--issuer") { Description = "The issuer, as CertificatePolicy spec.issuers names it: a configured issuer (default builtin), Issuer/NAME or ClusterIssuer/NAME.", DefaultValueFactory = _ => BuiltInIssuer.DefaultName };
+        var issuer = new Option<string?>("--issuer") { Description = $"The issuer, as CertificatePolicy spec.issuers names it: a configured issuer, Issuer/NAME or ClusterIssuer/NAME. Default: the controller's default issuer, assumed {BuiltInIssuer.DefaultName} ({AcmDefaultIssuer} when Notary runs with the ACM backend: pass --issuer {AcmDefaultIssuer})." };
         var duration = new Option<string?>("--duration") { Description = $"The requested lifetime, a Go duration (default {GoDuration.Format(Grains.Policies.CertificatePolicy.DefaultLifetime)})." };
         var key = new Option<string>("--key-algorithm") { Description = "RSA (default) or ECDSA.", DefaultValueFactory = _ => "RSA" };
         key.AcceptOnlyFromAmong("RSA", "ECDSA");
-        var domain = new Option<string>("--cluster-domain") { Description = $"The cluster's DNS domain, as Notary:Policy:ClusterDomain (default {NamePolicy.DefaultClusterDomain}).", DefaultValueFactory = _ => NamePolicy.DefaultClusterDomain };
+        var domain = new Option<string?>("--cluster-domain") { Description = $"The cluster's DNS domain, as Notary:Policy:ClusterDomain (default {NamePolicy.DefaultClusterDomain})." };
         check.Arguments.Add(ns);
         check.Arguments.Add(names);
+        check.Options.Add(certificate);
         check.Options.Add(type);
         check.Options.Add(issuer);
         check.Options.Add(duration);
         check.Options.Add(key);
         check.Options.Add(domain);
+        check.Validators.Add(result =>
+        {
+            var byCertificate = !string.IsNullOrEmpty(result.GetValue(certificate));
+            var byNames = result.GetValue(ns) is not null;
+            if (byCertificate == byNames || (byNames && (result.GetValue(names) ?? []).Length == 0))
+            {
+                result.AddError("policy check takes NAMESPACE DNSNAME... or --certificate NAMESPACE/NAME.");
+            }
+        });
         CliAction.Set(check, async (parsed, cancellationToken) =>
         {
-            var lifetime = Grains.Policies.CertificatePolicy.DefaultLifetime;
-            if (parsed.GetValue(duration) is { } given && (!GoDuration.TryParse(given, out lifetime, out _) || lifetime <= TimeSpan.Zero))
+            using var connection = KubeConnection.Open(parsed);
+            var (namespaceName, spec, source) = await SpecAsync(connection.Client, parsed, certificate, ns, names, type, issuer, duration, key, cancellationToken);
+
+            // The same validation the controller runs before the name policy (CertificateGrain.Policy.cs).
+            var (valid, invalid) = Grains.Policies.CertificatePolicy.Validate(spec);
+            var what = $"{string.Join(", ", [spec.Fqdn, .. spec.Alt])} ({spec.Type}) in namespace {namespaceName}";
+            var issuerName = spec.IssuerRef is { } issuerRef ? NamePolicy.IssuerName(issuerRef) : spec.Issuer;
+            var assumedIssuer = issuerName is null;
+            issuerName ??= BuiltInIssuer.DefaultName;
+            await Console.Out.WriteLineAsync(
+                $"checking {source}: issuer {issuerName}{(assumedIssuer ? $" (assumed: the controller's default; {AcmDefaultIssuer} when Notary runs with the ACM backend, then pass --issuer {AcmDefaultIssuer})" : string.Empty)}, "
+                + $"cluster domain {parsed.GetValue(domain) ?? NamePolicy.DefaultClusterDomain}{(parsed.GetValue(domain) is null ? " (assumed; Notary's Notary:Policy:ClusterDomain may differ: --cluster-domain)" : string.Empty)}.");
+            if (valid is null)
             {
-                throw new CliFailureException($"--duration \"{given}\" is not a positive duration such as 720h.", ExitCodes.BadArguments);
+                await Console.Error.WriteLineAsync($"refused: {what}: {invalid!.Message}");
+                return ExitCodes.Failed;
             }
 
-            using var connection = KubeConnection.Open(parsed);
-            var request = new NameRequest(parsed.GetValue(ns)!, parsed.GetValue(type)!, parsed.GetValue(names)!, parsed.GetValue(issuer)!, lifetime, parsed.GetValue(key)!);
-            var (problem, allowedBy) = await CheckAsync(connection.Client, request, parsed.GetValue(domain)!, cancellationToken);
-            var what = $"{string.Join(", ", request.Names)} ({request.Type}) in namespace {request.Namespace}";
+            var request = new NameRequest(namespaceName, spec.Type, [spec.Fqdn, .. spec.Alt], issuerName, valid.Lifetime, valid.Key.Algorithm);
+            var (problem, allowedBy) = await CheckAsync(connection.Client, request, parsed.GetValue(domain) ?? NamePolicy.DefaultClusterDomain, cancellationToken);
             if (problem is not null)
             {
                 await Console.Error.WriteLineAsync($"refused: {what}: {problem.Message}");
@@ -63,6 +87,50 @@ public static class PolicyCommand
         });
         policy.Subcommands.Add(check);
         return policy;
+    }
+
+    /// <summary>The ACM backend's default issuer (AcmIssuer.DefaultName; the CLI does not reference the AWS adapters).</summary>
+    private const string AcmDefaultIssuer = "acm";
+
+    /// <summary>The spec to check: the Certificate's own (--certificate), or one made of the arguments and options.</summary>
+    private static async Task<(string Namespace, Grains.Abstractions.CertificateSpec Spec, string Source)> SpecAsync(
+        IKubernetes client, ParseResult parsed, Option<string?> certificate, Argument<string?> ns, Argument<string[]> names,
+        Option<string> type, Option<string?> issuer, Option<string?> duration, Option<string> key, CancellationToken cancellationToken)
+    {
+        if (parsed.GetValue(certificate) is { Length: > 0 } reference)
+        {
+            var slash = reference.IndexOf('/', StringComparison.Ordinal);
+            if (slash <= 0 || slash == reference.Length - 1 || reference.IndexOf('/', slash + 1) >= 0)
+            {
+                throw new CliFailureException($"--certificate \"{reference}\" is not NAMESPACE/NAME.", ExitCodes.BadArguments);
+            }
+
+            var (namespaceName, name) = (reference[..slash], reference[(slash + 1)..]);
+            Certificate found;
+            try
+            {
+                found = await client.CustomObjects.GetNamespacedCustomObjectAsync<Certificate>(Certificate.KubeGroup, Certificate.KubeApiVersion, namespaceName, Certificate.KubePluralName, name, cancellationToken);
+            }
+            catch (HttpOperationException ex) when (ex.IsNotFound())
+            {
+                throw new CliFailureException($"Error from server (NotFound): certificates.notary.dev \"{name}\" not found in namespace {namespaceName}");
+            }
+
+            var spec = ResourceMapping.ToSpec(found.Spec);
+            return (namespaceName, parsed.GetValue(issuer) is { } overridden && spec.Issuer is null && spec.IssuerRef is null ? spec with { Issuer = overridden } : spec, $"certificate {namespaceName}/{name}");
+        }
+
+        var given = parsed.GetValue(names)!;
+        var made = new Grains.Abstractions.CertificateSpec
+        {
+            Type = parsed.GetValue(type)!,
+            Fqdn = given[0],
+            Alt = given[1..],
+            Issuer = parsed.GetValue(issuer),
+            Duration = parsed.GetValue(duration),
+            KeyAlgorithm = parsed.GetValue(key),
+        };
+        return (parsed.GetValue(ns)!, made, "the names given");
     }
 
     /// <summary>The controller's decision for <paramref name="request"/>; when allowed, which policy allows it.</summary>

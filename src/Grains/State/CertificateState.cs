@@ -97,6 +97,16 @@ public sealed class CertificateState
     [Id(110)] public ManualRenewal? LastManualRenewal { get; set; }
 
     /// <summary>
+    /// When the last requested renewal re-issued (Rotation:MinManualRenewInterval counts from it);
+    /// null when none. Older state has only <see cref="LastManualRenewal"/>: see <see cref="LastManualReissue"/>.
+    /// </summary>
+    [Id(150)] public DateTimeOffset? LastManualReissueAt { get; set; }
+
+    /// <summary>When the last requested renewal re-issued, from older state too.</summary>
+    public DateTimeOffset? LastManualReissue =>
+        LastManualReissueAt ?? (LastManualRenewal is { Outcome: ManualRenewalOutcomes.Reissued } r ? r.RequestedAt : null);
+
+    /// <summary>
     /// The holder a quarantine from before Breaches were resources becomes: it has no Breach to
     /// delete, so the first quarantine Breach of this certificate that is lifted lifts it too.
     /// </summary>

@@ -61,7 +61,11 @@ dotnet test Notary.Actors.sln --no-build -c Release --logger "console;verbosity=
 # Each test project ends with "Total tests: N", "Passed: N" and, when any failed, "Failed: N".
 summary=$(awk '/^ +Passed: [0-9]+$/ {p += $2} /^ +Failed: [0-9]+$/ {f += $2} END {printf "%d passed, %d failed\n", p, f}' "$log")
 # The failed tests' names and first lines, kept for the end of the output (CI shows its tail).
-failures=$(awk '/^  Failed [^ ]+( \(.*\))? \[/ { if (seen[$0]++) { skip = 0; next } skip = 5 } skip > 0 { print substr($0, 1, 300); skip-- }' "$log" | head -80)
+# At most 80 lines, counted by awk itself: a `| head` here would end awk with SIGPIPE when there
+# are more, and under pipefail that status (141) would end this script before its summary.
+failures=$(awk '/^  Failed [^ ]+( \(.*\))? \[/ { if (seen[$0]++) { skip = 0; next } skip = 5 } skip > 0 && shown < 80 { print substr($0, 1, 300); skip--; shown++ }' "$log")
+# Every failed test's name, one line each (the details above stop at 80 lines).
+failed_names=$(awk '/^  Failed [^ ]+( \(.*\))? \[/ && !named[$2]++ { print "  " $2 }' "$log")
 rm -f "$log"
 
 # The crypto backend benchmark's smoke run (seconds): every certificate and keystore it
@@ -100,6 +104,8 @@ fi
 if [ -n "$failures" ]; then
   echo "Failed tests:"
   echo "$failures"
+  echo "Failed tests, by name:"
+  echo "$failed_names"
 fi
 echo "$summary"
 if [ "$status" -ne 0 ] || [ "$(echo "$summary" | awk '{print $1}')" = "0" ]; then

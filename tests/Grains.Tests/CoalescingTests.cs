@@ -91,6 +91,14 @@ public sealed class CoalescingTests(LifecycleClusterFixture fx)
         var phaseOne = fx.Store.History(ResourceKind.Truststore, truststore).Count;
         Assert.Equal(1, fx.Store.AllWrites().Skip(writesBefore).Count(w => w.Kind == ResourceKind.Truststore && w.Resource == truststore));
 
+        // The truststore's acknowledgement reaches each certificate one-way: wait until every one
+        // counts its propagation delay (Issuing=Propagating) before the clock moves, or a late
+        // acknowledgement would start that delay after the move and the roll below would be early.
+        foreach (var key in upstream)
+        {
+            await fx.Status.WaitCertificateAsync(key, s => s.Condition(Conditions.Issuing)?.Reason == Reasons.Propagating, $"certificate {key} Issuing=Propagating");
+        }
+
         // The propagation delay passes: every keystore switches; then the old certificates expire
         // (Overlap is unset: until expiry) and leave the truststore.
         fx.Time.Advance(TimeSpan.FromSeconds(91));

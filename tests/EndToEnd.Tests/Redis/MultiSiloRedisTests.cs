@@ -70,7 +70,7 @@ public sealed partial class MultiSiloRedisTests
                     Keystore(ns, name, $"{name}.{ns}.svc", name),
                 })]));
                 await ReadyAsync(cluster, silos, ns, [.. names.Select(n => $"cert/{n}"), .. names.Select(n => $"ks/{n}")]);
-                issuedByVictim = [.. (await IssuancesAsync(victim)).Where(i => before.Contains(i.Key) && i.Value > 0).Select(i => i.Key)];
+                issuedByVictim = [.. (await IssuancesAsync(victim)).Where(i => before.Contains(i.Key)).Select(i => i.Key)];
             }
 
             Assert.True(issuedByVictim.Count > 0, $"{leader} issued none of {before.Count} certificates.");
@@ -121,10 +121,18 @@ public sealed partial class MultiSiloRedisTests
             // The certificates reactivated with their state: same revision and serial, issued by
             // no survivor since (the dead silo cannot have), and their old stores left alone.
             Assert.Equal(certificates, await CertificateStatusesAsync(cluster, ns, before));
+            // A survivor's activation whose directory entry the dead silo owned is deactivated by
+            // Orleans and takes its series with it (CertificateGrain.OnDeactivateAsync), so a
+            // series may be gone; one that is there counts what it counted before, and none
+            // appears for a certificate no survivor had issued (the serials above prove no
+            // re-issue was stored either).
             var survivorIssuancesAfter = await IssuancesAsync(survivors);
             foreach (var name in before)
             {
-                Assert.Equal(survivorIssuances.GetValueOrDefault(name), survivorIssuancesAfter.GetValueOrDefault(name));
+                if (survivorIssuancesAfter.TryGetValue(name, out var count))
+                {
+                    Assert.True(survivorIssuances.GetValueOrDefault(name) == count, $"A survivor counts {count} issuance(s) of {name}, {survivorIssuances.GetValueOrDefault(name)} before the kill: it re-issued.");
+                }
             }
 
             var secretsAfter = await SecretVersionsAsync(cluster, ns);

@@ -94,17 +94,33 @@ public sealed partial class CertificateGrain
         }
     }
 
-    /// <summary>The certificate no longer names the issuer of <paramref name="before"/> (deleted, or issuerRef changed): it leaves that issuer's lists.</summary>
+    /// <summary>
+    /// The issuer grain <paramref name="spec"/> signs through: its issuerRef's, or the built-in
+    /// root's for the default path; null for a configured issuer that has no grain (ACM by
+    /// Notary__Issuer__Type) and for no spec. Pure, unlike <see cref="ResolveIssuer"/>.
+    /// </summary>
+    private string? IssuerGrainKey(CertificateSpec? spec) => spec switch
+    {
+        null => null,
+        { IssuerRef: { } issuerRef } => issuerRef.GrainKey(_resource.Namespace),
+        _ => issuers.Resolve(spec.Issuer) is BuiltInIssuer { Name: BuiltInIssuer.DefaultName } ? IssuerKeys.BuiltinRoot : null,
+    };
+
+    /// <summary>
+    /// The certificate no longer signs through the issuer grain of <paramref name="before"/>
+    /// (deleted, issuerRef changed or added, spec.issuer moved off the built-in root): it leaves
+    /// that grain's lists, the built-in root's record of every default-path certificate included.
+    /// </summary>
     private async Task UnwatchIssuerAsync(CertificateSpec? before, CertificateSpec? after)
     {
-        if (before?.IssuerRef is not { } old || (after?.IssuerRef is { } now && now.GrainKey(_resource.Namespace) == old.GrainKey(_resource.Namespace)))
+        if (IssuerGrainKey(before) is not { } old || IssuerGrainKey(after) == old)
         {
             return;
         }
 
         try
         {
-            await GrainFactory.GetGrain<IIssuerGrain>(old.GrainKey(_resource.Namespace)).UnwatchAsync(_resource);
+            await GrainFactory.GetGrain<IIssuerGrain>(old).UnwatchAsync(_resource);
         }
         catch (Exception ex)
         {

@@ -11,9 +11,9 @@ namespace Notary.Grains;
 // clock, not the grain's TimeProvider: a test's fake clock must not hold a write back or bring it
 // forward), by a call the grain makes on itself (FlushAsync: a turn of its own, never a state
 // half-changed by another call), and before deactivation, at the root-check reminder, before a
-// rotation begins and when it tells this grain it moved on. Every other change (spec, readiness,
-// rotation fields, Waiting, Unwatch, Delete) is still written at once, and takes the pending
-// records with it. ca and acm issuers write at once as before (their maps are per issuer).
+// rotation begins and when it tells this grain it moved on; so are removals (UnwatchAsync: a
+// certificate deleted or moved to another issuer). Every other change (spec, readiness, rotation
+// fields, Delete) is still written at once, and takes the pending records with it. ca and acm issuers write at once as before (their maps are per issuer).
 //
 // Why a record lost with a crashed silo (at most the last second's) does not break trust-first:
 // - The rotation's phase decisions never read this map from storage. BeginAsync gets the list

@@ -185,7 +185,10 @@ public sealed partial class IssuerGrain(
         changed |= State.Issued.Remove(key);
         if (changed)
         {
-            await SaveAsync();
+            // Written behind by the built-in root (deleting many default-path certificates must
+            // not write its whole map once each); a lost removal is the conservative side: a
+            // rotation asks the certificate, which no longer names the root, and drops it.
+            await SaveRecordsAsync();
         }
 
         if (State.PreviousCaPem is not null)

@@ -32,8 +32,11 @@ public sealed class BatchedWorkloadFinderTests
                 snapshot = [.. Workloads];
             }
 
+            // The Release this list waits for is taken before Entered says so: a test that swaps
+            // in a new Release once Entered is set holds this list, not the next.
+            var release = Release;
             Entered.TrySetResult();
-            await Release.Task;
+            await release.Task;
             return [.. snapshot.Where(secretNames.Contains).Select(s => new WorkloadSnapshot(new WorkloadRef(@namespace, "Deployment", s + "-app"), false, null, [s]))];
         }
     }
@@ -111,6 +114,29 @@ public sealed class BatchedWorkloadFinderTests
         finder.Release.SetResult();
         Assert.Single(await held);
         Assert.Single(await other);
+    }
+
+    [Fact]
+    public async Task A_list_the_API_server_never_answers_times_out_and_the_next_caller_lists_afresh()
+    {
+        var finder = new GatedFinder();
+        finder.Workloads.Add("a");
+        var batched = new BatchedWorkloadFinder(finder, TimeSpan.FromMilliseconds(300));
+
+        // The first list hangs (the Release it waits for is never set, and GatedFinder ignores
+        // the token); lists after it are answered at once.
+        var hung = batched.FindAsync("shop", ["a"], CancellationToken.None);
+        await finder.Entered.Task;
+        finder.Release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        finder.Release.SetResult();
+        var joined = batched.FindAsync("shop", ["a"], CancellationToken.None);
+        var error = await Assert.ThrowsAsync<TimeoutException>(() => hung);
+        Assert.Contains("namespace shop", error.Message, StringComparison.Ordinal);
+
+        // The caller that joined meanwhile gets the next list, which answers.
+        Assert.Equal(["a-app"], (await joined.WaitAsync(TimeSpan.FromSeconds(10))).Select(w => w.Workload.Name));
+        Assert.Equal(["a-app"], (await batched.FindAsync("shop", ["a"], CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10))).Select(w => w.Workload.Name));
+        Assert.Equal(3, batched.Lists);
     }
 
     private sealed class ThrowingFinder : IWorkloadFinder

@@ -97,4 +97,29 @@ public sealed class BuiltinRootWriteBehindTests(CaRotationClusterFixture fx)
         var after = await WaitStoredAsync(s => s.Issued.ContainsKey(lost.ToString()), "the record adopted again");
         Assert.Equal(root, after.Issued[lost.ToString()]);
     }
+    [Fact]
+    public async Task A_certificate_deleted_or_moved_to_an_issuer_leaves_the_built_in_roots_records()
+    {
+        var ns = "wb-" + Guid.NewGuid().ToString("N")[..10];
+        var deleted = new ResourceKey(ns, "deleted");
+        var moved = new ResourceKey(ns, "moved");
+        var kept = new ResourceKey(ns, "kept");
+        foreach (var key in new[] { deleted, moved, kept })
+        {
+            BuiltinRootRotationTests.Created[key] = true;
+            var status = await Cert(key).ApplyAsync(Spec(key), LifecycleTests.V(1));
+            Assert.True(status.IsReady, status.Condition(Conditions.Ready)?.Message);
+        }
+
+        await WaitStoredAsync(s => s.Issued.ContainsKey(deleted.ToString()) && s.Issued.ContainsKey(moved.ToString()) && s.Issued.ContainsKey(kept.ToString()), "the three records");
+
+        // Deleted, and moved to a ClusterIssuer (that need not exist for it to leave the root).
+        await Cert(deleted).DeleteAsync();
+        BuiltinRootRotationTests.Created.TryRemove(deleted, out _);
+        await Cert(moved).ApplyAsync(Spec(moved) with { IssuerRef = new IssuerRef("elsewhere-" + ns, IssuerKinds.ClusterIssuer) }, LifecycleTests.V(2));
+
+        // Written behind like the records themselves: storage loses both within seconds and keeps the third.
+        var stored = await WaitStoredAsync(s => !s.Issued.ContainsKey(deleted.ToString()) && !s.Issued.ContainsKey(moved.ToString()), "the two records removed");
+        Assert.Contains(kept.ToString(), stored.Issued.Keys);
+    }
 }

@@ -14,11 +14,19 @@ namespace Notary.Grains.Restarts;
 /// </summary>
 /// <remarks>
 /// The list runs outside the calling grain's scheduler (it serves many grains; the finder's
-/// adapter does no grain work), and with no cancellation: a caller that gives up stops waiting,
-/// the others still get their answer.
+/// adapter does no grain work), and no caller's cancellation ends it: a caller that gives up
+/// stops waiting, the others still get their answer. What does end it is
+/// <see cref="DefaultListTimeout"/>: a list the API server never answers would otherwise hold
+/// every later lookup of its namespace behind it for good; timed out, its callers fail (their
+/// grains retry with backoff) and the next caller starts a fresh list.
 /// </remarks>
-public sealed class BatchedWorkloadFinder(IWorkloadFinder finder)
+public sealed class BatchedWorkloadFinder(IWorkloadFinder finder, TimeSpan? listTimeout = null)
 {
+    /// <summary>How long one list may take: the API server's own request timeout (60 s) plus slack.</summary>
+    public static readonly TimeSpan DefaultListTimeout = TimeSpan.FromSeconds(90);
+
+    private readonly TimeSpan _listTimeout = listTimeout ?? DefaultListTimeout;
+
     private readonly Lock _lock = new();
     private readonly Dictionary<string, Batch> _waiting = new(StringComparer.Ordinal);
     private readonly HashSet<string> _listing = new(StringComparer.Ordinal);
@@ -79,9 +87,15 @@ public sealed class BatchedWorkloadFinder(IWorkloadFinder finder)
         while (true)
         {
             Interlocked.Increment(ref _lists);
+            using var timeout = new CancellationTokenSource(_listTimeout);
             try
             {
-                batch.Result.SetResult(await finder.FindAsync(@namespace, batch.Secrets, CancellationToken.None).ConfigureAwait(false));
+                // WaitAsync as well as the token: a finder that ignores the token still lets go.
+                batch.Result.SetResult(await finder.FindAsync(@namespace, batch.Secrets, timeout.Token).WaitAsync(timeout.Token).ConfigureAwait(false));
+            }
+            catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+            {
+                batch.Result.SetException(new TimeoutException($"Listing the workloads of namespace {@namespace} took longer than {_listTimeout.TotalSeconds:0} s; the lookup is retried."));
             }
             catch (Exception ex)
             {

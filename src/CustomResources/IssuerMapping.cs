@@ -73,6 +73,8 @@ public static class IssuerMapping
                     Total = rotation.Total,
                     Remaining = rotation.Remaining,
                     Started = rotation.Started,
+                    LeftBehind = rotation.LeftBehind.Count > 0 ? [.. rotation.LeftBehind] : null,
+                    LeftBehindCount = rotation.LeftBehindCount > 0 ? rotation.LeftBehindCount : null,
                 }
                 : null,
         };

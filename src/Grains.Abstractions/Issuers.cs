@@ -121,6 +121,15 @@ public sealed record IssuerRotationStatus
     /// <summary>Certificates still to be re-issued from the new CA (or whose old certificate is still trusted somewhere).</summary>
     [Id(4)] public int Remaining { get; init; }
     [Id(5)] public DateTimeOffset Started { get; init; }
+    /// <summary>
+    /// Certificates ("namespace/name", at most 20) whose keystores or Issuers truststores did not
+    /// trust the new CA within Rotation:MaxWait: the rotation went on without them, and a peer
+    /// that trusts such a service only through those stores refuses its re-issued certificate
+    /// until they are written. Empty when none.
+    /// </summary>
+    [Id(6)] public IReadOnlyList<string> LeftBehind { get; init; } = [];
+    /// <summary>How many certificates were left behind in all (<see cref="LeftBehind"/> names the first 20).</summary>
+    [Id(7)] public int LeftBehindCount { get; init; }
 }
 
 /// <summary>What Notary writes into an Issuer's or ClusterIssuer's status subresource.</summary>

@@ -143,6 +143,8 @@ public sealed class CaRotationGrain(
             Total = S.Certificates.Count + _joined.Count,
             Remaining = S.Remaining,
             Started = S.Started,
+            LeftBehind = [.. S.LeftBehind],
+            LeftBehindCount = S.LeftBehindCount,
         }
         : null);
 
@@ -303,7 +305,14 @@ public sealed class CaRotationGrain(
             await RecordLeftBehindAsync(decision.LeftBehind, newFp);
         }
 
-        var moved = S.Remaining != decision.Remaining || S.Phase != decision.Phase;
+        var leftBehind = decision.LeftBehind.Count > 0 && S.AllTrustedAt is null && decision.LeftBehind.Count != S.LeftBehindCount;
+        if (leftBehind)
+        {
+            S.LeftBehind = [.. decision.LeftBehind.Order(StringComparer.Ordinal).Take(LeftBehindShown)];
+            S.LeftBehindCount = decision.LeftBehind.Count;
+        }
+
+        var moved = leftBehind || S.Remaining != decision.Remaining || S.Phase != decision.Phase;
         dirty |= moved || S.AllTrustedAt != decision.AllTrustedAt;
         S.AllTrustedAt = decision.AllTrustedAt;
         S.Remaining = decision.Remaining;
@@ -398,6 +407,9 @@ public sealed class CaRotationGrain(
 
     /// <summary>Warning Event reason: Rotation:MaxWait ended the wait for stores that do not trust the new CA yet.</summary>
     public const string StoresLeftBehindReason = "CaRotationStoresLeftBehind";
+
+    /// <summary>At most this many left-behind certificates are named in the issuer's status (the CRD's maxItems).</summary>
+    public const int LeftBehindShown = 20;
 
     /// <summary>
     /// The wait for stores that could not be written ended (Rotation:MaxWait): a Warning Event on

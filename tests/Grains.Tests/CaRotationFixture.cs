@@ -23,7 +23,7 @@ namespace Notary.Grains.Tests;
 /// Java checks the validity of CA-issued leaves against the real clock), and at most
 /// <see cref="MaxConcurrentReissues"/> re-issues at once.
 /// </summary>
-public sealed class CaRotationClusterFixture : IAsyncLifetime
+public class CaRotationClusterFixture : IAsyncLifetime
 {
     public static readonly TimeSpan Delay = TimeSpan.FromSeconds(10);
     public const int MaxConcurrentReissues = 4;
@@ -82,6 +82,7 @@ public sealed class CaRotationClusterFixture : IAsyncLifetime
                 o.PropagationDelay = Delay;
                 o.Overlap = TimeSpan.Zero;
                 o.MaxConcurrentReissues = MaxConcurrentReissues;
+                ConfigureRotation(o);
             });
             // The same memory storage, counted: registered after AddMemoryGrainStorage, so it wins.
             host.Services.AddKeyedSingleton<IGrainStorage>(GrainStorage.Name, (sp, name) =>
@@ -99,6 +100,11 @@ public sealed class CaRotationClusterFixture : IAsyncLifetime
     {
         await Cluster.DisposeAsync();
         Authority.Dispose();
+    }
+
+    /// <summary>What a fixture of its own changes in the rotation options, after the settings above.</summary>
+    protected virtual void ConfigureRotation(RotationOptions options)
+    {
     }
 
     /// <summary>A new intermediate CA (ECDSA P-256) under a new root: what a team puts into a <c>ca</c> issuer's Secret.</summary>
@@ -165,4 +171,22 @@ public sealed class SwappableAuthoritySource : ICertificateAuthoritySource, IDis
 public sealed class CaRotationCollection : ICollectionFixture<CaRotationClusterFixture>
 {
     public const string Name = "ca-rotation";
+}
+
+/// <summary>
+/// The rotation cluster with Rotation:MaxWait at <see cref="MaxWait"/>, for a rotation that goes on
+/// without a store: a collection of its own, so that its fake clock moving past MaxWait never
+/// reaches the other rotation tests (their Java handshakes check validity on the real clock).
+/// </summary>
+public sealed class StuckRotationClusterFixture : CaRotationClusterFixture
+{
+    public static readonly TimeSpan MaxWait = TimeSpan.FromMinutes(5);
+
+    protected override void ConfigureRotation(RotationOptions options) => options.MaxWait = MaxWait;
+}
+
+[CollectionDefinition(Name)]
+public sealed class StuckRotationCollection : ICollectionFixture<StuckRotationClusterFixture>
+{
+    public const string Name = "ca-rotation-stuck";
 }

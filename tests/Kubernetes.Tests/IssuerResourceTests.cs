@@ -76,7 +76,8 @@ public sealed class IssuerResourceTests
         Assert.Equal(
             ["observedGeneration", "type", "caFingerprint", "caNotAfter", "certificates", "rotation", "conditions"],
             Crds.At(crd, "status").Properties.Keys);
-        Assert.Equal(["phase", "fromFingerprint", "toFingerprint", "total", "remaining", "started"], Crds.At(crd, "status", "rotation").Properties.Keys);
+        Assert.Equal(["phase", "fromFingerprint", "toFingerprint", "total", "remaining", "started", "leftBehind", "leftBehindCount"], Crds.At(crd, "status", "rotation").Properties.Keys);
+        Assert.Equal(20L, Crds.At(crd, "status", "rotation", "leftBehind").MaxItems);
     }
 
     [Fact]
@@ -189,14 +190,18 @@ public sealed class IssuerResourceTests
             CaNotAfter = started.AddDays(30),
             Certificates = 3,
             Type = "ca",
-            Rotation = new IssuerRotationStatus { Phase = "Reissuing", FromFingerprint = "AB", ToFingerprint = "CD", Total = 3, Remaining = 1, Started = started },
+            Rotation = new IssuerRotationStatus { Phase = "Reissuing", FromFingerprint = "AB", ToFingerprint = "CD", Total = 3, Remaining = 1, Started = started, LeftBehind = ["team/orders"], LeftBehindCount = 1 },
         };
 
         var model = IssuerMapping.ToModel(status);
 
         Assert.Equal(("ca", "AB", started.AddDays(30), 3, 4L), (model.Type, model.CaFingerprint, model.CaNotAfter, model.Certificates, model.ObservedGeneration));
         Assert.Equal(("Reissuing", "AB", "CD", 3, 1, started), (model.Rotation!.Phase, model.Rotation.FromFingerprint, model.Rotation.ToFingerprint, model.Rotation.Total, model.Rotation.Remaining, model.Rotation.Started));
+        Assert.Equal(["team/orders"], model.Rotation.LeftBehind!);
+        Assert.Equal(1, model.Rotation.LeftBehindCount);
         Assert.Equal("CaLoaded", Assert.Single(model.Conditions!).Reason);
+        var rotating = IssuerMapping.ToModel(status with { Rotation = status.Rotation with { LeftBehind = [], LeftBehindCount = 0 } });
+        Assert.DoesNotContain("leftBehind", JsonNode.Parse(KubernetesJson.Serialize(rotating.Rotation))!.AsObject().Select(p => p.Key));
 
         var bare = IssuerMapping.ToModel(new IssuerStatus());
         var json = JsonNode.Parse(KubernetesJson.Serialize(bare))!.AsObject();

@@ -125,4 +125,10 @@ public sealed class IssuerRotation
 
     [JsonPropertyName("started")]
     public DateTimeOffset? Started { get; set; }
+
+    [JsonPropertyName("leftBehind")]
+    public List<string>? LeftBehind { get; set; }
+
+    [JsonPropertyName("leftBehindCount")]
+    public int? LeftBehindCount { get; set; }
 }

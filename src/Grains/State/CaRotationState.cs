@@ -33,6 +33,13 @@ public sealed class CaRotationState
     [Id(12)] public bool Paused { get; set; }
     /// <summary>Cancelled: the next step takes the CAs out of the certificates and ends the rotation.</summary>
     [Id(13)] public bool Cancelled { get; set; }
+    /// <summary>
+    /// Certificates whose stores did not trust the new CA by Rotation:MaxWait (the rotation went on
+    /// without them), at most <see cref="CaRotationGrain.LeftBehindShown"/> names; for the status.
+    /// </summary>
+    [Id(14)] public List<string> LeftBehind { get; set; } = [];
+    /// <summary>How many certificates were left behind in all.</summary>
+    [Id(15)] public int LeftBehindCount { get; set; }
 
     public bool Active => NewCaPem is not null;
 }

@@ -111,6 +111,8 @@ internal static class Samples
                 ToFingerprint = "F9E8D7C6B5A4938271605F4E3D2C1B0AF9E8D7C6B5A4938271605F4E3D2C1B0A",
                 Total = 12,
                 Remaining = 5,
+                LeftBehind = ["payments/orders"],
+                LeftBehindCount = 1,
                 Started = Issued,
             },
             Conditions = [new Condition { Type = ConditionTypes.Ready, Status = ConditionStatuses.True, Reason = "CaLoaded", Message = "Signing with CN=Team Intermediate CA", LastTransitionTime = Issued, ObservedGeneration = 2 }],

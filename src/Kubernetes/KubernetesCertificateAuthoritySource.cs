@@ -48,6 +48,12 @@ public sealed class KubernetesCertificateAuthoritySource(
     public const string PreviousPrivateKeyKey = "previous.key";
     public const string RotateAnnotation = "notary.dev/rotate-ca";
     public const string RotatedAnnotation = "notary.dev/rotated-ca";
+    /// <summary>
+    /// Written by Notary's own rotation beside previous.crt/previous.key: the SHA-256 fingerprint of
+    /// the root it wrote into tls.crt. previous.key is used only while tls.crt is still that root;
+    /// a tls.crt replaced by hand since (a compromised root's answer) leaves previous.key unused.
+    /// </summary>
+    public const string PreviousKeyForAnnotation = "notary.dev/previous-key-for";
     public const string ComponentLabel = "app.kubernetes.io/component";
     public const string ComponentValue = "built-in-ca";
     public static readonly TimeSpan Lifetime = TimeSpan.FromDays(3650);
@@ -184,6 +190,7 @@ public sealed class KubernetesCertificateAuthoritySource(
             secret.Data[PrivateKeyKey] = Encoding.ASCII.GetBytes(created.ExportPrivateKeyPem());
             secret.Metadata.Annotations ??= new Dictionary<string, string>();
             secret.Metadata.Annotations[RotatedAnnotation] = marker;
+            secret.Metadata.Annotations[PreviousKeyForAnnotation] = ICertificateAuthoritySource.Fingerprint(created);
             await client.CoreV1.ReplaceNamespacedSecretAsync(secret, options.Value.CaSecretName, options.Value.Namespace, fieldManager: options.Value.Component, cancellationToken: cancellationToken).ConfigureAwait(false);
         }
         catch (HttpOperationException ex) when (ex.IsConflict())
@@ -353,7 +360,17 @@ public sealed class KubernetesCertificateAuthoritySource(
             Volatile.Write(ref _previous, secret.Data!.TryGetValue(PreviousCertificateKey, out var previous) && previous is { Length: > 0 }
                 ? [Encoding.UTF8.GetString(previous)]
                 : []);
-            if (previous is { Length: > 0 } && secret.Data.TryGetValue(PreviousPrivateKeyKey, out var previousKey) && previousKey is { Length: > 0 })
+            var previousKey = secret.Data.TryGetValue(PreviousPrivateKeyKey, out var storedKey) ? storedKey : null;
+            if (previous is { Length: > 0 } && previousKey is { Length: > 0 }
+                && Annotation(secret, PreviousKeyForAnnotation) != ICertificateAuthoritySource.Fingerprint(authority))
+            {
+                // previous.key is Notary's only beside the root its rotation wrote: tls.crt was
+                // replaced since (by hand, how a compromised root is answered; or written by a
+                // Notary from before this annotation), so the key signs nothing. New certificates
+                // wait until every store trusts the root in use instead.
+                Log.CaPreviousUnusable(logger, SecretName, $"tls.crt is not the root Notary's rotation wrote beside previous.key ({PreviousKeyForAnnotation}); its key is not used");
+            }
+            else if (previous is { Length: > 0 } && previousKey is { Length: > 0 })
             {
                 try
                 {

@@ -311,6 +311,37 @@ public sealed class CertificateAuthoritySourceTests(ClusterFixture cluster)
     }
 
     [Fact]
+    public async Task A_previous_key_left_in_the_Secret_when_the_root_is_replaced_by_hand_signs_nothing_after_a_restart()
+    {
+        var ns = NewNamespaceName();
+        using var source = Source(ns);
+        var first = (await source.GetAsync(CancellationToken.None)).CertificatePem;
+        await Annotate(ns, "before-hand-restart");
+        Assert.True(await source.RotateIfDueAsync(TimeSpan.FromDays(30), CancellationToken.None));
+        var second = (await source.GetAsync(CancellationToken.None)).CertificatePem;
+        var rotated = await cluster.Client.CoreV1.ReadNamespacedSecretAsync("notary-ca", ns);
+        Assert.Equal(Fingerprint(second), rotated.Metadata.Annotations["notary.dev/previous-key-for"]);
+        using (var restartedBeforeHand = Source(ns))
+        {
+            // Notary's own rotation: a restarted instance signs with the first root in phase 1.
+            Assert.Equal(first, (await restartedBeforeHand.FindAsync(Fingerprint(first), CancellationToken.None))?.CertificatePem);
+        }
+
+        // The second root is compromised: replaced by hand, previous.crt and previous.key left as they were.
+        using var replacement = CertificateAuthority.CreateRoot("Notary Built-in Root CA", TimeSpan.FromDays(3650), DateTimeOffset.UtcNow, new KeySpec(KeyAlgorithm.Ecdsa, 256));
+        rotated.Data["tls.crt"] = Encoding.ASCII.GetBytes(replacement.CertificatePem);
+        rotated.Data["tls.key"] = Encoding.ASCII.GetBytes(replacement.ExportPrivateKeyPem());
+        await cluster.Client.CoreV1.ReplaceNamespacedSecretAsync(rotated, "notary-ca", ns);
+
+        using var restarted = Source(ns);
+        Assert.Equal(replacement.CertificatePem, (await restarted.GetAsync(CancellationToken.None)).CertificatePem);
+        Assert.Null(await restarted.FindAsync(Fingerprint(first), CancellationToken.None));
+        Assert.Null(await restarted.FindAsync(Fingerprint(second), CancellationToken.None));
+        // The first root stays trusted (public part only), as before the restart.
+        Assert.Equal([first], await restarted.GetPreviousAsync(CancellationToken.None));
+    }
+
+    [Fact]
     public async Task Refresh_takes_the_root_another_instance_rotated_to_without_rotating()
     {
         var ns = NewNamespaceName();

@@ -63,9 +63,11 @@ summary=$(awk '/^ +Passed: [0-9]+$/ {p += $2} /^ +Failed: [0-9]+$/ {f += $2} END
 # The failed tests' names and first lines, kept for the end of the output (CI shows its tail).
 # At most 80 lines, counted by awk itself: a `| head` here would end awk with SIGPIPE when there
 # are more, and under pipefail that status (141) would end this script before its summary.
-failures=$(awk '/^  Failed [^ ]+( \(.*\))? \[/ { if (seen[$0]++) { skip = 0; next } skip = 5 } skip > 0 && shown < 80 { print substr($0, 1, 300); skip--; shown++ }' "$log")
+# A failed test's line is "  Failed NAME [DURATION]", NAME with its arguments for a theory
+# ("Method(plural: \"issuers\")", spaces and all).
+failures=$(awk '/^  Failed .* \[[^]]*\]$/ { if (seen[$0]++) { skip = 0; next } skip = 5 } skip > 0 && shown < 80 { print substr($0, 1, 300); skip--; shown++ } shown == 80 && !cut { print "  (more: see the names below)"; cut = 1 }' "$log")
 # Every failed test's name, one line each (the details above stop at 80 lines).
-failed_names=$(awk '/^  Failed [^ ]+( \(.*\))? \[/ && !named[$2]++ { print "  " $2 }' "$log")
+failed_names=$(awk '/^  Failed .* \[[^]]*\]$/ { n = $0; sub(/^  Failed /, "", n); sub(/ \[[^]]*\]$/, "", n); if (!named[n]++) print "  " n }' "$log")
 rm -f "$log"
 
 # The crypto backend benchmark's smoke run (seconds): every certificate and keystore it

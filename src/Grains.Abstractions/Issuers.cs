@@ -128,8 +128,20 @@ public sealed record IssuerRotationStatus
     /// until they are written. Empty when none.
     /// </summary>
     [Id(6)] public IReadOnlyList<string> LeftBehind { get; init; } = [];
+    /// <summary>At most this many left-behind certificates are named (the CRD's maxItems).</summary>
+    public const int LeftBehindShown = 20;
+
     /// <summary>How many certificates were left behind in all (<see cref="LeftBehind"/> names the first 20).</summary>
     [Id(7)] public int LeftBehindCount { get; init; }
+
+    // Value equality for the list too (a record compares it by reference): statuses are compared
+    // to tell whether one changed.
+    public bool Equals(IssuerRotationStatus? other) =>
+        other is not null && Phase == other.Phase && FromFingerprint == other.FromFingerprint && ToFingerprint == other.ToFingerprint
+        && Total == other.Total && Remaining == other.Remaining && Started == other.Started
+        && LeftBehindCount == other.LeftBehindCount && LeftBehind.SequenceEqual(other.LeftBehind, StringComparer.Ordinal);
+
+    public override int GetHashCode() => HashCode.Combine(Phase, FromFingerprint, ToFingerprint, Total, Remaining, Started, LeftBehindCount);
 }
 
 /// <summary>What Notary writes into an Issuer's or ClusterIssuer's status subresource.</summary>

@@ -37,6 +37,7 @@ public sealed class CaRotationGrain(
     public const string Reminder = "ca-rotation";
     private static readonly TimeSpan ReminderPeriod = TimeSpan.FromMinutes(1);
     private static readonly TimeSpan TimerPeriod = TimeSpan.FromSeconds(10);
+    private bool _unsaved; // OnCertificateLeftAsync changed the state; the next step saves it
 
     /// <summary>How often it looks while nothing is in flight (only old leaves' overlap ending, or paused).</summary>
     private static readonly TimeSpan IdlePeriod = TimeSpan.FromMinutes(1);
@@ -184,7 +185,9 @@ public sealed class CaRotationGrain(
         }
 
         await LeaveAsync(key, CaFingerprints.Of(S.NewCaPem)!);
-        await SaveAsync();
+        // Saved by the next step: a namespace deleted mid-rotation must not write the whole state once
+        // per certificate. A removal lost with the activation is observed again (deleted, or left).
+        _unsaved = true;
     }
 
     /// <summary>
@@ -254,7 +257,8 @@ public sealed class CaRotationGrain(
             return;
         }
 
-        var dirty = false;
+        var dirty = _unsaved;
+        _unsaved = false;
         if (_joined.Count > 0)
         {
             S.Certificates.UnionWith(_joined);
@@ -308,7 +312,7 @@ public sealed class CaRotationGrain(
         var leftBehind = decision.LeftBehind.Count > 0 && S.AllTrustedAt is null && decision.LeftBehind.Count != S.LeftBehindCount;
         if (leftBehind)
         {
-            S.LeftBehind = [.. decision.LeftBehind.Order(StringComparer.Ordinal).Take(LeftBehindShown)];
+            S.LeftBehind = [.. decision.LeftBehind.Order(StringComparer.Ordinal).Take(IssuerRotationStatus.LeftBehindShown)];
             S.LeftBehindCount = decision.LeftBehind.Count;
         }
 
@@ -407,9 +411,6 @@ public sealed class CaRotationGrain(
 
     /// <summary>Warning Event reason: Rotation:MaxWait ended the wait for stores that do not trust the new CA yet.</summary>
     public const string StoresLeftBehindReason = "CaRotationStoresLeftBehind";
-
-    /// <summary>At most this many left-behind certificates are named in the issuer's status (the CRD's maxItems).</summary>
-    public const int LeftBehindShown = 20;
 
     /// <summary>
     /// The wait for stores that could not be written ended (Rotation:MaxWait): a Warning Event on

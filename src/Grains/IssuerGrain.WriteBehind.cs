@@ -13,7 +13,7 @@ namespace Notary.Grains;
 // half-changed by another call), and before deactivation, at the root-check reminder, before a
 // rotation begins and when it tells this grain it moved on; so are removals (UnwatchAsync: a
 // certificate deleted or moved to another issuer). Every other change (spec, readiness, rotation
-// fields, Delete) is still written at once, and takes the pending records with it. ca and acm issuers write at once as before (their maps are per issuer).
+// fields, WatchAsync's Waiting, Delete) is written at once, and takes the pending records along. ca and acm issuers write at once as before (their maps are per issuer).
 //
 // Why a record lost with a crashed silo (at most the last second's) does not break trust-first:
 // - The rotation's phase decisions never read this map from storage. BeginAsync gets the list

@@ -230,7 +230,11 @@ public sealed class KubernetesCertificateAuthoritySource(
         var loaded = Load(secret);
         if (_authority is { } before)
         {
-            if (_previous.Any(p => p.Trim() == before.CertificatePem.Trim()))
+            // Notary's own rotation wrote previous.crt (the root in use here) AND marked the root it
+            // wrote (previous-key-for): a hand replacement that copies the old root into
+            // previous.crt to keep it trusted is still a hand replacement.
+            if (_previous.Any(p => p.Trim() == before.CertificatePem.Trim())
+                && Annotation(secret, PreviousKeyForAnnotation) == ICertificateAuthoritySource.Fingerprint(loaded))
             {
                 // Notary's own rotation (another instance wrote previous.crt/previous.key): the
                 // replaced root keeps signing while the new one is not trusted everywhere yet.
@@ -238,7 +242,8 @@ public sealed class KubernetesCertificateAuthoritySource(
             }
             else
             {
-                // Replaced by hand (no previous.crt naming the root in use): the natural response
+                // Replaced by hand (no previous.crt naming the root in use, or no mark of Notary's
+                // rotation on the root now in tls.crt): the natural response
                 // to a compromised root, so the replaced root signs nothing more (no hold signer:
                 // issuances wait until the new root is trusted) and this instance lets go of
                 // every replaced key it held. The root in use stays trusted (public part only),

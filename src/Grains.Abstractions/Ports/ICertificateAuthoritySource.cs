@@ -29,8 +29,9 @@ public interface ICertificateAuthoritySource
     /// <summary>
     /// The root (with its key) whose certificate has the SHA-256 fingerprint
     /// <paramref name="fingerprint"/> (hex, upper case): the one in use, or one it replaced whose
-    /// key the source still holds (<c>previous.key</c> of the Secret, or the root a hand
-    /// replacement displaced while this instance lives); null when it has none. The built-in
+    /// key the source still holds (<c>previous.key</c> of the Secret beside the root Notary's own
+    /// rotation wrote, or the root such a rotation by another instance displaced; never a root
+    /// replaced by hand); null when it has none. The built-in
     /// root's CA rotation signs with the previous root until every store trusts the new one.
     /// </summary>
     async Task<CertificateAuthority?> FindAsync(string fingerprint, CancellationToken cancellationToken)

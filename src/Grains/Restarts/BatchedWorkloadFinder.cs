@@ -22,8 +22,12 @@ namespace Notary.Grains.Restarts;
 /// </remarks>
 public sealed class BatchedWorkloadFinder(IWorkloadFinder finder, TimeSpan? listTimeout = null)
 {
-    /// <summary>How long one list may take: the API server's own request timeout (60 s) plus slack.</summary>
-    public static readonly TimeSpan DefaultListTimeout = TimeSpan.FromSeconds(90);
+    /// <summary>
+    /// How long one lookup may take in all: it pages through the namespace's Deployments,
+    /// StatefulSets and DaemonSets (several requests, each bounded by the client's own timeout),
+    /// so the bound is generous; it is there for a lookup that never ends, not a slow one.
+    /// </summary>
+    public static readonly TimeSpan DefaultListTimeout = TimeSpan.FromMinutes(5);
 
     private readonly TimeSpan _listTimeout = listTimeout ?? DefaultListTimeout;
 

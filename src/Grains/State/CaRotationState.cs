@@ -1,3 +1,4 @@
+using Notary.Grains.Abstractions;
 using Notary.Grains.Policies;
 
 namespace Notary.Grains;
@@ -35,7 +36,7 @@ public sealed class CaRotationState
     [Id(13)] public bool Cancelled { get; set; }
     /// <summary>
     /// Certificates whose stores did not trust the new CA by Rotation:MaxWait (the rotation went on
-    /// without them), at most <see cref="CaRotationGrain.LeftBehindShown"/> names; for the status.
+    /// without them), at most <see cref="IssuerRotationStatus.LeftBehindShown"/> names; for the status.
     /// </summary>
     [Id(14)] public List<string> LeftBehind { get; set; } = [];
     /// <summary>How many certificates were left behind in all.</summary>

@@ -342,6 +342,28 @@ public sealed class CertificateAuthoritySourceTests(ClusterFixture cluster)
     }
 
     [Fact]
+    public async Task A_root_replaced_by_hand_with_the_old_root_copied_into_previous_crt_signs_nothing_more_on_a_running_instance()
+    {
+        var ns = NewNamespaceName();
+        using var source = Source(ns);
+        var old = (await source.GetAsync(CancellationToken.None)).CertificatePem;
+        using var replacement = CertificateAuthority.CreateRoot("Notary Built-in Root CA", TimeSpan.FromDays(3650), DateTimeOffset.UtcNow, new KeySpec(KeyAlgorithm.Ecdsa, 256));
+        var secret = await cluster.Client.CoreV1.ReadNamespacedSecretAsync("notary-ca", ns);
+        // What an operator might do to keep the compromised root trusted across restarts: it looks
+        // like Notary's own rotation (previous.crt is the root in use), without Notary's mark.
+        secret.Data["previous.crt"] = secret.Data["tls.crt"];
+        secret.Data["tls.crt"] = Encoding.ASCII.GetBytes(replacement.CertificatePem);
+        secret.Data["tls.key"] = Encoding.ASCII.GetBytes(replacement.ExportPrivateKeyPem());
+        await cluster.Client.CoreV1.ReplaceNamespacedSecretAsync(secret, "notary-ca", ns);
+
+        await source.RefreshAsync(CancellationToken.None);
+
+        Assert.Equal(replacement.CertificatePem, (await source.GetAsync(CancellationToken.None)).CertificatePem);
+        Assert.Null(await source.FindAsync(Fingerprint(old), CancellationToken.None));
+        Assert.Contains(old, await source.GetPreviousAsync(CancellationToken.None));
+    }
+
+    [Fact]
     public async Task Refresh_takes_the_root_another_instance_rotated_to_without_rotating()
     {
         var ns = NewNamespaceName();

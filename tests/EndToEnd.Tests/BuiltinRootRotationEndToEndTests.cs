@@ -19,6 +19,10 @@ public sealed class RootRotationFixture : RealBreachFixture
             ["Notary:Ca:CheckInterval"] = "00:00:01",
             ["Notary:Rotation:PropagationDelay"] = "00:00:03",
             ["Notary:Rotation:Overlap"] = "00:00:05",
+            // One re-issue at a time: the second service's certificate is re-issued only after the
+            // first one's keystore serves its new-root leaf, so for at least the propagation delay
+            // one service presents a new-root leaf and the other an old-root one (the mixed pair).
+            ["Notary:Rotation:MaxConcurrentReissues"] = "1",
         });
 }
 
@@ -68,6 +72,7 @@ public sealed class BuiltinRootRotationEndToEndTests(RootRotationFixture fx, ITe
         // at some point both trust both roots; a handshake then, whatever each serves.
         var trustedBothSeen = false;
         var handshakeMidRoll = false;
+        var handshakeMixed = false;
         var (a, b) = await RealBreachFixture.UntilAsync(
             async () =>
             {
@@ -89,15 +94,26 @@ public sealed class BuiltinRootRotationEndToEndTests(RootRotationFixture fx, ITe
                     handshakeMidRoll = true;
                 }
 
+                if (!handshakeMixed && (a.Serial != a0.Serial) != (b.Serial != b0.Serial))
+                {
+                    // One serves its leaf from the new root, the other still its old-root leaf:
+                    // each must accept the other, both ways.
+                    Mark($"mixed pair: a {a.Serial}, b {b.Serial}");
+                    await AssertHandshakeAsync(ns, a, b, "mixed-a-serves");
+                    await AssertHandshakeAsync(ns, b, a, "mixed-b-serves");
+                    handshakeMixed = true;
+                }
+
                 return (a, b);
             },
             s => s.a.Serial != a0.Serial && s.b.Serial != b0.Serial && s.a.Roots.SequenceEqual([newRoot]) && s.b.Roots.SequenceEqual([newRoot]),
             "both certificates re-issued from the new root and the old root gone from both ca.crt",
-            seconds: 45,
+            seconds: 90,
             intervalMilliseconds: 250);
         Mark($"rolled: a {a.Serial}, b {b.Serial}");
 
         Assert.True(trustedBothSeen, "no moment was seen where both keystores trusted the old and the new root");
+        Assert.True(handshakeMixed, "no moment was seen where one service served a new-root leaf and the other an old-root leaf (one re-issue at a time should make one)");
         Assert.Equal(a.Serial, (await fx.CertificateStatusAsync(ns, "a")).Serial);
         Assert.Equal(b.Serial, (await fx.CertificateStatusAsync(ns, "b")).Serial);
         await AssertVerifiesAsync(a, newRoot);

@@ -65,7 +65,7 @@ summary=$(awk '/^ +Passed: [0-9]+$/ {p += $2} /^ +Failed: [0-9]+$/ {f += $2} END
 # are more, and under pipefail that status (141) would end this script before its summary.
 # A failed test's line is "  Failed NAME [DURATION]", NAME with its arguments for a theory
 # ("Method(plural: \"issuers\")", spaces and all).
-failures=$(awk '/^  Failed .* \[[^]]*\]$/ { if (seen[$0]++) { skip = 0; next } skip = 5 } skip > 0 && shown < 80 { print substr($0, 1, 300); skip--; shown++ } shown == 80 && !cut { print "  (more: see the names below)"; cut = 1 }' "$log")
+failures=$(awk '/^  Failed .* \[[^]]*\]$/ { if (seen[$0]++) { skip = 0; next } skip = 5 } skip > 0 && shown >= 80 && !cut { print "  (more: see the names below)"; cut = 1 } skip > 0 && shown < 80 { print substr($0, 1, 300); skip--; shown++ }' "$log")
 # Every failed test's name, one line each (the details above stop at 80 lines).
 failed_names=$(awk '/^  Failed .* \[[^]]*\]$/ { n = $0; sub(/^  Failed /, "", n); sub(/ \[[^]]*\]$/, "", n); if (!named[n]++) print "  " n }' "$log")
 rm -f "$log"

@@ -30,8 +30,6 @@ public static class Reasons
     public const string Stored = "Stored";
     public const string StoreFailed = "StoreFailed";
     public const string ReconcileFailed = "ReconcileFailed";
-    /// <summary>The store was rebuilt, but restarting the workloads that opted in (notary.dev/reload) failed: retried.</summary>
-    public const string ReloadFailed = "ReloadFailed";
     public const string BuildFailed = "BuildFailed";
     public const string MetadataSecretMissing = "MetadataSecretMissing";
     public const string MetadataMissing = "MetadataMissing";

@@ -37,7 +37,7 @@ public sealed class CaRotationGrain(
     public const string Reminder = "ca-rotation";
     private static readonly TimeSpan ReminderPeriod = TimeSpan.FromMinutes(1);
     private static readonly TimeSpan TimerPeriod = TimeSpan.FromSeconds(10);
-    private bool _unsaved; // OnCertificateLeftAsync changed the state; the next step saves it
+    private bool _unsaved; // OnCertificateLeftAsync changed the state; the next save clears it
 
     /// <summary>How often it looks while nothing is in flight (only old leaves' overlap ending, or paused).</summary>
     private static readonly TimeSpan IdlePeriod = TimeSpan.FromMinutes(1);
@@ -185,8 +185,7 @@ public sealed class CaRotationGrain(
         }
 
         await LeaveAsync(key, CaFingerprints.Of(S.NewCaPem)!);
-        // Saved by the next step: a namespace deleted mid-rotation must not write the whole state once
-        // per certificate. A removal lost with the activation is observed again (deleted, or left).
+        // Saved by the next step, not once per certificate of a deleted namespace (a lost one is observed again).
         _unsaved = true;
     }
 
@@ -258,7 +257,6 @@ public sealed class CaRotationGrain(
         }
 
         var dirty = _unsaved;
-        _unsaved = false;
         if (_joined.Count > 0)
         {
             S.Certificates.UnionWith(_joined);
@@ -492,7 +490,11 @@ public sealed class CaRotationGrain(
         }
     }
 
-    private Task SaveAsync() => Persistence.SaveAsync(state, DeactivateOnIdle);
+    private async Task SaveAsync()
+    {
+        await Persistence.SaveAsync(state, DeactivateOnIdle);
+        _unsaved = false;
+    }
 
     private static string IssuerKey(string? key) => key ?? "(unknown issuer)";
 }

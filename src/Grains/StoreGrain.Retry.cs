@@ -63,13 +63,6 @@ public abstract partial class StoreGrain<TSpec> : IRemindable, IDurableRetryOwne
             // current is left as it is: rewriting its Secret would change it for nothing.
             await ReconcileAsync(force: State.MustWrite);
         }
-
-        if (State.ReloadPending && !_retrying)
-        {
-            // After the reconcile (which ends a run of retries when it did not fail): a rebuild it
-            // made reloaded already and cleared the flag; otherwise the failed reload goes again.
-            await ReloadOptedInAsync();
-        }
     }
 
     /// <summary>No transient failure is outstanding: cancel the timer and the reminder.</summary>

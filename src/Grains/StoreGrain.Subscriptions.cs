@@ -1,5 +1,4 @@
 using Notary.Grains.Abstractions;
-using Notary.Grains.Abstractions.Ports;
 using Notary.Grains.Retry;
 
 namespace Notary.Grains;
@@ -20,28 +19,12 @@ public abstract partial class StoreGrain<TSpec>
         {
             using var step = PortCall.Start(time);
             await restarter.RestartAsync(Resource.Namespace, [Resource.Name], onlyOptedIn: true, $"{kind} {Resource} was rebuilt with new certificates", step.Token);
-            if (State.ReloadPending)
-            {
-                State.ReloadPending = false;
-                await SaveAsync();
-            }
         }
         catch (Exception ex)
         {
-            // The store is written. A workload that reads its store only at start would keep the
-            // old trust without the restart, and refuse a peer once the peer switches to its new
-            // certificate: retried with the store's backoff (durable: its reminder), until one goes
-            // through; one Warning Event per run of failures.
+            // The store is written; a failed reload is reported in the log and not retried (the
+            // next rebuild reloads again).
             Log.ReloadFailed(logger, kind.ToString(), Resource.ToString(), ex.GetType().Name, ex.Message);
-            if (!State.ReloadPending)
-            {
-                State.ReloadPending = true;
-                await SaveAsync();
-                await _reporter.EventAsync(Resource, State.Origin?.Uid, EventSeverity.Warning, Reasons.ReloadFailed,
-                    $"{kind} {Resource} was rebuilt, but restarting the workloads that opted in (notary.dev/reload) failed ({ex.GetType().Name}); Notary retries with backoff.");
-            }
-
-            await ScheduleRetryAsync(ex, write: false);
         }
     }
 

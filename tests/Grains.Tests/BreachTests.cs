@@ -302,33 +302,4 @@ public sealed class BreachTests(ClusterFixture fx)
         Assert.Contains(requests, r => r.OnlyOptedIn && r.Secrets.SequenceEqual(["c0-ts"]));
         Assert.All(requests, r => Assert.True(r.OnlyOptedIn));
     }
-    [Fact]
-    public async Task A_reload_that_fails_is_retried_with_backoff_without_rewriting_the_store_until_it_goes_through()
-    {
-        var (ns, pay) = await ServicesAsync(1);
-        var keystore = new ResourceKey(ns, "pay-ks");
-        static int Asked(IReadOnlyList<(string Namespace, string[] Secrets, bool OnlyOptedIn)> requests) => requests.Count(r => r.OnlyOptedIn && r.Secrets.SequenceEqual(["pay-ks"]));
-        fx.Workloads.Failing[ns] = true;
-        try
-        {
-            await fx.Grains.GetGrain<ICertificateGrain>(pay.ToString()).ApplyAsync(Cert($"pay.{ns}.svc.cluster.local") with { Alt = ["pay.internal"] }, V(2));
-            await fx.Status.WaitStoreAsync(ResourceKind.Keystore, keystore, s => s.CertificateRevisions.GetValueOrDefault(pay.ToString()) == 2, "rebuilt from revision 2");
-            var writes = fx.Store.History(ResourceKind.Keystore, keystore).Count;
-
-            // The reload after the rebuild failed: asked again (1 s, then 2 s later), the store left as written.
-            await fx.Workloads.WaitRequestsAsync(ns, r => Asked(r) >= 3, "the keystore's reload asked again twice after failing");
-            var warning = Assert.Single(fx.Events.For(keystore), e => e.Reason == Reasons.ReloadFailed);
-            Assert.Equal(EventSeverity.Warning, warning.Severity);
-
-            fx.Workloads.Failing.TryRemove(ns, out _);
-            var failed = Asked(fx.Workloads.Requests(ns));
-            await fx.Workloads.WaitRequestsAsync(ns, r => Asked(r) > failed, "the reload asked once more, now going through");
-            Assert.Equal(writes, fx.Store.History(ResourceKind.Keystore, keystore).Count);
-            Assert.True((await fx.Grains.GetGrain<IKeystoreGrain>(keystore.ToString()).GetStatusAsync())!.IsReady);
-        }
-        finally
-        {
-            fx.Workloads.Failing.TryRemove(ns, out _);
-        }
-    }
 }

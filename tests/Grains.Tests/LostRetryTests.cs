@@ -159,7 +159,9 @@ public sealed class LostRetryTests(LifecycleClusterFixture fx) : IDisposable
     {
         var (key, _, _) = await ReadyKeystoreAsync();
         var keystore = fx.Grains.GetGrain<IKeystoreGrain>(key.ToString());
-        fx.Faults.FailNext("ICertificateGrain.GetSnapshotAsync");
+        // Failing until Dispose clears it: a retry that succeeded before the wait below (its
+        // timer is 1 s of real time) would leave nothing outstanding to delete.
+        fx.Faults.FailNext("ICertificateGrain.GetSnapshotAsync", times: 1_000_000);
         await keystore.RebuildAsync();
         await fx.Status.WaitReasonAsync(ResourceKind.Keystore, key, Reasons.ReconcileFailed);
         Assert.Contains(StoreGrain<KeystoreSpec>.RetryReminder, await RemindersAsync(keystore));

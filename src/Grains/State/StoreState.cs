@@ -71,9 +71,4 @@ public sealed class StoreState<TSpec>
     /// an Issuers-mode truststore): what <see cref="StoreStatus.IssuerCas"/> shows the rotation. Null when none.
     /// </summary>
     [Id(60)] public List<string>? IssuerCas { get; set; }
-    /// <summary>
-    /// The reload of opted-in workloads after a rebuild failed and is retried (with the store's
-    /// retry backoff, its reminder behind it) until one goes through; the store is not rewritten.
-    /// </summary>
-    [Id(160)] public bool ReloadPending { get; set; }
 }

@@ -265,11 +265,7 @@ public sealed class CertificateAuthoritySourceTests(ClusterFixture cluster)
         var ns = NewNamespaceName();
         using var source = Source(ns);
         var old = (await source.GetAsync(CancellationToken.None)).CertificatePem;
-        using var replacement = CertificateAuthority.CreateRoot("Notary Built-in Root CA", TimeSpan.FromDays(3650), DateTimeOffset.UtcNow, new KeySpec(KeyAlgorithm.Ecdsa, 256));
-        var secret = await cluster.Client.CoreV1.ReadNamespacedSecretAsync("notary-ca", ns);
-        secret.Data["tls.crt"] = Encoding.ASCII.GetBytes(replacement.CertificatePem);
-        secret.Data["tls.key"] = Encoding.ASCII.GetBytes(replacement.ExportPrivateKeyPem());
-        await cluster.Client.CoreV1.ReplaceNamespacedSecretAsync(secret, "notary-ca", ns);
+        using var replacement = await ReplaceByHandAsync(ns);
 
         Assert.True(await source.RotateIfDueAsync(TimeSpan.FromDays(30), CancellationToken.None));
 
@@ -295,13 +291,11 @@ public sealed class CertificateAuthoritySourceTests(ClusterFixture cluster)
         // Notary's own rotation: the first root signs on while the second is not trusted everywhere.
         Assert.Equal(first, (await source.FindAsync(Fingerprint(first), CancellationToken.None))?.CertificatePem);
 
-        using var replacement = CertificateAuthority.CreateRoot("Notary Built-in Root CA", TimeSpan.FromDays(3650), DateTimeOffset.UtcNow, new KeySpec(KeyAlgorithm.Ecdsa, 256));
-        var secret = await cluster.Client.CoreV1.ReadNamespacedSecretAsync("notary-ca", ns);
-        secret.Data["tls.crt"] = Encoding.ASCII.GetBytes(replacement.CertificatePem);
-        secret.Data["tls.key"] = Encoding.ASCII.GetBytes(replacement.ExportPrivateKeyPem());
-        secret.Data.Remove("previous.crt");
-        secret.Data.Remove("previous.key");
-        await cluster.Client.CoreV1.ReplaceNamespacedSecretAsync(secret, "notary-ca", ns);
+        using var replacement = await ReplaceByHandAsync(ns, secret =>
+        {
+            secret.Data.Remove("previous.crt");
+            secret.Data.Remove("previous.key");
+        });
 
         await source.RefreshAsync(CancellationToken.None);
 
@@ -328,10 +322,7 @@ public sealed class CertificateAuthoritySourceTests(ClusterFixture cluster)
         }
 
         // The second root is compromised: replaced by hand, previous.crt and previous.key left as they were.
-        using var replacement = CertificateAuthority.CreateRoot("Notary Built-in Root CA", TimeSpan.FromDays(3650), DateTimeOffset.UtcNow, new KeySpec(KeyAlgorithm.Ecdsa, 256));
-        rotated.Data["tls.crt"] = Encoding.ASCII.GetBytes(replacement.CertificatePem);
-        rotated.Data["tls.key"] = Encoding.ASCII.GetBytes(replacement.ExportPrivateKeyPem());
-        await cluster.Client.CoreV1.ReplaceNamespacedSecretAsync(rotated, "notary-ca", ns);
+        using var replacement = await ReplaceByHandAsync(ns);
 
         using var restarted = Source(ns);
         Assert.Equal(replacement.CertificatePem, (await restarted.GetAsync(CancellationToken.None)).CertificatePem);
@@ -347,14 +338,9 @@ public sealed class CertificateAuthoritySourceTests(ClusterFixture cluster)
         var ns = NewNamespaceName();
         using var source = Source(ns);
         var old = (await source.GetAsync(CancellationToken.None)).CertificatePem;
-        using var replacement = CertificateAuthority.CreateRoot("Notary Built-in Root CA", TimeSpan.FromDays(3650), DateTimeOffset.UtcNow, new KeySpec(KeyAlgorithm.Ecdsa, 256));
-        var secret = await cluster.Client.CoreV1.ReadNamespacedSecretAsync("notary-ca", ns);
         // What an operator might do to keep the compromised root trusted across restarts: it looks
         // like Notary's own rotation (previous.crt is the root in use), without Notary's mark.
-        secret.Data["previous.crt"] = secret.Data["tls.crt"];
-        secret.Data["tls.crt"] = Encoding.ASCII.GetBytes(replacement.CertificatePem);
-        secret.Data["tls.key"] = Encoding.ASCII.GetBytes(replacement.ExportPrivateKeyPem());
-        await cluster.Client.CoreV1.ReplaceNamespacedSecretAsync(secret, "notary-ca", ns);
+        using var replacement = await ReplaceByHandAsync(ns, secret => secret.Data["previous.crt"] = secret.Data["tls.crt"]);
 
         await source.RefreshAsync(CancellationToken.None);
 
@@ -381,6 +367,18 @@ public sealed class CertificateAuthoritySourceTests(ClusterFixture cluster)
         Assert.Equal(next, (await other.GetAsync(CancellationToken.None)).CertificatePem);
         Assert.Equal(old, (await other.FindAsync(Fingerprint(old), CancellationToken.None))?.CertificatePem);
         Assert.Equal(version, (await cluster.Client.CoreV1.ReadNamespacedSecretAsync("notary-ca", ns)).Metadata.ResourceVersion);
+    }
+
+    /// <summary>An operator's replacement of Secret notary-ca's root by hand (tls.crt, tls.key), after <paramref name="edit"/> ran on the Secret read; the new root.</summary>
+    private async Task<CertificateAuthority> ReplaceByHandAsync(string ns, Action<V1Secret>? edit = null)
+    {
+        var replacement = CertificateAuthority.CreateRoot("Notary Built-in Root CA", TimeSpan.FromDays(3650), DateTimeOffset.UtcNow, new KeySpec(KeyAlgorithm.Ecdsa, 256));
+        var secret = await cluster.Client.CoreV1.ReadNamespacedSecretAsync("notary-ca", ns);
+        edit?.Invoke(secret);
+        secret.Data["tls.crt"] = Encoding.ASCII.GetBytes(replacement.CertificatePem);
+        secret.Data["tls.key"] = Encoding.ASCII.GetBytes(replacement.ExportPrivateKeyPem());
+        await cluster.Client.CoreV1.ReplaceNamespacedSecretAsync(secret, "notary-ca", ns);
+        return replacement;
     }
 
     private static string Fingerprint(string pem)

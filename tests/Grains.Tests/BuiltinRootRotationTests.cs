@@ -1,10 +1,10 @@
-using System.Diagnostics;
 using System.Security.Cryptography.X509Certificates;
 using Notary.Grains.Abstractions;
 using Notary.Grains.Abstractions.Ports;
 using Notary.Grains.Tests.Fakes;
 using Notary.Pki;
 using Orleans.Core.Internal;
+using static Notary.Grains.Tests.Fakes.StoreVersions;
 
 namespace Notary.Grains.Tests;
 
@@ -68,9 +68,6 @@ public sealed class BuiltinRootRotationTests(CaRotationClusterFixture fx)
         return mesh;
     }
 
-    private static Task FireAsync(IAddressable grain, string reminder, DateTimeOffset now) =>
-        grain.AsReference<IRemindable>().ReceiveReminder(reminder, new TickStatus(now.UtcDateTime, TimeSpan.FromMinutes(1), now.UtcDateTime));
-
     /// <summary>
     /// Settled: two rounds in a row in which rebuilding every store of these tests writes nothing.
     /// A rebuild is not interleaved, so each waits behind the store's queued turns (notifications,
@@ -111,28 +108,6 @@ public sealed class BuiltinRootRotationTests(CaRotationClusterFixture fx)
 
         Assert.Fail($"The rotation did not finish: {await Rotation.GetStatusAsync()}");
     }
-
-    private sealed record Version(StoreWrite Write, DateTimeOffset At, DateTimeOffset? Until);
-
-    private List<Version> Versions(ResourceKind kind, ResourceKey key)
-    {
-        var history = fx.Store.History(kind, key);
-        return [.. history.Select((h, i) => new Version(h.Write, h.At!.Value, i + 1 < history.Count ? history[i + 1].At!.Value : null))];
-    }
-
-    private static X509Certificate2Collection Entries(StoreWrite write, string password) =>
-        X509CertificateLoader.LoadPkcs12Collection(write.Files[write.PrimaryFileName], password, X509KeyStorageFlags.EphemeralKeySet);
-
-    private static X509Certificate2Collection CaCrtCertificates(StoreWrite write)
-    {
-        var collection = new X509Certificate2Collection();
-        collection.ImportFromPem(System.Text.Encoding.UTF8.GetString(write.Files["ca.crt"]));
-        return collection;
-    }
-
-    private static HashSet<string> CaCrt(StoreWrite write) => [.. CaCrtCertificates(write).Select(c => c.Thumbprint)];
-
-    private static string Thumbprint(CertificateAuthority ca) => X509Certificate2.CreateFromPem(ca.CertificatePem).Thumbprint;
 
     private static string Fingerprint(CertificateAuthority ca) => ICertificateAuthoritySource.Fingerprint(ca);
 
@@ -207,7 +182,7 @@ public sealed class BuiltinRootRotationTests(CaRotationClusterFixture fx)
         end = fx.Time.GetUtcNow();
 
         var stores = all.SelectMany(c => new[] { (Kind: ResourceKind.Keystore, Key: c), (Kind: ResourceKind.Truststore, Key: c) }).ToList();
-        var versions = stores.ToDictionary(s => s, s => Versions(s.Kind, s.Key));
+        var versions = stores.ToDictionary(s => s, s => Versions(fx.Store, s.Kind, s.Key));
         string Password(ResourceKind kind) => kind == ResourceKind.Keystore ? KeyPassword : TrustPassword;
         bool IssuersMode(ResourceKey key) => key.Name is var n && (n == "s11" || (int.TryParse(n[1..], out var i) && i < 10 && mesh.IssuersMode.Contains(i)));
 
@@ -273,7 +248,7 @@ public sealed class BuiltinRootRotationTests(CaRotationClusterFixture fx)
         }
     }
 
-    private static async Task AssertHandshakesAsync(Mesh mesh, Dictionary<(ResourceKind Kind, ResourceKey Key), List<Version>> versions, DateTimeOffset end)
+    private static async Task AssertHandshakesAsync(Mesh mesh, Dictionary<(ResourceKind Kind, ResourceKey Key), List<StoreVersion>> versions, DateTimeOffset end)
     {
         var dir = Directory.CreateTempSubdirectory("notary-rootrotation-").FullName;
         try
@@ -297,7 +272,6 @@ public sealed class BuiltinRootRotationTests(CaRotationClusterFixture fx)
                 return path;
             }
 
-            static bool Readable(Version v, DateTimeOffset t, DateTimeOffset end) => v.At <= t && t < (v.Until ?? end) + Delay;
             string LeafIssuer(ResourceKey key, int index) => Entries(versions[(ResourceKind.Keystore, key)][index].Write, KeyPassword).Single(c => c.HasPrivateKey).Issuer;
             var lines = new HashSet<string>(StringComparer.Ordinal);
             var mixed = 0;
@@ -311,9 +285,7 @@ public sealed class BuiltinRootRotationTests(CaRotationClusterFixture fx)
                     var tsC = versions[(ResourceKind.Truststore, client)];
                     var tsS = versions[(ResourceKind.Truststore, server)];
                     var moments = ksS.Concat(ksC).Concat(tsC).Concat(tsS).Select(v => v.At).Distinct().ToList();
-                    List<(int, int)> Pairs(List<Version> keystores, List<Version> others) =>
-                        [.. moments.SelectMany(t => Enumerable.Range(0, keystores.Count).Where(i => Readable(keystores[i], t, end))
-                            .SelectMany(i => Enumerable.Range(0, others.Count).Where(j => Readable(others[j], t, end)).Select(j => (i, j)))).Distinct()];
+                    List<(int, int)> Pairs(List<StoreVersion> keystores, List<StoreVersion> others) => ReadableTogether(moments, keystores, others, end, Delay);
 
                     // Trust by ca.crt: the server's keystore against the client's keystore's ca.crt, and back.
                     foreach (var (i, j) in Pairs(ksS, ksC))
@@ -340,23 +312,8 @@ public sealed class BuiltinRootRotationTests(CaRotationClusterFixture fx)
 
             // Some moment had a service on the new root talking to one still on the old root.
             Assert.True(mixed > 0, "no handshake between a renewed and a not yet renewed service");
-            var pairs = Path.Combine(dir, "pairs.tsv");
-            await System.IO.File.WriteAllLinesAsync(pairs, lines);
-            using var java = Process.Start(new ProcessStartInfo("java", ["-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", Path.Combine(AppContext.BaseDirectory, "java", "MutualTlsBatch.java"), pairs])
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-            })!;
-            var output = java.StandardOutput.ReadToEndAsync();
-            var errors = await java.StandardError.ReadToEndAsync();
-            await java.WaitForExitAsync();
-            Assert.True(java.ExitCode == 0, errors);
-            var results = (await output).Split('\n', StringSplitOptions.RemoveEmptyEntries);
-            Assert.Equal(lines.Count, results.Length);
-            var failed = results.Where(r => !r.StartsWith("OK ", StringComparison.Ordinal)).ToList();
-            Assert.True(failed.Count == 0, $"{failed.Count} of {results.Length} handshakes failed: {string.Join("; ", failed.Take(5))}");
+            await AssertJavaHandshakesAsync(lines, dir);
             Assert.True(lines.Count >= 20, $"only {lines.Count} handshakes");
-            
         }
         finally
         {

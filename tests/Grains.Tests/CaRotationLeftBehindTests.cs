@@ -1,8 +1,8 @@
-using System.Security.Cryptography.X509Certificates;
 using Notary.Grains.Abstractions;
 using Notary.Grains.Abstractions.Ports;
 using Notary.Grains.Tests.Fakes;
 using Notary.Pki;
+using static Notary.Grains.Tests.Fakes.StoreVersions;
 
 namespace Notary.Grains.Tests;
 
@@ -18,16 +18,7 @@ public sealed class CaRotationLeftBehindTests(StuckRotationClusterFixture fx)
     private const string KeyPassword = "ks-secret-1";
     private const string TrustPassword = "ts-secret-1";
 
-    private Task StepAsync(string issuerKey) =>
-        fx.Grains.GetGrain<ICaRotationGrain>(issuerKey).AsReference<IRemindable>()
-            .ReceiveReminder(CaRotationGrain.Reminder, new TickStatus(fx.Time.GetUtcNow().UtcDateTime, TimeSpan.FromMinutes(1), fx.Time.GetUtcNow().UtcDateTime));
-
-    private static HashSet<string> CaCrt(StoreWrite write)
-    {
-        var collection = new X509Certificate2Collection();
-        collection.ImportFromPem(System.Text.Encoding.UTF8.GetString(write.Files["ca.crt"]));
-        return [.. collection.Select(c => c.Thumbprint)];
-    }
+    private Task StepAsync(string issuerKey) => FireAsync(fx.Grains.GetGrain<ICaRotationGrain>(issuerKey), CaRotationGrain.Reminder, fx.Time.GetUtcNow());
 
     [Fact]
     public async Task A_certificate_whose_keystore_never_trusts_the_new_CA_is_left_behind_at_MaxWait_named_in_the_issuers_status_and_by_Warnings()
@@ -52,7 +43,7 @@ public sealed class CaRotationLeftBehindTests(StuckRotationClusterFixture fx)
         fx.Store.FailFor(stuck, new InvalidOperationException("the secret store refuses writes"));
         using var next = fx.NewIntermediate("Team B " + ns);
         var nextFingerprint = Policies.CaFingerprints.Of(next.CertificatePem);
-        var nextThumbprint = X509Certificate2.CreateFromPem(next.CertificatePem).Thumbprint;
+        var nextThumbprint = Thumbprint(next);
         fx.CaSecrets.Put(ns, "team-ca", PemEncoder.Bundle(next.ChainPem), next.ExportPrivateKeyPem());
         await fx.Grains.GetGrain<IIssuerGrain>(issuerKey).OnCaSecretChangedAsync();
         await fx.IssuerStatus.WaitAsync(issuerKey, s => s.Rotation?.ToFingerprint == nextFingerprint, "the rotation to the new CA");

@@ -1,10 +1,9 @@
-using System.Diagnostics;
 using System.Security.Cryptography.X509Certificates;
 using Notary.Grains.Abstractions;
-using Notary.Grains.Abstractions.Ports;
 using Notary.Grains.Tests.Fakes;
 using Notary.Pki;
 using Orleans.Core.Internal;
+using static Notary.Grains.Tests.Fakes.StoreVersions;
 
 namespace Notary.Grains.Tests;
 
@@ -94,9 +93,6 @@ public sealed class CaRotationTests(CaRotationClusterFixture fx)
         await fx.IssuerStatus.WaitAsync(mesh.IssuerKey, s => s.CaFingerprint == fingerprint && s.Rotation?.ToFingerprint == fingerprint, "the new CA and its rotation");
     }
 
-    private static Task FireAsync(IAddressable grain, string reminder, DateTimeOffset now) =>
-        grain.AsReference<IRemindable>().ReceiveReminder(reminder, new TickStatus(now.UtcDateTime, TimeSpan.FromMinutes(1), now.UtcDateTime));
-
     /// <summary>Until every one-way notification has been written: no store write for a moment.</summary>
     private async Task SettleAsync()
     {
@@ -134,26 +130,6 @@ public sealed class CaRotationTests(CaRotationClusterFixture fx)
         return seen;
     }
 
-    private sealed record Version(StoreWrite Write, DateTimeOffset At, DateTimeOffset? Until);
-
-    private List<Version> Versions(ResourceKind kind, ResourceKey key)
-    {
-        var history = fx.Store.History(kind, key);
-        return [.. history.Select((h, i) => new Version(h.Write, h.At!.Value, i + 1 < history.Count ? history[i + 1].At!.Value : null))];
-    }
-
-    private static X509Certificate2Collection Entries(StoreWrite write, string password) =>
-        X509CertificateLoader.LoadPkcs12Collection(write.Files[write.PrimaryFileName], password, X509KeyStorageFlags.EphemeralKeySet);
-
-    private static HashSet<string> CaCrt(StoreWrite write)
-    {
-        var collection = new X509Certificate2Collection();
-        collection.ImportFromPem(System.Text.Encoding.UTF8.GetString(write.Files["ca.crt"]));
-        return [.. collection.Select(c => c.Thumbprint)];
-    }
-
-    private static string Thumbprint(CertificateAuthority ca) => X509Certificate2.CreateFromPem(ca.CertificatePem).Thumbprint;
-
     [Fact]
     public async Task Fifty_services_keep_talking_through_a_CA_rotation_to_a_new_intermediate_trust_comes_first_the_roll_is_paced_the_old_CA_leaves_last()
     {
@@ -179,7 +155,7 @@ public sealed class CaRotationTests(CaRotationClusterFixture fx)
 
         bool NewLeaf(X509Certificate2 c) => c.Issuer == newSubject;
         var stores = mesh.Certificates.SelectMany(c => new[] { (Kind: ResourceKind.Keystore, Key: c), (Kind: ResourceKind.Truststore, Key: c) }).ToList();
-        var versions = stores.ToDictionary(s => s, s => Versions(s.Kind, s.Key));
+        var versions = stores.ToDictionary(s => s, s => Versions(fx.Store, s.Kind, s.Key));
         string Password(ResourceKind kind) => kind == ResourceKind.Keystore ? KeyPassword : TrustPassword;
 
         // 1. Trust first: every keystore's ca.crt and every Issuers truststore held the new CA at
@@ -333,7 +309,7 @@ public sealed class CaRotationTests(CaRotationClusterFixture fx)
         }
     }
 
-    private static async Task AssertHandshakesAsync(Mesh mesh, Dictionary<(ResourceKind Kind, ResourceKey Key), List<Version>> versions, DateTimeOffset end)
+    private static async Task AssertHandshakesAsync(Mesh mesh, Dictionary<(ResourceKind Kind, ResourceKey Key), List<StoreVersion>> versions, DateTimeOffset end)
     {
         var dir = Directory.CreateTempSubdirectory("notary-carotation-").FullName;
         try
@@ -352,8 +328,6 @@ public sealed class CaRotationTests(CaRotationClusterFixture fx)
                 return path;
             }
 
-            // A version is read by pods from its write until the propagation delay after the next.
-            static bool Readable(Version v, DateTimeOffset t, DateTimeOffset end) => v.At <= t && t < (v.Until ?? end) + Delay;
             var lines = new HashSet<string>(StringComparer.Ordinal);
             for (var c = 0; c < mesh.Certificates.Length; c++)
             {
@@ -369,11 +343,8 @@ public sealed class CaRotationTests(CaRotationClusterFixture fx)
                     // client keystore against server truststore. One handshake checks one pair of
                     // each direction (each side verifies the other on its own), so they are zipped.
                     var moments = ksS.Concat(tsC).Concat(ksC).Concat(tsS).Select(v => v.At).Distinct().ToList();
-                    List<(int, int)> Pairs(List<Version> keystores, List<Version> truststores) =>
-                        [.. moments.SelectMany(t => Enumerable.Range(0, keystores.Count).Where(i => Readable(keystores[i], t, end))
-                            .SelectMany(i => Enumerable.Range(0, truststores.Count).Where(j => Readable(truststores[j], t, end)).Select(j => (i, j)))).Distinct()];
-                    var toServer = Pairs(ksS, tsC);
-                    var toClient = Pairs(ksC, tsS);
+                    var toServer = ReadableTogether(moments, ksS, tsC, end, Delay);
+                    var toClient = ReadableTogether(moments, ksC, tsS, end, Delay);
                     for (var n = 0; n < Math.Max(toServer.Count, toClient.Count); n++)
                     {
                         var (ks, ts) = toServer[Math.Min(n, toServer.Count - 1)];
@@ -386,21 +357,7 @@ public sealed class CaRotationTests(CaRotationClusterFixture fx)
                 }
             }
 
-            var pairs = Path.Combine(dir, "pairs.tsv");
-            await System.IO.File.WriteAllLinesAsync(pairs, lines);
-            using var java = Process.Start(new ProcessStartInfo("java", ["-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", Path.Combine(AppContext.BaseDirectory, "java", "MutualTlsBatch.java"), pairs])
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-            })!;
-            var output = java.StandardOutput.ReadToEndAsync();
-            var errors = await java.StandardError.ReadToEndAsync();
-            await java.WaitForExitAsync();
-            Assert.True(java.ExitCode == 0, errors);
-            var results = (await output).Split('\n', StringSplitOptions.RemoveEmptyEntries);
-            Assert.Equal(lines.Count, results.Length);
-            var failed = results.Where(r => !r.StartsWith("OK ", StringComparison.Ordinal)).ToList();
-            Assert.True(failed.Count == 0, $"{failed.Count} of {results.Length} handshakes failed: {string.Join("; ", failed.Take(5))}");
+            await AssertJavaHandshakesAsync(lines, dir);
             Assert.True(lines.Count >= 150, $"only {lines.Count} handshakes");
         }
         finally

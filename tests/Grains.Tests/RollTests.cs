@@ -218,20 +218,7 @@ public sealed class RollTests(LifecycleClusterFixture fx)
             }
 
             Assert.True(lines.Count >= 4, $"only {lines.Count} pairs");
-            var pairs = Path.Combine(dir, "pairs.tsv");
-            await System.IO.File.WriteAllLinesAsync(pairs, lines);
-            var java = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("java", ["-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", Path.Combine(AppContext.BaseDirectory, "java", "MutualTlsBatch.java"), pairs])
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-            })!;
-            var output = await java.StandardOutput.ReadToEndAsync();
-            var errors = await java.StandardError.ReadToEndAsync();
-            await java.WaitForExitAsync();
-            Assert.True(java.ExitCode == 0, errors);
-            var results = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-            Assert.Equal(lines.Count, results.Length);
-            Assert.All(results, r => Assert.StartsWith("OK ", r, StringComparison.Ordinal));
+            await StoreVersions.AssertJavaHandshakesAsync(lines, dir);
         }
         finally
         {

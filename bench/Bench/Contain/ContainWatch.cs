@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using k8s;
-using k8s.Autorest;
 using k8s.Models;
 using Notary.Watcher;
 
@@ -21,14 +20,16 @@ public sealed class ContainWatch<T> : IAsyncDisposable
     private readonly HashSet<string> _wanted;
     private readonly Func<T, bool> _done;
     private readonly Func<string?, CancellationToken, Task<(IList<T> Items, string? ResourceVersion)>> _list;
-    private readonly Func<string?, CancellationToken, IAsyncEnumerable<(WatchEventType, T)>> _watch;
+    // (resourceVersion, onError, token): KubernetesClient reports an ERROR event (410 Gone among
+    // them) only through onError, then the server ends the stream.
+    private readonly Func<string?, Action<Exception>, CancellationToken, IAsyncEnumerable<(WatchEventType, T)>> _watch;
     private readonly TaskCompletionSource<long> _all = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _stop = new();
     private Task _loop = Task.CompletedTask;
     private int _events;
 
     internal ContainWatch(IEnumerable<string> wanted, Func<T, bool> done,
-        Func<string?, CancellationToken, Task<(IList<T>, string?)>> list, Func<string?, CancellationToken, IAsyncEnumerable<(WatchEventType, T)>> watch)
+        Func<string?, CancellationToken, Task<(IList<T>, string?)>> list, Func<string?, Action<Exception>, CancellationToken, IAsyncEnumerable<(WatchEventType, T)>> watch)
     {
         _wanted = wanted.ToHashSet(StringComparer.Ordinal);
         _done = done;
@@ -72,7 +73,18 @@ public sealed class ContainWatch<T> : IAsyncDisposable
                 var delivered = 0;
                 try
                 {
-                    await foreach (var (type, item) in _watch(resourceVersion, _stop.Token).WithCancellation(_stop.Token).ConfigureAwait(false))
+                    var events = _watch(resourceVersion, e =>
+                    {
+                        if (WatchErrors.IsGone(e))
+                        {
+                            gone = true;
+                        }
+                        else
+                        {
+                            _all.TrySetException(e);
+                        }
+                    }, _stop.Token);
+                    await foreach (var (type, item) in events.WithCancellation(_stop.Token).ConfigureAwait(false))
                     {
                         var at = Stopwatch.GetTimestamp();
                         Interlocked.Increment(ref _events);
@@ -84,7 +96,7 @@ public sealed class ContainWatch<T> : IAsyncDisposable
                         }
                     }
                 }
-                catch (Exception ex) when (WatchErrors.IsGone(ex) || ex is HttpOperationException { Response.StatusCode: System.Net.HttpStatusCode.Gone })
+                catch (Exception ex) when (WatchErrors.IsGone(ex))
                 {
                     gone = true;
                 }
@@ -147,7 +159,7 @@ public static class ContainWatch
                 var list = await client.CoreV1.ListNamespacedSecretAsync(ns, cancellationToken: ct).ConfigureAwait(false);
                 return (list.Items, list.Metadata.ResourceVersion);
             },
-            (rv, ct) => client.CoreV1.WatchListNamespacedSecretAsync(ns, resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: 3600, cancellationToken: ct));
+            (rv, onError, ct) => client.CoreV1.WatchListNamespacedSecretAsync(ns, resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: 3600, onError: onError, cancellationToken: ct));
         await watch.StartAsync(cancellationToken).ConfigureAwait(false);
         return watch;
     }
@@ -160,7 +172,7 @@ public static class ContainWatch
                 var list = await client.AppsV1.ListNamespacedDeploymentAsync(ns, cancellationToken: ct).ConfigureAwait(false);
                 return (list.Items, list.Metadata.ResourceVersion);
             },
-            (rv, ct) => client.AppsV1.WatchListNamespacedDeploymentAsync(ns, resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: 3600, cancellationToken: ct));
+            (rv, onError, ct) => client.AppsV1.WatchListNamespacedDeploymentAsync(ns, resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: 3600, onError: onError, cancellationToken: ct));
         await watch.StartAsync(cancellationToken).ConfigureAwait(false);
         return watch;
     }

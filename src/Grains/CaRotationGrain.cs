@@ -301,15 +301,11 @@ public sealed class CaRotationGrain(
             // The issuer is deleted: nothing is re-issued (there is no issuer to sign), the CAs stay.
             decision = decision with { Reissue = [] };
         }
-        if (decision.LeftBehind.Count > 0 && S.AllTrustedAt is null)
+        var leftBehind = decision.LeftBehind.Count > 0 && S.AllTrustedAt is null;
+        if (leftBehind)
         {
             RotationLog.StoresLeftBehind(logger, IssuerKey(S.IssuerKey), newFp, string.Join(", ", decision.LeftBehind));
             await RecordLeftBehindAsync(decision.LeftBehind, newFp);
-        }
-
-        var leftBehind = decision.LeftBehind.Count > 0 && S.AllTrustedAt is null && decision.LeftBehind.Count != S.LeftBehindCount;
-        if (leftBehind)
-        {
             S.LeftBehind = [.. decision.LeftBehind.Order(StringComparer.Ordinal).Take(IssuerRotationStatus.LeftBehindShown)];
             S.LeftBehindCount = decision.LeftBehind.Count;
         }

@@ -126,7 +126,7 @@ public sealed partial class CertificateGrain
         // What keystores serve now, and an unserved certificate a roll in progress was putting
         // into truststores (replaced by this one before any keystore served it).
         var served = State.Serving ?? State.Material;
-        var servedRevision = State.Serving is null ? State.Revision : State.ServingRevision;
+        var servedRevision = ServedRevision;
         var unserved = State.Serving is null ? null : State.Material;
         var retire = new List<(string Arn, RetireReason Reason)>();
         if (unserved is not null)

@@ -56,7 +56,7 @@ public sealed partial class CertificateGrain
 
     public async Task ReissueFromCaAsync(string caFingerprint, string? issuerKey = null)
     {
-        if (issuerKey is not null && State.Spec is { } spec && RotationIssuerKey(spec) != issuerKey)
+        if (issuerKey is not null && State.Spec is { } spec && IssuerId(spec) != issuerKey)
         {
             // It left the rotating issuer (issuerRef or spec.issuer changed): its new issuer issues it, not this rotation.
             return;

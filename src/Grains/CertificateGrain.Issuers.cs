@@ -129,18 +129,6 @@ public sealed partial class CertificateGrain
         }
     }
 
-    /// <summary>
-    /// The grain key of the issuer <paramref name="spec"/> names (<see cref="IssuerKeys"/>, the
-    /// built-in root's for the default path), or the id of a configured issuer: a CA rotation
-    /// tells by it whether a certificate still belongs to it.
-    /// </summary>
-    private string? RotationIssuerKey(CertificateSpec? spec) => spec is null ? null : ResolveIssuer(spec) switch
-    {
-        IssuerGrainPort port => port.Key,
-        { } configured => IssuerIds.Configured(configured.Name),
-        null => null,
-    };
-
     /// <summary>The issuer as the name policy spells it: <c>Issuer/NAME</c>, <c>ClusterIssuer/NAME</c>, or spec.issuer's configured name.</summary>
     private string? PolicyIssuerName(CertificateSpec spec) =>
         spec.IssuerRef is { } issuerRef ? NamePolicy.IssuerName(issuerRef) : issuers.Resolve(spec.Issuer)?.Name;

@@ -254,7 +254,7 @@ public sealed partial class CertificateGrain(
         // previous certificates until their overlap ends): see CertificateGrain.Roll.cs.
         return Task.FromResult(new CertificateSnapshot(_resource, spec is not null, spec?.Fqdn, State.Revision, published, State.IsQuarantined,
             material is null ? null : AlsoTrusted(), State.Serving is null ? null : State.ServingRevision, State.IssuerCas,
-            RotationIssuerKey(spec), State.KeystoresWritten is not null));
+            spec is null ? null : IssuerId(spec), State.KeystoresWritten is not null));
     }
 
     public Task<IssuedMaterial?> GetIssuedMaterialAsync(long revision) =>

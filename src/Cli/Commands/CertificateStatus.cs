@@ -26,8 +26,9 @@ public static class CertificateStatus
         var certificate = await api.GetAsync<Certificate>(NotaryResources.CertificatePlural, ns, name, cancellationToken);
         var keystores = await api.ListAsync<Keystore, KeystoreList>(NotaryResources.KeystorePlural, ns, cancellationToken);
         var (truststores, complete) = await api.ListEverywhereAsync<Truststore, TruststoreList>(NotaryResources.TruststorePlural, ns, cancellationToken);
-        var (breaches, _) = await api.ListEverywhereAsync<Breach, BreachList>(NotaryResources.BreachPlural, ns, cancellationToken);
-        var quarantines = StatusCommand.ActiveQuarantines(breaches.Where(b => b.Metadata.NamespaceProperty == ns && b.Spec.Certificate == name)).Select(b => b.Metadata.Name).Order(StringComparer.Ordinal).ToList();
+        // A Breach names a certificate of its own namespace: listing that namespace is enough.
+        var breaches = await api.ListAsync<Breach, BreachList>(NotaryResources.BreachPlural, ns, cancellationToken);
+        var quarantines = StatusCommand.ActiveQuarantines(breaches.Where(b => b.Spec.Certificate == name)).Select(b => b.Metadata.Name).Order(StringComparer.Ordinal).ToList();
         var events = await api.EventsAsync(ns, Certificate.KubeKind, name, EventCount, cancellationToken);
         var spec = certificate.Spec;
         var status = certificate.Status;
